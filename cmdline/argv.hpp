@@ -1,0 +1,41 @@
+#pragma once
+// A QEMU command line as a list of options, each a flag and an optional value, so that
+// golden files can show one option per line and the argv stays a plain vector for execve.
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace qmd::cmdline {
+
+struct Option {
+  std::string flag;                  // "-machine"
+  std::optional<std::string> value;  // "q35,accel=kvm"
+  auto operator<=>(const Option&) const = default;
+};
+
+class Argv {
+ public:
+  void add(std::string flag) { options_.push_back({std::move(flag), std::nullopt}); }
+  void add(std::string flag, std::string value) {
+    options_.push_back({std::move(flag), std::move(value)});
+  }
+  void append(const std::vector<Option>& more) {
+    options_.insert(options_.end(), more.begin(), more.end());
+  }
+
+  const std::vector<Option>& options() const { return options_; }
+  // Flattened for execve, without the binary.
+  std::vector<std::string> args() const;
+  // One option per line: "-machine q35,accel=kvm".
+  std::vector<std::string> lines() const;
+  // A shell-quoted single command line (binary first).
+  std::string shell(const std::string& binary) const;
+
+ private:
+  std::vector<Option> options_;
+};
+
+// Comma-joined QEMU option values: key=value pairs; a literal comma in a value is doubled.
+std::string qemu_escape(const std::string& value);
+
+}  // namespace qmd::cmdline

@@ -1,0 +1,59 @@
+#pragma once
+// render(spec, host, paths, policy) -> everything needed to start one VM: the QEMU argv, the
+// sidecar commands (swtpm), files to prepare (per-VM VARS copy, DiskOrCreate images), the
+// vCPU pinning plan. Pure and deterministic: same input, same output, no I/O.
+#include <cstdint>
+#include <expected>
+#include <string>
+#include <vector>
+
+#include "cmdline/argv.hpp"
+#include "cmdline/paths.hpp"
+#include "policy/host_caps.hpp"
+#include "policy/spec.hpp"
+#include "policy/spec_error.hpp"
+#include "policy/validate.hpp"
+
+namespace qmd::cmdline {
+
+struct SidecarCommand {
+  std::string name;               // "swtpm-setup" (run once, to completion) or "swtpm"
+  std::vector<std::string> argv;  // binary first
+  bool run_once = false;          // true: must exit 0 before QEMU starts
+  std::string skip_if_exists;     // run_once only: skip when this path exists (manufactured)
+};
+
+struct FilePrep {
+  enum class Kind { copy_if_missing, create_image_if_missing, make_dir };
+  Kind kind = Kind::make_dir;
+  std::string source;        // copy: the template (OVMF VARS)
+  std::string path;          // destination file or directory
+  std::uint64_t size = 0;    // create_image: bytes
+  std::string format = "raw";
+  unsigned mode = 0600;
+};
+
+struct PinningPlan {
+  bool dedicated = false;         // dedicatedCpuPlacement: one host CPU per vCPU
+  std::uint32_t vcpus = 0;
+  bool isolate_emulator_thread = false;
+  bool numa_passthrough = false;
+};
+
+struct RenderResult {
+  std::string binary;  // qemu-system-x86_64 path
+  Argv argv;
+  std::vector<SidecarCommand> sidecars;
+  std::vector<FilePrep> prepare;
+  PinningPlan pinning;
+  std::vector<std::string> warnings;  // e.g. Hyper-V features dropped under bestEffort
+};
+
+// `spec` must have its instancetype/preference applied (policy::apply_presets); defaults are
+// applied here. Returns every spec and host error instead of an argv when there are any.
+std::expected<RenderResult, policy::SpecErrors> render(const policy::VmSpec& spec,
+                                                       const policy::HostCaps& host,
+                                                       const VmPaths& paths,
+                                                       const policy::RunPolicy& policy);
+
+}  // namespace qmd::cmdline

@@ -1,0 +1,86 @@
+#pragma once
+// What this host can do, probed once per daemon start (policy::probe_host) or read from a
+// text description for tests and golden files (policy::parse_host_caps), so that rendering
+// and validation never touch the machine themselves.
+#include <cstdint>
+#include <expected>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace qmd::policy {
+
+struct QemuVersion {
+  int major = 0, minor = 0, micro = 0;
+  auto operator<=>(const QemuVersion&) const = default;
+};
+
+struct OvmfImage {
+  std::string code;      // /usr/share/OVMF/OVMF_CODE_4M.ms.fd
+  std::string vars;      // the VARS template that goes with it
+  bool secure_boot = false;  // built with SMM + secure boot (needs smm=on)
+  bool keys_enrolled = false;  // VARS template has Microsoft keys enrolled
+  bool size_4m = true;
+};
+
+struct HugepagePool {
+  std::uint64_t total = 0;  // pages
+  std::uint64_t free = 0;
+};
+
+struct SwtpmCaps {
+  bool present = false;
+  std::string path;        // /usr/bin/swtpm
+  std::string setup_path;  // /usr/bin/swtpm_setup
+  bool tpm2 = false;
+  std::vector<std::string> features;  // from `swtpm socket --print-capabilities`
+};
+
+struct HostCaps {
+  std::string hostname;
+  std::string arch = "x86_64";
+  std::string qemu_binary = "/usr/bin/qemu-system-x86_64";
+  QemuVersion qemu_version;
+
+  bool kvm_present = false;   // /dev/kvm exists
+  bool kvm_usable = false;    // /dev/kvm opens read-write for us and KVM_CREATE_VM works
+  std::string kvm_detail;     // why not, or the group/ACL a dropped QEMU user needs
+
+  std::vector<std::string> machine_types;  // from -machine help, aliases included
+  std::vector<std::string> cpu_models;     // from -cpu help
+
+  // Hyper-V feature name without "hv-" -> whether `-accel kvm -cpu host,hv-NAME` starts here.
+  std::map<std::string, bool> hyperv;
+  bool hyperv_probed = false;  // false when KVM is unusable: nothing known
+
+  bool vhost_net = false;  // /dev/vhost-net present
+  std::map<std::uint64_t, HugepagePool> hugepages;  // page size in bytes -> pool
+  std::uint64_t memory_total = 0;  // bytes (MemTotal)
+  std::uint32_t cpus_online = 0;
+
+  std::vector<OvmfImage> ovmf;
+  SwtpmCaps swtpm;
+
+  bool sev = false, sev_snp = false, tdx = false;
+  std::uint64_t tsc_khz = 0;  // 0 when unknown
+};
+
+// Probe this machine. Runs the QEMU binary a few times (help output, a -S start per Hyper-V
+// feature under KVM), each with a timeout; never throws.
+HostCaps probe_host(const std::string& qemu_binary = "/usr/bin/qemu-system-x86_64");
+
+// A fake host for tests and golden files, from `key=value` words such as
+// "kvm=yes qemu=7.2.0 vhost-net=no hugepages-2Mi=1024/1024 memory=64Gi cpus=16
+//  hyperv=all|none|relaxed,vapic,... ovmf=debian swtpm=yes sev=no".
+// Unknown keys or bad values are an error naming the word.
+std::expected<HostCaps, std::string> parse_host_caps(const std::string& text);
+
+// The whole HostCaps as pretty JSON / human text for `qmctl host`.
+std::string host_caps_json(const HostCaps& caps);
+std::string host_caps_text(const HostCaps& caps);
+
+// The Hyper-V features qmd knows, in the order QEMU needs them (dependencies first).
+const std::vector<std::string>& known_hyperv_features();
+
+}  // namespace qmd::policy

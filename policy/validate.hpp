@@ -1,0 +1,39 @@
+#pragma once
+// Checks of a parsed spec: field values, cross-field rules, and the spec against a host.
+#include <expected>
+#include <map>
+#include <string>
+
+#include "policy/host_caps.hpp"
+#include "policy/spec.hpp"
+#include "policy/spec_error.hpp"
+
+namespace qmd::policy {
+
+// What the daemon's config (or qmctl flags) says about how to run VMs.
+struct RunPolicy {
+  bool use_emulation = false;        // KubeVirt's useEmulation: TCG instead of KVM
+  enum class Hyperv { strict, best_effort } hyperv = Hyperv::strict;
+  std::string state_dir;             // where persistent TPM/EFI state lives; "" = none
+  std::map<std::string, std::string> pvc_dirs;  // unused for now: PVC name -> directory
+  std::map<std::string, std::string> bridges;   // multus networkName -> host bridge
+};
+
+// Fills KubeVirt's defaults into every unset field that rendering needs (q35, 1 socket/
+// core/thread, bios unless efi, utc, virtio bus, ...). Idempotent.
+VmSpec apply_defaults(VmSpec spec);
+
+// Values and cross-field rules, independent of the host. Every error, not the first.
+SpecErrors validate_spec(const VmSpec& spec, const RunPolicy& policy);
+
+// The spec against this host: KVM, Hyper-V features (strict vs best effort), hugepage pools,
+// memory, OVMF, swtpm, vhost, launch security, machine type, CPU model. Best-effort drops
+// are returned as warnings in `dropped_hyperv`.
+struct HostCheck {
+  SpecErrors errors;
+  std::vector<std::string> dropped_hyperv;  // features dropped under bestEffort
+  std::vector<std::string> warnings;
+};
+HostCheck check_host(const VmSpec& spec, const HostCaps& host, const RunPolicy& policy);
+
+}  // namespace qmd::policy
