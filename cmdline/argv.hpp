@@ -5,13 +5,13 @@
 #include <string>
 #include <vector>
 
+#include "devices/fragment.hpp"
+
 namespace qmd::cmdline {
 
-struct Option {
-  std::string flag;                  // "-machine"
-  std::optional<std::string> value;  // "q35,accel=kvm"
-  auto operator<=>(const Option&) const = default;
-};
+// A flag and an optional value ("-machine", "q35,accel=kvm"); the devices layer's type, so
+// device fragments append without conversion.
+using Option = devices::Option;
 
 class Argv {
  public:

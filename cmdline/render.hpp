@@ -46,6 +46,7 @@ struct RenderResult {
   std::vector<SidecarCommand> sidecars;
   std::vector<FilePrep> prepare;
   PinningPlan pinning;
+  std::vector<std::string> env;       // extra NAME=VALUE for QEMU (TZ for the guest clock)
   std::vector<std::string> warnings;  // e.g. Hyper-V features dropped under bestEffort
 };
 

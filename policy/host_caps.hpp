@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace qmd::policy {
@@ -50,9 +51,17 @@ struct HostCaps {
   std::vector<std::string> machine_types;  // from -machine help, aliases included
   std::vector<std::string> cpu_models;     // from -cpu help
 
+  // Whether `-accel kvm -cpu host` starts at all: on some nested hosts QEMU aborts on an MSR
+  // (e.g. 0x10a, arch-capabilities) before any Hyper-V feature is involved.
+  bool cpu_host_usable = false;
+  std::string cpu_host_detail;  // QEMU's complaint when it is not
+
   // Hyper-V feature name without "hv-" -> whether `-accel kvm -cpu host,hv-NAME` starts here.
   std::map<std::string, bool> hyperv;
+  std::map<std::string, std::string> hyperv_detail;  // refused feature -> QEMU's complaint
   bool hyperv_probed = false;  // false when KVM is unusable: nothing known
+  std::string hyperv_probe_cpu;  // the -cpu base the probes used: "host", or "qemu64" when
+                                 // `-cpu host` itself does not start
 
   bool vhost_net = false;  // /dev/vhost-net present
   std::map<std::uint64_t, HugepagePool> hugepages;  // page size in bytes -> pool
@@ -63,6 +72,7 @@ struct HostCaps {
   SwtpmCaps swtpm;
 
   bool sev = false, sev_snp = false, tdx = false;
+  std::uint32_t sev_cbitpos = 47;  // CPUID 0x8000001F EBX[5:0] on SEV hosts
   std::uint64_t tsc_khz = 0;  // 0 when unknown
 };
 
@@ -82,5 +92,13 @@ std::string host_caps_text(const HostCaps& caps);
 
 // The Hyper-V features qmd knows, in the order QEMU needs them (dependencies first).
 const std::vector<std::string>& known_hyperv_features();
+
+// The features `feature` needs, directly (synic -> vpindex; stimer -> synic, time; ...).
+// A host accepts a feature only together with all of them.
+const std::vector<std::string>& hyperv_dependencies(std::string_view feature);
+
+// The OVMF image rendering should use: with secure boot, a secure-boot build (keys enrolled
+// preferred); without, a plain build (no SMM needed). nullptr when the host has none that fits.
+const OvmfImage* select_ovmf(const HostCaps& caps, bool secure_boot);
 
 }  // namespace qmd::policy

@@ -1,0 +1,128 @@
+// DisksConfigurator: spec disks + volumes -> block node chains and guest disk devices.
+#include <fmt/format.h>
+
+#include <optional>
+
+#include "cmdline/device_configurators.hpp"
+#include "cmdline/devices_layout.hpp"
+#include "cmdline/devices_params.hpp"
+#include "devices/controllers.hpp"
+#include "devices/disk.hpp"
+
+namespace qmd::cmdline {
+
+namespace {
+
+const policy::Volume* find_volume(const policy::VmSpec& spec, const std::string& name) {
+  for (const auto& v : spec.volumes) {
+    if (v.name == name) {
+      return &v;
+    }
+  }
+  return nullptr;
+}
+
+// Fills path/format/host_device from the volume; nullopt (with a warning) when the volume
+// cannot be opened by QEMU directly.
+std::optional<devices::DiskParams> backing(const policy::Volume& v, const VmPaths& paths,
+                                           RenderResult& out) {
+  devices::DiskParams p;
+  p.path = v.path;
+  p.format = v.format.value_or("raw");
+  switch (v.kind) {
+    case policy::VolumeKind::host_disk:
+      p.format = "raw";
+      if (v.host_disk_type.value_or("Disk") == "DiskOrCreate" && v.capacity) {
+        out.prepare.push_back(
+            {FilePrep::Kind::create_image_if_missing, "", v.path, *v.capacity, "raw", 0600});
+      }
+      return p;
+    case policy::VolumeKind::file:
+      return p;
+    case policy::VolumeKind::block:
+      p.host_device = true;
+      p.format = "raw";
+      return p;
+    case policy::VolumeKind::empty_disk:
+      // KubeVirt's emptyDisk: scratch space that lives as long as the VM runs.
+      p.path = fmt::format("{}/empty-{}.img", paths.run_dir, v.name);
+      p.format = "raw";
+      out.prepare.push_back({FilePrep::Kind::create_image_if_missing, "", p.path,
+                             v.capacity.value_or(0), "raw", 0600});
+      return p;
+    case policy::VolumeKind::persistent_volume_claim:
+    case policy::VolumeKind::data_volume:
+    case policy::VolumeKind::container_disk:
+      if (!v.path.empty()) {  // the daemon mapped the claim to a local path
+        return p;
+      }
+      break;
+    case policy::VolumeKind::cloud_init_no_cloud:
+      break;
+  }
+  out.warnings.push_back(
+      fmt::format("volume \"{}\" has no local path qmd can open; its disk is left out", v.name));
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<devices::DiskParams> disk_params(const policy::VmSpec& spec,
+                                               const policy::DiskDevice& disk,
+                                               const DiskPlace& place, const DeviceFacts& facts,
+                                               const VmPaths& paths, RenderResult& out) {
+  const auto* volume = find_volume(spec, disk.name);
+  if (volume == nullptr) {
+    out.warnings.push_back(
+        fmt::format("disk \"{}\" has no volume of the same name; left out", disk.name));
+    return std::nullopt;
+  }
+  auto params = backing(*volume, paths, out);
+  if (!params) {
+    return std::nullopt;
+  }
+  const auto& devs = spec.domain.devices;
+  params->name = disk.name;
+  params->cdrom = disk.kind == policy::DiskKind::cdrom;
+  params->bus = disk_bus(disk);
+  params->readonly = disk.readonly.value_or(params->cdrom);
+  params->boot_order = disk.boot_order;
+  params->serial = disk.serial;
+  params->cache = disk.cache;
+  params->io = disk.io;
+  params->transitional = devs.use_virtio_transitional.value_or(false);
+  params->unit = place.unit;
+  if (params->bus == "virtio") {
+    params->pci = place.pci;
+    params->iothread = place.iothread;
+    if (devs.block_multi_queue.value_or(false)) {
+      params->queues = facts.vcpus;
+    }
+  } else if (params->bus == "sata") {
+    params->controller_bus = devices::sata_bus(facts.q35, place.unit);
+  } else if (params->bus == "scsi") {
+    params->controller_bus = devices::scsi_bus;
+  } else {
+    params->controller_bus = devices::usb_bus;
+  }
+  return params;
+}
+
+void DisksConfigurator::configure(const policy::VmSpec& spec, RenderResult& out) const {
+  const auto layout = layout_devices(spec, facts_);
+  for (const auto& disk : spec.domain.devices.disks) {
+    DiskPlace place;
+    if (const auto it = layout.disks.find(disk.name); it != layout.disks.end()) {
+      place.pci = it->second;
+      place.iothread = layout.disk_iothread.at(disk.name);
+    }
+    if (const auto it = layout.disk_units.find(disk.name); it != layout.disk_units.end()) {
+      place.unit = it->second;
+    }
+    if (const auto params = disk_params(spec, disk, place, facts_, paths_, out)) {
+      out.argv.append(devices::disk_options(devices::disk_parts(*params)));
+    }
+  }
+}
+
+}  // namespace qmd::cmdline

@@ -1,0 +1,110 @@
+#include "cmdline/render.hpp"
+
+#include <memory>
+
+#include "cmdline/core_configurators.hpp"
+#include "cmdline/device_configurators.hpp"
+
+namespace qmd::cmdline {
+
+namespace {
+
+bool is_q35(const policy::VmSpec& spec) {
+  const auto type = spec.domain.machine.type.value_or("q35");
+  return type.starts_with("q35") || type.starts_with("pc-q35");
+}
+
+// The OVMF build for this VM: secure boot wants an SMM build with Microsoft keys enrolled
+// (Windows 11 needs them), else one without; a plain build boots anything else.
+std::optional<policy::OvmfImage> pick_ovmf(const policy::VmSpec& spec,
+                                           const policy::HostCaps& host) {
+  const bool secure = spec.domain.firmware.efi.secure_boot.value_or(true);
+  const policy::OvmfImage* best = nullptr;
+  int best_score = -1;
+  for (const auto& img : host.ovmf) {
+    if (img.secure_boot != secure) {
+      continue;
+    }
+    const int score = (img.size_4m ? 2 : 0) + (secure && img.keys_enrolled ? 1 : 0) +
+                      (!secure && !img.keys_enrolled ? 1 : 0);
+    if (score > best_score) {
+      best = &img;
+      best_score = score;
+    }
+  }
+  return best ? std::optional(*best) : std::nullopt;
+}
+
+std::vector<std::unique_ptr<Configurator>> configurators(const policy::VmSpec& spec,
+                                                         const policy::HostCaps& host,
+                                                         const VmPaths& paths,
+                                                         const policy::RunPolicy& policy,
+                                                         const policy::HostCheck& check,
+                                                         const policy::OvmfImage& ovmf) {
+  const bool kvm = !policy.use_emulation;
+  const bool efi = spec.domain.firmware.bootloader == policy::BootloaderKind::efi;
+  std::vector<std::unique_ptr<Configurator>> list;
+  list.push_back(std::make_unique<BaseConfigurator>(paths));
+  list.push_back(std::make_unique<MachineConfigurator>(kvm, efi));
+  list.push_back(std::make_unique<CpuConfigurator>(kvm, check.dropped_hyperv));
+  list.push_back(std::make_unique<SmpConfigurator>());
+  list.push_back(std::make_unique<MemoryConfigurator>());
+  list.push_back(std::make_unique<FirmwareConfigurator>(ovmf, paths));
+  list.push_back(std::make_unique<SmbiosConfigurator>());
+  list.push_back(std::make_unique<ClockConfigurator>(kvm));
+  list.push_back(std::make_unique<LaunchSecurityConfigurator>(host.sev_cbitpos));
+
+  DeviceFacts facts;
+  facts.q35 = is_q35(spec);
+  facts.vhost_net = host.vhost_net;
+  facts.kvm = kvm;
+  facts.vcpus = boot_vcpus(spec);
+  if (!host.swtpm.path.empty()) {
+    facts.swtpm = host.swtpm.path;
+  }
+  if (!host.swtpm.setup_path.empty()) {
+    facts.swtpm_setup = host.swtpm.setup_path;
+  }
+  facts.bridges = policy.bridges;
+  for (auto& c : device_configurators(facts, paths)) {
+    list.push_back(std::move(c));
+  }
+  return list;
+}
+
+}  // namespace
+
+std::expected<RenderResult, policy::SpecErrors> render(const policy::VmSpec& input,
+                                                       const policy::HostCaps& host,
+                                                       const VmPaths& paths,
+                                                       const policy::RunPolicy& policy) {
+  const policy::VmSpec spec = policy::apply_defaults(input);
+  policy::SpecErrors errors = policy::validate_spec(spec, policy);
+  policy::HostCheck check = policy::check_host(spec, host, policy);
+  errors.insert(errors.end(), check.errors.begin(), check.errors.end());
+
+  policy::OvmfImage ovmf;
+  if (spec.domain.firmware.bootloader == policy::BootloaderKind::efi) {
+    if (auto img = pick_ovmf(spec, host)) {
+      ovmf = *img;
+    } else if (check.errors.empty()) {
+      // check_host reports a missing image itself; this only guards the invariant.
+      errors.push_back(spec.source.error_at(
+          "domain.firmware.bootloader.efi",
+          "no OVMF image on this host matches (install the ovmf package)"));
+    }
+  }
+  if (!errors.empty()) {
+    return std::unexpected(std::move(errors));
+  }
+
+  RenderResult out;
+  out.binary = host.qemu_binary;
+  out.warnings = check.warnings;
+  for (const auto& c : configurators(spec, host, paths, policy, check, ovmf)) {
+    c->configure(spec, out);
+  }
+  return out;
+}
+
+}  // namespace qmd::cmdline

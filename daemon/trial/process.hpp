@@ -1,0 +1,62 @@
+#pragma once
+// A child process that cannot outlive its owner: spawned in its own process group with
+// stdout/stderr appended to a log file, waited on through a pidfd with a timeout, and killed
+// (the whole group) when the object is destroyed while the child still runs.
+#include <sys/types.h>
+
+#include <chrono>
+#include <expected>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace qmd::trial {
+
+class ChildProcess {
+ public:
+  // `argv[0]` is looked up in PATH when it has no slash. stdin is /dev/null. `extra_env`
+  // (NAME=VALUE) is added to this process's environment, replacing the same names.
+  static std::expected<ChildProcess, std::string> spawn(
+      const std::vector<std::string>& argv, const std::string& log_path,
+      const std::vector<std::string>& extra_env = {});
+
+  ChildProcess(ChildProcess&& other) noexcept;
+  ChildProcess& operator=(ChildProcess&& other) noexcept;
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+  ~ChildProcess();
+
+  pid_t pid() const { return pid_; }
+  bool running() const { return pid_ > 0 && !status_; }
+  // Raw waitpid status once the child has been reaped.
+  std::optional<int> status() const { return status_; }
+
+  // Reaps the child if it has exited; waits at most `timeout`. True when it has exited.
+  bool wait_for(std::chrono::milliseconds timeout);
+  // SIGTERM, then SIGKILL to the whole group after `grace`; always reaps.
+  void stop(std::chrono::milliseconds grace);
+  void kill_now() { stop(std::chrono::milliseconds{0}); }
+
+ private:
+  ChildProcess(pid_t pid, int pidfd) : pid_(pid), pidfd_(pidfd) {}
+  void reset();
+  void reap();
+
+  pid_t pid_ = -1;
+  int pidfd_ = -1;  // -1 when pidfd_open is unavailable: waitpid polling instead
+  std::optional<int> status_;
+};
+
+// "exited with status 1", "killed by signal 6 (Aborted)".
+std::string describe_status(int wait_status);
+
+// Runs `argv` to completion within `timeout`; the error says what failed and carries the
+// tail of the log.
+std::expected<void, std::string> run_to_completion(const std::vector<std::string>& argv,
+                                                   const std::string& log_path,
+                                                   std::chrono::milliseconds timeout);
+
+// The last `lines` lines of a file ("" when it cannot be read).
+std::string file_tail(const std::string& path, std::size_t lines);
+
+}  // namespace qmd::trial

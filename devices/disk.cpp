@@ -1,0 +1,125 @@
+#include "devices/disk.hpp"
+
+#include "devices/naming.hpp"
+
+namespace qmd::devices {
+
+namespace {
+
+// cache=none is O_DIRECT; writethrough and writeback both go through the host page cache
+// (writethrough turns the guest-visible write cache off on the device instead).
+std::optional<boost::json::object> cache_json(const std::optional<std::string>& cache) {
+  if (!cache) {
+    return std::nullopt;
+  }
+  boost::json::object c;
+  c["direct"] = *cache == "none";
+  c["no-flush"] = false;
+  return c;
+}
+
+std::string device_driver(const DiskParams& p) {
+  if (p.bus == "virtio") {
+    return p.transitional ? "virtio-blk-pci-transitional" : "virtio-blk-pci";
+  }
+  if (p.bus == "sata") {
+    return p.cdrom ? "ide-cd" : "ide-hd";
+  }
+  if (p.bus == "scsi") {
+    // A lun disk is rendered as scsi-hd too: scsi-block would need a host SCSI device.
+    return p.cdrom ? "scsi-cd" : "scsi-hd";
+  }
+  return "usb-storage";
+}
+
+Props device_props(const DiskParams& p) {
+  Props props{{"id", disk_id(p.name)}};
+  if (p.bus == "virtio" && p.pci) {
+    props.push_back({"bus", p.pci->bus});
+    props.push_back({"addr", p.pci->addr});
+  } else {
+    props.push_back({"bus", p.controller_bus});
+  }
+  if (p.bus == "scsi") {
+    props.push_back({"channel", std::int64_t{0}});
+    props.push_back({"scsi-id", std::int64_t{0}});
+    props.push_back({"lun", std::int64_t{p.unit}});
+  }
+  props.push_back({"drive", format_node(p.name)});
+  if (p.bus == "virtio") {
+    if (p.iothread) {
+      props.push_back({"iothread", *p.iothread});
+    }
+    if (p.queues) {
+      props.push_back({"num-queues", std::int64_t{*p.queues}});
+    }
+  }
+  if (p.cache == "writethrough") {
+    props.push_back({"write-cache", false});
+  }
+  if (p.serial) {
+    props.push_back({"serial", *p.serial});
+  }
+  if (p.boot_order) {
+    props.push_back({"bootindex", std::int64_t{*p.boot_order}});
+  }
+  return props;
+}
+
+QmpCall blockdev_del(const std::string& node) {
+  boost::json::object args;
+  args["node-name"] = node;
+  return {"blockdev-del", std::move(args)};
+}
+
+}  // namespace
+
+DiskParts disk_parts(const DiskParams& p) {
+  const auto cache = cache_json(p.cache);
+
+  boost::json::object file;
+  file["driver"] = p.host_device ? "host_device" : "file";
+  file["filename"] = p.path;
+  file["node-name"] = file_node(p.name);
+  if (cache) {
+    file["cache"] = *cache;
+  }
+  if (p.io) {
+    file["aio"] = *p.io;
+  }
+  file["read-only"] = p.readonly;
+  file["auto-read-only"] = true;
+  file["discard"] = "unmap";
+
+  boost::json::object format;
+  format["driver"] = p.format;
+  format["file"] = file_node(p.name);
+  format["node-name"] = format_node(p.name);
+  if (cache) {
+    format["cache"] = *cache;
+  }
+  format["read-only"] = p.readonly;
+  format["discard"] = "unmap";
+
+  return {std::move(file), std::move(format), {device_driver(p), device_props(p)}};
+}
+
+std::vector<Option> disk_options(const DiskParts& parts) {
+  return {json_option("-blockdev", parts.file_node), json_option("-blockdev", parts.format_node),
+          device_option(parts.device)};
+}
+
+std::vector<QmpCall> disk_hotplug(const DiskParts& parts) {
+  return {{"blockdev-add", parts.file_node},
+          {"blockdev-add", parts.format_node},
+          device_add(parts.device)};
+}
+
+QmpCall disk_unplug(const DiskParts& parts) { return device_del(parts.device.id()); }
+
+std::vector<QmpCall> disk_release(const DiskParts& parts) {
+  return {blockdev_del(std::string(parts.format_node.at("node-name").get_string())),
+          blockdev_del(std::string(parts.file_node.at("node-name").get_string()))};
+}
+
+}  // namespace qmd::devices

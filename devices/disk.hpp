@@ -1,0 +1,57 @@
+#pragma once
+// A disk: a protocol block node (file-X), a format node on top (fmt-X) and the guest device
+// (disk-X). Coldplug renders `-blockdev` JSON twice and `-device`; hotplug sends the same
+// JSON to blockdev-add and the same props to device_add.
+#include <boost/json/object.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "devices/fragment.hpp"
+#include "devices/pci.hpp"
+#include "devices/props.hpp"
+#include "devices/qmp_call.hpp"
+
+namespace qmd::devices {
+
+struct DiskParams {
+  std::string name;
+  std::string path;
+  bool host_device = false;    // a block device: driver host_device, else file
+  std::string format = "raw";  // raw|qcow2
+  bool cdrom = false;
+  std::string bus = "virtio";  // virtio|sata|scsi|usb
+  bool readonly = false;
+  std::optional<std::uint32_t> boot_order;
+  std::optional<std::string> serial;
+  std::optional<std::string> cache;     // none|writethrough|writeback
+  std::optional<std::string> io;        // native|threads
+  std::optional<std::string> iothread;  // virtio only
+  std::optional<std::uint32_t> queues;  // virtio num-queues (blockMultiQueue)
+  bool transitional = false;            // virtio-blk-pci-transitional
+  // Where the device sits: a PCI slot (virtio), or a controller bus plus unit: "ide.2"
+  // (unit unused), "scsi0.0" (unit = lun), "usb.0".
+  std::optional<PciSlot> pci;
+  std::string controller_bus;
+  std::uint32_t unit = 0;
+};
+
+struct DiskParts {
+  boost::json::object file_node;
+  boost::json::object format_node;
+  Component device;
+};
+
+DiskParts disk_parts(const DiskParams& params);
+
+// -blockdev (file), -blockdev (format), -device.
+std::vector<Option> disk_options(const DiskParts& parts);
+// blockdev-add (file), blockdev-add (format), device_add.
+std::vector<QmpCall> disk_hotplug(const DiskParts& parts);
+// device_del; the daemon then waits for DEVICE_DELETED before disk_release.
+QmpCall disk_unplug(const DiskParts& parts);
+// blockdev-del (format), blockdev-del (file).
+std::vector<QmpCall> disk_release(const DiskParts& parts);
+
+}  // namespace qmd::devices

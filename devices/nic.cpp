@@ -1,0 +1,64 @@
+#include "devices/nic.hpp"
+
+#include "devices/naming.hpp"
+
+namespace qmd::devices {
+
+namespace {
+
+std::string nic_driver(const NicParams& p) {
+  if (p.model == "virtio") {
+    return p.transitional ? "virtio-net-pci-transitional" : "virtio-net-pci";
+  }
+  return p.model;  // e1000e, e1000: QEMU device names already
+}
+
+}  // namespace
+
+NicParts nic_parts(const NicParams& p) {
+  const bool virtio = p.model == "virtio";
+  const bool multiqueue = p.tap && virtio && p.queues > 1;
+
+  Component netdev{p.tap ? "tap" : "user", {{"id", netdev_id(p.name)}}};
+  if (p.tap) {
+    netdev.props.push_back({"ifname", p.tap_name});
+    // QEMU runs with -sandbox spawn=deny: it must never run the ifup scripts.
+    netdev.props.push_back({"script", std::string("no")});
+    netdev.props.push_back({"downscript", std::string("no")});
+    if (p.vhost && virtio) {
+      netdev.props.push_back({"vhost", true});
+    }
+    if (multiqueue) {
+      netdev.props.push_back({"queues", std::int64_t{p.queues}});
+    }
+  }
+
+  Component device{nic_driver(p),
+                   {{"id", nic_id(p.name)},
+                    {"bus", p.pci.bus},
+                    {"addr", p.pci.addr},
+                    {"netdev", netdev_id(p.name)},
+                    {"mac", p.mac}}};
+  if (multiqueue) {
+    device.props.push_back({"mq", true});
+    device.props.push_back({"vectors", std::int64_t{2 * p.queues + 2}});
+  }
+  if (p.boot_order) {
+    device.props.push_back({"bootindex", std::int64_t{*p.boot_order}});
+  }
+  return {std::move(netdev), std::move(device)};
+}
+
+std::vector<Option> nic_options(const NicParts& parts) {
+  return {netdev_option(parts.netdev), device_option(parts.device)};
+}
+
+std::vector<QmpCall> nic_hotplug(const NicParts& parts) {
+  return {netdev_add(parts.netdev), device_add(parts.device)};
+}
+
+QmpCall nic_unplug(const NicParts& parts) { return device_del(parts.device.id()); }
+
+QmpCall nic_release(const NicParts& parts) { return netdev_del(parts.netdev.id()); }
+
+}  // namespace qmd::devices

@@ -1,0 +1,43 @@
+#pragma once
+// A network interface: the host backend (-netdev user|tap, id net-X) and the guest NIC
+// (-device, id nic-X). Hotplug sends the same props to netdev_add and device_add.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "devices/fragment.hpp"
+#include "devices/pci.hpp"
+#include "devices/props.hpp"
+#include "devices/qmp_call.hpp"
+
+namespace qmd::devices {
+
+struct NicParams {
+  std::string name;
+  std::string model = "virtio";  // virtio|e1000e|e1000
+  std::string mac;
+  // user: slirp (KubeVirt's masquerade maps here too: qmd has no pod network to NAT into).
+  // tap: an existing host tap named `tap_name` (the daemon made it, or the user did).
+  bool tap = false;
+  std::string tap_name;
+  bool vhost = false;        // host has /dev/vhost-net and the model is virtio
+  std::uint32_t queues = 1;  // > 1: multiqueue (tap + virtio only)
+  bool transitional = false;
+  std::optional<std::uint32_t> boot_order;
+  PciSlot pci;
+};
+
+struct NicParts {
+  Component netdev;
+  Component device;
+};
+
+NicParts nic_parts(const NicParams& params);
+
+std::vector<Option> nic_options(const NicParts& parts);   // -netdev, -device
+std::vector<QmpCall> nic_hotplug(const NicParts& parts);  // netdev_add, device_add
+QmpCall nic_unplug(const NicParts& parts);                // device_del
+QmpCall nic_release(const NicParts& parts);               // netdev_del after DEVICE_DELETED
+
+}  // namespace qmd::devices

@@ -1,0 +1,89 @@
+#include "policy/host_probe_kvm.hpp"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/kvm.h>
+#include <pwd.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace qmd::policy {
+namespace {
+
+std::string user_name(uid_t uid) {
+  const passwd* pw = ::getpwuid(uid);
+  return pw != nullptr ? pw->pw_name : std::to_string(uid);
+}
+
+std::string group_name(gid_t gid) {
+  const group* gr = ::getgrgid(gid);
+  return gr != nullptr ? gr->gr_name : std::to_string(gid);
+}
+
+// Closes on every path out of probe_kvm.
+struct Fd {
+  int fd;
+  ~Fd() {
+    if (fd >= 0) {
+      ::close(fd);
+    }
+  }
+};
+
+}  // namespace
+
+std::string kvm_access_note(const std::string& device, mode_t mode, const std::string& owner,
+                            const std::string& group) {
+  const unsigned perms = mode & 0777U;
+  if ((perms & 06U) == 06U) {
+    return {};
+  }
+  const std::string where = fmt::format("{} is {:04o} {}:{}", device, perms, owner, group);
+  if ((perms & 060U) == 060U && group != "root") {
+    return fmt::format("{}: the QEMU user must be in group {} (or have an ACL: setfacl -m "
+                       "u:QEMU_USER:rw {})",
+                       where, group, device);
+  }
+  return fmt::format("{}: a QEMU dropped to an unprivileged user cannot open it; add the QEMU "
+                     "user to group kvm and make it 0660 root:kvm (udev rule), or set an ACL "
+                     "(setfacl -m u:QEMU_USER:rw {})",
+                     where, device);
+}
+
+void probe_kvm(HostCaps& caps, const std::string& device) {
+  struct stat st {};
+  if (::stat(device.c_str(), &st) != 0) {
+    caps.kvm_present = false;
+    caps.kvm_usable = false;
+    caps.kvm_detail = fmt::format("{} does not exist ({}): load kvm_intel or kvm_amd, or enable "
+                                  "virtualization in the firmware",
+                                  device, std::strerror(errno));
+    return;
+  }
+  caps.kvm_present = true;
+  const std::string access =
+      kvm_access_note(device, st.st_mode, user_name(st.st_uid), group_name(st.st_gid));
+  const Fd kvm{::open(device.c_str(), O_RDWR | O_CLOEXEC)};
+  if (kvm.fd < 0) {
+    caps.kvm_detail = fmt::format("cannot open {}: {}", device, std::strerror(errno));
+  } else if (const int api = ::ioctl(kvm.fd, KVM_GET_API_VERSION, 0); api != KVM_API_VERSION) {
+    caps.kvm_detail = fmt::format("{} has KVM API version {}, QEMU needs {}", device, api,
+                                  KVM_API_VERSION);
+  } else if (const Fd vm{::ioctl(kvm.fd, KVM_CREATE_VM, 0)}; vm.fd < 0) {
+    caps.kvm_detail = fmt::format("KVM_CREATE_VM on {} failed: {}", device, std::strerror(errno));
+  } else {
+    caps.kvm_usable = true;
+  }
+  if (!access.empty()) {
+    caps.kvm_detail = caps.kvm_detail.empty() ? access
+                                              : fmt::format("{}; {}", caps.kvm_detail, access);
+  }
+}
+
+}  // namespace qmd::policy

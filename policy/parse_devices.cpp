@@ -1,0 +1,111 @@
+// domain.devices: disks, interfaces, inputs, watchdog, TPM, RNG and the device switches.
+#include <array>
+
+#include "policy/parse_parts.hpp"
+
+namespace qmd::policy::parse_parts {
+
+namespace {
+
+using yaml::MapReader;
+
+void read_disk(MapReader& disk, DiskDevice& out) {
+  disk.require("name");
+  disk.read("name", out.name);
+  // KubeVirt's own default: a disk that names no target is a `disk`.
+  constexpr std::array<DiskKind, 3> kKinds{DiskKind::disk, DiskKind::cdrom, DiskKind::lun};
+  constexpr std::array<std::string_view, 3> kKeys{"disk", "cdrom", "lun"};
+  if (auto which = disk.one_of({"disk", "cdrom", "lun"}, false)) {
+    out.kind = kKinds[*which];
+    disk.read_map(kKeys[*which], [&](MapReader& target) {
+      target.read("bus", out.bus);
+      target.read("readonly", out.readonly);
+      if (out.kind == DiskKind::disk) {
+        target.read("pciAddress", out.pci_address);  // where KubeVirt puts it
+      }
+    });
+  }
+  disk.read("bootOrder", out.boot_order);
+  disk.read("serial", out.serial);
+  disk.read("cache", out.cache);
+  disk.read("io", out.io);
+  disk.read("dedicatedIOThread", out.dedicated_io_thread);
+  if (out.pci_address && disk.has("pciAddress")) {
+    disk.error_at("pciAddress", "pciAddress is also set under disk: keep one of them");
+  } else {
+    disk.read("pciAddress", out.pci_address);
+  }
+}
+
+void read_interface(MapReader& iface, InterfaceDevice& out) {
+  iface.require("name");
+  iface.read("name", out.name);
+  iface.read("model", out.model);
+  iface.read("macAddress", out.mac_address);
+  iface.read("bootOrder", out.boot_order);
+  iface.read("pciAddress", out.pci_address);
+  constexpr std::array<std::string_view, 5> kBindings{"masquerade", "user", "slirp", "bridge",
+                                                      "tap"};
+  const auto which = iface.one_of({"masquerade", "user", "slirp", "bridge", "tap"});
+  if (!which) {
+    return;
+  }
+  const std::string_view key = kBindings[*which];
+  out.binding = key == "slirp" ? "user" : std::string(key);  // slirp is user networking
+  if (key == "tap") {
+    iface.read_map(key, [&](MapReader& tap) { tap.read("name", out.tap_name); });
+  } else {
+    iface.read_marker(key);
+  }
+}
+
+void read_input(MapReader& input, InputDevice& out) {
+  input.require("name");
+  input.read("name", out.name);
+  input.require("type");
+  input.read("type", out.type);
+  input.read("bus", out.bus);
+}
+
+void read_watchdog(MapReader& watchdog, WatchdogDevice& out) {
+  watchdog.require("name");
+  watchdog.read("name", out.name);
+  if (watchdog.one_of({"i6300esb"})) {
+    watchdog.read_map("i6300esb", [&](MapReader& r) { r.read("action", out.action); });
+  }
+}
+
+void read_tpm(MapReader& tpm, TpmDevice& out) {
+  tpm.read("enabled", out.enabled);
+  tpm.read("persistent", out.persistent);
+}
+
+}  // namespace
+
+void read_devices(MapReader& devices, DevicesSpec& out) {
+  devices.read_list("disks", [&](MapReader& r, std::size_t) {
+    read_disk(r, out.disks.emplace_back());
+  });
+  devices.read_list("interfaces", [&](MapReader& r, std::size_t) {
+    read_interface(r, out.interfaces.emplace_back());
+  });
+  devices.read_list("inputs", [&](MapReader& r, std::size_t) {
+    read_input(r, out.inputs.emplace_back());
+  });
+  devices.read_map("watchdog", [&](MapReader& r) { read_watchdog(r, out.watchdog.emplace()); });
+  devices.read_map("tpm", [&](MapReader& r) { read_tpm(r, out.tpm.emplace()); });
+  if (devices.read_marker("rng")) {
+    out.rng = true;
+  }
+  devices.read("networkInterfaceMultiqueue", out.network_interface_multiqueue);
+  devices.read("blockMultiQueue", out.block_multi_queue);
+  devices.read("useVirtioTransitional", out.use_virtio_transitional);
+  devices.read("autoattachSerialConsole", out.autoattach_serial_console);
+  devices.read("autoattachGraphicsDevice", out.autoattach_graphics_device);
+  devices.read("autoattachMemBalloon", out.autoattach_mem_balloon);
+  devices.read("autoattachInputDevice", out.autoattach_input_device);
+  devices.read("autoattachPodInterface", out.autoattach_pod_interface);
+  devices.reject("sound", "sound devices are not supported by qmd; remove devices.sound");
+}
+
+}  // namespace qmd::policy::parse_parts

@@ -1,0 +1,21 @@
+#pragma once
+// The spec parser's parts, one per region of the document. Each reads one mapping into the
+// matching piece of VmSpec; errors and positions go through the reader.
+#include "policy/spec.hpp"
+#include "policy/yaml_reader.hpp"
+
+namespace qmd::policy::parse_parts {
+
+// The VMI spec: domain, volumes, networks, hostname, terminationGracePeriodSeconds.
+void read_vmi_spec(yaml::MapReader& spec, VmSpec& out);
+void read_domain(yaml::MapReader& domain, DomainSpec& out);
+void read_clock(yaml::MapReader& clock, ClockSpec& out);
+void read_features(yaml::MapReader& features, FeaturesSpec& out);
+void read_devices(yaml::MapReader& devices, DevicesSpec& out);
+void read_volume(yaml::MapReader& volume, Volume& out);
+void read_network(yaml::MapReader& network, Network& out);
+
+// `{enabled: bool}`; `{}` leaves `enabled` unset, which means enabled.
+void read_toggle(yaml::MapReader& parent, std::string_view key, std::optional<Toggle>& out);
+
+}  // namespace qmd::policy::parse_parts

@@ -1,0 +1,102 @@
+// spec.template.spec.volumes and .networks. Cluster-only sources (PVC, containerDisk,
+// dataVolume, cloudInitNoCloud) are parsed into their kind; validation refuses or maps them.
+#include <array>
+
+#include "policy/parse_parts.hpp"
+
+namespace qmd::policy::parse_parts {
+
+namespace {
+
+using yaml::MapReader;
+
+constexpr std::array<std::string_view, 8> kVolumeSources{
+    "hostDisk", "file", "block", "emptyDisk", "persistentVolumeClaim", "containerDisk",
+    "dataVolume", "cloudInitNoCloud"};
+constexpr std::array<VolumeKind, 8> kVolumeKinds{
+    VolumeKind::host_disk, VolumeKind::file, VolumeKind::block, VolumeKind::empty_disk,
+    VolumeKind::persistent_volume_claim, VolumeKind::container_disk, VolumeKind::data_volume,
+    VolumeKind::cloud_init_no_cloud};
+
+void read_source(MapReader& source, VolumeKind kind, Volume& out) {
+  switch (kind) {
+    case VolumeKind::host_disk:
+      source.require("path");
+      source.read("path", out.path);
+      source.read("type", out.host_disk_type);
+      source.read_bytes("capacity", out.capacity);
+      break;
+    case VolumeKind::file:
+      source.require("path");
+      source.read("path", out.path);
+      source.read("format", out.format);
+      break;
+    case VolumeKind::block:
+      source.require("path");
+      source.read("path", out.path);
+      break;
+    case VolumeKind::empty_disk:
+      source.require("capacity");
+      source.read_bytes("capacity", out.capacity);
+      break;
+    case VolumeKind::persistent_volume_claim: {
+      source.require("claimName");
+      source.read("claimName", out.claim_name);
+      std::optional<bool> read_only;  // checked for type; PVCs are refused by validation
+      source.read("readOnly", read_only);
+      break;
+    }
+    case VolumeKind::container_disk:
+      source.require("image");
+      source.read("image", out.claim_name);
+      break;
+    case VolumeKind::data_volume:
+      source.require("name");
+      source.read("name", out.claim_name);
+      break;
+    case VolumeKind::cloud_init_no_cloud:
+      break;  // only the kind matters: validation refuses it
+  }
+}
+
+}  // namespace
+
+void read_volume(MapReader& volume, Volume& out) {
+  volume.require("name");
+  volume.read("name", out.name);
+  const auto which = volume.one_of({"hostDisk", "file", "block", "emptyDisk",
+                                    "persistentVolumeClaim", "containerDisk", "dataVolume",
+                                    "cloudInitNoCloud"});
+  if (!which) {
+    return;
+  }
+  out.kind = kVolumeKinds[*which];
+  if (out.kind == VolumeKind::cloud_init_no_cloud) {
+    volume.take(kVolumeSources[*which]);  // contents are not read
+    return;
+  }
+  volume.read_map(kVolumeSources[*which],
+                  [&](MapReader& source) { read_source(source, out.kind, out); });
+}
+
+void read_network(MapReader& network, Network& out) {
+  network.require("name");
+  network.read("name", out.name);
+  switch (network.one_of({"pod", "multus"}).value_or(2)) {
+    case 0:
+      network.read_marker("pod");
+      out.kind = NetworkKind::pod;
+      break;
+    case 1:
+      network.read_map("multus", [&](MapReader& multus) {
+        multus.require("networkName");
+        multus.read("networkName", out.multus_network_name);
+      });
+      out.kind = NetworkKind::multus;
+      break;
+    default:
+      break;
+  }
+}
+
+}  // namespace qmd::policy::parse_parts

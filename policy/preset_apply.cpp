@@ -1,0 +1,213 @@
+// Expanding an instancetype and a preference into a VM spec (KubeVirt semantics: an
+// instancetype owns what it sets; a preference only fills gaps).
+#include <fmt/format.h>
+
+#include "policy/preset_model.hpp"
+
+namespace qmd::policy::presets {
+namespace {
+
+template <typename T>
+void fill(std::optional<T>& field, const std::optional<T>& preferred) {
+  if (!field && preferred) {
+    field = preferred;
+  }
+}
+
+// Errors for each VM field the instancetype also sets.
+class ConflictCheck {
+ public:
+  ConflictCheck(const VmSpec& spec, const Instancetype& it, SpecErrors& errors)
+      : spec_(spec), it_(it), errors_(errors) {}
+
+  void operator()(bool vm_sets, bool type_sets, std::string_view rel, std::string_view what) {
+    if (vm_sets && type_sets) {
+      errors_.push_back(spec_.source.error_at(
+          rel, fmt::format("conflicts with instancetype \"{}\" (spec.instancetype.name), which "
+                           "sets {}; remove this field or the instancetype",
+                           it_.name, what)));
+    }
+  }
+
+ private:
+  const VmSpec& spec_;
+  const Instancetype& it_;
+  SpecErrors& errors_;
+};
+
+void check_conflicts(const VmSpec& spec, const Instancetype& it, SpecErrors& errors) {
+  ConflictCheck conflict(spec, it, errors);
+  const auto& cpu = spec.domain.cpu;
+  const auto& mem = spec.domain.memory;
+  const auto& res = spec.domain.resources;
+  conflict(cpu.sockets.has_value(), true, "domain.cpu.sockets", "the vCPUs");
+  conflict(cpu.cores.has_value(), true, "domain.cpu.cores", "the vCPUs");
+  conflict(cpu.threads.has_value(), true, "domain.cpu.threads", "the vCPUs");
+  conflict(res.requests.cpu.has_value(), true, "domain.resources.requests.cpu", "the vCPUs");
+  conflict(res.limits.cpu.has_value(), true, "domain.resources.limits.cpu", "the vCPUs");
+  conflict(mem.guest.has_value(), true, "domain.memory.guest", "the guest memory");
+  conflict(res.requests.memory.has_value(), true, "domain.resources.requests.memory",
+           "the guest memory");
+  conflict(res.limits.memory.has_value(), true, "domain.resources.limits.memory",
+           "the guest memory");
+  conflict(cpu.model.has_value(), it.cpu_model.has_value(), "domain.cpu.model", "the CPU model");
+  conflict(cpu.dedicated_cpu_placement.has_value(), it.dedicated_cpu_placement.has_value(),
+           "domain.cpu.dedicatedCpuPlacement", "dedicatedCPUPlacement");
+  conflict(cpu.isolate_emulator_thread.has_value(), it.isolate_emulator_thread.has_value(),
+           "domain.cpu.isolateEmulatorThread", "isolateEmulatorThread");
+  conflict(cpu.max_sockets.has_value(), it.max_sockets.has_value(), "domain.cpu.maxSockets",
+           "maxSockets");
+  conflict(mem.hugepages_page_size.has_value(), it.hugepages_page_size.has_value(),
+           "domain.memory.hugepages.pageSize", "hugepages");
+  conflict(mem.max_guest.has_value(), it.max_guest.has_value(), "domain.memory.maxGuest",
+           "maxGuest");
+  conflict(spec.domain.io_threads_policy.has_value(), it.io_threads_policy.has_value(),
+           "domain.ioThreadsPolicy", "ioThreadsPolicy");
+}
+
+void fill_clock(ClockSpec& clock, const Preference& p) {
+  if (p.utc && !clock.utc_set && !clock.timezone) {
+    clock.utc_set = true;
+    fill(clock.utc_offset_seconds, p.utc_offset_seconds);
+  }
+  fill(clock.hpet, p.hpet);
+  fill(clock.pit, p.pit);
+  fill(clock.rtc, p.rtc);
+  fill(clock.hyperv, p.hyperv_timer);
+  fill(clock.kvm, p.kvm_timer);
+}
+
+void fill_hyperv(HypervFeatures& hv, const HypervFeatures& p) {
+  for (auto [field, preferred] :
+       {std::pair{&hv.relaxed, &p.relaxed}, std::pair{&hv.vapic, &p.vapic},
+        std::pair{&hv.vpindex, &p.vpindex}, std::pair{&hv.runtime, &p.runtime},
+        std::pair{&hv.synic, &p.synic}, std::pair{&hv.reset, &p.reset},
+        std::pair{&hv.frequencies, &p.frequencies},
+        std::pair{&hv.reenlightenment, &p.reenlightenment}, std::pair{&hv.ipi, &p.ipi},
+        std::pair{&hv.evmcs, &p.evmcs}}) {
+    fill(*field, *preferred);
+  }
+  fill(hv.spinlocks, p.spinlocks);
+  fill(hv.synictimer, p.synictimer);
+  fill(hv.vendorid, p.vendorid);
+  fill(hv.tlbflush, p.tlbflush);
+}
+
+void fill_features(FeaturesSpec& f, const Preference& p) {
+  fill(f.acpi, p.acpi);
+  fill(f.apic, p.apic);
+  fill(f.smm, p.smm);
+  fill(f.kvm_hidden, p.kvm_hidden);
+  // hypervPassthrough already turns everything on; adding features would contradict it.
+  const bool passthrough = f.hyperv_passthrough && f.hyperv_passthrough->enabled.value_or(true);
+  if (p.hyperv && !passthrough) {
+    if (!f.hyperv) {
+      f.hyperv.emplace();
+    }
+    fill_hyperv(*f.hyperv, *p.hyperv);
+  }
+}
+
+void fill_devices(DevicesSpec& dev, const Preference& p) {
+  for (auto& disk : dev.disks) {
+    switch (disk.kind) {
+      case DiskKind::disk:
+        fill(disk.bus, p.disk_bus);
+        fill(disk.dedicated_io_thread, p.disk_dedicated_io_thread);
+        break;
+      case DiskKind::cdrom:
+        fill(disk.bus, p.cdrom_bus);
+        break;
+      case DiskKind::lun:
+        fill(disk.bus, p.lun_bus);
+        break;
+    }
+    fill(disk.cache, p.disk_cache);
+    fill(disk.io, p.disk_io);
+  }
+  for (auto& nic : dev.interfaces) {
+    fill(nic.model, p.interface_model);
+  }
+  for (auto& input : dev.inputs) {
+    fill(input.bus, p.input_bus);
+    if (input.type.empty() && p.input_type) {
+      input.type = *p.input_type;
+    }
+  }
+  fill(dev.tpm, p.tpm);
+  fill(dev.rng, p.rng);
+  fill(dev.network_interface_multiqueue, p.network_interface_multiqueue);
+  fill(dev.block_multi_queue, p.block_multi_queue);
+  fill(dev.autoattach_serial_console, p.autoattach_serial_console);
+  fill(dev.autoattach_graphics_device, p.autoattach_graphics_device);
+  fill(dev.autoattach_mem_balloon, p.autoattach_mem_balloon);
+  fill(dev.autoattach_input_device, p.autoattach_input_device);
+  fill(dev.autoattach_pod_interface, p.autoattach_pod_interface);
+}
+
+void fill_firmware(DomainSpec& d, const Preference& p) {
+  auto& fw = d.firmware;
+  if (fw.bootloader == BootloaderKind::unset) {
+    if (p.use_efi.value_or(false)) {
+      fw.bootloader = BootloaderKind::efi;
+    } else if (p.use_bios.value_or(false)) {
+      fw.bootloader = BootloaderKind::bios;
+    }
+  }
+  if (fw.bootloader == BootloaderKind::efi) {
+    fill(fw.efi.secure_boot, p.use_secure_boot);
+  }
+  fill(d.machine.type, p.machine_type);
+}
+
+}  // namespace
+
+CpuSpec spread_vcpus(std::uint32_t vcpus, const std::optional<std::string>& topology) {
+  CpuSpec cpu;
+  cpu.sockets = cpu.cores = cpu.threads = 1;
+  const std::string how = topology.value_or("preferSockets");
+  if (how == "preferCores" || how == "cores") {
+    cpu.cores = vcpus;
+  } else if (how == "preferThreads" || how == "threads") {
+    cpu.threads = vcpus;
+  } else if ((how == "preferSpread" || how == "spread") && vcpus % 2 == 0) {
+    // KubeVirt's default spread ratio: two cores per socket.
+    cpu.sockets = vcpus / 2;
+    cpu.cores = 2;
+  } else {
+    cpu.sockets = vcpus;  // preferSockets, preferAny, and odd counts under preferSpread
+  }
+  return cpu;
+}
+
+void apply_instancetype(VmSpec& spec, const Instancetype& it,
+                        const std::optional<std::string>& topology, SpecErrors& errors) {
+  const auto before = errors.size();
+  check_conflicts(spec, it, errors);
+  if (errors.size() != before) {
+    return;
+  }
+  auto& cpu = spec.domain.cpu;
+  const auto spread = spread_vcpus(it.cpu_guest, topology);
+  cpu.sockets = spread.sockets;
+  cpu.cores = spread.cores;
+  cpu.threads = spread.threads;
+  fill(cpu.model, it.cpu_model);
+  fill(cpu.dedicated_cpu_placement, it.dedicated_cpu_placement);
+  fill(cpu.isolate_emulator_thread, it.isolate_emulator_thread);
+  fill(cpu.max_sockets, it.max_sockets);
+  auto& mem = spec.domain.memory;
+  mem.guest = it.memory_guest;
+  fill(mem.hugepages_page_size, it.hugepages_page_size);
+  fill(mem.max_guest, it.max_guest);
+  fill(spec.domain.io_threads_policy, it.io_threads_policy);
+}
+
+void apply_preference(VmSpec& spec, const Preference& pref) {
+  fill_clock(spec.domain.clock, pref);
+  fill_features(spec.domain.features, pref);
+  fill_devices(spec.domain.devices, pref);
+  fill_firmware(spec.domain, pref);
+}
+
+}  // namespace qmd::policy::presets

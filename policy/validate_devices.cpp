@@ -1,0 +1,171 @@
+// Disks (and their volumes), boot order, inputs, watchdog and TPM.
+#include <fmt/format.h>
+
+#include <map>
+#include <regex>
+
+#include "policy/validate_rules.hpp"
+
+namespace qmd::policy::rules {
+namespace {
+
+// QEMU node names are limited to 31 characters and qmd prefixes disk and volume names.
+constexpr std::size_t kMaxDiskName = 24;
+
+std::string disk_path(std::size_t i) { return fmt::format("domain.devices.disks[{}]", i); }
+
+const char* kind_key(DiskKind kind) {
+  switch (kind) {
+    case DiskKind::cdrom:
+      return "cdrom";
+    case DiskKind::lun:
+      return "lun";
+    case DiskKind::disk:
+      break;
+  }
+  return "disk";
+}
+
+void validate_disk_bus(const VmSpec& spec, std::size_t i, const DiskDevice& disk,
+                       SpecErrors& errors) {
+  const auto rel = fmt::format("{}.{}.bus", disk_path(i), kind_key(disk.kind));
+  switch (disk.kind) {
+    case DiskKind::disk:
+      check_one_of(spec, rel, disk.bus, {"virtio", "sata", "scsi", "usb"}, errors);
+      break;
+    case DiskKind::cdrom:
+      check_one_of(spec, rel, disk.bus, {"sata", "scsi"}, errors);
+      break;
+    case DiskKind::lun:
+      check_one_of(spec, rel, disk.bus, {"scsi"}, errors);
+      break;
+  }
+}
+
+void validate_disk(const VmSpec& spec, std::size_t i, const DiskDevice& disk, SpecErrors& errors) {
+  const auto base = disk_path(i);
+  if (disk.name.size() > kMaxDiskName) {
+    errors.push_back(spec.source.error_at(
+        base + ".name",
+        fmt::format("\"{}\" is longer than {} characters", disk.name, kMaxDiskName)));
+  }
+  validate_disk_bus(spec, i, disk, errors);
+  check_one_of(spec, base + ".cache", disk.cache, {"none", "writethrough", "writeback"}, errors);
+  check_one_of(spec, base + ".io", disk.io, {"native", "threads"}, errors);
+  if (disk.io == "native" && disk.cache && *disk.cache != "none") {
+    errors.push_back(spec.source.error_at(
+        base + ".io", fmt::format("native needs cache: none, not {} (QEMU needs O_DIRECT for "
+                                  "aio=native)",
+                                  *disk.cache)));
+  }
+  if (disk.dedicated_io_thread.value_or(false) && disk.bus.value_or("virtio") != "virtio") {
+    errors.push_back(spec.source.error_at(
+        base + ".dedicatedIOThread",
+        fmt::format("needs bus virtio (the disk is on {})", disk.bus.value_or(""))));
+  }
+  static const std::regex kSerial("[A-Za-z0-9_.-]{1,20}");
+  if (disk.serial && !std::regex_match(*disk.serial, kSerial)) {
+    errors.push_back(spec.source.error_at(
+        base + ".serial",
+        fmt::format("\"{}\" must be 1 to 20 of A-Z a-z 0-9 _ - .", *disk.serial)));
+  }
+}
+
+void validate_disks(const VmSpec& spec, SpecErrors& errors) {
+  const auto& disks = spec.domain.devices.disks;
+  std::map<std::string, std::size_t> seen;
+  for (std::size_t i = 0; i < disks.size(); ++i) {
+    const auto& disk = disks[i];
+    if (auto [it, fresh] = seen.emplace(disk.name, i); !fresh) {
+      errors.push_back(spec.source.error_at(
+          disk_path(i) + ".name",
+          fmt::format("\"{}\" is already the name of disks[{}]", disk.name, it->second)));
+    }
+    validate_disk(spec, i, disk, errors);
+    bool has_volume = false;
+    for (const auto& v : spec.volumes) {
+      has_volume = has_volume || v.name == disk.name;
+    }
+    if (!has_volume) {
+      errors.push_back(spec.source.error_at(
+          disk_path(i) + ".name",
+          fmt::format("disk \"{}\" has no volume of the same name; add volumes: - name: {}",
+                      disk.name, disk.name)));
+    }
+  }
+  for (std::size_t j = 0; j < spec.volumes.size(); ++j) {
+    const auto& name = spec.volumes[j].name;
+    if (!seen.contains(name)) {
+      errors.push_back(spec.source.error_at(
+          fmt::format("volumes[{}].name", j),
+          fmt::format("volume \"{}\" is not used by any disk; add a disk named \"{}\" or remove "
+                      "the volume",
+                      name, name)));
+    }
+  }
+}
+
+// Boot order is one sequence over disks and interfaces.
+void validate_boot_order(const VmSpec& spec, SpecErrors& errors) {
+  std::map<std::uint32_t, std::string> seen;
+  auto check = [&](const std::string& rel, const std::optional<std::uint32_t>& order) {
+    if (!order) {
+      return;
+    }
+    if (*order < 1) {
+      errors.push_back(spec.source.error_at(rel + ".bootOrder", "must be at least 1"));
+    } else if (auto [it, fresh] = seen.emplace(*order, rel); !fresh) {
+      errors.push_back(spec.source.error_at(
+          rel + ".bootOrder", fmt::format("{} is already used by {}", *order,
+                                          it->second.substr(it->second.rfind('.') + 1))));
+    }
+  };
+  const auto& dev = spec.domain.devices;
+  for (std::size_t i = 0; i < dev.disks.size(); ++i) {
+    check(disk_path(i), dev.disks[i].boot_order);
+  }
+  for (std::size_t i = 0; i < dev.interfaces.size(); ++i) {
+    check(fmt::format("domain.devices.interfaces[{}]", i), dev.interfaces[i].boot_order);
+  }
+}
+
+void validate_inputs(const VmSpec& spec, SpecErrors& errors) {
+  const auto& inputs = spec.domain.devices.inputs;
+  std::map<std::string, std::size_t> seen;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const auto base = fmt::format("domain.devices.inputs[{}]", i);
+    if (auto [it, fresh] = seen.emplace(inputs[i].name, i); !fresh) {
+      errors.push_back(spec.source.error_at(
+          base + ".name",
+          fmt::format("\"{}\" is already the name of inputs[{}]", inputs[i].name, it->second)));
+    }
+    check_one_of(spec, base + ".type", inputs[i].type, {"tablet", "keyboard"}, errors);
+    check_one_of(spec, base + ".bus", inputs[i].bus, {"usb", "virtio"}, errors);
+  }
+}
+
+void validate_watchdog_tpm(const VmSpec& spec, const RunPolicy& policy, SpecErrors& errors) {
+  const auto& dev = spec.domain.devices;
+  if (dev.watchdog) {
+    check_one_of(spec, "domain.devices.watchdog.i6300esb.action", dev.watchdog->action,
+                 {"poweroff", "reset", "shutdown"}, errors);
+  }
+  if (dev.tpm && dev.tpm->enabled.value_or(true) && dev.tpm->persistent.value_or(false) &&
+      policy.state_dir.empty()) {
+    errors.push_back(spec.source.error_at(
+        "domain.devices.tpm.persistent",
+        "a persistent TPM needs a state directory, and qmd has none configured; set "
+        "persistent: false or configure a state directory"));
+  }
+}
+
+}  // namespace
+
+void validate_devices(const VmSpec& spec, const RunPolicy& policy, SpecErrors& errors) {
+  validate_disks(spec, errors);
+  validate_boot_order(spec, errors);
+  validate_inputs(spec, errors);
+  validate_watchdog_tpm(spec, policy, errors);
+}
+
+}  // namespace qmd::policy::rules

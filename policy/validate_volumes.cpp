@@ -1,0 +1,86 @@
+// Volume sources: only host-local ones run here; cluster-only ones are refused by name.
+#include <fmt/format.h>
+
+#include "policy/validate_rules.hpp"
+
+namespace qmd::policy::rules {
+namespace {
+
+constexpr std::size_t kMaxVolumeName = 24;  // see kMaxDiskName: QEMU node names
+
+const char* source_key(VolumeKind kind) {
+  switch (kind) {
+    case VolumeKind::host_disk:
+      return "hostDisk";
+    case VolumeKind::file:
+      return "file";
+    case VolumeKind::block:
+      return "block";
+    case VolumeKind::persistent_volume_claim:
+      return "persistentVolumeClaim";
+    case VolumeKind::container_disk:
+      return "containerDisk";
+    case VolumeKind::data_volume:
+      return "dataVolume";
+    case VolumeKind::cloud_init_no_cloud:
+      return "cloudInitNoCloud";
+    case VolumeKind::empty_disk:
+      return "emptyDisk";
+  }
+  return "";
+}
+
+void validate_volume(const VmSpec& spec, std::size_t j, const Volume& v, SpecErrors& errors) {
+  const auto base = fmt::format("volumes[{}]", j);
+  const auto src = fmt::format("{}.{}", base, source_key(v.kind));
+  if (v.name.size() > kMaxVolumeName) {
+    errors.push_back(spec.source.error_at(
+        base + ".name",
+        fmt::format("\"{}\" is longer than {} characters", v.name, kMaxVolumeName)));
+  }
+  switch (v.kind) {
+    case VolumeKind::persistent_volume_claim:
+    case VolumeKind::container_disk:
+    case VolumeKind::data_volume:
+      errors.push_back(spec.source.error_at(
+          src, fmt::format("volume \"{}\": {} exists only in a cluster; use hostDisk or file "
+                           "with a local path (or map PVCs in qmd.yaml)",
+                           v.name, source_key(v.kind))));
+      return;
+    case VolumeKind::cloud_init_no_cloud:
+      errors.push_back(spec.source.error_at(
+          src, fmt::format("volume \"{}\": cloudInitNoCloud is not supported yet", v.name)));
+      return;
+    case VolumeKind::empty_disk:
+      if (!v.capacity) {
+        errors.push_back(spec.source.error_at(src, "needs capacity, e.g. capacity: 1Gi"));
+      }
+      return;
+    case VolumeKind::host_disk:
+      check_one_of(spec, src + ".type", v.host_disk_type, {"Disk", "DiskOrCreate"}, errors);
+      if (v.host_disk_type == "DiskOrCreate" && !v.capacity) {
+        errors.push_back(spec.source.error_at(
+            src, "type DiskOrCreate needs capacity, the size of the disk to create"));
+      }
+      break;
+    case VolumeKind::file:
+      check_one_of(spec, src + ".format", v.format, {"raw", "qcow2"}, errors);
+      break;
+    case VolumeKind::block:
+      break;
+  }
+  if (!is_absolute_path(v.path)) {
+    errors.push_back(spec.source.error_at(src + ".path",
+                                          fmt::format("\"{}\" must be an absolute path", v.path)));
+  }
+}
+
+}  // namespace
+
+void validate_volumes(const VmSpec& spec, SpecErrors& errors) {
+  for (std::size_t j = 0; j < spec.volumes.size(); ++j) {
+    validate_volume(spec, j, spec.volumes[j], errors);
+  }
+}
+
+}  // namespace qmd::policy::rules

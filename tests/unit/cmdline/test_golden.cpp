@@ -1,0 +1,54 @@
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <vector>
+
+#include "tests/unit/cmdline/golden.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// The host the examples are rendered for: a large KVM host with a 2Mi hugepage pool.
+constexpr const char* kExampleHost =
+    "kvm=yes qemu=7.2.0 memory=256Gi cpus=64 hugepages-2Mi=32768/32768 vhost-net=yes";
+
+std::vector<fs::path> yaml_files(const fs::path& dir) {
+  std::vector<fs::path> out;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (e.path().extension() == ".yaml") {
+      out.push_back(e.path());
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("every example renders to its golden argv") {
+  const fs::path src = QMD_SOURCE_DIR;
+  const auto files = yaml_files(src / "examples");
+  REQUIRE(files.size() >= 4);
+  for (const auto& f : files) {
+    CAPTURE(f.string());
+    const auto golden = src / "tests/golden/examples" / (f.stem().string() + ".argv");
+    const auto msg = qmd::testing::compare_golden(
+        golden, qmd::testing::render_golden(f, kExampleHost));
+    CHECK_MESSAGE(msg.empty(), msg);
+  }
+}
+
+TEST_CASE("every feature group renders to its golden argv") {
+  const fs::path src = QMD_SOURCE_DIR;
+  const auto files = yaml_files(src / "tests/golden");
+  REQUIRE(files.size() >= 10);
+  for (const auto& f : files) {
+    CAPTURE(f.string());
+    const auto golden = fs::path(f).replace_extension(".argv");
+    const auto msg = qmd::testing::compare_golden(
+        golden, qmd::testing::render_golden(f, "kvm=yes"));
+    CHECK_MESSAGE(msg.empty(), msg);
+  }
+}

@@ -1,0 +1,83 @@
+// probe_host() on this very machine, checked against QEMU run directly by the test.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <future>
+#include <map>
+
+#include "policy/host_caps.hpp"
+#include "policy/host_probe_process.hpp"
+
+using namespace qmd::policy;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string kQemu = "/usr/bin/qemu-system-x86_64";
+
+// The test's own idea of "QEMU starts with this -cpu under KVM": exit 0 after answering
+// query-status, nothing shared with the probe but the process runner.
+bool qemu_starts(const std::string& cpu) {
+  const auto r = run_process({kQemu, "-accel", "kvm", "-machine", "q35", "-cpu", cpu, "-S",
+                              "-nodefaults", "-no-user-config", "-display", "none", "-qmp",
+                              "stdio"},
+                             "{\"execute\":\"qmp_capabilities\"}\n"
+                             "{\"execute\":\"query-status\"}\n{\"execute\":\"quit\"}\n",
+                             10s);
+  return r.exit_code == 0 && r.out.find("prelaunch") != std::string::npos;
+}
+
+std::string with_deps(const std::string& f) {
+  std::string flags;
+  for (const auto& dep : hyperv_dependencies(f)) {
+    flags += with_deps(dep);
+  }
+  const std::string flag = f == "spinlocks"     ? "hv-spinlocks=0x1fff"
+                           : f == "vendor-id"   ? "hv-vendor-id=KVMKVMKVM"
+                           : f == "passthrough" ? "hv-passthrough=on"
+                                                : "hv-" + f;
+  return flags.find("," + flag) == std::string::npos ? flags + "," + flag : flags;
+}
+
+}  // namespace
+
+TEST_CASE("probe_host on this machine matches QEMU run directly") {
+  if (!std::filesystem::exists("/dev/kvm") || !std::filesystem::exists(kQemu)) {
+    MESSAGE("no /dev/kvm or no QEMU here: skipping the real host probe");
+    return;
+  }
+  const auto started = std::chrono::steady_clock::now();
+  const HostCaps caps = probe_host(kQemu);
+  const auto took = std::chrono::steady_clock::now() - started;
+  MESSAGE("probe took " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                        << " ms\n"
+                        << host_caps_text(caps));
+
+  CHECK(caps.kvm_present);
+  CHECK(caps.qemu_version.major >= 7);
+  CHECK(std::ranges::find(caps.machine_types, "q35") != caps.machine_types.end());
+  CHECK(std::ranges::find(caps.machine_types, "pc") != caps.machine_types.end());
+  CHECK(std::ranges::find(caps.cpu_models, "qemu64") != caps.cpu_models.end());
+  CHECK(caps.memory_total > 0);
+  CHECK(caps.cpus_online > 0);
+  if (!caps.kvm_usable) {
+    CHECK_FALSE(caps.hyperv_probed);
+    return;
+  }
+  REQUIRE(caps.hyperv_probed);
+  CHECK(caps.cpu_host_usable == qemu_starts("host"));
+  const std::string base = caps.cpu_host_usable ? "host" : "qemu64";
+  CHECK(caps.hyperv_probe_cpu == base);
+
+  std::map<std::string, std::future<bool>> direct;
+  for (const auto& f : known_hyperv_features()) {
+    direct[f] = std::async(std::launch::async, qemu_starts, base + with_deps(f));
+  }
+  for (const auto& f : known_hyperv_features()) {
+    INFO("hv-" << f << " with -cpu " << base + with_deps(f));
+    REQUIRE(caps.hyperv.contains(f));
+    CHECK(caps.hyperv.at(f) == direct[f].get());
+    CHECK(caps.hyperv_detail.contains(f) == !caps.hyperv.at(f));
+  }
+}

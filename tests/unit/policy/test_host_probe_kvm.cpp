@@ -1,0 +1,36 @@
+#include <doctest/doctest.h>
+
+#include "policy/host_probe_kvm.hpp"
+
+using namespace qmd::policy;
+
+TEST_CASE("a device anyone may open needs no note") {
+  CHECK(kvm_access_note("/dev/kvm", 0666, "root", "kvm") == "");
+}
+
+TEST_CASE("what an unprivileged QEMU needs for /dev/kvm") {
+  CHECK(kvm_access_note("/dev/kvm", 0600, "root", "root") ==
+        "/dev/kvm is 0600 root:root: a QEMU dropped to an unprivileged user cannot open it; add "
+        "the QEMU user to group kvm and make it 0660 root:kvm (udev rule), or set an ACL "
+        "(setfacl -m u:QEMU_USER:rw /dev/kvm)");
+  CHECK(kvm_access_note("/dev/kvm", 0660, "root", "kvm") ==
+        "/dev/kvm is 0660 root:kvm: the QEMU user must be in group kvm (or have an ACL: setfacl "
+        "-m u:QEMU_USER:rw /dev/kvm)");
+}
+
+TEST_CASE("a missing device is neither present nor usable, and says what to do") {
+  HostCaps caps;
+  probe_kvm(caps, "/nonexistent/kvm");
+  CHECK_FALSE(caps.kvm_present);
+  CHECK_FALSE(caps.kvm_usable);
+  CHECK(caps.kvm_detail == "/nonexistent/kvm does not exist (No such file or directory): load "
+                           "kvm_intel or kvm_amd, or enable virtualization in the firmware");
+}
+
+TEST_CASE("a device that is not KVM is present but unusable") {
+  HostCaps caps;
+  probe_kvm(caps, "/dev/null");
+  CHECK(caps.kvm_present);
+  CHECK_FALSE(caps.kvm_usable);
+  CHECK(caps.kvm_detail == "/dev/null has KVM API version -1, QEMU needs 12");
+}
