@@ -62,6 +62,12 @@ struct HostCaps {
   bool hyperv_probed = false;  // false when KVM is unusable: nothing known
   std::string hyperv_probe_cpu;  // the -cpu base the probes used: "host", or "qemu64" when
                                  // `-cpu host` itself does not start
+  // The same verdicts for QEMU's TCG (`-accel tcg -cpu max`): QEMU 7.2 refuses hv-vpindex
+  // there too ("kernel doesn't allow setting HyperV VP_INDEX"), and with it synic, stimer,
+  // tlbflush and ipi, so emulation is checked like KVM.
+  std::map<std::string, bool> hyperv_tcg;
+  std::map<std::string, std::string> hyperv_tcg_detail;
+  bool hyperv_tcg_probed = false;
 
   bool vhost_net = false;  // /dev/vhost-net present
   std::map<std::uint64_t, HugepagePool> hugepages;  // page size in bytes -> pool

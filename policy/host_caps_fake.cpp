@@ -132,6 +132,9 @@ std::optional<T> number(std::string_view text) {
 struct Parser {
   HostCaps caps = typical_host();
   std::optional<std::string> hyperv;  // applied last: it depends on kvm=
+  // QEMU 7.2's TCG refuses hv-vpindex (and so everything that needs it): the default.
+  std::string hyperv_tcg = "relaxed,vapic,spinlocks,runtime,time,reset,vendor-id,frequencies,"
+                           "reenlightenment,evmcs,tlbflush-direct,passthrough";
 
   Result word(std::string_view w) {
     const auto eq = w.find('=');
@@ -234,6 +237,8 @@ struct Parser {
       caps.tsc_khz = *n;
     } else if (key == "hyperv") {
       hyperv = std::string(value);
+    } else if (key == "hyperv-tcg") {
+      hyperv_tcg = std::string(value);
     } else if (key == "ovmf") {
       if (value != "debian" && value != "none") {
         return bad("debian or none");
@@ -266,7 +271,50 @@ struct Parser {
     return {};
   }
 
+  // Fills `accepted`/`detail` from an all|none|comma list, like the probe: a feature counts
+  // as accepted only together with what it needs.
+  static Result apply_list(const std::string& key, const std::string& list,
+                           std::map<std::string, bool>& accepted_out,
+                           std::map<std::string, std::string>& detail_out) {
+    const auto& known = known_hyperv_features();
+    std::vector<std::string> accepted;
+    if (list == "all") {
+      accepted = known;
+    } else if (list != "none") {
+      accepted = split(list, ',');
+      for (const auto& f : accepted) {
+        if (std::ranges::find(known, f) == known.end()) {
+          return std::unexpected(fmt::format("unknown Hyper-V feature \"{}\" in \"{}={}\"; "
+                                             "known: {}",
+                                             f, key, list, fmt::join(known, ",")));
+        }
+      }
+    }
+    accepted_out.clear();
+    detail_out.clear();
+    for (const auto& f : known) {
+      bool ok = std::ranges::find(accepted, f) != accepted.end();
+      std::string why = "refused by the described host";
+      for (const auto& dep : hyperv_dependencies(f)) {
+        if (ok && !accepted_out[dep]) {
+          ok = false;
+          why = "needs " + dep + ", which is refused";
+        }
+      }
+      accepted_out[f] = ok;
+      if (!ok) {
+        detail_out[f] = why;
+      }
+    }
+    return {};
+  }
+
   Result finish() {
+    caps.hyperv_tcg_probed = true;
+    if (auto r = apply_list("hyperv-tcg", hyperv_tcg, caps.hyperv_tcg, caps.hyperv_tcg_detail);
+        !r) {
+      return r;
+    }
     caps.hyperv.clear();
     caps.hyperv_detail.clear();
     caps.hyperv_probed = caps.kvm_usable;
@@ -280,37 +328,7 @@ struct Parser {
       }
       return {};
     }
-    const auto& known = known_hyperv_features();
-    const std::string list = hyperv.value_or("all");
-    std::vector<std::string> accepted;
-    if (list == "all") {
-      accepted = known;
-    } else if (list != "none") {
-      accepted = split(list, ',');
-      for (const auto& f : accepted) {
-        if (std::ranges::find(known, f) == known.end()) {
-          return std::unexpected(fmt::format("unknown Hyper-V feature \"{}\" in \"hyperv={}\"; "
-                                             "known: {}",
-                                             f, list, fmt::join(known, ",")));
-        }
-      }
-    }
-    // Like the probe: a feature counts as accepted only together with what it needs.
-    for (const auto& f : known) {
-      bool ok = std::ranges::find(accepted, f) != accepted.end();
-      std::string why = "refused by the described host";
-      for (const auto& dep : hyperv_dependencies(f)) {
-        if (ok && !caps.hyperv[dep]) {
-          ok = false;
-          why = "needs " + dep + ", which is refused";
-        }
-      }
-      caps.hyperv[f] = ok;
-      if (!ok) {
-        caps.hyperv_detail[f] = why;
-      }
-    }
-    return {};
+    return apply_list("hyperv", hyperv.value_or("all"), caps.hyperv, caps.hyperv_detail);
   }
 };
 

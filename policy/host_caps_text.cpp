@@ -61,23 +61,39 @@ void pretty(const json::value& v, std::string& out, int depth) {
   }
 }
 
-json::object hyperv_json(const HostCaps& caps) {
+json::object hyperv_features_json(const std::map<std::string, bool>& verdicts,
+                                  const std::map<std::string, std::string>& details) {
   json::object features;
   for (const auto& f : known_hyperv_features()) {
-    const auto it = caps.hyperv.find(f);
-    if (it == caps.hyperv.end()) {
+    const auto it = verdicts.find(f);
+    if (it == verdicts.end()) {
       continue;
     }
     json::object one{{"accepted", it->second}};
-    if (const auto why = caps.hyperv_detail.find(f); why != caps.hyperv_detail.end()) {
+    if (const auto why = details.find(f); why != details.end()) {
       one["detail"] = why->second;
     }
     features[f] = std::move(one);
   }
+  return features;
+}
+
+json::object hyperv_json(const HostCaps& caps) {
   return json::object{{"probed", caps.hyperv_probed},
                       {"probe_cpu", caps.hyperv_probe_cpu},
-                      {"features", std::move(features)}};
+                      {"features", hyperv_features_json(caps.hyperv, caps.hyperv_detail)}};
 }
+
+json::object hyperv_tcg_json(const HostCaps& caps) {
+  return json::object{{"probed", caps.hyperv_tcg_probed},
+                      {"probe_cpu", "max"},
+                      {"features", hyperv_features_json(caps.hyperv_tcg, caps.hyperv_tcg_detail)}};
+}
+
+// Accepted features on wrapped lines, then one line per refused feature with QEMU's reason.
+std::vector<std::string> hyperv_lines(const std::map<std::string, bool>& verdicts,
+                                      const std::map<std::string, std::string>& details,
+                                      std::size_t width);
 
 // Rows of `key: value`, values of several lines indented under the first.
 class Table {
@@ -131,6 +147,29 @@ std::string usable(bool ok, const std::string& detail) {
   return detail.empty() ? s : fmt::format("{} ({})", s, detail);
 }
 
+std::vector<std::string> hyperv_lines(const std::map<std::string, bool>& verdicts,
+                                      const std::map<std::string, std::string>& details,
+                                      std::size_t width) {
+  std::vector<std::string> accepted;
+  std::vector<std::string> lines;
+  for (const auto& f : known_hyperv_features()) {
+    if (const auto it = verdicts.find(f); it != verdicts.end() && it->second) {
+      accepted.push_back(f);
+    }
+  }
+  for (auto& line : wrap(accepted, width - 10)) {
+    lines.push_back((lines.empty() ? "accepted: " : "          ") + line);
+  }
+  for (const auto& f : known_hyperv_features()) {
+    if (const auto it = verdicts.find(f); it != verdicts.end() && !it->second) {
+      const auto why = details.find(f);
+      lines.push_back(fmt::format("refused:  {}{}", f,
+                                  why == details.end() ? "" : " (" + why->second + ")"));
+    }
+  }
+  return lines;
+}
+
 }  // namespace
 
 std::string host_caps_json(const HostCaps& caps) {
@@ -160,6 +199,7 @@ std::string host_caps_json(const HostCaps& caps) {
       {"machine_types", strings(caps.machine_types)},
       {"cpu_models", strings(caps.cpu_models)},
       {"hyperv", hyperv_json(caps)},
+      {"hyperv_tcg", hyperv_tcg_json(caps)},
       {"vhost_net", caps.vhost_net},
       {"hugepages", std::move(hugepages)},
       {"memory_total", caps.memory_total},
@@ -191,28 +231,15 @@ std::string host_caps_text(const HostCaps& caps) {
   t.row("machine types", wrap(caps.machine_types, kWidth));
   t.row("cpu models", wrap(caps.cpu_models, kWidth));
   if (!caps.hyperv_probed) {
-    t.row("hyperv", "not probed (needs usable KVM)");
+    t.row("hyperv (kvm)", "not probed (needs usable KVM)");
   } else {
-    std::vector<std::string> accepted;
-    std::vector<std::string> lines;
-    for (const auto& f : known_hyperv_features()) {
-      if (const auto it = caps.hyperv.find(f); it != caps.hyperv.end() && it->second) {
-        accepted.push_back(f);
-      }
-    }
-    for (auto& line : wrap(accepted, kWidth - 10)) {
-      lines.push_back((lines.empty() ? "accepted: " : "          ") + line);
-    }
-    for (const auto& f : known_hyperv_features()) {
-      if (const auto it = caps.hyperv.find(f); it != caps.hyperv.end() && !it->second) {
-        const auto why = caps.hyperv_detail.find(f);
-        lines.push_back(fmt::format("refused:  {}{}", f,
-                                    why == caps.hyperv_detail.end() ? ""
-                                                                    : " (" + why->second + ")"));
-      }
-    }
-    t.row(fmt::format("hyperv (-cpu {})", caps.hyperv_probe_cpu), lines);
+    t.row(fmt::format("hyperv (kvm, -cpu {})", caps.hyperv_probe_cpu),
+          hyperv_lines(caps.hyperv, caps.hyperv_detail, kWidth));
   }
+  t.row("hyperv (tcg, -cpu max)", caps.hyperv_tcg_probed
+                                      ? hyperv_lines(caps.hyperv_tcg, caps.hyperv_tcg_detail,
+                                                     kWidth)
+                                      : std::vector<std::string>{"not probed"});
   t.row("vhost-net", yes_no(caps.vhost_net));
   std::vector<std::string> pools;
   for (const auto& [size, pool] : caps.hugepages) {

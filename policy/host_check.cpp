@@ -69,15 +69,16 @@ std::string names_of(const std::vector<Requested>& list) {
   return fmt::format("{}", fmt::join(names, ", "));
 }
 
+// `verdicts` are the probed Hyper-V verdicts of the accelerator the VM will run on.
 void check_hyperv(const VmSpec& spec, const HostCaps& host, const RunPolicy& policy,
-                  HostCheck& check) {
+                  const std::map<std::string, bool>& verdicts, HostCheck& check) {
   const auto requested = requested_hyperv(spec);
   // A feature goes when the host refuses it or anything it needs has gone.
   std::vector<Requested> refused;
   std::vector<std::string> gone;
   for (const auto& r : requested) {
-    const auto it = host.hyperv.find(r.qemu);
-    bool drop = it == host.hyperv.end() || !it->second;
+    const auto it = verdicts.find(r.qemu);
+    bool drop = it == verdicts.end() || !it->second;
     for (const auto& dep : hyperv_dependencies(r.qemu)) {
       drop = drop || std::ranges::find(gone, dep) != gone.end();
     }
@@ -92,20 +93,22 @@ void check_hyperv(const VmSpec& spec, const HostCaps& host, const RunPolicy& pol
   const std::string field = spec.domain.features.hyperv || spec.domain.features.hyperv_passthrough
                                 ? "domain.features.hyperv"
                                 : "domain.clock.timer.hyperv";
+  const std::string who = policy.use_emulation
+                              ? fmt::format("QEMU's TCG on host \"{}\"", host.hostname)
+                              : fmt::format("host \"{}\"", host.hostname);
   if (policy.hyperv == RunPolicy::Hyperv::strict) {
     check.errors.push_back(spec.source.error_at(
-        field, fmt::format("host \"{}\" refuses Hyper-V features {}; remove them or run with "
+        field, fmt::format("{} refuses Hyper-V features {}; remove them or run with "
                            "hyperv: bestEffort",
-                           host.hostname, names_of(refused))));
+                           who, names_of(refused))));
     return;
   }
   for (const auto& r : refused) {
     check.dropped_hyperv.push_back("hv-" + r.qemu);
   }
-  check.warnings.push_back(fmt::format("{}: host \"{}\" refuses Hyper-V features {}; dropped "
+  check.warnings.push_back(fmt::format("{}: {} refuses Hyper-V features {}; dropped "
                                        "(hyperv: bestEffort)",
-                                       spec.source.spec_path(field), host.hostname,
-                                       names_of(refused)));
+                                       spec.source.spec_path(field), who, names_of(refused)));
 }
 
 void check_memory(const VmSpec& spec, const HostCaps& host, HostCheck& check) {
@@ -285,8 +288,10 @@ void check_devices(const VmSpec& spec, const HostCaps& host, const RunPolicy& po
     need(host.tdx, "domain.launchSecurity.tdx", "Intel TDX", "kvm_intel tdx");
   }
   const auto& nics = spec.domain.devices.interfaces;
-  const bool virtio = std::ranges::any_of(
-      nics, [](const InterfaceDevice& i) { return i.model.value_or("virtio") == "virtio"; });
+  // vhost-net accelerates tap-backed virtio NICs only; user-mode (slirp) NICs never use it.
+  const bool virtio = std::ranges::any_of(nics, [](const InterfaceDevice& i) {
+    return i.model.value_or("virtio") == "virtio" && (i.binding == "tap" || i.binding == "bridge");
+  });
   if (virtio && !host.vhost_net && !policy.use_emulation) {
     check.warnings.push_back(fmt::format("{}: host \"{}\" has no /dev/vhost-net, so virtio-net "
                                          "runs in userspace (slower); modprobe vhost_net",
@@ -310,9 +315,11 @@ HostCheck check_host(const VmSpec& spec, const HostCaps& host, const RunPolicy& 
         check.warnings.push_back(fmt::format("host \"{}\": {}", host.hostname, host.kvm_detail));
       }
       if (host.hyperv_probed) {
-        check_hyperv(spec, host, policy, check);
+        check_hyperv(spec, host, policy, host.hyperv, check);
       }
     }
+  } else if (host.hyperv_tcg_probed) {
+    check_hyperv(spec, host, policy, host.hyperv_tcg, check);
   }
   check_machine_and_cpu(spec, host, policy, check);
   check_memory(spec, host, check);

@@ -93,9 +93,7 @@ HostCaps probe_host(const std::string& qemu_binary) {
     }
     probe_kvm(caps);
     probe_qemu(caps);
-    if (caps.kvm_usable) {
-      probe_hyperv(caps, deadline);
-    }
+    probe_hyperv(caps, deadline);
     caps.vhost_net = fs::exists("/dev/vhost-net");
     probe_hugepages(caps);
     caps.memory_total = mem_total();

@@ -102,25 +102,25 @@ std::string hyperv_probe_cpu_arg(const std::string& base, const std::string& fea
   return arg;
 }
 
-ProcessResult run_kvm_cpu_probe(const std::string& qemu_binary, const std::string& cpu,
-                                std::chrono::milliseconds timeout) {
+ProcessResult run_cpu_probe(const std::string& qemu_binary, const std::string& accel,
+                            const std::string& cpu, std::chrono::milliseconds timeout) {
   // QMP commands are only served from the main loop, i.e. after the machine (vCPUs, MSRs)
   // has been built; `quit` then ends QEMU with exit 0.
   static constexpr std::string_view qmp =
       "{\"execute\":\"qmp_capabilities\"}\n{\"execute\":\"query-status\"}\n"
       "{\"execute\":\"quit\"}\n";
-  return run_process({qemu_binary, "-accel", "kvm", "-machine", "q35", "-cpu", cpu, "-m", "64",
+  return run_process({qemu_binary, "-accel", accel, "-machine", "q35", "-cpu", cpu, "-m", "64",
                       "-smp", "1", "-S", "-nodefaults", "-no-user-config", "-display", "none",
                       "-qmp", "stdio"},
                      qmp, timeout);
 }
 
-bool kvm_cpu_probe_accepted(const ProcessResult& result) {
+bool cpu_probe_accepted(const ProcessResult& result) {
   return result.ok() && result.out.find("\"status\"") != std::string::npos;
 }
 
-std::string kvm_cpu_probe_complaint(const ProcessResult& result) {
-  if (kvm_cpu_probe_accepted(result)) {
+std::string cpu_probe_complaint(const ProcessResult& result) {
+  if (cpu_probe_accepted(result)) {
     return {};
   }
   // QEMU's first non-warning line says why; for an abort that is "error: failed to set MSR".

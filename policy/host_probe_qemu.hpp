@@ -23,13 +23,13 @@ std::vector<std::string> parse_cpu_help(std::string_view out);
 // feature, with the values QEMU wants (hv-spinlocks=0x1fff, hv-vendor-id=KVMKVMKVM).
 std::string hyperv_probe_cpu_arg(const std::string& base, const std::string& feature);
 
-// `qemu -accel kvm -machine q35 -cpu CPU -S ...` with QMP on stdio; accepted when QEMU gets
-// as far as answering query-status (the vCPUs exist and their MSRs are set), refused when
-// it exits first (exit 1 on a refused property, abort on an MSR assertion).
-ProcessResult run_kvm_cpu_probe(const std::string& qemu_binary, const std::string& cpu,
-                                std::chrono::milliseconds timeout);
-bool kvm_cpu_probe_accepted(const ProcessResult& result);
+// `qemu -accel ACCEL -machine q35 -cpu CPU -S ...` with QMP on stdio; accepted when QEMU
+// gets as far as answering query-status (the vCPUs exist and their MSRs are set), refused
+// when it exits first (exit 1 on a refused property, abort on an MSR assertion).
+ProcessResult run_cpu_probe(const std::string& qemu_binary, const std::string& accel,
+                            const std::string& cpu, std::chrono::milliseconds timeout);
+bool cpu_probe_accepted(const ProcessResult& result);
 // "exit 1: kernel doesn't allow setting HyperV VP_INDEX": why a probe was refused.
-std::string kvm_cpu_probe_complaint(const ProcessResult& result);
+std::string cpu_probe_complaint(const ProcessResult& result);
 
 }  // namespace qmd::policy

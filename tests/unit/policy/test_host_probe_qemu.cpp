@@ -56,15 +56,15 @@ TEST_CASE("a probe is accepted only when QMP answered query-status") {
   ok.started = true;
   ok.exit_code = 0;
   ok.out = "{\"QMP\": {}}\n{\"return\": {}}\n{\"return\": {\"status\": \"prelaunch\"}}\n";
-  CHECK(kvm_cpu_probe_accepted(ok));
-  CHECK(kvm_cpu_probe_complaint(ok).empty());
+  CHECK(cpu_probe_accepted(ok));
+  CHECK(cpu_probe_complaint(ok).empty());
 
   ProcessResult vpindex;
   vpindex.started = true;
   vpindex.exit_code = 1;
   vpindex.err = "qemu-system-x86_64: kernel doesn't allow setting HyperV VP_INDEX\n";
-  CHECK_FALSE(kvm_cpu_probe_accepted(vpindex));
-  CHECK(kvm_cpu_probe_complaint(vpindex) == "exit 1: kernel doesn't allow setting HyperV VP_INDEX");
+  CHECK_FALSE(cpu_probe_accepted(vpindex));
+  CHECK(cpu_probe_complaint(vpindex) == "exit 1: kernel doesn't allow setting HyperV VP_INDEX");
 
   ProcessResult msr;
   msr.started = true;
@@ -74,6 +74,6 @@ TEST_CASE("a probe is accepted only when QMP answered query-status") {
       "qemu-system-x86_64: warning: host doesn't support requested feature: CPUID.01H:ECX.pni\n"
       "qemu-system-x86_64: error: failed to set MSR 0x40000021 to 0x0\n"
       "qemu-system-x86_64: ../../target/i386/kvm/kvm.c:3183: kvm_buf_set_msrs: Assertion\n";
-  CHECK(kvm_cpu_probe_complaint(msr) ==
+  CHECK(cpu_probe_complaint(msr) ==
         "killed by signal 6 (abort): error: failed to set MSR 0x40000021 to 0x0");
 }
