@@ -31,6 +31,10 @@ void MachineConfigurator::configure(const policy::VmSpec& spec, RenderResult& ou
   if (d.launch_security.kind != policy::LaunchSecurityKind::none) {
     m += ",confidential-guest-support=lsec0";
   }
+  if (d.launch_security.kind == policy::LaunchSecurityKind::tdx) {
+    // A TD's interrupt controller lives in QEMU's split irqchip; KVM refuses a full one.
+    m += ",kernel-irqchip=split";
+  }
   out.argv.add("-machine", m);
   out.argv.add("-accel", kvm_ ? "kvm" : "tcg");
 }

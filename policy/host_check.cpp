@@ -273,19 +273,29 @@ void check_devices(const VmSpec& spec, const HostCaps& host, const RunPolicy& po
     }
   }
   const auto kind = spec.domain.launch_security.kind;
-  const auto need = [&](bool have, const char* field, const char* what, const char* param) {
+  // The kernel must offer the technology and QEMU must know its guest object:
+  // sev-snp-guest arrived in QEMU 9.1, tdx-guest in 10.1.
+  const auto need = [&](bool have, const char* field, const char* what, const char* param,
+                        QemuVersion since) {
     if (!have) {
       check.errors.push_back(spec.source.error_at(
           field, fmt::format("host \"{}\" does not support {} ({} is not enabled)",
                              host.hostname, what, param)));
+    } else if (host.qemu_version < since) {
+      check.errors.push_back(spec.source.error_at(
+          field, fmt::format("QEMU {}.{}.{} on host \"{}\" cannot start {} guests; it needs "
+                             "QEMU {}.{} or later",
+                             host.qemu_version.major, host.qemu_version.minor,
+                             host.qemu_version.micro, host.hostname, what, since.major,
+                             since.minor)));
     }
   };
   if (kind == LaunchSecurityKind::sev) {
-    need(host.sev, "domain.launchSecurity.sev", "AMD SEV", "kvm_amd sev");
+    need(host.sev, "domain.launchSecurity.sev", "AMD SEV", "kvm_amd sev", {2, 12, 0});
   } else if (kind == LaunchSecurityKind::snp) {
-    need(host.sev_snp, "domain.launchSecurity.snp", "AMD SEV-SNP", "kvm_amd sev_snp");
+    need(host.sev_snp, "domain.launchSecurity.snp", "AMD SEV-SNP", "kvm_amd sev_snp", {9, 1, 0});
   } else if (kind == LaunchSecurityKind::tdx) {
-    need(host.tdx, "domain.launchSecurity.tdx", "Intel TDX", "kvm_intel tdx");
+    need(host.tdx, "domain.launchSecurity.tdx", "Intel TDX", "kvm_intel tdx", {10, 1, 0});
   }
   const auto& nics = spec.domain.devices.interfaces;
   // vhost-net accelerates tap-backed virtio NICs only; user-mode (slirp) NICs never use it.

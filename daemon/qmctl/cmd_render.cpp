@@ -111,8 +111,9 @@ int cmd_render(int argc, char** argv) {
   if (!flags || flags->file.empty() || !flags->rest.empty()) {
     std::cerr << (flags ? (flags->rest.empty() ? "" : "unknown argument: " + flags->rest[0] + "\n")
                         : flags.error() + "\n")
-              << "usage: qmctl render FILE [--emulation] [--hyperv strict|best-effort]\n"
-                 "                    [-o args|json|shell] [--fake-host \"kvm=yes ...\"]\n"
+              << "usage: qmctl render FILE [--config FILE] [--emulation]\n"
+                 "                    [--hyperv strict|best-effort] [-o args|json|shell]\n"
+                 "                    [--fake-host \"kvm=yes ...\"]\n"
                  "                    [--run-dir DIR] [--state-dir DIR] [--preset-dir DIR]\n";
     return 2;
   }
@@ -141,8 +142,9 @@ int cmd_validate(int argc, char** argv) {
   auto flags = qmd::qmctl::parse_common_flags(argc - 1, argv + 1);
   if (!flags || flags->file.empty() || !flags->rest.empty()) {
     std::cerr << (flags ? "" : flags.error() + "\n")
-              << "usage: qmctl validate FILE [--emulation] [--hyperv strict|best-effort]\n"
-                 "                      [--fake-host \"kvm=yes ...\"] [--preset-dir DIR]\n";
+              << "usage: qmctl validate FILE [--config FILE] [--emulation]\n"
+                 "                      [--hyperv strict|best-effort] [--fake-host \"kvm=yes ...\"]\n"
+                 "                      [--preset-dir DIR]\n";
     return 2;
   }
   auto loaded = qmd::qmctl::load(*flags);
@@ -161,7 +163,7 @@ int cmd_validate(int argc, char** argv) {
   }
   std::cout << fmt::format("ok: {} is valid for host {}{}\n", loaded->spec.name,
                            loaded->host.hostname.empty() ? "(described)" : loaded->host.hostname,
-                           flags->emulation ? " under emulation" : "");
+                           loaded->policy.use_emulation ? " under emulation" : "");
   return 0;
 }
 
@@ -169,10 +171,16 @@ int cmd_host(int argc, char** argv) {
   auto flags = qmd::qmctl::parse_common_flags(argc - 1, argv + 1);
   if (!flags || !flags->file.empty() || !flags->rest.empty() ||
       (flags->output != "args" && flags->output != "json" && flags->output != "text")) {
-    std::cerr << "usage: qmctl host [-o text|json] [--fake-host \"kvm=yes ...\"]\n";
+    std::cerr << "usage: qmctl host [-o text|json] [--config FILE]\n"
+                 "                  [--fake-host \"kvm=yes ...\"]\n";
     return 2;
   }
-  auto host = qmd::qmctl::host_for(*flags);
+  auto config = qmd::qmctl::config_for(*flags);  // its qemuBinary is what gets probed
+  if (!config) {
+    print_errors(config.error());
+    return 1;
+  }
+  auto host = qmd::qmctl::host_for(*flags, *config);
   if (!host) {
     std::cerr << "error: --fake-host: " << host.error() << '\n';
     return 1;

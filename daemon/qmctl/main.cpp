@@ -17,11 +17,16 @@ Commands (no daemon needed):
   trial FILE      start the rendered VM paused in QEMU, check QMP answers, quit
   version         print the version
 
-Common flags:
+Common flags (each overrides the config file):
+  --config FILE                the daemon config (default /etc/qmd/qmd.yaml when it exists):
+                               useEmulation, hyperv, stateDir, runDir, presetDir, qemuBinary,
+                               bridges (multus networkName -> host bridge)
   --emulation                  run under TCG instead of KVM (KubeVirt's useEmulation)
   --hyperv strict|best-effort  refuse, or drop with a warning, Hyper-V features the host lacks
   --fake-host "kvm=yes ..."    render/validate for a described host instead of probing this one
-  --run-dir DIR --state-dir DIR --preset-dir DIR
+  --run-dir DIR --state-dir DIR
+                               this VM's own dirs (default <runDir>/vms/NAME, <stateDir>/vms/NAME)
+  --preset-dir DIR             instancetypes and preferences (default presetDir when it exists)
 )";
 
 }  // namespace

@@ -28,7 +28,12 @@ std::expected<CommonFlags, std::string> parse_common_flags(int argc, char** argv
       if (ok && hv != "strict" && hv != "best-effort" && hv != "bestEffort") {
         return std::unexpected("--hyperv takes strict or best-effort, not \"" + hv + "\"");
       }
-      f.best_effort = ok && hv != "strict";
+      if (ok) {
+        f.hyperv = hv == "strict" ? policy::RunPolicy::Hyperv::strict
+                                  : policy::RunPolicy::Hyperv::best_effort;
+      }
+    } else if (a == "--config") {
+      ok = value(f.config);
     } else if (a == "--fake-host") {
       ok = value(f.host_text);
     } else if (a == "--run-dir") {
@@ -51,21 +56,42 @@ std::expected<CommonFlags, std::string> parse_common_flags(int argc, char** argv
   return f;
 }
 
-std::expected<policy::HostCaps, std::string> host_for(const CommonFlags& flags) {
+std::expected<daemon::Config, policy::SpecErrors> config_for(const CommonFlags& flags) {
+  auto config = daemon::load_config(
+      flags.config.empty() ? std::string(daemon::kDefaultConfigPath) : flags.config,
+      flags.config.empty() ? daemon::IfMissing::use_defaults : daemon::IfMissing::fail);
+  if (!config) {
+    return config;
+  }
+  config->use_emulation = config->use_emulation || flags.emulation;
+  config->hyperv = flags.hyperv.value_or(config->hyperv);
+  if (!flags.preset_dir.empty()) {
+    config->preset_dir = flags.preset_dir;
+  }
+  return config;
+}
+
+std::expected<policy::HostCaps, std::string> host_for(const CommonFlags& flags,
+                                                      const daemon::Config& config) {
   if (!flags.host_text.empty()) {
     return policy::parse_host_caps(flags.host_text);
   }
-  return policy::probe_host();
+  return policy::probe_host(config.qemu_binary);
 }
 
 std::expected<Loaded, policy::SpecErrors> load(const CommonFlags& flags) {
+  auto config = config_for(flags);
+  if (!config) {
+    return std::unexpected(config.error());
+  }
   auto parsed = policy::parse_spec_file(flags.file);
   if (!parsed) {
     return std::unexpected(parsed.error());
   }
-  std::string preset_dir = flags.preset_dir;
-  if (preset_dir.empty() && std::filesystem::is_directory("/etc/qmd/presets")) {
-    preset_dir = "/etc/qmd/presets";
+  // The default preset dir is optional (built-in presets only); one someone chose is not.
+  std::string preset_dir = config->preset_dir;
+  if (preset_dir == daemon::Config{}.preset_dir && !std::filesystem::is_directory(preset_dir)) {
+    preset_dir.clear();
   }
   auto catalog = policy::PresetCatalog::load(preset_dir);
   if (!catalog) {
@@ -75,17 +101,18 @@ std::expected<Loaded, policy::SpecErrors> load(const CommonFlags& flags) {
   if (!spec) {
     return std::unexpected(spec.error());
   }
-  auto host = host_for(flags);
+  auto host = host_for(flags, *config);
   if (!host) {
     return std::unexpected(policy::SpecErrors{{"--fake-host", host.error(), "", {}}});
   }
-  Loaded l{std::move(*spec), std::move(*host), {}, {}};
-  l.policy.use_emulation = flags.emulation;
-  l.policy.hyperv =
-      flags.best_effort ? policy::RunPolicy::Hyperv::best_effort : policy::RunPolicy::Hyperv::strict;
-  l.paths.run_dir = flags.run_dir.empty() ? "/run/qmd/vms/" + l.spec.name : flags.run_dir;
+  Loaded l{std::move(*config), std::move(*spec), std::move(*host), {}, {}};
+  l.policy.use_emulation = l.config.use_emulation;
+  l.policy.hyperv = l.config.hyperv;
+  l.policy.bridges = l.config.bridges;
+  l.paths.run_dir =
+      flags.run_dir.empty() ? l.config.run_dir + "/vms/" + l.spec.name : flags.run_dir;
   l.paths.state_dir =
-      flags.state_dir.empty() ? "/var/lib/qmd/vms/" + l.spec.name : flags.state_dir;
+      flags.state_dir.empty() ? l.config.state_dir + "/vms/" + l.spec.name : flags.state_dir;
   l.policy.state_dir = l.paths.state_dir;
   return l;
 }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cmdline/render.hpp"
+#include "daemon/config.hpp"
 #include "policy/host_caps.hpp"
 #include "policy/spec.hpp"
 #include "policy/spec_error.hpp"
@@ -13,14 +14,16 @@
 
 namespace qmd::qmctl {
 
+// Flags left empty fall back to the config file, then to its defaults.
 struct CommonFlags {
   std::string file;           // the spec
+  std::string config;         // --config; default /etc/qmd/qmd.yaml when it exists
   bool emulation = false;     // --emulation: TCG (KubeVirt's useEmulation)
-  bool best_effort = false;   // --hyperv best-effort
+  std::optional<policy::RunPolicy::Hyperv> hyperv;  // --hyperv strict|best-effort
   std::string host_text;      // --fake-host "kvm=yes ...": render for a described host
-  std::string run_dir;        // --run-dir; default /run/qmd/vms/NAME
-  std::string state_dir;      // --state-dir; default /var/lib/qmd/vms/NAME
-  std::string preset_dir;     // --preset-dir; default /etc/qmd/presets when it exists
+  std::string run_dir;        // --run-dir: this VM's run dir; default <runDir>/vms/NAME
+  std::string state_dir;      // --state-dir: this VM's state dir; default <stateDir>/vms/NAME
+  std::string preset_dir;     // --preset-dir; default presetDir when it exists
   std::string output = "args";  // -o args|json|shell
   std::vector<std::string> rest;  // arguments no common flag took
 };
@@ -29,18 +32,24 @@ struct CommonFlags {
 // flag without its value.
 std::expected<CommonFlags, std::string> parse_common_flags(int argc, char** argv);
 
+// The config file (--config, else /etc/qmd/qmd.yaml if present) with the flags applied on top.
+std::expected<daemon::Config, policy::SpecErrors> config_for(const CommonFlags& flags);
+
 struct Loaded {
+  daemon::Config config;        // flags applied
   policy::VmSpec spec;          // presets applied
   policy::HostCaps host;
   policy::RunPolicy policy;
   cmdline::VmPaths paths;
 };
 
-// Parse + presets; the host is probed unless --fake-host is given. Errors are printable.
+// Config + parse + presets; the host is probed unless --fake-host is given. Errors are
+// printable.
 std::expected<Loaded, policy::SpecErrors> load(const CommonFlags& flags);
 
-// The host the flags describe (fake or probed); exits the process with a message on a bad
-// --fake-host.
-std::expected<policy::HostCaps, std::string> host_for(const CommonFlags& flags);
+// The host the flags describe: fake, or probed with the config's QEMU binary. The error is
+// what is wrong with --fake-host.
+std::expected<policy::HostCaps, std::string> host_for(const CommonFlags& flags,
+                                                      const daemon::Config& config);
 
 }  // namespace qmd::qmctl

@@ -53,8 +53,8 @@ int main(int argc, char** argv) {
   auto p0 = Clock::now();
   auto probed = qmd::policy::probe_host();
   auto p1 = Clock::now();
-  std::printf("probe_host: %.0f ms (kvm usable: %s, %zu Hyper-V verdicts)\n",
+  std::printf("probe_host: %.0f ms (kvm usable: %s, Hyper-V verdicts: %zu KVM, %zu TCG)\n",
               std::chrono::duration<double, std::milli>(p1 - p0).count(),
-              probed.kvm_usable ? "yes" : "no", probed.hyperv.size());
+              probed.kvm_usable ? "yes" : "no", probed.hyperv.size(), probed.hyperv_tcg.size());
   return 0;
 }

@@ -257,6 +257,19 @@ TEST_CASE("firmware, TPM and launch security") {
        {}, {}});
   run({"SEV host", "sev=yes", {},
        [](VmSpec& s) { s.domain.launch_security.kind = LaunchSecurityKind::sev; }, {}, {}, {}});
+  // The kernel has SNP/TDX, but QEMU 7.2 has no sev-snp-guest / tdx-guest object.
+  run({"SNP kernel, old QEMU", "hostname=h1 snp=yes qemu=7.2.0", {},
+       [](VmSpec& s) { s.domain.launch_security.kind = LaunchSecurityKind::snp; },
+       {"spec.template.spec.domain.launchSecurity.snp: QEMU 7.2.0 on host \"h1\" cannot start "
+        "AMD SEV-SNP guests; it needs QEMU 9.1 or later (vm.yaml:45:9)"},
+       {}, {}});
+  run({"TDX kernel, old QEMU", "hostname=h1 tdx=yes qemu=9.2.0", {},
+       [](VmSpec& s) { s.domain.launch_security.kind = LaunchSecurityKind::tdx; },
+       {"spec.template.spec.domain.launchSecurity.tdx: QEMU 9.2.0 on host \"h1\" cannot start "
+        "Intel TDX guests; it needs QEMU 10.1 or later (vm.yaml:45:9)"},
+       {}, {}});
+  run({"SNP host", "snp=yes qemu=9.1.0", {},
+       [](VmSpec& s) { s.domain.launch_security.kind = LaunchSecurityKind::snp; }, {}, {}, {}});
 }
 
 TEST_CASE("machine type and CPU model") {

@@ -1,0 +1,192 @@
+#include "daemon/config.hpp"
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+
+#include "policy/source_map.hpp"
+#include "policy/yaml_reader.hpp"
+
+namespace qmd::daemon {
+
+namespace {
+
+using policy::SpecError;
+using policy::SpecErrors;
+using policy::yaml::MapReader;
+
+constexpr std::size_t kMaxConfigBytes = 1 << 20;  // a config is a few hundred bytes
+constexpr std::size_t kMaxIfName = 15;            // IFNAMSIZ - 1
+
+// What the kernel's dev_valid_name() accepts.
+std::optional<std::string> bad_ifname(const std::string& name) {
+  if (name.empty() || name.size() > kMaxIfName) {
+    return fmt::format("is {} characters; a Linux interface name has 1 to {}", name.size(),
+                       kMaxIfName);
+  }
+  if (name == "." || name == "..") {
+    return std::string("is not an interface name");
+  }
+  const bool bad_char = std::ranges::any_of(name, [](char c) {
+    return c == '/' || c == ':' || static_cast<unsigned char>(c) <= ' ' || c == '\x7f';
+  });
+  if (bad_char) {
+    return std::string("has a character an interface name cannot hold ('/', ':', space or "
+                       "control)");
+  }
+  return std::nullopt;
+}
+
+// A directory or binary path the daemon uses regardless of its working directory.
+void read_absolute(MapReader& top, std::string_view key, std::string& out) {
+  std::optional<std::string> value;
+  top.read(key, value);
+  if (!value) {
+    return;
+  }
+  if (!value->starts_with('/')) {
+    top.error_at(key, fmt::format("\"{}\" is not an absolute path; write it from /", *value));
+    return;
+  }
+  out = *value;
+}
+
+void read_hyperv(MapReader& top, Config& out) {
+  std::optional<std::string> value;
+  top.read("hyperv", value);
+  if (!value) {
+    return;
+  }
+  if (*value == "strict") {
+    out.hyperv = policy::RunPolicy::Hyperv::strict;
+  } else if (*value == "bestEffort") {
+    out.hyperv = policy::RunPolicy::Hyperv::best_effort;
+  } else {
+    top.error_at("hyperv", fmt::format("\"{}\" is not one of strict, bestEffort", *value));
+  }
+}
+
+void read_bridges(MapReader& top, Config& out) {
+  auto node = top.take("bridges");
+  if (!node) {
+    return;
+  }
+  MapReader bridges(top.doc(), *node, top.child_path("bridges"), top.key_mark("bridges"));
+  if (!node->IsMap()) {
+    return;  // the reader has said so
+  }
+  for (const auto& pair : *node) {
+    if (!pair.first.IsScalar()) {
+      continue;  // the reader has said so
+    }
+    const std::string network = pair.first.Scalar();
+    std::optional<std::string> bridge;
+    bridges.read(network, bridge);
+    if (!bridge) {
+      continue;
+    }
+    if (auto why = bad_ifname(*bridge)) {
+      bridges.error_at(network, fmt::format("bridge \"{}\" {}", *bridge, *why));
+      continue;
+    }
+    out.bridges.emplace(network, *bridge);
+  }
+}
+
+void read_config(MapReader& top, Config& out) {
+  std::optional<bool> emulation;
+  top.read("useEmulation", emulation);
+  out.use_emulation = emulation.value_or(out.use_emulation);
+  read_hyperv(top, out);
+  read_absolute(top, "stateDir", out.state_dir);
+  read_absolute(top, "runDir", out.run_dir);
+  read_absolute(top, "presetDir", out.preset_dir);
+  read_absolute(top, "qemuBinary", out.qemu_binary);
+  read_bridges(top, out);
+}
+
+SpecError file_error(const std::string& path, std::string message) {
+  return SpecError{"", std::move(message), path, {}};
+}
+
+}  // namespace
+
+std::expected<Config, SpecErrors> parse_config(const std::string& text, const std::string& file) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    return std::unexpected(SpecErrors{SpecError{"", fmt::format("YAML syntax error: {}", e.msg),
+                                                file, {e.mark.line + 1, e.mark.column + 1}}});
+  }
+  Config config;
+  if (root.IsNull()) {
+    return config;  // only comments: every default
+  }
+  if (!root.IsMap()) {
+    return std::unexpected(SpecErrors{SpecError{
+        "", fmt::format("expected a mapping of settings such as `hyperv: strict`, got {}",
+                        policy::yaml::describe(root)),
+        file, policy::yaml::mark_of(root)}});
+  }
+  policy::SourceMap source;
+  source.set_file(file);
+  SpecErrors errors;
+  {
+    policy::yaml::Document doc(source, errors);
+    MapReader top(doc, root, "", {1, 1});
+    read_config(top, config);
+  }  // unknown keys are reported here, when the reader goes
+  if (!errors.empty()) {
+    std::ranges::stable_sort(errors, [](const SpecError& a, const SpecError& b) {
+      return std::pair(a.mark.line, a.mark.column) < std::pair(b.mark.line, b.mark.column);
+    });
+    return std::unexpected(std::move(errors));
+  }
+  return config;
+}
+
+std::expected<Config, SpecErrors> load_config(const std::string& path) {
+  return load_config(path, path == kDefaultConfigPath ? IfMissing::use_defaults : IfMissing::fail);
+}
+
+std::expected<Config, SpecErrors> load_config(const std::string& path, IfMissing if_missing) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (status.type() == std::filesystem::file_type::not_found) {
+    if (if_missing == IfMissing::use_defaults) {
+      return Config{};
+    }
+    return std::unexpected(SpecErrors{
+        file_error(path, "the config file does not exist; give the path of a qmd.yaml")});
+  }
+  if (std::filesystem::is_directory(status)) {
+    return std::unexpected(
+        SpecErrors{file_error(path, "the config path is a directory, not a file")});
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return std::unexpected(SpecErrors{file_error(
+        path, fmt::format("cannot open the config file: {}", std::strerror(errno)))});
+  }
+  std::string text(kMaxConfigBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (in.bad()) {
+    return std::unexpected(SpecErrors{file_error(
+        path, fmt::format("cannot read the config file: {}", std::strerror(errno)))});
+  }
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (text.size() > kMaxConfigBytes) {
+    return std::unexpected(SpecErrors{
+        file_error(path, "the config file is larger than 1 MiB; check the path")});
+  }
+  return parse_config(text, path);
+}
+
+}  // namespace qmd::daemon

@@ -1,0 +1,42 @@
+#pragma once
+// The daemon's configuration file (/etc/qmd/qmd.yaml): how VMs run on this host. qmd and
+// qmctl read it; qmctl's flags override it.
+#include <expected>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "policy/spec_error.hpp"
+#include "policy/validate.hpp"
+
+namespace qmd::daemon {
+
+inline constexpr std::string_view kDefaultConfigPath = "/etc/qmd/qmd.yaml";
+
+struct Config {
+  bool use_emulation = false;  // useEmulation: TCG instead of KVM
+  policy::RunPolicy::Hyperv hyperv = policy::RunPolicy::Hyperv::strict;
+  std::string state_dir = "/var/lib/qmd";  // per-VM persistent state in <stateDir>/vms/NAME
+  std::string run_dir = "/run/qmd";        // per-VM sockets in <runDir>/vms/NAME
+  std::string preset_dir = "/etc/qmd/presets";
+  std::map<std::string, std::string> bridges;  // multus networkName -> host bridge
+  std::string qemu_binary = "/usr/bin/qemu-system-x86_64";
+
+  bool operator==(const Config&) const = default;
+};
+
+// What to do when the config file does not exist.
+enum class IfMissing { use_defaults, fail };
+
+// Parses a config document; `file` names it in errors. Every error, not just the first, each
+// with the key's path and file:line:col. Empty text (or only comments) means all defaults.
+std::expected<Config, policy::SpecErrors> parse_config(const std::string& text,
+                                                       const std::string& file);
+
+// Reads and parses `path`. A missing file means defaults at kDefaultConfigPath (a host
+// without a config) and is an error anywhere else (a path someone chose).
+std::expected<Config, policy::SpecErrors> load_config(const std::string& path);
+std::expected<Config, policy::SpecErrors> load_config(const std::string& path,
+                                                      IfMissing if_missing);
+
+}  // namespace qmd::daemon
