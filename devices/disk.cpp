@@ -7,13 +7,16 @@ namespace qmd::devices {
 namespace {
 
 // cache=none is O_DIRECT; writethrough and writeback both go through the host page cache
-// (writethrough turns the guest-visible write cache off on the device instead).
-std::optional<boost::json::object> cache_json(const std::optional<std::string>& cache) {
-  if (!cache) {
+// (writethrough turns the guest-visible write cache off on the device instead). aio=native
+// needs O_DIRECT, so io: native without a cache mode means cache none.
+std::optional<boost::json::object> cache_json(const std::optional<std::string>& cache,
+                                              const std::optional<std::string>& io) {
+  const bool native = io == "native";
+  if (!cache && !native) {
     return std::nullopt;
   }
   boost::json::object c;
-  c["direct"] = *cache == "none";
+  c["direct"] = cache.value_or("none") == "none";
   c["no-flush"] = false;
   return c;
 }
@@ -75,7 +78,7 @@ QmpCall blockdev_del(const std::string& node) {
 }  // namespace
 
 DiskParts disk_parts(const DiskParams& p) {
-  const auto cache = cache_json(p.cache);
+  const auto cache = cache_json(p.cache, p.io);
 
   boost::json::object file;
   file["driver"] = p.host_device ? "host_device" : "file";

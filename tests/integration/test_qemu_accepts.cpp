@@ -274,6 +274,9 @@ std::vector<Case> matrix(const std::string& root) {
          s.domain.devices.disks[0].cache = "none";
          s.domain.devices.disks[0].io = "native";
        }},
+      {"disk-io-native-no-cache",
+       [](auto& s) { s.domain.devices.disks[0].io = "native"; }},
+      {"disk-writethrough", [](auto& s) { s.domain.devices.disks[0].cache = "writethrough"; }},
       {"nic-virtio-user", [](auto& s) { add_nic(s, "virtio", "user"); }},
       {"nic-e1000e-user", [](auto& s) { add_nic(s, "e1000e", "user"); }},
       {"nic-e1000-user", [](auto& s) { add_nic(s, "e1000", "user"); }},

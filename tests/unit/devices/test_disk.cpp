@@ -56,6 +56,17 @@ TEST_CASE("virtio disk with every knob") {
              "iothread=iothread-root,num-queues=4,serial=SN,,1,bootindex=1"}});
 }
 
+TEST_CASE("io native without a cache mode opens the image with O_DIRECT") {
+  // QEMU refuses aio=native without cache.direct=on; validation allows io: native alone.
+  auto p = virtio_disk();
+  p.io = "native";
+  const auto parts = disk_parts(p);
+  const auto direct = boost::json::parse(R"({"direct":true,"no-flush":false})");
+  CHECK(parts.file_node.at("cache") == direct);
+  CHECK(parts.format_node.at("cache") == direct);
+  CHECK(parts.file_node.at("aio") == "native");
+}
+
 TEST_CASE("writethrough turns the device write cache off; block devices use host_device") {
   DiskParams p;
   p.name = "data";
