@@ -10,6 +10,8 @@ packages=(
   doctest-dev
   # run time
   qemu-system-x86 qemu-utils ovmf swtpm swtpm-tools
+  # the test guest (tests/guest/build-guest.sh) and its boot test
+  cpio kmod socat e2fsprogs gzip
 )
 
 missing=()
