@@ -52,16 +52,4 @@ std::string Argv::shell(const std::string& binary) const {
   return out;
 }
 
-std::string qemu_escape(const std::string& value) {
-  std::string out;
-  out.reserve(value.size());
-  for (char c : value) {
-    out += c;
-    if (c == ',') {
-      out += ',';
-    }
-  }
-  return out;
-}
-
 }  // namespace qmd::cmdline

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "devices/fragment.hpp"
+#include "devices/props.hpp"
 
 namespace qmd::cmdline {
 
@@ -36,6 +37,7 @@ class Argv {
 };
 
 // Comma-joined QEMU option values: key=value pairs; a literal comma in a value is doubled.
-std::string qemu_escape(const std::string& value);
+// One implementation, shared with the device props.
+using devices::qemu_escape;
 
 }  // namespace qmd::cmdline

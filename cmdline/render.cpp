@@ -14,27 +14,6 @@ bool is_q35(const policy::VmSpec& spec) {
   return type.starts_with("q35") || type.starts_with("pc-q35");
 }
 
-// The OVMF build for this VM: secure boot wants an SMM build with Microsoft keys enrolled
-// (Windows 11 needs them), else one without; a plain build boots anything else.
-std::optional<policy::OvmfImage> pick_ovmf(const policy::VmSpec& spec,
-                                           const policy::HostCaps& host) {
-  const bool secure = spec.domain.firmware.efi.secure_boot.value_or(true);
-  const policy::OvmfImage* best = nullptr;
-  int best_score = -1;
-  for (const auto& img : host.ovmf) {
-    if (img.secure_boot != secure) {
-      continue;
-    }
-    const int score = (img.size_4m ? 2 : 0) + (secure && img.keys_enrolled ? 1 : 0) +
-                      (!secure && !img.keys_enrolled ? 1 : 0);
-    if (score > best_score) {
-      best = &img;
-      best_score = score;
-    }
-  }
-  return best ? std::optional(*best) : std::nullopt;
-}
-
 std::vector<std::unique_ptr<Configurator>> configurators(const policy::VmSpec& spec,
                                                          const policy::HostCaps& host,
                                                          const VmPaths& paths,
@@ -85,7 +64,9 @@ std::expected<RenderResult, policy::SpecErrors> render(const policy::VmSpec& inp
 
   policy::OvmfImage ovmf;
   if (spec.domain.firmware.bootloader == policy::BootloaderKind::efi) {
-    if (auto img = pick_ovmf(spec, host)) {
+    // Secure boot is on unless the spec turns it off, as check_host assumes.
+    const bool secure = spec.domain.firmware.efi.secure_boot.value_or(true);
+    if (const auto* img = policy::select_ovmf(host, secure)) {
       ovmf = *img;
     } else if (check.errors.empty()) {
       // check_host reports a missing image itself; this only guards the invariant.

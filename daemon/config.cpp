@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <utility>
 
 #include "policy/source_map.hpp"
 #include "policy/yaml_reader.hpp"

@@ -6,9 +6,7 @@
 
 namespace qmd::devices {
 
-namespace {
-
-std::string escape(const std::string& value) {
+std::string qemu_escape(const std::string& value) {
   std::string out;
   out.reserve(value.size());
   for (char c : value) {
@@ -19,6 +17,8 @@ std::string escape(const std::string& value) {
   }
   return out;
 }
+
+namespace {
 
 std::string text(const PropValue& v) {
   if (const auto* s = std::get_if<std::string>(&v)) {
@@ -57,9 +57,9 @@ std::optional<std::string> Component::prop(const std::string& key) const {
 }
 
 std::string keyval(const Component& c) {
-  std::string out = escape(c.type);
+  std::string out = qemu_escape(c.type);
   for (const auto& p : c.props) {
-    out += fmt::format(",{}={}", p.key, escape(text(p.value)));
+    out += fmt::format(",{}={}", p.key, qemu_escape(text(p.value)));
   }
   return out;
 }

@@ -37,6 +37,8 @@ struct Component {
   std::string id() const { return prop("id").value_or(""); }
 };
 
+// A QEMU option value with each literal comma doubled, as keyval parsing wants.
+std::string qemu_escape(const std::string& value);
 // "type,k=v,..." with commas inside values doubled.
 std::string keyval(const Component& c);
 // The props as a JSON object (no type key).

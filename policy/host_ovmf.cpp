@@ -23,9 +23,10 @@ const OvmfImage* select_ovmf(const HostCaps& caps, bool secure_boot) {
       continue;
     }
     // 4M images first (the 2M ones cannot hold enough variables for Windows); with secure
-    // boot, Microsoft keys enrolled, which is what a Windows guest expects.
+    // boot, Microsoft keys enrolled, which is what a Windows guest expects; without, a build
+    // with no keys, which boots anything.
     const auto score = [&](const OvmfImage& i) {
-      return (i.size_4m ? 2 : 0) + (secure_boot && i.keys_enrolled ? 1 : 0);
+      return (i.size_4m ? 2 : 0) + (i.keys_enrolled == secure_boot ? 1 : 0);
     };
     if (best == nullptr || score(image) > score(*best)) {
       best = &image;

@@ -1,6 +1,7 @@
 #pragma once
 // YAML/JSON spec documents -> VmSpec, with every error naming its field and line:column.
 // Unknown fields are errors; nothing is silently ignored; no defaults are filled in here.
+#include <cstdint>
 #include <expected>
 #include <string>
 

@@ -1,6 +1,7 @@
 // Disks (and their volumes), boot order, inputs, watchdog and TPM.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 #include <regex>
 
@@ -159,6 +160,80 @@ void validate_watchdog_tpm(const VmSpec& spec, const RunPolicy& policy, SpecErro
   }
 }
 
+// QEMU refuses to start past these. SATA: q35's ich9-ahci and the ahci qmd adds on pc both
+// have six ports. pc: pci.0 slots 0x3-0x1f are free (0x0 host bridge, 0x1 PIIX3, 0x2 VGA).
+constexpr std::size_t kSataPorts = 6;
+constexpr std::size_t kPcPciSlots = 0x1f - 0x3 + 1;
+
+std::string bus_of(const DiskDevice& disk) {
+  if (disk.bus) {
+    return *disk.bus;
+  }
+  switch (disk.kind) {
+    case DiskKind::cdrom:
+      return "sata";
+    case DiskKind::lun:
+      return "scsi";
+    case DiskKind::disk:
+      break;
+  }
+  return "virtio";
+}
+
+// The PCI devices the renderer places (cmdline/devices_layout.cpp), spare hotplug slots not
+// counted: on pc they are only addresses, nothing QEMU sees.
+std::size_t pci_devices(const VmSpec& spec) {
+  const auto& devs = spec.domain.devices;
+  bool usb = false, scsi = false, sata = false;
+  std::size_t n = 1;  // virtio-serial
+  for (const auto& d : devs.disks) {
+    const auto bus = bus_of(d);
+    usb |= bus == "usb";
+    scsi |= bus == "scsi";
+    sata |= bus == "sata";
+    n += bus == "virtio" ? 1 : 0;
+  }
+  if (devs.inputs.empty()) {
+    usb |= devs.autoattach_input_device.value_or(false);  // the default tablet is USB
+  }
+  for (const auto& i : devs.inputs) {
+    usb |= i.bus.value_or("usb") == "usb";
+    n += i.bus.value_or("usb") == "virtio" ? 1 : 0;
+  }
+  const bool pod_nic = devs.interfaces.empty() && spec.networks.empty() &&
+                       devs.autoattach_pod_interface.value_or(true);
+  n += pod_nic ? 1 : devs.interfaces.size();
+  n += (usb ? 1 : 0) + (scsi ? 1 : 0) + (sata ? 1 : 0);
+  n += devs.autoattach_mem_balloon.value_or(true) ? 1 : 0;
+  n += devs.rng.value_or(false) ? 1 : 0;
+  n += devs.watchdog ? 1 : 0;
+  const auto& mem = spec.domain.memory;
+  n += mem.max_guest && *mem.max_guest > mem.guest.value_or(0) ? 1 : 0;
+  return n;
+}
+
+void validate_device_counts(const VmSpec& spec, SpecErrors& errors) {
+  const auto& disks = spec.domain.devices.disks;
+  const auto sata = static_cast<std::size_t>(std::ranges::count_if(
+      disks, [](const DiskDevice& d) { return bus_of(d) == "sata"; }));
+  if (sata > kSataPorts) {
+    errors.push_back(spec.source.error_at(
+        "domain.devices.disks",
+        fmt::format("{} disks and cdroms are on bus sata, but the SATA controller has {} ports; "
+                    "put disks on bus virtio or scsi",
+                    sata, kSataPorts)));
+  }
+  const auto type = spec.domain.machine.type.value_or("q35");
+  const bool pc = !type.starts_with("q35") && !type.starts_with("pc-q35");
+  if (const auto n = pci_devices(spec); pc && n > kPcPciSlots) {
+    errors.push_back(spec.source.error_at(
+        "domain.devices",
+        fmt::format("machine {} has {} free PCI slots, and these devices need {}; use machine "
+                    "q35, or put disks on bus scsi and drop devices",
+                    type, kPcPciSlots, n)));
+  }
+}
+
 }  // namespace
 
 void validate_devices(const VmSpec& spec, const RunPolicy& policy, SpecErrors& errors) {
@@ -166,6 +241,7 @@ void validate_devices(const VmSpec& spec, const RunPolicy& policy, SpecErrors& e
   validate_boot_order(spec, errors);
   validate_inputs(spec, errors);
   validate_watchdog_tpm(spec, policy, errors);
+  validate_device_counts(spec, errors);
 }
 
 }  // namespace qmd::policy::rules

@@ -59,12 +59,6 @@ void validate_interfaces(const VmSpec& spec, const RunPolicy& policy, SpecErrors
           fmt::format("\"{}\" is already the name of interfaces[{}]", nic.name, it->second)));
     }
     check_one_of(spec, nic_path(i) + ".model", nic.model, {"virtio", "e1000e", "e1000"}, errors);
-    if (dev.network_interface_multiqueue.value_or(false) &&
-        nic.model.value_or("virtio") != "virtio") {
-      errors.push_back(spec.source.error_at(
-          nic_path(i) + ".model",
-          fmt::format("is {}, but networkInterfaceMultiqueue needs virtio NICs", *nic.model)));
-    }
     if (nic.mac_address) {
       validate_mac(spec, i, *nic.mac_address, errors);
     }

@@ -143,8 +143,8 @@ int cmd_validate(int argc, char** argv) {
   if (!flags || flags->file.empty() || !flags->rest.empty()) {
     std::cerr << (flags ? "" : flags.error() + "\n")
               << "usage: qmctl validate FILE [--config FILE] [--emulation]\n"
-                 "                      [--hyperv strict|best-effort] [--fake-host \"kvm=yes ...\"]\n"
-                 "                      [--preset-dir DIR]\n";
+                 "                      [--hyperv strict|best-effort]\n"
+                 "                      [--fake-host \"kvm=yes ...\"] [--preset-dir DIR]\n";
     return 2;
   }
   auto loaded = qmd::qmctl::load(*flags);

@@ -30,7 +30,7 @@ constexpr std::size_t kMaxRunDir = 107 - 16;
 
 void usage() {
   std::fprintf(stderr,
-               "usage: qmctl trial FILE [--emulation] [--hyperv strict|best-effort]\n"
+               "usage: qmctl trial FILE [--emulation] [--hyperv strict|best-effort] [--config FILE]\n"
                "                        [--run-dir DIR] [--state-dir DIR] [--preset-dir DIR]\n"
                "                        [--fake-host TEXT] [--timeout SECONDS] [--scratch-disks]\n"
                "  --scratch-disks: host-local volumes become fresh sparse images in the run dir\n");
@@ -170,7 +170,7 @@ int cmd_trial(int argc, char** argv) {
                 loaded->paths.run_dir.c_str());
   }
   std::printf("render: %s under %s\n", loaded->spec.name.c_str(),
-              flags->emulation ? "emulation (TCG)" : "KVM");
+              loaded->policy.use_emulation ? "emulation (TCG)" : "KVM");
   auto rendered = cmdline::render(loaded->spec, loaded->host, loaded->paths, loaded->policy);
   if (!rendered) {
     return fail(policy::to_string(rendered.error()));

@@ -23,3 +23,12 @@ TEST_CASE("select_ovmf prefers enrolled keys for secure boot and a plain build o
   host.ovmf.erase(host.ovmf.begin() + 1);
   CHECK(select_ovmf(host, false) == nullptr);
 }
+
+TEST_CASE("select_ovmf without secure boot prefers a build with no keys enrolled") {
+  HostCaps host;
+  // A descriptor may offer secure boot without SMM: not a secure-boot build to qmd.
+  host.ovmf = {{"/o/NOSMM.ms.fd", "/o/V.ms.fd", false, true, true},
+               {"/o/PLAIN.fd", "/o/V.fd", false, false, true}};
+  REQUIRE(select_ovmf(host, false) != nullptr);
+  CHECK(select_ovmf(host, false)->code == "/o/PLAIN.fd");
+}

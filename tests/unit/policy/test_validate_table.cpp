@@ -2,6 +2,7 @@
 // (parse_spec -> apply_presets -> apply_defaults -> validate_spec) and the exact errors it
 // must produce, with file:line:column.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <string>
 
@@ -243,12 +244,37 @@ const Row kRows[] = {
     {"    memory: {guest: 1Gi}\n    devices:\n      interfaces: [{name: a, masquerade: {}}, "
      "{name: b, user: {}}]\n  networks: [{name: a, pod: {}}, {name: b, pod: {}}]\n",
      "spec.networks[1].pod: only one pod network is allowed (networks[0] is one) (vm.yaml:9:44)"},
-    {"    memory: {guest: 1Gi}\n    devices:\n      networkInterfaceMultiqueue: true\n"
-     "      interfaces: [{name: default, masquerade: {}, model: e1000e}]\n"
-     "  networks: [{name: default, pod: {}}]\n",
-     "spec.domain.devices.interfaces[0].model: is e1000e, but networkInterfaceMultiqueue needs "
-     "virtio NICs (vm.yaml:9:52)"},
+    {"    memory: {guest: 1Gi}\n    devices:\n      interfaces: [{name: default, masquerade: {}}]\n"
+     "  networks: [{name: default, pod: {}}, {name: lan, multus: {networkName: br0}}]\n",
+     "spec.networks[1].name: network \"lan\" is not used by any interface; add an interface "
+     "named \"lan\" or remove the network (vm.yaml:9:41)"},
 
+    // --- device counts QEMU would refuse ----------------------------------------------
+    { "    memory: {guest: 1Gi}\n    devices:\n      disks: [{name: c0, cdrom: {}}, {na"
+     "me: c1, cdrom: {}}, {name: c2, cdrom: {}}, {name: c3, cdrom: {}}, {name: c4, cdr"
+     "om: {}}, {name: c5, cdrom: {}}, {name: c6, cdrom: {}}]\n  volumes: [{name: c0, f"
+     "ile: {path: /c0.iso}}, {name: c1, file: {path: /c1.iso}}, {name: c2, file: {path"
+     ": /c2.iso}}, {name: c3, file: {path: /c3.iso}}, {name: c4, file: {path: /c4.iso}"
+     "}, {name: c5, file: {path: /c5.iso}}, {name: c6, file: {path: /c6.iso}}]\n",
+     "spec.domain.devices.disks: 7 disks and cdroms are on bus sata, but the SATA controller "
+     "has 6 ports; put disks on bus virtio or scsi (vm.yaml:8:7)"},
+    { "    memory: {guest: 1Gi}\n    machine: {type: pc}\n    devices:\n      inputs: ["
+     "{name: i0, type: tablet, bus: virtio}, {name: i1, type: tablet, bus: virtio}, {n"
+     "ame: i2, type: tablet, bus: virtio}, {name: i3, type: tablet, bus: virtio}, {nam"
+     "e: i4, type: tablet, bus: virtio}, {name: i5, type: tablet, bus: virtio}, {name:"
+     " i6, type: tablet, bus: virtio}, {name: i7, type: tablet, bus: virtio}, {name: i"
+     "8, type: tablet, bus: virtio}, {name: i9, type: tablet, bus: virtio}, {name: i10"
+     ", type: tablet, bus: virtio}, {name: i11, type: tablet, bus: virtio}, {name: i12"
+     ", type: tablet, bus: virtio}, {name: i13, type: tablet, bus: virtio}, {name: i14"
+     ", type: tablet, bus: virtio}, {name: i15, type: tablet, bus: virtio}, {name: i16"
+     ", type: tablet, bus: virtio}, {name: i17, type: tablet, bus: virtio}, {name: i18"
+     ", type: tablet, bus: virtio}, {name: i19, type: tablet, bus: virtio}, {name: i20"
+     ", type: tablet, bus: virtio}, {name: i21, type: tablet, bus: virtio}, {name: i22"
+     ", type: tablet, bus: virtio}, {name: i23, type: tablet, bus: virtio}, {name: i24"
+     ", type: tablet, bus: virtio}, {name: i25, type: tablet, bus: virtio}, {name: i26"
+     ", type: tablet, bus: virtio}]\n",
+     "spec.domain.devices: machine pc has 29 free PCI slots, and these devices need 30; use "
+     "machine q35, or put disks on bus scsi and drop devices (vm.yaml:8:5)"},
     // --- other devices ------------------------------------------------------------------
     {"    memory: {guest: 1Gi}\n    devices: {inputs: [{name: m, type: mouse}]}\n",
      "spec.domain.devices.inputs[0].type: \"mouse\" is not one of tablet, keyboard "
@@ -284,6 +310,21 @@ const Row kRows[] = {
 
 TEST_CASE("a good spec passes the whole pipeline") {
   CHECK(run("    memory: {guest: 1Gi}\n") == "(valid)\n");
+}
+
+TEST_CASE("device counts at QEMU's limits pass") {
+  std::string disks, volumes, inputs;
+  for (int i = 0; i < 6; ++i) {
+    disks += fmt::format("{}{{name: c{}, cdrom: {{}}}}", i ? ", " : "", i);
+    volumes += fmt::format("{}{{name: c{}, file: {{path: /c{}.iso}}}}", i ? ", " : "", i, i);
+  }
+  for (int i = 0; i < 26; ++i) {  // + virtio-serial, the pod NIC and the balloon = 29
+    inputs += fmt::format("{}{{name: i{}, type: tablet, bus: virtio}}", i ? ", " : "", i);
+  }
+  CHECK(run("    memory: {guest: 1Gi}\n    devices:\n      disks: [" + disks +
+            "]\n  volumes: [" + volumes + "]\n") == "(valid)\n");
+  CHECK(run("    memory: {guest: 1Gi}\n    machine: {type: pc}\n    devices:\n      inputs: [" +
+            inputs + "]\n") == "(valid)\n");
 }
 
 TEST_CASE("the bad-spec table") {
