@@ -1,0 +1,330 @@
+#include "qmp/session.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <sys/un.h>
+
+#include <array>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/json/serialize.hpp>
+#include <exception>
+
+namespace qmd::qmp::detail {
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+QmpError protocol(std::string desc) {
+  return QmpError{QmpError::Kind::protocol, "", std::move(desc)};
+}
+
+std::string string_or_empty(const boost::json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  if (v != nullptr && v->is_string()) {
+    return std::string(v->get_string());
+  }
+  return {};
+}
+
+std::int64_t int_or_zero(const boost::json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  if (v != nullptr && v->is_int64()) {
+    return v->get_int64();
+  }
+  if (v != nullptr && v->is_uint64()) {
+    return static_cast<std::int64_t>(v->get_uint64());
+  }
+  return 0;
+}
+
+// Asio throws for a path longer than sun_path; that is the caller's bad path, not a crash.
+// Built outside the coroutine: under -fsanitize, g++ 12 constructed `{path}` inside
+// `co_await async_connect({path})` before the length check above it had run.
+std::optional<asio::local::stream_protocol::endpoint> endpoint_for(const std::string& path) {
+  if (path.size() >= sizeof(sockaddr_un::sun_path)) {
+    return std::nullopt;
+  }
+  return asio::local::stream_protocol::endpoint(path);
+}
+
+}  // namespace
+
+Session::Session(asio::local::stream_protocol::socket socket, QmpOptions options)
+    : socket_(std::move(socket)), options_(options), decoder_(options.max_message) {}
+
+asio::awaitable<std::optional<QmpError>> Session::open(std::string path,
+                                                       std::chrono::milliseconds timeout) {
+  auto self = shared_from_this();
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  // One deadline for the whole handshake; firing it closes the socket, which ends every wait.
+  asio::steady_timer guard(socket_.get_executor(), deadline);
+  guard.async_wait([weak = weak_from_this(), timeout](boost::system::error_code ec) {
+    if (auto s = weak.lock(); s && !ec) {
+      s->fail({QmpError::Kind::timeout, "",
+               fmt::format("QMP handshake did not finish within {} ms", timeout.count())});
+    }
+  });
+  if (!path.empty()) {
+    const auto endpoint = endpoint_for(path);
+    if (!endpoint) {
+      fail({QmpError::Kind::transport, "",
+            fmt::format("QMP socket path {} is longer than {} bytes", path,
+                        sizeof(sockaddr_un::sun_path) - 1)});
+      co_return closed_;
+    }
+    auto [ec] = co_await socket_.async_connect(*endpoint, use_tuple);
+    if (ec && !closed_) {
+      fail({QmpError::Kind::transport, "",
+            fmt::format("cannot connect to QMP socket {}: {}", path, ec.message())});
+    }
+    if (closed_) {
+      co_return closed_;
+    }
+  }
+  greeting_waiter_ = std::make_shared<Waiter>(socket_.get_executor());
+  greeting_waiter_->timer.expires_at(asio::steady_timer::time_point::max());
+  asio::co_spawn(socket_.get_executor(), read_loop(),
+                 [weak = weak_from_this()](std::exception_ptr error) {
+                   // Nothing in the loop should throw; if it does, fail loudly, never hang.
+                   auto s = weak.lock();
+                   if (error && s) {
+                     s->fail(protocol("the QMP reader stopped on an unexpected exception"));
+                   }
+                 });
+  if (!greeted_ && !closed_) {
+    co_await greeting_waiter_->timer.async_wait(use_tuple);
+  }
+  greeting_waiter_.reset();
+  if (closed_) {
+    co_return closed_;
+  }
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+  auto negotiated = co_await execute("qmp_capabilities", {}, left);
+  guard.cancel();
+  if (!negotiated) {
+    if (!closed_) {
+      fail(negotiated.error());
+    }
+    co_return closed_;
+  }
+  co_return std::nullopt;
+}
+
+asio::awaitable<QmpResult> Session::execute(std::string name, boost::json::object arguments,
+                                            std::chrono::milliseconds timeout) {
+  auto self = shared_from_this();
+  if (closed_) {
+    co_return std::unexpected(*closed_);
+  }
+  const std::uint64_t id = next_id_++;
+  auto waiter = std::make_shared<Waiter>(socket_.get_executor());
+  waiter->timer.expires_after(timeout);
+  pending_.emplace(id, waiter);
+  boost::json::object request{{"execute", name}, {"id", id}};
+  if (!arguments.empty()) {
+    request["arguments"] = std::move(arguments);
+  }
+  enqueue(boost::json::serialize(request) + "\r\n");
+  co_await waiter->timer.async_wait(use_tuple);
+  pending_.erase(id);
+  if (waiter->result) {
+    co_return std::move(*waiter->result);
+  }
+  // A late reply finds no waiter and is dropped; the connection itself is still good.
+  co_return std::unexpected(
+      QmpError{QmpError::Kind::timeout, "",
+               fmt::format("{} got no reply within {} ms", name, timeout.count())});
+}
+
+void Session::fail(QmpError error) {
+  if (closed_) {
+    return;
+  }
+  closed_ = std::move(error);
+  boost::system::error_code ignored;
+  socket_.shutdown(asio::socket_base::shutdown_both, ignored);
+  socket_.close(ignored);
+  for (auto& [id, waiter] : pending_) {
+    if (waiter->result) {
+      continue;  // answered; its caller has not resumed yet
+    }
+    waiter->result = std::unexpected(*closed_);
+    waiter->timer.cancel();
+  }
+  if (greeting_waiter_) {
+    greeting_waiter_->timer.cancel();
+  }
+  if (!writing_) {
+    outbox_.clear();
+  }
+}
+
+asio::awaitable<void> Session::read_loop() {
+  auto self = shared_from_this();
+  std::array<char, 64 * 1024> buffer{};
+  while (!closed_) {
+    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buffer), use_tuple);
+    if (closed_) {
+      break;
+    }
+    if (ec == asio::error::eof) {
+      fail({QmpError::Kind::closed, "", "QEMU closed the QMP connection"});
+      break;
+    }
+    if (ec == asio::error::connection_reset) {
+      // QEMU exiting with our last request unread resets instead of EOF; it is gone all the same.
+      fail({QmpError::Kind::closed, "", "QEMU reset the QMP connection"});
+      break;
+    }
+    if (ec) {
+      fail({QmpError::Kind::transport, "", fmt::format("reading QMP socket: {}", ec.message())});
+      break;
+    }
+    // Messages that arrived whole before any garbage still count.
+    std::vector<boost::json::object> messages;
+    const auto broken = decoder_.feed({buffer.data(), n}, messages);
+    for (auto& message : messages) {
+      dispatch(std::move(message));
+      if (closed_) {
+        break;
+      }
+    }
+    if (broken) {
+      fail(*broken);
+    }
+  }
+}
+
+void Session::dispatch(boost::json::object message) {
+  if (message.contains("QMP")) {
+    take_greeting(message);
+  } else if (message.contains("event")) {
+    dispatch_event(message);
+  } else if (message.contains("return") || message.contains("error")) {
+    dispatch_reply(message);
+  } else {
+    fail(protocol(fmt::format("unrecognised QMP message: {}", boost::json::serialize(message))));
+  }
+}
+
+void Session::take_greeting(const boost::json::object& message) {
+  if (greeted_) {
+    fail(protocol("a second QMP greeting on the same connection"));
+    return;
+  }
+  const auto* qmp = message.at("QMP").if_object();
+  const auto* version = qmp != nullptr ? qmp->if_contains("version") : nullptr;
+  const auto* qemu = version != nullptr && version->is_object()
+                         ? version->as_object().if_contains("qemu")
+                         : nullptr;
+  if (qemu == nullptr || !qemu->is_object()) {
+    fail(protocol(
+        fmt::format("QMP greeting without a QEMU version: {}", boost::json::serialize(message))));
+    return;
+  }
+  greeting_.major = static_cast<int>(int_or_zero(qemu->as_object(), "major"));
+  greeting_.minor = static_cast<int>(int_or_zero(qemu->as_object(), "minor"));
+  greeting_.micro = static_cast<int>(int_or_zero(qemu->as_object(), "micro"));
+  greeting_.package = string_or_empty(version->as_object(), "package");
+  if (const auto* caps = qmp->if_contains("capabilities"); caps != nullptr && caps->is_array()) {
+    for (const auto& cap : caps->as_array()) {
+      if (cap.is_string()) {
+        greeting_.capabilities.emplace_back(cap.get_string());
+      }
+    }
+  }
+  greeted_ = true;
+  if (greeting_waiter_) {
+    greeting_waiter_->timer.cancel();
+  }
+}
+
+void Session::dispatch_reply(const boost::json::object& message) {
+  const auto* id = message.if_contains("id");
+  if (id == nullptr) {
+    // QEMU answers a request it could not parse without an id; ours are always well formed.
+    spdlog::warn("QMP reply without an id ignored: {}", boost::json::serialize(message));
+    return;
+  }
+  const auto number = id->is_uint64() ? id->get_uint64()
+                      : id->is_int64() && id->get_int64() >= 0
+                          ? static_cast<std::uint64_t>(id->get_int64())
+                          : 0;
+  const auto found = pending_.find(number);
+  if (found == pending_.end()) {
+    spdlog::debug("QMP reply for no waiting command (timed out?): {}",
+                  boost::json::serialize(message));
+    return;
+  }
+  auto& waiter = *found->second;
+  if (const auto* ret = message.if_contains("return")) {
+    waiter.result = *ret;
+  } else {
+    const auto* err = message.at("error").if_object();
+    if (err == nullptr) {
+      fail(protocol(fmt::format("QMP error reply without an error object: {}",
+                                boost::json::serialize(message))));
+      return;
+    }
+    waiter.result = std::unexpected(QmpError{
+        QmpError::Kind::command, string_or_empty(*err, "class"), string_or_empty(*err, "desc")});
+  }
+  waiter.timer.cancel();
+}
+
+void Session::dispatch_event(const boost::json::object& message) {
+  QmpEvent event;
+  event.name = string_or_empty(message, "event");
+  if (const auto* data = message.if_contains("data"); data != nullptr && data->is_object()) {
+    event.data = data->as_object();
+  }
+  if (const auto* ts = message.if_contains("timestamp"); ts != nullptr && ts->is_object()) {
+    const auto& t = ts->as_object();
+    const auto seconds = int_or_zero(t, "seconds");
+    const auto micros = int_or_zero(t, "microseconds");
+    event.timestamp = std::chrono::system_clock::time_point(std::chrono::seconds(seconds) +
+                                                            std::chrono::microseconds(micros));
+  }
+  for (const auto& handler : handlers_) {
+    try {
+      handler(event);
+    } catch (const std::exception& e) {
+      // One broken subscriber must not take the connection down with it.
+      spdlog::error("QMP event handler for {} threw: {}", event.name, e.what());
+    }
+  }
+}
+
+void Session::enqueue(std::string line) {
+  outbox_.push_back(std::move(line));
+  if (!writing_) {
+    write_next();
+  }
+}
+
+void Session::write_next() {
+  writing_ = true;
+  asio::async_write(socket_, asio::buffer(outbox_.front()),
+                    [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                      self->writing_ = false;
+                      if (ec || self->closed_) {
+                        self->outbox_.clear();
+                        if (ec) {
+                          self->fail({QmpError::Kind::transport, "",
+                                      fmt::format("writing QMP socket: {}", ec.message())});
+                        }
+                        return;
+                      }
+                      self->outbox_.pop_front();
+                      if (!self->outbox_.empty()) {
+                        self->write_next();
+                      }
+                    });
+}
+
+}  // namespace qmd::qmp::detail
