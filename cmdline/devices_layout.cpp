@@ -4,20 +4,7 @@
 
 namespace qmd::cmdline {
 
-std::string disk_bus(const policy::DiskDevice& disk) {
-  if (disk.bus) {
-    return *disk.bus;
-  }
-  switch (disk.kind) {
-    case policy::DiskKind::cdrom:
-      return "sata";
-    case policy::DiskKind::lun:
-      return "scsi";
-    case policy::DiskKind::disk:
-      break;
-  }
-  return "virtio";
-}
+
 
 std::string input_bus(const policy::InputDevice& input) { return input.bus.value_or("usb"); }
 

@@ -11,6 +11,7 @@
 #include "cmdline/device_configurators.hpp"
 #include "devices/pci.hpp"
 #include "policy/spec.hpp"
+#include "policy/validate.hpp"
 
 namespace qmd::cmdline {
 
@@ -34,7 +35,7 @@ struct DeviceLayout {
 DeviceLayout layout_devices(const policy::VmSpec& spec, const DeviceFacts& facts);
 
 // Defaults the device configurators rely on, in case apply_defaults left a field unset.
-std::string disk_bus(const policy::DiskDevice& disk);         // virtio / sata (cdrom) / scsi (lun)
+using policy::disk_bus;                                   // virtio / sata (cdrom) / scsi (lun)
 std::string input_bus(const policy::InputDevice& input);      // usb
 std::string nic_model(const policy::InterfaceDevice& iface);  // virtio
 // The interfaces to render: the spec's, or KubeVirt's default pod interface (masquerade,

@@ -210,4 +210,19 @@ VmSpec apply_defaults(VmSpec spec) {
   return spec;
 }
 
+std::string disk_bus(const DiskDevice& disk) {
+  if (disk.bus) {
+    return *disk.bus;
+  }
+  switch (disk.kind) {
+    case DiskKind::cdrom:
+      return "sata";
+    case DiskKind::lun:
+      return "scsi";
+    case DiskKind::disk:
+      break;
+  }
+  return "virtio";
+}
+
 }  // namespace qmd::policy

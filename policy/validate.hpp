@@ -23,6 +23,10 @@ struct RunPolicy {
 // core/thread, bios unless efi, utc, virtio bus, ...). Idempotent.
 VmSpec apply_defaults(VmSpec spec);
 
+// The bus a disk uses: its own, or KubeVirt's default for its kind (disk virtio, cdrom sata,
+// lun scsi). Validation and rendering both need it before or without apply_defaults.
+std::string disk_bus(const DiskDevice& disk);
+
 // Values and cross-field rules, independent of the host. Every error, not the first.
 SpecErrors validate_spec(const VmSpec& spec, const RunPolicy& policy);
 

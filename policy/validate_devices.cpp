@@ -165,20 +165,7 @@ void validate_watchdog_tpm(const VmSpec& spec, const RunPolicy& policy, SpecErro
 constexpr std::size_t kSataPorts = 6;
 constexpr std::size_t kPcPciSlots = 0x1f - 0x3 + 1;
 
-std::string bus_of(const DiskDevice& disk) {
-  if (disk.bus) {
-    return *disk.bus;
-  }
-  switch (disk.kind) {
-    case DiskKind::cdrom:
-      return "sata";
-    case DiskKind::lun:
-      return "scsi";
-    case DiskKind::disk:
-      break;
-  }
-  return "virtio";
-}
+
 
 // The PCI devices the renderer places (cmdline/devices_layout.cpp), spare hotplug slots not
 // counted: on pc they are only addresses, nothing QEMU sees.
@@ -187,7 +174,7 @@ std::size_t pci_devices(const VmSpec& spec) {
   bool usb = false, scsi = false, sata = false;
   std::size_t n = 1;  // virtio-serial
   for (const auto& d : devs.disks) {
-    const auto bus = bus_of(d);
+    const auto bus = disk_bus(d);
     usb |= bus == "usb";
     scsi |= bus == "scsi";
     sata |= bus == "sata";
@@ -215,7 +202,7 @@ std::size_t pci_devices(const VmSpec& spec) {
 void validate_device_counts(const VmSpec& spec, SpecErrors& errors) {
   const auto& disks = spec.domain.devices.disks;
   const auto sata = static_cast<std::size_t>(std::ranges::count_if(
-      disks, [](const DiskDevice& d) { return bus_of(d) == "sata"; }));
+      disks, [](const DiskDevice& d) { return disk_bus(d) == "sata"; }));
   if (sata > kSataPorts) {
     errors.push_back(spec.source.error_at(
         "domain.devices.disks",

@@ -1,6 +1,8 @@
 // qmctl render / qmctl validate: the renderer without a daemon.
 #include <cstdio>
 #include <iostream>
+#include <optional>
+#include <utility>
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
@@ -104,6 +106,25 @@ void print_render(const RenderResult& r, const std::string& output) {
   }
 }
 
+// Spec file -> presets -> render, printing errors and warnings; nullopt after an error.
+std::optional<std::pair<qmd::qmctl::Loaded, RenderResult>> load_and_render(
+    const qmd::qmctl::CommonFlags& flags) {
+  auto loaded = qmd::qmctl::load(flags);
+  if (!loaded) {
+    print_errors(loaded.error());
+    return std::nullopt;
+  }
+  auto result = qmd::cmdline::render(loaded->spec, loaded->host, loaded->paths, loaded->policy);
+  if (!result) {
+    print_errors(result.error());
+    return std::nullopt;
+  }
+  for (const auto& w : result->warnings) {
+    std::cerr << "warning: " << w << '\n';
+  }
+  return std::pair{std::move(*loaded), std::move(*result)};
+}
+
 }  // namespace
 
 int cmd_render(int argc, char** argv) {
@@ -121,20 +142,11 @@ int cmd_render(int argc, char** argv) {
     std::cerr << "-o takes args, json or shell, not \"" << flags->output << "\"\n";
     return 2;
   }
-  auto loaded = qmd::qmctl::load(*flags);
-  if (!loaded) {
-    print_errors(loaded.error());
+  const auto done = load_and_render(*flags);
+  if (!done) {
     return 1;
   }
-  auto result = qmd::cmdline::render(loaded->spec, loaded->host, loaded->paths, loaded->policy);
-  if (!result) {
-    print_errors(result.error());
-    return 1;
-  }
-  for (const auto& w : result->warnings) {
-    std::cerr << "warning: " << w << '\n';
-  }
-  print_render(*result, flags->output);
+  print_render(done->second, flags->output);
   return 0;
 }
 
@@ -147,23 +159,15 @@ int cmd_validate(int argc, char** argv) {
                  "                      [--fake-host \"kvm=yes ...\"] [--preset-dir DIR]\n";
     return 2;
   }
-  auto loaded = qmd::qmctl::load(*flags);
-  if (!loaded) {
-    print_errors(loaded.error());
-    return 1;
-  }
   // Everything render checks (spec rules and this host), without printing an argv.
-  auto result = qmd::cmdline::render(loaded->spec, loaded->host, loaded->paths, loaded->policy);
-  if (!result) {
-    print_errors(result.error());
+  const auto done = load_and_render(*flags);
+  if (!done) {
     return 1;
   }
-  for (const auto& w : result->warnings) {
-    std::cerr << "warning: " << w << '\n';
-  }
-  std::cout << fmt::format("ok: {} is valid for host {}{}\n", loaded->spec.name,
-                           loaded->host.hostname.empty() ? "(described)" : loaded->host.hostname,
-                           loaded->policy.use_emulation ? " under emulation" : "");
+  const auto& loaded = done->first;
+  std::cout << fmt::format("ok: {} is valid for host {}{}\n", loaded.spec.name,
+                           loaded.host.hostname.empty() ? "(described)" : loaded.host.hostname,
+                           loaded.policy.use_emulation ? " under emulation" : "");
   return 0;
 }
 

@@ -30,7 +30,8 @@ constexpr std::size_t kMaxRunDir = 107 - 16;
 
 void usage() {
   std::fprintf(stderr,
-               "usage: qmctl trial FILE [--emulation] [--hyperv strict|best-effort] [--config FILE]\n"
+               "usage: qmctl trial FILE [--config FILE] [--emulation]\n"
+               "                        [--hyperv strict|best-effort]\n"
                "                        [--run-dir DIR] [--state-dir DIR] [--preset-dir DIR]\n"
                "                        [--fake-host TEXT] [--timeout SECONDS] [--scratch-disks]\n"
                "  --scratch-disks: host-local volumes become fresh sparse images in the run dir\n");
