@@ -22,9 +22,8 @@ struct DeviceFacts {
   std::string swtpm = "/usr/bin/swtpm";
   std::string swtpm_setup = "/usr/bin/swtpm_setup";
   std::uint32_t hotplug_ports = 4;  // spare pcie-root-ports for hotplug (q35)
-  // multus networkName -> host bridge. The argv does not need it (a bridge binding renders
-  // a tap named devices::bridge_tap_name; the daemon creates it and enslaves it here).
-  std::map<std::string, std::string> bridges;
+  // No bridge map: a bridge binding renders a tap named devices::bridge_tap_name; the daemon
+  // creates that tap and enslaves it to the bridge from its config.
 };
 
 // Base for the device configurators: they all need the facts and the VM's paths.

@@ -44,7 +44,6 @@ std::vector<std::unique_ptr<Configurator>> configurators(const policy::VmSpec& s
   if (!host.swtpm.setup_path.empty()) {
     facts.swtpm_setup = host.swtpm.setup_path;
   }
-  facts.bridges = policy.bridges;
   for (auto& c : device_configurators(facts, paths)) {
     list.push_back(std::move(c));
   }
