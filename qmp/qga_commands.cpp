@@ -1,0 +1,216 @@
+#include "qmp/qga_commands.hpp"
+
+#include <fmt/format.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/array.hpp>
+#include <boost/json/serialize.hpp>
+
+namespace qmd::qmp {
+namespace {
+
+namespace json = boost::json;
+
+QmpError unexpected_reply(std::string_view command, const json::value& reply) {
+  return {QmpError::Kind::protocol, "",
+          fmt::format("unexpected {} reply from the agent: {}", command, json::serialize(reply))};
+}
+
+std::string text(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+std::optional<std::int64_t> integer(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  if (v != nullptr && v->is_int64()) {
+    return v->get_int64();
+  }
+  if (v != nullptr && v->is_uint64()) {
+    return static_cast<std::int64_t>(v->get_uint64());
+  }
+  return std::nullopt;
+}
+
+bool flag(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  return v != nullptr && v->is_bool() && v->get_bool();
+}
+
+int base64_value(char c) {
+  if (c >= 'A' && c <= 'Z') {
+    return c - 'A';
+  }
+  if (c >= 'a' && c <= 'z') {
+    return c - 'a' + 26;
+  }
+  if (c >= '0' && c <= '9') {
+    return c - '0' + 52;
+  }
+  if (c == '+') {
+    return 62;
+  }
+  if (c == '/') {
+    return 63;
+  }
+  return -1;
+}
+
+}  // namespace
+
+std::optional<std::string> decode_base64(std::string_view text) {
+  while (!text.empty() && text.back() == '=') {
+    text.remove_suffix(1);
+  }
+  std::string out;
+  out.reserve(text.size() * 3 / 4);
+  std::uint32_t bits = 0;
+  int count = 0;
+  for (const char c : text) {
+    const int v = base64_value(c);
+    if (v < 0) {
+      return std::nullopt;
+    }
+    bits = (bits << 6) | static_cast<std::uint32_t>(v);
+    count += 6;
+    if (count >= 8) {
+      count -= 8;
+      out.push_back(static_cast<char>((bits >> count) & 0xFFu));
+    }
+  }
+  return out;
+}
+
+asio::awaitable<QgaDone> guest_ping(QgaClient& client, std::chrono::milliseconds timeout) {
+  auto reply = co_await client.execute("guest-ping", {}, timeout);
+  if (!reply) {
+    co_return std::unexpected(reply.error());
+  }
+  co_return QgaDone{};
+}
+
+asio::awaitable<QgaTyped<GuestInfo>> guest_info(QgaClient& client) {
+  auto reply = co_await client.execute("guest-info");
+  if (!reply) {
+    co_return std::unexpected(reply.error());
+  }
+  const auto* o = reply->if_object();
+  if (o == nullptr) {
+    co_return std::unexpected(unexpected_reply("guest-info", *reply));
+  }
+  GuestInfo info;
+  info.version = text(*o, "version");
+  const auto* cmds = o->if_contains("supported_commands");
+  if (cmds != nullptr && cmds->is_array()) {
+    for (const auto& c : cmds->as_array()) {
+      if (c.is_object() && flag(c.as_object(), "enabled")) {
+        info.enabled_commands.push_back(text(c.as_object(), "name"));
+      }
+    }
+  }
+  co_return info;
+}
+
+asio::awaitable<QgaTyped<GuestOsInfo>> guest_get_osinfo(QgaClient& client) {
+  auto reply = co_await client.execute("guest-get-osinfo");
+  if (!reply) {
+    co_return std::unexpected(reply.error());
+  }
+  const auto* o = reply->if_object();
+  if (o == nullptr) {
+    co_return std::unexpected(unexpected_reply("guest-get-osinfo", *reply));
+  }
+  co_return GuestOsInfo{text(*o, "kernel-release"), text(*o, "kernel-version"),
+                        text(*o, "machine"),        text(*o, "id"),
+                        text(*o, "name"),           text(*o, "pretty-name"),
+                        text(*o, "version"),        text(*o, "version-id")};
+}
+
+asio::awaitable<QgaTyped<std::int64_t>> guest_exec_start(QgaClient& client, std::string path,
+                                                         std::vector<std::string> args) {
+  json::array arg;
+  for (auto& a : args) {
+    arg.emplace_back(a);
+  }
+  json::object arguments{{"path", path}, {"capture-output", true}};
+  if (!arg.empty()) {
+    arguments["arg"] = std::move(arg);
+  }
+  auto reply = co_await client.execute("guest-exec", std::move(arguments));
+  if (!reply) {
+    co_return std::unexpected(reply.error());
+  }
+  const auto pid = reply->is_object() ? integer(reply->as_object(), "pid") : std::nullopt;
+  if (!pid) {
+    co_return std::unexpected(unexpected_reply("guest-exec", *reply));
+  }
+  co_return *pid;
+}
+
+asio::awaitable<QgaTyped<std::optional<GuestExecResult>>> guest_exec_status(QgaClient& client,
+                                                                            std::int64_t pid) {
+  // Named first: g++ 12 rejects a braced json::object built inside a co_await expression.
+  json::object arguments{{"pid", pid}};
+  auto reply = co_await client.execute("guest-exec-status", std::move(arguments));
+  if (!reply) {
+    co_return std::unexpected(reply.error());
+  }
+  const auto* o = reply->if_object();
+  if (o == nullptr) {
+    co_return std::unexpected(unexpected_reply("guest-exec-status", *reply));
+  }
+  if (!flag(*o, "exited")) {
+    co_return std::optional<GuestExecResult>{};
+  }
+  GuestExecResult result;
+  result.exit_code = integer(*o, "exitcode").value_or(0);
+  result.signal = integer(*o, "signal");
+  const auto out = decode_base64(text(*o, "out-data"));
+  const auto err = decode_base64(text(*o, "err-data"));
+  if (!out || !err) {
+    co_return std::unexpected(unexpected_reply("guest-exec-status", *reply));
+  }
+  result.out = *out;
+  result.err = *err;
+  result.truncated = flag(*o, "out-truncated") || flag(*o, "err-truncated");
+  co_return result;
+}
+
+asio::awaitable<QgaTyped<GuestExecResult>> guest_exec(QgaClient& client, std::string path,
+                                                      std::vector<std::string> args,
+                                                      std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  auto pid = co_await guest_exec_start(client, path, std::move(args));
+  if (!pid) {
+    co_return std::unexpected(pid.error());
+  }
+  asio::steady_timer pause(co_await asio::this_coro::executor);
+  auto wait = 20ms;
+  for (;;) {
+    auto status = co_await guest_exec_status(client, *pid);
+    if (!status) {
+      co_return std::unexpected(status.error());
+    }
+    if (*status) {
+      co_return std::move(**status);
+    }
+    if (std::chrono::steady_clock::now() + wait > deadline) {
+      co_return std::unexpected(QmpError{
+          QmpError::Kind::timeout, "",
+          fmt::format("{} (guest pid {}) did not finish within {} ms", path, *pid, limit.count())});
+    }
+    pause.expires_after(wait);
+    co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+    wait = std::min<std::chrono::milliseconds>(wait * 2, 200ms);
+  }
+}
+
+asio::awaitable<QgaDone> guest_shutdown(QgaClient& client, std::string mode) {
+  json::object arguments{{"mode", mode}};
+  co_return co_await client.execute_no_reply("guest-shutdown", std::move(arguments));
+}
+
+}  // namespace qmd::qmp
