@@ -1,5 +1,7 @@
 #include "qmp/qga_commands.hpp"
 
+#include "qmp/json_fields.hpp"
+
 #include <fmt/format.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -20,24 +22,8 @@ QmpError unexpected_reply(std::string_view command, const json::value& reply) {
 }
 
 std::string text(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-
-std::optional<std::int64_t> integer(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  if (v != nullptr && v->is_int64()) {
-    return v->get_int64();
-  }
-  if (v != nullptr && v->is_uint64()) {
-    return static_cast<std::int64_t>(v->get_uint64());
-  }
-  return std::nullopt;
-}
-
-bool flag(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_bool() && v->get_bool();
+  const auto* s = string_at(o, key);
+  return s != nullptr ? std::string(*s) : std::string();
 }
 
 int base64_value(char c) {
@@ -106,7 +92,7 @@ asio::awaitable<QgaTyped<GuestInfo>> guest_info(QgaClient& client) {
   const auto* cmds = o->if_contains("supported_commands");
   if (cmds != nullptr && cmds->is_array()) {
     for (const auto& c : cmds->as_array()) {
-      if (c.is_object() && flag(c.as_object(), "enabled")) {
+      if (c.is_object() && bool_at(c.as_object(), "enabled")) {
         info.enabled_commands.push_back(text(c.as_object(), "name"));
       }
     }
@@ -143,7 +129,7 @@ asio::awaitable<QgaTyped<std::int64_t>> guest_exec_start(QgaClient& client, std:
   if (!reply) {
     co_return std::unexpected(reply.error());
   }
-  const auto pid = reply->is_object() ? integer(reply->as_object(), "pid") : std::nullopt;
+  const auto pid = reply->is_object() ? int_at(reply->as_object(), "pid") : std::nullopt;
   if (!pid) {
     co_return std::unexpected(unexpected_reply("guest-exec", *reply));
   }
@@ -162,12 +148,12 @@ asio::awaitable<QgaTyped<std::optional<GuestExecResult>>> guest_exec_status(QgaC
   if (o == nullptr) {
     co_return std::unexpected(unexpected_reply("guest-exec-status", *reply));
   }
-  if (!flag(*o, "exited")) {
+  if (!bool_at(*o, "exited")) {
     co_return std::optional<GuestExecResult>{};
   }
   GuestExecResult result;
-  result.exit_code = integer(*o, "exitcode").value_or(0);
-  result.signal = integer(*o, "signal");
+  result.exit_code = int_at(*o, "exitcode").value_or(0);
+  result.signal = int_at(*o, "signal");
   const auto out = decode_base64(text(*o, "out-data"));
   const auto err = decode_base64(text(*o, "err-data"));
   if (!out || !err) {
@@ -175,7 +161,7 @@ asio::awaitable<QgaTyped<std::optional<GuestExecResult>>> guest_exec_status(QgaC
   }
   result.out = *out;
   result.err = *err;
-  result.truncated = flag(*o, "out-truncated") || flag(*o, "err-truncated");
+  result.truncated = bool_at(*o, "out-truncated") || bool_at(*o, "err-truncated");
   co_return result;
 }
 

@@ -1,5 +1,7 @@
 #include "qmp/replies.hpp"
 
+#include "qmp/json_fields.hpp"
+
 #include <fmt/format.h>
 
 #include <boost/json/serialize.hpp>
@@ -14,26 +16,6 @@ QmpError unexpected_shape(std::string_view command, const json::value& reply) {
                   fmt::format("unexpected {} reply: {}", command, json::serialize(reply))};
 }
 
-const json::string* string_at(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr ? v->if_string() : nullptr;
-}
-
-std::optional<std::int64_t> int_at(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  if (v != nullptr && v->is_int64()) {
-    return v->get_int64();
-  }
-  if (v != nullptr && v->is_uint64()) {
-    return static_cast<std::int64_t>(v->get_uint64());
-  }
-  return std::nullopt;
-}
-
-bool bool_at(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_bool() && v->get_bool();
-}
 
 }  // namespace
 

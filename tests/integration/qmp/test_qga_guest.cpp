@@ -18,9 +18,8 @@
 #include "qmp/qga_client.hpp"
 #include "qmp/qga_commands.hpp"
 #include "tests/integration/support.hpp"
+#include "tests/integration/qmp/qemu_process.hpp"
 #include "tests/unit/qmp/io_drive.hpp"
-
-extern char** environ;
 
 using namespace qmd::qmp;
 using namespace qmd::qmp::testing;
@@ -40,58 +39,29 @@ std::string guest_dir() {
 
 class GuestVm {
  public:
-  GuestVm(const std::string& guest, const std::string& dir) : agent_(dir + "/qga.sock") {
+  GuestVm(const std::string& guest, const std::string& dir)
+      : agent_(dir + "/qga.sock"), process_(command(guest, dir, agent_), dir) {}
+
+  const std::string& agent() const { return agent_; }
+  std::optional<int> wait_exit(std::chrono::milliseconds limit) {
+    return process_.wait_exit(limit);
+  }
+
+ private:
+  static std::vector<std::string> command(const std::string& guest, const std::string& dir,
+                                          const std::string& agent) {
     std::vector<std::string> args = {
         "qemu-system-x86_64", "-accel", "tcg", "-machine", "q35", "-m", "512", "-nodefaults",
         "-display", "none", "-no-reboot", "-kernel", guest + "/vmlinuz", "-initrd",
         guest + "/initramfs.img", "-append", "console=ttyS0 panic=-1 quiet mitigations=off",
         "-serial", "file:" + dir + "/serial.log", "-chardev",
-        "socket,id=qga,path=" + agent_ + ",server=on,wait=off", "-device", "virtio-serial-pci",
+        "socket,id=qga,path=" + agent + ",server=on,wait=off", "-device", "virtio-serial-pci",
         "-device", "virtserialport,chardev=qga,name=org.qemu.guest_agent.0"};
-    std::vector<char*> argv;
-    for (auto& a : args) {
-      argv.push_back(a.data());
-    }
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    const std::string log = dir + "/qemu.log";
-    posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    const int rc = posix_spawnp(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    REQUIRE(rc == 0);
-    pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
-    REQUIRE(pidfd_ >= 0);
-  }
-  ~GuestVm() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    if (pidfd_ >= 0) {
-      ::close(pidfd_);
-    }
-  }
-  GuestVm(const GuestVm&) = delete;
-  GuestVm& operator=(const GuestVm&) = delete;
-
-  const std::string& agent() const { return agent_; }
-  std::optional<int> wait_exit(std::chrono::milliseconds limit) {
-    pollfd p{pidfd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(limit.count())) != 1) {
-      return std::nullopt;
-    }
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return status;
+    return args;
   }
 
- private:
   std::string agent_;
-  pid_t pid_ = -1;
-  int pidfd_ = -1;
+  QemuProcess process_;
 };
 
 }  // namespace

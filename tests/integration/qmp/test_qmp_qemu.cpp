@@ -18,9 +18,8 @@
 #include "qmp/client.hpp"
 #include "qmp/commands.hpp"
 #include "tests/integration/support.hpp"
+#include "tests/integration/qmp/qemu_process.hpp"
 #include "tests/unit/qmp/io_drive.hpp"
-
-extern char** environ;
 
 using namespace qmd::qmp;
 using namespace qmd::qmp::testing;
@@ -31,7 +30,17 @@ namespace {
 class Qemu {
  public:
   explicit Qemu(const std::string& dir, std::vector<std::string> extra = {})
-      : socket_(dir + "/qmp.sock") {
+      : socket_(dir + "/qmp.sock"), process_(command(socket_, std::move(extra)), dir) {}
+
+  const std::string& socket() const { return socket_; }
+  void signal(int sig) const { process_.signal(sig); }
+  std::optional<int> wait_exit(std::chrono::milliseconds limit) {
+    return process_.wait_exit(limit);
+  }
+
+ private:
+  static std::vector<std::string> command(const std::string& socket,
+                                          std::vector<std::string> extra) {
     std::vector<std::string> args = {"qemu-system-x86_64",
                                      "-accel",
                                      "tcg",
@@ -42,54 +51,13 @@ class Qemu {
                                      "-display",
                                      "none",
                                      "-qmp",
-                                     "unix:" + socket_ + ",server=on,wait=off"};
+                                     "unix:" + socket + ",server=on,wait=off"};
     args.insert(args.end(), extra.begin(), extra.end());
-    std::vector<char*> argv;
-    for (auto& a : args) {
-      argv.push_back(a.data());
-    }
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    const std::string log = dir + "/qemu.log";
-    posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    const int rc = posix_spawnp(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    REQUIRE(rc == 0);
-    pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
-    REQUIRE(pidfd_ >= 0);
-  }
-  ~Qemu() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    if (pidfd_ >= 0) {
-      ::close(pidfd_);
-    }
-  }
-  Qemu(const Qemu&) = delete;
-  Qemu& operator=(const Qemu&) = delete;
-
-  const std::string& socket() const { return socket_; }
-  void signal(int sig) const { ::kill(pid_, sig); }
-
-  // The exit status once QEMU exits within `limit` (waits on its pidfd, no polling).
-  std::optional<int> wait_exit(std::chrono::milliseconds limit) {
-    pollfd p{pidfd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(limit.count())) != 1) {
-      return std::nullopt;
-    }
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return status;
+    return args;
   }
 
- private:
   std::string socket_;
-  pid_t pid_ = -1;
-  int pidfd_ = -1;
+  QemuProcess process_;
 };
 
 // QEMU creates its socket a moment after it starts; retry the connect (and only the connect)
