@@ -1,39 +1,14 @@
 #include "qmp/commands.hpp"
 
+#include "qmp/commands_run.hpp"
+
 namespace qmd::qmp {
-namespace {
 
-asio::awaitable<QmpDone> run(QmpClient& client, std::string name,
-                             boost::json::object arguments = {}) {
-  auto reply = co_await client.execute(std::move(name), std::move(arguments));
-  if (!reply) {
-    co_return std::unexpected(std::move(reply.error()));
-  }
-  co_return QmpDone{};
-}
-
-template <typename Parse>
-auto query(QmpClient& client, std::string name, Parse parse)
-    -> asio::awaitable<decltype(parse(boost::json::value{}))> {
-  auto reply = co_await client.execute(std::move(name));
-  if (!reply) {
-    co_return std::unexpected(std::move(reply.error()));
-  }
-  co_return parse(*reply);
-}
-
-}  // namespace
+using detail::query;
+using detail::run;
 
 asio::awaitable<std::expected<RunStatus, QmpError>> query_status(QmpClient& client) {
   return query(client, "query-status", parse_status);
-}
-
-asio::awaitable<std::expected<std::vector<CpuInfo>, QmpError>> query_cpus_fast(QmpClient& client) {
-  return query(client, "query-cpus-fast", parse_cpus_fast);
-}
-
-asio::awaitable<std::expected<std::vector<BlockDevice>, QmpError>> query_block(QmpClient& client) {
-  return query(client, "query-block", parse_block);
 }
 
 asio::awaitable<QmpDone> stop(QmpClient& client) { return run(client, "stop"); }
@@ -44,12 +19,21 @@ asio::awaitable<QmpDone> system_powerdown(QmpClient& client) {
 asio::awaitable<QmpDone> system_reset(QmpClient& client) { return run(client, "system_reset"); }
 asio::awaitable<QmpDone> quit(QmpClient& client) { return run(client, "quit"); }
 
-asio::awaitable<QmpDone> device_del(QmpClient& client, std::string id) {
-  return run(client, "device_del", {{"id", std::move(id)}});
+asio::awaitable<std::expected<std::vector<CpuInfo>, QmpError>> query_cpus_fast(QmpClient& client) {
+  return query(client, "query-cpus-fast", parse_cpus_fast);
+}
+
+asio::awaitable<std::expected<std::vector<HotpluggableCpu>, QmpError>> query_hotpluggable_cpus(
+    QmpClient& client) {
+  return query(client, "query-hotpluggable-cpus", parse_hotpluggable_cpus);
 }
 
 asio::awaitable<QmpDone> device_add(QmpClient& client, boost::json::object arguments) {
   return run(client, "device_add", std::move(arguments));
+}
+
+asio::awaitable<QmpDone> device_del(QmpClient& client, std::string id) {
+  return run(client, "device_del", {{"id", std::move(id)}});
 }
 
 asio::awaitable<QmpResult> qom_get(QmpClient& client, std::string path, std::string property) {
@@ -61,6 +45,23 @@ asio::awaitable<QmpDone> qom_set(QmpClient& client, std::string path, std::strin
   return run(
       client, "qom-set",
       {{"path", std::move(path)}, {"property", std::move(property)}, {"value", std::move(value)}});
+}
+
+asio::awaitable<QmpDone> balloon(QmpClient& client, std::int64_t bytes) {
+  return run(client, "balloon", {{"value", bytes}});
+}
+
+asio::awaitable<std::expected<std::int64_t, QmpError>> query_balloon(QmpClient& client) {
+  return query(client, "query-balloon", parse_balloon);
+}
+
+asio::awaitable<QmpDone> screendump(QmpClient& client, std::string filename,
+                                    std::optional<std::string> device) {
+  boost::json::object arguments{{"filename", std::move(filename)}};
+  if (device) {
+    arguments["device"] = std::move(*device);
+  }
+  return run(client, "screendump", std::move(arguments));
 }
 
 }  // namespace qmd::qmp

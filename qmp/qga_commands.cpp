@@ -1,9 +1,8 @@
 #include "qmp/qga_commands.hpp"
 
-#include "qmp/json_fields.hpp"
-
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -11,15 +10,15 @@
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "qmp/json_fields.hpp"
+#include "qmp/qga_commands_reader.hpp"
+
 namespace qmd::qmp {
 namespace {
 
 namespace json = boost::json;
 
-QmpError unexpected_reply(std::string_view command, const json::value& reply) {
-  return {QmpError::Kind::protocol, "",
-          fmt::format("unexpected {} reply from the agent: {}", command, json::serialize(reply))};
-}
+using detail::unexpected_reply;
 
 std::string text(const json::object& o, std::string_view key) {
   const auto* s = string_at(o, key);
@@ -65,6 +64,24 @@ std::optional<std::string> decode_base64(std::string_view text) {
     if (count >= 8) {
       count -= 8;
       out.push_back(static_cast<char>((bits >> count) & 0xFFu));
+    }
+  }
+  return out;
+}
+
+std::string encode_base64(std::string_view bytes) {
+  static constexpr char alphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  for (std::size_t i = 0; i < bytes.size(); i += 3) {
+    const std::size_t n = std::min<std::size_t>(3, bytes.size() - i);
+    std::uint32_t bits = 0;
+    for (std::size_t k = 0; k < 3; ++k) {
+      bits = (bits << 8) | (k < n ? static_cast<unsigned char>(bytes[i + k]) : 0u);
+    }
+    for (std::size_t k = 0; k < 4; ++k) {
+      out.push_back(k <= n ? alphabet[(bits >> (18 - 6 * k)) & 0x3Fu] : '=');
     }
   }
   return out;

@@ -64,7 +64,95 @@ asio::awaitable<QgaTyped<GuestExecResult>> guest_exec(QgaClient& client, std::st
 // mode: "powerdown", "halt" or "reboot". The agent does not answer; success means "sent".
 asio::awaitable<QgaDone> guest_shutdown(QgaClient& client, std::string mode = "powerdown");
 
+// The typed helpers below read replies strictly: a field the protocol requires that is missing,
+// or any field of the wrong type, is Kind::protocol naming the command and the reply.
+
+struct GuestTimezone {
+  std::optional<std::string> zone;  // e.g. "UTC"; the agent leaves it out when it has no name
+  std::int64_t offset = 0;          // seconds east of UTC
+  bool operator==(const GuestTimezone&) const = default;
+};
+
+struct GuestUser {
+  std::string user;
+  std::optional<std::string> domain;  // Windows only
+  double login_time = 0;              // seconds since the epoch, of the earliest session
+  bool operator==(const GuestUser&) const = default;
+};
+
+struct GuestPciAddress {
+  std::int64_t domain = 0;
+  std::int64_t bus = 0;
+  std::int64_t slot = 0;
+  std::int64_t function = 0;
+  bool operator==(const GuestPciAddress&) const = default;
+};
+
+struct GuestDiskAddress {
+  std::optional<std::string> serial;
+  std::optional<std::string> dev;  // e.g. "/dev/vda"
+  std::string bus_type;            // "virtio", "scsi", "ide", "sata", "unknown", ...
+  GuestPciAddress pci_controller;
+  std::int64_t bus = 0;
+  std::int64_t target = 0;
+  std::int64_t unit = 0;
+  bool operator==(const GuestDiskAddress&) const = default;
+};
+
+struct GuestFilesystem {
+  std::string name;  // the device, e.g. "vda1"
+  std::string mountpoint;
+  std::string type;  // e.g. "ext4"
+  std::optional<std::uint64_t> used_bytes;
+  std::optional<std::uint64_t> total_bytes;
+  std::vector<GuestDiskAddress> disks;
+  bool operator==(const GuestFilesystem&) const = default;
+};
+
+struct GuestIpAddress {
+  enum class Family { ipv4, ipv6 };
+  Family type = Family::ipv4;
+  std::string address;
+  std::int64_t prefix = 0;
+  bool operator==(const GuestIpAddress&) const = default;
+};
+
+struct GuestNetworkInterface {
+  std::string name;
+  std::string hardware_address;  // empty when the agent reports none
+  std::vector<GuestIpAddress> ip_addresses;
+  bool operator==(const GuestNetworkInterface&) const = default;
+};
+
+enum class FsFreezeStatus { thawed, frozen };
+
+asio::awaitable<QgaTyped<std::string>> guest_get_host_name(QgaClient& client);
+asio::awaitable<QgaTyped<GuestTimezone>> guest_get_timezone(QgaClient& client);
+asio::awaitable<QgaTyped<std::vector<GuestUser>>> guest_get_users(QgaClient& client);
+asio::awaitable<QgaTyped<std::vector<GuestFilesystem>>> guest_get_fsinfo(QgaClient& client);
+asio::awaitable<QgaTyped<std::vector<GuestNetworkInterface>>> guest_network_get_interfaces(
+    QgaClient& client);
+
+// Freezing waits for every file system to sync, which can take long on a busy guest; both
+// return how many file systems changed state.
+asio::awaitable<QgaTyped<std::int64_t>> guest_fsfreeze_freeze(
+    QgaClient& client, std::chrono::milliseconds timeout = 60s);
+asio::awaitable<QgaTyped<std::int64_t>> guest_fsfreeze_thaw(
+    QgaClient& client, std::chrono::milliseconds timeout = 60s);
+asio::awaitable<QgaTyped<FsFreezeStatus>> guest_fsfreeze_status(QgaClient& client);
+
+// `password` is sent base64-encoded, as the protocol wants; `crypted` says it is already a
+// crypt(3) hash. Nothing here logs or copies it into an error message.
+asio::awaitable<QgaDone> guest_set_user_password(QgaClient& client, std::string user,
+                                                 std::string password, bool crypted = false);
+// Sets the guest clock to `nanoseconds` since the epoch; without it, the guest reads its own
+// RTC (qemu-ga runs `hwclock -s`), which is how a clock is fixed after a pause or a migration.
+asio::awaitable<QgaDone> guest_set_time(QgaClient& client,
+                                        std::optional<std::int64_t> nanoseconds = std::nullopt);
+
 // Standard base64 (RFC 4648, padding optional); nullopt on a character outside the alphabet.
 std::optional<std::string> decode_base64(std::string_view text);
+// Standard base64 with padding.
+std::string encode_base64(std::string_view bytes);
 
 }  // namespace qmd::qmp

@@ -10,6 +10,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <thread>
@@ -17,8 +20,8 @@
 
 #include "qmp/client.hpp"
 #include "qmp/commands.hpp"
-#include "tests/integration/support.hpp"
 #include "tests/integration/qmp/qemu_process.hpp"
+#include "tests/integration/support.hpp"
 #include "tests/unit/qmp/io_drive.hpp"
 
 using namespace qmd::qmp;
@@ -243,4 +246,366 @@ TEST_CASE_FIXTURE(SerialBusFixture, "device_add, qom-get/qom-set, device_del and
   const auto again = finish(ioc, device_del(client, "port1"));
   CHECK(again.error() ==
         QmpError{QmpError::Kind::command, "DeviceNotFound", "Device 'port1' not found"});
+}
+
+namespace {
+
+struct CpuSlotsFixture : Fixture {
+  CpuSlotsFixture() : Fixture({"-smp", "1,maxcpus=2"}) {}
+};
+
+// Names of the block nodes QEMU has, from query-named-block-nodes.
+std::vector<std::string> node_names(asio::io_context& ioc, QmpClient& client) {
+  const auto nodes = finish(ioc, client.execute("query-named-block-nodes", {{"flat", true}}));
+  REQUIRE_MESSAGE(nodes.has_value(), nodes.error().to_string());
+  std::vector<std::string> names;
+  for (const auto& node : nodes->as_array()) {
+    names.emplace_back(node.at("node-name").as_string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::string human(asio::io_context& ioc, QmpClient& client, const std::string& command) {
+  const auto out =
+      finish(ioc, client.execute("human-monitor-command", {{"command-line", command}}));
+  REQUIRE_MESSAGE(out.has_value(), out.error().to_string());
+  return std::string(out->as_string());
+}
+
+}  // namespace
+
+TEST_CASE_FIXTURE(CpuSlotsFixture, "query-hotpluggable-cpus, then device_add plugs the free slot") {
+  const auto before = finish(ioc, query_hotpluggable_cpus(client)).value();
+  REQUIRE(before.size() == 2);
+  const auto free = std::find_if(before.begin(), before.end(),
+                                 [](const HotpluggableCpu& c) { return !c.plugged(); });
+  REQUIRE(free != before.end());
+  CHECK(std::count_if(before.begin(), before.end(),
+                      [](const HotpluggableCpu& c) { return c.plugged(); }) == 1);
+  CHECK(free->type == "qemu64-x86_64-cpu");
+  CHECK(free->vcpus_count == 1);
+  REQUIRE(free->socket_id.has_value());
+  REQUIRE(free->core_id.has_value());
+  REQUIRE(free->thread_id.has_value());
+
+  REQUIRE(finish(ioc, device_add(client, {{"driver", free->type},
+                                          {"id", "cpu1"},
+                                          {"socket-id", *free->socket_id},
+                                          {"core-id", *free->core_id},
+                                          {"thread-id", *free->thread_id}}))
+              .has_value());
+  const auto after = finish(ioc, query_hotpluggable_cpus(client)).value();
+  REQUIRE(after.size() == 2);
+  CHECK(std::all_of(after.begin(), after.end(),
+                    [](const HotpluggableCpu& c) { return c.plugged(); }));
+  CHECK(std::any_of(after.begin(), after.end(), [&](const HotpluggableCpu& c) {
+    return c.qom_path == "/machine/peripheral/cpu1" && c.core_id == free->core_id;
+  }));
+  CHECK(finish(ioc, query_cpus_fast(client)).value().size() == 2);
+  // A slot that does not exist: QEMU names the range.
+  const auto bad = finish(ioc, device_add(client, {{"driver", free->type},
+                                                   {"id", "cpu9"},
+                                                   {"socket-id", 1},
+                                                   {"core-id", 0},
+                                                   {"thread-id", 0}}));
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(bad.error() == QmpError{QmpError::Kind::command, "GenericError",
+                                "Invalid CPU socket-id: 1 must be in range 0:0"});
+}
+
+TEST_CASE_FIXTURE(Fixture, "blockdev-add of a null-co and a raw file node, stats, blockdev-del") {
+  CHECK(node_names(ioc, client).empty());
+  REQUIRE(finish(ioc, blockdev_add(client, {{"driver", "null-co"}, {"node-name", "null0"}}))
+              .has_value());
+  const std::string image = dir.path() + "/disk.raw";
+  std::ofstream(image).close();
+  std::filesystem::resize_file(image, 1 << 20);
+  const json::object file{{"driver", "file"}, {"node-name", "disk0-file"}, {"filename", image}};
+  REQUIRE(
+      finish(ioc, blockdev_add(client, {{"driver", "raw"}, {"node-name", "disk0"}, {"file", file}}))
+          .has_value());
+  CHECK(node_names(ioc, client) == std::vector<std::string>{"disk0", "disk0-file", "null0"});
+
+  // No device uses them: query-blockstats lists backends only, unless asked for nodes.
+  CHECK(finish(ioc, query_blockstats(client)).value() == std::vector<BlockStats>{});
+  const auto stats = finish(ioc, query_blockstats(client, true)).value();
+  std::vector<std::string> named;
+  for (const auto& s : stats) {
+    CHECK(s.device.empty());
+    CHECK(s.rd_bytes == 0);
+    CHECK(s.wr_operations == 0);
+    named.push_back(s.node_name);
+  }
+  std::sort(named.begin(), named.end());
+  CHECK(named == std::vector<std::string>{"disk0", "disk0-file", "null0"});
+
+  REQUIRE(finish(ioc, blockdev_del(client, "null0")).has_value());
+  REQUIRE(finish(ioc, blockdev_del(client, "disk0")).has_value());
+  CHECK(node_names(ioc, client).empty());  // the file node went with its parent
+  const auto unknown = finish(ioc, blockdev_del(client, "null0"));
+  REQUIRE_FALSE(unknown.has_value());
+  CHECK(unknown.error() == QmpError{QmpError::Kind::command, "GenericError",
+                                    "Failed to find node with node-name='null0'"});
+}
+
+namespace {
+// q35's pcie.0 takes no hotplug; a root port does, and needs no guest to accept a device.
+struct RootPortFixture : Fixture {
+  RootPortFixture() : Fixture({"-device", "pcie-root-port,id=rp0,chassis=1"}) {}
+};
+}  // namespace
+
+TEST_CASE_FIXTURE(RootPortFixture, "a disk's node in query-blockstats; blockdev-del refuses it") {
+  REQUIRE(finish(ioc, blockdev_add(client, {{"driver", "null-co"}, {"node-name", "null0"}}))
+              .has_value());
+  REQUIRE(finish(ioc, device_add(client, {{"driver", "virtio-blk-pci"},
+                                          {"id", "vd0"},
+                                          {"bus", "rp0"},
+                                          {"drive", "null0"}}))
+              .has_value());
+  CHECK(finish(ioc, query_blockstats(client)).value() ==
+        std::vector<BlockStats>{
+            {"", "null0", "/machine/peripheral/vd0/virtio-backend", 0, 0, 0, 0, 0}});
+  // Until the guest lets the disk go (DEVICE_DELETED), its node stays.
+  CHECK(finish(ioc, blockdev_del(client, "null0")).error() ==
+        QmpError{QmpError::Kind::command, "GenericError", "Node null0 is in use"});
+  CHECK(node_names(ioc, client) == std::vector<std::string>{"null0"});
+}
+
+TEST_CASE_FIXTURE(Fixture, "netdev_add user, then netdev_del; a second del is DeviceNotFound") {
+  REQUIRE(finish(ioc, netdev_add(client, {{"type", "user"}, {"id", "net0"}})).has_value());
+  CHECK(human(ioc, client, "info network").find("net0:") != std::string::npos);
+  const auto twice = finish(ioc, netdev_add(client, {{"type", "user"}, {"id", "net0"}}));
+  REQUIRE_FALSE(twice.has_value());
+  CHECK(twice.error().cls == "GenericError");
+  REQUIRE(finish(ioc, netdev_del(client, "net0")).has_value());
+  CHECK(human(ioc, client, "info network").find("net0:") == std::string::npos);
+  const auto gone = finish(ioc, netdev_del(client, "net0"));
+  CHECK(gone.error() ==
+        QmpError{QmpError::Kind::command, "DeviceNotFound", "Device 'net0' not found"});
+}
+
+namespace {
+struct BalloonFixture : Fixture {
+  BalloonFixture() : Fixture({"-m", "256", "-device", "virtio-balloon-pci,id=balloon0"}) {}
+};
+struct DisplayFixture : Fixture {
+  DisplayFixture() : Fixture({"-device", "VGA,id=video0"}) {}
+};
+}  // namespace
+
+TEST_CASE_FIXTURE(BalloonFixture, "balloon under -S: accepted, actual stays the RAM size") {
+  CHECK(finish(ioc, query_balloon(client)).value() == 256 << 20);
+  REQUIRE(finish(ioc, balloon(client, 128 << 20)).has_value());
+  // No guest driver runs to give memory back, so nothing moves (and no BALLOON_CHANGE).
+  CHECK(finish(ioc, query_balloon(client)).value() == 256 << 20);
+  CHECK(events.empty());
+}
+
+TEST_CASE_FIXTURE(Fixture, "balloon without a balloon device is DeviceNotActive") {
+  const QmpError inactive{QmpError::Kind::command, "DeviceNotActive",
+                          "No balloon device has been activated"};
+  CHECK(finish(ioc, query_balloon(client)).error() == inactive);
+  CHECK(finish(ioc, balloon(client, 1 << 20)).error() == inactive);
+}
+
+TEST_CASE_FIXTURE(DisplayFixture, "screendump writes a PPM of the VGA console") {
+  const std::string first = dir.path() + "/screen.ppm";
+  REQUIRE(finish(ioc, screendump(client, first)).has_value());
+  CHECK(qmd::itest::read_text(first).starts_with("P6\n640 480\n255\n"));
+  const std::string second = dir.path() + "/screen-video0.ppm";
+  REQUIRE(finish(ioc, screendump(client, second, "video0")).has_value());
+  CHECK(qmd::itest::read_text(second).starts_with("P6\n"));
+  const auto unknown = finish(ioc, screendump(client, second, "nope"));
+  REQUIRE_FALSE(unknown.has_value());
+  CHECK(unknown.error().kind == QmpError::Kind::command);
+}
+
+TEST_CASE_FIXTURE(Fixture, "screendump without a display device is a command error") {
+  const auto none = finish(ioc, screendump(client, dir.path() + "/screen.ppm"));
+  CHECK(none.error() == QmpError{QmpError::Kind::command, "GenericError",
+                                 "There is no console to take a screendump from"});
+  CHECK_FALSE(std::filesystem::exists(dir.path() + "/screen.ppm"));
+}
+
+TEST_CASE_FIXTURE(Fixture, "migration capabilities and parameters read back as set") {
+  const auto defaults = finish(ioc, query_migrate_capabilities(client)).value();
+  CHECK(defaults.size() > 10);
+  CHECK(std::none_of(defaults.begin(), defaults.end(), [](const auto& c) { return c.second; }));
+  REQUIRE(finish(ioc, migrate_set_capabilities(
+                          client, {{"events", true}, {"pause-before-switchover", true}}))
+              .has_value());
+  const auto now = finish(ioc, query_migrate_capabilities(client)).value();
+  std::vector<std::string> on;
+  for (const auto& [name, state] : now) {
+    if (state) {
+      on.push_back(name);
+    }
+  }
+  CHECK(on == std::vector<std::string>{"events", "pause-before-switchover"});
+  const auto unknown = finish(ioc, migrate_set_capabilities(client, {{"no-such", true}}));
+  CHECK(unknown.error() == QmpError{QmpError::Kind::command, "GenericError",
+                                    "Parameter 'capability' does not accept value 'no-such'"});
+
+  const auto before = finish(ioc, client.execute("query-migrate-parameters")).value();
+  CHECK(before.at("max-bandwidth") == 128 << 20);  // QEMU's slow default, in bytes/s
+  REQUIRE(finish(ioc, migrate_set_parameters(
+                          client, {{"max-bandwidth", 1LL << 30}, {"downtime-limit", 500}}))
+              .has_value());
+  const auto after = finish(ioc, client.execute("query-migrate-parameters")).value();
+  CHECK(after.at("max-bandwidth") == 1LL << 30);
+  CHECK(after.at("downtime-limit") == 500);
+}
+
+TEST_CASE_FIXTURE(Fixture, "query-migrate before any migration, and a migration that fails") {
+  CHECK(finish(ioc, query_migrate(client)).value() == MigrationInfo{});
+  REQUIRE(finish(ioc, migrate_cancel(client)).has_value());  // nothing to cancel: fine
+  CHECK(finish(ioc, migrate_continue(client, "pre-switchover")).error() ==
+        QmpError{QmpError::Kind::command, "GenericError", "Migration not in expected state: none"});
+  // migrate answers before it connects; the failure shows in query-migrate.
+  const std::string nowhere = dir.path() + "/nobody-listens.sock";
+  REQUIRE(finish(ioc, migrate(client, "unix:" + nowhere)).has_value());
+  MigrationInfo info;
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  do {
+    info = finish(ioc, query_migrate(client)).value();
+    if (info.status == "failed") {
+      break;
+    }
+    std::this_thread::sleep_for(20ms);
+  } while (std::chrono::steady_clock::now() < deadline);
+  CHECK(info.status == "failed");
+  CHECK(info.error_desc == "Failed to connect to '" + nowhere + "': No such file or directory");
+}
+
+namespace {
+
+// Polls query-status (every 10 ms, for at most 10 s) until it reads `status`.
+bool status_becomes(asio::io_context& ioc, QmpClient& client, const std::string& status) {
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  for (;;) {
+    const auto now = finish(ioc, query_status(client));
+    REQUIRE_MESSAGE(now.has_value(), now.error().to_string());
+    if (now->status == status) {
+      return true;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      MESSAGE("query-status still says ", now->status);
+      return false;
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+}
+
+// Two QEMUs: a source (-S, like every qmd VM) and a destination waiting with -incoming defer.
+// MIGRATION statuses are recorded per side, in order.
+struct MigrationPair {
+  qmd::itest::TempDir dir{"mig"};
+  asio::io_context ioc;
+  Qemu source_qemu{dir.sub("src")};
+  Qemu target_qemu{dir.sub("dst"), {"-incoming", "defer"}};
+  QmpClient source = connect(ioc, source_qemu);
+  QmpClient target = connect(ioc, target_qemu);
+  std::vector<std::string> source_states, target_states, source_events;
+  std::string uri = "unix:" + dir.path() + "/migrate.sock";
+
+  MigrationPair() {
+    source.on_event([this](const QmpEvent& e) {
+      source_events.push_back(e.name);
+      if (e.name == "MIGRATION") {
+        source_states.emplace_back(e.data.at("status").as_string());
+      }
+    });
+    target.on_event([this](const QmpEvent& e) {
+      if (e.name == "MIGRATION") {
+        target_states.emplace_back(e.data.at("status").as_string());
+      }
+    });
+  }
+  static bool has(const std::vector<std::string>& list, const std::string& item) {
+    return std::find(list.begin(), list.end(), item) != list.end();
+  }
+  // Listen on the target (with events on, so its completion is seen), then start the source.
+  void start_migration(std::vector<MigrationCapability> source_capabilities) {
+    CHECK(finish(ioc, query_status(target)).value() == RunStatus{"inmigrate", false});
+    REQUIRE(finish(ioc, migrate_set_capabilities(target, {{"events", true}})).has_value());
+    REQUIRE(finish(ioc, migrate_incoming(target, uri)).has_value());
+    REQUIRE(
+        finish(ioc, migrate_set_capabilities(source, std::move(source_capabilities))).has_value());
+    // QEMU's 128 MiB/s default would make the test needlessly slow.
+    REQUIRE(
+        finish(ioc, migrate_set_parameters(source, {{"max-bandwidth", 4LL << 30}})).has_value());
+    REQUIRE(finish(ioc, migrate(source, uri)).has_value());
+  }
+};
+
+}  // namespace
+
+TEST_CASE_FIXTURE(MigrationPair,
+                  "migrating a running VM over a unix socket, with a pause "
+                  "before switchover") {
+  REQUIRE(finish(ioc, cont(source)).has_value());
+  start_migration({{"events", true}, {"pause-before-switchover", true}});
+  REQUIRE(run_until(
+      ioc, [&] { return has(source_states, "pre-switchover"); }, 30000ms));
+  const auto paused = finish(ioc, query_migrate(source)).value();
+  CHECK(paused.status == "pre-switchover");
+  REQUIRE(paused.ram.has_value());
+  CHECK(paused.ram->total > 0);
+  CHECK(paused.ram->transferred > 0);
+  CHECK(paused.ram->passes >= 1);
+  CHECK(paused.setup_time.has_value());
+  CHECK(paused.expected_downtime.has_value());
+  CHECK(finish(ioc, query_status(source)).value() == RunStatus{"finish-migrate", false});
+
+  REQUIRE(finish(ioc, migrate_continue(source, "pre-switchover")).has_value());
+  REQUIRE(run_until(
+      ioc, [&] { return has(source_states, "completed"); }, 30000ms));
+  CHECK(source_states.front() == "setup");
+  CHECK(source_states.back() == "completed");
+  CHECK(has(source_states, "active"));
+  CHECK(has(source_events, "STOP"));
+  const auto done = finish(ioc, query_migrate(source)).value();
+  CHECK(done.status == "completed");
+  REQUIRE(done.ram.has_value());
+  CHECK(done.ram->remaining == 0);
+  CHECK(done.downtime.has_value());
+  CHECK(done.total_time.has_value());
+  // The MIGRATION "completed" event comes a moment before the source's run state moves from
+  // finish-migrate to postmigrate, and no event marks that move.
+  CHECK(status_becomes(ioc, source, "postmigrate"));
+
+  // The target had -S: it takes over paused, and runs once told to.
+  REQUIRE(run_until(
+      ioc, [&] { return has(target_states, "completed"); }, 30000ms));
+  CHECK(finish(ioc, query_status(target)).value() == RunStatus{"paused", false});
+  REQUIRE(finish(ioc, cont(target)).has_value());
+  CHECK(finish(ioc, query_status(target)).value() == RunStatus{"running", true});
+}
+
+TEST_CASE_FIXTURE(MigrationPair, "migrating a VM that never ran leaves the target in prelaunch") {
+  start_migration({{"events", true}});
+  REQUIRE(run_until(
+      ioc, [&] { return has(source_states, "completed"); }, 30000ms));
+  REQUIRE(run_until(
+      ioc, [&] { return has(target_states, "completed"); }, 30000ms));
+  // QEMU carries the source's run state over: prelaunch stays prelaunch.
+  CHECK(finish(ioc, query_status(target)).value() == RunStatus{"prelaunch", false});
+  CHECK(finish(ioc, query_migrate(target)).value().status == "completed");
+}
+
+TEST_CASE_FIXTURE(MigrationPair, "without the events capability there are no MIGRATION events") {
+  start_migration({{"events", false}});
+  MigrationInfo info;
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  do {
+    info = finish(ioc, query_migrate(source)).value();
+    if (info.status == "completed" || info.status == "failed") {
+      break;
+    }
+    std::this_thread::sleep_for(20ms);
+  } while (std::chrono::steady_clock::now() < deadline);
+  CHECK(info.status == "completed");
+  CHECK(source_states.empty());
 }

@@ -1,10 +1,7 @@
 // libFuzzer target for the QMP stream decoder: any bytes, cut anywhere, must give the same
 // objects and the same verdict as when fed whole, and never crash, hang or grow unbounded.
-// Build and run (bounded) from the repository root:
-//   clang++ -std=c++2b -g -O1 -fsanitize=fuzzer,address,undefined -I. \
-//     tests/unit/qmp/fuzz_framing.cpp qmp/framing.cpp qmp/error.cpp \
-//     -lboost_json -lfmt -o /tmp/fuzz_framing
-//   /tmp/fuzz_framing -max_total_time=60 -max_len=4096
+// Built and run by scripts/fuzz.sh (`scripts/fuzz.sh 300 fuzz_framing` for five minutes;
+// `meson test fuzz-smoke` runs it for 20 s).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>

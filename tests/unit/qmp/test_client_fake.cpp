@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <string>
 #include <vector>
 
@@ -349,4 +350,125 @@ TEST_CASE("typed helpers send their command and read the reply") {
   REQUIRE(run_until(ioc, [&] { return cpus->has_value(); }));
   REQUIRE_FALSE((*cpus)->has_value());
   CHECK((*cpus)->error().kind == QmpError::Kind::protocol);
+}
+
+namespace {
+
+// Runs one typed helper against the peer: checks the request it sent (without its id), answers
+// with `reply` (a QMP "return" value) and hands back the helper's result.
+template <typename T>
+T exchange(asio::io_context& ioc, FakePeer& peer, asio::awaitable<T> task,
+           std::string_view expected_request, std::string_view reply = "{}") {
+  auto result = start(ioc, std::move(task));
+  auto request = peer.request();
+  const auto id = request.at("id");
+  request.erase("id");
+  CHECK(request == obj(expected_request));
+  peer.send(R"({"return": )" + std::string(reply) + R"(, "id": )" + json::serialize(id) + "}\r\n");
+  REQUIRE(run_until(ioc, [&] { return result->has_value(); }));
+  return std::move(**result);
+}
+
+}  // namespace
+
+TEST_CASE("typed helpers for CPUs, balloon and display send their command") {
+  asio::io_context ioc;
+  FakePeer peer(ioc);
+  QmpClient client = handshake(ioc, peer);
+
+  const auto cpus = exchange(
+      ioc, peer, query_hotpluggable_cpus(client), R"({"execute": "query-hotpluggable-cpus"})",
+      R"([{"props": {"core-id": 1, "thread-id": 0, "socket-id": 0}, "vcpus-count": 1,
+           "type": "qemu64-x86_64-cpu"}])");
+  CHECK(cpus.value() == std::vector<HotpluggableCpu>{
+                            {"qemu64-x86_64-cpu", 1, std::nullopt, 0, 1, 0, std::nullopt}});
+  CHECK(exchange(ioc, peer, balloon(client, 512LL << 20),
+                 R"({"execute": "balloon", "arguments": {"value": 536870912}})")
+            .has_value());
+  CHECK(exchange(ioc, peer, query_balloon(client), R"({"execute": "query-balloon"})",
+                 R"({"actual": 1073741824})")
+            .value() == 1073741824);
+  CHECK(exchange(ioc, peer, screendump(client, "/tmp/s.ppm"),
+                 R"({"execute": "screendump", "arguments": {"filename": "/tmp/s.ppm"}})")
+            .has_value());
+  CHECK(exchange(ioc, peer, screendump(client, "/tmp/s.ppm", "video0"),
+                 R"({"execute": "screendump",
+                     "arguments": {"filename": "/tmp/s.ppm", "device": "video0"}})")
+            .has_value());
+  // A reply of the wrong shape is the peer's fault: protocol error, connection kept.
+  const auto odd = exchange(ioc, peer, query_balloon(client), R"({"execute": "query-balloon"})",
+                            R"({"actual": "lots"})");
+  REQUIRE_FALSE(odd.has_value());
+  CHECK(odd.error().kind == QmpError::Kind::protocol);
+  CHECK(client.is_open());
+}
+
+TEST_CASE("typed helpers for block and network backends send their command") {
+  asio::io_context ioc;
+  FakePeer peer(ioc);
+  QmpClient client = handshake(ioc, peer);
+
+  CHECK(exchange(ioc, peer, blockdev_add(client, {{"driver", "null-co"}, {"node-name", "n0"}}),
+                 R"({"execute": "blockdev-add",
+                     "arguments": {"driver": "null-co", "node-name": "n0"}})")
+            .has_value());
+  CHECK(exchange(ioc, peer, blockdev_del(client, "n0"),
+                 R"({"execute": "blockdev-del", "arguments": {"node-name": "n0"}})")
+            .has_value());
+  CHECK(exchange(ioc, peer, query_blockstats(client), R"({"execute": "query-blockstats"})", "[]")
+            .value() == std::vector<BlockStats>{});
+  CHECK(exchange(ioc, peer, query_blockstats(client, true),
+                 R"({"execute": "query-blockstats", "arguments": {"query-nodes": true}})",
+                 R"([{"node-name": "n0", "stats": {"rd_bytes": 1, "wr_bytes": 2,
+                      "rd_operations": 3, "wr_operations": 4, "flush_operations": 5}}])")
+            .value() == std::vector<BlockStats>{{"", "n0", "", 1, 2, 3, 4, 5}});
+  CHECK(exchange(ioc, peer, netdev_add(client, {{"type", "user"}, {"id", "net0"}}),
+                 R"({"execute": "netdev_add", "arguments": {"type": "user", "id": "net0"}})")
+            .has_value());
+  CHECK(exchange(ioc, peer, netdev_del(client, "net0"),
+                 R"({"execute": "netdev_del", "arguments": {"id": "net0"}})")
+            .has_value());
+}
+
+TEST_CASE("typed helpers for migration send their command") {
+  asio::io_context ioc;
+  FakePeer peer(ioc);
+  QmpClient client = handshake(ioc, peer);
+
+  CHECK(exchange(ioc, peer, migrate(client, "unix:/run/m.sock"),
+                 R"({"execute": "migrate", "arguments": {"uri": "unix:/run/m.sock"}})")
+            .has_value());
+  CHECK(exchange(ioc, peer, migrate(client, "unix:/run/m.sock", true),
+                 R"({"execute": "migrate",
+                     "arguments": {"uri": "unix:/run/m.sock", "resume": true}})")
+            .has_value());
+  CHECK(exchange(ioc, peer, migrate_incoming(client, "unix:/run/m.sock"),
+                 R"({"execute": "migrate-incoming", "arguments": {"uri": "unix:/run/m.sock"}})")
+            .has_value());
+  CHECK(
+      exchange(ioc, peer, migrate_cancel(client), R"({"execute": "migrate_cancel"})").has_value());
+  CHECK(exchange(ioc, peer, migrate_continue(client, "pre-switchover"),
+                 R"({"execute": "migrate-continue", "arguments": {"state": "pre-switchover"}})")
+            .has_value());
+  CHECK(exchange(ioc, peer, migrate_set_capabilities(client, {{"events", true}, {"xbzrle", false}}),
+                 R"({"execute": "migrate-set-capabilities", "arguments": {"capabilities": [
+                       {"capability": "events", "state": true},
+                       {"capability": "xbzrle", "state": false}]}})")
+            .has_value());
+  CHECK(exchange(ioc, peer, query_migrate_capabilities(client),
+                 R"({"execute": "query-migrate-capabilities"})",
+                 R"([{"state": true, "capability": "events"}])")
+            .value() == std::vector<MigrationCapability>{{"events", true}});
+  CHECK(exchange(
+            ioc, peer,
+            migrate_set_parameters(client, {{"max-bandwidth", 1LL << 30}, {"downtime-limit", 500}}),
+            R"({"execute": "migrate-set-parameters",
+                     "arguments": {"max-bandwidth": 1073741824, "downtime-limit": 500}})")
+            .has_value());
+  CHECK(exchange(ioc, peer, query_migrate(client), R"({"execute": "query-migrate"})",
+                 R"({"status": "active", "total-time": 10,
+                     "ram": {"transferred": 1, "remaining": 2, "total": 3,
+                             "dirty-pages-rate": 4, "dirty-sync-count": 5}})")
+            .value() == MigrationInfo{"active", MigrationRam{1, 2, 3, 4, 5}, std::nullopt,
+                                      std::nullopt, 10, std::nullopt, ""});
 }
