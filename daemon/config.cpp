@@ -1,10 +1,12 @@
 #include "daemon/config.hpp"
 
 #include <fmt/format.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -110,6 +112,14 @@ void read_config(MapReader& top, Config& out) {
   read_absolute(top, "presetDir", out.preset_dir);
   read_absolute(top, "qemuBinary", out.qemu_binary);
   read_bridges(top, out);
+  read_absolute(top, "socket", out.socket);
+  read_absolute(top, "logDir", out.log_dir);
+  std::optional<std::string> text;
+  top.read("qemuUser", text);
+  out.qemu_user = text.value_or(out.qemu_user);
+  text.reset();
+  top.read("group", text);
+  out.group = text.value_or(out.group);
 }
 
 SpecError file_error(const std::string& path, std::string message) {
@@ -117,6 +127,39 @@ SpecError file_error(const std::string& path, std::string message) {
 }
 
 }  // namespace
+
+DefaultDirs default_dirs() {
+  if (::geteuid() == 0) {
+    return {"/var/lib/qmd", "/run/qmd"};
+  }
+  const char* home = std::getenv("HOME");
+  const char* runtime = std::getenv("XDG_RUNTIME_DIR");
+  const std::string home_dir = home != nullptr && *home == '/' ? home : "/tmp";
+  const std::string run_base = runtime != nullptr && *runtime == '/'
+                                   ? std::string(runtime)
+                                   : fmt::format("/tmp/qmd-run-{}", ::geteuid());
+  return {home_dir + "/.local/share/qmd", run_base + "/qmd"};
+}
+
+Config default_config() {
+  Config config;
+  const DefaultDirs dirs = default_dirs();
+  config.state_dir = dirs.state_dir;
+  config.run_dir = dirs.run_dir;
+  return config;
+}
+
+std::string socket_path(const Config& config) {
+  return config.socket.empty() ? config.run_dir + "/qmd.sock" : config.socket;
+}
+
+std::string default_socket_path() {
+  const char* env = std::getenv("QMD_SOCKET");
+  if (env != nullptr && *env != '\0') {
+    return env;
+  }
+  return socket_path(default_config());
+}
 
 std::expected<Config, SpecErrors> parse_config(const std::string& text, const std::string& file) {
   YAML::Node root;
@@ -126,7 +169,7 @@ std::expected<Config, SpecErrors> parse_config(const std::string& text, const st
     return std::unexpected(SpecErrors{SpecError{"", fmt::format("YAML syntax error: {}", e.msg),
                                                 file, {e.mark.line + 1, e.mark.column + 1}}});
   }
-  Config config;
+  Config config = default_config();
   if (root.IsNull()) {
     return config;  // only comments: every default
   }
@@ -162,7 +205,7 @@ std::expected<Config, SpecErrors> load_config(const std::string& path, IfMissing
   const auto status = std::filesystem::status(path, ec);
   if (status.type() == std::filesystem::file_type::not_found) {
     if (if_missing == IfMissing::use_defaults) {
-      return Config{};
+      return default_config();
     }
     return std::unexpected(SpecErrors{
         file_error(path, "the config file does not exist; give the path of a qmd.yaml")});

@@ -21,9 +21,29 @@ struct Config {
   std::string preset_dir = "/etc/qmd/presets";
   std::map<std::string, std::string> bridges;  // multus networkName -> host bridge
   std::string qemu_binary = "/usr/bin/qemu-system-x86_64";
+  // The daemon's own settings (qmctl ignores them).
+  std::string socket;                  // API socket; empty: <runDir>/qmd.sock
+  std::string log_dir;                 // qmd's log files; empty: journald/stderr only
+  std::string qemu_user = "qmd-qemu";  // QEMU and swtpm run as this user when qmd is root
+  std::string group;                   // who may use the API besides root; empty: nobody else
 
   bool operator==(const Config&) const = default;
 };
+
+// Where state lives when neither the config nor a flag says: for root /var/lib/qmd and
+// /run/qmd; for anyone else ~/.local/share/qmd and $XDG_RUNTIME_DIR/qmd (a developer can run
+// qmd without root).
+struct DefaultDirs {
+  std::string state_dir;
+  std::string run_dir;
+};
+DefaultDirs default_dirs();
+// The config defaults for whoever runs this process (default_dirs() applied).
+Config default_config();
+// <runDir>/qmd.sock for `config`, or its explicit `socket`.
+std::string socket_path(const Config& config);
+// Where qmctl looks for qmd: $QMD_SOCKET, else socket_path(default_config()).
+std::string default_socket_path();
 
 // What to do when the config file does not exist.
 enum class IfMissing { use_defaults, fail };

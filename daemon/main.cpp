@@ -1,15 +1,198 @@
-// qmd: the daemon. For now it only knows its version (issue 4 brings the API and supervisor).
-#include <cstdio>
-#include <cstring>
+// qmd: the daemon. One loop thread owns every VM; a small pool does blocking file work.
+// Stopping qmd (SIGTERM, SIGINT) closes the API and leaves every VM running: the next qmd
+// adopts them.
+#include <fmt/format.h>
+#include <grp.h>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+
+#include "daemon/api/http_server.hpp"
+#include "daemon/api/router.hpp"
+#include "daemon/api/routes.hpp"
+#include "daemon/daemon_flags.hpp"
+#include "daemon/runtime/registry.hpp"
+#include "policy/seccomp_profile.hpp"
 #include "qmd_version.hpp"
 
+namespace {
+
+using namespace qmd::daemon;
+namespace asio = boost::asio;
+
+// systemd's Type=notify without libsystemd: one datagram to $NOTIFY_SOCKET.
+void sd_notify_ready(const std::string& status) {
+  const char* path = std::getenv("NOTIFY_SOCKET");
+  if (path == nullptr || (*path != '/' && *path != '@')) {
+    return;
+  }
+  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return;
+  }
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  const std::size_t len = std::min(std::strlen(path), sizeof(addr.sun_path) - 1);
+  std::memcpy(addr.sun_path, path, len);
+  if (addr.sun_path[0] == '@') {
+    addr.sun_path[0] = '\0';  // abstract namespace
+  }
+  const std::string message = "READY=1\nSTATUS=" + status;
+  ::sendto(fd, message.data(), message.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr),
+           static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len));
+  ::close(fd);
+}
+
+void setup_logging(const Config& config, const std::string& level) {
+  std::vector<spdlog::sink_ptr> sinks;
+  sinks.push_back(std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  if (std::getenv("JOURNAL_STREAM") != nullptr) {
+    sinks.back()->set_pattern("[%l] %v");  // the journal adds its own time stamps
+  }
+  if (!config.log_dir.empty()) {
+    std::filesystem::create_directories(config.log_dir);
+    sinks.push_back(
+        std::make_shared<spdlog::sinks::basic_file_sink_mt>(config.log_dir + "/qmd.log"));
+  }
+  auto logger = std::make_shared<spdlog::logger>("qmd", sinks.begin(), sinks.end());
+  logger->set_level(spdlog::level::from_str(level));
+  spdlog::set_default_logger(logger);
+}
+
+int fail(const std::string& message) {
+  spdlog::error("{}", message);
+  return 1;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  if (argc > 1 && (std::strcmp(argv[1], "--version") == 0 || std::strcmp(argv[1], "-V") == 0)) {
-    std::printf("qmd %s\n", QMD_VERSION);
+  auto flags = parse_daemon_flags(argc, argv);
+  if (!flags) {
+    std::cerr << "qmd: " << flags.error() << "\n\n" << kDaemonUsage;
+    return 2;
+  }
+  if (flags->help) {
+    std::cout << kDaemonUsage;
     return 0;
   }
-  std::printf("qmd %s\nThe daemon is not built yet; use `qmctl render` / `qmctl validate`.\n",
-              QMD_VERSION);
+  if (flags->print_seccomp) {
+    std::cout << qmd::policy::describe_seccomp_profile();
+    return 0;
+  }
+  if (flags->version) {
+    std::cout << "qmd " << QMD_VERSION << '\n';
+    return 0;
+  }
+  auto config = daemon_config(*flags);
+  if (!config) {
+    std::cerr << "qmd: " << config.error() << '\n';
+    return 1;
+  }
+  setup_logging(*config, flags->log_level);
+  ::umask(0027);
+
+  std::optional<Credentials> qemu_user;
+  if (::geteuid() == 0) {
+    auto user = lookup_user(config->qemu_user);
+    if (!user) {
+      return fail(fmt::format("{}; create it (packaging/sysusers.d/qmd.conf does) or choose "
+                              "another with --qemu-user / qemuUser",
+                              user.error()));
+    }
+    qemu_user = *user;
+  }
+  std::optional<gid_t> api_group;
+  if (!config->group.empty()) {
+    const group* found = ::getgrnam(config->group.c_str());
+    if (found == nullptr) {
+      return fail(fmt::format("group {} (who may use the API) does not exist; create it or "
+                              "set --group / group",
+                              config->group));
+    }
+    api_group = found->gr_gid;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(config->run_dir + "/vms", ec);
+  if (ec) {
+    return fail(fmt::format("cannot create the run directory {}: {}", config->run_dir,
+                            ec.message()));
+  }
+  ::chmod(config->run_dir.c_str(), 0755);
+  auto store = VmStore::open(config->state_dir);
+  if (!store) {
+    return fail(store.error());
+  }
+  if (qemu_user) {
+    // The QEMU user passes through to its own VM's files, and may list nothing.
+    ::chmod((config->run_dir + "/vms").c_str(), 0711);
+    ::chmod(store->root().c_str(), 0711);
+    ::chmod(config->state_dir.c_str(), 0711);
+  }
+  auto presets = qmd::policy::PresetCatalog::load(
+      std::filesystem::is_directory(config->preset_dir) ? config->preset_dir : "");
+  if (!presets) {
+    return fail(qmd::policy::to_string(presets.error()));
+  }
+
+  spdlog::info("qmd {} probing the host ({})", QMD_VERSION, config->qemu_binary);
+  asio::io_context loop(1);
+  asio::thread_pool blocking(2);
+  EventBus events(loop.get_executor());
+  DaemonContext ctx{loop.get_executor(), blocking, *config,
+                    qmd::policy::probe_host(config->qemu_binary), *presets, *store, events,
+                    qemu_user, {}};
+  Registry registry(ctx);
+
+  qmd::daemon::api::Router router;
+  qmd::daemon::api::add_host_routes(router, ctx);
+  qmd::daemon::api::add_vm_routes(router, registry);
+  qmd::daemon::api::add_stream_routes(router, registry, ctx);
+  qmd::daemon::api::ServerOptions options;
+  options.socket_path = socket_path(*config);
+  options.group = api_group;
+  auto server = qmd::daemon::api::HttpServer::bind(
+      loop.get_executor(), options,
+      [&router](qmd::daemon::api::Request request) { return router.dispatch(std::move(request)); });
+  if (!server) {
+    return fail(server.error());
+  }
+
+  asio::signal_set signals(loop, SIGTERM, SIGINT);
+  signals.async_wait([&](const boost::system::error_code&, int signal) {
+    spdlog::info("signal {}: closing the API; VMs keep running", signal);
+    (*server)->stop();
+    loop.stop();
+  });
+  ::signal(SIGPIPE, SIG_IGN);
+
+  asio::co_spawn(
+      loop,
+      [&]() -> asio::awaitable<void> {
+        for (const auto& problem : co_await registry.load()) {
+          spdlog::warn("{}", problem);
+        }
+        (*server)->start();
+        const std::string status =
+            fmt::format("{} VMs, API on {}", registry.all().size(), options.socket_path);
+        spdlog::info("ready: {}", status);
+        sd_notify_ready(status);
+      },
+      asio::detached);
+  loop.run();
+  blocking.join();
   return 0;
 }

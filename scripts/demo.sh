@@ -16,8 +16,8 @@ big_host+=" hyperv=all ovmf=debian swtpm=yes"
 
 rule() { printf '\n==== %s ====\n' "$*"; }
 
-rule "qmctl host"
-$qmctl host || { echo "qmctl host failed"; exit 1; }
+rule "qmctl host --offline"
+$qmctl host --offline || { echo "qmctl host --offline failed"; exit 1; }
 
 declare -a summary
 failed=0

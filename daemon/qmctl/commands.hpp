@@ -1,6 +1,11 @@
 #pragma once
 // qmctl subcommands: each takes the arguments after its name (argv[0] is the subcommand)
-// and returns the process exit code.
+// and returns the process exit code: 0 ok, 1 error, 2 usage.
+#include <string>
+#include <string_view>
+#include <vector>
+
+// Commands that need no daemon (cmd_render.cpp, cmd_trial.cpp).
 
 // qmctl trial FILE [common flags] [--timeout S] [--scratch-disks]: start the rendered VM
 // paused in QEMU, check QMP answers "prelaunch", quit, leave nothing behind.
@@ -10,5 +15,29 @@ int cmd_trial(int argc, char** argv);
 int cmd_render(int argc, char** argv);
 // qmctl validate FILE [...]: exit 0, or every error and exit 1
 int cmd_validate(int argc, char** argv);
-// qmctl host [-o text|json]
+// qmctl host --offline [-o text|json]: probe this host without asking qmd
 int cmd_host(int argc, char** argv);
+
+namespace qmd::qmctl {
+
+class ApiClient;
+
+// Flags every daemon command takes, before or after its name.
+struct GlobalFlags {
+  std::string socket;  // -s/--socket; empty: daemon::default_socket_path()
+  std::string output;  // -o: "" (for people) or "json"
+  bool help = false;   // -h/--help
+};
+
+// Commands that talk to qmd over its API (cmd_api.cpp).
+bool is_api_command(std::string_view name);
+// `args` are the arguments after the command name; global flags among them are honoured.
+int cmd_api(std::string_view name, const std::vector<std::string>& args, GlobalFlags globals);
+// The one-line summaries of the daemon commands, for qmctl's own usage text.
+std::string api_command_summary();
+
+// qmctl console NAME (cmd_console.cpp): attach the terminal (or a pipe) to the VM's serial
+// console until Ctrl-] (a terminal) or EOF on stdin.
+int console_attach(const ApiClient& client, const std::string& name);
+
+}  // namespace qmd::qmctl

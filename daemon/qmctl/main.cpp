@@ -1,23 +1,35 @@
-// qmctl: the command-line client. Commands that need no daemon: render, validate, host, trial.
-#include <cstring>
+// qmctl: the command-line client. Daemon commands talk to qmd over its API socket; render,
+// validate, host --offline and trial work without a daemon.
+#include <algorithm>
 #include <iostream>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "daemon/qmctl/commands.hpp"
 #include "qmd_version.hpp"
 
 namespace {
 
-constexpr std::string_view kUsage = R"(usage: qmctl COMMAND [ARGS]
+constexpr std::string_view kUsageHead = R"(usage: qmctl [-s SOCKET] [-o json] COMMAND [ARGS]
 
-Commands (no daemon needed):
-  render FILE     print the QEMU argv for a VM spec (one argument per line; -o json|shell)
-  validate FILE   check a VM spec and this host; exit 0, or print every error and exit 1
-  host            print what this host offers: KVM, Hyper-V features, OVMF, swtpm (-o json)
-  trial FILE      start the rendered VM paused in QEMU, check QMP answers, quit
-  version         print the version
+Commands that talk to qmd:
+)";
 
-Common flags (each overrides the config file):
+constexpr std::string_view kUsageTail = R"(
+Commands that need no daemon:
+  render FILE               print the QEMU argv for a VM spec (one argument per line; -o json|shell)
+  validate FILE             check a VM spec and this host; exit 0, or print every error and exit 1
+  host --offline            probe this host here: KVM, Hyper-V features, OVMF, swtpm (-o json)
+  trial FILE                start the rendered VM paused in QEMU, check QMP answers, quit
+  version                   print the version
+
+Global flags (before or after the command):
+  -s, --socket PATH         qmd's API socket (default: $QMD_SOCKET, else <runDir>/qmd.sock)
+  -o json                   print the API's JSON instead of text
+  -h, --help                help; `qmctl COMMAND --help` for one command
+
+Flags of the commands that need no daemon (each overrides the config file):
   --config FILE                the daemon config (default /etc/qmd/qmd.yaml when it exists):
                                useEmulation, hyperv, stateDir, runDir, presetDir, qemuBinary,
                                bridges (multus networkName -> host bridge)
@@ -27,36 +39,92 @@ Common flags (each overrides the config file):
   --run-dir DIR --state-dir DIR
                                this VM's own dirs (default <runDir>/vms/NAME, <stateDir>/vms/NAME)
   --preset-dir DIR             instancetypes and preferences (default presetDir when it exists)
+
+Exit status: 0 ok, 1 error, 2 usage.
 )";
+
+void print_usage(std::ostream& out) {
+  out << kUsageHead << qmd::qmctl::api_command_summary() << kUsageTail;
+}
+
+// An offline command's own parser sees its arguments, with a leading "-o X" passed on.
+int run_offline(int (*command)(int, char**), std::string_view name,
+                const std::vector<std::string>& args, const std::string& output) {
+  std::vector<std::string> owned{std::string(name)};
+  if (!output.empty()) {
+    owned.insert(owned.end(), {"-o", output});
+  }
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "-s" || args[i] == "--socket") {
+      ++i;  // a global flag that means nothing without a daemon
+    } else if (!args[i].starts_with("--socket=")) {
+      owned.push_back(args[i]);
+    }
+  }
+  std::vector<char*> argv;
+  for (auto& a : owned) {
+    argv.push_back(a.data());
+  }
+  argv.push_back(nullptr);
+  return command(static_cast<int>(owned.size()), argv.data());
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2) {
-    std::cerr << kUsage;
-    return 2;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  // Global flags before the command.
+  qmd::qmctl::GlobalFlags globals;
+  std::size_t i = 0;
+  for (; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "-h" || a == "--help") {
+      globals.help = true;
+    } else if ((a == "-s" || a == "--socket" || a == "-o" || a == "--output") &&
+               i + 1 < args.size()) {
+      (a == "-s" || a == "--socket" ? globals.socket : globals.output) = args[++i];
+    } else if (a.starts_with("--socket=")) {
+      globals.socket = a.substr(9);
+    } else if (a.starts_with("--output=")) {
+      globals.output = a.substr(9);
+    } else {
+      break;
+    }
   }
-  const std::string_view cmd = argv[1];
-  if (cmd == "render") {
-    return cmd_render(argc - 1, argv + 1);
+  if (i == args.size()) {
+    print_usage(globals.help ? std::cout : std::cerr);
+    return globals.help ? 0 : 2;
   }
-  if (cmd == "validate") {
-    return cmd_validate(argc - 1, argv + 1);
+  const std::string cmd = args[i];
+  std::vector<std::string> rest(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
+  if (cmd == "help" || cmd == "--version" || cmd == "version") {
+    if (cmd == "help") {
+      print_usage(std::cout);
+    } else {
+      std::cout << "qmctl " << QMD_VERSION << '\n';
+    }
+    return 0;
   }
   if (cmd == "host") {
-    return cmd_host(argc - 1, argv + 1);
+    const auto offline = std::find(rest.begin(), rest.end(), "--offline");
+    if (offline != rest.end()) {
+      rest.erase(offline);
+      return run_offline(cmd_host, cmd, rest, globals.output);
+    }
   }
-  if (cmd == "trial") {
-    return cmd_trial(argc - 1, argv + 1);
+  if (cmd == "render" || cmd == "validate" || cmd == "trial") {
+    const auto command = cmd == "render"     ? cmd_render
+                         : cmd == "validate" ? cmd_validate
+                                             : cmd_trial;
+    if (globals.help) {
+      rest.insert(rest.begin(), "--help");
+    }
+    return run_offline(command, cmd, rest, globals.output);
   }
-  if (cmd == "version" || cmd == "--version") {
-    std::cout << "qmctl " << QMD_VERSION << '\n';
-    return 0;
+  if (qmd::qmctl::is_api_command(cmd)) {
+    return qmd::qmctl::cmd_api(cmd, rest, globals);
   }
-  if (cmd == "help" || cmd == "--help" || cmd == "-h") {
-    std::cout << kUsage;
-    return 0;
-  }
-  std::cerr << "qmctl: unknown command \"" << cmd << "\"\n" << kUsage;
+  std::cerr << "qmctl: unknown command \"" << cmd << "\"\n";
+  print_usage(std::cerr);
   return 2;
 }

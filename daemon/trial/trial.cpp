@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "daemon/trial/file_prep.hpp"
 #include "daemon/trial/process.hpp"
 #include "daemon/trial/qmp_check.hpp"
 
@@ -36,69 +37,6 @@ struct Failure {
   std::string step;
   std::string message;
 };
-
-std::string qemu_img_for(const std::string& qemu_binary) {
-  const auto sibling = fs::path(qemu_binary).parent_path() / "qemu-img";
-  std::error_code ec;
-  return fs::exists(sibling, ec) ? sibling.string() : std::string("qemu-img");
-}
-
-std::optional<Failure> prepare_one(const cmdline::FilePrep& prep, const std::string& qemu_img,
-                                   const std::string& log, Clock::time_point deadline,
-                                   const StepReporter& report) {
-  using Kind = cmdline::FilePrep::Kind;
-  std::error_code ec;
-  const auto perms = static_cast<fs::perms>(prep.mode);
-  switch (prep.kind) {
-    case Kind::make_dir: {
-      fs::create_directories(prep.path, ec);
-      if (!ec) {
-        fs::permissions(prep.path, perms, ec);
-      }
-      if (ec) {
-        return Failure{"prepare", fmt::format("make directory {}: {}", prep.path, ec.message())};
-      }
-      report(fmt::format("prepare: directory {} (mode {:o})", prep.path, prep.mode));
-      return std::nullopt;
-    }
-    case Kind::copy_if_missing: {
-      if (fs::exists(prep.path, ec)) {
-        report(fmt::format("prepare: {} exists, kept", prep.path));
-        return std::nullopt;
-      }
-      fs::create_directories(fs::path(prep.path).parent_path(), ec);
-      if (!ec) {
-        fs::copy_file(prep.source, prep.path, ec);
-      }
-      if (!ec) {
-        fs::permissions(prep.path, perms, ec);
-      }
-      if (ec) {
-        return Failure{"prepare",
-                       fmt::format("copy {} to {}: {}", prep.source, prep.path, ec.message())};
-      }
-      report(fmt::format("prepare: copied {} to {}", prep.source, prep.path));
-      return std::nullopt;
-    }
-    case Kind::create_image_if_missing: {
-      if (fs::exists(prep.path, ec)) {
-        report(fmt::format("prepare: image {} exists, kept", prep.path));
-        return std::nullopt;
-      }
-      fs::create_directories(fs::path(prep.path).parent_path(), ec);
-      const std::vector<std::string> argv{
-          qemu_img, "create", "-q", "-f", prep.format, prep.path, std::to_string(prep.size)};
-      if (auto done = run_to_completion(argv, log, left(deadline, milliseconds{30000})); !done) {
-        return Failure{"prepare", fmt::format("create image {}: {}", prep.path, done.error())};
-      }
-      fs::permissions(prep.path, perms, ec);
-      report(fmt::format("prepare: created {} image {} ({} bytes)", prep.format, prep.path,
-                         prep.size));
-      return std::nullopt;
-    }
-  }
-  return std::nullopt;
-}
 
 // The control socket a long-running sidecar listens on: `--ctrl type=unixio,path=X`.
 std::string ctrl_socket_of(const cmdline::SidecarCommand& sidecar, const cmdline::VmPaths& paths) {
@@ -189,12 +127,9 @@ class Trial {
       return Failure{"prepare", fmt::format("run directory {} does not exist", paths_.run_dir)};
     }
     remove_sockets(paths_);  // stale ones from a crashed run would confuse the waits below
-    const std::string qemu_img = qemu_img_for(result_.binary);
-    for (const auto& prep : result_.prepare) {
-      if (auto failed =
-              prepare_one(prep, qemu_img, paths_.run_dir + "/qemu-img.log", deadline_, report_)) {
-        return failed;
-      }
+    if (auto failed = prepare_files(result_, paths_.run_dir + "/qemu-img.log",
+                                    left(deadline_, kNoCap), report_)) {
+      return Failure{"prepare", *failed};
     }
     for (const auto& sidecar : result_.sidecars) {
       if (auto failed = start_sidecar(sidecar)) {

@@ -7,6 +7,7 @@
 #include "daemon/config.hpp"
 
 using qmd::daemon::Config;
+using qmd::daemon::default_config;
 using qmd::daemon::IfMissing;
 using qmd::daemon::load_config;
 using qmd::daemon::parse_config;
@@ -47,9 +48,9 @@ class TempFile {
 }  // namespace
 
 TEST_CASE("an empty config adds nothing: every default") {
-  CHECK(parse_config("", "qmd.yaml") == Config{});
-  CHECK(parse_config("# only a comment\n", "qmd.yaml") == Config{});
-  CHECK(parse_config("bridges: {}\n", "qmd.yaml") == Config{});
+  CHECK(parse_config("", "qmd.yaml") == default_config());
+  CHECK(parse_config("# only a comment\n", "qmd.yaml") == default_config());
+  CHECK(parse_config("bridges: {}\n", "qmd.yaml") == default_config());
 }
 
 TEST_CASE("the defaults are the documented ones") {
@@ -98,7 +99,8 @@ TEST_CASE("an unknown key names itself, its line and column, and the near known 
         "statedir: unknown field \"statedir\" (did you mean \"stateDir\"?) (qmd.yaml:3:1)\n");
   CHECK(errors_of("bridges:\n  prod: br0\nvolumes: {}\n") ==
         "volumes: unknown field \"volumes\"; known fields here: useEmulation, hyperv, "
-        "stateDir, runDir, presetDir, qemuBinary, bridges (qmd.yaml:3:1)\n");
+        "stateDir, runDir, presetDir, qemuBinary, bridges, socket, logDir, qemuUser, group "
+        "(qmd.yaml:3:1)\n");
 }
 
 TEST_CASE("a bad hyperv value lists the accepted ones") {
@@ -151,7 +153,7 @@ TEST_CASE("a missing file is an error when given, defaults when optional") {
   REQUIRE_FALSE(given);
   CHECK(qmd::policy::to_string(given.error()) ==
         "the config file does not exist; give the path of a qmd.yaml (" + missing + ")\n");
-  CHECK(load_config(missing, IfMissing::use_defaults) == Config{});
+  CHECK(load_config(missing, IfMissing::use_defaults) == default_config());
 }
 
 TEST_CASE("a file on disk is read and its errors name it") {
@@ -168,8 +170,25 @@ TEST_CASE("a file on disk is read and its errors name it") {
             ":2:1)\n");
 }
 
-TEST_CASE("packaging/qmd.yaml, the installed default, loads as the defaults") {
+TEST_CASE("packaging/qmd.yaml, the installed default, loads as root's defaults + the qmd group") {
   const auto config = load_config(std::string(QMD_SOURCE_DIR) + "/packaging/qmd.yaml");
   REQUIRE_MESSAGE(config, qmd::policy::to_string(config.error()));
-  CHECK(*config == Config{});
+  Config expected;  // the struct's own defaults are root's
+  expected.group = "qmd";
+  CHECK(*config == expected);
+}
+
+TEST_CASE("the daemon's own keys: socket, logDir, qemuUser, group") {
+  const auto config = parse_config(
+      "socket: /run/x/api.sock\nlogDir: /var/log/qmd\nqemuUser: kvmuser\ngroup: vmadmins\n",
+      "qmd.yaml");
+  REQUIRE(config);
+  CHECK(config->socket == "/run/x/api.sock");
+  CHECK(config->log_dir == "/var/log/qmd");
+  CHECK(config->qemu_user == "kvmuser");
+  CHECK(config->group == "vmadmins");
+  CHECK(qmd::daemon::socket_path(*config) == "/run/x/api.sock");
+  Config plain = default_config();
+  CHECK(qmd::daemon::socket_path(plain) == plain.run_dir + "/qmd.sock");
+  CHECK_FALSE(parse_config("socket: relative.sock\n", "qmd.yaml"));
 }

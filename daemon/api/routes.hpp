@@ -1,0 +1,17 @@
+#pragma once
+// The API's routes (README "API"): they turn requests into Registry/Vm operations and
+// OpErrors into HTTP errors.
+#include "daemon/api/router.hpp"
+#include "daemon/runtime/context.hpp"
+#include "daemon/runtime/registry.hpp"
+
+namespace qmd::daemon::api {
+
+void add_host_routes(Router& router, DaemonContext& ctx);
+void add_vm_routes(Router& router, Registry& registry);
+void add_stream_routes(Router& router, Registry& registry, DaemonContext& ctx);
+
+// OpError -> {"error":{code,message}} with its HTTP status; bad_spec also lists "details".
+Response op_error_response(const OpError& error);
+
+}  // namespace qmd::daemon::api

@@ -1,0 +1,249 @@
+// /v1/host, /v1/vms and /v1/vms/{name}[/{action}|/argv|/logs].
+#include <fmt/format.h>
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <charconv>
+#include <deque>
+#include <fstream>
+
+#include "daemon/api/routes.hpp"
+#include "policy/host_caps.hpp"
+
+namespace qmd::daemon::api {
+
+namespace json = boost::json;
+
+Response op_error_response(const OpError& error) {
+  static constexpr struct {
+    OpError::Code code;
+    unsigned status;
+    const char* name;
+  } kMap[] = {{OpError::Code::bad_request, 400, "BadRequest"},
+              {OpError::Code::bad_spec, 400, "BadSpec"},
+              {OpError::Code::not_found, 404, "NotFound"},
+              {OpError::Code::conflict, 409, "Conflict"},
+              {OpError::Code::forbidden, 403, "Forbidden"},
+              {OpError::Code::timeout, 504, "Timeout"},
+              {OpError::Code::failed, 500, "Internal"}};
+  unsigned status = 500;
+  const char* name = "Internal";
+  for (const auto& entry : kMap) {
+    if (entry.code == error.code) {
+      status = entry.status;
+      name = entry.name;
+    }
+  }
+  json::object inner;
+  inner["code"] = name;
+  inner["message"] = error.message;
+  if (!error.spec_errors.empty()) {
+    json::array details;
+    for (const auto& spec_error : error.spec_errors) {
+      json::object detail;
+      detail["path"] = spec_error.path;
+      detail["message"] = spec_error.message;
+      detail["line"] = spec_error.mark.line;
+      detail["column"] = spec_error.mark.column;
+      details.push_back(std::move(detail));
+    }
+    inner["details"] = std::move(details);
+  }
+  json::object body;
+  body["error"] = std::move(inner);
+  return json_response(json::serialize(body), status);
+}
+
+namespace {
+
+Response not_found(const std::string& name) {
+  return error_response(404, "NotFound",
+                        fmt::format("no VM named {} (qmctl list shows the VMs)", name));
+}
+
+Response vm_response(const Vm& vm, unsigned status = 200) {
+  return json_response(json::serialize(vm.details()), status);
+}
+
+bool flag(const Request& request, const std::string& key) {
+  const auto value = request.query_value(key);
+  return value && (*value == "true" || *value == "1" || value->empty());
+}
+
+std::string tail_lines(const std::string& path, std::size_t lines) {
+  std::ifstream in(path, std::ios::binary);
+  std::deque<std::string> kept;
+  std::string line;
+  while (std::getline(in, line)) {
+    kept.push_back(std::move(line));
+    if (lines > 0 && kept.size() > lines) {
+      kept.pop_front();
+    }
+  }
+  std::string out;
+  for (const auto& kept_line : kept) {
+    out += kept_line;
+    out += '\n';
+  }
+  return out;
+}
+
+using Action = asio::awaitable<OpResult> (*)(Vm&, const Request&);
+
+template <auto Member>
+asio::awaitable<OpResult> simple(Vm& vm, const Request&) {
+  co_return co_await (vm.*Member)();
+}
+
+asio::awaitable<OpResult> stop_action(Vm& vm, const Request& request) {
+  std::optional<std::chrono::seconds> grace;
+  if (auto text = request.query_value("grace")) {
+    long seconds = -1;
+    const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), seconds);
+    if (ec != std::errc{} || end != text->data() + text->size() || seconds < 0) {
+      co_return std::unexpected(op_error(
+          OpError::Code::bad_request,
+          fmt::format("grace \"{}\" is not a number of seconds (0 or more)", *text)));
+    }
+    grace = std::chrono::seconds{seconds};
+  }
+  co_return co_await vm.stop(grace);
+}
+
+}  // namespace
+
+void add_host_routes(Router& router, DaemonContext& ctx) {
+  router.add(http::verb::get, "/v1/host", [&ctx](Request) -> asio::awaitable<Response> {
+    co_return json_response(policy::host_caps_json(ctx.host));
+  });
+}
+
+void add_vm_routes(Router& router, Registry& registry) {
+  router.add(http::verb::get, "/v1/vms", [&registry](Request) -> asio::awaitable<Response> {
+    json::array list;
+    for (const auto& vm : registry.all()) {
+      list.push_back(vm->summary());
+    }
+    json::object body;
+    body["vms"] = std::move(list);
+    co_return json_response(json::serialize(body));
+  });
+
+  router.add(http::verb::post, "/v1/vms",
+             [&registry](Request request) -> asio::awaitable<Response> {
+               auto created = co_await registry.create(request.body, "request body");
+               if (!created) {
+                 co_return op_error_response(created.error());
+               }
+               auto vm = *created;
+               if (flag(request, "start")) {
+                 if (auto started = co_await vm->start(); !started) {
+                   co_return op_error_response(started.error());
+                 }
+               }
+               co_return vm_response(*vm, 201);
+             });
+
+  router.add(http::verb::get, "/v1/vms/{name}",
+             [&registry](Request request) -> asio::awaitable<Response> {
+               auto vm = registry.find(request.param("name"));
+               co_return vm ? vm_response(*vm) : not_found(request.param("name"));
+             });
+
+  router.add(http::verb::put, "/v1/vms/{name}",
+             [&registry](Request request) -> asio::awaitable<Response> {
+               auto vm = registry.find(request.param("name"));
+               if (!vm) {
+                 co_return not_found(request.param("name"));
+               }
+               if (auto done = co_await vm->redefine(request.body); !done) {
+                 co_return op_error_response(done.error());
+               }
+               co_return vm_response(*vm);
+             });
+
+  router.add(http::verb::delete_, "/v1/vms/{name}",
+             [&registry](Request request) -> asio::awaitable<Response> {
+               const std::string name = request.param("name");
+               if (auto done = co_await registry.remove(name, flag(request, "force")); !done) {
+                 co_return op_error_response(done.error());
+               }
+               json::object body;
+               body["deleted"] = name;
+               co_return json_response(json::serialize(body));
+             });
+
+  static constexpr std::pair<const char*, Action> kActions[] = {
+      {"start", &simple<&Vm::start>},   {"stop", &stop_action},
+      {"kill", &simple<&Vm::kill>},     {"pause", &simple<&Vm::pause>},
+      {"resume", &simple<&Vm::resume>}, {"reset", &simple<&Vm::reset>},
+      {"reboot", &simple<&Vm::reboot>}};
+  for (const auto& [verb, action] : kActions) {
+    router.add(http::verb::post, fmt::format("/v1/vms/{{name}}/{}", verb),
+               [&registry, action](Request request) -> asio::awaitable<Response> {
+                 auto vm = registry.find(request.param("name"));
+                 if (!vm) {
+                   co_return not_found(request.param("name"));
+                 }
+                 if (auto done = co_await action(*vm, request); !done) {
+                   co_return op_error_response(done.error());
+                 }
+                 co_return vm_response(*vm);
+               });
+  }
+
+  router.add(http::verb::get, "/v1/vms/{name}/argv",
+             [&registry](Request request) -> asio::awaitable<Response> {
+               auto vm = registry.find(request.param("name"));
+               if (!vm) {
+                 co_return not_found(request.param("name"));
+               }
+               auto rendered = vm->render();
+               if (!rendered) {
+                 co_return op_error_response(rendered.error());
+               }
+               json::object body;
+               body["binary"] = rendered->binary;
+               json::array argv;
+               for (const auto& arg : rendered->argv.args()) {
+                 argv.emplace_back(arg);
+               }
+               body["argv"] = std::move(argv);
+               json::array env(rendered->env.begin(), rendered->env.end());
+               body["env"] = std::move(env);
+               json::array sidecars;
+               for (const auto& sidecar : rendered->sidecars) {
+                 json::object entry;
+                 entry["name"] = sidecar.name;
+                 entry["argv"] = json::array(sidecar.argv.begin(), sidecar.argv.end());
+                 sidecars.push_back(std::move(entry));
+               }
+               body["sidecars"] = std::move(sidecars);
+               body["warnings"] = json::array(rendered->warnings.begin(), rendered->warnings.end());
+               co_return json_response(json::serialize(body));
+             });
+
+  router.add(http::verb::get, "/v1/vms/{name}/logs",
+             [&registry](Request request) -> asio::awaitable<Response> {
+               auto vm = registry.find(request.param("name"));
+               if (!vm) {
+                 co_return not_found(request.param("name"));
+               }
+               std::size_t lines = 0;
+               if (auto text = request.query_value("lines")) {
+                 const auto [end, ec] =
+                     std::from_chars(text->data(), text->data() + text->size(), lines);
+                 if (ec != std::errc{} || end != text->data() + text->size()) {
+                   co_return error_response(400, "BadRequest",
+                                            fmt::format("lines \"{}\" is not a number", *text));
+                 }
+               }
+               Response response;
+               response.content_type = "text/plain; charset=utf-8";
+               response.body = tail_lines(vm->log_path(), lines);
+               co_return response;
+             });
+}
+
+}  // namespace qmd::daemon::api

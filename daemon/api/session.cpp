@@ -1,0 +1,235 @@
+// One connection: SO_PEERCRED check, then requests answered in order (keep-alive) under
+// header/body limits and a deadline for each whole request, then close.
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+
+#include "daemon/api/server_state.hpp"
+#include "daemon/api/url.hpp"
+
+namespace qmd::daemon::api::detail {
+
+namespace {
+
+namespace beast = boost::beast;
+using Clock = std::chrono::steady_clock;
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+// A response that does not drain in this long is abandoned (the peer stopped reading).
+constexpr std::chrono::milliseconds kMinWriteTimeout{1000};
+
+std::chrono::milliseconds write_timeout(const ServerOptions& options) {
+  return std::max(options.read_timeout, kMinWriteTimeout);
+}
+
+PeerCred peer_of(Socket& socket) {
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+    return PeerCred{0, static_cast<uid_t>(-1), static_cast<gid_t>(-1)};  // refused below
+  }
+  return PeerCred{cred.pid, cred.uid, cred.gid};
+}
+
+bool has_token(std::string_view list, std::string_view token) {
+  for (const auto& item : http::token_list{list}) {
+    if (beast::iequals(item, token)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// The Beast request as the routes see it; nullopt when the target is malformed.
+std::optional<Request> to_request(http::request<http::string_body>& message, const PeerCred& peer) {
+  auto target = parse_target(message.target());
+  if (!target) {
+    return std::nullopt;
+  }
+  Request request;
+  request.method = message.method();
+  request.path = std::move(target->path);
+  request.query = std::move(target->query);
+  request.content_type = std::string(message[http::field::content_type]);
+  request.body = std::move(message.body());
+  request.wants_upgrade = has_token(message[http::field::connection], "upgrade") &&
+                          !message[http::field::upgrade].empty();
+  request.peer = peer;
+  return request;
+}
+
+asio::awaitable<void> write_response(ServerState& state, Connection& connection,
+                                     const Response& response, bool keep_alive) {
+  http::response<http::string_body> message{static_cast<http::status>(response.status), 11};
+  message.set(http::field::server, "qmd");
+  message.set(http::field::content_type, response.content_type);
+  for (const auto& [name, value] : response.headers) {
+    message.set(name, value);
+  }
+  message.body() = response.body;
+  message.keep_alive(keep_alive);
+  message.prepare_payload();
+  connection.arm(write_timeout(state.options), Connection::OnExpiry::close);
+  co_await http::async_write(connection.socket, message, kTuple);
+  connection.disarm();
+}
+
+// Status line and headers, no Content-Length: the body is whatever the stream writes until
+// the connection closes (or, after 101, a different protocol altogether).
+asio::awaitable<bool> write_stream_head(ServerState& state, Connection& connection,
+                                        const Response& response) {
+  http::response<http::empty_body> message{static_cast<http::status>(response.status), 11};
+  message.set(http::field::server, "qmd");
+  if (response.status != 101) {
+    message.set(http::field::content_type, response.content_type);
+  }
+  for (const auto& [name, value] : response.headers) {
+    message.set(name, value);
+  }
+  message.set(http::field::connection, response.status == 101 ? "Upgrade" : "close");
+  http::response_serializer<http::empty_body> serializer{message};
+  connection.arm(write_timeout(state.options), Connection::OnExpiry::close);
+  auto [ec, n] = co_await http::async_write_header(connection.socket, serializer, kTuple);
+  connection.disarm();
+  co_return !ec;
+}
+
+asio::awaitable<Response> call_handler(ServerState& state, Request request) {
+  std::string failure;
+  try {
+    co_return co_await state.handler(std::move(request));
+  } catch (const std::exception& e) {
+    failure = e.what();
+  } catch (...) {
+    failure = "unknown exception";
+  }
+  spdlog::error("api: handler failed: {}", failure);
+  co_return error_response(500, "Internal", failure);
+}
+
+// Why a request could not be read, as the answer to send (nullopt: just close).
+std::optional<Response> read_failure(const beast::error_code& ec, bool timed_out, bool got_some,
+                                     const ServerOptions& options) {
+  if (timed_out) {
+    if (!got_some) {
+      return std::nullopt;  // an idle keep-alive connection, or a client that never spoke
+    }
+    return error_response(
+        408, "Timeout",
+        "request not complete within " + std::to_string(options.read_timeout.count()) + " ms");
+  }
+  if (ec == http::error::header_limit) {
+    return error_response(
+        431, "TooLarge",
+        "request headers exceed " + std::to_string(options.max_header_bytes) + " bytes");
+  }
+  if (ec == http::error::body_limit) {
+    return error_response(
+        413, "TooLarge",
+        "request body exceeds " + std::to_string(options.max_body_bytes) + " bytes");
+  }
+  if (ec.category() == http::make_error_code(http::error::bad_method).category() &&
+      ec != http::error::end_of_stream && ec != http::error::partial_message) {
+    return error_response(400, "BadRequest", "malformed HTTP request: " + ec.message());
+  }
+  return std::nullopt;  // the peer went away
+}
+
+void log_request(const Request& request, unsigned status, Clock::time_point started) {
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
+  spdlog::debug("api: {} {} {} {}ms pid={} uid={}", std::string(http::to_string(request.method)),
+                request.path, status, ms, request.peer.pid, request.peer.uid);
+}
+
+}  // namespace
+
+asio::awaitable<void> run_session(std::shared_ptr<ServerState> state,
+                                  std::shared_ptr<Connection> connection) {
+  const std::uint64_t id = state->next_id++;
+  state->register_connection(id, connection);
+  struct Unregister {
+    ServerState& state;
+    std::uint64_t id;
+    ~Unregister() { state.unregister_connection(id); }
+  } unregister{*state, id};
+
+  const auto& options = state->options;
+  connection->peer = peer_of(connection->socket);
+  if (!peer_allowed(connection->peer, options.group)) {
+    spdlog::warn("api: refused pid={} uid={}: not root, qmd's user or in its group",
+                 connection->peer.pid, connection->peer.uid);
+    co_await write_response(
+        *state, *connection,
+        error_response(403, "Forbidden",
+                       "uid " + std::to_string(connection->peer.uid) + " may not use qmd"),
+        false);
+    connection->close();
+    co_return;
+  }
+
+  beast::flat_buffer buffer;
+  for (bool first = true; !state->stopping; first = false) {
+    connection->busy = false;
+    if (!first && buffer.size() == 0) {
+      connection->arm(options.idle_timeout, Connection::OnExpiry::stop_reading);
+      auto [ec] = co_await connection->socket.async_wait(Socket::wait_read, kTuple);
+      connection->disarm();
+      if (ec || connection->timed_out || state->stopping) {
+        break;
+      }
+    }
+    connection->busy = true;
+    const auto started = Clock::now();
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
+    parser.body_limit(options.max_body_bytes);
+    connection->arm(options.read_timeout, Connection::OnExpiry::stop_reading);
+    auto [ec, n] = co_await http::async_read(connection->socket, buffer, parser, kTuple);
+    connection->disarm();
+    if (ec || connection->timed_out) {
+      if (auto answer = read_failure(ec, connection->timed_out, parser.got_some(), options)) {
+        spdlog::debug("api: bad request from pid={}: {}", connection->peer.pid, answer->body);
+        co_await write_response(*state, *connection, *answer, false);
+      }
+      break;
+    }
+    const bool keep_alive = parser.get().keep_alive();
+    auto request = to_request(parser.get(), connection->peer);
+    Response response;
+    Request logged;
+    if (!request) {
+      response = error_response(400, "BadRequest", "malformed request target");
+      logged.method = parser.get().method();
+      logged.path = std::string(parser.get().target());
+      logged.peer = connection->peer;
+    } else {
+      logged.method = request->method;
+      logged.path = request->path;
+      logged.peer = request->peer;
+      response = co_await call_handler(*state, std::move(*request));
+    }
+    log_request(logged, response.status, started);
+    if (response.stream) {
+      if (co_await write_stream_head(*state, *connection, response)) {
+        try {
+          co_await response.stream(connection->socket);
+        } catch (const std::exception& e) {
+          spdlog::warn("api: stream {} ended with: {}", logged.path, e.what());
+        }
+      }
+      break;
+    }
+    const bool keep = keep_alive && request.has_value() && !state->stopping;
+    co_await write_response(*state, *connection, response, keep);
+    if (!keep || !connection->socket.is_open()) {
+      break;
+    }
+  }
+  connection->close();
+}
+
+}  // namespace qmd::daemon::api::detail

@@ -1,0 +1,95 @@
+#include "daemon/daemon_flags.hpp"
+
+#include <fmt/format.h>
+
+#include <string_view>
+
+namespace qmd::daemon {
+
+const char* const kDaemonUsage = R"(usage: qmd [FLAGS]
+
+The qmd daemon: keeps VM definitions, starts them under seccomp, follows them over QMP and
+the guest agent, and answers the HTTP/JSON API on a Unix socket (qmctl uses it).
+
+Flags (each overrides /etc/qmd/qmd.yaml):
+  --config FILE       the config file (default /etc/qmd/qmd.yaml; defaults when it is absent)
+  --socket PATH       the API socket (default <runDir>/qmd.sock)
+  --state-dir DIR     definitions, NVRAM, TPM state (root: /var/lib/qmd; others:
+                      ~/.local/share/qmd)
+  --run-dir DIR       sockets and pidfiles (root: /run/qmd; others: $XDG_RUNTIME_DIR/qmd)
+  --log-dir DIR       also write qmd's log to DIR/qmd.log
+  --emulation         run guests under TCG instead of KVM (KubeVirt's useEmulation)
+  --qemu-user USER    when root, run QEMU and swtpm as USER (default qmd-qemu)
+  --group GROUP       members of GROUP may use the API (besides root and qmd's own user)
+  --log-level LEVEL   trace, debug, info (default), warn, error
+  --print-seccomp     print the syscalls QEMU and swtpm are refused, and why
+  --version, --help
+)";
+
+std::expected<DaemonFlags, std::string> parse_daemon_flags(int argc, char** argv) {
+  DaemonFlags flags;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    auto value = [&](std::string& out) -> std::expected<void, std::string> {
+      if (i + 1 >= argc) {
+        return std::unexpected(fmt::format("{} needs a value", arg));
+      }
+      out = argv[++i];
+      return {};
+    };
+    std::expected<void, std::string> ok;
+    if (arg == "--config") {
+      ok = value(flags.config_path);
+    } else if (arg == "--socket") {
+      ok = value(flags.socket);
+    } else if (arg == "--state-dir") {
+      ok = value(flags.state_dir);
+    } else if (arg == "--run-dir") {
+      ok = value(flags.run_dir);
+    } else if (arg == "--log-dir") {
+      ok = value(flags.log_dir);
+    } else if (arg == "--qemu-user") {
+      ok = value(flags.qemu_user);
+    } else if (arg == "--group") {
+      ok = value(flags.group);
+    } else if (arg == "--log-level") {
+      ok = value(flags.log_level);
+    } else if (arg == "--emulation") {
+      flags.emulation = true;
+    } else if (arg == "--print-seccomp") {
+      flags.print_seccomp = true;
+    } else if (arg == "--help" || arg == "-h") {
+      flags.help = true;
+    } else if (arg == "--version" || arg == "-V") {
+      flags.version = true;
+    } else {
+      return std::unexpected(fmt::format("unknown flag \"{}\"", arg));
+    }
+    if (!ok) {
+      return std::unexpected(ok.error());
+    }
+  }
+  return flags;
+}
+
+std::expected<Config, std::string> daemon_config(const DaemonFlags& flags) {
+  auto config = load_config(flags.config_path);
+  if (!config) {
+    return std::unexpected(policy::to_string(config.error()));
+  }
+  for (const auto* dir : {&flags.socket, &flags.state_dir, &flags.run_dir, &flags.log_dir}) {
+    if (!dir->empty() && !dir->starts_with('/')) {
+      return std::unexpected(fmt::format("\"{}\" is not an absolute path", *dir));
+    }
+  }
+  if (!flags.socket.empty()) config->socket = flags.socket;
+  if (!flags.state_dir.empty()) config->state_dir = flags.state_dir;
+  if (!flags.run_dir.empty()) config->run_dir = flags.run_dir;
+  if (!flags.log_dir.empty()) config->log_dir = flags.log_dir;
+  if (!flags.qemu_user.empty()) config->qemu_user = flags.qemu_user;
+  if (!flags.group.empty()) config->group = flags.group;
+  if (flags.emulation) config->use_emulation = true;
+  return std::move(*config);
+}
+
+}  // namespace qmd::daemon

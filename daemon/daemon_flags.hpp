@@ -1,0 +1,26 @@
+#pragma once
+// qmd's command line: flags override /etc/qmd/qmd.yaml.
+#include <expected>
+#include <string>
+
+#include "daemon/config.hpp"
+
+namespace qmd::daemon {
+
+struct DaemonFlags {
+  std::string config_path = std::string(kDefaultConfigPath);
+  std::string socket, state_dir, run_dir, log_dir, qemu_user, group, log_level = "info";
+  bool emulation = false;
+  bool help = false;
+  bool version = false;
+  bool print_seccomp = false;
+};
+
+// An error is a usage message (exit 2).
+std::expected<DaemonFlags, std::string> parse_daemon_flags(int argc, char** argv);
+// The config file with the flags on top.
+std::expected<Config, std::string> daemon_config(const DaemonFlags& flags);
+
+extern const char* const kDaemonUsage;
+
+}  // namespace qmd::daemon

@@ -1,0 +1,292 @@
+#include "daemon/launch/launcher.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "daemon/launch/launch_child.hpp"
+#include "daemon/launch/seccomp_filter.hpp"
+#include "daemon/launch/unique_fd.hpp"
+
+extern char** environ;
+
+namespace qmd::daemon {
+namespace {
+
+using detail::ChildFailure;
+using detail::ChildPlan;
+using detail::ChildStep;
+
+std::string errno_text(std::string_view what, int err) {
+  return std::string(what) + ": " + std::strerror(err);
+}
+
+std::string env_name(const std::string& entry) { return entry.substr(0, entry.find('=')); }
+
+// qmd's environment with spec.env replacing entries of the same name.
+std::vector<std::string> merged_environment(const std::vector<std::string>& extra) {
+  std::vector<std::string> out;
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    const std::string text(*entry);
+    const bool replaced = std::any_of(extra.begin(), extra.end(), [&](const std::string& e) {
+      return env_name(e) == env_name(text);
+    });
+    if (!replaced) {
+      out.push_back(text);
+    }
+  }
+  out.insert(out.end(), extra.begin(), extra.end());
+  return out;
+}
+
+// A relative path means relative to qmd's directory, not the child's cwd (it chdirs first).
+std::string absolute(const std::string& path) {
+  if (path.starts_with('/')) {
+    return path;
+  }
+  char cwd[4096];
+  return ::getcwd(cwd, sizeof cwd) != nullptr ? std::string(cwd) + "/" + path : path;
+}
+
+// execvp's PATH search done before fork (execvp is not async-signal-safe), with the PATH the
+// child will see.
+std::expected<std::string, int> resolve_executable(const std::string& name,
+                                                   const std::vector<std::string>& env) {
+  if (name.find('/') != std::string::npos) {
+    return absolute(name);
+  }
+  std::string path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  for (const auto& entry : env) {
+    if (entry.starts_with("PATH=")) {
+      path = entry.substr(5);
+    }
+  }
+  int err = ENOENT;
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t end = path.find(':', start);
+    std::string dir = path.substr(start, end == std::string::npos ? end : end - start);
+    const std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
+    struct stat st {};
+    if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+      if (::access(candidate.c_str(), X_OK) == 0) {
+        return absolute(candidate);
+      }
+      err = EACCES;
+    }
+    if (end == std::string::npos) {
+      return std::unexpected(err);
+    }
+    start = end + 1;
+  }
+}
+
+// The child's stdio numbers 0..2 are dup2 targets: the fds the plan hands over must be above.
+UniqueFd above_stdio(UniqueFd fd) {
+  if (fd.get() >= 0 && fd.get() < 3) {
+    return UniqueFd(::fcntl(fd.get(), F_DUPFD_CLOEXEC, 3));
+  }
+  return fd;
+}
+
+std::expected<UniqueFd, std::string> open_log(const std::string& path) {
+  if (path.empty()) {
+    return std::unexpected("open log: no log path");
+  }
+  constexpr int kFlags = O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY;
+  // Created here with exactly 0640 (whatever the umask); an existing log is appended to.
+  UniqueFd fd(::open(path.c_str(), kFlags | O_CREAT | O_EXCL, 0640));
+  if (fd) {
+    if (::fchmod(fd.get(), 0640) != 0) {
+      return std::unexpected(errno_text("chmod log " + path, errno));
+    }
+  } else if (errno == EEXIST) {
+    fd.reset(::open(path.c_str(), kFlags));
+  }
+  if (!fd) {
+    return std::unexpected(errno_text("open log " + path, errno));
+  }
+  fd = above_stdio(std::move(fd));
+  if (!fd) {
+    return std::unexpected(errno_text("open log " + path, errno));
+  }
+  return fd;
+}
+
+std::string step_text(ChildStep step, const LaunchSpec& spec, const std::string& exec_path) {
+  switch (step) {
+    case ChildStep::Signals:
+      return "signals";
+    case ChildStep::Setsid:
+      return "setsid";
+    case ChildStep::Log:
+      return "log";
+    case ChildStep::CloseFds:
+      return "close_range";
+    case ChildStep::KeepFds:
+      return "keep_fds";
+    case ChildStep::Chdir:
+      return "chdir " + (spec.cwd.empty() ? std::string("/") : spec.cwd);
+    case ChildStep::NoNewPrivs:
+      return "no_new_privs";
+    case ChildStep::Setgroups:
+      return "setgroups";
+    case ChildStep::Setgid:
+      return "setgid " + std::to_string(spec.drop_to->gid);
+    case ChildStep::Setuid:
+      return "setuid " + std::to_string(spec.drop_to->uid);
+    case ChildStep::Seccomp:
+      return "seccomp";
+    case ChildStep::Execve:
+      return "execve " + exec_path;
+  }
+  return "child";
+}
+
+// NUL-terminated char* views of strings that outlive the fork.
+std::vector<char*> c_strings(std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  for (auto& s : strings) {
+    out.push_back(s.data());
+  }
+  out.push_back(nullptr);
+  return out;
+}
+
+void reap(pid_t pid) {
+  while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
+}
+
+// Blocks every signal between fork and the child's own reset, so no qmd handler runs in the
+// child; restored in the parent on scope exit.
+class AllSignalsBlocked {
+ public:
+  AllSignalsBlocked() {
+    sigset_t all;
+    ::sigfillset(&all);
+    ::pthread_sigmask(SIG_SETMASK, &all, &saved_);
+  }
+  ~AllSignalsBlocked() { ::pthread_sigmask(SIG_SETMASK, &saved_, nullptr); }
+  AllSignalsBlocked(const AllSignalsBlocked&) = delete;
+  AllSignalsBlocked& operator=(const AllSignalsBlocked&) = delete;
+
+ private:
+  sigset_t saved_;
+};
+
+}  // namespace
+
+std::expected<Launched, std::string> launch(const LaunchSpec& spec) {
+  if (spec.argv.empty() || spec.argv[0].empty()) {
+    return std::unexpected("launch: empty argv");
+  }
+  std::vector<int> keep = spec.keep_fds;
+  std::sort(keep.begin(), keep.end());
+  keep.erase(std::unique(keep.begin(), keep.end()), keep.end());
+  for (int fd : keep) {
+    if (fd < 3) {
+      return std::unexpected("keep_fd " + std::to_string(fd) + ": stdio cannot be passed on");
+    }
+    if (::fcntl(fd, F_GETFD) < 0) {
+      return std::unexpected(errno_text("keep_fd " + std::to_string(fd), errno));
+    }
+  }
+  std::vector<std::string> env = merged_environment(spec.env);
+  auto exec_path = resolve_executable(spec.argv[0], env);
+  if (!exec_path) {
+    return std::unexpected(errno_text("execve " + spec.argv[0], exec_path.error()));
+  }
+  std::vector<sock_fprog> filters;
+  if (spec.seccomp) {
+    const auto& program = qmd_seccomp_program();
+    if (!program) {
+      return std::unexpected("seccomp: " + program.error());
+    }
+    filters = program->fprogs();
+  }
+  auto log_fd = open_log(spec.log_path);
+  if (!log_fd) {
+    return std::unexpected(log_fd.error());
+  }
+  UniqueFd null_fd = above_stdio(UniqueFd(::open("/dev/null", O_RDONLY | O_CLOEXEC)));
+  if (!null_fd) {
+    return std::unexpected(errno_text("open /dev/null", errno));
+  }
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    return std::unexpected(errno_text("pipe", errno));
+  }
+  UniqueFd error_read(pipe_fds[0]);
+  UniqueFd error_write = above_stdio(UniqueFd(pipe_fds[1]));
+
+  std::vector<std::string> argv_storage = spec.argv;
+  std::vector<char*> argv = c_strings(argv_storage);
+  std::vector<char*> envp = c_strings(env);
+  const std::string cwd = spec.cwd.empty() ? "/" : spec.cwd;
+
+  ChildPlan plan;
+  plan.stdin_fd = null_fd.get();
+  plan.log_fd = log_fd->get();
+  plan.error_fd = error_write.get();
+  plan.keep_fds = keep.data();
+  plan.keep_count = keep.size();
+  plan.cwd = cwd.c_str();
+  plan.exec_path = exec_path->c_str();
+  plan.argv = argv.data();
+  plan.envp = envp.data();
+  if (spec.drop_to) {
+    plan.drop = true;
+    plan.uid = spec.drop_to->uid;
+    plan.gid = spec.drop_to->gid;
+    plan.groups = spec.drop_to->groups.data();
+    plan.group_count = spec.drop_to->groups.size();
+  }
+  plan.seccomp = filters.data();
+  plan.seccomp_count = filters.size();
+
+  pid_t pid = -1;
+  {
+    AllSignalsBlocked blocked;
+    pid = ::fork();
+    if (pid == 0) {
+      detail::run_child(plan);
+    }
+  }
+  if (pid < 0) {
+    return std::unexpected(errno_text("fork", errno));
+  }
+  error_write.reset();
+
+  ChildFailure failure;
+  ssize_t got = 0;
+  do {
+    got = ::read(error_read.get(), &failure, sizeof failure);
+  } while (got < 0 && errno == EINTR);
+  if (got != 0) {
+    reap(pid);
+    if (got != static_cast<ssize_t>(sizeof failure)) {
+      return std::unexpected("launch: lost the child's report");
+    }
+    return std::unexpected(
+        errno_text(step_text(static_cast<ChildStep>(failure.step), spec, *exec_path), failure.err));
+  }
+  // The child is ours and not yet reaped, so its pid cannot have been reused.
+  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd < 0) {
+    const int err = errno;
+    ::kill(pid, SIGKILL);
+    reap(pid);
+    return std::unexpected(errno_text("pidfd_open", err));
+  }
+  return Launched{pid, pidfd};
+}
+
+}  // namespace qmd::daemon

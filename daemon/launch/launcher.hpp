@@ -1,0 +1,47 @@
+#pragma once
+// Starts QEMU and its sidecars the way a VMM must: fork + exec with, in the child, a new
+// session (so the child outlives qmd and never gets its terminal's signals), stdin from
+// /dev/null, stdout/stderr appended to a log file, every other fd closed except the ones
+// passed on, PR_SET_NO_NEW_PRIVS, privileges dropped to the QEMU user when qmd is root, and
+// the seccomp profile of policy/seccomp_profile.hpp loaded just before execve. A failure in
+// the child before execve comes back to the parent as an error naming the step (a CLOEXEC
+// pipe carries it), never as a silent exit.
+#include <sys/types.h>
+
+#include <expected>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace qmd::daemon {
+
+struct Credentials {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> groups;  // supplementary groups (e.g. kvm)
+};
+
+struct LaunchSpec {
+  std::vector<std::string> argv;       // argv[0] is an absolute path or looked up in PATH
+  std::vector<std::string> env;        // NAME=VALUE added to (and replacing in) qmd's env
+  std::string log_path;                // stdout+stderr, appended; created 0640
+  std::string cwd;                     // empty: "/"
+  std::optional<Credentials> drop_to;  // set when qmd is root: setgroups/setgid/setuid
+  bool seccomp = true;                 // load the deny-list profile before execve
+  std::vector<int> keep_fds;           // passed on unchanged (e.g. a tap fd); CLOEXEC cleared
+};
+
+struct Launched {
+  pid_t pid = -1;
+  int pidfd = -1;  // pidfd_open(pid); the caller owns it (close it, or wrap it in Asio)
+};
+
+// Fork + exec as described above. The error names the step that failed in the child
+// ("seccomp: ...", "setuid 998: Operation not permitted", "execve /usr/bin/x: No such file")
+// or in the parent ("fork: ..."). On error no child is left running.
+std::expected<Launched, std::string> launch(const LaunchSpec& spec);
+
+// The user and groups of `name` from the passwd/group databases; an error names the user.
+std::expected<Credentials, std::string> lookup_user(const std::string& name);
+
+}  // namespace qmd::daemon

@@ -1,0 +1,30 @@
+#pragma once
+// What every VM of one qmd shares: the loop, a small pool for blocking file work, the
+// configuration, the host as probed once at start, presets, the store and the event bus.
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <optional>
+#include <set>
+
+#include "daemon/config.hpp"
+#include "daemon/launch/launcher.hpp"
+#include "daemon/runtime/event_bus.hpp"
+#include "daemon/store/vm_store.hpp"
+#include "policy/host_caps.hpp"
+#include "policy/presets.hpp"
+
+namespace qmd::daemon {
+
+struct DaemonContext {
+  asio::any_io_executor executor;  // the one loop thread: all VM state lives here
+  asio::thread_pool& blocking;     // file copies, qemu-img, swtpm_setup
+  Config config;
+  policy::HostCaps host;
+  policy::PresetCatalog presets;
+  VmStore& store;
+  EventBus& events;
+  std::optional<Credentials> qemu_user;  // set when qmd runs as root
+  std::set<int> pinned_cpus;             // host CPUs given to dedicatedCpuPlacement vCPUs
+};
+
+}  // namespace qmd::daemon

@@ -1,0 +1,128 @@
+#include "daemon/runtime/registry.hpp"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <boost/json/serialize.hpp>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+namespace qmd::daemon {
+
+std::string new_uuid() {
+  std::array<unsigned char, 16> bytes{};
+  std::ifstream random("/dev/urandom", std::ios::binary);
+  random.read(reinterpret_cast<char*>(bytes.data()), bytes.size());
+  if (!random) {
+    std::random_device device;
+    for (auto& byte : bytes) {
+      byte = static_cast<unsigned char>(device());
+    }
+  }
+  bytes[6] = static_cast<unsigned char>((bytes[6] & 0x0f) | 0x40);  // version 4
+  bytes[8] = static_cast<unsigned char>((bytes[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  std::string out;
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) {
+      out += '-';
+    }
+    out += fmt::format("{:02x}", bytes[i]);
+  }
+  return out;
+}
+
+asio::awaitable<std::vector<std::string>> Registry::load() {
+  std::vector<std::string> problems;
+  auto stored = ctx_.store.load_all();
+  if (!stored) {
+    problems.push_back(stored.error());
+    co_return problems;
+  }
+  for (auto& entry : *stored) {
+    VmRecord record = VmRecord::from_json(entry.record_json);
+    auto vm = std::make_shared<Vm>(ctx_, entry.name, entry.spec_text, record);
+    vms_.emplace(entry.name, vm);
+    const bool adopted = co_await vm->adopt();
+    if (adopted) {
+      continue;
+    }
+    const std::string strategy = vm->run_strategy();
+    if (strategy == "Always") {
+      if (auto started = co_await vm->start(); !started) {
+        problems.push_back(started.error().message);
+      }
+    }
+  }
+  co_return problems;
+}
+
+std::shared_ptr<Vm> Registry::find(const std::string& name) const {
+  const auto it = vms_.find(name);
+  return it == vms_.end() ? nullptr : it->second;
+}
+
+std::vector<std::shared_ptr<Vm>> Registry::all() const {
+  std::vector<std::shared_ptr<Vm>> out;
+  for (const auto& [name, vm] : vms_) {
+    out.push_back(vm);
+  }
+  return out;
+}
+
+asio::awaitable<std::expected<std::shared_ptr<Vm>, OpError>> Registry::create(std::string text,
+                                                                              std::string file) {
+  auto spec = parse_definition(ctx_, text, file);
+  if (!spec) {
+    co_return std::unexpected(spec.error());
+  }
+  const std::string name = spec->name;
+  if (vms_.contains(name)) {
+    co_return std::unexpected(op_error(
+        OpError::Code::conflict,
+        fmt::format("a VM named {} exists already; change metadata.name, or update it with "
+                    "qmctl apply",
+                    name)));
+  }
+  VmRecord record;
+  record.uuid = spec->domain.firmware.uuid.value_or(new_uuid());
+  record.created_at = format_time(std::chrono::system_clock::now());
+  auto vm = std::make_shared<Vm>(ctx_, name, text, record);
+  if (auto rendered = vm->render(); !rendered) {
+    co_return std::unexpected(rendered.error());
+  }
+  if (auto saved = ctx_.store.save_spec(name, text); !saved) {
+    co_return std::unexpected(op_error(OpError::Code::failed, saved.error()));
+  }
+  if (auto saved = ctx_.store.save_record(name, boost::json::serialize(record.to_json()));
+      !saved) {
+    (void)ctx_.store.remove(name);
+    co_return std::unexpected(op_error(OpError::Code::failed, saved.error()));
+  }
+  vms_.emplace(name, vm);
+  ctx_.events.publish(Event{std::chrono::system_clock::now(), name, "Defined", "stopped",
+                            fmt::format("defined (uuid {})", record.uuid)});
+  co_return vm;
+}
+
+asio::awaitable<OpResult> Registry::remove(const std::string& name, bool force) {
+  auto vm = find(name);
+  if (!vm) {
+    co_return std::unexpected(
+        op_error(OpError::Code::not_found, fmt::format("no VM named {}", name)));
+  }
+  if (auto retired = co_await vm->retire(force); !retired) {
+    co_return retired;
+  }
+  vms_.erase(name);
+  if (auto removed = ctx_.store.remove(name); !removed) {
+    co_return std::unexpected(op_error(OpError::Code::failed, removed.error()));
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(vm->paths().run_dir, ec);
+  ctx_.events.publish(
+      Event{std::chrono::system_clock::now(), name, "Deleted", "stopped", "definition removed"});
+  co_return OpResult{};
+}
+
+}  // namespace qmd::daemon

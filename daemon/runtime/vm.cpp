@@ -1,0 +1,305 @@
+#include "daemon/runtime/vm.hpp"
+
+#include <fmt/format.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <fstream>
+
+#include "cmdline/render.hpp"
+#include "policy/parse.hpp"
+#include "policy/presets.hpp"
+#include "qmp/commands.hpp"
+#include "qmp/qga_commands.hpp"
+
+namespace qmd::daemon {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+boost::json::object VmRecord::to_json() const {
+  json::object out;
+  out["uuid"] = uuid;
+  out["createdAt"] = created_at;
+  out["lastError"] = last_error;
+  return out;
+}
+
+VmRecord VmRecord::from_json(const std::string& text) {
+  VmRecord record;
+  boost::system::error_code ec;
+  const json::value value = json::parse(text, ec);
+  if (ec || !value.is_object()) {
+    return record;
+  }
+  const auto& object = value.as_object();
+  auto text_of = [&](const char* key) -> std::string {
+    const auto* v = object.if_contains(key);
+    return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
+  };
+  record.uuid = text_of("uuid");
+  record.created_at = text_of("createdAt");
+  record.last_error = text_of("lastError");
+  return record;
+}
+
+std::expected<policy::VmSpec, OpError> parse_definition(const DaemonContext& ctx,
+                                                        const std::string& text,
+                                                        const std::string& file) {
+  auto parsed = policy::parse_spec(text, file);
+  if (!parsed) {
+    return std::unexpected(OpError{OpError::Code::bad_spec, policy::to_string(parsed.error()),
+                                   parsed.error()});
+  }
+  auto spec = policy::apply_presets(*parsed, ctx.presets);
+  if (!spec) {
+    return std::unexpected(
+        OpError{OpError::Code::bad_spec, policy::to_string(spec.error()), spec.error()});
+  }
+  return std::move(*spec);
+}
+
+Vm::Vm(DaemonContext& ctx, std::string name, std::string spec_text, VmRecord record)
+    : ctx_(ctx),
+      name_(std::move(name)),
+      spec_text_(std::move(spec_text)),
+      record_(std::move(record)),
+      lock_(ctx.executor) {}
+
+Vm::~Vm() = default;
+
+std::expected<policy::VmSpec, OpError> Vm::spec() const {
+  auto spec = parse_definition(ctx_, spec_text_, name_ + "/spec.yaml");
+  if (spec && !spec->domain.firmware.uuid) {
+    spec->domain.firmware.uuid = record_.uuid;  // stable, and how adoption knows its QEMU
+  }
+  return spec;
+}
+
+std::string Vm::run_strategy() const {
+  auto parsed = spec();
+  if (!parsed) {
+    return "Manual";
+  }
+  if (parsed->run_strategy) {
+    return *parsed->run_strategy;
+  }
+  if (parsed->running) {
+    return *parsed->running ? "Always" : "Halted";
+  }
+  return "Manual";
+}
+
+cmdline::VmPaths Vm::paths() const {
+  return {ctx_.config.run_dir + "/vms/" + name_, ctx_.store.vm_dir(name_)};
+}
+
+std::string Vm::log_path() const { return ctx_.store.vm_dir(name_) + "/qemu.log"; }
+
+std::expected<cmdline::RenderResult, OpError> Vm::render() const {
+  auto parsed = spec();
+  if (!parsed) {
+    return std::unexpected(parsed.error());
+  }
+  policy::RunPolicy policy;
+  policy.use_emulation = ctx_.config.use_emulation;
+  policy.hyperv = ctx_.config.hyperv;
+  policy.bridges = ctx_.config.bridges;
+  const cmdline::VmPaths where = paths();
+  policy.state_dir = where.state_dir;
+  auto rendered = cmdline::render(*parsed, ctx_.host, where, policy);
+  if (!rendered) {
+    return std::unexpected(OpError{OpError::Code::bad_spec,
+                                   policy::to_string(rendered.error()), rendered.error()});
+  }
+  rendered->binary = ctx_.config.qemu_binary;
+  return std::move(*rendered);
+}
+
+json::object Vm::summary() const {
+  json::object out;
+  out["name"] = name_;
+  out["state"] = std::string(state_name(state_));
+  if (run_ && run_->qemu) {
+    out["pid"] = run_->qemu->pid();
+  } else {
+    out["pid"] = nullptr;
+  }
+  out["runStrategy"] = run_strategy();
+  json::object agent;
+  agent["connected"] = run_ && run_->agent_connected;
+  agent["version"] = run_ ? run_->agent_version : std::string();
+  out["agent"] = std::move(agent);
+  return out;
+}
+
+json::object Vm::details() const {
+  json::object out = summary();
+  out["uuid"] = record_.uuid;
+  out["createdAt"] = record_.created_at;
+  out["lastError"] = record_.last_error;
+  out["qemuVersion"] = run_ ? run_->qemu_version : std::string();
+  out["startedAt"] = run_ ? run_->started_at : std::string();
+  if (run_) {
+    out["agent"].as_object()["lastSeen"] = run_->agent_last_seen;
+  }
+  out["specText"] = spec_text_;
+  return out;
+}
+
+void Vm::publish(std::string type, std::string message) {
+  ctx_.events.publish(Event{std::chrono::system_clock::now(), name_, std::move(type),
+                            std::string(state_name(state_)), std::move(message)});
+}
+
+void Vm::set_state(VmState state, std::string message) {
+  if (state == state_) {
+    return;  // QMP events and the operation that caused them both report a change; once is enough
+  }
+  state_ = state;
+  publish("StateChanged", std::move(message));
+}
+
+void Vm::save_record() {
+  if (retired_) {
+    return;
+  }
+  if (auto saved = ctx_.store.save_record(name_, json::serialize(record_.to_json())); !saved) {
+    publish("Error", "cannot save the VM record: " + saved.error());
+  }
+}
+
+OpResult Vm::check_active(std::string_view action) const {
+  if (!run_ || !run_->qmp || state_ == VmState::starting) {
+    return std::unexpected(op_error(
+        OpError::Code::conflict,
+        fmt::format("VM {} is {}; {} needs a running VM (qmctl start {})", name_,
+                    state_name(state_), action, name_)));
+  }
+  return {};
+}
+
+namespace {
+
+OpResult from_qmp(const std::string& vm, std::string_view what,
+                  const std::expected<void, qmp::QmpError>& done) {
+  if (!done) {
+    return std::unexpected(op_error(
+        done.error().kind == qmp::QmpError::Kind::timeout ? OpError::Code::timeout
+                                                          : OpError::Code::failed,
+        fmt::format("VM {}: {} failed: {}", vm, what, done.error().to_string())));
+  }
+  return {};
+}
+
+}  // namespace
+
+asio::awaitable<OpResult> Vm::pause() {
+  auto guard = co_await lock_.lock();
+  if (auto active = check_active("pause"); !active) {
+    co_return active;
+  }
+  if (state_ == VmState::paused) {
+    co_return OpResult{};
+  }
+  auto run = run_;
+  auto done = co_await qmp::stop(*run->qmp);
+  if (done && run_ == run) {
+    set_state(VmState::paused, "paused on request");
+  }
+  co_return from_qmp(name_, "pause (QMP stop)", done);
+}
+
+asio::awaitable<OpResult> Vm::resume() {
+  auto guard = co_await lock_.lock();
+  if (auto active = check_active("resume"); !active) {
+    co_return active;
+  }
+  if (state_ == VmState::running) {
+    co_return OpResult{};
+  }
+  auto run = run_;
+  auto done = co_await qmp::cont(*run->qmp);
+  if (done && run_ == run) {
+    set_state(VmState::running, "resumed on request");
+  }
+  co_return from_qmp(name_, "resume (QMP cont)", done);
+}
+
+asio::awaitable<OpResult> Vm::reset() {
+  auto guard = co_await lock_.lock();
+  if (auto active = check_active("reset"); !active) {
+    co_return active;
+  }
+  auto run = run_;
+  auto done = co_await qmp::system_reset(*run->qmp);
+  if (done) {
+    publish("Reset", "hard reset on request (system_reset)");
+  }
+  co_return from_qmp(name_, "reset (system_reset)", done);
+}
+
+asio::awaitable<OpResult> Vm::reboot() {
+  auto guard = co_await lock_.lock();
+  if (auto active = check_active("reboot"); !active) {
+    co_return active;
+  }
+  auto run = run_;
+  if (state_ == VmState::running && run->agent_connected) {
+    if (auto sent = co_await qmp::guest_shutdown(run->agent, "reboot"); sent) {
+      publish("Reboot", "reboot asked of the guest agent");
+      co_return OpResult{};
+    }
+  }
+  // No agent: QEMU has no ACPI reboot request, so this is a hard reset.
+  auto done = co_await qmp::system_reset(*run->qmp);
+  if (done) {
+    publish("Reboot", "no guest agent: hard reset (system_reset)");
+  }
+  co_return from_qmp(name_, "reboot (system_reset)", done);
+}
+
+asio::awaitable<OpResult> Vm::redefine(std::string spec_text) {
+  auto guard = co_await lock_.lock();
+  auto parsed = parse_definition(ctx_, spec_text, name_ + ".yaml");
+  if (!parsed) {
+    co_return std::unexpected(parsed.error());
+  }
+  if (parsed->name != name_) {
+    co_return std::unexpected(op_error(
+        OpError::Code::bad_request,
+        fmt::format("metadata.name is \"{}\" but the VM is \"{}\"; a VM cannot be renamed",
+                    parsed->name, name_)));
+  }
+  const std::string previous = std::exchange(spec_text_, std::move(spec_text));
+  if (auto rendered = render(); !rendered) {
+    spec_text_ = previous;
+    co_return std::unexpected(rendered.error());
+  }
+  if (auto saved = ctx_.store.save_spec(name_, spec_text_); !saved) {
+    spec_text_ = previous;
+    co_return std::unexpected(op_error(OpError::Code::failed, saved.error()));
+  }
+  publish("Updated", is_active(state_) ? "definition updated; takes effect at the next start"
+                                       : "definition updated");
+  co_return OpResult{};
+}
+
+asio::awaitable<OpResult> Vm::retire(bool force) {
+  auto guard = co_await lock_.lock();
+  if (is_active(state_)) {
+    if (!force) {
+      co_return std::unexpected(op_error(
+          OpError::Code::conflict,
+          fmt::format("VM {} is {}; stop it first (qmctl stop {}) or delete with --force",
+                      name_, state_name(state_), name_)));
+    }
+    if (auto killed = co_await kill_locked(); !killed) {
+      co_return killed;
+    }
+  }
+  retired_ = true;
+  co_return OpResult{};
+}
+
+}  // namespace qmd::daemon

@@ -1,0 +1,138 @@
+#pragma once
+// One VM: its definition, its state, and — while it runs — its QEMU, swtpm, QMP connection
+// and guest agent. Lifecycle operations run one at a time per VM (AsyncMutex); different
+// VMs run in parallel on the same loop. Everything here lives on the loop thread.
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/object.hpp>
+#include <chrono>
+#include <expected>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cmdline/render.hpp"
+#include "daemon/runtime/context.hpp"
+#include "daemon/runtime/op_error.hpp"
+#include "daemon/runtime/process_handle.hpp"
+#include "daemon/runtime/sync.hpp"
+#include "daemon/runtime/vm_state.hpp"
+#include "policy/spec.hpp"
+#include "qmp/client.hpp"
+#include "qmp/replies.hpp"
+#include "qmp/qga_client.hpp"
+
+namespace qmd::daemon {
+
+using OpResult = std::expected<void, OpError>;
+
+// What qmd keeps about a VM besides its spec (record.json).
+struct VmRecord {
+  std::string uuid;        // -uuid: the spec's firmware.uuid, else one made at define
+  std::string created_at;
+  std::string last_error;  // the last start or run failure, for `qmctl show`
+  boost::json::object to_json() const;
+  static VmRecord from_json(const std::string& text);
+};
+
+// Parses a spec text (YAML or JSON) and applies the presets; `file` names it in errors.
+std::expected<policy::VmSpec, OpError> parse_definition(const DaemonContext& ctx,
+                                                        const std::string& text,
+                                                        const std::string& file);
+
+class Vm : public std::enable_shared_from_this<Vm> {
+ public:
+  Vm(DaemonContext& ctx, std::string name, std::string spec_text, VmRecord record);
+  ~Vm();
+  Vm(const Vm&) = delete;
+  Vm& operator=(const Vm&) = delete;
+
+  const std::string& name() const { return name_; }
+  VmState state() const { return state_; }
+  const std::string& spec_text() const { return spec_text_; }
+  const VmRecord& record() const { return record_; }
+  std::string run_strategy() const;  // Always, RerunOnFailure, Manual, Halted
+  cmdline::VmPaths paths() const;
+  std::string log_path() const;  // QEMU's stdout/stderr
+
+  boost::json::object summary() const;  // GET /v1/vms entry
+  boost::json::object details() const;  // GET /v1/vms/NAME
+
+  // The argv qmd would start now (GET /v1/vms/NAME/argv).
+  std::expected<cmdline::RenderResult, OpError> render() const;
+
+  // Lifecycle; each waits for the VM's lock, then for the change to finish.
+  asio::awaitable<OpResult> start();
+  // Graceful: the agent's guest-shutdown when it answers, else ACPI powerdown (sent twice),
+  // up to `grace` (default: the spec's terminationGracePeriodSeconds, else 180 s), then quit,
+  // SIGTERM, SIGKILL.
+  asio::awaitable<OpResult> stop(std::optional<std::chrono::seconds> grace);
+  asio::awaitable<OpResult> kill();
+  asio::awaitable<OpResult> pause();
+  asio::awaitable<OpResult> resume();
+  asio::awaitable<OpResult> reset();
+  asio::awaitable<OpResult> reboot();
+  // A new definition; takes effect at the next start. The name must stay.
+  asio::awaitable<OpResult> redefine(std::string spec_text);
+  // Kills the VM when `force` (else a running VM is a conflict), then forgets its runtime.
+  asio::awaitable<OpResult> retire(bool force);
+
+  // At qmd start: takes over a QEMU left running by an earlier qmd, when its pidfile points
+  // at a process whose command line carries this VM's uuid. Returns true when adopted.
+  asio::awaitable<bool> adopt();
+
+  // Agent access for later features; nullptr while the VM is not running.
+  qmp::QgaClient* agent() { return run_ ? &run_->agent : nullptr; }
+  qmp::QmpClient* monitor() { return run_ && run_->qmp ? &*run_->qmp : nullptr; }
+
+ private:
+  struct Run {
+    explicit Run(asio::any_io_executor ex, std::string agent_path)
+        : agent(ex, std::move(agent_path)), exited(ex) {}
+    std::optional<ProcessHandle> qemu;
+    std::optional<ProcessHandle> swtpm;
+    std::optional<qmp::QmpClient> qmp;
+    qmp::QgaClient agent;
+    Latch exited;                // QEMU is gone and cleanup is done
+    bool stop_requested = false; // an exit now is a stop, not a crash
+    bool guest_shutdown = false; // SHUTDOWN seen: the guest (or we) powered it off
+    bool agent_connected = false;
+    std::string agent_version;
+    std::string agent_last_seen;
+    std::string qemu_version;
+    std::string started_at;
+    std::vector<int> pinned;     // host CPUs taken from the context
+  };
+
+  void set_state(VmState state, std::string message);
+  void publish(std::string type, std::string message);
+  std::expected<policy::VmSpec, OpError> spec() const;
+  OpResult check_active(std::string_view action) const;
+
+  asio::awaitable<OpResult> start_locked();
+  asio::awaitable<std::optional<std::string>> start_swtpm(const cmdline::RenderResult& rendered);
+  asio::awaitable<std::optional<std::string>> start_qemu(const cmdline::RenderResult& rendered);
+  asio::awaitable<std::optional<std::string>> connect_qmp(std::chrono::milliseconds limit);
+  std::optional<std::string> apply_pinning(const cmdline::RenderResult& rendered,
+                                           const std::vector<qmp::CpuInfo>& cpus);
+  void watch_events();
+  asio::awaitable<void> supervise(std::shared_ptr<Run> run);
+  asio::awaitable<void> watch_agent(std::shared_ptr<Run> run);
+  asio::awaitable<void> teardown(Run& run);  // kills what is left, removes sockets/pidfiles
+  asio::awaitable<OpResult> stop_locked(std::chrono::seconds grace);
+  asio::awaitable<OpResult> kill_locked();
+  asio::awaitable<void> maybe_restart(bool crashed);
+  void save_record();
+
+  DaemonContext& ctx_;
+  std::string name_;
+  std::string spec_text_;
+  VmRecord record_;
+  VmState state_ = VmState::stopped;
+  AsyncMutex lock_;
+  std::shared_ptr<Run> run_;
+  int restarts_ = 0;  // consecutive automatic restarts, for the backoff
+  bool retired_ = false;
+};
+
+}  // namespace qmd::daemon

@@ -1,0 +1,322 @@
+// Vm::start: render -> directories and files -> swtpm -> QEMU (-S) -> QMP -> pinning -> cont.
+// Any failure undoes every step: no process, socket or pidfile is left behind.
+#include <fmt/format.h>
+#include <sched.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <filesystem>
+
+#include "daemon/runtime/blocking.hpp"
+#include "daemon/runtime/vm.hpp"
+#include "daemon/store/atomic_file.hpp"
+#include "daemon/trial/file_prep.hpp"
+#include "daemon/trial/process.hpp"
+#include "qmp/commands.hpp"
+
+namespace qmd::daemon {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using std::chrono::milliseconds;
+
+namespace {
+
+constexpr std::size_t kTailLines = 20;
+
+bool is_socket(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+// The control socket swtpm listens on: `--ctrl type=unixio,path=X`.
+std::string ctrl_socket_of(const cmdline::SidecarCommand& sidecar) {
+  for (std::size_t i = 0; i + 1 < sidecar.argv.size(); ++i) {
+    if (sidecar.argv[i] == "--ctrl") {
+      const std::string& value = sidecar.argv[i + 1];
+      const auto at = value.find("path=");
+      if (at != std::string::npos) {
+        return value.substr(at + 5, value.find(',', at) - (at + 5));
+      }
+    }
+  }
+  return {};
+}
+
+// `give` hands the directory to the QEMU user (the run dir, where QEMU makes its sockets);
+// otherwise a QEMU user may only pass through it (the state dir holds qmd's own files).
+std::optional<std::string> make_dir(const std::string& path, const DaemonContext& ctx,
+                                    bool give) {
+  std::error_code ec;
+  fs::create_directories(path, ec);
+  if (ec) {
+    return fmt::format("make directory {}: {}", path, ec.message());
+  }
+  if (!ctx.qemu_user) {
+    ::chmod(path.c_str(), 0750);
+    return std::nullopt;
+  }
+  ::chmod(path.c_str(), give ? 0750 : 0711);
+  if (give && ::chown(path.c_str(), ctx.qemu_user->uid, ctx.qemu_user->gid) != 0) {
+    return fmt::format("chown {} to the QEMU user: {}", path, std::strerror(errno));
+  }
+  return std::nullopt;
+}
+
+void chown_tree(const std::string& path, const Credentials& owner) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) {
+    return;
+  }
+  ::chown(path.c_str(), owner.uid, owner.gid);
+  for (fs::recursive_directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {
+    ::lchown(it->path().c_str(), owner.uid, owner.gid);
+  }
+}
+
+LaunchSpec launch_spec(const DaemonContext& ctx, std::vector<std::string> argv,
+                       std::string log, bool drop) {
+  LaunchSpec spec;
+  spec.argv = std::move(argv);
+  spec.log_path = std::move(log);
+  if (drop) {
+    spec.drop_to = ctx.qemu_user;
+  }
+  return spec;
+}
+
+}  // namespace
+
+asio::awaitable<OpResult> Vm::start() {
+  auto guard = co_await lock_.lock();
+  restarts_ = 0;
+  co_return co_await start_locked();
+}
+
+asio::awaitable<OpResult> Vm::start_locked() {
+  if (is_active(state_)) {
+    co_return std::unexpected(op_error(OpError::Code::conflict,
+                                       fmt::format("VM {} is already {}", name_,
+                                                   state_name(state_))));
+  }
+  auto rendered = render();
+  if (!rendered) {
+    record_.last_error = rendered.error().message;
+    save_record();
+    co_return std::unexpected(rendered.error());
+  }
+  const cmdline::VmPaths where = paths();
+  set_state(VmState::starting, "start requested");
+  run_ = std::make_shared<Run>(ctx_.executor, where.qga_socket());
+  auto run = run_;
+
+  auto fail = [&](std::string step, std::string message) -> asio::awaitable<OpResult> {
+    co_await teardown(*run);
+    std::string text = fmt::format("VM {}: start failed at {}: {}", name_, step, message);
+    record_.last_error = text;
+    save_record();
+    run_.reset();
+    set_state(VmState::stopped, text);
+    co_return std::unexpected(op_error(OpError::Code::failed, std::move(text)));
+  };
+
+  if (auto bad = make_dir(where.run_dir, ctx_, true)) {
+    co_return co_await fail("prepare", *bad);
+  }
+  if (auto bad = make_dir(where.state_dir, ctx_, false)) {
+    co_return co_await fail("prepare", *bad);
+  }
+  co_await teardown(*run);  // stale sockets from a crash would confuse the waits below
+  std::optional<trial::FileOwner> owner;
+  if (ctx_.qemu_user) {
+    owner = trial::FileOwner{ctx_.qemu_user->uid, ctx_.qemu_user->gid};
+  }
+  auto prepare = [&rendered, where, owner] {
+    return trial::prepare_files(*rendered, where.run_dir + "/prepare.log", 120s, {}, owner);
+  };
+  auto prepared = co_await run_blocking(ctx_.blocking, std::move(prepare));
+  if (prepared) {
+    co_return co_await fail("prepare", *prepared);
+  }
+  if (auto failed = co_await start_swtpm(*rendered)) {
+    co_return co_await fail("swtpm", *failed);
+  }
+  if (auto failed = co_await start_qemu(*rendered)) {
+    co_return co_await fail("qemu", *failed);
+  }
+  if (auto failed = co_await connect_qmp(30s)) {
+    co_return co_await fail("qmp", *failed);
+  }
+  watch_events();
+  if (rendered->pinning.dedicated) {
+    auto cpus = co_await qmp::query_cpus_fast(*run->qmp);
+    if (!cpus) {
+      co_return co_await fail("pinning", cpus.error().to_string());
+    }
+    if (auto failed = apply_pinning(*rendered, *cpus)) {
+      co_return co_await fail("pinning", *failed);
+    }
+  }
+  if (auto done = co_await qmp::cont(*run->qmp); !done) {
+    co_return co_await fail("cont", done.error().to_string());
+  }
+  run->started_at = format_time(std::chrono::system_clock::now());
+  record_.last_error.clear();
+  save_record();
+  set_state(VmState::running, fmt::format("QEMU {} running (pid {})", run->qemu_version,
+                                          run->qemu->pid()));
+  auto self = shared_from_this();
+  asio::co_spawn(ctx_.executor, [self, run] { return self->supervise(run); }, asio::detached);
+  asio::co_spawn(ctx_.executor, [self, run] { return self->watch_agent(run); }, asio::detached);
+  co_return OpResult{};
+}
+
+asio::awaitable<std::optional<std::string>> Vm::start_swtpm(
+    const cmdline::RenderResult& rendered) {
+  const cmdline::VmPaths where = paths();
+  for (const auto& sidecar : rendered.sidecars) {
+    const std::string log = fmt::format("{}/{}.log", where.run_dir, sidecar.name);
+    if (sidecar.run_once) {
+      std::error_code ec;
+      if (!sidecar.skip_if_exists.empty() && fs::exists(sidecar.skip_if_exists, ec)) {
+        continue;
+      }
+      // swtpm_setup runs as qmd (its CA files are root's); the state it makes is handed to
+      // the QEMU user below.
+      auto setup = [argv = sidecar.argv, log] {
+        return trial::run_to_completion(argv, log, 60s);
+      };
+      auto done = co_await run_blocking(ctx_.blocking, std::move(setup));
+      if (!done) {
+        co_return fmt::format("{}: {}", sidecar.name, done.error());
+      }
+      continue;
+    }
+    if (ctx_.qemu_user) {
+      chown_tree(where.tpm_state_dir(true), *ctx_.qemu_user);
+      chown_tree(where.tpm_state_dir(false), *ctx_.qemu_user);
+    }
+    auto launched = launch(launch_spec(ctx_, sidecar.argv, log, true));
+    if (!launched) {
+      co_return fmt::format("{}: {}", sidecar.name, launched.error());
+    }
+    run_->swtpm.emplace(ctx_.executor, launched->pid, launched->pidfd, true);
+    const std::string ctrl = ctrl_socket_of(sidecar);
+    const auto until = std::chrono::steady_clock::now() + 10s;
+    while (!ctrl.empty() && !is_socket(ctrl)) {
+      if (co_await run_->swtpm->wait_exit_for(20ms)) {
+        co_return fmt::format("{} {} before creating {}; log:\n{}", sidecar.name,
+                              run_->swtpm->describe(), ctrl, trial::file_tail(log, kTailLines));
+      }
+      if (std::chrono::steady_clock::now() > until) {
+        co_return fmt::format("{}: control socket {} did not appear within 10 s; log:\n{}",
+                              sidecar.name, ctrl, trial::file_tail(log, kTailLines));
+      }
+    }
+  }
+  co_return std::nullopt;
+}
+
+asio::awaitable<std::optional<std::string>> Vm::start_qemu(
+    const cmdline::RenderResult& rendered) {
+  std::vector<std::string> argv{rendered.binary};
+  const auto args = rendered.argv.args();
+  argv.insert(argv.end(), args.begin(), args.end());
+  const std::string log = log_path();
+  // Each start begins the log anew with a header, so `qmctl logs` shows this run.
+  (void)write_file_atomic(log, fmt::format("--- qmd: start {} at {} ---\n", name_,
+                                           format_time(std::chrono::system_clock::now())),
+                          0640);
+  LaunchSpec spec = launch_spec(ctx_, std::move(argv), log, true);
+  spec.env = rendered.env;
+  auto launched = launch(spec);
+  if (!launched) {
+    co_return launched.error();
+  }
+  run_->qemu.emplace(ctx_.executor, launched->pid, launched->pidfd, true);
+  const cmdline::VmPaths where = paths();
+  if (auto saved = write_file_atomic(where.run_dir + "/qemu.pid",
+                                     fmt::format("{}\n", launched->pid), 0644);
+      !saved) {
+    co_return saved.error();
+  }
+  co_return std::nullopt;
+}
+
+asio::awaitable<std::optional<std::string>> Vm::connect_qmp(milliseconds limit) {
+  auto run = run_;
+  const std::string socket = paths().qmp_socket();
+  const auto until = std::chrono::steady_clock::now() + limit;
+  std::string last;
+  for (;;) {
+    if (run->qemu->exited()) {
+      break;
+    }
+    if (is_socket(socket)) {
+      auto client = co_await qmp::QmpClient::connect(socket, 5s);
+      if (client) {
+        run->qmp.emplace(std::move(*client));
+        const auto& greeting = run->qmp->greeting();
+        run->qemu_version =
+            fmt::format("{}.{}.{}", greeting.major, greeting.minor, greeting.micro);
+        co_return std::nullopt;
+      }
+      last = client.error().to_string();
+    }
+    if (std::chrono::steady_clock::now() > until) {
+      co_return fmt::format("no QMP connection on {} within {} s ({})", socket,
+                            limit.count() / 1000, last.empty() ? "no socket" : last);
+    }
+    co_await run->qemu->wait_exit_for(20ms);
+  }
+  co_await run->qemu->wait_exit_for(2s);
+  co_return fmt::format("QEMU {} before answering on QMP; its output:\n{}",
+                        run->qemu->describe(), trial::file_tail(log_path(), kTailLines));
+}
+
+std::optional<std::string> Vm::apply_pinning(const cmdline::RenderResult& rendered,
+                                             const std::vector<qmp::CpuInfo>& cpus) {
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (::sched_getaffinity(0, sizeof(allowed), &allowed) != 0) {
+    return fmt::format("sched_getaffinity: {}", std::strerror(errno));
+  }
+  const std::size_t wanted = cpus.size() + (rendered.pinning.isolate_emulator_thread ? 1 : 0);
+  std::vector<int> free;
+  for (int cpu = 0; cpu < CPU_SETSIZE && free.size() < wanted; ++cpu) {
+    if (CPU_ISSET(cpu, &allowed) && !ctx_.pinned_cpus.contains(cpu)) {
+      free.push_back(cpu);
+    }
+  }
+  if (free.size() < wanted) {
+    return fmt::format("dedicatedCpuPlacement needs {} free host CPUs; {} are left (other "
+                       "VMs hold {})",
+                       wanted, free.size(), ctx_.pinned_cpus.size());
+  }
+  for (std::size_t i = 0; i < cpus.size(); ++i) {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(free[i], &one);
+    if (::sched_setaffinity(static_cast<pid_t>(cpus[i].thread_id), sizeof(one), &one) != 0) {
+      return fmt::format("pin vCPU {} (thread {}) to host CPU {}: {}", cpus[i].cpu_index,
+                         cpus[i].thread_id, free[i], std::strerror(errno));
+    }
+  }
+  if (rendered.pinning.isolate_emulator_thread) {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(free.back(), &one);
+    ::sched_setaffinity(run_->qemu->pid(), sizeof(one), &one);
+  }
+  for (int cpu : free) {
+    ctx_.pinned_cpus.insert(cpu);
+  }
+  run_->pinned = free;
+  return std::nullopt;
+}
+
+}  // namespace qmd::daemon

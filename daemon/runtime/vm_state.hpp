@@ -1,0 +1,27 @@
+#pragma once
+// A VM's lifecycle state as the API reports it.
+#include <string_view>
+
+namespace qmd::daemon {
+
+enum class VmState { stopped, starting, running, paused, shuttingdown, crashed, migrating };
+
+constexpr std::string_view state_name(VmState state) {
+  switch (state) {
+    case VmState::stopped: return "stopped";
+    case VmState::starting: return "starting";
+    case VmState::running: return "running";
+    case VmState::paused: return "paused";
+    case VmState::shuttingdown: return "shuttingdown";
+    case VmState::crashed: return "crashed";
+    case VmState::migrating: return "migrating";
+  }
+  return "stopped";
+}
+
+// Has a QEMU process (or is getting one).
+constexpr bool is_active(VmState state) {
+  return state != VmState::stopped && state != VmState::crashed;
+}
+
+}  // namespace qmd::daemon

@@ -1,0 +1,144 @@
+// Vm::stop and Vm::kill, and the teardown every ending shares.
+#include <fmt/format.h>
+#include <signal.h>
+
+#include <filesystem>
+
+#include "daemon/runtime/vm.hpp"
+#include "qmp/commands.hpp"
+#include "qmp/qga_commands.hpp"
+
+namespace qmd::daemon {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::chrono::seconds kDefaultGrace{180};  // KubeVirt's terminationGracePeriodSeconds
+
+}  // namespace
+
+asio::awaitable<OpResult> Vm::stop(std::optional<std::chrono::seconds> grace) {
+  auto guard = co_await lock_.lock();
+  std::chrono::seconds limit = kDefaultGrace;
+  if (grace) {
+    limit = *grace;
+  } else if (auto parsed = spec(); parsed && parsed->termination_grace_period_seconds) {
+    limit = std::chrono::seconds{*parsed->termination_grace_period_seconds};
+  }
+  co_return co_await stop_locked(limit);
+}
+
+asio::awaitable<OpResult> Vm::kill() {
+  auto guard = co_await lock_.lock();
+  co_return co_await kill_locked();
+}
+
+asio::awaitable<OpResult> Vm::stop_locked(std::chrono::seconds grace) {
+  if (!is_active(state_) || !run_) {
+    co_return OpResult{};  // already stopped: nothing to do
+  }
+  auto run = run_;
+  run->stop_requested = true;
+  const bool was_running = state_ == VmState::running;
+  set_state(VmState::shuttingdown, fmt::format("stop requested (grace {} s)", grace.count()));
+
+  std::string how = "quit";
+  if (was_running && run->qmp) {
+    bool asked = false;
+    if (run->agent_connected) {
+      asked = static_cast<bool>(co_await qmp::guest_shutdown(run->agent, "powerdown"));
+      how = "guest agent shutdown";
+    }
+    if (!asked) {
+      asked = static_cast<bool>(co_await qmp::system_powerdown(*run->qmp));
+      how = "ACPI powerdown";
+    }
+    if (asked) {
+      // Windows often ignores the first ACPI request (it is still booting, or asleep):
+      // ask once more halfway through.
+      if (!co_await run->exited.wait_for(grace / 2) && how == "ACPI powerdown" && run->qmp &&
+          run->qmp->is_open()) {
+        (void)co_await qmp::system_powerdown(*run->qmp);
+      }
+      if (co_await run->exited.wait_for(grace - grace / 2)) {
+        co_return OpResult{};
+      }
+      publish("StopEscalated", fmt::format("the guest did not power off within {} s after {}; "
+                                           "quitting QEMU",
+                                           grace.count(), how));
+    }
+  }
+  if (run->qmp && run->qmp->is_open()) {
+    (void)co_await qmp::quit(*run->qmp);
+    if (co_await run->exited.wait_for(5s)) {
+      co_return OpResult{};
+    }
+  }
+  if (run->qemu) {
+    run->qemu->signal(SIGTERM);
+    if (co_await run->exited.wait_for(5s)) {
+      co_return OpResult{};
+    }
+  }
+  co_return co_await kill_locked();
+}
+
+asio::awaitable<OpResult> Vm::kill_locked() {
+  if (!is_active(state_) || !run_) {
+    co_return OpResult{};
+  }
+  auto run = run_;
+  run->stop_requested = true;
+  if (run->qemu) {
+    run->qemu->signal(SIGKILL);
+  }
+  if (!co_await run->exited.wait_for(10s)) {
+    co_return std::unexpected(op_error(
+        OpError::Code::timeout,
+        fmt::format("VM {}: QEMU (pid {}) did not exit 10 s after SIGKILL (stuck in the "
+                    "kernel?)",
+                    name_, run->qemu ? run->qemu->pid() : -1)));
+  }
+  co_return OpResult{};
+}
+
+asio::awaitable<void> Vm::teardown(Run& run) {
+  if (run.qmp) {
+    run.qmp->close();
+  }
+  if (run.qemu && !run.qemu->exited()) {
+    run.qemu->signal(SIGKILL);
+    co_await run.qemu->wait_exit_for(10s);
+  }
+  if (run.swtpm && !run.swtpm->exited()) {
+    // swtpm --terminate ends once QEMU has gone; give it a moment, then insist.
+    if (!co_await run.swtpm->wait_exit_for(2s)) {
+      run.swtpm->signal(SIGTERM);
+      if (!co_await run.swtpm->wait_exit_for(2s)) {
+        run.swtpm->signal(SIGKILL);
+        co_await run.swtpm->wait_exit_for(5s);
+      }
+    }
+  }
+  for (int cpu : run.pinned) {
+    ctx_.pinned_cpus.erase(cpu);
+  }
+  run.pinned.clear();
+  const cmdline::VmPaths where = paths();
+  std::error_code ec;
+  for (fs::directory_iterator it(where.run_dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code ignore;
+    if (it->is_socket(ignore)) {
+      fs::remove(it->path(), ignore);
+    }
+  }
+  fs::remove(where.run_dir + "/qemu.pid", ec);
+  fs::remove(where.swtpm_pid(), ec);
+  // Ephemeral VARS and TPM state live only as long as one run.
+  fs::remove(where.nvram(false), ec);
+  fs::remove_all(where.tpm_state_dir(false), ec);
+}
+
+}  // namespace qmd::daemon

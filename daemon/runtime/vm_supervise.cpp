@@ -1,0 +1,229 @@
+// Following a running VM: QMP events, the QEMU exit (pidfd), the guest agent, restarts by
+// runStrategy, and adoption of a QEMU left running by an earlier qmd.
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "daemon/runtime/vm.hpp"
+#include "qmp/commands.hpp"
+#include "qmp/qga_commands.hpp"
+
+namespace qmd::daemon {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string read_small(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The NUL-separated command line of `pid` holds "-uuid" followed by `uuid`.
+bool cmdline_has_uuid(pid_t pid, const std::string& uuid) {
+  const std::string text = read_small(fmt::format("/proc/{}/cmdline", pid));
+  std::vector<std::string> args;
+  std::string::size_type begin = 0;
+  while (begin < text.size()) {
+    const auto end = text.find('\0', begin);
+    args.push_back(text.substr(begin, end == std::string::npos ? end : end - begin));
+    if (end == std::string::npos) {
+      break;
+    }
+    begin = end + 1;
+  }
+  for (std::size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] == "-uuid" && args[i + 1] == uuid) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::optional<pid_t> read_pid(const std::string& path) {
+  const std::string text = read_small(path);
+  try {
+    const long value = std::stol(text);
+    if (value > 1) {
+      return static_cast<pid_t>(value);
+    }
+  } catch (const std::exception&) {
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+void Vm::watch_events() {
+  std::weak_ptr<Vm> weak = shared_from_this();
+  std::weak_ptr<Run> weak_run = run_;
+  run_->qmp->on_event([weak, weak_run](const qmp::QmpEvent& event) {
+    auto self = weak.lock();
+    auto run = weak_run.lock();
+    if (!self || !run || self->run_ != run) {
+      return;
+    }
+    if (event.name == "STOP") {
+      if (self->state_ == VmState::running) {
+        self->set_state(VmState::paused, "QEMU stopped the vCPUs");
+      }
+    } else if (event.name == "RESUME") {
+      if (self->state_ == VmState::paused) {
+        self->set_state(VmState::running, "QEMU resumed the vCPUs");
+      }
+    } else if (event.name == "SHUTDOWN") {
+      run->guest_shutdown = true;
+      const auto* reason = event.data.if_contains("reason");
+      self->set_state(VmState::shuttingdown,
+                      fmt::format("QEMU shutting down ({})",
+                                  reason != nullptr && reason->is_string()
+                                      ? std::string(reason->as_string())
+                                      : std::string("no reason given")));
+    } else if (event.name == "GUEST_PANICKED") {
+      self->record_.last_error = "the guest panicked";
+      run->guest_shutdown = false;
+      run->stop_requested = false;
+      self->publish("GuestPanicked", "the guest kernel panicked; stopping QEMU");
+      if (run->qemu) {
+        run->qemu->signal(SIGKILL);
+      }
+    } else if (event.name == "RESET") {
+      self->publish("Reset", "the guest was reset");
+    }
+  });
+}
+
+asio::awaitable<void> Vm::supervise(std::shared_ptr<Run> run) {
+  const auto began = std::chrono::steady_clock::now();
+  co_await run->qemu->wait_exit();
+  const std::string how = run->qemu->describe();
+  const bool expected = run->stop_requested || run->guest_shutdown;
+  co_await teardown(*run);
+  if (run_ == run) {
+    run_.reset();
+  }
+  if (!expected) {
+    record_.last_error = fmt::format("QEMU {} unexpectedly", how);
+    save_record();
+  }
+  if (std::chrono::steady_clock::now() - began > 60s) {
+    restarts_ = 0;  // it ran a while: a new failure starts the backoff over
+  }
+  set_state(expected ? VmState::stopped : VmState::crashed,
+            fmt::format("QEMU {}{}", how, expected ? "" : " unexpectedly"));
+  run->exited.set();
+  if (!run->stop_requested && !retired_) {
+    co_await maybe_restart(!expected);
+  }
+}
+
+asio::awaitable<void> Vm::maybe_restart(bool crashed) {
+  const std::string strategy = run_strategy();
+  const bool again = strategy == "Always" || (strategy == "RerunOnFailure" && crashed);
+  if (!again) {
+    co_return;
+  }
+  const auto delay = std::min<std::chrono::seconds>(std::chrono::seconds{1 << std::min(restarts_, 6)}, 60s);
+  ++restarts_;
+  publish("Restarting", fmt::format("runStrategy {}: starting again in {} s (restart {})",
+                                    strategy, delay.count(), restarts_));
+  asio::steady_timer timer(ctx_.executor, delay);
+  boost::system::error_code ec;
+  co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  auto guard = co_await lock_.lock();
+  if (retired_ || is_active(state_)) {
+    co_return;  // deleted, or someone started it meanwhile
+  }
+  if (auto started = co_await start_locked(); !started) {
+    publish("Error", started.error().message);
+  }
+}
+
+asio::awaitable<void> Vm::watch_agent(std::shared_ptr<Run> run) {
+  while (!run->exited.is_set()) {
+    const auto ping = co_await qmp::guest_ping(run->agent, 2s);
+    if (run->exited.is_set()) {
+      break;
+    }
+    if (ping) {
+      run->agent_last_seen = format_time(std::chrono::system_clock::now());
+      if (!run->agent_connected) {
+        run->agent_connected = true;
+        if (auto info = co_await qmp::guest_info(run->agent); info) {
+          run->agent_version = info->version;
+        }
+        publish("AgentConnected", fmt::format("guest agent {} answers", run->agent_version));
+      }
+    } else if (run->agent_connected) {
+      run->agent_connected = false;
+      publish("AgentDisconnected", ping.error().to_string());
+    }
+    co_await run->exited.wait_for(run->agent_connected ? 5s : 1s);
+  }
+}
+
+asio::awaitable<bool> Vm::adopt() {
+  auto guard = co_await lock_.lock();
+  const cmdline::VmPaths where = paths();
+  const std::string pidfile = where.run_dir + "/qemu.pid";
+  const auto pid = read_pid(pidfile);
+  if (!pid) {
+    co_return false;
+  }
+  if (record_.uuid.empty() || !cmdline_has_uuid(*pid, record_.uuid)) {
+    publish("Adoption", fmt::format("pidfile {} names pid {}, which is not this VM's QEMU "
+                                    "(no -uuid {}); not adopted",
+                                    pidfile, *pid, record_.uuid));
+    run_ = std::make_shared<Run>(ctx_.executor, where.qga_socket());
+    co_await teardown(*run_);
+    run_.reset();
+    co_return false;
+  }
+  auto qemu = ProcessHandle::open(ctx_.executor, *pid);
+  if (!qemu) {
+    co_return false;
+  }
+  run_ = std::make_shared<Run>(ctx_.executor, where.qga_socket());
+  auto run = run_;
+  run->qemu.emplace(std::move(*qemu));
+  if (auto swtpm_pid = read_pid(where.swtpm_pid())) {
+    const std::string args = read_small(fmt::format("/proc/{}/cmdline", *swtpm_pid));
+    if (args.find(where.run_dir) != std::string::npos) {
+      if (auto swtpm = ProcessHandle::open(ctx_.executor, *swtpm_pid)) {
+        run->swtpm.emplace(std::move(*swtpm));
+      }
+    }
+  }
+  if (auto failed = co_await connect_qmp(10s)) {
+    publish("Adoption", fmt::format("QEMU pid {} is running but QMP did not answer: {}; "
+                                    "killing it",
+                                    *pid, *failed));
+    co_await teardown(*run);
+    run_.reset();
+    set_state(VmState::crashed, "not adoptable: " + *failed);
+    co_return false;
+  }
+  watch_events();
+  auto status = co_await qmp::query_status(*run->qmp);
+  run->started_at = "(adopted)";
+  set_state(status && status->running ? VmState::running : VmState::paused,
+            fmt::format("adopted QEMU pid {} ({})", *pid,
+                        status ? status->status : std::string("status unknown")));
+  auto self = shared_from_this();
+  asio::co_spawn(ctx_.executor, [self, run] { return self->supervise(run); }, asio::detached);
+  asio::co_spawn(ctx_.executor, [self, run] { return self->watch_agent(run); }, asio::detached);
+  co_return true;
+}
+
+}  // namespace qmd::daemon

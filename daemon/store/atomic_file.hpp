@@ -1,0 +1,18 @@
+#pragma once
+// Writes that are never seen half done: a temporary file in the same directory, written and
+// fsync'ed, renamed over the target, then the directory fsync'ed. A crash at any point
+// leaves either the old content or the new one.
+#include <expected>
+#include <string>
+#include <string_view>
+
+namespace qmd::daemon {
+
+// The error says which path and which step failed ("write /x/spec.yaml: No space left ...").
+std::expected<void, std::string> write_file_atomic(const std::string& path,
+                                                   std::string_view content,
+                                                   unsigned mode = 0640);
+// Reads a whole file; the error names the path.
+std::expected<std::string, std::string> read_file(const std::string& path);
+
+}  // namespace qmd::daemon
