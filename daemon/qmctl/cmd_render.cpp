@@ -128,6 +128,13 @@ std::optional<std::pair<qmd::qmctl::Loaded, RenderResult>> load_and_render(
 }  // namespace
 
 int cmd_render(int argc, char** argv) {
+  if (qmd::qmctl::asks_help(argc, argv)) {
+    std::cout << "usage: qmctl render FILE [--config FILE] [--emulation]\n"
+                 "                    [--hyperv strict|best-effort] [-o args|json|shell]\n"
+                 "                    [--fake-host \"kvm=yes ...\"]\n"
+                 "                    [--run-dir DIR] [--state-dir DIR] [--preset-dir DIR]\n";
+    return 0;
+  }
   auto flags = qmd::qmctl::parse_common_flags(argc - 1, argv + 1);
   if (!flags || flags->file.empty() || !flags->rest.empty()) {
     std::cerr << (flags ? (flags->rest.empty() ? "" : "unknown argument: " + flags->rest[0] + "\n")
@@ -151,6 +158,12 @@ int cmd_render(int argc, char** argv) {
 }
 
 int cmd_validate(int argc, char** argv) {
+  if (qmd::qmctl::asks_help(argc, argv)) {
+    std::cout << "usage: qmctl validate FILE [--config FILE] [--emulation]\n"
+                 "                      [--hyperv strict|best-effort]\n"
+                 "                      [--fake-host \"kvm=yes ...\"] [--preset-dir DIR]\n";
+    return 0;
+  }
   auto flags = qmd::qmctl::parse_common_flags(argc - 1, argv + 1);
   if (!flags || flags->file.empty() || !flags->rest.empty()) {
     std::cerr << (flags ? "" : flags.error() + "\n")
@@ -172,6 +185,11 @@ int cmd_validate(int argc, char** argv) {
 }
 
 int cmd_host(int argc, char** argv) {
+  if (qmd::qmctl::asks_help(argc, argv)) {
+    std::cout << "usage: qmctl host [-o text|json] [--config FILE]\n"
+                 "                  [--fake-host \"kvm=yes ...\"]\n";
+    return 0;
+  }
   auto flags = qmd::qmctl::parse_common_flags(argc - 1, argv + 1);
   if (!flags || !flags->file.empty() || !flags->rest.empty() ||
       (flags->output != "args" && flags->output != "json" && flags->output != "text")) {

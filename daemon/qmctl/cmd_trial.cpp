@@ -28,8 +28,8 @@ using namespace qmd;
 // "/swtpm-ctrl.sock".
 constexpr std::size_t kMaxRunDir = 107 - 16;
 
-void usage() {
-  std::fprintf(stderr,
+void usage(std::FILE* out = stderr) {
+  std::fprintf(out,
                "usage: qmctl trial FILE [--config FILE] [--emulation]\n"
                "                        [--hyperv strict|best-effort]\n"
                "                        [--run-dir DIR] [--state-dir DIR] [--preset-dir DIR]\n"
@@ -122,6 +122,10 @@ int fail(const std::string& message) {
 
 int cmd_trial(int argc, char** argv) {
   // argv[0] is "trial".
+  if (qmctl::asks_help(argc, argv)) {
+    usage(stdout);
+    return 0;
+  }
   auto flags = qmctl::parse_common_flags(argc - 1, argv + 1);
   if (!flags) {
     std::fprintf(stderr, "qmctl trial: %s\n", flags.error().c_str());

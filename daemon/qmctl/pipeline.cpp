@@ -79,6 +79,16 @@ std::expected<policy::HostCaps, std::string> host_for(const CommonFlags& flags,
   return policy::probe_host(config.qemu_binary);
 }
 
+bool asks_help(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      return true;
+    }
+  }
+  return false;
+}
+
 std::expected<Loaded, policy::SpecErrors> load(const CommonFlags& flags) {
   auto config = config_for(flags);
   if (!config) {

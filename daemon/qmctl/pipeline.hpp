@@ -32,6 +32,9 @@ struct CommonFlags {
 // flag without its value.
 std::expected<CommonFlags, std::string> parse_common_flags(int argc, char** argv);
 
+// True when -h or --help is among the arguments: print the usage on stdout and exit 0.
+bool asks_help(int argc, char** argv);
+
 // The config file (--config, else /etc/qmd/qmd.yaml if present) with the flags applied on top.
 std::expected<daemon::Config, policy::SpecErrors> config_for(const CommonFlags& flags);
 
