@@ -38,6 +38,14 @@ void NicsConfigurator::configure(const policy::VmSpec& spec, RenderResult& out) 
   for (const auto& iface : interfaces_to_render(spec)) {
     const auto params = nic_params(spec, iface, layout.nics.at(iface.name), facts_);
     out.argv.append(devices::nic_options(devices::nic_parts(params)));
+    if (iface.binding == "bridge") {
+      for (const auto& net : spec.networks) {
+        if (net.name == iface.name) {
+          out.taps.push_back({params.tap_name, net.multus_network_name,
+                              devices::tap_multiqueue(params)});
+        }
+      }
+    }
   }
 }
 

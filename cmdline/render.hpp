@@ -40,11 +40,20 @@ struct PinningPlan {
   bool numa_passthrough = false;
 };
 
+// A host tap the daemon must create before QEMU starts (bridge bindings).
+struct TapPlan {
+  std::string name;     // the tap QEMU opens by name (ifname=)
+  std::string network;  // multus networkName; the daemon's `bridges` maps it to a bridge
+  bool multiqueue = false;
+  bool operator==(const TapPlan&) const = default;
+};
+
 struct RenderResult {
   std::string binary;  // qemu-system-x86_64 path
   Argv argv;
   std::vector<SidecarCommand> sidecars;
   std::vector<FilePrep> prepare;
+  std::vector<TapPlan> taps;
   PinningPlan pinning;
   std::vector<std::string> env;       // extra NAME=VALUE for QEMU (TZ for the guest clock)
   std::vector<std::string> warnings;  // e.g. Hyper-V features dropped under bestEffort

@@ -15,9 +15,13 @@ std::string nic_driver(const NicParams& p) {
 
 }  // namespace
 
+bool tap_multiqueue(const NicParams& p) {
+  return p.tap && p.model == "virtio" && p.queues > 1;
+}
+
 NicParts nic_parts(const NicParams& p) {
   const bool virtio = p.model == "virtio";
-  const bool multiqueue = p.tap && virtio && p.queues > 1;
+  const bool multiqueue = tap_multiqueue(p);
 
   Component netdev{p.tap ? "tap" : "user", {{"id", netdev_id(p.name)}}};
   if (p.tap) {

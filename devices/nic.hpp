@@ -34,6 +34,8 @@ struct NicParts {
 };
 
 NicParts nic_parts(const NicParams& params);
+// A virtio NIC on a tap with more than one queue: the tap must be IFF_MULTI_QUEUE.
+bool tap_multiqueue(const NicParams& params);
 
 std::vector<Option> nic_options(const NicParts& parts);   // -netdev, -device
 std::vector<QmpCall> nic_hotplug(const NicParts& parts);  // netdev_add, device_add

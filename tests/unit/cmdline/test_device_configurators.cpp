@@ -240,6 +240,31 @@ TEST_CASE("NIC bindings: tap, bridge, multiqueue, vhost") {
             "-device e1000e,id=nic-br,bus=pci.3,addr=0x0,netdev=net-br,mac=02:00:00:00:00:02"});
 }
 
+TEST_CASE("a bridge binding asks the daemon for a tap on its network; a tap binding does not") {
+  auto spec = bare_spec();
+  spec.domain.devices.network_interface_multiqueue = true;
+  policy::InterfaceDevice tap;
+  tap.name = "t0";
+  tap.binding = "tap";
+  tap.tap_name = "vnet7";
+  policy::InterfaceDevice br;
+  br.name = "lan";
+  br.binding = "bridge";
+  spec.domain.devices.interfaces = {tap, br};
+  policy::Network lan;
+  lan.name = "lan";
+  lan.kind = policy::NetworkKind::multus;
+  lan.multus_network_name = "prod";
+  spec.networks = {lan};
+  const auto out = run<cmdline::NicsConfigurator>(spec, facts());
+  REQUIRE(out.taps.size() == 1);
+  CHECK(out.taps[0] ==
+        cmdline::TapPlan{devices::bridge_tap_name("t", "lan"), "prod", /*multiqueue=*/true});
+  auto one_cpu = facts();
+  one_cpu.vcpus = 1;  // one queue: a plain tap
+  CHECK(run<cmdline::NicsConfigurator>(spec, one_cpu).taps.at(0).multiqueue == false);
+}
+
 TEST_CASE("inputs: usb needs the xhci controller, virtio takes a port") {
   auto spec = bare_spec();
   spec.domain.devices.inputs = {{"tab", "tablet", std::nullopt}, {"kbd", "keyboard", "virtio"}};

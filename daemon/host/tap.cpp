@@ -1,0 +1,135 @@
+#include "daemon/host/tap.hpp"
+
+#include <fcntl.h>
+#include <net/if.h>  // before linux/if_tun.h, which must not pull in linux/if.h
+#include <fmt/format.h>
+#include <linux/if_tun.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace qmd::daemon {
+namespace {
+
+// Closes on every path.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
+    if (fd_ >= 0) {
+      ::close(fd_);
+    }
+  }
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+std::string err(const std::string& tap, const std::string& step) {
+  return fmt::format("tap {}: {}: {}", tap, step, std::strerror(errno));
+}
+
+ifreq named(const std::string& name) {
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+  return ifr;
+}
+
+// Opens the tap device itself (creating it when missing) with the flags QEMU will use.
+std::expected<int, std::string> open_tap(const std::string& name, bool multiqueue) {
+  const int fd = ::open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+  if (fd < 0) {
+    return std::unexpected(err(name, "open /dev/net/tun"));
+  }
+  ifreq ifr = named(name);
+  // QEMU asks for a vnet header whenever the kernel has one, and multiqueue for queues > 1;
+  // a persistent tap accepts QEMU only when IFF_MULTI_QUEUE matches.
+  ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | (multiqueue ? IFF_MULTI_QUEUE : 0);
+  if (::ioctl(fd, TUNSETIFF, &ifr) != 0) {
+    std::string why = err(name, "TUNSETIFF");
+    ::close(fd);
+    return std::unexpected(why + (errno == EINVAL ? " (an interface of that name exists with "
+                                                    "other flags; remove it)"
+                                                  : ""));
+  }
+  return fd;
+}
+
+}  // namespace
+
+std::expected<void, std::string> create_tap(const TapSpec& spec) {
+  if (spec.name.empty() || spec.name.size() >= IFNAMSIZ) {
+    return std::unexpected(fmt::format("tap \"{}\": a name of 1 to {} characters is needed",
+                                       spec.name, IFNAMSIZ - 1));
+  }
+  auto opened = open_tap(spec.name, spec.multiqueue);
+  if (!opened) {
+    return std::unexpected(opened.error());
+  }
+  Fd tap(*opened);
+  if (spec.owner && ::ioctl(tap.get(), TUNSETOWNER, static_cast<unsigned long>(*spec.owner)) != 0) {
+    return std::unexpected(err(spec.name, "TUNSETOWNER"));
+  }
+  if (spec.group && ::ioctl(tap.get(), TUNSETGROUP, static_cast<unsigned long>(*spec.group)) != 0) {
+    return std::unexpected(err(spec.name, "TUNSETGROUP"));
+  }
+  if (::ioctl(tap.get(), TUNSETPERSIST, 1UL) != 0) {
+    return std::unexpected(err(spec.name, "TUNSETPERSIST"));
+  }
+  Fd control(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (control.get() < 0) {
+    return std::unexpected(err(spec.name, "socket"));
+  }
+  if (!spec.bridge.empty()) {
+    ifreq bridge = named(spec.bridge);
+    bridge.ifr_ifindex = static_cast<int>(::if_nametoindex(spec.name.c_str()));
+    if (bridge.ifr_ifindex == 0 || ::ioctl(control.get(), SIOCBRADDIF, &bridge) != 0) {
+      std::string why = fmt::format("tap {}: join bridge {}: {}", spec.name, spec.bridge,
+                                    std::strerror(errno));
+      ::ioctl(tap.get(), TUNSETPERSIST, 0UL);  // closing the last fd then removes it
+      return std::unexpected(why + (errno == ENODEV ? " (no such bridge on this host; check "
+                                                      "`bridges` in qmd.yaml)"
+                                                    : ""));
+    }
+  }
+  ifreq flags = named(spec.name);
+  bool up = ::ioctl(control.get(), SIOCGIFFLAGS, &flags) == 0;
+  if (up) {
+    flags.ifr_flags = static_cast<short>(flags.ifr_flags | IFF_UP);
+    up = ::ioctl(control.get(), SIOCSIFFLAGS, &flags) == 0;
+  }
+  if (!up) {
+    std::string why = err(spec.name, "set up");
+    ::ioctl(tap.get(), TUNSETPERSIST, 0UL);
+    return std::unexpected(why);
+  }
+  return {};
+}
+
+std::expected<void, std::string> delete_tap(const std::string& name) {
+  if (::if_nametoindex(name.c_str()) == 0) {
+    return {};
+  }
+  // Reopening with the device's own multiqueue flag is required; try both.
+  for (bool multiqueue : {false, true}) {
+    auto opened = open_tap(name, multiqueue);
+    if (!opened) {
+      continue;
+    }
+    Fd tap(*opened);
+    if (::ioctl(tap.get(), TUNSETPERSIST, 0UL) != 0) {
+      return std::unexpected(err(name, "TUNSETPERSIST 0"));
+    }
+    return {};
+  }
+  return std::unexpected(fmt::format("tap {}: cannot reopen it to remove it", name));
+}
+
+}  // namespace qmd::daemon
