@@ -49,8 +49,9 @@ std::expected<void, std::string> ensure_hugetlbfs_1g(const std::string& path) {
   }
   if (::mount("hugetlbfs", path.c_str(), "hugetlbfs", MS_NOSUID | MS_NODEV, "pagesize=1G") != 0) {
     return std::unexpected(fmt::format(
-        "mount hugetlbfs pagesize=1G on {}: {} (qmd must run as root, and the kernel needs "
-        "1 GiB pages reserved: hugepagesz=1G hugepages=N on its command line)",
+        "mount hugetlbfs pagesize=1G on {}: {} (under systemd enable dev-hugepages1G.mount, "
+        "which qmd installs; the kernel also needs 1 GiB pages reserved: hugepagesz=1G "
+        "hugepages=N on its command line)",
         path, std::strerror(errno)));
   }
   return {};
