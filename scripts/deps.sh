@@ -12,6 +12,8 @@ packages=(
   qemu-system-x86 qemu-utils ovmf swtpm swtpm-tools
   # the test guest (tests/guest/build-guest.sh) and its boot test
   cpio kmod socat e2fsprogs gzip
+  # the daemon end-to-end tests (tests/integration/daemon/*.sh)
+  curl python3
 )
 
 missing=()

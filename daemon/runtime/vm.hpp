@@ -102,6 +102,7 @@ class Vm : public std::enable_shared_from_this<Vm> {
     std::string qemu_version;
     std::string started_at;
     std::vector<int> pinned;     // host CPUs taken from the context
+    std::vector<std::string> taps;  // host taps qmd made for bridge bindings
   };
 
   void set_state(VmState state, std::string message);
@@ -110,6 +111,7 @@ class Vm : public std::enable_shared_from_this<Vm> {
   OpResult check_active(std::string_view action) const;
 
   asio::awaitable<OpResult> start_locked();
+  std::optional<std::string> prepare_host(const cmdline::RenderResult& rendered);
   asio::awaitable<std::optional<std::string>> start_swtpm(const cmdline::RenderResult& rendered);
   asio::awaitable<std::optional<std::string>> start_qemu(const cmdline::RenderResult& rendered);
   asio::awaitable<std::optional<std::string>> connect_qmp(std::chrono::milliseconds limit);

@@ -1,5 +1,6 @@
 // Vm::start: render -> directories and files -> swtpm -> QEMU (-S) -> QMP -> pinning -> cont.
 // Any failure undoes every step: no process, socket or pidfile is left behind.
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <sched.h>
 #include <sys/stat.h>
@@ -9,8 +10,11 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <algorithm>
 #include <filesystem>
 
+#include "daemon/host/hugetlbfs.hpp"
+#include "daemon/host/tap.hpp"
 #include "daemon/runtime/blocking.hpp"
 #include "daemon/runtime/vm.hpp"
 #include "daemon/store/atomic_file.hpp"
@@ -142,6 +146,9 @@ asio::awaitable<OpResult> Vm::start_locked() {
   if (prepared) {
     co_return co_await fail("prepare", *prepared);
   }
+  if (auto failed = prepare_host(*rendered)) {
+    co_return co_await fail("host", *failed);
+  }
   if (auto failed = co_await start_swtpm(*rendered)) {
     co_return co_await fail("swtpm", *failed);
   }
@@ -175,6 +182,36 @@ asio::awaitable<OpResult> Vm::start_locked() {
   co_return OpResult{};
 }
 
+// Taps for bridge bindings and the 1Gi hugetlbfs mount: what QEMU, unprivileged and under
+// spawn=deny, cannot do for itself.
+std::optional<std::string> Vm::prepare_host(const cmdline::RenderResult& rendered) {
+  for (const auto& plan : rendered.taps) {
+    const auto bridge = ctx_.config.bridges.find(plan.network);
+    if (bridge == ctx_.config.bridges.end()) {
+      return fmt::format("network {} has no bridge in qmd.yaml's bridges", plan.network);
+    }
+    TapSpec tap{plan.name, bridge->second, plan.multiqueue, std::nullopt, std::nullopt};
+    if (ctx_.qemu_user) {
+      tap.owner = ctx_.qemu_user->uid;
+      tap.group = ctx_.qemu_user->gid;
+    }
+    if (auto made = create_tap(tap); !made) {
+      return made.error();
+    }
+    run_->taps.push_back(plan.name);
+  }
+  const auto args = rendered.argv.args();
+  const bool wants_1g = std::ranges::any_of(args, [](const std::string& arg) {
+    return arg.find("/dev/hugepages1G") != std::string::npos;
+  });
+  if (wants_1g) {
+    if (auto mounted = ensure_hugetlbfs_1g(); !mounted) {
+      return mounted.error();
+    }
+  }
+  return std::nullopt;
+}
+
 asio::awaitable<std::optional<std::string>> Vm::start_swtpm(
     const cmdline::RenderResult& rendered) {
   const cmdline::VmPaths where = paths();
@@ -199,6 +236,16 @@ asio::awaitable<std::optional<std::string>> Vm::start_swtpm(
     if (ctx_.qemu_user) {
       chown_tree(where.tpm_state_dir(true), *ctx_.qemu_user);
       chown_tree(where.tpm_state_dir(false), *ctx_.qemu_user);
+    }
+    if (ctx_.qemu_user) {
+      // swtpm opens its --log file (this same file) itself, after dropping to the QEMU user;
+      // left to the launcher it is root's 0640, and swtpm exits 1 without a word.
+      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
+                            0640);
+      if (fd >= 0) {
+        (void)::fchown(fd, ctx_.qemu_user->uid, ctx_.qemu_user->gid);
+        ::close(fd);
+      }
     }
     auto launched = launch(launch_spec(ctx_, sidecar.argv, log, true));
     if (!launched) {

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "daemon/host/tap.hpp"
 #include "daemon/runtime/vm.hpp"
 #include "qmp/commands.hpp"
 #include "qmp/qga_commands.hpp"
@@ -56,6 +57,7 @@ asio::awaitable<OpResult> Vm::stop_locked(std::chrono::seconds grace) {
       how = "ACPI powerdown";
     }
     if (asked) {
+      publish("ShutdownRequested", fmt::format("asked the guest to power off ({})", how));
       // Windows often ignores the first ACPI request (it is still booting, or asleep):
       // ask once more halfway through.
       if (!co_await run->exited.wait_for(grace / 2) && how == "ACPI powerdown" && run->qmp &&
@@ -122,6 +124,12 @@ asio::awaitable<void> Vm::teardown(Run& run) {
       }
     }
   }
+  for (const auto& tap : run.taps) {
+    if (auto removed = delete_tap(tap); !removed) {
+      publish("Error", removed.error());
+    }
+  }
+  run.taps.clear();
   for (int cpu : run.pinned) {
     ctx_.pinned_cpus.erase(cpu);
   }

@@ -85,11 +85,17 @@ void Vm::watch_events() {
     } else if (event.name == "SHUTDOWN") {
       run->guest_shutdown = true;
       const auto* reason = event.data.if_contains("reason");
-      self->set_state(VmState::shuttingdown,
-                      fmt::format("QEMU shutting down ({})",
-                                  reason != nullptr && reason->is_string()
-                                      ? std::string(reason->as_string())
-                                      : std::string("no reason given")));
+      std::string message = fmt::format("QEMU shutting down ({})",
+                                        reason != nullptr && reason->is_string()
+                                            ? std::string(reason->as_string())
+                                            : std::string("no reason given"));
+      // During a requested stop the state is shuttingdown already; the reason (did the
+      // guest power itself off, or did we quit it?) must still reach the event stream.
+      if (self->state_ == VmState::shuttingdown) {
+        self->publish("Shutdown", std::move(message));
+      } else {
+        self->set_state(VmState::shuttingdown, std::move(message));
+      }
     } else if (event.name == "GUEST_PANICKED") {
       self->record_.last_error = "the guest panicked";
       run->guest_shutdown = false;

@@ -1,0 +1,254 @@
+# Shared by the qmd end-to-end tests (tests/integration/daemon/e2e_*.sh): a real qmd in a fresh
+# temp dir, real QEMU under TCG, the real test guest. Source it, then call `e2e_setup`.
+#
+# Environment (meson.build sets it): QMD_BIN, QMCTL_BIN, QMD_GUEST_DIR, QMD_SOURCE_DIR.
+#
+# Everything waits with a bound (wait_for); the EXIT trap kills qmd and every QEMU/swtpm whose
+# command line names the temp dir, kills the extra pids a test registered, and removes the dir.
+set -euo pipefail
+export LC_ALL=C
+
+: "${QMD_BIN:?QMD_BIN: the qmd binary}"
+: "${QMCTL_BIN:?QMCTL_BIN: the qmctl binary}"
+: "${QMD_GUEST_DIR:?QMD_GUEST_DIR: where build-guest.sh caches the test guest}"
+: "${QMD_SOURCE_DIR:?QMD_SOURCE_DIR: the source tree}"
+
+T=          # the test's temp dir: state/, run/, guest/, specs, logs
+SOCK=       # qmd's API socket
+QMD_PID=    # the running qmd (empty when none)
+EXTRA_PIDS=()  # unrelated processes a test started (e.g. a `sleep` a pidfile points at)
+STATUS=     # api: the last HTTP status
+BODY=       # api: the last response body
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+log() { echo "[$(date +%T.%3N)] $*" >&2; }
+
+fail() {
+  echo "FAIL: $*" >&2
+  if [[ -n "$T" && -f "$T/qmd.log" ]]; then
+    echo "--- qmd log (last 60 lines) ---" >&2
+    tail -n 60 "$T/qmd.log" >&2 || true
+    for qlog in "$T"/state/vms/*/qemu.log; do
+      [[ -f "$qlog" ]] || continue
+      echo "--- $qlog (last 15 lines) ---" >&2
+      tail -n 15 "$qlog" >&2 || true
+    done
+  fi
+  exit 1
+}
+
+# Pids of every process whose command line mentions the temp dir (QEMU, swtpm), but not
+# this shell's own helpers (curl, python, qmctl get the socket path, not a VM path).
+procs_of_tmp() {
+  local pid cmd
+  for pid in /proc/[0-9]*; do
+    pid=${pid#/proc/}
+    cmd=$({ tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null) || continue
+    case "$cmd" in
+      *qemu-system*"$T/"* | *swtpm*"$T/"*) echo "$pid" ;;
+    esac
+  done
+}
+
+# Pids of this VM's QEMU and swtpm (their command lines hold RUN/vms/NAME/).
+procs_of_vm() {
+  local name=$1 pid cmd
+  for pid in $(procs_of_tmp); do
+    cmd=$({ tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null) || continue
+    [[ "$cmd" == *"$T/run/vms/$name/"* ]] && echo "$pid"
+  done
+  return 0
+}
+
+e2e_cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  if [[ -n "$QMD_PID" ]]; then
+    kill -KILL "$QMD_PID" 2>/dev/null || true
+    wait "$QMD_PID" 2>/dev/null || true
+  fi
+  if [[ -n "$T" ]]; then
+    local pids pid i
+    for i in $(seq 1 50); do
+      pids=$(procs_of_tmp)
+      [[ -z "$pids" ]] && break
+      for pid in $pids; do kill -KILL "$pid" 2>/dev/null || true; done
+      sleep 0.1
+    done
+    [[ -n "$(procs_of_tmp)" ]] && echo "cleanup: processes left: $(procs_of_tmp)" >&2
+  fi
+  for pid in "${EXTRA_PIDS[@]}"; do
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  if [[ -n "$T" && -d "$T" ]]; then
+    if [[ $rc -ne 0 && -n "${QMD_KEEP_FAILED:-}" ]]; then
+      echo "kept $T" >&2
+    else
+      rm -rf "$T"
+    fi
+  fi
+  exit "$rc"
+}
+
+# Makes the temp dir, copies the guest into it (readable by the QEMU user) and starts qmd.
+e2e_setup() {
+  "$QMD_SOURCE_DIR/tests/guest/build-guest.sh" "$QMD_GUEST_DIR" >/dev/null
+  # Short and under /tmp: socket paths stay well below 108 bytes, and the QEMU user can
+  # reach it even when the checkout sits under an unreadable home.
+  T=$(mktemp -d /tmp/qmd-e2e.XXXXXX)
+  trap e2e_cleanup EXIT
+  trap 'exit 143' TERM
+  trap 'exit 130' INT
+  chmod 0755 "$T"
+  mkdir -p "$T/guest"
+  install -m 0644 "$QMD_GUEST_DIR/vmlinuz" "$QMD_GUEST_DIR/initramfs.img" "$T/guest/"
+  SOCK=$T/run/qmd.sock
+  start_qmd
+}
+
+QMD_ARGS=()  # extra qmd flags a test sets before e2e_setup (e.g. --config)
+QEMU_USER=nobody  # when root; a test that needs /dev/net/tun (0600 on these hosts) uses root
+
+start_qmd() {
+  local args=(--state-dir "$T/state" --run-dir "$T/run" --emulation --log-level debug)
+  if [[ $(id -u) -eq 0 ]]; then
+    args+=(--qemu-user "$QEMU_USER")
+  fi
+  args+=("${QMD_ARGS[@]}")
+  "$QMD_BIN" "${args[@]}" >>"$T/qmd.log" 2>&1 &
+  QMD_PID=$!
+  local until=$(($(now_ms) + 20000))
+  until curl -sf --max-time 2 --unix-socket "$SOCK" http://qmd/v1/host >/dev/null 2>&1; do
+    kill -0 "$QMD_PID" 2>/dev/null || fail "qmd exited at start"
+    (($(now_ms) < until)) || fail "qmd did not answer on $SOCK within 20 s"
+    sleep 0.1
+  done
+}
+
+# SIGKILL qmd (its VMs keep running).
+kill_qmd() {
+  kill -KILL "$QMD_PID"
+  wait "$QMD_PID" 2>/dev/null || true
+  QMD_PID=
+}
+
+qm() { "$QMCTL_BIN" -s "$SOCK" "$@"; }
+
+# api METHOD PATH [curl args...]: sets STATUS and BODY. Bounded by curl's --max-time.
+api() {
+  local method=$1 path=$2
+  shift 2
+  local out
+  out=$(mktemp "$T/body.XXXXXX")
+  STATUS=$(curl -sS --max-time 120 --unix-socket "$SOCK" -o "$out" -w '%{http_code}' \
+    -X "$method" "$@" "http://qmd$path") || STATUS="curl-failed:$?"
+  BODY=$(cat "$out")
+  rm -f "$out"
+}
+
+# expect_status WANT METHOD PATH [curl args...]
+expect_status() {
+  local want=$1
+  shift
+  api "$@"
+  [[ "$STATUS" == "$want" ]] || fail "$1 $2: HTTP $STATUS, expected $want: $BODY"
+}
+
+# jq-free JSON: json_get 'EXPR' < JSON, with the document bound to d. Prints str/num as is,
+# booleans as true/false, null as empty, anything else as JSON.
+json_get() {
+  python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+v = eval(sys.argv[1])
+if isinstance(v, bool): print("true" if v else "false")
+elif v is None: print("")
+elif isinstance(v, (dict, list)): print(json.dumps(v))
+else: print(v)
+' "$1"
+}
+
+show_field() {  # show_field NAME 'EXPR'  (through qmctl show -o json)
+  qm -o json show "$1" | json_get "$2"
+}
+vm_state() { show_field "$1" 'd["state"]'; }
+vm_pid() { show_field "$1" 'd["pid"]'; }
+
+# wait_for SECONDS WHAT COMMAND...: polls COMMAND every 0.1 s until it succeeds.
+wait_for() {
+  local limit=$1 what=$2
+  shift 2
+  local until=$(($(now_ms) + limit * 1000))
+  until "$@"; do
+    (($(now_ms) < until)) || fail "timed out after $limit s waiting for $what"
+    sleep 0.1
+  done
+}
+
+state_is() { [[ "$(vm_state "$1" 2>/dev/null)" == "$2" ]]; }
+wait_state() { wait_for "$3" "VM $1 to be $2" state_is "$1" "$2"; }
+agent_up() { [[ "$(show_field "$1" 'd["agent"]["connected"]' 2>/dev/null)" == true ]]; }
+wait_agent() { wait_for "${2:-90}" "the guest agent of $1" agent_up "$1"; }
+
+# The StateChanged states of a VM's events, one per line, oldest first.
+state_changes() {
+  curl -sS --max-time 10 --unix-socket "$SOCK" "http://qmd/v1/events?vm=$1" | python3 -c '
+import json, sys
+for line in sys.stdin:
+    if line.strip():
+        e = json.loads(line)
+        if e["type"] == "StateChanged":
+            print(e["state"])
+'
+}
+
+# grep -q at the end of a pipe exits at the first match, and with pipefail the writer's
+# SIGPIPE fails the pipe: read everything instead.
+grep_q() { grep "$@" >/dev/null; }
+
+# A process that still runs: a zombie (exited, not yet reaped — an adopted QEMU's parent is
+# init, not qmd) does not count.
+alive() { [[ -d /proc/$1 ]] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
+utc_now() { python3 -c 'import datetime; print(datetime.datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z")'; }
+
+# /proc/PID/status line VALUE (tabs kept), e.g. proc_status 1234 Seccomp -> "2"
+proc_status() { sed -n "s/^$2:\t//p" "/proc/$1/status"; }
+
+# spec NAME [STRATEGY] [KIND]: writes $T/NAME.yaml, prints its path. KIND: guest (the test
+# guest, default), tpm (the guest plus an ephemeral swtpm), firmware (no kernel: SeaBIOS finds
+# nothing to boot and idles; for tests that need a QEMU, not a guest).
+spec() {
+  local name=$1 strategy=${2:-Manual} kind=${3:-guest}
+  local file=$T/$name.yaml firmware="" tpm=""
+  if [[ "$kind" != firmware ]]; then
+    firmware="
+        firmware:
+          kernelBoot:
+            kernelPath: $T/guest/vmlinuz
+            initrdPath: $T/guest/initramfs.img
+            kernelArgs: \"console=ttyS0 panic=-1 quiet mitigations=off\""
+  fi
+  if [[ "$kind" == tpm ]]; then
+    tpm="
+          tpm: {}"
+  fi
+  cat >"$file" <<EOF
+apiVersion: kubevirt.io/v1
+kind: VirtualMachine
+metadata:
+  name: $name
+spec:
+  runStrategy: $strategy
+  template:
+    spec:
+      terminationGracePeriodSeconds: 30
+      domain:
+        cpu: {cores: 1}
+        memory: {guest: 256Mi}$firmware
+        devices:
+          autoattachGraphicsDevice: false
+          interfaces: []$tpm
+      networks: []
+EOF
+  echo "$file"
+}
