@@ -82,6 +82,36 @@ void chown_tree(const std::string& path, const Credentials& owner) {
   }
 }
 
+// swtpm_setup's EK and platform certificates come from swtpm_localca, whose default CA lives
+// in /var/lib/swtpm-localca (root's). A qmd that is not root gets its own CA under its state
+// dir; returns the swtpm_setup.conf to pass with --config, or what failed.
+std::expected<std::string, std::string> user_localca_config(const std::string& state_dir) {
+  const std::string dir = state_dir + "/swtpm-localca";
+  std::error_code ec;
+  fs::create_directories(dir + "/ca", ec);
+  if (ec) {
+    return std::unexpected(fmt::format("make {}: {}", dir, ec.message()));
+  }
+  const std::string setup_conf = dir + "/swtpm_setup.conf";
+  const std::string ca_conf = dir + "/swtpm-localca.conf";
+  auto written = write_file_atomic(
+      ca_conf, fmt::format("statedir = {0}/ca\nsigningkey = {0}/ca/signkey.pem\n"
+                           "issuercert = {0}/ca/issuercert.pem\ncertserial = {0}/ca/certserial\n",
+                           dir));
+  if (written) {
+    written = write_file_atomic(
+        setup_conf, fmt::format("create_certs_tool = /usr/bin/swtpm_localca\n"
+                                "create_certs_tool_config = {}\n"
+                                "create_certs_tool_options = /etc/swtpm-localca.options\n"
+                                "active_pcr_banks = sha256\n",
+                                ca_conf));
+  }
+  if (!written) {
+    return std::unexpected(written.error());
+  }
+  return setup_conf;
+}
+
 LaunchSpec launch_spec(const DaemonContext& ctx, std::vector<std::string> argv,
                        std::string log, bool drop) {
   LaunchSpec spec;
@@ -224,7 +254,17 @@ asio::awaitable<std::optional<std::string>> Vm::start_swtpm(
       }
       // swtpm_setup runs as qmd (its CA files are root's); the state it makes is handed to
       // the QEMU user below.
-      auto setup = [argv = sidecar.argv, log] {
+      std::vector<std::string> argv = sidecar.argv;
+      if (::geteuid() != 0) {
+        auto config = user_localca_config(ctx_.config.state_dir);
+        if (!config) {
+          co_return fmt::format("{}: the local CA for TPM certificates: {}", sidecar.name,
+                                config.error());
+        }
+        argv.push_back("--config");
+        argv.push_back(*config);
+      }
+      auto setup = [argv = std::move(argv), log] {
         return trial::run_to_completion(argv, log, 60s);
       };
       auto done = co_await run_blocking(ctx_.blocking, std::move(setup));

@@ -108,14 +108,19 @@ e2e_setup() {
 
 QMD_ARGS=()  # extra qmd flags a test sets before e2e_setup (e.g. --config)
 QEMU_USER=nobody  # when root; a test that needs /dev/net/tun (0600 on these hosts) uses root
+QMD_AS=           # root only: run qmd itself as this user (a developer's unprivileged qmd)
 
 start_qmd() {
   local args=(--state-dir "$T/state" --run-dir "$T/run" --emulation --log-level debug)
-  if [[ $(id -u) -eq 0 ]]; then
+  local wrap=()
+  if [[ -n "$QMD_AS" ]]; then
+    chown "$QMD_AS" "$T"
+    wrap=(setpriv --reuid "$QMD_AS" --regid "$(id -g "$QMD_AS")" --clear-groups env "HOME=$T")
+  elif [[ $(id -u) -eq 0 ]]; then
     args+=(--qemu-user "$QEMU_USER")
   fi
   args+=("${QMD_ARGS[@]}")
-  "$QMD_BIN" "${args[@]}" >>"$T/qmd.log" 2>&1 &
+  "${wrap[@]}" "$QMD_BIN" "${args[@]}" >>"$T/qmd.log" 2>&1 &
   QMD_PID=$!
   local until=$(($(now_ms) + 20000))
   until curl -sf --max-time 2 --unix-socket "$SOCK" http://qmd/v1/host >/dev/null 2>&1; do
