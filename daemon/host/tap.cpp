@@ -12,25 +12,10 @@
 #include <cerrno>
 #include <cstring>
 
+#include "daemon/launch/unique_fd.hpp"
+
 namespace qmd::daemon {
 namespace {
-
-// Closes on every path.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) {
-      ::close(fd_);
-    }
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 std::string err(const std::string& tap, const std::string& step) {
   return fmt::format("tap {}: {}: {}", tap, step, std::strerror(errno));
@@ -73,7 +58,7 @@ std::expected<void, std::string> create_tap(const TapSpec& spec) {
   if (!opened) {
     return std::unexpected(opened.error());
   }
-  Fd tap(*opened);
+  UniqueFd tap(*opened);
   if (spec.owner && ::ioctl(tap.get(), TUNSETOWNER, static_cast<unsigned long>(*spec.owner)) != 0) {
     return std::unexpected(err(spec.name, "TUNSETOWNER"));
   }
@@ -83,7 +68,7 @@ std::expected<void, std::string> create_tap(const TapSpec& spec) {
   if (::ioctl(tap.get(), TUNSETPERSIST, 1UL) != 0) {
     return std::unexpected(err(spec.name, "TUNSETPERSIST"));
   }
-  Fd control(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  UniqueFd control(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   if (control.get() < 0) {
     return std::unexpected(err(spec.name, "socket"));
   }
@@ -123,7 +108,7 @@ std::expected<void, std::string> delete_tap(const std::string& name) {
     if (!opened) {
       continue;
     }
-    Fd tap(*opened);
+    UniqueFd tap(*opened);
     if (::ioctl(tap.get(), TUNSETPERSIST, 0UL) != 0) {
       return std::unexpected(err(name, "TUNSETPERSIST 0"));
     }

@@ -30,21 +30,6 @@ std::string errno_text(std::string_view what, int err) {
 
 std::string env_name(const std::string& entry) { return entry.substr(0, entry.find('=')); }
 
-// qmd's environment with spec.env replacing entries of the same name.
-std::vector<std::string> merged_environment(const std::vector<std::string>& extra) {
-  std::vector<std::string> out;
-  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
-    const std::string text(*entry);
-    const bool replaced = std::any_of(extra.begin(), extra.end(), [&](const std::string& e) {
-      return env_name(e) == env_name(text);
-    });
-    if (!replaced) {
-      out.push_back(text);
-    }
-  }
-  out.insert(out.end(), extra.begin(), extra.end());
-  return out;
-}
 
 // A relative path means relative to qmd's directory, not the child's cwd (it chdirs first).
 std::string absolute(const std::string& path) {
@@ -183,6 +168,21 @@ class AllSignalsBlocked {
 };
 
 }  // namespace
+
+std::vector<std::string> merged_environment(const std::vector<std::string>& extra) {
+  std::vector<std::string> out;
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    const std::string text(*entry);
+    const bool replaced = std::any_of(extra.begin(), extra.end(), [&](const std::string& e) {
+      return env_name(e) == env_name(text);
+    });
+    if (!replaced) {
+      out.push_back(text);
+    }
+  }
+  out.insert(out.end(), extra.begin(), extra.end());
+  return out;
+}
 
 std::expected<Launched, std::string> launch(const LaunchSpec& spec) {
   if (spec.argv.empty() || spec.argv[0].empty()) {

@@ -41,6 +41,9 @@ struct Launched {
 // or in the parent ("fork: ..."). On error no child is left running.
 std::expected<Launched, std::string> launch(const LaunchSpec& spec);
 
+// This process's environment with `extra` (NAME=VALUE) replacing entries of the same name.
+std::vector<std::string> merged_environment(const std::vector<std::string>& extra);
+
 // The user and groups of `name` from the passwd/group databases; an error names the user.
 std::expected<Credentials, std::string> lookup_user(const std::string& name);
 

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <variant>
 
+#include "daemon/launch/unique_fd.hpp"
 #include "daemon/qmctl/api_client.hpp"
 #include "daemon/qmctl/commands.hpp"
 
@@ -30,22 +31,6 @@ constexpr int kDrainQuietMs = 300;
 volatile std::sig_atomic_t g_signalled = 0;
 
 void on_signal(int) { g_signalled = 1; }
-
-class OwnedFd {
- public:
-  explicit OwnedFd(int fd) : fd_(fd) {}
-  OwnedFd(const OwnedFd&) = delete;
-  OwnedFd& operator=(const OwnedFd&) = delete;
-  ~OwnedFd() {
-    if (fd_ >= 0) {
-      ::close(fd_);
-    }
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 // The terminal in raw mode for as long as this lives.
 class RawTerminal {
@@ -177,7 +162,7 @@ int console_attach(const ApiClient& client, const std::string& name) {
               << "\n";
     return 1;
   }
-  OwnedFd console(upgraded->fd);
+  qmd::daemon::UniqueFd console(upgraded->fd);
   const bool tty = isatty(STDIN_FILENO) != 0;
   if (tty) {
     std::cerr << "Connected to " << name << "'s console. Ctrl-] detaches.\r\n";

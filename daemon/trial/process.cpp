@@ -1,5 +1,7 @@
 #include "daemon/trial/process.hpp"
 
+#include "daemon/launch/launcher.hpp"
+
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <poll.h>
@@ -50,22 +52,6 @@ struct SpawnSetup {
   SpawnSetup& operator=(const SpawnSetup&) = delete;
 };
 
-std::string env_name(const std::string& entry) { return entry.substr(0, entry.find('=')); }
-
-std::vector<std::string> merged_environment(const std::vector<std::string>& extra) {
-  std::vector<std::string> out;
-  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
-    const std::string text(*entry);
-    const bool replaced = std::any_of(extra.begin(), extra.end(), [&](const std::string& e) {
-      return env_name(e) == env_name(text);
-    });
-    if (!replaced) {
-      out.push_back(text);
-    }
-  }
-  out.insert(out.end(), extra.begin(), extra.end());
-  return out;
-}
 
 }  // namespace
 
@@ -100,7 +86,7 @@ std::expected<ChildProcess, std::string> ChildProcess::spawn(
   }
   args.push_back(nullptr);
 
-  std::vector<std::string> env_strings = merged_environment(extra_env);
+  std::vector<std::string> env_strings = daemon::merged_environment(extra_env);
   std::vector<char*> env;
   env.reserve(env_strings.size() + 1);
   for (auto& entry : env_strings) {

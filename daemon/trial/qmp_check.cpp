@@ -1,5 +1,7 @@
 #include "daemon/trial/qmp_check.hpp"
 
+#include "daemon/launch/unique_fd.hpp"
+
 #include <fmt/format.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -16,22 +18,6 @@ namespace {
 
 using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) {
-      ::close(fd_);
-    }
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 int left_ms(Clock::time_point deadline) {
   const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now()).count();
@@ -166,7 +152,7 @@ std::expected<QmpStatus, std::string> qmp_check(const std::string& path, bool qu
     }
     std::this_thread::sleep_for(milliseconds{20});
   }
-  Fd owned(*fd);
+  daemon::UniqueFd owned(*fd);
   Session session(owned.get(), deadline);
 
   auto greeting = session.read_message();

@@ -21,6 +21,7 @@
 #include "qmp/qga_client.hpp"
 #include "qmp/qga_commands.hpp"
 #include "tests/integration/qmp/qemu_process.hpp"
+#include "tests/integration/qmp/guest_dir.hpp"
 #include "tests/integration/support.hpp"
 #include "tests/unit/qmp/io_drive.hpp"
 
@@ -28,20 +29,11 @@ using namespace qmd::qmp;
 using namespace qmd::qmp::testing;
 namespace json = boost::json;
 
+using qmd::itest::guest_dir;
+
 namespace {
 
 constexpr std::int64_t mib = 1024 * 1024;
-
-std::string guest_dir() {
-  const char* dir = std::getenv("QMD_GUEST_DIR");
-  const char* src = std::getenv("QMD_SOURCE_DIR");
-  REQUIRE_MESSAGE(dir != nullptr, "QMD_GUEST_DIR is not set");
-  REQUIRE_MESSAGE(src != nullptr, "QMD_SOURCE_DIR is not set");
-  const std::string build =
-      std::string(src) + "/tests/guest/build-guest.sh '" + dir + "' >/dev/null";
-  REQUIRE_MESSAGE(std::system(build.c_str()) == 0, "building the test guest failed");
-  return dir;
-}
 
 // swtpm as QEMU's TPM backend, in its own directory; killed and reaped on the way out, whatever
 // happens (QemuProcess is the generic "child we own" here, its log is DIR/qemu.log).

@@ -22,26 +22,18 @@
 #include "qmp/qga_client.hpp"
 #include "qmp/qga_commands.hpp"
 #include "tests/integration/qmp/qemu_process.hpp"
+#include "tests/integration/qmp/guest_dir.hpp"
 #include "tests/integration/support.hpp"
 #include "tests/unit/qmp/io_drive.hpp"
 
 using namespace qmd::qmp;
 using namespace qmd::qmp::testing;
 
+using qmd::itest::guest_dir;
+
 namespace {
 
 constexpr std::string_view nic_mac = "52:54:00:12:34:56";
-
-std::string guest_dir() {
-  const char* dir = std::getenv("QMD_GUEST_DIR");
-  const char* src = std::getenv("QMD_SOURCE_DIR");
-  REQUIRE_MESSAGE(dir != nullptr, "QMD_GUEST_DIR is not set");
-  REQUIRE_MESSAGE(src != nullptr, "QMD_SOURCE_DIR is not set");
-  const std::string build =
-      std::string(src) + "/tests/guest/build-guest.sh '" + dir + "' >/dev/null";
-  REQUIRE_MESSAGE(std::system(build.c_str()) == 0, "building the test guest failed");
-  return dir;
-}
 
 // The test guest with its agent, a QMP monitor, a virtio NIC with a fixed MAC and a copy of
 // the guest's disk.img as /dev/vda, which the guest mounts at /mnt (qmd.mount).
