@@ -161,6 +161,8 @@ int main(int argc, char** argv) {
   qmd::daemon::api::add_host_routes(router, ctx);
   qmd::daemon::api::add_vm_routes(router, registry);
   qmd::daemon::api::add_stream_routes(router, registry, ctx);
+  qmd::daemon::api::add_guest_routes(router, registry);
+  qmd::daemon::api::add_hotplug_routes(router, registry);
   qmd::daemon::api::ServerOptions options;
   options.socket_path = socket_path(*config);
   options.group = api_group;

@@ -10,6 +10,10 @@ namespace qmd::daemon::api {
 void add_host_routes(Router& router, DaemonContext& ctx);
 void add_vm_routes(Router& router, Registry& registry);
 void add_stream_routes(Router& router, Registry& registry, DaemonContext& ctx);
+// /v1/vms/{name}/guest[/exec|/ping|/password|/freeze|/thaw|/time] (routes_guest.cpp)
+void add_guest_routes(Router& router, Registry& registry);
+// /v1/vms/{name}/disks, /interfaces, /cpus, /memory, /balloon (routes_hotplug.cpp)
+void add_hotplug_routes(Router& router, Registry& registry);
 
 // OpError -> {"error":{code,message}} with its HTTP status; bad_spec also lists "details".
 Response op_error_response(const OpError& error);

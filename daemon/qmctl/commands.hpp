@@ -36,8 +36,20 @@ int cmd_api(std::string_view name, const std::vector<std::string>& args, GlobalF
 // The one-line summaries of the daemon commands, for qmctl's own usage text.
 std::string api_command_summary();
 
+// Guest agent commands (cmd_guest.cpp): guest, exec, guest-ping, set-password, freeze, thaw,
+// sync-time. Same contract as cmd_api; exec exits with the guest command's status.
+bool is_guest_command(std::string_view name);
+int cmd_guest(std::string_view name, const std::vector<std::string>& args, GlobalFlags globals);
+std::string guest_command_summary();
+
 // qmctl console NAME (cmd_console.cpp): attach the terminal (or a pipe) to the VM's serial
 // console until Ctrl-] (a terminal) or EOF on stdin.
 int console_attach(const ApiClient& client, const std::string& name);
+
+// Hotplug commands (cmd_hotplug.cpp): attach-disk, detach-disk, attach-interface,
+// detach-interface, set-cpus, set-memory, balloon.
+bool is_hotplug_command(std::string_view name);
+int cmd_hotplug(std::string_view name, const std::vector<std::string>& args, GlobalFlags globals);
+std::string hotplug_command_summary();
 
 }  // namespace qmd::qmctl

@@ -44,7 +44,10 @@ Exit status: 0 ok, 1 error, 2 usage.
 )";
 
 void print_usage(std::ostream& out) {
-  out << kUsageHead << qmd::qmctl::api_command_summary() << kUsageTail;
+  out << kUsageHead << qmd::qmctl::api_command_summary()
+      << qmd::qmctl::hotplug_command_summary()
+      << "\nGuest agent commands (qemu-ga in the guest):\n"
+      << qmd::qmctl::guest_command_summary() << kUsageTail;
 }
 
 // An offline command's own parser sees its arguments, with a leading "-o X" passed on.
@@ -123,6 +126,12 @@ int main(int argc, char** argv) {
   }
   if (qmd::qmctl::is_api_command(cmd)) {
     return qmd::qmctl::cmd_api(cmd, rest, globals);
+  }
+  if (qmd::qmctl::is_hotplug_command(cmd)) {
+    return qmd::qmctl::cmd_hotplug(cmd, rest, globals);
+  }
+  if (qmd::qmctl::is_guest_command(cmd)) {
+    return qmd::qmctl::cmd_guest(cmd, rest, globals);
   }
   std::cerr << "qmctl: unknown command \"" << cmd << "\"\n";
   print_usage(std::cerr);

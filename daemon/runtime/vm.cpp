@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <fstream>
@@ -222,6 +224,12 @@ asio::awaitable<OpResult> Vm::resume() {
   auto done = co_await qmp::cont(*run->qmp);
   if (done && run_ == run) {
     set_state(VmState::running, "resumed on request");
+    // The guest clock stood still while paused. Best effort, without the lock: a missing or
+    // hung agent must not hold up the resume. The same belongs after an incoming migration
+    // completes (once qmd migrates: where the destination's cont runs).
+    auto self = shared_from_this();
+    auto sync_time = [self] { return self->guest_sync_time(); };
+    asio::co_spawn(ctx_.executor, std::move(sync_time), asio::detached);
   }
   co_return from_qmp(name_, "resume (QMP cont)", done);
 }

@@ -85,6 +85,63 @@ class Vm : public std::enable_shared_from_this<Vm> {
   qmp::QgaClient* agent() { return run_ ? &run_->agent : nullptr; }
   qmp::QmpClient* monitor() { return run_ && run_->qmp ? &*run_->qmp : nullptr; }
 
+  // Guest agent (vm_guest.cpp). These take no lifecycle lock: QgaClient queues agent commands
+  // itself, and a hung agent must not hold up pause, stop or kill. Each pings the agent first
+  // (a few seconds at most): Conflict when no agent has answered in this run, timeout when
+  // one did and now stays silent.
+  // Everything the agent tells about the guest; a field the agent lacks or fails holds
+  // {"error": "..."}.
+  asio::awaitable<std::expected<boost::json::object, OpError>> guest_info();
+  // Runs `path` with `args` in the guest: {exitCode, signal?, stdout, stderr, truncated}, plus
+  // stdoutBase64/stderrBase64 (the exact bytes) for output that is not UTF-8; timeout when it
+  // runs longer than `limit` (the process keeps running in the guest).
+  asio::awaitable<std::expected<boost::json::object, OpError>> guest_exec(
+      std::string path, std::vector<std::string> args, std::chrono::seconds limit);
+  asio::awaitable<OpResult> guest_ping();
+  // The password goes to the agent only: never into a log, an event or an error.
+  asio::awaitable<OpResult> guest_set_password(std::string user, std::string password,
+                                               bool crypted);
+  // Freezes the guest's file systems (returns how many) and thaws them after `auto_thaw`
+  // unless guest_thaw comes first, so a caller that vanishes cannot leave the guest frozen.
+  asio::awaitable<std::expected<std::int64_t, OpError>> guest_freeze(
+      std::chrono::seconds auto_thaw);
+  // `why` goes into the GuestThawed event ("on request", "automatically after 60 s").
+  asio::awaitable<std::expected<std::int64_t, OpError>> guest_thaw(std::string why);
+  // Sets the guest clock to the host's (after a resume, and after a migration).
+  asio::awaitable<OpResult> guest_sync_time();
+
+  // Hotplug (vm_hotplug.cpp). Each takes the VM's lock and needs a running VM. Without
+  // `persist` a change lasts until the VM stops; with it, the stored definition changes too
+  // (only once the device is in, so a failed hotplug changes nothing).
+  struct DiskAttach {
+    std::string name;
+    std::string path;
+    std::string bus = "virtio";          // virtio|scsi (scsi: the VM needs its scsi0)
+    std::optional<std::string> format;   // raw|qcow2; default: from the file's first bytes
+    std::optional<std::string> cache;    // none|writethrough|writeback
+    bool readonly = false;
+    bool persist = false;
+  };
+  struct InterfaceAttach {
+    std::string name;
+    std::string binding = "user";  // user|tap|bridge
+    std::string network;           // bridge: the multus networkName qmd.yaml maps to a bridge
+    std::string tap_name;          // tap: an existing host tap
+    std::string mac;               // default: devices::stable_mac
+    bool persist = false;
+  };
+  asio::awaitable<OpResult> attach_disk(DiskAttach request);
+  // device_del, DEVICE_DELETED within 30 s (else a timeout and the disk stays), blockdev-del.
+  asio::awaitable<OpResult> detach_disk(std::string disk, bool persist);
+  asio::awaitable<OpResult> attach_interface(InterfaceAttach request);
+  asio::awaitable<OpResult> detach_interface(std::string iface, bool persist);
+  // Plugs or unplugs vCPUs up to the slots -smp maxcpus has (maxSockets); boot vCPUs stay.
+  asio::awaitable<std::expected<boost::json::object, OpError>> set_cpus(std::uint32_t count);
+  // Total guest memory between memory.guest and memory.maxGuest (virtio-mem requested-size).
+  asio::awaitable<OpResult> set_memory(std::uint64_t bytes);
+  // The balloon target, for VMs without virtio-mem.
+  asio::awaitable<OpResult> set_balloon(std::uint64_t bytes);
+
  private:
   struct Run {
     explicit Run(asio::any_io_executor ex, std::string agent_path)
@@ -103,6 +160,11 @@ class Vm : public std::enable_shared_from_this<Vm> {
     std::string started_at;
     std::vector<int> pinned;     // host CPUs taken from the context
     std::vector<std::string> taps;  // host taps qmd made for bridge bindings
+    // Hotplug (vm_hotplug.cpp)
+    struct Hotplug;                    // devices added or removed in this run, unplug waiters
+    std::shared_ptr<Hotplug> hotplug;  // made on first use
+    // Guest agent (vm_guest.cpp)
+    std::shared_ptr<asio::steady_timer> auto_thaw;  // armed while qmd holds the guest frozen
   };
 
   void set_state(VmState state, std::string message);
@@ -125,6 +187,16 @@ class Vm : public std::enable_shared_from_this<Vm> {
   asio::awaitable<OpResult> kill_locked();
   asio::awaitable<void> maybe_restart(bool crashed);
   void save_record();
+  // Hotplug (vm_hotplug.cpp)
+  Run::Hotplug& hotplug_state(const std::shared_ptr<Run>& run);
+  asio::awaitable<OpResult> unplug_device(std::shared_ptr<Run> run, std::string id,
+                                          std::string what);
+  // After DEVICE_DELETED (now, or late when the guest let go after the timeout): frees the
+  // backend ("disk": block nodes; "nic": netdev and `tap`); returns what could not be freed.
+  asio::awaitable<std::string> release_unplugged(std::shared_ptr<Run> run, std::string kind,
+                                                 std::string name, bool in_spec, std::string tap);
+  OpResult check_definition(const std::string& text);
+  OpResult save_definition(std::string text);
 
   DaemonContext& ctx_;
   std::string name_;

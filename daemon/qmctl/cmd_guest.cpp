@@ -1,0 +1,478 @@
+// qmctl's guest agent commands: guest, exec, guest-ping, set-password, freeze, thaw,
+// sync-time. Each calls /v1/vms/NAME/guest[/...]; exec hands the guest's output and exit code
+// on as qmctl's own.
+#include <termios.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <charconv>
+#include <functional>
+#include <iostream>
+#include <optional>
+
+#include "daemon/config.hpp"
+#include "daemon/qmctl/api_client.hpp"
+#include "daemon/qmctl/api_output.hpp"
+#include "daemon/qmctl/commands.hpp"
+#include "qmp/qga_commands.hpp"
+
+namespace qmd::qmctl {
+
+namespace {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+// What one guest command was given.
+struct GuestInvocation {
+  GlobalFlags globals;
+  std::vector<std::string> names;  // NAME [USER]; for exec, NAME then the guest command
+  std::optional<std::string> timeout;
+  bool crypted = false;
+};
+
+struct GuestCommand {
+  std::string_view name;
+  std::string_view usage;
+  std::string_view summary;
+  std::string_view details;
+  bool takes_timeout;
+  bool takes_crypted;
+  std::size_t names;  // positional arguments before any "--" (exec: 1, then the command)
+  std::function<int(const GuestInvocation&)> run;
+};
+
+int fail(const std::string& message) {
+  std::cerr << "qmctl: " << message << "\n";
+  return 1;
+}
+
+std::optional<unsigned long> seconds(const std::string& text) {
+  unsigned long n = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc{} || end != text.data() + text.size() || n == 0) {
+    return std::nullopt;
+  }
+  return n;
+}
+
+ApiClient client_for(const GuestInvocation& in, std::chrono::seconds request = 600s) {
+  ApiTimeouts timeouts;
+  timeouts.request = request;
+  return ApiClient(in.globals.socket.empty() ? daemon::default_socket_path() : in.globals.socket,
+                   timeouts);
+}
+
+std::string guest_path(const GuestInvocation& in, std::string_view leaf = {}) {
+  std::string target = "/v1/vms/" + url_escape(in.names.front()) + "/guest";
+  if (!leaf.empty()) {
+    target += "/";
+    target += leaf;
+  }
+  return target;
+}
+
+// Transport or API error -> 1; -o json -> the JSON; else `human`.
+int finish(const GuestInvocation& in, const std::expected<ApiResponse, std::string>& response,
+           const std::function<void(const json::value&)>& human) {
+  if (!response) {
+    return fail(response.error());
+  }
+  if (response->status / 100 != 2) {
+    return fail(error_message(*response));
+  }
+  boost::system::error_code ec;
+  const auto value = json::parse(response->body, ec);
+  if (ec) {
+    std::cout << response->body;
+    return 0;
+  }
+  if (in.globals.output == "json") {
+    std::cout << pretty_json(value);
+  } else {
+    human(value);
+  }
+  return 0;
+}
+
+const json::value* member(const json::value& v, std::string_view key) {
+  return v.is_object() ? v.as_object().if_contains(key) : nullptr;
+}
+
+std::string text(const json::value* v) {
+  if (v == nullptr || v->is_null()) {
+    return "";
+  }
+  return v->is_string() ? std::string(v->as_string()) : json::serialize(*v);
+}
+
+// A field that is {"error": "..."} prints as "error: ...".
+const json::value* field_error(const json::value* v) {
+  return v != nullptr ? member(*v, "error") : nullptr;
+}
+
+void print_field(const char* key, const json::value* v,
+                 const std::function<std::string(const json::value&)>& show) {
+  if (v == nullptr) {
+    return;
+  }
+  if (const auto* error = field_error(v)) {
+    std::cout << key << ": error: " << text(error) << "\n";
+    return;
+  }
+  std::cout << key << ": " << show(*v) << "\n";
+}
+
+void print_info(const json::value& info) {
+  print_field("agent", member(info, "agent"), [](const json::value& agent) {
+    const auto* commands = member(agent, "supportedCommands");
+    return text(member(agent, "version")) + " (" +
+           std::to_string(commands != nullptr && commands->is_array() ? commands->as_array().size()
+                                                                      : 0) +
+           " commands)";
+  });
+  print_field("os", member(info, "os"), [](const json::value& os) {
+    std::string out = text(member(os, "prettyName"));
+    if (out.empty()) {
+      out = text(member(os, "name"));
+    }
+    if (!out.empty()) {
+      out += ", ";
+    }
+    return out + "kernel " + text(member(os, "kernelRelease")) + " " +
+           text(member(os, "machine"));
+  });
+  print_field("hostname", member(info, "hostname"), [](const json::value& v) { return text(&v); });
+  print_field("timezone", member(info, "timezone"), [](const json::value& zone) {
+    const std::string name = text(member(zone, "zone"));
+    return (name.empty() ? "(no name)" : name) + " (UTC offset " +
+           text(member(zone, "offsetSeconds")) + " s)";
+  });
+  print_field("users", member(info, "users"), [](const json::value& users) {
+    std::string out;
+    if (users.is_array()) {
+      for (const auto& user : users.as_array()) {
+        out += (out.empty() ? "" : ", ") + text(member(user, "user"));
+      }
+    }
+    return out.empty() ? std::string("-") : out;
+  });
+  const auto* filesystems = member(info, "filesystems");
+  if (filesystems != nullptr && filesystems->is_array()) {
+    if (filesystems->as_array().empty()) {
+      std::cout << "filesystems: -\n";
+    }
+    for (const auto& fs : filesystems->as_array()) {
+      std::cout << "filesystem " << text(member(fs, "mountpoint")) << ": "
+                << text(member(fs, "name")) << " " << text(member(fs, "type"));
+      if (const auto used = text(member(fs, "usedBytes")); !used.empty()) {
+        std::cout << ", " << used << " of " << text(member(fs, "totalBytes")) << " bytes used";
+      }
+      std::cout << "\n";
+    }
+  } else {
+    print_field("filesystems", filesystems, [](const json::value& v) { return text(&v); });
+  }
+  const auto* interfaces = member(info, "interfaces");
+  if (interfaces != nullptr && interfaces->is_array()) {
+    for (const auto& nic : interfaces->as_array()) {
+      std::string line = text(member(nic, "hardwareAddress"));
+      const auto* addresses = member(nic, "ipAddresses");
+      if (addresses != nullptr && addresses->is_array()) {
+        for (const auto& ip : addresses->as_array()) {
+          line += (line.empty() ? "" : ", ") + text(member(ip, "address")) + "/" +
+                  text(member(ip, "prefix"));
+        }
+      }
+      std::cout << "interface " << text(member(nic, "name")) << ": " << line << "\n";
+    }
+  } else {
+    print_field("interfaces", interfaces, [](const json::value& v) { return text(&v); });
+  }
+  print_field("fsfreeze", member(info, "fsfreeze"), [](const json::value& v) { return text(&v); });
+}
+
+int run_exec(const GuestInvocation& in) {
+  if (in.names.size() < 2) {
+    return fail("exec: missing the command to run (qmctl exec NAME -- CMD ARGS...)");
+  }
+  const unsigned long limit = in.timeout ? *seconds(*in.timeout) : 30;
+  json::object body;
+  body["path"] = in.names[1];
+  body["args"] = json::array(in.names.begin() + 2, in.names.end());
+  body["timeoutSeconds"] = limit;
+  // The daemon gives up after `limit`; allow it time to say so.
+  const auto response =
+      client_for(in, std::chrono::seconds(limit + 60))
+          .request("POST", guest_path(in, "exec"), json::serialize(body), "application/json");
+  if (!response) {
+    return fail(response.error());
+  }
+  if (response->status / 100 != 2) {
+    return fail(error_message(*response));
+  }
+  boost::system::error_code ec;
+  const auto value = json::parse(response->body, ec);
+  if (ec || !value.is_object()) {
+    return fail("exec: qmd's answer is not a JSON object: " + response->body);
+  }
+  const auto* signal = member(value, "signal");
+  const auto* exit_code = member(value, "exitCode");
+  int status = exit_code != nullptr && exit_code->is_int64()
+                   ? static_cast<int>(exit_code->as_int64())
+                   : 1;
+  if (signal != nullptr && signal->is_int64()) {
+    status = 128 + static_cast<int>(signal->as_int64());  // as a shell reports it
+  }
+  if (in.globals.output == "json") {
+    std::cout << pretty_json(value);
+    return status;
+  }
+  // The exact bytes when the output was not UTF-8 (the text has '?' for what was not).
+  const auto bytes = [&](const std::string& key) {
+    if (const auto* raw = member(value, key + "Base64"); raw != nullptr && raw->is_string()) {
+      if (auto decoded = qmp::decode_base64(raw->as_string())) {
+        return *decoded;
+      }
+    }
+    return text(member(value, key));
+  };
+  std::cout << bytes("stdout") << std::flush;
+  std::cerr << bytes("stderr");
+  const auto* truncated = member(value, "truncated");
+  if (truncated != nullptr && truncated->is_bool() && truncated->as_bool()) {
+    std::cerr << "qmctl: the guest agent cut the output short (it keeps a limited amount)\n";
+  }
+  return status;
+}
+
+// One line from stdin, without its line ending; from a terminal, asked for with echo off.
+std::optional<std::string> read_password(const std::string& user) {
+  const bool terminal = isatty(STDIN_FILENO) != 0;
+  termios saved{};
+  if (terminal) {
+    std::cerr << "password for " << user << ": " << std::flush;
+    if (tcgetattr(STDIN_FILENO, &saved) == 0) {
+      termios quiet = saved;
+      quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+      tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+    }
+  }
+  std::string line;
+  const bool got = static_cast<bool>(std::getline(std::cin, line));
+  if (terminal) {
+    tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+    std::cerr << "\n";
+  }
+  if (!got && line.empty()) {
+    return std::nullopt;
+  }
+  if (!line.empty() && line.back() == '\r') {
+    line.pop_back();
+  }
+  return line;
+}
+
+int run_set_password(const GuestInvocation& in) {
+  const std::string& user = in.names[1];
+  auto password = read_password(user);
+  if (!password || password->empty()) {
+    return fail("set-password: no password on stdin (it is read from stdin, never from the "
+                "command line)");
+  }
+  json::object body;
+  body["user"] = user;
+  body["password"] = std::move(*password);
+  body["crypted"] = in.crypted;
+  return finish(in,
+                client_for(in).request("POST", guest_path(in, "password"), json::serialize(body),
+                                       "application/json"),
+                [&](const json::value&) {
+                  std::cout << in.names.front() << ": password of " << user << " set\n";
+                });
+}
+
+int run_freeze(const GuestInvocation& in) {
+  json::object body;
+  if (in.timeout) {
+    body["timeoutSeconds"] = *seconds(*in.timeout);
+  }
+  return finish(in,
+                client_for(in).request("POST", guest_path(in, "freeze"), json::serialize(body),
+                                       "application/json"),
+                [&](const json::value& v) {
+                  std::cout << in.names.front() << ": " << text(member(v, "frozen"))
+                            << " file system(s) frozen; thawed automatically in "
+                            << text(member(v, "autoThawSeconds")) << " s unless `qmctl thaw "
+                            << in.names.front() << "` comes first\n";
+                });
+}
+
+// POST with no body; `done` is printed after NAME.
+int run_simple(const GuestInvocation& in, std::string_view leaf,
+               const std::function<std::string(const json::value&)>& done) {
+  return finish(in, client_for(in, 60s).request("POST", guest_path(in, leaf)),
+                [&](const json::value& v) {
+                  std::cout << in.names.front() << ": " << done(v) << "\n";
+                });
+}
+
+const std::vector<GuestCommand>& guest_commands() {
+  static const std::vector<GuestCommand> table = {
+      {"guest", "guest NAME",
+       "OS, hostname, timezone, users, file systems, interfaces (agent)",
+       "  A field the agent lacks or fails shows its error; -o json gives everything.\n", false,
+       false, 1,
+       [](const GuestInvocation& in) {
+         return finish(in, client_for(in, 120s).request("GET", guest_path(in)), print_info);
+       }},
+      {"exec", "exec NAME [--timeout S] -- CMD [ARGS...]",
+       "run CMD in the guest; its output and exit code are qmctl's",
+       "  --timeout S   give up after S seconds (default 30; the process keeps running)\n"
+       "  Exit status: the guest command's (128+N when killed by signal N); 1 when qmd fails.\n",
+       true, false, 1, run_exec},
+      {"guest-ping", "guest-ping NAME", "check that the guest agent answers", "", false, false, 1,
+       [](const GuestInvocation& in) {
+         return run_simple(in, "ping", [](const json::value&) { return "the guest agent answers"; });
+       }},
+      {"set-password", "set-password NAME USER [--crypted]",
+       "set a guest user's password, read from stdin",
+       "  --crypted   the input is already a crypt(3) hash\n", false, true, 2, run_set_password},
+      {"freeze", "freeze NAME [--timeout S]",
+       "freeze the guest's file systems; auto-thaw after S s (60)",
+       "  --timeout S   thaw automatically after S seconds (default 60, at most 600)\n", true,
+       false, 1, run_freeze},
+      {"thaw", "thaw NAME", "thaw the guest's file systems", "", false, false, 1,
+       [](const GuestInvocation& in) {
+         return run_simple(in, "thaw", [](const json::value& v) {
+           return text(member(v, "thawed")) + " file system(s) thawed";
+         });
+       }},
+      {"sync-time", "sync-time NAME", "set the guest clock to the host's", "", false, false, 1,
+       [](const GuestInvocation& in) {
+         return run_simple(in, "time", [](const json::value&) { return "guest clock synced"; });
+       }},
+  };
+  return table;
+}
+
+const GuestCommand* find_guest(std::string_view name) {
+  for (const auto& c : guest_commands()) {
+    if (c.name == name) {
+      return &c;
+    }
+  }
+  return nullptr;
+}
+
+void print_usage(const GuestCommand& c, std::ostream& out) {
+  out << "usage: qmctl " << c.usage << "\n\n" << c.summary << "\n";
+  if (!c.details.empty()) {
+    out << "\n" << c.details;
+  }
+  out << "\nGlobal flags (before or after the command):\n"
+         "  -s, --socket PATH   qmd's API socket (default: $QMD_SOCKET, else <runDir>/qmd.sock)\n"
+         "  -o json             print the API's JSON instead of text\n"
+         "  -h, --help          this help\n";
+}
+
+// Flags anywhere before "--"; after it (exec) everything is the guest command.
+std::expected<GuestInvocation, std::string> parse(const GuestCommand& c,
+                                                  const std::vector<std::string>& args,
+                                                  GlobalFlags globals) {
+  GuestInvocation in{std::move(globals), {}, std::nullopt, false};
+  bool dashdash = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string arg = args[i];
+    if (dashdash || arg == "-" || !arg.starts_with("-")) {
+      in.names.push_back(arg);
+      continue;
+    }
+    if (arg == "--") {
+      dashdash = true;
+      continue;
+    }
+    std::optional<std::string> inline_value;
+    if (const auto eq = arg.find('='); arg.starts_with("--") && eq != std::string::npos) {
+      inline_value = arg.substr(eq + 1);
+      arg.resize(eq);
+    }
+    const auto value = [&]() -> std::optional<std::string> {
+      if (inline_value) {
+        return inline_value;
+      }
+      if (i + 1 < args.size()) {
+        return args[++i];
+      }
+      return std::nullopt;
+    };
+    if (arg == "-h" || arg == "--help") {
+      in.globals.help = true;
+    } else if (arg == "-s" || arg == "--socket" || arg == "-o" || arg == "--output") {
+      const auto v = value();
+      if (!v) {
+        return std::unexpected(arg + " needs a value");
+      }
+      (arg == "-s" || arg == "--socket" ? in.globals.socket : in.globals.output) = *v;
+    } else if (arg == "--timeout" && c.takes_timeout) {
+      in.timeout = value();
+      if (!in.timeout || !seconds(*in.timeout)) {
+        return std::unexpected("--timeout takes a number of seconds (1 or more)");
+      }
+    } else if (arg == "--crypted" && c.takes_crypted && !inline_value) {
+      in.crypted = true;
+    } else {
+      return std::unexpected("unknown flag " + arg);
+    }
+  }
+  if (in.globals.output == "text") {
+    in.globals.output.clear();
+  }
+  if (!in.globals.output.empty() && in.globals.output != "json") {
+    return std::unexpected("-o takes json (or text), not \"" + in.globals.output + "\"");
+  }
+  if (in.globals.help) {
+    return in;
+  }
+  if (in.names.size() < c.names) {
+    return std::unexpected(in.names.empty() ? "missing NAME" : "missing arguments");
+  }
+  if (c.name != "exec" && in.names.size() > c.names) {
+    return std::unexpected("unexpected argument \"" + in.names[c.names] + "\"");
+  }
+  return in;
+}
+
+}  // namespace
+
+bool is_guest_command(std::string_view name) { return find_guest(name) != nullptr; }
+
+std::string guest_command_summary() {
+  std::string out;
+  for (const auto& c : guest_commands()) {
+    const std::string usage(c.usage);
+    out += "  " + usage + std::string(usage.size() < 26 ? 26 - usage.size() : 1, ' ') +
+           std::string(c.summary) + "\n";
+  }
+  return out;
+}
+
+int cmd_guest(std::string_view name, const std::vector<std::string>& args, GlobalFlags globals) {
+  const GuestCommand* c = find_guest(name);
+  if (c == nullptr) {
+    return 2;
+  }
+  auto in = parse(*c, args, std::move(globals));
+  if (!in) {
+    std::cerr << "qmctl " << c->name << ": " << in.error() << "\n";
+    print_usage(*c, std::cerr);
+    return 2;
+  }
+  if (in->globals.help) {
+    print_usage(*c, std::cout);
+    return 0;
+  }
+  return c->run(*in);
+}
+
+}  // namespace qmd::qmctl
