@@ -10,16 +10,16 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 BR=qmdbr$$
 BR=${BR:0:15}
-ip link add "$BR" type bridge || { echo "skipped: cannot create a bridge here"; exit 77; }
-trap_bridge() { ip link del "$BR" 2>/dev/null || true; }
 CONF=$(mktemp /tmp/qmd-bridge-conf.XXXXXX)
 printf 'bridges:\n  lan: %s\n' "$BR" >"$CONF"
 QMD_ARGS=(--config "$CONF")
+# The EXIT trap (lib.sh) runs these after qmd and its QEMUs are gone.
+EXIT_HOOKS+=("ip link del $BR 2>/dev/null" "rm -f $CONF")
 # /dev/net/tun is 0600 root on these build hosts (0666 on a usual Debian), so QEMU runs as root
 # here; the tap is still owned by the QEMU user qmd is given.
 QEMU_USER=root
 e2e_setup
-trap 'rc=$?; trap_bridge; rm -f "$CONF"; (exit $rc); e2e_cleanup' EXIT
+ip link add "$BR" type bridge || { echo "skipped: cannot create a bridge here"; exit 77; }
 
 vm=br1
 file=$(spec $vm)

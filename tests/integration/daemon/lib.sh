@@ -80,6 +80,10 @@ e2e_cleanup() {
   for pid in "${EXTRA_PIDS[@]}"; do
     kill -KILL "$pid" 2>/dev/null || true
   done
+  local hook
+  for hook in "${EXIT_HOOKS[@]}"; do
+    eval "$hook" || true
+  done
   if [[ -n "$T" && -d "$T" ]]; then
     if [[ $rc -ne 0 && -n "${QMD_KEEP_FAILED:-}" ]]; then
       echo "kept $T" >&2
@@ -107,6 +111,7 @@ e2e_setup() {
 }
 
 QMD_ARGS=()  # extra qmd flags a test sets before e2e_setup (e.g. --config)
+EXIT_HOOKS=()  # commands the EXIT trap runs after the processes are gone (a test's bridge, ...)
 QEMU_USER=nobody  # when root; a test that needs /dev/net/tun (0600 on these hosts) uses root
 QMD_AS=           # root only: run qmd itself as this user (a developer's unprivileged qmd)
 
