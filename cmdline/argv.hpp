@@ -25,6 +25,16 @@ class Argv {
   }
 
   const std::vector<Option>& options() const { return options_; }
+  // The first `flag` option, to adjust a rendered argv (an incoming migration pins the
+  // machine type the source resolved); nullptr when there is none.
+  Option* find(const std::string& flag) {
+    for (auto& option : options_) {
+      if (option.flag == flag) {
+        return &option;
+      }
+    }
+    return nullptr;
+  }
   // Flattened for execve, without the binary.
   std::vector<std::string> args() const;
   // One option per line: "-machine q35,accel=kvm".

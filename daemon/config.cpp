@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -102,6 +103,42 @@ void read_bridges(MapReader& top, Config& out) {
   }
 }
 
+// migration: {address: 192.0.2.10, ports: 49152-49215}
+void read_migration(MapReader& top, Config& out) {
+  auto node = top.take("migration");
+  if (!node) {
+    return;
+  }
+  MapReader migration(top.doc(), *node, top.child_path("migration"), top.key_mark("migration"));
+  if (!node->IsMap()) {
+    return;  // the reader has said so
+  }
+  std::optional<std::string> address;
+  migration.read("address", address);
+  out.migration_address = address.value_or("");
+  read_absolute(migration, "sshConfig", out.migration_ssh_config);
+  std::optional<std::string> qmctl;
+  migration.read("remoteQmctl", qmctl);
+  out.migration_remote_qmctl = qmctl.value_or(out.migration_remote_qmctl);
+  std::optional<std::string> ports;
+  migration.read("ports", ports);
+  if (ports) {
+    unsigned low = 0;
+    unsigned high = 0;
+    char dash = 0;
+    char extra = 0;
+    if (std::sscanf(ports->c_str(), "%u %c %u %c", &low, &dash, &high, &extra) != 3 ||
+        dash != '-' || low == 0 || high > 65535 || low > high) {
+      migration.error_at("ports", fmt::format("\"{}\" is not a port range such as "
+                                              "49152-49215",
+                                              *ports));
+    } else {
+      out.migration_port_min = static_cast<std::uint16_t>(low);
+      out.migration_port_max = static_cast<std::uint16_t>(high);
+    }
+  }
+}
+
 void read_config(MapReader& top, Config& out) {
   std::optional<bool> emulation;
   top.read("useEmulation", emulation);
@@ -112,6 +149,7 @@ void read_config(MapReader& top, Config& out) {
   read_absolute(top, "presetDir", out.preset_dir);
   read_absolute(top, "qemuBinary", out.qemu_binary);
   read_bridges(top, out);
+  read_migration(top, out);
   read_absolute(top, "socket", out.socket);
   read_absolute(top, "logDir", out.log_dir);
   std::optional<std::string> text;

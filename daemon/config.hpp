@@ -2,6 +2,7 @@
 // The daemon's configuration file (/etc/qmd/qmd.yaml): how VMs run on this host. qmd and
 // qmctl read it; qmctl's flags override it.
 #include <expected>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
@@ -26,6 +27,15 @@ struct Config {
   std::string log_dir;                 // qmd's log files; empty: journald/stderr only
   std::string qemu_user = "qmd-qemu";  // QEMU and swtpm run as this user when qmd is root
   std::string group;                   // who may use the API besides root; empty: nobody else
+  // Incoming migrations from other hosts: QEMU listens on migration.address (which sources
+  // must reach) at a port from migration.ports. Empty: only same-host migrations (unix).
+  std::string migration_address;
+  std::uint16_t migration_port_min = 49152;  // libvirt's range
+  std::uint16_t migration_port_max = 49215;
+  // Outgoing migrations to ssh:// destinations: an ssh_config for `ssh -F` (empty: ssh's
+  // own defaults for qmd's user) and the qmctl that relays the API on the other host.
+  std::string migration_ssh_config;
+  std::string migration_remote_qmctl = "qmctl";
 
   bool operator==(const Config&) const = default;
 };

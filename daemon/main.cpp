@@ -156,6 +156,7 @@ int main(int argc, char** argv) {
                     qmd::policy::probe_host(config->qemu_binary), *presets, *store, events,
                     qemu_user, {}};
   Registry registry(ctx);
+  Operations operations(loop.get_executor());
 
   qmd::daemon::api::Router router;
   qmd::daemon::api::add_host_routes(router, ctx);
@@ -163,6 +164,7 @@ int main(int argc, char** argv) {
   qmd::daemon::api::add_stream_routes(router, registry, ctx);
   qmd::daemon::api::add_guest_routes(router, registry);
   qmd::daemon::api::add_hotplug_routes(router, registry);
+  qmd::daemon::api::add_migration_routes(router, registry, operations);
   qmd::daemon::api::ServerOptions options;
   options.socket_path = socket_path(*config);
   options.group = api_group;

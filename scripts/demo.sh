@@ -12,14 +12,20 @@
 # qmd and check that nothing is left behind (no QEMU or swtpm, no socket).
 #
 # Guests run under emulation (TCG) by default, which works everywhere, nested VMs included;
-# QMD_DEMO_KVM=1 runs them on KVM instead. Exits non-zero on any failure.
+# QMD_DEMO_KVM=1 runs them on KVM instead. QMD_DEMO_BUILD=DIR uses a build directory you built
+# yourself (no package check, no build). Exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+source scripts/qmd_helpers.sh
 
-bash scripts/deps.sh || exit 1
-bash scripts/build.sh || exit 1
-qmctl=build/daemon/qmctl
-qmd=build/daemon/qmd
+build=${QMD_DEMO_BUILD:-}
+if [[ -z "$build" ]]; then
+  bash scripts/deps.sh || exit 1
+  bash scripts/build.sh || exit 1
+  build=build
+fi
+qmctl=$build/daemon/qmctl
+qmd=$build/daemon/qmd
 
 # A host big enough for every example, for the "spec is fine, this host is small" case.
 big_host="kvm=yes qemu=7.2.0 vhost-net=yes hugepages-2Mi=65536/65536 memory=256Gi cpus=64"
@@ -78,28 +84,10 @@ done
 # Part 2: qmd runs a VM that boots the test guest.
 rule "part 2: qmd runs a Linux VM"
 
-# Everything lives in one temporary directory, removed on exit: QEMU (dropped to another user
-# when we are root) must read the guest's kernel, so the directory is world-readable and the
-# guest files are copied here rather than read from a build tree that may be private.
-work=$(mktemp -d /tmp/qmd-demo.XXXXXX) || exit 1
-chmod 0755 "$work"
-socket=$work/run/qmd.sock
-qmd_pid=
-q() { "$qmctl" -s "$socket" "$@"; }
-
-# Whatever happens, no qmd, QEMU or swtpm of ours outlives the demo.
-cleanup() {
-  if [[ -n "$qmd_pid" ]] && kill -0 "$qmd_pid" 2>/dev/null; then
-    kill -TERM "$qmd_pid" 2>/dev/null
-    wait "$qmd_pid" 2>/dev/null
-  fi
-  local pid
-  for pid in $(pgrep -f -- "$work/" 2>/dev/null); do
-    kill -KILL "$pid" 2>/dev/null
-  done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# Everything lives in one temporary directory, removed on exit; whatever happens, no qmd, QEMU
+# or swtpm of ours outlives the demo.
+qmd_make_work qmd-demo || exit 1
+trap qmd_cleanup EXIT
 trap 'exit 130' INT TERM
 
 # die MESSAGE: report, show qmd's log tail, and fail the demo (cleanup runs on exit).
@@ -116,60 +104,24 @@ die() {
 }
 
 step "1. build the test guest (Debian's cloud kernel + busybox + qemu-guest-agent; cached)"
-guest=$(tests/guest/build-guest.sh build/guest-demo) || die "tests/guest/build-guest.sh"
-mkdir -p "$work/guest"
-install -m 0644 "$guest/vmlinuz" "$guest/initramfs.img" "$work/guest/" || die "copy the guest"
+qmd_install_guest || die "build the test guest (tests/guest/build-guest.sh) or copy it"
 echo "guest: $(cat "$guest/kernel-version" 2>/dev/null || echo kernel) in $work/guest"
 
 step "2. start qmd as $(id -un), state and sockets in $work"
-qmd_flags=(--config "$work/qmd.yaml" --state-dir "$work/state" --run-dir "$work/run")
+qmd_set_flags "${QMD_DEMO_KVM:-0}"
 if [[ "${QMD_DEMO_KVM:-0}" == 1 ]]; then
   echo "accelerator: KVM (QMD_DEMO_KVM=1)"
 else
-  qmd_flags+=(--emulation)
   echo "accelerator: TCG emulation, which runs anywhere (QMD_DEMO_KVM=1 uses KVM)"
 fi
-if [[ $(id -u) -eq 0 ]]; then
-  # As root, QEMU runs as an unprivileged user: the packaged qmd-qemu when it exists.
-  qemu_user=nobody
-  id qmd-qemu >/dev/null 2>&1 && qemu_user=qmd-qemu
-  qmd_flags+=(--qemu-user "$qemu_user")
-  echo "QEMU runs as: $qemu_user"
-fi
-# A config of its own, so an installed /etc/qmd/qmd.yaml does not change the demo.
-echo "hyperv: strict" >"$work/qmd.yaml"
+[[ -z "$qemu_user" ]] || echo "QEMU runs as: $qemu_user"
 echo "+ qmd ${qmd_flags[*]}"
-"$qmd" "${qmd_flags[@]}" >"$work/qmd.log" 2>&1 &
-qmd_pid=$!
-# qmd probes the host (a few QEMU runs) before it listens: wait for the API, at most 60 s.
-for ((i = 0; i < 600; i++)); do
-  kill -0 "$qmd_pid" 2>/dev/null || die "qmd exited during start-up"
-  q host >/dev/null 2>&1 && break
-  sleep 0.1
-done
-q host >/dev/null 2>&1 || die "qmd's API did not answer within 60 s"
+qmd_start
+qmd_wait_api 60 || die "$qmd_error"
 sed 's/^/  qmd: /' "$work/qmd.log"
 
 step "3. create and start the VM 'demo' (1 vCPU, 256 MiB, boots the test guest's kernel)"
-cat >"$work/demo.yaml" <<EOF
-apiVersion: kubevirt.io/v1
-kind: VirtualMachine
-metadata: {name: demo}
-spec:
-  runStrategy: Manual
-  template:
-    spec:
-      domain:
-        cpu: {cores: 1}
-        memory: {guest: 256Mi}
-        firmware:
-          kernelBoot:
-            kernelPath: $work/guest/vmlinuz
-            initrdPath: $work/guest/initramfs.img
-            kernelArgs: "console=ttyS0 panic=-1 quiet mitigations=off"
-        devices: {autoattachGraphicsDevice: false, interfaces: []}
-      networks: []
-EOF
+qmd_guest_spec demo >"$work/demo.yaml"
 sed 's/^/  /' "$work/demo.yaml"
 echo "+ qmctl create -f demo.yaml --start"
 q create -f "$work/demo.yaml" --start || die "qmctl create --start"
@@ -235,10 +187,8 @@ q events demo || die "qmctl events"
 q delete demo || die "qmctl delete"
 
 step "8. stop qmd (SIGTERM: closes the API; running VMs would keep running)"
-kill -TERM "$qmd_pid"
-wait "$qmd_pid"
+qmd_stop
 rc=$?
-qmd_pid=
 [[ $rc -eq 0 ]] || die "qmd exited with status $rc"
 echo "qmd exited with status 0"
 

@@ -3,6 +3,7 @@
 // OpErrors into HTTP errors.
 #include "daemon/api/router.hpp"
 #include "daemon/runtime/context.hpp"
+#include "daemon/runtime/operations.hpp"
 #include "daemon/runtime/registry.hpp"
 
 namespace qmd::daemon::api {
@@ -14,6 +15,9 @@ void add_stream_routes(Router& router, Registry& registry, DaemonContext& ctx);
 void add_guest_routes(Router& router, Registry& registry);
 // /v1/vms/{name}/disks, /interfaces, /cpus, /memory, /balloon (routes_hotplug.cpp)
 void add_hotplug_routes(Router& router, Registry& registry);
+
+// /v1/vms/{name}/migrate, /v1/migrations/incoming..., /v1/operations (routes_migrate.cpp)
+void add_migration_routes(Router& router, Registry& registry, Operations& operations);
 
 // OpError -> {"error":{code,message}} with its HTTP status; bad_spec also lists "details".
 Response op_error_response(const OpError& error);

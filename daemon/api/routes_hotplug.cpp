@@ -1,13 +1,13 @@
 // /v1/vms/{name}/disks, /interfaces, /cpus, /memory, /balloon: live device changes. Each body
-// is parsed into the typed request the Vm takes (unknown fields refused); the Vm decides
+// is read into the typed request the Vm takes (BodyFields: unknown fields refused); the Vm decides
 // what the running VM allows.
 #include <fmt/format.h>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <expected>
-#include <set>
 
+#include "daemon/api/body_fields.hpp"
 #include "daemon/api/routes.hpp"
 #include "policy/host_units.hpp"
 
@@ -17,63 +17,12 @@ namespace {
 
 namespace json = boost::json;
 
-using Parsed = std::expected<json::object, OpError>;
-
-OpError bad(std::string message) {
-  return op_error(OpError::Code::bad_request, std::move(message));
-}
-
-// The body as a JSON object with only `allowed` keys.
-Parsed body_object(const Request& request, const std::set<std::string>& allowed) {
-  boost::system::error_code ec;
-  const auto value = json::parse(request.body, ec);
-  if (ec || !value.is_object()) {
-    return std::unexpected(bad("the body must be a JSON object"));
-  }
-  for (const auto& [key, _] : value.as_object()) {
-    if (!allowed.contains(std::string(key))) {
-      std::string known;
-      for (const auto& name : allowed) {
-        known += (known.empty() ? "" : ", ") + name;
-      }
-      return std::unexpected(
-          bad(fmt::format("unknown field \"{}\" (known: {})", std::string(key), known)));
-    }
-  }
-  return value.as_object();
-}
-
-std::expected<std::string, OpError> text(const json::object& body, const char* key,
-                                         bool required) {
-  const auto* v = body.if_contains(key);
-  if (v == nullptr) {
-    if (required) {
-      return std::unexpected(bad(fmt::format("\"{}\" is required", key)));
-    }
-    return std::string{};
-  }
-  if (!v->is_string()) {
-    return std::unexpected(bad(fmt::format("\"{}\" must be a string", key)));
-  }
-  return std::string(v->as_string());
-}
-
-std::expected<bool, OpError> boolean(const json::object& body, const char* key) {
-  const auto* v = body.if_contains(key);
-  if (v == nullptr) {
-    return false;
-  }
-  if (!v->is_bool()) {
-    return std::unexpected(bad(fmt::format("\"{}\" must be true or false", key)));
-  }
-  return v->as_bool();
-}
-
 // "1536Mi", "1Gi" or a number of bytes.
-std::expected<std::uint64_t, OpError> size(const json::object& body) {
-  const auto* v = body.if_contains("size");
+std::uint64_t size(BodyFields& body) {
+  const auto* v = body.raw("size");
   if (v == nullptr) {
-    return std::unexpected(bad("\"size\" is required (e.g. \"1536Mi\")"));
+    body.fail("\"size\" is required (e.g. \"1536Mi\")");
+    return 0;
   }
   if (v->is_uint64() || (v->is_int64() && v->as_int64() >= 0)) {
     return v->is_uint64() ? v->as_uint64() : static_cast<std::uint64_t>(v->as_int64());
@@ -83,104 +32,69 @@ std::expected<std::uint64_t, OpError> size(const json::object& body) {
       return *bytes;
     }
   }
-  return std::unexpected(
-      bad(fmt::format("size {} is not a size like \"1536Mi\" or \"2Gi\"", json::serialize(*v))));
+  body.fail(fmt::format("size {} is not a size like \"1536Mi\" or \"2Gi\"", json::serialize(*v)));
+  return 0;
 }
 
 std::expected<Vm::DiskAttach, OpError> parse_post_disk(const Request& request) {
-  auto body = body_object(request,
-                          {"name", "path", "bus", "readonly", "cache", "format", "persist"});
+  auto body = BodyFields::parse(request.body,
+                                {"name", "path", "bus", "readonly", "cache", "format", "persist"});
   if (!body) {
     return std::unexpected(body.error());
   }
   Vm::DiskAttach out;
-  auto name = text(*body, "name", true);
-  auto path = text(*body, "path", true);
-  auto bus = text(*body, "bus", false);
-  auto cache = text(*body, "cache", false);
-  auto format = text(*body, "format", false);
-  auto readonly = boolean(*body, "readonly");
-  auto persist = boolean(*body, "persist");
-  for (const auto* failed : {&name, &path, &bus, &cache, &format}) {
-    if (!*failed) {
-      return std::unexpected(failed->error());
-    }
-  }
-  for (const auto* failed : {&readonly, &persist}) {
-    if (!*failed) {
-      return std::unexpected(failed->error());
-    }
-  }
-  out.name = *name;
-  out.path = *path;
-  if (!bus->empty()) {
-    out.bus = *bus;
-  }
-  if (!cache->empty()) {
-    out.cache = *cache;
-  }
-  if (!format->empty()) {
-    out.format = *format;
-  }
-  out.readonly = *readonly;
-  out.persist = *persist;
-  return out;
+  out.name = body->required_string("name");
+  out.path = body->required_string("path");
+  out.bus = body->optional_string("bus").value_or(out.bus);
+  out.cache = body->optional_string("cache");
+  out.format = body->optional_string("format");
+  out.readonly = body->boolean("readonly");
+  out.persist = body->boolean("persist");
+  return std::move(*body).finish(std::move(out));
 }
 
 std::expected<Vm::InterfaceAttach, OpError> parse_post_interface(const Request& request) {
-  auto body = body_object(request, {"name", "binding", "network", "tapName", "mac", "persist"});
+  auto body =
+      BodyFields::parse(request.body, {"name", "binding", "network", "tapName", "mac", "persist"});
   if (!body) {
     return std::unexpected(body.error());
   }
   Vm::InterfaceAttach out;
-  auto name = text(*body, "name", true);
-  auto binding = text(*body, "binding", false);
-  auto network = text(*body, "network", false);
-  auto tap = text(*body, "tapName", false);
-  auto mac = text(*body, "mac", false);
-  auto persist = boolean(*body, "persist");
-  for (const auto* failed : {&name, &binding, &network, &tap, &mac}) {
-    if (!*failed) {
-      return std::unexpected(failed->error());
-    }
-  }
-  if (!persist) {
-    return std::unexpected(persist.error());
-  }
-  out.name = *name;
-  if (!binding->empty()) {
-    out.binding = *binding;
-  }
-  out.network = *network;
-  out.tap_name = *tap;
-  out.mac = *mac;
-  out.persist = *persist;
-  return out;
+  out.name = body->required_string("name");
+  out.binding = body->optional_string("binding").value_or(out.binding);
+  out.network = body->optional_string("network").value_or("");
+  out.tap_name = body->optional_string("tapName").value_or("");
+  out.mac = body->optional_string("mac").value_or("");
+  out.persist = body->boolean("persist");
+  return std::move(*body).finish(std::move(out));
 }
 
 std::expected<std::uint32_t, OpError> parse_put_cpus(const Request& request) {
-  auto body = body_object(request, {"count"});
+  auto body = BodyFields::parse(request.body, {"count"});
   if (!body) {
     return std::unexpected(body.error());
   }
-  const auto* count = body->if_contains("count");
+  const auto* count = body->raw("count");
+  std::uint32_t n = 0;
   if (count == nullptr || !(count->is_int64() || count->is_uint64())) {
-    return std::unexpected(bad("\"count\" (a number of vCPUs) is required"));
+    body->fail("\"count\" (a number of vCPUs) is required");
+  } else {
+    boost::system::error_code ec;
+    n = count->to_number<std::uint32_t>(ec);
+    if (ec) {
+      body->fail("\"count\" must be a positive number of vCPUs");
+    }
   }
-  boost::system::error_code ec;
-  const auto n = count->to_number<std::uint32_t>(ec);
-  if (ec) {
-    return std::unexpected(bad("\"count\" must be a positive number of vCPUs"));
-  }
-  return n;
+  return std::move(*body).finish(n);
 }
 
 std::expected<std::uint64_t, OpError> parse_put_size(const Request& request) {
-  auto body = body_object(request, {"size"});
+  auto body = BodyFields::parse(request.body, {"size"});
   if (!body) {
     return std::unexpected(body.error());
   }
-  return size(*body);
+  const std::uint64_t bytes = size(*body);
+  return std::move(*body).finish(bytes);
 }
 
 bool flag(const Request& request, const std::string& key) {

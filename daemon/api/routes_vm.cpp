@@ -26,7 +26,8 @@ Response op_error_response(const OpError& error) {
               {OpError::Code::conflict, 409, "Conflict"},
               {OpError::Code::forbidden, 403, "Forbidden"},
               {OpError::Code::timeout, 504, "Timeout"},
-              {OpError::Code::failed, 500, "Internal"}};
+              {OpError::Code::failed, 500, "Internal"},
+              {OpError::Code::unavailable, 502, "Unavailable"}};
   unsigned status = 500;
   const char* name = "Internal";
   for (const auto& entry : kMap) {

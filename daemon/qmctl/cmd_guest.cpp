@@ -13,6 +13,8 @@
 #include "daemon/config.hpp"
 #include "daemon/qmctl/api_client.hpp"
 #include "daemon/qmctl/api_output.hpp"
+#include "daemon/qmctl/api_result.hpp"
+#include "daemon/qmctl/args.hpp"
 #include "daemon/qmctl/commands.hpp"
 #include "qmp/qga_commands.hpp"
 
@@ -23,29 +25,10 @@ namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-// What one guest command was given.
-struct GuestInvocation {
-  GlobalFlags globals;
-  std::vector<std::string> names;  // NAME [USER]; for exec, NAME then the guest command
-  std::optional<std::string> timeout;
-  bool crypted = false;
-};
-
 struct GuestCommand {
-  std::string_view name;
-  std::string_view usage;
-  std::string_view summary;
-  std::string_view details;
-  bool takes_timeout;
-  bool takes_crypted;
-  std::size_t names;  // positional arguments before any "--" (exec: 1, then the command)
-  std::function<int(const GuestInvocation&)> run;
+  CommandSpec spec;
+  std::function<int(const Invocation&)> run;
 };
-
-int fail(const std::string& message) {
-  std::cerr << "qmctl: " << message << "\n";
-  return 1;
-}
 
 std::optional<unsigned long> seconds(const std::string& text) {
   unsigned long n = 0;
@@ -56,43 +39,25 @@ std::optional<unsigned long> seconds(const std::string& text) {
   return n;
 }
 
-ApiClient client_for(const GuestInvocation& in, std::chrono::seconds request = 600s) {
+bool is_seconds(const std::string& text) { return seconds(text).has_value(); }
+
+// exec and freeze take the same --timeout.
+const FlagSpec kTimeout{"--timeout", "", true, is_seconds,
+                        "--timeout takes a number of seconds (1 or more)"};
+
+ApiClient client_for(const Invocation& in, std::chrono::seconds request = 600s) {
   ApiTimeouts timeouts;
   timeouts.request = request;
-  return ApiClient(in.globals.socket.empty() ? daemon::default_socket_path() : in.globals.socket,
-                   timeouts);
+  return qmctl::client_for(in.globals, timeouts);
 }
 
-std::string guest_path(const GuestInvocation& in, std::string_view leaf = {}) {
+std::string guest_path(const Invocation& in, std::string_view leaf = {}) {
   std::string target = "/v1/vms/" + url_escape(in.names.front()) + "/guest";
   if (!leaf.empty()) {
     target += "/";
     target += leaf;
   }
   return target;
-}
-
-// Transport or API error -> 1; -o json -> the JSON; else `human`.
-int finish(const GuestInvocation& in, const std::expected<ApiResponse, std::string>& response,
-           const std::function<void(const json::value&)>& human) {
-  if (!response) {
-    return fail(response.error());
-  }
-  if (response->status / 100 != 2) {
-    return fail(error_message(*response));
-  }
-  boost::system::error_code ec;
-  const auto value = json::parse(response->body, ec);
-  if (ec) {
-    std::cout << response->body;
-    return 0;
-  }
-  if (in.globals.output == "json") {
-    std::cout << pretty_json(value);
-  } else {
-    human(value);
-  }
-  return 0;
 }
 
 const json::value* member(const json::value& v, std::string_view key) {
@@ -139,8 +104,7 @@ void print_info(const json::value& info) {
     if (!out.empty()) {
       out += ", ";
     }
-    return out + "kernel " + text(member(os, "kernelRelease")) + " " +
-           text(member(os, "machine"));
+    return out + "kernel " + text(member(os, "kernelRelease")) + " " + text(member(os, "machine"));
   });
   print_field("hostname", member(info, "hostname"), [](const json::value& v) { return text(&v); });
   print_field("timezone", member(info, "timezone"), [](const json::value& zone) {
@@ -192,11 +156,11 @@ void print_info(const json::value& info) {
   print_field("fsfreeze", member(info, "fsfreeze"), [](const json::value& v) { return text(&v); });
 }
 
-int run_exec(const GuestInvocation& in) {
+int run_exec(const Invocation& in) {
   if (in.names.size() < 2) {
     return fail("exec: missing the command to run (qmctl exec NAME -- CMD ARGS...)");
   }
-  const unsigned long limit = in.timeout ? *seconds(*in.timeout) : 30;
+  const unsigned long limit = in.has("--timeout") ? *seconds(in.value("--timeout")) : 30;
   json::object body;
   body["path"] = in.names[1];
   body["args"] = json::array(in.names.begin() + 2, in.names.end());
@@ -218,9 +182,8 @@ int run_exec(const GuestInvocation& in) {
   }
   const auto* signal = member(value, "signal");
   const auto* exit_code = member(value, "exitCode");
-  int status = exit_code != nullptr && exit_code->is_int64()
-                   ? static_cast<int>(exit_code->as_int64())
-                   : 1;
+  int status =
+      exit_code != nullptr && exit_code->is_int64() ? static_cast<int>(exit_code->as_int64()) : 1;
   if (signal != nullptr && signal->is_int64()) {
     status = 128 + static_cast<int>(signal->as_int64());  // as a shell reports it
   }
@@ -273,18 +236,19 @@ std::optional<std::string> read_password(const std::string& user) {
   return line;
 }
 
-int run_set_password(const GuestInvocation& in) {
+int run_set_password(const Invocation& in) {
   const std::string& user = in.names[1];
   auto password = read_password(user);
   if (!password || password->empty()) {
-    return fail("set-password: no password on stdin (it is read from stdin, never from the "
-                "command line)");
+    return fail(
+        "set-password: no password on stdin (it is read from stdin, never from the "
+        "command line)");
   }
   json::object body;
   body["user"] = user;
   body["password"] = std::move(*password);
-  body["crypted"] = in.crypted;
-  return finish(in,
+  body["crypted"] = in.has("--crypted");
+  return finish(in.globals,
                 client_for(in).request("POST", guest_path(in, "password"), json::serialize(body),
                                        "application/json"),
                 [&](const json::value&) {
@@ -292,12 +256,12 @@ int run_set_password(const GuestInvocation& in) {
                 });
 }
 
-int run_freeze(const GuestInvocation& in) {
+int run_freeze(const Invocation& in) {
   json::object body;
-  if (in.timeout) {
-    body["timeoutSeconds"] = *seconds(*in.timeout);
+  if (in.has("--timeout")) {
+    body["timeoutSeconds"] = *seconds(in.value("--timeout"));
   }
-  return finish(in,
+  return finish(in.globals,
                 client_for(in).request("POST", guest_path(in, "freeze"), json::serialize(body),
                                        "application/json"),
                 [&](const json::value& v) {
@@ -309,47 +273,63 @@ int run_freeze(const GuestInvocation& in) {
 }
 
 // POST with no body; `done` is printed after NAME.
-int run_simple(const GuestInvocation& in, std::string_view leaf,
+int run_simple(const Invocation& in, std::string_view leaf,
                const std::function<std::string(const json::value&)>& done) {
-  return finish(in, client_for(in, 60s).request("POST", guest_path(in, leaf)),
-                [&](const json::value& v) {
-                  std::cout << in.names.front() << ": " << done(v) << "\n";
-                });
+  return finish(
+      in.globals, client_for(in, 60s).request("POST", guest_path(in, leaf)),
+      [&](const json::value& v) { std::cout << in.names.front() << ": " << done(v) << "\n"; });
 }
 
 const std::vector<GuestCommand>& guest_commands() {
   static const std::vector<GuestCommand> table = {
-      {"guest", "guest NAME",
-       "OS, hostname, timezone, users, file systems, interfaces (agent)",
-       "  A field the agent lacks or fails shows its error; -o json gives everything.\n", false,
-       false, 1,
-       [](const GuestInvocation& in) {
-         return finish(in, client_for(in, 120s).request("GET", guest_path(in)), print_info);
+      {{"guest",
+        "guest NAME",
+        "OS, hostname, timezone, users, file systems, interfaces (agent)",
+        "  A field the agent lacks or fails shows its error; -o json gives everything.\n",
+        {},
+        1,
+        1},
+       [](const Invocation& in) {
+         return finish(in.globals, client_for(in, 120s).request("GET", guest_path(in)), print_info);
        }},
-      {"exec", "exec NAME [--timeout S] -- CMD [ARGS...]",
-       "run CMD in the guest; its output and exit code are qmctl's",
-       "  --timeout S   give up after S seconds (default 30; the process keeps running)\n"
-       "  Exit status: the guest command's (128+N when killed by signal N); 1 when qmd fails.\n",
-       true, false, 1, run_exec},
-      {"guest-ping", "guest-ping NAME", "check that the guest agent answers", "", false, false, 1,
-       [](const GuestInvocation& in) {
-         return run_simple(in, "ping", [](const json::value&) { return "the guest agent answers"; });
+      {{"exec",
+        "exec NAME [--timeout S] -- CMD [ARGS...]",
+        "run CMD in the guest; its output and exit code are qmctl's",
+        "  --timeout S   give up after S seconds (default 30; the process keeps running)\n"
+        "  Exit status: the guest command's (128+N when killed by signal N); 1 when qmd fails.\n",
+        {kTimeout},
+        1,
+        kAnyNames},
+       run_exec},
+      {{"guest-ping", "guest-ping NAME", "check that the guest agent answers", "", {}, 1, 1},
+       [](const Invocation& in) {
+         return run_simple(in, "ping",
+                           [](const json::value&) { return "the guest agent answers"; });
        }},
-      {"set-password", "set-password NAME USER [--crypted]",
-       "set a guest user's password, read from stdin",
-       "  --crypted   the input is already a crypt(3) hash\n", false, true, 2, run_set_password},
-      {"freeze", "freeze NAME [--timeout S]",
-       "freeze the guest's file systems; auto-thaw after S s (60)",
-       "  --timeout S   thaw automatically after S seconds (default 60, at most 600)\n", true,
-       false, 1, run_freeze},
-      {"thaw", "thaw NAME", "thaw the guest's file systems", "", false, false, 1,
-       [](const GuestInvocation& in) {
+      {{"set-password",
+        "set-password NAME USER [--crypted]",
+        "set a guest user's password, read from stdin",
+        "  --crypted   the input is already a crypt(3) hash\n",
+        {{"--crypted", "", false}},
+        2,
+        2},
+       run_set_password},
+      {{"freeze",
+        "freeze NAME [--timeout S]",
+        "freeze the guest's file systems; auto-thaw after S s (60)",
+        "  --timeout S   thaw automatically after S seconds (default 60, at most 600)\n",
+        {kTimeout},
+        1,
+        1},
+       run_freeze},
+      {{"thaw", "thaw NAME", "thaw the guest's file systems", "", {}, 1, 1},
+       [](const Invocation& in) {
          return run_simple(in, "thaw", [](const json::value& v) {
            return text(member(v, "thawed")) + " file system(s) thawed";
          });
        }},
-      {"sync-time", "sync-time NAME", "set the guest clock to the host's", "", false, false, 1,
-       [](const GuestInvocation& in) {
+      {{"sync-time", "sync-time NAME", "set the guest clock to the host's", "", {}, 1, 1},
+       [](const Invocation& in) {
          return run_simple(in, "time", [](const json::value&) { return "guest clock synced"; });
        }},
   };
@@ -358,89 +338,11 @@ const std::vector<GuestCommand>& guest_commands() {
 
 const GuestCommand* find_guest(std::string_view name) {
   for (const auto& c : guest_commands()) {
-    if (c.name == name) {
+    if (c.spec.name == name) {
       return &c;
     }
   }
   return nullptr;
-}
-
-void print_usage(const GuestCommand& c, std::ostream& out) {
-  out << "usage: qmctl " << c.usage << "\n\n" << c.summary << "\n";
-  if (!c.details.empty()) {
-    out << "\n" << c.details;
-  }
-  out << "\nGlobal flags (before or after the command):\n"
-         "  -s, --socket PATH   qmd's API socket (default: $QMD_SOCKET, else <runDir>/qmd.sock)\n"
-         "  -o json             print the API's JSON instead of text\n"
-         "  -h, --help          this help\n";
-}
-
-// Flags anywhere before "--"; after it (exec) everything is the guest command.
-std::expected<GuestInvocation, std::string> parse(const GuestCommand& c,
-                                                  const std::vector<std::string>& args,
-                                                  GlobalFlags globals) {
-  GuestInvocation in{std::move(globals), {}, std::nullopt, false};
-  bool dashdash = false;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    std::string arg = args[i];
-    if (dashdash || arg == "-" || !arg.starts_with("-")) {
-      in.names.push_back(arg);
-      continue;
-    }
-    if (arg == "--") {
-      dashdash = true;
-      continue;
-    }
-    std::optional<std::string> inline_value;
-    if (const auto eq = arg.find('='); arg.starts_with("--") && eq != std::string::npos) {
-      inline_value = arg.substr(eq + 1);
-      arg.resize(eq);
-    }
-    const auto value = [&]() -> std::optional<std::string> {
-      if (inline_value) {
-        return inline_value;
-      }
-      if (i + 1 < args.size()) {
-        return args[++i];
-      }
-      return std::nullopt;
-    };
-    if (arg == "-h" || arg == "--help") {
-      in.globals.help = true;
-    } else if (arg == "-s" || arg == "--socket" || arg == "-o" || arg == "--output") {
-      const auto v = value();
-      if (!v) {
-        return std::unexpected(arg + " needs a value");
-      }
-      (arg == "-s" || arg == "--socket" ? in.globals.socket : in.globals.output) = *v;
-    } else if (arg == "--timeout" && c.takes_timeout) {
-      in.timeout = value();
-      if (!in.timeout || !seconds(*in.timeout)) {
-        return std::unexpected("--timeout takes a number of seconds (1 or more)");
-      }
-    } else if (arg == "--crypted" && c.takes_crypted && !inline_value) {
-      in.crypted = true;
-    } else {
-      return std::unexpected("unknown flag " + arg);
-    }
-  }
-  if (in.globals.output == "text") {
-    in.globals.output.clear();
-  }
-  if (!in.globals.output.empty() && in.globals.output != "json") {
-    return std::unexpected("-o takes json (or text), not \"" + in.globals.output + "\"");
-  }
-  if (in.globals.help) {
-    return in;
-  }
-  if (in.names.size() < c.names) {
-    return std::unexpected(in.names.empty() ? "missing NAME" : "missing arguments");
-  }
-  if (c.name != "exec" && in.names.size() > c.names) {
-    return std::unexpected("unexpected argument \"" + in.names[c.names] + "\"");
-  }
-  return in;
 }
 
 }  // namespace
@@ -450,9 +352,7 @@ bool is_guest_command(std::string_view name) { return find_guest(name) != nullpt
 std::string guest_command_summary() {
   std::string out;
   for (const auto& c : guest_commands()) {
-    const std::string usage(c.usage);
-    out += "  " + usage + std::string(usage.size() < 26 ? 26 - usage.size() : 1, ' ') +
-           std::string(c.summary) + "\n";
+    out += summary_line(c.spec.usage, c.spec.summary);
   }
   return out;
 }
@@ -462,17 +362,7 @@ int cmd_guest(std::string_view name, const std::vector<std::string>& args, Globa
   if (c == nullptr) {
     return 2;
   }
-  auto in = parse(*c, args, std::move(globals));
-  if (!in) {
-    std::cerr << "qmctl " << c->name << ": " << in.error() << "\n";
-    print_usage(*c, std::cerr);
-    return 2;
-  }
-  if (in->globals.help) {
-    print_usage(*c, std::cout);
-    return 0;
-  }
-  return c->run(*in);
+  return run_command(c->spec, kGlobalFlagsHelp, args, std::move(globals), c->run);
 }
 
 }  // namespace qmd::qmctl

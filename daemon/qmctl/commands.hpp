@@ -52,4 +52,12 @@ bool is_hotplug_command(std::string_view name);
 int cmd_hotplug(std::string_view name, const std::vector<std::string>& args, GlobalFlags globals);
 std::string hotplug_command_summary();
 
+// Live migration commands (cmd_migrate.cpp): migrate, migrate-cancel, operations.
+bool is_migrate_command(std::string_view name);
+int cmd_migrate(std::string_view name, const std::vector<std::string>& args, GlobalFlags globals);
+std::string migrate_command_summary();
+// qmctl stdio-proxy (stdio_proxy.cpp): relays one API connection over stdin/stdout (what a
+// qmd on another host runs through ssh). Returns the exit code.
+int stdio_proxy(const std::string& socket_path);
+
 }  // namespace qmd::qmctl

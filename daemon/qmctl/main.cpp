@@ -46,6 +46,7 @@ Exit status: 0 ok, 1 error, 2 usage.
 void print_usage(std::ostream& out) {
   out << kUsageHead << qmd::qmctl::api_command_summary()
       << qmd::qmctl::hotplug_command_summary()
+      << "\nLive migration:\n" << qmd::qmctl::migrate_command_summary()
       << "\nGuest agent commands (qemu-ga in the guest):\n"
       << qmd::qmctl::guest_command_summary() << kUsageTail;
 }
@@ -129,6 +130,9 @@ int main(int argc, char** argv) {
   }
   if (qmd::qmctl::is_hotplug_command(cmd)) {
     return qmd::qmctl::cmd_hotplug(cmd, rest, globals);
+  }
+  if (qmd::qmctl::is_migrate_command(cmd)) {
+    return qmd::qmctl::cmd_migrate(cmd, rest, globals);
   }
   if (qmd::qmctl::is_guest_command(cmd)) {
     return qmd::qmctl::cmd_guest(cmd, rest, globals);

@@ -9,7 +9,10 @@
 namespace qmd::daemon {
 
 struct OpError {
-  enum class Code { bad_request, bad_spec, not_found, conflict, forbidden, timeout, failed };
+  // unavailable: another service qmd needs (a destination qmd) cannot be reached.
+  enum class Code {
+    bad_request, bad_spec, not_found, conflict, forbidden, timeout, failed, unavailable
+  };
   Code code = Code::failed;
   std::string message;
   policy::SpecErrors spec_errors;  // bad_spec: every error, with path and line:column

@@ -2,11 +2,14 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/json/serialize.hpp>
 #include <filesystem>
 #include <fstream>
 #include <random>
+
+#include "daemon/host/free_port.hpp"
 
 namespace qmd::daemon {
 
@@ -43,6 +46,19 @@ asio::awaitable<std::vector<std::string>> Registry::load() {
     VmRecord record = VmRecord::from_json(entry.record_json);
     auto vm = std::make_shared<Vm>(ctx_, entry.name, entry.spec_text, record);
     vms_.emplace(entry.name, vm);
+    if (!record.migrated_to.empty()) {
+      continue;  // it runs on another qmd now
+    }
+    if (record.incoming) {
+      // An incoming migration that an earlier qmd did not finish: its source still has the
+      // VM. Whatever QEMU is left goes, and so does the definition.
+      (void)co_await vm->adopt();
+      (void)co_await vm->retire(true);
+      discard(entry.name, vm.get());
+      problems.push_back(fmt::format("VM {}: dropped an unfinished incoming migration",
+                                     entry.name));
+      continue;
+    }
     const bool adopted = co_await vm->adopt();
     if (adopted) {
       continue;
@@ -123,6 +139,132 @@ asio::awaitable<OpResult> Registry::remove(const std::string& name, bool force) 
   ctx_.events.publish(
       Event{std::chrono::system_clock::now(), name, "Deleted", "stopped", "definition removed"});
   co_return OpResult{};
+}
+
+void Registry::discard(const std::string& name, const Vm* vm) {
+  const auto it = vms_.find(name);
+  if (it == vms_.end() || it->second.get() != vm) {
+    return;  // already gone, or replaced by a newer VM of the same name
+  }
+  const std::string run_dir = it->second->paths().run_dir;
+  vms_.erase(it);
+  (void)ctx_.store.remove(name);
+  std::error_code ec;
+  std::filesystem::remove_all(run_dir, ec);
+  ctx_.events.publish(Event{std::chrono::system_clock::now(), name, "Deleted", "stopped",
+                            "incoming migration dropped"});
+}
+
+std::string boot_id() {
+  std::ifstream in("/proc/sys/kernel/random/boot_id");
+  std::string id;
+  std::getline(in, id);
+  return id;
+}
+
+std::expected<std::string, OpError> Registry::incoming_uri(const IncomingRequest& request,
+                                                           const Vm& vm) {
+  const bool same_host = !request.boot_id.empty() && request.boot_id == boot_id();
+  if (request.transport == "unix" || (request.transport == "auto" && same_host)) {
+    return "unix:" + vm.paths().run_dir + "/migrate.sock";
+  }
+  const std::string& address = ctx_.config.migration_address;
+  if (address.empty()) {
+    return std::unexpected(op_error(
+        OpError::Code::conflict,
+        fmt::format("VM {}: a migration from another host needs migration.address in this "
+                    "qmd's config (the address the source reaches this host at)",
+                    vm.name())));
+  }
+  auto port = free_tcp_port(address, ctx_.config.migration_port_min,
+                            ctx_.config.migration_port_max, incoming_ports_);
+  if (!port) {
+    return std::unexpected(op_error(OpError::Code::conflict, port.error()));
+  }
+  incoming_ports_.insert(*port);
+  const bool ipv6 = address.find(':') != std::string::npos;
+  return fmt::format("tcp:{}{}{}:{}", ipv6 ? "[" : "", address, ipv6 ? "]" : "", *port);
+}
+
+asio::awaitable<std::expected<boost::json::object, OpError>> Registry::incoming(
+    IncomingRequest request) {
+  auto spec = parse_definition(ctx_, request.spec_text, "the source's definition");
+  if (!spec) {
+    co_return std::unexpected(spec.error());
+  }
+  const std::string name = spec->name;
+  if (auto existing = find(name)) {
+    if (existing->state() != VmState::migrated) {
+      co_return std::unexpected(op_error(
+          OpError::Code::conflict,
+          fmt::format("a VM named {} exists on this qmd ({}); delete or rename it here first",
+                      name, state_name(existing->state()))));
+    }
+    // The record of an earlier move away from here: the VM is coming back.
+    (void)co_await existing->retire(true);
+    vms_.erase(name);
+    (void)ctx_.store.remove(name);
+  }
+  if (!request.machine_type.empty() &&
+      std::ranges::find(ctx_.host.machine_types, request.machine_type) ==
+          ctx_.host.machine_types.end()) {
+    co_return std::unexpected(op_error(
+        OpError::Code::conflict,
+        fmt::format("VM {} runs with machine type {} on the source, which this host's QEMU "
+                    "does not have; migrate to a host with the same or a newer QEMU",
+                    name, request.machine_type)));
+  }
+  VmRecord record;
+  record.uuid = request.uuid.empty() ? spec->domain.firmware.uuid.value_or(new_uuid())
+                                     : request.uuid;
+  record.created_at = format_time(std::chrono::system_clock::now());
+  record.incoming = true;
+  auto vm = std::make_shared<Vm>(ctx_, name, request.spec_text, record);
+  if (auto rendered = vm->render(); !rendered) {
+    co_return std::unexpected(rendered.error());
+  }
+  if (auto saved = ctx_.store.save_spec(name, request.spec_text); !saved) {
+    co_return std::unexpected(op_error(OpError::Code::failed, saved.error()));
+  }
+  if (auto saved = ctx_.store.save_record(name, boost::json::serialize(record.to_json()));
+      !saved) {
+    (void)ctx_.store.remove(name);
+    co_return std::unexpected(op_error(OpError::Code::failed, saved.error()));
+  }
+  vms_.emplace(name, vm);
+  ctx_.events.publish(Event{std::chrono::system_clock::now(), name, "MigrationIncoming",
+                            "stopped",
+                            fmt::format("arriving from {}", request.source.empty()
+                                                                ? std::string("another qmd")
+                                                                : request.source)});
+  Vm::IncomingStart start;
+  start.machine_type = request.machine_type;
+  start.nvram = std::move(request.nvram);
+  start.capabilities = request.capabilities;
+  start.multifd_channels = request.multifd_channels;
+  auto uri_for = incoming_uri(request, *vm);
+  if (!uri_for) {
+    discard(name, vm.get());
+    co_return std::unexpected(uri_for.error());
+  }
+  start.uri = *uri_for;
+  start.arrive_within = request.arrive_within;
+  start.finish_within = request.finish_within;
+  const Vm* raw = vm.get();
+  start.discard = [this, name, raw] { discard(name, raw); };
+  const std::string uri = start.uri;
+  auto started = co_await vm->start_incoming(std::move(start));
+  if (const auto colon = uri.rfind(':'); uri.starts_with("tcp:")) {
+    incoming_ports_.erase(static_cast<std::uint16_t>(std::stoul(uri.substr(colon + 1))));
+  }
+  if (!started) {
+    discard(name, raw);
+    co_return std::unexpected(started.error());
+  }
+  boost::json::object out;
+  out["name"] = name;
+  out["uri"] = uri;
+  co_return out;
 }
 
 }  // namespace qmd::daemon

@@ -4,6 +4,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <expected>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,8 +32,34 @@ class Registry {
                                                                       std::string file);
   asio::awaitable<OpResult> remove(const std::string& name, bool force);
 
+  // Live migration, destination side: a VM arriving from another qmd. Defines it (marked
+  // incoming), starts QEMU waiting for the stream and returns {"name", "uri"}; any failure
+  // leaves nothing behind. A record of a VM that once migrated away from here ("migrated")
+  // is replaced: the VM is coming back.
+  struct IncomingRequest {
+    std::string spec_text;
+    std::string uuid;                       // the source's, so -uuid stays the same
+    std::string machine_type;               // the source's resolved one
+    std::optional<std::string> nvram;       // VARS bytes
+    std::vector<std::string> capabilities;  // besides "events"
+    std::uint32_t multifd_channels = 0;
+    std::string source;                     // who sends, for events
+    // How the stream comes: "unix" (same host), "tcp" (migration.address), or "auto":
+    // unix when the source's boot id is this host's.
+    std::string transport = "auto";
+    std::string boot_id;
+    std::chrono::seconds arrive_within{60};
+    std::chrono::seconds finish_within{900};
+  };
+  asio::awaitable<std::expected<boost::json::object, OpError>> incoming(IncomingRequest request);
+
  private:
   DaemonContext& ctx_;
+  void discard(const std::string& name, const Vm* vm);
+  // Where the incoming QEMU listens: a unix socket in its run dir, or migration.address.
+  std::expected<std::string, OpError> incoming_uri(const IncomingRequest& request,
+                                                   const Vm& vm);
+  std::set<std::uint16_t> incoming_ports_;  // handed out, QEMU not listening yet
   std::map<std::string, std::shared_ptr<Vm>> vms_;
 };
 

@@ -24,6 +24,13 @@ boost::json::object VmRecord::to_json() const {
   out["uuid"] = uuid;
   out["createdAt"] = created_at;
   out["lastError"] = last_error;
+  if (!migrated_to.empty()) {
+    out["migratedTo"] = migrated_to;
+    out["migratedAt"] = migrated_at;
+  }
+  if (incoming) {
+    out["incoming"] = true;
+  }
   return out;
 }
 
@@ -42,6 +49,10 @@ VmRecord VmRecord::from_json(const std::string& text) {
   record.uuid = text_of("uuid");
   record.created_at = text_of("createdAt");
   record.last_error = text_of("lastError");
+  record.migrated_to = text_of("migratedTo");
+  record.migrated_at = text_of("migratedAt");
+  const auto* incoming = object.if_contains("incoming");
+  record.incoming = incoming != nullptr && incoming->is_bool() && incoming->as_bool();
   return record;
 }
 
@@ -66,6 +77,7 @@ Vm::Vm(DaemonContext& ctx, std::string name, std::string spec_text, VmRecord rec
       name_(std::move(name)),
       spec_text_(std::move(spec_text)),
       record_(std::move(record)),
+      state_(record_.migrated_to.empty() ? VmState::stopped : VmState::migrated),
       lock_(ctx.executor) {}
 
 Vm::~Vm() = default;
@@ -140,6 +152,10 @@ json::object Vm::details() const {
   out["uuid"] = record_.uuid;
   out["createdAt"] = record_.created_at;
   out["lastError"] = record_.last_error;
+  if (!record_.migrated_to.empty()) {
+    out["migratedTo"] = record_.migrated_to;
+    out["migratedAt"] = record_.migrated_at;
+  }
   out["qemuVersion"] = run_ ? run_->qemu_version : std::string();
   out["startedAt"] = run_ ? run_->started_at : std::string();
   if (run_) {
@@ -196,45 +212,62 @@ OpResult from_qmp(const std::string& vm, std::string_view what,
 
 }  // namespace
 
-asio::awaitable<OpResult> Vm::pause() {
+asio::awaitable<OpResult> Vm::pause() { co_return co_await set_vcpus_running(false); }
+
+asio::awaitable<OpResult> Vm::resume() { co_return co_await set_vcpus_running(true); }
+
+asio::awaitable<OpResult> Vm::set_vcpus_running(bool running) {
+  const std::string_view action = running ? "resume" : "pause";
+  if (auto movable = check_not_migrating(action); !movable) {
+    co_return movable;
+  }
   auto guard = co_await lock_.lock();
-  if (auto active = check_active("pause"); !active) {
+  if (auto active = check_active(action); !active) {
     co_return active;
   }
-  if (state_ == VmState::paused) {
+  if (state_ == (running ? VmState::running : VmState::paused)) {
     co_return OpResult{};
   }
   auto run = run_;
-  auto done = co_await qmp::stop(*run->qmp);
-  if (done && run_ == run) {
-    set_state(VmState::paused, "paused on request");
+  qmp::QmpDone done;
+  if (running) {
+    done = co_await qmp::cont(*run->qmp);
+  } else {
+    done = co_await qmp::stop(*run->qmp);
   }
-  co_return from_qmp(name_, "pause (QMP stop)", done);
+  if (done && run_ == run) {
+    set_state(running ? VmState::running : VmState::paused,
+              fmt::format("{} on request", running ? "resumed" : "paused"));
+    if (running) {
+      // The guest clock stood still while paused. Best effort, without the lock: a missing
+      // or hung agent must not hold up the resume.
+      auto self = shared_from_this();
+      auto sync_time = [self] { return self->guest_sync_time(); };
+      asio::co_spawn(ctx_.executor, std::move(sync_time), asio::detached);
+    }
+  }
+  co_return from_qmp(name_, running ? "resume (QMP cont)" : "pause (QMP stop)", done);
 }
 
-asio::awaitable<OpResult> Vm::resume() {
-  auto guard = co_await lock_.lock();
-  if (auto active = check_active("resume"); !active) {
-    co_return active;
+OpResult Vm::check_not_migrating(std::string_view action) const {
+  if (state_ != VmState::migrating) {
+    return {};
   }
-  if (state_ == VmState::running) {
-    co_return OpResult{};
-  }
-  auto run = run_;
-  auto done = co_await qmp::cont(*run->qmp);
-  if (done && run_ == run) {
-    set_state(VmState::running, "resumed on request");
-    // The guest clock stood still while paused. Best effort, without the lock: a missing or
-    // hung agent must not hold up the resume. The same belongs after an incoming migration
-    // completes (once qmd migrates: where the destination's cont runs).
-    auto self = shared_from_this();
-    auto sync_time = [self] { return self->guest_sync_time(); };
-    asio::co_spawn(ctx_.executor, std::move(sync_time), asio::detached);
-  }
-  co_return from_qmp(name_, "resume (QMP cont)", done);
+  return std::unexpected(op_error(
+      OpError::Code::conflict,
+      record_.incoming
+          ? fmt::format("VM {} is arriving by migration; {} waits until it has (or the source "
+                        "gives up)",
+                        name_, action)
+          : fmt::format("VM {} is migrating; {} waits until it is done (qmctl migrate-cancel "
+                        "{} stops the migration)",
+                        name_, action, name_)));
 }
 
 asio::awaitable<OpResult> Vm::reset() {
+  if (auto movable = check_not_migrating("reset"); !movable) {
+    co_return movable;
+  }
   auto guard = co_await lock_.lock();
   if (auto active = check_active("reset"); !active) {
     co_return active;
@@ -248,6 +281,9 @@ asio::awaitable<OpResult> Vm::reset() {
 }
 
 asio::awaitable<OpResult> Vm::reboot() {
+  if (auto movable = check_not_migrating("reboot"); !movable) {
+    co_return movable;
+  }
   auto guard = co_await lock_.lock();
   if (auto active = check_active("reboot"); !active) {
     co_return active;
@@ -268,6 +304,9 @@ asio::awaitable<OpResult> Vm::reboot() {
 }
 
 asio::awaitable<OpResult> Vm::redefine(std::string spec_text) {
+  if (auto movable = check_not_migrating("update"); !movable) {
+    co_return movable;
+  }
   auto guard = co_await lock_.lock();
   auto parsed = parse_definition(ctx_, spec_text, name_ + ".yaml");
   if (!parsed) {
@@ -294,6 +333,9 @@ asio::awaitable<OpResult> Vm::redefine(std::string spec_text) {
 }
 
 asio::awaitable<OpResult> Vm::retire(bool force) {
+  if (auto movable = check_not_migrating("delete"); !movable && !record_.incoming) {
+    co_return movable;
+  }
   auto guard = co_await lock_.lock();
   if (is_active(state_)) {
     if (!force) {

@@ -6,6 +6,7 @@
 #include <boost/json/object.hpp>
 #include <chrono>
 #include <expected>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -13,6 +14,7 @@
 
 #include "cmdline/render.hpp"
 #include "daemon/runtime/context.hpp"
+#include "daemon/runtime/operations.hpp"
 #include "daemon/runtime/op_error.hpp"
 #include "daemon/runtime/process_handle.hpp"
 #include "daemon/runtime/sync.hpp"
@@ -31,6 +33,12 @@ struct VmRecord {
   std::string uuid;        // -uuid: the spec's firmware.uuid, else one made at define
   std::string created_at;
   std::string last_error;  // the last start or run failure, for `qmctl show`
+  // Live migration: set on the source once the destination owns the VM (where and when);
+  // `incoming` marks a destination's VM until the source hands it over (a qmd that finds
+  // one at start drops it: the migration it belonged to is over).
+  std::string migrated_to;
+  std::string migrated_at;
+  bool incoming = false;
   boost::json::object to_json() const;
   static VmRecord from_json(const std::string& text);
 };
@@ -81,6 +89,45 @@ class Vm : public std::enable_shared_from_this<Vm> {
   // at a process whose command line carries this VM's uuid. Returns true when adopted.
   asio::awaitable<bool> adopt();
 
+  // Live migration, source side (vm_migrate.cpp). Checks that the VM can move, asks the
+  // destination qmd to get ready (POST /v1/migrations/incoming), and returns the operation
+  // that follows the transfer in the background; an error here means nothing changed.
+  struct MigrateOptions {
+    std::string destination;              // the other qmd's API socket
+    std::uint64_t max_bandwidth = 0;      // bytes/s; 0: unlimited (QEMU's own is 128 MiB/s)
+    std::uint32_t downtime_limit_ms = 300;
+    std::uint32_t max_downtime_ms = 2000; // how far qmd raises it when a guest won't converge
+    bool auto_converge = false;
+    bool postcopy = false;
+    std::uint32_t multifd_channels = 0;   // 0: one stream
+    std::chrono::seconds timeout{600};    // the whole transfer
+    std::string transport = "auto";       // auto (unix on the same host, else tcp)|unix|tcp
+  };
+  asio::awaitable<std::expected<std::shared_ptr<Operation>, OpError>> migrate(
+      MigrateOptions options, Operations& operations);
+
+  // Destination side (vm_incoming.cpp), called by Registry::incoming on a new VM: QEMU with
+  // -incoming defer listening on `uri`; nothing arriving within `arrive_within` (or QEMU
+  // dying) ends it and calls `discard`.
+  struct IncomingStart {
+    std::string machine_type;            // the source's resolved one (pc-q35-7.2)
+    std::optional<std::string> nvram;    // the source's VARS bytes
+    std::vector<std::string> capabilities;  // migration capabilities both ends need
+    std::uint32_t multifd_channels = 0;
+    std::string uri;                     // where QEMU listens: unix:PATH or tcp:HOST:PORT
+    std::chrono::seconds arrive_within{60};
+    std::chrono::seconds finish_within{900};
+    std::function<void()> discard;       // removes the VM from the registry and the store
+  };
+  asio::awaitable<OpResult> start_incoming(IncomingStart request);
+  // The destination's view: {"status": QEMU's migration status, "state": ...}.
+  asio::awaitable<std::expected<boost::json::object, OpError>> incoming_status();
+  // The source finished: resume here, sync the guest clock, own the definition.
+  asio::awaitable<OpResult> commit_incoming();
+  // The source gave up (or never came): QEMU and swtpm go, and the VM with them.
+  asio::awaitable<OpResult> abort_incoming(std::string why);
+  bool is_incoming() const { return record_.incoming; }
+
   // Agent access for later features; nullptr while the VM is not running.
   qmp::QgaClient* agent() { return run_ ? &run_->agent : nullptr; }
   qmp::QmpClient* monitor() { return run_ && run_->qmp ? &*run_->qmp : nullptr; }
@@ -110,7 +157,7 @@ class Vm : public std::enable_shared_from_this<Vm> {
   // Sets the guest clock to the host's (after a resume, and after a migration).
   asio::awaitable<OpResult> guest_sync_time();
 
-  // Hotplug (vm_hotplug.cpp). Each takes the VM's lock and needs a running VM. Without
+  // Hotplug (vm_hotplug*.cpp). Each takes the VM's lock and needs a running VM. Without
   // `persist` a change lasts until the VM stops; with it, the stored definition changes too
   // (only once the device is in, so a failed hotplug changes nothing).
   struct DiskAttach {
@@ -136,9 +183,13 @@ class Vm : public std::enable_shared_from_this<Vm> {
   asio::awaitable<OpResult> attach_interface(InterfaceAttach request);
   asio::awaitable<OpResult> detach_interface(std::string iface, bool persist);
   // Plugs or unplugs vCPUs up to the slots -smp maxcpus has (maxSockets); boot vCPUs stay.
-  asio::awaitable<std::expected<boost::json::object, OpError>> set_cpus(std::uint32_t count);
+  // With dedicatedCpuPlacement a hot-added vCPU is pinned like a boot one. `persist` writes
+  // cpu.sockets (count / (cores x threads)) once the change is in.
+  asio::awaitable<std::expected<boost::json::object, OpError>> set_cpus(std::uint32_t count,
+                                                                        bool persist = false);
   // Total guest memory between memory.guest and memory.maxGuest (virtio-mem requested-size).
-  asio::awaitable<OpResult> set_memory(std::uint64_t bytes);
+  // `persist` makes it memory.guest of the stored definition once the change is in.
+  asio::awaitable<OpResult> set_memory(std::uint64_t bytes, bool persist = false);
   // The balloon target, for VMs without virtio-mem.
   asio::awaitable<OpResult> set_balloon(std::uint64_t bytes);
 
@@ -160,6 +211,9 @@ class Vm : public std::enable_shared_from_this<Vm> {
     std::string started_at;
     std::vector<int> pinned;     // host CPUs taken from the context
     std::vector<std::string> taps;  // host taps qmd made for bridge bindings
+    bool incoming = false;          // QEMU waits for a migration stream (-incoming defer)
+    // Outgoing migration: cancelled (woken) by MIGRATION events and by a cancel request.
+    std::shared_ptr<asio::steady_timer> migration_wake;
     // Hotplug (vm_hotplug.cpp)
     struct Hotplug;                    // devices added or removed in this run, unplug waiters
     std::shared_ptr<Hotplug> hotplug;  // made on first use
@@ -171,8 +225,12 @@ class Vm : public std::enable_shared_from_this<Vm> {
   void publish(std::string type, std::string message);
   std::expected<policy::VmSpec, OpError> spec() const;
   OpResult check_active(std::string_view action) const;
+  // Conflict while a migration holds the VM (it holds the lock for the whole transfer).
+  OpResult check_not_migrating(std::string_view action) const;
+  asio::awaitable<OpResult> set_vcpus_running(bool running);  // pause and resume
 
-  asio::awaitable<OpResult> start_locked();
+  // With `incoming`: QEMU waits for a migration stream instead of booting (vm_incoming.cpp).
+  asio::awaitable<OpResult> start_locked(const IncomingStart* incoming = nullptr);
   std::optional<std::string> prepare_host(const cmdline::RenderResult& rendered);
   asio::awaitable<std::optional<std::string>> start_swtpm(const cmdline::RenderResult& rendered);
   asio::awaitable<std::optional<std::string>> start_qemu(const cmdline::RenderResult& rendered);
@@ -187,7 +245,26 @@ class Vm : public std::enable_shared_from_this<Vm> {
   asio::awaitable<OpResult> kill_locked();
   asio::awaitable<void> maybe_restart(bool crashed);
   void save_record();
-  // Hotplug (vm_hotplug.cpp)
+  // vm_migrate.cpp
+  asio::awaitable<void> follow_migration(AsyncMutex::Guard guard, std::shared_ptr<Run> run,
+                                         std::shared_ptr<Operation> op, Operations& operations,
+                                         MigrateOptions options, std::string uri,
+                                         bool was_running);
+  asio::awaitable<void> watch_incoming(std::shared_ptr<Run> run, IncomingStart timing);
+  // Devices that came by hotplug without --persist (the destination would lack them), in
+  // words; empty when there are none (vm_hotplug.cpp keeps that state).
+  std::string transient_devices() const;
+  void discard_now();  // an incoming VM that will not arrive leaves the registry
+  // Hotplug (vm_hotplug*.cpp; the types are defined in vm_hotplug_core.hpp)
+  struct HotplugScope;  // the run, its spec and hotplug state, for one change under the lock
+  struct AttachPlan;    // the per-kind parts of a disk or NIC attach
+  struct DetachPlan;    // ... and of a detach
+  std::expected<HotplugScope, OpError> hotplug_scope(std::string_view action);
+  asio::awaitable<OpResult> attach_planned(HotplugScope& scope, AttachPlan plan);
+  asio::awaitable<OpResult> detach_planned(HotplugScope& scope, DetachPlan plan, bool persist);
+  // Pins a hot-added vCPU (its device id) to a free host CPU; unpin_vcpu gives it back.
+  asio::awaitable<OpResult> pin_vcpu(HotplugScope& scope, std::string id);
+  void unpin_vcpu(HotplugScope& scope, const std::string& id);
   Run::Hotplug& hotplug_state(const std::shared_ptr<Run>& run);
   asio::awaitable<OpResult> unplug_device(std::shared_ptr<Run> run, std::string id,
                                           std::string what);
@@ -196,6 +273,7 @@ class Vm : public std::enable_shared_from_this<Vm> {
   asio::awaitable<std::string> release_unplugged(std::shared_ptr<Run> run, std::string kind,
                                                  std::string name, bool in_spec, std::string tap);
   OpResult check_definition(const std::string& text);
+  std::function<OpResult(const std::string&)> definition_check();  // check_definition
   OpResult save_definition(std::string text);
 
   DaemonContext& ctx_;
@@ -207,6 +285,7 @@ class Vm : public std::enable_shared_from_this<Vm> {
   std::shared_ptr<Run> run_;
   int restarts_ = 0;  // consecutive automatic restarts, for the backoff
   bool retired_ = false;
+  std::function<void()> discard_;  // an incoming VM's way out of the registry
 };
 
 }  // namespace qmd::daemon

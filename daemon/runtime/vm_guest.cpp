@@ -10,6 +10,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/array.hpp>
+#include <functional>
 
 #include "daemon/runtime/vm.hpp"
 #include "qmp/qga_commands.hpp"
@@ -345,18 +346,46 @@ asio::awaitable<OpResult> Vm::guest_set_password(std::string user, std::string p
 
 namespace {
 
-// Waits for the auto-thaw deadline; a cancelled timer (thawed, frozen again, the VM gone)
-// ends it without a thaw.
+// The automatic thaw's retries: the agent may be busy for a moment (a long exec), and a guest
+// left frozen stalls every write in it. Waits of 1, 2 and 4 s.
+constexpr int kAutoThawAttempts = 4;
+constexpr auto kAutoThawFirstBackoff = 1s;
+
+// Waits for the auto-thaw deadline, then thaws, retrying with a backoff. A cancelled timer
+// (thawed, frozen again, the VM gone) ends it without a thaw; `give_up` publishes the last
+// failure (Vm::publish is private).
 template <typename RunPtr>
 asio::awaitable<void> thaw_when_due(std::shared_ptr<Vm> vm, RunPtr run,
                                     std::shared_ptr<asio::steady_timer> timer,
-                                    std::chrono::seconds after) {
-  boost::system::error_code ec;
-  co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
-  if (ec || run->auto_thaw != timer || run->exited.is_set()) {
-    co_return;
+                                    std::chrono::seconds after,
+                                    std::function<void(std::string)> give_up) {
+  std::chrono::steady_clock::duration backoff = kAutoThawFirstBackoff;
+  for (int attempt = 1;; ++attempt) {
+    boost::system::error_code ec;
+    co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec || run->auto_thaw != timer || run->exited.is_set()) {
+      co_return;
+    }
+    // Named, no ?: of temporaries: g++ 12 destroys those twice inside a co_await.
+    std::string why = fmt::format("automatically, {} s after the freeze", after.count());
+    if (attempt > 1) {
+      why += fmt::format(", attempt {} of {}", attempt, kAutoThawAttempts);
+    }
+    const auto thawed = co_await vm->guest_thaw(std::move(why));
+    if (thawed) {
+      co_return;
+    }
+    if (attempt == kAutoThawAttempts) {
+      give_up(
+          fmt::format("the automatic thaw gave up after {} attempts: {}; the guest file "
+                      "systems may still be frozen (qmctl thaw {})",
+                      kAutoThawAttempts, thawed.error().message, vm->name()));
+      co_return;
+    }
+    // The same timer: a thaw on request or a new freeze cancels the retry too.
+    timer->expires_after(backoff);
+    backoff *= 2;
   }
-  co_await vm->guest_thaw(fmt::format("automatically, {} s after the freeze", after.count()));
 }
 
 }  // namespace
@@ -376,8 +405,9 @@ asio::awaitable<std::expected<std::int64_t, OpError>> Vm::guest_freeze(
     auto timer = std::make_shared<asio::steady_timer>(ctx_.executor, auto_thaw);
     run->auto_thaw = timer;
     auto self = shared_from_this();
-    auto watch = [self, run, timer, auto_thaw] {
-      return thaw_when_due(self, run, timer, auto_thaw);
+    auto give_up = [self](std::string message) { self->publish("Error", std::move(message)); };
+    auto watch = [self, run, timer, auto_thaw, give_up] {
+      return thaw_when_due(self, run, timer, auto_thaw, give_up);
     };
     asio::co_spawn(ctx_.executor, std::move(watch), asio::detached);
   }

@@ -16,6 +16,7 @@
 #include "daemon/host/hugetlbfs.hpp"
 #include "daemon/host/tap.hpp"
 #include "daemon/runtime/blocking.hpp"
+#include "daemon/runtime/incoming_setup.hpp"
 #include "daemon/runtime/vm.hpp"
 #include "daemon/store/atomic_file.hpp"
 #include "daemon/trial/file_prep.hpp"
@@ -126,16 +127,26 @@ LaunchSpec launch_spec(const DaemonContext& ctx, std::vector<std::string> argv,
 }  // namespace
 
 asio::awaitable<OpResult> Vm::start() {
+  if (auto movable = check_not_migrating("start"); !movable) {
+    co_return movable;
+  }
   auto guard = co_await lock_.lock();
   restarts_ = 0;
   co_return co_await start_locked();
 }
 
-asio::awaitable<OpResult> Vm::start_locked() {
+asio::awaitable<OpResult> Vm::start_locked(const IncomingStart* incoming) {
   if (is_active(state_)) {
     co_return std::unexpected(op_error(OpError::Code::conflict,
                                        fmt::format("VM {} is already {}", name_,
                                                    state_name(state_))));
+  }
+  if (state_ == VmState::migrated) {
+    co_return std::unexpected(op_error(
+        OpError::Code::conflict,
+        fmt::format("VM {} migrated to {} at {} and runs there; starting it here too would "
+                    "run it twice (qmctl delete {} forgets this record)",
+                    name_, record_.migrated_to, record_.migrated_at, name_)));
   }
   auto rendered = render();
   if (!rendered) {
@@ -143,10 +154,16 @@ asio::awaitable<OpResult> Vm::start_locked() {
     save_record();
     co_return std::unexpected(rendered.error());
   }
+  if (incoming) {
+    if (auto adjusted = adjust_for_incoming(*rendered, *incoming); !adjusted) {
+      co_return std::unexpected(adjusted.error());
+    }
+  }
   const cmdline::VmPaths where = paths();
   set_state(VmState::starting, "start requested");
   run_ = std::make_shared<Run>(ctx_.executor, where.qga_socket());
   auto run = run_;
+  run->incoming = incoming != nullptr;
 
   auto fail = [&](std::string step, std::string message) -> asio::awaitable<OpResult> {
     co_await teardown(*run);
@@ -172,6 +189,12 @@ asio::awaitable<OpResult> Vm::start_locked() {
   auto prepare = [&rendered, where, owner] {
     return trial::prepare_files(*rendered, where.run_dir + "/prepare.log", 120s, {}, owner);
   };
+  if (incoming && incoming->nvram) {
+    // Before prepare: its copy_if_missing must keep the source's VARS, not the template.
+    if (auto written = write_incoming_nvram(*rendered, *incoming->nvram, owner); !written) {
+      co_return co_await fail("prepare", written.error());
+    }
+  }
   auto prepared = co_await run_blocking(ctx_.blocking, std::move(prepare));
   if (prepared) {
     co_return co_await fail("prepare", *prepared);
@@ -197,6 +220,22 @@ asio::awaitable<OpResult> Vm::start_locked() {
     if (auto failed = apply_pinning(*rendered, *cpus)) {
       co_return co_await fail("pinning", *failed);
     }
+  }
+  if (incoming) {
+    if (auto listening = co_await listen_incoming(*run->qmp, *incoming); !listening) {
+      co_return co_await fail("incoming", listening.error());
+    }
+    run->started_at = format_time(std::chrono::system_clock::now());
+    set_state(VmState::migrating, fmt::format("QEMU {} (pid {}) waiting for the migration "
+                                              "stream on {}",
+                                              run->qemu_version, run->qemu->pid(),
+                                              incoming->uri));
+    auto self = shared_from_this();
+    auto supervise_run = [self, run] { return self->supervise(run); };
+    asio::co_spawn(ctx_.executor, std::move(supervise_run), asio::detached);
+    auto watch = [self, run, timing = *incoming] { return self->watch_incoming(run, timing); };
+    asio::co_spawn(ctx_.executor, std::move(watch), asio::detached);
+    co_return OpResult{};
   }
   if (auto done = co_await qmp::cont(*run->qmp); !done) {
     co_return co_await fail("cont", done.error().to_string());

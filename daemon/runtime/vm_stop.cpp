@@ -21,6 +21,9 @@ constexpr std::chrono::seconds kDefaultGrace{180};  // KubeVirt's terminationGra
 }  // namespace
 
 asio::awaitable<OpResult> Vm::stop(std::optional<std::chrono::seconds> grace) {
+  if (auto movable = check_not_migrating("stop"); !movable) {
+    co_return movable;
+  }
   auto guard = co_await lock_.lock();
   std::chrono::seconds limit = kDefaultGrace;
   if (grace) {
@@ -32,6 +35,12 @@ asio::awaitable<OpResult> Vm::stop(std::optional<std::chrono::seconds> grace) {
 }
 
 asio::awaitable<OpResult> Vm::kill() {
+  if (state_ == VmState::migrating && run_ && run_->qemu) {
+    // Kill does not wait for a migration: with QEMU gone the migration fails at once (the
+    // source gives up, the destination drops its copy) and the lock comes free.
+    run_->stop_requested = true;
+    run_->qemu->signal(SIGKILL);
+  }
   auto guard = co_await lock_.lock();
   co_return co_await kill_locked();
 }

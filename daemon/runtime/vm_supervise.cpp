@@ -104,6 +104,10 @@ void Vm::watch_events() {
       if (run->qemu) {
         run->qemu->signal(SIGKILL);
       }
+    } else if (event.name == "MIGRATION") {
+      if (run->migration_wake) {
+        run->migration_wake->cancel();  // follow_migration looks at once
+      }
     } else if (event.name == "RESET") {
       self->publish("Reset", "the guest was reset");
     }
@@ -118,6 +122,14 @@ asio::awaitable<void> Vm::supervise(std::shared_ptr<Run> run) {
   co_await teardown(*run);
   if (run_ == run) {
     run_.reset();
+  }
+  if (record_.incoming) {
+    // A destination QEMU that ends before the hand-over takes the VM with it: the source
+    // still has it.
+    set_state(VmState::stopped, fmt::format("incoming migration ended: QEMU {}", how));
+    run->exited.set();
+    discard_now();
+    co_return;
   }
   if (!expected) {
     record_.last_error = fmt::format("QEMU {} unexpectedly", how);

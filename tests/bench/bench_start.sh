@@ -20,67 +20,25 @@ runs=${BENCH_RUNS:-5}
 [[ -x "$qmd" && -x "$qmctl" ]] || { echo "bench_start: build $build first" >&2; exit 1; }
 [[ "$runs" =~ ^[1-9][0-9]*$ ]] || { echo "bench_start: BENCH_RUNS must be a count" >&2; exit 2; }
 
-work=$(mktemp -d /tmp/qmd-bench.XXXXXX)
-chmod 0755 "$work"
-socket=$work/run/qmd.sock
-qmd_pid=
-q() { "$qmctl" -s "$socket" "$@"; }
+source "$src/scripts/qmd_helpers.sh"
+
+qmd_make_work qmd-bench
 cleanup() {
   if [[ -n "$qmd_pid" ]]; then
     q kill bench >/dev/null 2>&1 || true
-    kill -TERM "$qmd_pid" 2>/dev/null && wait "$qmd_pid" 2>/dev/null
   fi
-  local pid
-  for pid in $(pgrep -f -- "$work/" 2>/dev/null); do
-    kill -KILL "$pid" 2>/dev/null || true
-  done
-  rm -rf "$work"
+  qmd_cleanup
 }
 trap cleanup EXIT
 
-guest=$("$src/tests/guest/build-guest.sh" "$src/build/guest-demo")
-mkdir -p "$work/guest"
-install -m 0644 "$guest/vmlinuz" "$guest/initramfs.img" "$work/guest/"
+qmd_install_guest
+accel=tcg
+[[ "${BENCH_KVM:-0}" != 1 ]] || accel=kvm
+qmd_set_flags "${BENCH_KVM:-0}"
+qmd_start
+qmd_wait_api 60 || { echo "bench_start: $qmd_error" >&2; cat "$work/qmd.log" >&2; exit 1; }
 
-flags=(--config "$work/qmd.yaml" --state-dir "$work/state" --run-dir "$work/run")
-accel=kvm
-if [[ "${BENCH_KVM:-0}" != 1 ]]; then
-  flags+=(--emulation)
-  accel=tcg
-fi
-if [[ $(id -u) -eq 0 ]]; then
-  qemu_user=nobody
-  id qmd-qemu >/dev/null 2>&1 && qemu_user=qmd-qemu
-  flags+=(--qemu-user "$qemu_user")
-fi
-echo "hyperv: strict" >"$work/qmd.yaml"
-"$qmd" "${flags[@]}" >"$work/qmd.log" 2>&1 &
-qmd_pid=$!
-for ((i = 0; i < 600; i++)); do
-  q host >/dev/null 2>&1 && break
-  kill -0 "$qmd_pid" 2>/dev/null || { cat "$work/qmd.log" >&2; exit 1; }
-  sleep 0.1
-done
-
-cat >"$work/bench.yaml" <<EOF
-apiVersion: kubevirt.io/v1
-kind: VirtualMachine
-metadata: {name: bench}
-spec:
-  runStrategy: Manual
-  template:
-    spec:
-      domain:
-        cpu: {cores: 1}
-        memory: {guest: 256Mi}
-        firmware:
-          kernelBoot:
-            kernelPath: $work/guest/vmlinuz
-            initrdPath: $work/guest/initramfs.img
-            kernelArgs: "console=ttyS0 panic=-1 quiet mitigations=off"
-        devices: {autoattachGraphicsDevice: false, interfaces: []}
-      networks: []
-EOF
+qmd_guest_spec bench >"$work/bench.yaml"
 q create -f "$work/bench.yaml" >/dev/null
 q argv bench -o json >"$work/argv.json"
 

@@ -55,7 +55,29 @@ for c in "${with_name[@]}"; do
   check "$c without NAME" 2 "missing NAME" "$c"
 done
 
+# Guest agent and hotplug commands share the same parser (daemon/qmctl/args.cpp).
+for c in guest exec guest-ping set-password freeze thaw sync-time attach-disk detach-disk \
+  attach-interface detach-interface set-cpus set-memory balloon; do
+  check "$c --help" 0 "usage: qmctl $c" "$c" --help
+  check "$c without NAME" 2 "missing NAME" "$c"
+  check "$c unknown flag" 2 "unknown flag --bogus" "$c" web1 --bogus
+done
+check "exec --timeout 0" 2 "--timeout takes a number of seconds" exec web1 --timeout 0 -- true
+check "freeze --timeout=x" 2 "--timeout takes a number of seconds" freeze web1 --timeout=x
+check "exec --timeout, no value" 2 "--timeout needs a value" exec web1 --timeout
+check "set-password --crypted=1" 2 "--crypted takes no value" set-password web1 root --crypted=1
+check "set-password, no USER" 2 "missing arguments" set-password web1
+check "attach-disk without --name" 2 "missing --name" attach-disk web1 --path /x
+check "attach-disk without --path" 2 "missing --path" attach-disk web1 --name d
+check "detach-disk extra" 2 'unexpected argument "x"' detach-disk web1 d x
+check "set-cpus, not a number" 2 '"x" is not a number of vCPUs' set-cpus web1 x -s "$missing"
+
 reach="cannot reach qmd at $missing"
+check "-ojson" 1 "$reach" list -ojson -s "$missing"
+check "exec: flags before --, guest command after" 1 "$reach" exec web1 -s "$missing" -- ls -l
+check "hotplug: -- ends the flags" 1 "$reach" set-cpus -s "$missing" -- web1 2
+check "attach-disk, missing socket" 1 "$reach" attach-disk web1 --name=d --path=/x --readonly -s "$missing"
+check "freeze, missing socket" 1 "$reach" freeze web1 --timeout 10 -s "$missing"
 check "list, missing socket (-s)" 1 "$reach" -s "$missing" list
 check "show, missing socket (-s after)" 1 "$reach" show web1 --socket "$missing"
 check "stop, missing socket" 1 "$reach" stop web1 --grace 5 -s "$missing"

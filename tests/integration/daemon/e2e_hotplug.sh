@@ -24,28 +24,10 @@ qm create -f "$file" >/dev/null || fail "qmctl create"
 qm start "$vm" >/dev/null || fail "qmctl start"
 wait_agent "$vm" 120
 
-# guest_sh CMD: runs CMD in the guest's serial shell and prints its output. The markers are
-# computed by the guest's shell, so the echoed command line never matches them.
-# Fails when the guest's answer did not come back whole (both markers).
-guest_sh() {
-  local out
-  out=$({ printf '\necho "=[$((40+2))"; %s; echo "]=$((40+2))"\n' "$1"; sleep 3; } |
-    timeout 30 "$QMCTL_BIN" -s "$SOCK" console "$vm" 2>/dev/null | tr -d '\r') || true
-  grep_q -x '=\[42' <<<"$out" && grep_q -x '\]=42' <<<"$out" || return 1
-  sed -n '/^=\[42$/,/^\]=42$/p' <<<"$out" | sed -e '1d' -e '$d'
-}
-# guest_wait SECONDS WHAT CMD WANT: until CMD's output (lines joined by commas) is WANT.
-guest_is() {
-  local out
-  out=$(guest_sh "$1") || return 1
-  [[ "$(tr -d ' ' <<<"$out" | paste -sd, -)" == "$2" ]]
-}
-guest_wait() { wait_for "$1" "$2" guest_is "$3" "$4"; }
-
 log "disk: attach, seen by the guest with its size"
-guest_is 'ls /sys/block' "" || fail "the guest has a disk before any attach"
+guest_is "$vm" 'ls /sys/block' "" || fail "the guest has a disk before any attach"
 qm attach-disk "$vm" --name data --path "$T/hot.img" >/dev/null || fail "qmctl attach-disk"
-guest_wait 60 "the guest to see vda with $sectors sectors" \
+guest_wait 60 "the guest to see vda with $sectors sectors" "$vm" \
   'cat /sys/block/vda/size 2>/dev/null' "$sectors"
 
 log "disk: a duplicate name is 409, a missing file 400 naming the path"
@@ -59,7 +41,7 @@ expect_status 400 POST "/v1/vms/$vm/disks" -H 'Content-Type: application/json' \
 
 log "disk: detach, gone from the guest"
 qm detach-disk "$vm" data >/dev/null || fail "qmctl detach-disk"
-guest_wait 60 "vda to leave the guest" 'ls /sys/block' ""
+guest_wait 60 "vda to leave the guest" "$vm" 'ls /sys/block' ""
 expect_status 404 DELETE "/v1/vms/$vm/disks/data"
 
 log "disk: the names of the failed attach are free (no stray block node), --persist"
@@ -68,15 +50,15 @@ qm attach-disk "$vm" --name nope --path "$T/kept.img" --readonly --persist >/dev
 spec_text=$(show_field "$vm" 'd["specText"]')
 grep_q "$T/kept.img" <<<"$spec_text" || fail "--persist: the path is not in specText: $spec_text"
 grep_q "name: nope" <<<"$spec_text" || fail "--persist: no disk nope in specText: $spec_text"
-guest_wait 60 "the persisted disk in the guest" 'cat /sys/block/vda/ro 2>/dev/null' 1
+guest_wait 60 "the persisted disk in the guest" "$vm" 'cat /sys/block/vda/ro 2>/dev/null' 1
 qm detach-disk "$vm" nope --persist >/dev/null || fail "detach-disk --persist"
 spec_text=$(show_field "$vm" 'd["specText"]')
 grep_q "$T/kept.img" <<<"$spec_text" && fail "detach --persist left the disk in specText"
-guest_wait 60 "the persisted disk to leave" 'ls /sys/block' ""
+guest_wait 60 "the persisted disk to leave" "$vm" 'ls /sys/block' ""
 
 log "disk: a detach the guest ignores (its vCPUs paused) is a clear 504, the disk stays"
 qm attach-disk "$vm" --name slow --path "$T/hot.img" >/dev/null || fail "attach slow"
-guest_wait 60 "the guest to see vda again" 'cat /sys/block/vda/size 2>/dev/null' "$sectors"
+guest_wait 60 "the guest to see vda again" "$vm" 'cat /sys/block/vda/size 2>/dev/null' "$sectors"
 qm pause "$vm" >/dev/null || fail "qmctl pause"
 expect_status 504 DELETE "/v1/vms/$vm/disks/slow"
 grep_q "did not release disk slow within 30 s" <<<"$BODY" || fail "unclear timeout: $BODY"
@@ -85,36 +67,36 @@ expect_status 409 POST "/v1/vms/$vm/disks" -H 'Content-Type: application/json' \
   -d "{\"name\":\"slow\",\"path\":\"$T/hot.img\"}"
 log "disk: resumed, the guest lets go late and qmd frees the block nodes then"
 qm resume "$vm" >/dev/null || fail "qmctl resume"
-guest_wait 60 "vda to leave after resume" 'ls /sys/block' ""
+guest_wait 60 "vda to leave after resume" "$vm" 'ls /sys/block' ""
 until_free() { qm attach-disk "$vm" --name slow --path "$T/hot.img" >/dev/null 2>&1; }
 wait_for 20 "the name slow to be free again (nodes released late)" until_free
-guest_wait 60 "the re-attached vda" 'cat /sys/block/vda/size 2>/dev/null' "$sectors"
+guest_wait 60 "the re-attached vda" "$vm" 'cat /sys/block/vda/size 2>/dev/null' "$sectors"
 qm detach-disk "$vm" slow >/dev/null || fail "detach slow"
-guest_wait 60 "vda to leave" 'ls /sys/block' ""
+guest_wait 60 "vda to leave" "$vm" 'ls /sys/block' ""
 
 log "NIC: attach, seen with its MAC; detach, gone"
 mac=52:54:00:aa:bb:01
 qm attach-interface "$vm" --name extra --mac "$mac" >/dev/null || fail "qmctl attach-interface"
-guest_wait 60 "a NIC with $mac" "grep -l $mac /sys/class/net/*/address | wc -l" 1
+guest_wait 60 "a NIC with $mac" "$vm" "grep -l $mac /sys/class/net/*/address | wc -l" 1
 expect_status 409 POST "/v1/vms/$vm/interfaces" -H 'Content-Type: application/json' \
   -d '{"name":"extra"}'
 qm detach-interface "$vm" extra >/dev/null || fail "qmctl detach-interface"
-guest_wait 60 "the NIC with $mac to go" "grep -l $mac /sys/class/net/*/address | wc -l" 0
+guest_wait 60 "the NIC with $mac to go" "$vm" "grep -l $mac /sys/class/net/*/address | wc -l" 0
 
 log "vCPUs: 2 within maxSockets; 3 is beyond it"
-guest_is 'cat /sys/devices/system/cpu/online' 0 || fail "not 1 vCPU at boot"
+guest_is "$vm" 'cat /sys/devices/system/cpu/online' 0 || fail "not 1 vCPU at boot"
 qm set-cpus "$vm" 2 >/dev/null || fail "qmctl set-cpus 2"
-guest_wait 60 "cpu online 0-1" 'cat /sys/devices/system/cpu/online' 0-1
+guest_wait 60 "cpu online 0-1" "$vm" 'cat /sys/devices/system/cpu/online' 0-1
 expect_status 400 PUT "/v1/vms/$vm/cpus" -H 'Content-Type: application/json' -d '{"count":3}'
 grep_q maxSockets <<<"$BODY" || fail "the 400 does not name maxSockets: $BODY"
 
 log "memory: virtio-mem to 384Mi; beyond maxGuest is 400; no balloon beside virtio-mem"
-before=$(guest_sh "awk '\$1 == \"MemTotal:\" { print \$2 }' /proc/meminfo") || true
+before=$(guest_sh "$vm" "awk '\$1 == \"MemTotal:\" { print \$2 }' /proc/meminfo") || true
 [[ "$before" =~ ^[0-9]+$ ]] || fail "no MemTotal from the guest: '$before'"
 qm set-memory "$vm" 384Mi >/dev/null || fail "qmctl set-memory"
 grown() {
   local now
-  now=$(guest_sh "awk '\$1 == \"MemTotal:\" { print \$2 }' /proc/meminfo") || return 1
+  now=$(guest_sh "$vm" "awk '\$1 == \"MemTotal:\" { print \$2 }' /proc/meminfo") || return 1
   [[ "$now" =~ ^[0-9]+$ ]] && ((now - before >= 120 * 1024 && now - before <= 128 * 1024))
 }
 wait_for 90 "MemTotal to grow by 128Mi (from $before KiB)" grown

@@ -224,6 +224,26 @@ utc_now() { python3 -c 'import datetime; print(datetime.datetime.utcnow().strfti
 # /proc/PID/status line VALUE (tabs kept), e.g. proc_status 1234 Seccomp -> "2"
 proc_status() { sed -n "s/^$2:\t//p" "/proc/$1/status"; }
 
+# The guest's serial shell (the test guest runs one on ttyS0), through qmctl console.
+# guest_sh VM CMD: runs CMD in the guest and prints its output. The markers are computed by
+# the guest's shell, so the echoed command line never matches them. Fails when the guest's
+# answer did not come back whole (both markers).
+guest_sh() {
+  local out
+  out=$({ printf '\necho "=[$((40+2))"; %s; echo "]=$((40+2))"\n' "$2"; sleep 3; } |
+    timeout 30 "$QMCTL_BIN" -s "$SOCK" console "$1" 2>/dev/null | tr -d '\r') || true
+  grep_q -x '=\[42' <<<"$out" && grep_q -x '\]=42' <<<"$out" || return 1
+  sed -n '/^=\[42$/,/^\]=42$/p' <<<"$out" | sed -e '1d' -e '$d'
+}
+# guest_is VM CMD WANT: CMD's output, blanks dropped and lines joined by commas, is WANT.
+guest_is() {
+  local out
+  out=$(guest_sh "$1" "$2") || return 1
+  [[ "$(tr -d ' ' <<<"$out" | paste -sd, -)" == "$3" ]]
+}
+# guest_wait SECONDS WHAT VM CMD WANT: until guest_is VM CMD WANT.
+guest_wait() { wait_for "$1" "$2" guest_is "$3" "$4" "$5"; }
+
 # spec NAME [STRATEGY] [KIND]: writes $T/NAME.yaml, prints its path. KIND: guest (the test
 # guest, default), tpm (the guest plus an ephemeral swtpm), firmware (no kernel: SeaBIOS finds
 # nothing to boot and idles; for tests that need a QEMU, not a guest).

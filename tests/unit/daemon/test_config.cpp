@@ -99,7 +99,8 @@ TEST_CASE("an unknown key names itself, its line and column, and the near known 
         "statedir: unknown field \"statedir\" (did you mean \"stateDir\"?) (qmd.yaml:3:1)\n");
   CHECK(errors_of("bridges:\n  prod: br0\nvolumes: {}\n") ==
         "volumes: unknown field \"volumes\"; known fields here: useEmulation, hyperv, "
-        "stateDir, runDir, presetDir, qemuBinary, bridges, socket, logDir, qemuUser, group "
+        "stateDir, runDir, presetDir, qemuBinary, bridges, migration, socket, logDir, qemuUser, "
+        "group "
         "(qmd.yaml:3:1)\n");
 }
 
@@ -121,6 +122,21 @@ TEST_CASE("relative paths are refused, every one of them") {
         "runDir: \"./run\" is not an absolute path; write it from / (qmd.yaml:2:9)\n"
         "presetDir: \"\" is not an absolute path; write it from / (qmd.yaml:3:12)\n"
         "qemuBinary: \"qemu\" is not an absolute path; write it from / (qmd.yaml:4:13)\n");
+}
+
+TEST_CASE("migration: the address sources reach and a port range") {
+  auto c = parse_config("migration: {address: 192.0.2.10, ports: 50000-50009}\n", "qmd.yaml");
+  REQUIRE(c);
+  CHECK(c->migration_address == "192.0.2.10");
+  CHECK(c->migration_port_min == 50000);
+  CHECK(c->migration_port_max == 50009);
+  CHECK(default_config().migration_address.empty());  // same-host migrations only
+  CHECK(errors_of("migration: {ports: 50009-50000}\n") ==
+        "migration.ports: \"50009-50000\" is not a port range such as 49152-49215 "
+        "(qmd.yaml:1:20)\n");
+  CHECK(errors_of("migration: {adress: x}\n") ==
+        "migration.adress: unknown field \"adress\" (did you mean \"address\"?) "
+        "(qmd.yaml:1:13)\n");
 }
 
 TEST_CASE("bridge names must be Linux interface names") {

@@ -1,0 +1,35 @@
+#pragma once
+// qmd talking to another qmd (live migration): one HTTP/1.1 exchange over that qmd's Unix
+// socket, with a deadline on the whole exchange. Transport failures come back as words that
+// name the socket; an HTTP error status is a response like any other.
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/beast/http/verb.hpp>
+#include <chrono>
+#include <expected>
+#include <string>
+
+namespace qmd::daemon::api {
+
+struct RemoteResponse {
+  unsigned status = 0;
+  std::string body;
+};
+
+boost::asio::awaitable<std::expected<RemoteResponse, std::string>> remote_request(
+    boost::asio::any_io_executor executor, std::string socket_path,
+    boost::beast::http::verb method, std::string target, std::string body,
+    std::chrono::milliseconds limit);
+
+// The same exchange over a socket already connected to a qmd (one end of a socketpair whose
+// other end is an `ssh HOST qmctl stdio-proxy`); `peer` names it in errors.
+boost::asio::awaitable<std::expected<RemoteResponse, std::string>> remote_exchange(
+    boost::asio::local::stream_protocol::socket socket, std::string peer,
+    boost::beast::http::verb method, std::string target, std::string body,
+    std::chrono::milliseconds limit);
+
+// The "message" of an API error body ({"error":{"message":...}}), else the body itself.
+std::string remote_error_message(const RemoteResponse& response);
+
+}  // namespace qmd::daemon::api

@@ -1,0 +1,250 @@
+// Live migration and the operations that follow it:
+//   POST   /v1/vms/{name}/migrate                 source: start, 202 + the operation
+//   POST   /v1/migrations/incoming                destination: get ready, 201 + {name, uri}
+//   GET    /v1/migrations/incoming/{name}         destination: QEMU's side of the transfer
+//   POST   /v1/migrations/incoming/{name}/commit  destination: take the VM over
+//   DELETE /v1/migrations/incoming/{name}         destination: drop it
+//   GET    /v1/operations[/{id}], DELETE /v1/operations/{id} (cancel)
+#include <fmt/format.h>
+
+#include <boost/json/array.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "daemon/api/body_fields.hpp"
+#include "daemon/api/routes.hpp"
+#include "policy/parse.hpp"
+#include "qmp/qga_commands.hpp"
+
+namespace qmd::daemon::api {
+
+namespace json = boost::json;
+
+namespace {
+
+Response vm_not_found(const std::string& name) {
+  return error_response(404, "NotFound",
+                        fmt::format("no VM named {} (qmctl list shows the VMs)", name));
+}
+
+Response operation_response(const Operation& op, unsigned status = 200) {
+  return json_response(json::serialize(op.to_json()), status);
+}
+
+// A count in [0, max] from a JSON number.
+std::uint32_t count_field(BodyFields& fields, std::string_view key, std::uint32_t fallback,
+                          std::uint32_t max) {
+  const auto* value = fields.raw(key);
+  if (value == nullptr) {
+    return fallback;
+  }
+  if (!value->is_int64() || value->as_int64() < 0 || value->as_int64() > max) {
+    fields.fail(fmt::format("\"{}\" must be a whole number from 0 to {}", key, max));
+    return fallback;
+  }
+  return static_cast<std::uint32_t>(value->as_int64());
+}
+
+std::expected<Vm::MigrateOptions, OpError> migrate_options(const Request& request) {
+  auto fields = BodyFields::parse(
+      request.body, {"destination", "maxBandwidth", "downtimeLimitMs", "maxDowntimeMs",
+                     "autoConverge", "postcopy", "multifdChannels", "copyStorage",
+                     "timeoutSeconds", "transport"});
+  if (!fields) {
+    return std::unexpected(fields.error());
+  }
+  Vm::MigrateOptions options;
+  options.destination = fields->required_string(
+      "destination", "\"destination\" is required: the destination qmd's API socket");
+  if (const auto* bandwidth = fields->raw("maxBandwidth")) {
+    // Bytes per second as a number, or a quantity ("1Gi", "500Mi"); 0 means unlimited.
+    if (bandwidth->is_int64() && bandwidth->as_int64() >= 0) {
+      options.max_bandwidth = static_cast<std::uint64_t>(bandwidth->as_int64());
+    } else if (bandwidth->is_string()) {
+      auto bytes = policy::parse_bytes(std::string(bandwidth->as_string()));
+      if (bytes) {
+        options.max_bandwidth = *bytes;
+      } else {
+        fields->fail(fmt::format("\"maxBandwidth\": {} (bytes per second, e.g. 1Gi)",
+                                 bytes.error()));
+      }
+    } else {
+      fields->fail("\"maxBandwidth\" must be bytes per second: a number or a quantity (1Gi)");
+    }
+  }
+  options.downtime_limit_ms = count_field(*fields, "downtimeLimitMs", 300, 60000);
+  options.max_downtime_ms = count_field(*fields, "maxDowntimeMs",
+                                        std::max<std::uint32_t>(2000, options.downtime_limit_ms),
+                                        60000);
+  options.auto_converge = fields->boolean("autoConverge");
+  options.postcopy = fields->boolean("postcopy");
+  options.multifd_channels = count_field(*fields, "multifdChannels", 0, 64);
+  options.timeout = fields->seconds("timeoutSeconds", 600, 86400);
+  options.transport = fields->optional_string("transport").value_or("auto");
+  if (options.transport != "auto" && options.transport != "unix" &&
+      options.transport != "tcp") {
+    fields->fail("\"transport\" must be auto (unix on the same host, else tcp), unix or tcp");
+  }
+  if (fields->boolean("copyStorage")) {
+    fields->fail("\"copyStorage\" is not supported yet: the disks must be on storage both "
+                 "hosts see at the same paths");
+  }
+  if (options.max_downtime_ms < options.downtime_limit_ms) {
+    fields->fail("\"maxDowntimeMs\" must not be below \"downtimeLimitMs\"");
+  }
+  return std::move(*fields).finish(std::move(options));
+}
+
+std::expected<Registry::IncomingRequest, OpError> incoming_request(const Request& request) {
+  auto fields = BodyFields::parse(
+      request.body, {"specText", "uuid", "machineType", "nvram", "capabilities",
+                     "multifdChannels", "source", "arriveWithinSeconds", "finishWithinSeconds",
+                     "transport", "bootId"});
+  if (!fields) {
+    return std::unexpected(fields.error());
+  }
+  Registry::IncomingRequest in;
+  in.spec_text = fields->required_string("specText");
+  in.uuid = fields->optional_string("uuid").value_or("");
+  in.machine_type = fields->optional_string("machineType").value_or("");
+  if (auto nvram = fields->optional_string("nvram")) {
+    in.nvram = qmp::decode_base64(*nvram);
+    if (!in.nvram) {
+      fields->fail("\"nvram\" is not base64");
+    }
+  }
+  in.capabilities = fields->strings("capabilities");
+  for (const auto& name : in.capabilities) {
+    if (name != "postcopy-ram" && name != "multifd") {
+      fields->fail(fmt::format("capability \"{}\" is not one qmd sets on a destination "
+                               "(postcopy-ram, multifd)",
+                               name));
+    }
+  }
+  in.multifd_channels = count_field(*fields, "multifdChannels", 0, 64);
+  in.source = fields->optional_string("source").value_or("");
+  in.transport = fields->optional_string("transport").value_or("auto");
+  if (in.transport != "auto" && in.transport != "unix" && in.transport != "tcp") {
+    fields->fail("\"transport\" must be auto, unix or tcp");
+  }
+  in.boot_id = fields->optional_string("bootId").value_or("");
+  in.arrive_within = fields->seconds("arriveWithinSeconds", 60, 3600);
+  in.finish_within = fields->seconds("finishWithinSeconds", 900, 86400 + 3600);
+  return std::move(*fields).finish(std::move(in));
+}
+
+}  // namespace
+
+void add_migration_routes(Router& router, Registry& registry, Operations& operations) {
+  router.add(http::verb::post, "/v1/vms/{name}/migrate",
+             [&registry, &operations](Request request) -> asio::awaitable<Response> {
+               auto vm = registry.find(request.param("name"));
+               if (!vm) {
+                 co_return vm_not_found(request.param("name"));
+               }
+               auto options = migrate_options(request);
+               if (!options) {
+                 co_return op_error_response(options.error());
+               }
+               auto op = co_await vm->migrate(std::move(*options), operations);
+               if (!op) {
+                 co_return op_error_response(op.error());
+               }
+               co_return operation_response(**op, 202);
+             });
+
+  router.add(http::verb::post, "/v1/migrations/incoming",
+             [&registry](Request request) -> asio::awaitable<Response> {
+               auto in = incoming_request(request);
+               if (!in) {
+                 co_return op_error_response(in.error());
+               }
+               auto ready = co_await registry.incoming(std::move(*in));
+               if (!ready) {
+                 co_return op_error_response(ready.error());
+               }
+               co_return json_response(json::serialize(*ready), 201);
+             });
+
+  // The three per-VM incoming routes act only on a VM that is arriving.
+  auto incoming_vm = [&registry](const Request& request) -> std::shared_ptr<Vm> {
+    auto vm = registry.find(request.param("name"));
+    return vm && vm->is_incoming() ? vm : nullptr;
+  };
+  auto not_incoming = [](const Request& request) {
+    return error_response(404, "NotFound",
+                          fmt::format("no incoming migration of a VM named {} here",
+                                      request.param("name")));
+  };
+  router.add(http::verb::get, "/v1/migrations/incoming/{name}",
+             [incoming_vm, not_incoming, &registry](Request request) -> asio::awaitable<Response> {
+               auto vm = registry.find(request.param("name"));
+               if (!vm) {
+                 co_return not_incoming(request);
+               }
+               auto status = co_await vm->incoming_status();
+               if (!status) {
+                 co_return op_error_response(status.error());
+               }
+               co_return json_response(json::serialize(*status));
+             });
+  router.add(http::verb::post, "/v1/migrations/incoming/{name}/commit",
+             [incoming_vm, not_incoming](Request request) -> asio::awaitable<Response> {
+               auto vm = incoming_vm(request);
+               if (!vm) {
+                 co_return not_incoming(request);
+               }
+               if (auto done = co_await vm->commit_incoming(); !done) {
+                 co_return op_error_response(done.error());
+               }
+               co_return json_response(json::serialize(vm->details()));
+             });
+  router.add(http::verb::delete_, "/v1/migrations/incoming/{name}",
+             [incoming_vm, not_incoming](Request request) -> asio::awaitable<Response> {
+               auto vm = incoming_vm(request);
+               if (!vm) {
+                 co_return not_incoming(request);
+               }
+               if (auto done = co_await vm->abort_incoming("the source gave up"); !done) {
+                 co_return op_error_response(done.error());
+               }
+               co_return Response{204, "application/json", "", {}, nullptr};
+             });
+
+  router.add(http::verb::get, "/v1/operations",
+             [&operations](Request) -> asio::awaitable<Response> {
+               json::array list;
+               for (const auto& op : operations.all()) {
+                 list.push_back(op->to_json());
+               }
+               json::object body;
+               body["operations"] = std::move(list);
+               co_return json_response(json::serialize(body));
+             });
+  router.add(http::verb::get, "/v1/operations/{id}",
+             [&operations](Request request) -> asio::awaitable<Response> {
+               auto op = operations.find(request.param("id"));
+               if (!op) {
+                 co_return error_response(404, "NotFound",
+                                          fmt::format("no operation {} (qmctl operations lists "
+                                                      "them)",
+                                                      request.param("id")));
+               }
+               co_return operation_response(*op);
+             });
+  router.add(http::verb::delete_, "/v1/operations/{id}",
+             [&operations](Request request) -> asio::awaitable<Response> {
+               auto op = operations.find(request.param("id"));
+               if (!op) {
+                 co_return error_response(404, "NotFound",
+                                          fmt::format("no operation {}", request.param("id")));
+               }
+               if (!operations.cancel(*op)) {
+                 co_return error_response(409, "Conflict",
+                                          fmt::format("operation {} already {}", op->id,
+                                                      op->status));
+               }
+               co_return operation_response(*op, 202);
+             });
+}
+
+}  // namespace qmd::daemon::api

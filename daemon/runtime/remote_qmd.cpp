@@ -1,0 +1,164 @@
+#include "daemon/runtime/remote_qmd.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <boost/asio/local/stream_protocol.hpp>
+#include <charconv>
+
+#include "daemon/launch/launcher.hpp"
+#include "daemon/launch/unique_fd.hpp"
+#include "daemon/runtime/process_handle.hpp"
+
+extern char** environ;
+
+namespace qmd::daemon {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::string_view kScheme = "ssh://";
+constexpr std::string_view kDefaultRemoteSocket = "/run/qmd/qmd.sock";
+
+// One word for the remote shell: single-quoted.
+std::string shell_word(const std::string& text) {
+  std::string out = "'";
+  for (char c : text) {
+    out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  }
+  return out + "'";
+}
+
+std::string read_all(int fd) {
+  std::string out;
+  ::lseek(fd, 0, SEEK_SET);
+  char buffer[4096];
+  for (ssize_t n; (n = ::read(fd, buffer, sizeof(buffer))) > 0;) {
+    out.append(buffer, static_cast<std::size_t>(n));
+  }
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) {
+    out.pop_back();
+  }
+  return out;
+}
+
+}  // namespace
+
+std::expected<RemoteQmd, std::string> RemoteQmd::parse(const std::string& destination,
+                                                       const Config& config) {
+  RemoteQmd remote;
+  remote.destination_ = destination;
+  if (!destination.starts_with(kScheme)) {
+    if (destination.empty() || destination.front() != '/') {
+      return std::unexpected(fmt::format(
+          "destination \"{}\" is neither a qmd socket path (absolute) nor "
+          "ssh://[user@]host[:port][/path/qmd.sock]",
+          destination));
+    }
+    remote.socket_ = destination;
+    return remote;
+  }
+  // ssh://[user@]host[:port][/path]
+  std::string rest = destination.substr(kScheme.size());
+  const auto slash = rest.find('/');
+  remote.socket_ = slash == std::string::npos ? std::string(kDefaultRemoteSocket)
+                                              : rest.substr(slash);
+  std::string authority = rest.substr(0, slash);
+  std::string port;
+  if (const auto colon = authority.rfind(':');
+      colon != std::string::npos && authority.find(']') == std::string::npos) {
+    port = authority.substr(colon + 1);
+    authority.resize(colon);
+    unsigned value = 0;
+    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (ec != std::errc{} || end != port.data() + port.size() || value == 0 || value > 65535) {
+      return std::unexpected(fmt::format("destination {}: \"{}\" is not a port", destination,
+                                         port));
+    }
+  }
+  const auto at = authority.find('@');
+  const std::string host = at == std::string::npos ? authority : authority.substr(at + 1);
+  if (host.empty() || host.front() == '-' || authority.front() == '-') {
+    return std::unexpected(fmt::format("destination {} names no host", destination));
+  }
+  remote.ssh_argv_ = {"ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10",
+                      "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3"};
+  if (!config.migration_ssh_config.empty()) {
+    remote.ssh_argv_.insert(remote.ssh_argv_.end(), {"-F", config.migration_ssh_config});
+  }
+  if (!port.empty()) {
+    remote.ssh_argv_.insert(remote.ssh_argv_.end(), {"-p", port});
+  }
+  remote.ssh_argv_.insert(remote.ssh_argv_.end(),
+                          {"--", authority,
+                           fmt::format("{} -s {} stdio-proxy",
+                                       shell_word(config.migration_remote_qmctl),
+                                       shell_word(remote.socket_))});
+  return remote;
+}
+
+asio::awaitable<std::expected<api::RemoteResponse, std::string>> RemoteQmd::request(
+    asio::any_io_executor executor, boost::beast::http::verb method, std::string target,
+    std::string body, std::chrono::milliseconds limit) const {
+  if (!over_ssh()) {
+    co_return co_await api::remote_request(executor, socket_, method, std::move(target),
+                                           std::move(body), limit);
+  }
+  // ssh's stdin and stdout are one end of a socketpair: the other end is the API connection.
+  // Its stderr goes to a memfd, for the error message when it fails (no key, host unknown).
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
+    co_return std::unexpected(fmt::format("socketpair: {}", std::strerror(errno)));
+  }
+  UniqueFd ours(pair[0]);
+  UniqueFd theirs(pair[1]);
+  UniqueFd errors(static_cast<int>(::syscall(SYS_memfd_create, "ssh-stderr", MFD_CLOEXEC)));
+  if (!errors) {
+    co_return std::unexpected(fmt::format("memfd_create: {}", std::strerror(errno)));
+  }
+  posix_spawn_file_actions_t actions;
+  ::posix_spawn_file_actions_init(&actions);
+  ::posix_spawn_file_actions_adddup2(&actions, theirs.get(), STDIN_FILENO);
+  ::posix_spawn_file_actions_adddup2(&actions, theirs.get(), STDOUT_FILENO);
+  ::posix_spawn_file_actions_adddup2(&actions, errors.get(), STDERR_FILENO);
+  std::vector<char*> argv;
+  for (const auto& arg : ssh_argv_) {
+    argv.push_back(const_cast<char*>(arg.c_str()));
+  }
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  const int spawned = ::posix_spawnp(&pid, "ssh", &actions, nullptr, argv.data(), environ);
+  ::posix_spawn_file_actions_destroy(&actions);
+  if (spawned != 0) {
+    co_return std::unexpected(fmt::format("cannot run ssh for {}: {}", destination_,
+                                          std::strerror(spawned)));
+  }
+  theirs.reset();
+  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  ProcessHandle ssh(executor, pid, pidfd, true);
+  asio::local::stream_protocol::socket socket(executor, asio::local::stream_protocol(),
+                                              ours.release());
+  auto answer = co_await api::remote_exchange(std::move(socket), destination_, method,
+                                              std::move(target), std::move(body), limit);
+  // The exchange closed its end: ssh sees EOF, the remote proxy ends, so does ssh.
+  if (!co_await ssh.wait_exit_for(5s)) {
+    ssh.signal(SIGKILL);
+    co_await ssh.wait_exit_for(5s);
+  }
+  if (!answer) {
+    const std::string said = read_all(errors.get());
+    co_return std::unexpected(said.empty() ? answer.error()
+                                           : fmt::format("{} (ssh: {})", answer.error(), said));
+  }
+  co_return answer;
+}
+
+}  // namespace qmd::daemon

@@ -1,0 +1,38 @@
+#pragma once
+// A migration's destination qmd: its API socket on this host, or another host's reached
+// through ssh (ssh://[user@]host[:port][/path/qmd.sock], as virsh's qemu+ssh), where
+// `qmctl stdio-proxy` relays one API connection per ssh session. ssh runs as qmd's user with
+// BatchMode (keys only, never a password prompt).
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/http/verb.hpp>
+#include <chrono>
+#include <expected>
+#include <string>
+#include <vector>
+
+#include "daemon/api/remote_client.hpp"
+#include "daemon/config.hpp"
+
+namespace qmd::daemon {
+
+class RemoteQmd {
+ public:
+  // A socket path (absolute) or an ssh:// URL; the error says what is wrong with it.
+  static std::expected<RemoteQmd, std::string> parse(const std::string& destination,
+                                                     const Config& config);
+
+  boost::asio::awaitable<std::expected<api::RemoteResponse, std::string>> request(
+      boost::asio::any_io_executor executor, boost::beast::http::verb method,
+      std::string target, std::string body, std::chrono::milliseconds limit) const;
+
+  const std::string& destination() const { return destination_; }
+  bool over_ssh() const { return !ssh_argv_.empty(); }
+
+ private:
+  std::string destination_;              // as given, for messages
+  std::string socket_;                   // the API socket (on the remote host over ssh)
+  std::vector<std::string> ssh_argv_;    // ssh ... HOST 'qmctl -s SOCKET stdio-proxy'
+};
+
+}  // namespace qmd::daemon

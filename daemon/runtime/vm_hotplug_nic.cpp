@@ -1,0 +1,192 @@
+// NIC hotplug: what an interface attach or detach adds to the shared core (vm_hotplug.cpp) —
+// its checks, the bridge tap qmd makes (and deletes), its netdev, and how it appears in the
+// stored definition (an interface plus its network).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <regex>
+
+#include "cmdline/devices_layout.hpp"
+#include "daemon/host/tap.hpp"
+#include "daemon/runtime/vm_hotplug_core.hpp"
+#include "devices/nic.hpp"
+
+namespace qmd::daemon {
+
+using hotplug::bad_request;
+using hotplug::conflict;
+
+namespace {
+
+OpResult check_request(const Vm::InterfaceAttach& r) {
+  if (!hotplug::valid_name(r.name)) {
+    return std::unexpected(bad_request(fmt::format(
+        "interface name \"{}\" must be 1-24 lower-case letters, digits and '-'", r.name)));
+  }
+  if (r.binding != "user" && r.binding != "tap" && r.binding != "bridge") {
+    return std::unexpected(bad_request(
+        fmt::format("binding \"{}\": hotplug takes user, tap or bridge", r.binding)));
+  }
+  static const std::regex kMac("[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}");
+  if (!r.mac.empty() && !std::regex_match(r.mac, kMac)) {
+    return std::unexpected(
+        bad_request(fmt::format("mac \"{}\" is not like 52:54:00:12:34:56", r.mac)));
+  }
+  if (r.binding == "tap" && r.tap_name.empty()) {
+    return std::unexpected(bad_request("a tap binding needs tapName (an existing host tap)"));
+  }
+  return {};
+}
+
+// The interface as the definition would hold it: KubeVirt's interface + network pair.
+hotplug::DefinitionEdit add_to_definition(const Vm::InterfaceAttach& r, const std::string& mac) {
+  return [r, mac](YAML::Node tmpl) {
+    YAML::Node iface;
+    iface["name"] = r.name;
+    iface["macAddress"] = mac;
+    YAML::Node network;
+    network["name"] = r.name;
+    if (r.binding == "user") {
+      iface["user"] = YAML::Node(YAML::NodeType::Map);
+      network["pod"] = YAML::Node(YAML::NodeType::Map);
+    } else if (r.binding == "bridge") {
+      iface["bridge"] = YAML::Node(YAML::NodeType::Map);
+      network["multus"]["networkName"] = r.network;
+    } else {
+      iface["tap"]["name"] = r.tap_name;
+      network["multus"]["networkName"] = r.network.empty() ? r.name : r.network;
+    }
+    tmpl["domain"]["devices"]["interfaces"].push_back(iface);
+    tmpl["networks"].push_back(network);
+  };
+}
+
+std::optional<policy::InterfaceDevice> in_definition(const policy::VmSpec& spec,
+                                                     const std::string& name) {
+  for (auto& iface : cmdline::interfaces_to_render(spec)) {
+    if (iface.name == name) {
+      return iface;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+asio::awaitable<OpResult> Vm::attach_interface(InterfaceAttach request) {
+  auto guard = co_await lock_.lock();
+  auto scope = hotplug_scope("attach-interface");
+  if (!scope) {
+    co_return std::unexpected(scope.error());
+  }
+  const auto& r = request;
+  if (auto valid = check_request(r); !valid) {
+    co_return valid;
+  }
+  const auto& nics = scope->state->nics;
+  const bool in_spec = in_definition(scope->spec, r.name).has_value();
+  if ((in_spec && !nics.gone.contains(r.name)) || nics.added.contains(r.name)) {
+    co_return std::unexpected(
+        conflict(fmt::format("VM {} already has an interface named {}", name_, r.name)));
+  }
+  if (in_spec && r.persist) {
+    co_return std::unexpected(conflict(fmt::format(
+        "interface {} is still in the definition of VM {}; detach it with --persist first",
+        r.name, name_)));
+  }
+  std::string bridge;
+  if (r.binding == "bridge") {
+    const auto found = ctx_.config.bridges.find(r.network);
+    if (r.network.empty() || found == ctx_.config.bridges.end()) {
+      co_return std::unexpected(bad_request(fmt::format(
+          "a bridge binding needs a network that qmd.yaml's bridges maps to a host bridge; "
+          "\"{}\" is not one",
+          r.network)));
+    }
+    bridge = found->second;
+  }
+
+  devices::NicParams params;
+  params.name = r.name;
+  params.mac = r.mac.empty() ? devices::stable_mac(name_, r.name) : r.mac;
+  params.tap = r.binding != "user";
+  params.tap_name = r.binding == "bridge" ? devices::bridge_tap_name(name_, r.name) : r.tap_name;
+  params.vhost = ctx_.host.vhost_net;  // as coldplug renders it
+  auto slot = co_await hotplug::free_pci_slot(*scope->run->qmp, name_,
+                                              hotplug::is_q35(scope->spec));
+  if (!slot) {
+    co_return std::unexpected(slot.error());
+  }
+  params.pci = *slot;
+
+  AttachPlan plan;
+  plan.kind = hotplug::kNic;
+  plan.noun = "interface";
+  plan.name = r.name;
+  if (r.persist) {
+    plan.persist = add_to_definition(r, params.mac);
+  }
+  if (r.binding == "bridge") {
+    // qmd makes the tap (QEMU may not: spawn=deny); teardown deletes it if the VM stops first.
+    plan.placed.tap = params.tap_name;
+    std::weak_ptr<Run> weak_run = scope->run;
+    plan.prepare_host = [this, weak_run, tap_name = params.tap_name, bridge]() -> OpResult {
+      TapSpec tap{tap_name, bridge, false, std::nullopt, std::nullopt};
+      if (ctx_.qemu_user) {
+        tap.owner = ctx_.qemu_user->uid;
+        tap.group = ctx_.qemu_user->gid;
+      }
+      if (auto made = create_tap(tap); !made) {
+        return std::unexpected(op_error(OpError::Code::failed, made.error()));
+      }
+      if (auto run = weak_run.lock()) {
+        run->taps.push_back(tap_name);
+      }
+      return {};
+    };
+    plan.undo_host = [weak_run, tap_name = params.tap_name] {
+      (void)delete_tap(tap_name);
+      if (auto run = weak_run.lock()) {
+        std::erase(run->taps, tap_name);
+      }
+    };
+  }
+  const auto parts = devices::nic_parts(params);
+  const auto calls = devices::nic_hotplug(parts);  // netdev_add, device_add
+  // Whatever QEMU refuses here comes from the request (binding, tap, mac).
+  plan.steps = {{calls[0], devices::nic_release(parts), OpError::Code::bad_request},
+                {calls[1], std::nullopt, OpError::Code::bad_request}};
+  plan.event = "InterfaceAttached";
+  plan.message = fmt::format("interface {} ({}, mac {}) attached on {}", r.name, r.binding,
+                             params.mac, params.pci.bus);
+  co_return co_await attach_planned(*scope, std::move(plan));
+}
+
+asio::awaitable<OpResult> Vm::detach_interface(std::string iface, bool persist) {
+  auto guard = co_await lock_.lock();
+  auto scope = hotplug_scope("detach-interface");
+  if (!scope) {
+    co_return std::unexpected(scope.error());
+  }
+  const auto spec_iface = in_definition(scope->spec, iface);
+  DetachPlan plan;
+  plan.kind = hotplug::kNic;
+  plan.noun = "interface";
+  plan.name = iface;
+  plan.id = devices::nic_id(iface);
+  plan.in_spec = spec_iface.has_value();
+  const auto& added = scope->state->nics.added;
+  if (auto hot = added.find(iface); hot != added.end()) {
+    plan.tap = hot->second.tap;
+  } else if (spec_iface && spec_iface->binding == "bridge") {
+    plan.tap = devices::bridge_tap_name(name_, iface);
+  }
+  plan.persist = [iface](YAML::Node tmpl) {
+    hotplug::remove_named(tmpl["domain"]["devices"], "interfaces", iface);
+    hotplug::remove_named(tmpl, "networks", iface);
+  };
+  plan.leftover = "not everything was released";
+  co_return co_await detach_planned(*scope, std::move(plan), persist);
+}
+
+}  // namespace qmd::daemon

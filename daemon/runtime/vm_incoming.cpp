@@ -1,0 +1,222 @@
+// The destination side of a live migration: QEMU started with -incoming defer, a watch that
+// ends it when nothing arrives, and the hand-over (commit) or the give-up (abort) the source
+// asks for.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <filesystem>
+
+#include "daemon/runtime/incoming_setup.hpp"
+#include "daemon/store/atomic_file.hpp"
+#include "qmp/commands.hpp"
+
+namespace qmd::daemon {
+
+namespace json = boost::json;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+std::expected<void, OpError> adjust_for_incoming(cmdline::RenderResult& rendered,
+                                                 const Vm::IncomingStart& incoming) {
+  if (!incoming.machine_type.empty()) {
+    auto* machine = rendered.argv.find("-machine");
+    if (machine == nullptr || !machine->value) {
+      return std::unexpected(op_error(OpError::Code::failed, "the argv has no -machine"));
+    }
+    const auto comma = machine->value->find(',');
+    machine->value = incoming.machine_type +
+                     (comma == std::string::npos ? std::string() : machine->value->substr(comma));
+  }
+  std::erase_if(rendered.sidecars, [](const auto& sidecar) { return sidecar.run_once; });
+  rendered.argv.add("-incoming", "defer");
+  return {};
+}
+
+std::expected<void, std::string> write_incoming_nvram(const cmdline::RenderResult& rendered,
+                                                      const std::string& bytes,
+                                                      const std::optional<trial::FileOwner>& owner) {
+  for (const auto& prep : rendered.prepare) {
+    if (prep.kind != cmdline::FilePrep::Kind::copy_if_missing) {
+      continue;
+    }
+    std::error_code ec;
+    fs::create_directories(fs::path(prep.path).parent_path(), ec);
+    if (auto written = write_file_atomic(prep.path, bytes, prep.mode); !written) {
+      return std::unexpected(fmt::format("the source's VARS: {}", written.error()));
+    }
+    if (owner && ::chown(prep.path.c_str(), owner->uid, owner->gid) != 0) {
+      return std::unexpected(fmt::format("chown {} to the QEMU user: {}", prep.path,
+                                         std::strerror(errno)));
+    }
+    return {};
+  }
+  return std::unexpected(std::string(
+      "the source sent NVRAM VARS but this VM has no EFI VARS file (the definitions differ?)"));
+}
+
+asio::awaitable<std::expected<void, std::string>> listen_incoming(
+    qmp::QmpClient& qmp, const Vm::IncomingStart& incoming) {
+  std::vector<qmp::MigrationCapability> capabilities{{"events", true}};
+  for (const auto& name : incoming.capabilities) {
+    capabilities.emplace_back(name, true);
+  }
+  if (auto set = co_await qmp::migrate_set_capabilities(qmp, capabilities); !set) {
+    co_return std::unexpected(fmt::format("migrate-set-capabilities: {}", set.error().to_string()));
+  }
+  if (incoming.multifd_channels > 0) {
+    json::object parameters;
+    parameters["multifd-channels"] = incoming.multifd_channels;
+    if (auto set = co_await qmp::migrate_set_parameters(qmp, std::move(parameters)); !set) {
+      co_return std::unexpected(
+          fmt::format("migrate-set-parameters: {}", set.error().to_string()));
+    }
+  }
+  if (auto listening = co_await qmp::migrate_incoming(qmp, incoming.uri); !listening) {
+    co_return std::unexpected(
+        fmt::format("migrate-incoming {}: {}", incoming.uri, listening.error().to_string()));
+  }
+  co_return std::expected<void, std::string>{};
+}
+
+void Vm::discard_now() {
+  retired_ = true;
+  if (auto discard = std::exchange(discard_, nullptr)) {
+    discard();
+  }
+}
+
+asio::awaitable<OpResult> Vm::start_incoming(IncomingStart request) {
+  auto guard = co_await lock_.lock();
+  discard_ = request.discard;
+  co_return co_await start_locked(&request);
+}
+
+// Ends an incoming VM that nothing reaches: no stream within arrive_within, or no hand-over
+// within finish_within (the source, or its qmd, went away).
+asio::awaitable<void> Vm::watch_incoming(std::shared_ptr<Run> run, IncomingStart timing) {
+  const auto began = std::chrono::steady_clock::now();
+  bool arrived = false;
+  while (run->incoming && !run->exited.is_set()) {
+    if (co_await run->exited.wait_for(1s)) {
+      break;
+    }
+    if (!run->incoming || !run->qmp) {
+      break;
+    }
+    const auto elapsed = std::chrono::steady_clock::now() - began;
+    if (!arrived) {
+      auto info = co_await qmp::query_migrate(*run->qmp);
+      arrived = info && !info->status.empty() && info->status != "setup";
+    }
+    std::string why;
+    if (!arrived && elapsed > timing.arrive_within) {
+      why = fmt::format("no migration stream arrived within {} s", timing.arrive_within.count());
+    } else if (elapsed > timing.finish_within) {
+      why = fmt::format("the source did not hand the VM over within {} s",
+                        timing.finish_within.count());
+    }
+    if (!why.empty() && run->incoming && run_ == run) {
+      (void)co_await abort_incoming(why);
+      break;
+    }
+  }
+}
+
+asio::awaitable<std::expected<json::object, OpError>> Vm::incoming_status() {
+  json::object out;
+  out["name"] = name_;
+  out["state"] = std::string(state_name(state_));
+  out["incoming"] = record_.incoming;
+  auto run = run_;
+  if (!run || !run->qmp || !run->qemu || run->qemu->exited()) {
+    out["status"] = "gone";
+    co_return out;
+  }
+  auto info = co_await qmp::query_migrate(*run->qmp);
+  if (!info) {
+    co_return std::unexpected(op_error(OpError::Code::failed,
+                                       fmt::format("VM {}: query-migrate: {}", name_,
+                                                   info.error().to_string())));
+  }
+  out["status"] = info->status.empty() ? std::string("waiting") : info->status;
+  co_return out;
+}
+
+asio::awaitable<OpResult> Vm::commit_incoming() {
+  auto guard = co_await lock_.lock();
+  auto run = run_;
+  if (!record_.incoming || !run || !run->incoming || !run->qmp) {
+    co_return std::unexpected(op_error(
+        OpError::Code::conflict,
+        fmt::format("VM {} is not waiting for a migration here ({})", name_, state_name(state_))));
+  }
+  // The source saw "completed" when it sent the last byte; this side is done once it has
+  // loaded them. Wait for that, briefly.
+  std::string status;
+  for (int i = 0; i < 100; ++i) {
+    auto info = co_await qmp::query_migrate(*run->qmp);
+    status = info ? info->status : "unknown (" + info.error().to_string() + ")";
+    if (status == "completed" || status == "failed" || run->exited.is_set()) {
+      break;
+    }
+    co_await run->exited.wait_for(100ms);
+  }
+  if (status != "completed") {
+    co_return std::unexpected(op_error(
+        OpError::Code::conflict,
+        fmt::format("VM {}: the incoming migration is {}, not completed; not resuming here",
+                    name_, status)));
+  }
+  if (auto done = co_await qmp::cont(*run->qmp); !done) {
+    co_return std::unexpected(op_error(
+        OpError::Code::failed,
+        fmt::format("VM {}: resume after the migration (QMP cont): {}", name_,
+                    done.error().to_string())));
+  }
+  run->incoming = false;
+  record_.incoming = false;
+  record_.migrated_to.clear();
+  record_.migrated_at.clear();
+  record_.last_error.clear();
+  save_record();
+  set_state(VmState::running, "migration completed: running here");
+  auto self = shared_from_this();
+  auto watch = [self, run] { return self->watch_agent(run); };
+  asio::co_spawn(ctx_.executor, std::move(watch), asio::detached);
+  // The guest clock stood still during the switchover. The agent reconnects through the new
+  // chardev within seconds; sync once it answers (best effort, like after a resume).
+  auto sync = [self, run]() -> asio::awaitable<void> {
+    for (int i = 0; i < 30 && !run->agent_connected && !run->exited.is_set(); ++i) {
+      co_await run->exited.wait_for(1s);
+    }
+    if (!run->exited.is_set()) {
+      (void)co_await self->guest_sync_time();
+    }
+  };
+  asio::co_spawn(ctx_.executor, std::move(sync), asio::detached);
+  co_return OpResult{};
+}
+
+asio::awaitable<OpResult> Vm::abort_incoming(std::string why) {
+  if (!record_.incoming) {
+    co_return std::unexpected(op_error(
+        OpError::Code::conflict,
+        fmt::format("VM {} is not an incoming migration here ({}); nothing to abort", name_,
+                    state_name(state_))));
+  }
+  publish("MigrationAborted", fmt::format("incoming migration ended: {}", why));
+  if (auto run = run_) {
+    run->incoming = false;
+    run->stop_requested = true;
+    if (run->qemu) {
+      run->qemu->signal(SIGKILL);
+    }
+    co_await run->exited.wait_for(10s);
+  }
+  discard_now();
+  co_return OpResult{};
+}
+
+}  // namespace qmd::daemon

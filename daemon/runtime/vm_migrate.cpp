@@ -1,0 +1,528 @@
+// The source side of a live migration: checks, the destination's preparation, then the
+// transfer followed to the end — the switchover confirmed with the destination, and on any
+// failure the migration cancelled, the destination cleaned and this VM running again.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include "cmdline/core_configurators.hpp"
+#include "daemon/api/remote_client.hpp"
+#include "daemon/runtime/remote_qmd.hpp"
+#include "daemon/runtime/vm_hotplug_core.hpp"
+#include "qmp/commands.hpp"
+#include "qmp/qga_commands.hpp"
+
+namespace qmd::daemon {
+
+namespace json = boost::json;
+namespace fs = std::filesystem;
+namespace http = boost::beast::http;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto kRemoteLimit = 30s;  // one call to the destination qmd (it starts QEMU)
+
+// Why this VM cannot move at all, in words; nullopt when it can.
+std::optional<std::string> not_migratable(const policy::VmSpec& spec,
+                                          const cmdline::RenderResult& rendered) {
+  const auto& d = spec.domain;
+  if (d.features.hyperv_passthrough && d.features.hyperv_passthrough->enabled != false) {
+    return "hypervPassthrough hands the guest this host's Hyper-V features, which another "
+           "host may not have";
+  }
+  if (d.cpu.model == "host-passthrough") {
+    return "cpu.model host-passthrough exposes this host's exact CPU; use host-model or a "
+           "named model to migrate";
+  }
+  if (d.cpu.numa_guest_mapping_passthrough.value_or(false)) {
+    return "cpu.numa.guestMappingPassthrough maps the guest onto this host's NUMA nodes";
+  }
+  // QEMU refuses to migrate an invariant TSC whose frequency is not pinned, and a Windows
+  // guest with hv-frequencies/hv-reenlightenment reads the frequency once, at boot.
+  if (const auto* cpu = const_cast<cmdline::Argv&>(rendered.argv).find("-cpu");
+      cpu != nullptr && cpu->value) {
+    const std::string& model = *cpu->value;
+    const bool tsc_sensitive = model.find("invtsc") != std::string::npos ||
+                               model.find("hv-frequencies") != std::string::npos ||
+                               model.find("hv-reenlightenment") != std::string::npos;
+    if (tsc_sensitive && model.find("tsc-frequency=") == std::string::npos) {
+      return "the guest relies on a fixed TSC frequency (invtsc, hv-frequencies or "
+             "hv-reenlightenment) that is not pinned with tsc-frequency";
+    }
+  }
+  return std::nullopt;
+}
+
+std::string read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string host_name() {
+  char name[256] = {};
+  ::gethostname(name, sizeof(name) - 1);
+  return name;
+}
+
+OpError remote_refusal(const api::RemoteResponse& response, const std::string& where) {
+  const auto code = response.status == 409   ? OpError::Code::conflict
+                    : response.status == 400 ? OpError::Code::bad_request
+                    : response.status == 404 ? OpError::Code::not_found
+                                             : OpError::Code::failed;
+  return op_error(code, fmt::format("the destination qmd at {} refused: {}", where,
+                                    api::remote_error_message(response)));
+}
+
+json::object progress_of(const qmp::MigrationInfo& info, std::uint32_t downtime_limit) {
+  json::object out;
+  out["status"] = info.status;
+  if (info.ram) {
+    out["bytesSent"] = info.ram->transferred;
+    out["bytesRemaining"] = info.ram->remaining;
+    out["bytesTotal"] = info.ram->total;
+    out["dirtyPagesRate"] = info.ram->dirty_pages_rate;
+    out["passes"] = info.ram->passes;
+  }
+  if (info.expected_downtime) {
+    out["expectedDowntimeMs"] = *info.expected_downtime;
+  }
+  if (info.downtime) {
+    out["downtimeMs"] = *info.downtime;
+  }
+  if (info.total_time) {
+    out["totalTimeMs"] = *info.total_time;
+  }
+  if (info.setup_time) {
+    out["setupTimeMs"] = *info.setup_time;
+  }
+  out["downtimeLimitMs"] = downtime_limit;
+  return out;
+}
+
+}  // namespace
+
+asio::awaitable<std::expected<std::shared_ptr<Operation>, OpError>> Vm::migrate(
+    MigrateOptions options, Operations& operations) {
+  auto guard = co_await lock_.lock();
+  auto refuse = [this](OpError::Code code, std::string why) {
+    return std::unexpected(op_error(code, fmt::format("VM {}: {}", name_, why)));
+  };
+  if (auto active = check_active("migrate"); !active) {
+    co_return std::unexpected(active.error());
+  }
+  if (state_ != VmState::running && state_ != VmState::paused) {
+    co_return refuse(OpError::Code::conflict,
+                     fmt::format("cannot migrate while {}", state_name(state_)));
+  }
+  if (auto running = operations.running_on(name_)) {
+    co_return refuse(OpError::Code::conflict,
+                     fmt::format("operation {} is already under way", running->id));
+  }
+  auto parsed = spec();
+  auto rendered = render();
+  if (!parsed || !rendered) {
+    co_return std::unexpected(parsed ? rendered.error() : parsed.error());
+  }
+  if (auto why = not_migratable(*parsed, *rendered)) {
+    co_return refuse(OpError::Code::conflict, "not migratable: " + *why);
+  }
+  if (auto why = transient_devices(); !why.empty()) {
+    co_return refuse(OpError::Code::conflict,
+                     fmt::format("not migratable yet: devices changed by hotplug in this run "
+                                 "({}) do not sit where the definition puts them; restart the "
+                                 "VM (with --persist the change is in its definition), then "
+                                 "migrate",
+                                 why));
+  }
+  auto remote = RemoteQmd::parse(options.destination, ctx_.config);
+  if (!remote) {
+    co_return refuse(OpError::Code::bad_request, remote.error());
+  }
+  auto run = run_;
+  if (auto cpus = co_await qmp::query_cpus_fast(*run->qmp);
+      cpus && cpus->size() != cmdline::boot_vcpus(*parsed)) {
+    co_return refuse(OpError::Code::conflict,
+                     fmt::format("not migratable yet: {} vCPUs run now but the definition "
+                                 "boots {}; set-cpus back to {}, or restart the VM with the "
+                                 "count in its definition",
+                                 cpus->size(), cmdline::boot_vcpus(*parsed),
+                                 cmdline::boot_vcpus(*parsed)));
+  }
+
+  // What only this side knows: the machine type "q35" stands for here, and the VARS.
+  json::object body;
+  body["specText"] = spec_text_;
+  body["uuid"] = record_.uuid;
+  body["source"] = fmt::format("{}:{}", host_name(), name_);
+  const std::string wanted = parsed->domain.machine.type.value_or("q35");
+  auto machines = co_await run->qmp->execute("query-machines");
+  if (machines && machines->is_array()) {
+    for (const auto& entry : machines->as_array()) {
+      const auto* object = entry.if_object();
+      if (object == nullptr) {
+        continue;
+      }
+      const auto* alias = object->if_contains("alias");
+      const auto* machine_name = object->if_contains("name");
+      if (alias != nullptr && alias->is_string() && alias->as_string() == wanted &&
+          machine_name != nullptr && machine_name->is_string()) {
+        body["machineType"] = machine_name->as_string();
+      }
+    }
+  }
+  if (!body.contains("machineType")) {
+    body["machineType"] = wanted;  // already a versioned type
+  }
+  for (const auto& prep : rendered->prepare) {
+    if (prep.kind == cmdline::FilePrep::Kind::copy_if_missing) {
+      body["nvram"] = qmp::encode_base64(read_bytes(prep.path));
+    }
+  }
+  json::array capabilities;
+  if (options.postcopy) {
+    capabilities.push_back("postcopy-ram");
+  }
+  if (options.multifd_channels > 0) {
+    capabilities.push_back("multifd");
+    body["multifdChannels"] = options.multifd_channels;
+  }
+  body["capabilities"] = std::move(capabilities);
+  body["finishWithinSeconds"] = options.timeout.count() + 60;
+  body["transport"] = options.transport;
+  body["bootId"] = read_bytes("/proc/sys/kernel/random/boot_id");
+  if (auto& id = body["bootId"].as_string(); !id.empty() && id.back() == '\n') {
+    id.pop_back();
+  }
+  auto reply = co_await remote->request(ctx_.executor, http::verb::post,
+                                            "/v1/migrations/incoming", json::serialize(body),
+                                            kRemoteLimit);
+  if (!reply) {
+    co_return refuse(OpError::Code::unavailable, reply.error());
+  }
+  if (reply->status != 201 && reply->status != 200) {
+    co_return std::unexpected(remote_refusal(*reply, options.destination));
+  }
+  boost::system::error_code ec;
+  const auto answer = json::parse(reply->body, ec);
+  const auto* uri = !ec && answer.is_object() ? answer.as_object().if_contains("uri") : nullptr;
+  if (uri == nullptr || !uri->is_string()) {
+    co_return refuse(OpError::Code::failed,
+                     fmt::format("the destination qmd at {} answered without a uri: {}",
+                                 options.destination, reply->body));
+  }
+
+  auto op = operations.create("migrate", name_);
+  op->phase = "starting";
+  op->progress["destination"] = options.destination;
+  const bool was_running = state_ == VmState::running;
+  set_state(VmState::migrating, fmt::format("migrating to {} (operation {})",
+                                            options.destination, op->id));
+  auto self = shared_from_this();
+  auto follow = [self, guard = std::move(guard), run, op, &operations, options,
+                 uri = std::string(uri->as_string()), was_running]() mutable {
+    return self->follow_migration(std::move(guard), run, op, operations, std::move(options),
+                                  std::move(uri), was_running);
+  };
+  asio::co_spawn(ctx_.executor, std::move(follow), asio::detached);
+  co_return op;
+}
+
+asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_ptr<Run> run,
+                                           std::shared_ptr<Operation> op,
+                                           Operations& operations, MigrateOptions options,
+                                           std::string uri, bool was_running) {
+  auto& qmp = *run->qmp;
+  const std::string dest = options.destination;
+  const RemoteQmd remote = *RemoteQmd::parse(dest, ctx_.config);  // checked by migrate()
+  const std::string incoming_path = "/v1/migrations/incoming/" + name_;
+  std::uint32_t downtime_limit = options.downtime_limit_ms;
+  // Every failure sets these and leaves through the one rollback below (no early returns:
+  // g++ 12 mishandles temporaries passed to coroutines inside co_await expressions).
+  std::string fail_status = "failed";
+  std::string fail_why;
+
+  auto wake = std::make_shared<asio::steady_timer>(ctx_.executor);
+  run->migration_wake = wake;
+  op->on_cancel = [wake] { wake->cancel(); };
+  do {
+    std::vector<qmp::MigrationCapability> capabilities{
+        {"events", true},
+        {"pause-before-switchover", true},
+        {"auto-converge", options.auto_converge},
+        {"postcopy-ram", options.postcopy},
+        {"multifd", options.multifd_channels > 0}};
+    if (auto set = co_await qmp::migrate_set_capabilities(qmp, capabilities); !set) {
+      fail_why = "migrate-set-capabilities: " + set.error().to_string();
+      break;
+    }
+    json::object parameters;
+    // QEMU's own default bandwidth is 128 MiB/s; "unlimited" has to be said explicitly.
+    parameters["max-bandwidth"] =
+        options.max_bandwidth == 0 ? std::numeric_limits<std::int64_t>::max()
+                                   : static_cast<std::int64_t>(options.max_bandwidth);
+    parameters["downtime-limit"] = downtime_limit;
+    if (options.multifd_channels > 0) {
+      parameters["multifd-channels"] = options.multifd_channels;
+    }
+    if (auto set = co_await qmp::migrate_set_parameters(qmp, parameters); !set) {
+      fail_why = "migrate-set-parameters: " + set.error().to_string();
+      break;
+    }
+    if (auto started = co_await qmp::migrate(qmp, uri); !started) {
+      fail_why = fmt::format("migrate {}: {}", uri, started.error().to_string());
+      break;
+    }
+    publish("MigrationStarted",
+            fmt::format("sending to {} over {} (operation {})", dest, uri, op->id));
+    op->phase = "transferring";
+    const auto began = std::chrono::steady_clock::now();
+    auto last_check = began;
+    bool cancel_sent = false;
+    bool postcopy_started = false;
+    std::int64_t raised_at_pass = 0;
+    std::string ended_why;  // why qmd cancelled: on request, or the timeout
+    for (;;) {
+      if (run->exited.is_set()) {
+        fail_why = "the source QEMU exited during the migration";
+        break;
+      }
+      auto info = co_await qmp::query_migrate(qmp);
+      if (!info) {
+        fail_why = "query-migrate: " + info.error().to_string();
+        break;
+      }
+      // Merged, not replaced: a cancelled or failed migration reports no figures, and the
+      // last ones it had are what a caller wants to see.
+      for (auto& [key, value] : progress_of(*info, downtime_limit)) {
+        op->progress[key] = value;
+      }
+      if (info->status == "completed") {
+        break;
+      }
+      if (info->status == "failed") {
+        fail_why = "QEMU: " + (info->error_desc.empty() ? std::string("the migration failed")
+                                                        : info->error_desc);
+        break;
+      }
+      if (info->status == "cancelled") {
+        fail_status = op->cancel_requested ? "cancelled" : "failed";
+        fail_why = ended_why.empty() ? std::string("QEMU cancelled the migration") : ended_why;
+        break;
+      }
+      if (!cancel_sent && (op->cancel_requested ||
+                           std::chrono::steady_clock::now() - began > options.timeout)) {
+        ended_why = op->cancel_requested
+                        ? std::string("cancelled on request")
+                        : fmt::format("did not finish within {} s (raise the timeout, the "
+                                      "bandwidth, or the downtime limit)",
+                                      options.timeout.count());
+        cancel_sent = true;
+        (void)co_await qmp::migrate_cancel(qmp);
+        continue;
+      }
+      if (std::chrono::steady_clock::now() - last_check > 3s &&
+          (info->status == "active" || info->status == "setup")) {
+        // A destination qmd that went away would leave its QEMU loading with nobody to hand
+        // the VM to: notice it now rather than at the switchover.
+        last_check = std::chrono::steady_clock::now();
+        auto alive = co_await remote.request(ctx_.executor, http::verb::get,
+                                                  incoming_path, "", 10s);
+        if (!alive) {
+          fail_why = "the destination qmd stopped answering: " + alive.error();
+          break;
+        }
+        if (alive->status != 200) {
+          fail_why = "the destination dropped the VM: " + api::remote_error_message(*alive);
+          break;
+        }
+      }
+      if (info->status == "pre-switchover") {
+        // The source is paused with everything sent but the last pass: go on only when the
+        // destination is alive and still loading.
+        op->phase = "switchover";
+        auto ready = co_await remote.request(ctx_.executor, http::verb::get,
+                                                  incoming_path, "", 10s);
+        if (!ready) {
+          fail_why = "the destination is not ready for the switchover: " + ready.error();
+          break;
+        }
+        if (ready->status != 200 ||
+            ready->body.find("\"status\":\"active\"") == std::string::npos) {
+          fail_why = "the destination is not ready for the switchover: " +
+                     api::remote_error_message(*ready);
+          break;
+        }
+        if (auto go = co_await qmp::migrate_continue(qmp, "pre-switchover"); !go) {
+          fail_why = "migrate-continue: " + go.error().to_string();
+          break;
+        }
+      } else if (info->status == "active" && info->ram) {
+        const std::int64_t passes = info->ram->passes;
+        if (options.postcopy && !postcopy_started && passes >= 2) {
+          // Precopy had its chance; from here the destination pulls what is left on demand.
+          if (auto switched = co_await run->qmp->execute("migrate-start-postcopy"); switched) {
+            postcopy_started = true;
+            publish("MigrationPostcopy", "switched to postcopy after 2 passes");
+          }
+        } else if (passes >= raised_at_pass + 3 && info->expected_downtime &&
+                   *info->expected_downtime > downtime_limit &&
+                   downtime_limit < options.max_downtime_ms) {
+          // Not converging: the guest dirties memory faster than the link moves it. Accept
+          // a longer pause, stepwise and up to a bound (as Proxmox does).
+          downtime_limit = std::min(downtime_limit * 2, options.max_downtime_ms);
+          raised_at_pass = passes;
+          json::object raise;
+          raise["downtime-limit"] = downtime_limit;
+          if (co_await qmp::migrate_set_parameters(qmp, raise)) {
+            publish("MigrationDowntimeRaised",
+                    fmt::format("pass {}: expected downtime {} ms; the limit is now {} ms",
+                                passes, *info->expected_downtime, downtime_limit));
+          }
+        }
+      }
+      wake->expires_after(250ms);
+      boost::system::error_code ec;
+      co_await wake->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    if (!fail_why.empty()) {
+      break;
+    }
+
+    // Everything arrived. The destination resumes the guest and owns it from here; only
+    // then does this side let go.
+    op->phase = "handing over";
+    const std::string commit_path = incoming_path + "/commit";
+    auto committed = co_await remote.request(ctx_.executor, http::verb::post,
+                                                  commit_path, "", kRemoteLimit);
+    if (committed && committed->status != 200) {
+      fail_why = "the destination did not take over: " + api::remote_error_message(*committed);
+      break;
+    }
+    if (!committed) {
+      // Did the hand-over happen and only the answer got lost? Running the guest in two
+      // places is the one thing worse than a failed migration, so ask before resuming here.
+      const std::string vm_path = "/v1/vms/" + name_;
+      auto check = co_await remote.request(ctx_.executor, http::verb::get, vm_path,
+                                                "", 10s);
+      if (check && check->body.find("\"state\":\"running\"") == std::string::npos) {
+        fail_why = "the destination did not take over: " + committed.error();
+        break;
+      }
+      if (!check) {
+        const std::string why = fmt::format(
+            "the destination stopped answering during the hand-over ({}); the VM stays "
+            "paused here so that it never runs twice: if it runs on {}, qmctl delete --force "
+            "{} here, otherwise qmctl resume {}",
+            committed.error(), dest, name_, name_);
+        op->phase = "unknown";
+        set_state(VmState::paused, why);
+        publish("MigrationFailed", why);
+        operations.finish(*op, "failed", why);
+        co_return;
+      }
+    }
+  } while (false);
+  run->migration_wake.reset();
+
+  if (!fail_why.empty()) {
+    // Every way out but success: the source's migration stopped, the destination told to
+    // let go, this VM running again (if it was), and the operation says what happened.
+    op->phase = "rolling back";
+    auto info = co_await qmp::query_migrate(qmp);
+    if (!run->exited.is_set() && info && info->status != "failed" &&
+        info->status != "cancelled" && info->status != "completed" && !info->status.empty()) {
+      (void)co_await qmp::migrate_cancel(qmp);
+    }
+    auto dropped = co_await remote.request(ctx_.executor, http::verb::delete_,
+                                                incoming_path, "", 10s);
+    if (!dropped) {
+      fail_why += fmt::format(" (the destination could not be told to drop its copy: {}; it "
+                              "drops it by itself when nothing arrives)",
+                              dropped.error());
+    }
+    for (int i = 0; i < 50 && !run->exited.is_set(); ++i) {
+      auto now = co_await qmp::query_migrate(qmp);
+      if (!now || (now->status != "cancelling" && now->status != "active" &&
+                   now->status != "pre-switchover" && now->status != "device")) {
+        break;
+      }
+      co_await run->exited.wait_for(100ms);
+    }
+    if (!run->exited.is_set() && was_running) {
+      if (auto resumed = co_await qmp::cont(qmp); !resumed) {
+        fail_why += fmt::format("; resuming here failed: {} (qmctl resume {})",
+                                resumed.error().to_string(), name_);
+      }
+    }
+    if (run_ == run && !run->exited.is_set()) {
+      auto now = co_await qmp::query_status(qmp);
+      set_state(now && now->running ? VmState::running : VmState::paused,
+                fmt::format("migration to {} {}: {}", dest, fail_status, fail_why));
+    }
+    publish(fail_status == "cancelled" ? "MigrationCancelled" : "MigrationFailed", fail_why);
+    operations.finish(*op, fail_status, fail_why);
+    co_return;
+  }
+
+  // The destination runs the guest: this QEMU and swtpm go, and so do the persistent VARS
+  // and TPM state, which are the destination's now (and hold secrets).
+  run->stop_requested = true;
+  (void)co_await qmp::quit(qmp);
+  if (!co_await run->exited.wait_for(10s) && run->qemu) {
+    run->qemu->signal(SIGKILL);
+    co_await run->exited.wait_for(10s);
+  }
+  const cmdline::VmPaths where = paths();
+  std::error_code ec;
+  fs::remove(where.nvram(true), ec);
+  fs::remove_all(where.tpm_state_dir(true), ec);
+  record_.migrated_to = dest;
+  record_.migrated_at = format_time(std::chrono::system_clock::now());
+  save_record();
+  const json::object& figures = op->progress;
+  set_state(VmState::migrated,
+            fmt::format("migrated to {} in {} ms (downtime {} ms)", dest,
+                        figures.contains("totalTimeMs") ? json::serialize(figures.at("totalTimeMs"))
+                                                        : std::string("?"),
+                        figures.contains("downtimeMs") ? json::serialize(figures.at("downtimeMs"))
+                                                       : std::string("?")));
+  op->phase = "done";
+  operations.finish(*op, "succeeded");
+  (void)guard;
+}
+
+// A device added or removed in this run sits where the definition does not put it, so the
+// destination, which starts from the definition, would not match — even with --persist.
+std::string Vm::transient_devices() const {
+  if (!run_ || !run_->hotplug) {
+    return {};
+  }
+  std::vector<std::string> names;
+  const auto& state = *run_->hotplug;
+  for (const auto* devices : {&state.disks, &state.nics}) {
+    for (const auto& [name, placed] : devices->added) {
+      names.push_back(name + " (attached)");
+    }
+    for (const auto& name : devices->gone) {
+      names.push_back(name + " (detached)");
+    }
+  }
+  std::string out;
+  for (const auto& name : names) {
+    out += (out.empty() ? "" : ", ") + name;
+  }
+  return out;
+}
+
+}  // namespace qmd::daemon

@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# Live migration between two qmd on this machine (separate state/run dirs and sockets), the
+# test guest under TCG:
+# - a running guest moves and keeps running: the agent answers on the destination, a marker
+#   in guest RAM is still there, its uptime went on, the source QEMU is gone, the source's
+#   record says where the VM went, and the VM comes back the same way;
+# - refusals before anything changes: an unreachable destination, a destination with the
+#   name, a VM with a hot-added disk;
+# - failures mid-way (cancel, destination QEMU killed, destination qmd killed): the source
+#   keeps running and answers, the destination keeps nothing.
+source "$(dirname "$0")/lib.sh"
+e2e_setup
+
+# The second qmd ("B"); lib.sh's is "A". Both live under $T, so the EXIT trap kills their
+# QEMUs; B itself is killed by a hook.
+SOCK_A=$SOCK
+SOCK_B=$T/b-run/qmd.sock
+QMD_B_PID=
+start_qmd_b() {
+  # B takes migrations from other hosts too: TCP on the loopback.
+  printf 'migration: {address: 127.0.0.1, ports: 49152-49215}\n' >"$T/b.yaml"
+  local args=(--config "$T/b.yaml" --state-dir "$T/b-state" --run-dir "$T/b-run" --emulation
+    --log-level debug)
+  [[ $(id -u) -eq 0 ]] && args+=(--qemu-user "$QEMU_USER")
+  "$QMD_BIN" "${args[@]}" >>"$T/qmd-b.log" 2>&1 &
+  QMD_B_PID=$!
+  wait_for 20 "qmd B to answer" curl -sf --max-time 2 --unix-socket "$SOCK_B" http://qmd/v1/host \
+    -o /dev/null
+}
+EXIT_HOOKS+=('[[ -n "$QMD_B_PID" ]] && kill -KILL "$QMD_B_PID" 2>/dev/null')
+start_qmd_b
+on_b() { SOCK=$SOCK_B "$@"; }
+qm_b() { "$QMCTL_BIN" -s "$SOCK_B" "$@"; }
+
+vm=mig1
+file=$(spec "$vm" Manual)
+qm create -f "$file" >/dev/null || fail "qmctl create"
+qm start "$vm" >/dev/null || fail "qmctl start"
+wait_agent "$vm" 120
+
+# migrate_to SOCKET [JSON options]: POST migrate on A's socket ($SOCK); sets OP.
+migrate() {
+  local dest=$1 extra=${2:-}
+  expect_status 202 POST "/v1/vms/$vm/migrate" -H 'Content-Type: application/json' \
+    -d "{\"destination\":\"$dest\"$extra}"
+  OP=$(json_get 'd["id"]' <<<"$BODY")
+}
+op_status() { api GET "/v1/operations/$OP"; json_get 'd["status"]' <<<"$BODY"; }
+op_done() { [[ "$(op_status)" != running ]]; }
+wait_op() {  # wait_op SECONDS WANT: BODY is then the finished operation
+  wait_for "$1" "operation $OP to end" op_done
+  api GET "/v1/operations/$OP"
+  [[ "$(json_get 'd["status"]' <<<"$BODY")" == "$2" ]] || fail "operation $OP: expected $2: $BODY"
+}
+guest_exec() {  # guest_exec SOCKET CMD: stdout of CMD in the guest
+  "$QMCTL_BIN" -s "$1" exec "$vm" -- /bin/sh -c "$2"
+}
+uptime_s() { guest_exec "$1" 'cut -d. -f1 /proc/uptime'; }
+nothing_on_b() {
+  on_b api GET "/v1/vms/$vm"
+  [[ "$STATUS" == 404 ]] || return 1
+  [[ -z "$(procs_of_vm_b)" ]]
+}
+procs_of_vm_b() {
+  local pid cmd
+  for pid in $(procs_of_tmp); do
+    cmd=$({ tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null) || continue
+    [[ "$cmd" == *"$T/b-run/vms/$vm/"* ]] && echo "$pid"
+  done
+  return 0
+}
+
+log "refused before anything changes: unreachable destination, a name taken, a hot-added disk"
+expect_status 502 POST "/v1/vms/$vm/migrate" -H 'Content-Type: application/json' \
+  -d "{\"destination\":\"$T/nobody.sock\"}"
+grep_q "$T/nobody.sock" <<<"$BODY" || fail "the 502 does not name the socket: $BODY"
+[[ "$(vm_state "$vm")" == running ]] || fail "the VM is $(vm_state "$vm") after a refused migration"
+taken=$(spec "$vm" Manual firmware)
+qm_b create -f "$taken" >/dev/null || fail "create the name on B"
+expect_status 409 POST "/v1/vms/$vm/migrate" -H 'Content-Type: application/json' \
+  -d "{\"destination\":\"$SOCK_B\"}"
+grep_q "exists on this qmd" <<<"$BODY" || fail "the 409 does not say the name is taken: $BODY"
+qm_b delete "$vm" >/dev/null || fail "delete the name on B"
+install -m 0666 "$QMD_GUEST_DIR/disk.img" "$T/hot.img"
+qm attach-disk "$vm" --name hot --path "$T/hot.img" >/dev/null || fail "attach-disk"
+expect_status 409 POST "/v1/vms/$vm/migrate" -H 'Content-Type: application/json' \
+  -d "{\"destination\":\"$SOCK_B\"}"
+grep_q "hot (attached)" <<<"$BODY" || fail "the 409 does not name the hot-added disk: $BODY"
+qm detach-disk "$vm" hot >/dev/null || fail "detach-disk"
+# Detached is a change too until the next start: the run's devices differ from a fresh boot.
+qm stop "$vm" >/dev/null || fail "stop"
+qm start "$vm" >/dev/null || fail "start again"
+wait_agent "$vm" 120
+nothing_on_b || fail "a refused migration left something on B"
+
+log "a running guest moves to B (over TCP) and keeps running"
+guest_exec "$SOCK_A" 'echo migrated-marker > /tmp/marker' >/dev/null || fail "write the marker"
+before=$(uptime_s "$SOCK_A")
+pid_a=$(vm_pid "$vm")
+migrate "$SOCK_B" ',"transport":"tcp"'
+wait_op 120 succeeded
+log "operation: $BODY"
+for key in bytesSent totalTimeMs downtimeMs; do
+  [[ -n "$(json_get "d['progress'].get('$key')" <<<"$BODY")" ]] ||
+    fail "the finished operation has no progress.$key: $BODY"
+done
+api GET "/v1/events?vm=$vm"
+grep_q 'over tcp:127.0.0.1:' <<<"$BODY" || fail "the migration did not go over TCP: $BODY"
+[[ "$(vm_state "$vm")" == migrated ]] || fail "A: $vm is $(vm_state "$vm"), expected migrated"
+[[ "$(show_field "$vm" 'd["migratedTo"]')" == "$SOCK_B" ]] || fail "A's record does not say where"
+wait_for 10 "the source QEMU to exit" bash -c "! kill -0 $pid_a 2>/dev/null"
+[[ -z "$(procs_of_vm "$vm")" ]] || fail "A still runs a QEMU or swtpm for $vm"
+[[ "$(on_b vm_state "$vm")" == running ]] || fail "B: $vm is $(on_b vm_state "$vm")"
+on_b wait_agent "$vm" 60
+[[ "$(guest_exec "$SOCK_B" 'cat /tmp/marker')" == migrated-marker ]] ||
+  fail "the marker in guest RAM did not survive the migration"
+after=$(uptime_s "$SOCK_B")
+((after >= before)) || fail "the guest's uptime went from $before to $after: it rebooted"
+expect_status 409 POST "/v1/vms/$vm/start"
+grep_q "migrated to" <<<"$BODY" || fail "starting a migrated VM on A: $BODY"
+
+log "A has no migration.address: a TCP migration to it is refused, naming the setting"
+out=$(qm_b migrate "$vm" --to "$SOCK_A" --transport tcp 2>&1) && fail "TCP to A: $out"
+grep_q "migration.address" <<<"$out" || fail "the refusal does not name migration.address: $out"
+[[ "$(on_b vm_state "$vm")" == running ]] || fail "B: $vm is $(on_b vm_state "$vm") after a refusal"
+
+log "and back to A with qmctl (A's record of the move is replaced)"
+out=$(qm_b migrate "$vm" --to "$SOCK_A" 2>&1) || fail "qmctl migrate back: $out"
+grep_q "migrated to $SOCK_A" <<<"$out" || fail "qmctl migrate said: $out"
+wait_state "$vm" running 10
+wait_agent "$vm" 60
+[[ "$(guest_exec "$SOCK_A" 'cat /tmp/marker')" == migrated-marker ]] ||
+  fail "the marker did not survive the way back"
+[[ "$(on_b vm_state "$vm")" == migrated ]] || fail "B: $vm is $(on_b vm_state "$vm") after leaving"
+qm_b delete "$vm" >/dev/null || fail "B: delete the record of the move"
+
+log "cancel mid-way (1 MiB/s) with qmctl: A keeps running, B keeps nothing"
+out=$(qm migrate "$vm" --to "$SOCK_B" --bandwidth 1Mi --no-wait) || fail "migrate --no-wait: $out"
+OP=$(grep -o 'operation [^;]*' <<<"$out" | cut -d' ' -f2)
+sleep 2
+[[ "$(op_status)" == running ]] || fail "the slow migration ended early: $BODY"
+qm operations | grep_q "$OP .*running" || fail "qmctl operations does not show $OP running"
+out=$(qm stop "$vm" 2>&1) && fail "stop during a migration: $out"
+grep_q "migrate-cancel $vm" <<<"$out" || fail "stop during a migration says: $out"
+on_b api POST "/v1/vms/$vm/start"
+[[ "$STATUS" == 409 ]] || fail "B: starting the arriving VM: HTTP $STATUS $BODY"
+out=$(qm migrate-cancel "$vm") || fail "qmctl migrate-cancel: $out"
+grep_q "migration cancelled" <<<"$out" || fail "migrate-cancel said: $out"
+wait_op 5 cancelled
+[[ "$(json_get 'd["progress"]["bytesSent"]' <<<"$BODY")" -gt 0 ]] ||
+  fail "the cancel came before anything was sent: $BODY"
+wait_state "$vm" running 10
+qm pause "$vm" >/dev/null && qm resume "$vm" >/dev/null || fail "A's VM is not controllable"
+wait_for 20 "B to drop the VM" nothing_on_b
+
+log "the destination QEMU killed mid-way"
+migrate "$SOCK_B" ',"maxBandwidth":"1Mi"'
+wait_for 20 "B's QEMU" test -n "$(procs_of_vm_b)"
+sleep 1
+kill -KILL $(procs_of_vm_b)
+wait_op 30 failed
+log "failed as expected: $(json_get 'd["error"]' <<<"$BODY")"
+grep_q "QEMU" <<<"$BODY" || fail "the error does not say the stream broke: $BODY"
+wait_state "$vm" running 10
+guest_exec "$SOCK_A" 'cat /tmp/marker' >/dev/null || fail "A's guest does not answer"
+wait_for 20 "B to drop the VM" nothing_on_b
+
+log "the destination qmd killed mid-way"
+migrate "$SOCK_B" ',"maxBandwidth":"1Mi"'
+sleep 2
+kill -KILL "$QMD_B_PID"
+QMD_B_PID=
+wait_op 30 failed
+log "failed as expected: $(json_get 'd["error"]' <<<"$BODY")"
+grep_q "stopped answering" <<<"$BODY" || fail "the error does not say B went away: $BODY"
+wait_state "$vm" running 10
+guest_exec "$SOCK_A" 'cat /tmp/marker' >/dev/null || fail "A's guest does not answer"
+start_qmd_b
+wait_for 30 "B to have nothing left after its restart" nothing_on_b
+
+log "an incoming migration that nothing reaches is dropped after arriveWithinSeconds"
+body=$(python3 -c 'import json,sys; print(json.dumps({"specText": open(sys.argv[1]).read(),
+  "arriveWithinSeconds": 2}))' "$file")
+on_b expect_status 201 POST /v1/migrations/incoming -H 'Content-Type: application/json' -d "$body"
+[[ "$(on_b vm_state "$vm")" == migrating ]] || fail "B: the arriving VM is $(on_b vm_state "$vm")"
+wait_for 30 "B to drop the VM nothing reached" nothing_on_b
+[[ ! -e "$T/b-state/vms/$vm" ]] || fail "B kept the definition of a migration that never came"
+
+log "PASS"
