@@ -69,8 +69,15 @@ std::expected<Vm::InterfaceAttach, OpError> parse_post_interface(const Request& 
   return std::move(*body).finish(std::move(out));
 }
 
-std::expected<std::uint32_t, OpError> parse_put_cpus(const Request& request) {
-  auto body = BodyFields::parse(request.body, {"count"});
+// PUT cpus and memory: the new value, and whether it goes into the definition too.
+template <typename T>
+struct Resize {
+  T value{};
+  bool persist = false;
+};
+
+std::expected<Resize<std::uint32_t>, OpError> parse_put_cpus(const Request& request) {
+  auto body = BodyFields::parse(request.body, {"count", "persist"});
   if (!body) {
     return std::unexpected(body.error());
   }
@@ -85,16 +92,21 @@ std::expected<std::uint32_t, OpError> parse_put_cpus(const Request& request) {
       body->fail("\"count\" must be a positive number of vCPUs");
     }
   }
-  return std::move(*body).finish(n);
+  const bool persist = body->boolean("persist");
+  return std::move(*body).finish(Resize<std::uint32_t>{n, persist});
 }
 
-std::expected<std::uint64_t, OpError> parse_put_size(const Request& request) {
-  auto body = BodyFields::parse(request.body, {"size"});
+// The balloon target is no part of a definition: only memory takes "persist".
+std::expected<Resize<std::uint64_t>, OpError> parse_put_size(const Request& request,
+                                                             bool persistable) {
+  auto body = persistable ? BodyFields::parse(request.body, {"size", "persist"})
+                          : BodyFields::parse(request.body, {"size"});
   if (!body) {
     return std::unexpected(body.error());
   }
   const std::uint64_t bytes = size(*body);
-  return std::move(*body).finish(bytes);
+  const bool persist = persistable && body->boolean("persist");
+  return std::move(*body).finish(Resize<std::uint64_t>{bytes, persist});
 }
 
 bool flag(const Request& request, const std::string& key) {
@@ -190,7 +202,7 @@ void add_hotplug_routes(Router& router, Registry& registry) {
                if (!count) {
                  co_return op_error_response(count.error());
                }
-               auto done = co_await vm->set_cpus(*count);
+               auto done = co_await vm->set_cpus(count->value, count->persist);
                if (!done) {
                  co_return op_error_response(done.error());
                }
@@ -205,15 +217,15 @@ void add_hotplug_routes(Router& router, Registry& registry) {
                if (!vm) {
                  co_return no_vm(request.param("name"));
                }
-               auto bytes = parse_put_size(request);
+               auto bytes = parse_put_size(request, true);
                if (!bytes) {
                  co_return op_error_response(bytes.error());
                }
-               if (auto done = co_await vm->set_memory(*bytes); !done) {
+               if (auto done = co_await vm->set_memory(bytes->value, bytes->persist); !done) {
                  co_return op_error_response(done.error());
                }
                co_return done_response(vm->name(), "memory",
-                                       policy::format_binary_quantity(*bytes));
+                                       policy::format_binary_quantity(bytes->value));
              });
 
   router.add(http::verb::put, "/v1/vms/{name}/balloon",
@@ -222,15 +234,15 @@ void add_hotplug_routes(Router& router, Registry& registry) {
                if (!vm) {
                  co_return no_vm(request.param("name"));
                }
-               auto bytes = parse_put_size(request);
+               auto bytes = parse_put_size(request, false);
                if (!bytes) {
                  co_return op_error_response(bytes.error());
                }
-               if (auto done = co_await vm->set_balloon(*bytes); !done) {
+               if (auto done = co_await vm->set_balloon(bytes->value); !done) {
                  co_return op_error_response(done.error());
                }
                co_return done_response(vm->name(), "balloon",
-                                       policy::format_binary_quantity(*bytes));
+                                       policy::format_binary_quantity(bytes->value));
              });
 }
 

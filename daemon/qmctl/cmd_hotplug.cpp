@@ -98,19 +98,25 @@ int set_cpus(const Invocation& in) {
   }
   json::object body;
   body["count"] = n;
+  body["persist"] = in.has("--persist");
   return finish(in.globals,
                 client_for(in.globals).request("PUT", vm_path(in, "/cpus"), json::serialize(body),
                                        "application/json"),
-                in.names[0] + ": " + text + " vCPUs");
+                in.names[0] + ": " + text + " vCPUs" +
+                    (in.has("--persist") ? " (persisted)" : ""));
 }
 
 int set_size(const Invocation& in, std::string_view what) {
   json::object body;
   body["size"] = in.names[1];
+  if (in.has("--persist")) {
+    body["persist"] = true;
+  }
   return finish(in.globals,
                 client_for(in.globals).request("PUT", vm_path(in, "/" + std::string(what)),
                                        json::serialize(body), "application/json"),
-                in.names[0] + ": " + std::string(what) + " " + in.names[1]);
+                in.names[0] + ": " + std::string(what) + " " + in.names[1] +
+                    (in.has("--persist") ? " (persisted)" : ""));
 }
 
 const std::vector<Command>& commands() {
@@ -173,18 +179,19 @@ const std::vector<Command>& commands() {
         2},
        [](const Invocation& in) { return detach(in, "interface", "interfaces"); }},
       {{"set-cpus",
-        "set-cpus NAME N",
+        "set-cpus NAME N [--persist]",
         "plug or unplug vCPUs of a running VM, up to cpu.maxSockets",
-        "",
-        {},
+        "  --persist   also write the count (as cpu.sockets) into the stored definition\n",
+        {{"--persist", "", false}},
         2,
         2},
        set_cpus},
       {{"set-memory",
-        "set-memory NAME SIZE",
+        "set-memory NAME SIZE [--persist]",
         "resize a running VM's memory (virtio-mem) between memory.guest and memory.maxGuest",
-        "  SIZE   the total, e.g. 1536Mi or 2Gi\n",
-        {},
+        "  SIZE        the total, e.g. 1536Mi or 2Gi\n"
+        "  --persist   also write it as memory.guest into the stored definition\n",
+        {{"--persist", "", false}},
         2,
         2},
        [](const Invocation& in) { return set_size(in, "memory"); }},

@@ -214,6 +214,7 @@ class Vm : public std::enable_shared_from_this<Vm> {
     bool incoming = false;          // QEMU waits for a migration stream (-incoming defer)
     // Outgoing migration: cancelled (woken) by MIGRATION events and by a cancel request.
     std::shared_ptr<asio::steady_timer> migration_wake;
+    bool migration_event = false;  // one came since the last look (a cancel may find no wait)
     // Hotplug (vm_hotplug.cpp)
     struct Hotplug;                    // devices added or removed in this run, unplug waiters
     std::shared_ptr<Hotplug> hotplug;  // made on first use

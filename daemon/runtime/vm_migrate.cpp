@@ -297,6 +297,7 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
         fail_why = "the source QEMU exited during the migration";
         break;
       }
+      run->migration_event = false;
       auto info = co_await qmp::query_migrate(qmp);
       if (!info) {
         fail_why = "query-migrate: " + info.error().to_string();
@@ -390,6 +391,9 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
                                 passes, *info->expected_downtime, downtime_limit));
           }
         }
+      }
+      if (run->migration_event) {
+        continue;  // an event came while we asked: the source may be paused for switchover
       }
       wake->expires_after(250ms);
       boost::system::error_code ec;

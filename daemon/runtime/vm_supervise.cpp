@@ -105,6 +105,7 @@ void Vm::watch_events() {
         run->qemu->signal(SIGKILL);
       }
     } else if (event.name == "MIGRATION") {
+      run->migration_event = true;
       if (run->migration_wake) {
         run->migration_wake->cancel();  // follow_migration looks at once
       }

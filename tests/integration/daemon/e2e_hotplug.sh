@@ -93,7 +93,10 @@ grep_q maxSockets <<<"$BODY" || fail "the 400 does not name maxSockets: $BODY"
 log "memory: virtio-mem to 384Mi; beyond maxGuest is 400; no balloon beside virtio-mem"
 before=$(guest_sh "$vm" "awk '\$1 == \"MemTotal:\" { print \$2 }' /proc/meminfo") || true
 [[ "$before" =~ ^[0-9]+$ ]] || fail "no MemTotal from the guest: '$before'"
-qm set-memory "$vm" 384Mi >/dev/null || fail "qmctl set-memory"
+out=$(qm set-memory "$vm" 384Mi --persist) || fail "qmctl set-memory --persist: $out"
+grep_q "(persisted)" <<<"$out" || fail "set-memory --persist said: $out"
+show_field "$vm" 'd["specText"]' | grep_q "guest: 384Mi" ||
+  fail "set-memory --persist: no 'guest: 384Mi' in specText"
 grown() {
   local now
   now=$(guest_sh "$vm" "awk '\$1 == \"MemTotal:\" { print \$2 }' /proc/meminfo") || return 1
@@ -105,6 +108,8 @@ expect_status 400 PUT "/v1/vms/$vm/memory" -H 'Content-Type: application/json' \
 grep_q maxGuest <<<"$BODY" || fail "the 400 does not name maxGuest: $BODY"
 expect_status 409 PUT "/v1/vms/$vm/balloon" -H 'Content-Type: application/json' \
   -d '{"size":"192Mi"}'
+expect_status 400 PUT "/v1/vms/$vm/balloon" -H 'Content-Type: application/json' \
+  -d '{"size":"192Mi","persist":true}'
 
 log "still running; kill and delete"
 [[ "$(vm_state $vm)" == running ]] || fail "not running after the hotplug changes"

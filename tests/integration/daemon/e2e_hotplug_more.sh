@@ -4,8 +4,8 @@
 # a SCSI-bus disk (LUN 1 beside the spec's LUN 0) comes and goes; the spec's own disk is
 # detached for this run only (the definition keeps it); a NIC attached and detached with
 # --persist goes in and out of the stored definition; vCPUs go up and back down and
-# /sys/devices/system/cpu/online follows; with dedicatedCpuPlacement a hot-added vCPU is pinned
-# to its own host CPU.
+# /sys/devices/system/cpu/online follows (persist writes cpu.sockets, only when asked); with
+# dedicatedCpuPlacement a hot-added vCPU is pinned to its own host CPU.
 source "$(dirname "$0")/lib.sh"
 e2e_setup
 
@@ -67,9 +67,9 @@ cpu_of() {
   done
   return 1
 }
-set_cpus() {  # set_cpus N: through the API, checks the answer's count and pinned
+set_cpus() {  # set_cpus N [persist]: through the API, checks the answer's count and pinned
   expect_status 200 PUT "/v1/vms/$vm/cpus" -H 'Content-Type: application/json' \
-    -d "{\"count\":$1}"
+    -d "{\"count\":$1,\"persist\":${2:-false}}"
   [[ "$(json_get 'd["count"]' <<<"$BODY"),$(json_get 'd["pinned"]' <<<"$BODY")" == "$1,true" ]] ||
     fail "set-cpus $1: $BODY"
 }
@@ -80,14 +80,17 @@ log "vCPUs: 1 -> 2 -> 1; the hot-added vCPU pinned to a host CPU of its own"
 guest_is "$vm" 'cat /sys/devices/system/cpu/online' 0 || fail "not 1 vCPU at boot"
 boot_cpu=$(cpu_of "CPU 0/TCG") || fail "no thread CPU 0/TCG in QEMU"
 [[ "$boot_cpu" =~ ^[0-9]+$ ]] || fail "the boot vCPU is not pinned to one CPU: $boot_cpu"
-set_cpus 2
+set_cpus 2 true
 guest_wait 60 "cpu online 0-1" "$vm" 'cat /sys/devices/system/cpu/online' 0-1
+show_field "$vm" 'd["specText"]' | grep_q "sockets: 2" || fail "persist: no 'sockets: 2' in specText"
 hot_cpu=$(cpu_of "CPU 1/TCG") || fail "no thread CPU 1/TCG after set-cpus 2"
 [[ "$hot_cpu" =~ ^[0-9]+$ && "$hot_cpu" != "$boot_cpu" ]] ||
   fail "the hot-added vCPU runs on '$hot_cpu' (the boot vCPU holds $boot_cpu)"
 set_cpus 1
 guest_wait 60 "cpu online 0" "$vm" 'cat /sys/devices/system/cpu/online' 0
 cpu_of "CPU 1/TCG" >/dev/null && fail "the vCPU thread CPU 1/TCG is still there"
+show_field "$vm" 'd["specText"]' | grep_q "sockets: 2" ||
+  fail "set-cpus without persist changed the definition"
 
 log "still running; kill and delete"
 [[ "$(vm_state $vm)" == running ]] || fail "not running after the hotplug changes"
