@@ -12,8 +12,9 @@ packages=(
   qemu-system-x86 qemu-utils ovmf swtpm swtpm-tools
   # the test guest (tests/guest/build-guest.sh) and its boot test
   cpio kmod socat e2fsprogs gzip
-  # the daemon end-to-end tests (tests/integration/daemon/*.sh)
-  curl python3
+  # the daemon end-to-end tests (tests/integration/daemon/*.sh); ssh: migrate-ssh runs its own
+  # sshd on a loopback port (the package also enables the system's sshd where systemd runs)
+  curl python3 openssh-client openssh-server
 )
 
 missing=()

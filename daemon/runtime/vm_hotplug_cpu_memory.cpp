@@ -63,6 +63,9 @@ void Vm::unpin_vcpu(HotplugScope& scope, const std::string& id) {
 
 asio::awaitable<std::expected<json::object, OpError>> Vm::set_cpus(std::uint32_t count,
                                                                     bool persist) {
+  if (auto movable = check_not_migrating("set-cpus"); !movable) {
+    co_return std::unexpected(movable.error());
+  }
   auto guard = co_await lock_.lock();
   auto scope = hotplug_scope("set-cpus");
   if (!scope) {
@@ -177,6 +180,9 @@ asio::awaitable<std::expected<json::object, OpError>> Vm::set_cpus(std::uint32_t
 }
 
 asio::awaitable<OpResult> Vm::set_memory(std::uint64_t bytes, bool persist) {
+  if (auto movable = check_not_migrating("set-memory"); !movable) {
+    co_return movable;
+  }
   auto guard = co_await lock_.lock();
   auto scope = hotplug_scope("set-memory");
   if (!scope) {
@@ -245,6 +251,9 @@ asio::awaitable<OpResult> Vm::set_memory(std::uint64_t bytes, bool persist) {
 }
 
 asio::awaitable<OpResult> Vm::set_balloon(std::uint64_t bytes) {
+  if (auto movable = check_not_migrating("balloon"); !movable) {
+    co_return movable;
+  }
   auto guard = co_await lock_.lock();
   auto scope = hotplug_scope("balloon");
   if (!scope) {

@@ -100,6 +100,9 @@ bool in_definition(const policy::VmSpec& spec, const std::string& name) {
 }  // namespace
 
 asio::awaitable<OpResult> Vm::attach_disk(DiskAttach request) {
+  if (auto movable = check_not_migrating("attach-disk"); !movable) {
+    co_return movable;
+  }
   auto guard = co_await lock_.lock();
   auto scope = hotplug_scope("attach-disk");
   if (!scope) {
@@ -189,6 +192,9 @@ asio::awaitable<OpResult> Vm::attach_disk(DiskAttach request) {
 }
 
 asio::awaitable<OpResult> Vm::detach_disk(std::string disk, bool persist) {
+  if (auto movable = check_not_migrating("detach-disk"); !movable) {
+    co_return movable;
+  }
   auto guard = co_await lock_.lock();
   auto scope = hotplug_scope("detach-disk");
   if (!scope) {

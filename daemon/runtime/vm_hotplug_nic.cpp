@@ -74,6 +74,9 @@ std::optional<policy::InterfaceDevice> in_definition(const policy::VmSpec& spec,
 }  // namespace
 
 asio::awaitable<OpResult> Vm::attach_interface(InterfaceAttach request) {
+  if (auto movable = check_not_migrating("attach-interface"); !movable) {
+    co_return movable;
+  }
   auto guard = co_await lock_.lock();
   auto scope = hotplug_scope("attach-interface");
   if (!scope) {
@@ -163,6 +166,9 @@ asio::awaitable<OpResult> Vm::attach_interface(InterfaceAttach request) {
 }
 
 asio::awaitable<OpResult> Vm::detach_interface(std::string iface, bool persist) {
+  if (auto movable = check_not_migrating("detach-interface"); !movable) {
+    co_return movable;
+  }
   auto guard = co_await lock_.lock();
   auto scope = hotplug_scope("detach-interface");
   if (!scope) {

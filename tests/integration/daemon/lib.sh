@@ -94,9 +94,8 @@ e2e_cleanup() {
   exit "$rc"
 }
 
-# Makes the temp dir, copies the guest into it (readable by the QEMU user) and starts qmd.
-e2e_setup() {
-  "$QMD_SOURCE_DIR/tests/guest/build-guest.sh" "$QMD_GUEST_DIR" >/dev/null
+# Makes the temp dir and arms the cleanup (e2e_setup does it when a test has not).
+e2e_dir() {
   # Short and under /tmp: socket paths stay well below 108 bytes, and the QEMU user can
   # reach it even when the checkout sits under an unreadable home.
   T=$(mktemp -d /tmp/qmd-e2e.XXXXXX)
@@ -104,6 +103,12 @@ e2e_setup() {
   trap 'exit 143' TERM
   trap 'exit 130' INT
   chmod 0755 "$T"
+}
+
+# Copies the guest into the temp dir (readable by the QEMU user) and starts qmd.
+e2e_setup() {
+  "$QMD_SOURCE_DIR/tests/guest/build-guest.sh" "$QMD_GUEST_DIR" >/dev/null
+  [[ -n "$T" ]] || e2e_dir
   mkdir -p "$T/guest"
   install -m 0644 "$QMD_GUEST_DIR/vmlinuz" "$QMD_GUEST_DIR/initramfs.img" "$T/guest/"
   SOCK=$T/run/qmd.sock

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Live migration to ssh://HOST/SOCKET: qmd A reaches qmd B's API through a real sshd (its own,
+# on a loopback port, with a throw-away key) and `qmctl stdio-proxy` on the other side, as
+# between two hosts. The guest moves and keeps running; a destination ssh cannot reach is a
+# 502 with ssh's own words, before anything changes. Needs root (sshd) and openssh-server.
+source "$(dirname "$0")/lib.sh"
+if [[ $(id -u) -ne 0 || ! -x /usr/sbin/sshd ]]; then
+  echo "SKIP: needs root and /usr/sbin/sshd (scripts/deps.sh installs openssh-server)"
+  exit 77
+fi
+
+e2e_dir
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+ssh-keygen -q -t ed25519 -N '' -f "$T/id" -C qmd-test
+ssh-keygen -q -t ed25519 -N '' -f "$T/hostkey" -C qmd-test-host
+cp "$T/id.pub" "$T/authorized_keys"
+chmod 0600 "$T/authorized_keys"
+cat >"$T/sshd_config" <<EOC
+ListenAddress 127.0.0.1
+Port $port
+HostKey $T/hostkey
+AuthorizedKeysFile $T/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+StrictModes no
+UsePAM no
+PidFile $T/sshd.pid
+LogLevel ERROR
+EOC
+cat >"$T/ssh_config" <<EOC
+Host 127.0.0.1
+  Port $port
+  User root
+  IdentityFile $T/id
+  IdentitiesOnly yes
+  UserKnownHostsFile /dev/null
+  StrictHostKeyChecking no
+  LogLevel ERROR
+EOC
+mkdir -p /run/sshd
+/usr/sbin/sshd -D -e -f "$T/sshd_config" 2>>"$T/sshd.log" &
+SSHD_PID=$!
+EXIT_HOOKS+=('kill -KILL "$SSHD_PID" 2>/dev/null')
+# A's config: ssh through the test's ssh_config, and the qmctl of this build on the far side.
+printf 'migration: {sshConfig: %s, remoteQmctl: %s}\n' "$T/ssh_config" "$QMCTL_BIN" >"$T/a.yaml"
+QMD_ARGS=(--config "$T/a.yaml")
+e2e_setup
+
+SOCK_B=$T/b-run/qmd.sock
+QMD_B_PID=
+"$QMD_BIN" --state-dir "$T/b-state" --run-dir "$T/b-run" --emulation --log-level debug \
+  --qemu-user "$QEMU_USER" >>"$T/qmd-b.log" 2>&1 &
+QMD_B_PID=$!
+EXIT_HOOKS+=('kill -KILL "$QMD_B_PID" 2>/dev/null')
+wait_for 20 "qmd B to answer" curl -sf --max-time 2 --unix-socket "$SOCK_B" http://qmd/v1/host \
+  -o /dev/null
+wait_for 10 "sshd to listen" bash -c "ssh -F '$T/ssh_config' -o BatchMode=yes 127.0.0.1 true"
+
+vm=mssh
+file=$(spec "$vm" Manual)
+qm create -f "$file" >/dev/null || fail "qmctl create"
+qm start "$vm" >/dev/null || fail "qmctl start"
+wait_agent "$vm" 120
+qm exec "$vm" -- /bin/sh -c 'echo ssh-marker > /tmp/marker' >/dev/null || fail "write the marker"
+
+log "an ssh destination that does not answer: 502 with ssh's words, nothing changed"
+out=$(qm migrate "$vm" --to "ssh://127.0.0.1:1$SOCK_B" 2>&1) && fail "migrate to port 1: $out"
+grep_q "ssh: .*port 1" <<<"$out" || fail "the error does not carry ssh's message: $out"
+[[ "$(vm_state "$vm")" == running ]] || fail "the VM is $(vm_state "$vm") after a refused migration"
+
+log "migrate to ssh://127.0.0.1$SOCK_B"
+out=$(qm migrate "$vm" --to "ssh://127.0.0.1$SOCK_B" 2>&1) || fail "qmctl migrate over ssh: $out"
+log "$out"
+[[ "$(vm_state "$vm")" == migrated ]] || fail "A: $vm is $(vm_state "$vm")"
+[[ "$(SOCK=$SOCK_B vm_state "$vm")" == running ]] || fail "B: $vm is not running"
+SOCK=$SOCK_B wait_agent "$vm" 60
+[[ "$("$QMCTL_BIN" -s "$SOCK_B" exec "$vm" -- cat /tmp/marker)" == ssh-marker ]] ||
+  fail "the marker did not survive the migration over ssh"
+[[ -z "$(pgrep -f "stdio-proxy" || true)" ]] || fail "a stdio-proxy or ssh is left running"
+log "PASS"
