@@ -1,6 +1,7 @@
 #pragma once
 // The configurators for everything that is not a device: one class per concern, each built
 // from already-resolved facts (KubeVirt's converter pattern). render.cpp orders them.
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -31,17 +32,19 @@ class MachineConfigurator final : public Configurator {
   bool efi_;  // pflash0/pflash1 machine properties
 };
 
-// -cpu MODEL[,kvm=off][,hv-*...]: `dropped` are Hyper-V features (QEMU names) left out under
-// the bestEffort policy.
+// -cpu MODEL[,kvm=off][,hv-*...][,tsc-frequency=HZ]: `dropped` are Hyper-V features (QEMU
+// names) left out under the bestEffort policy; `tsc_khz` is the host's TSC frequency (0:
+// unknown), pinned under KVM for guests that read it once so that they can migrate.
 class CpuConfigurator final : public Configurator {
  public:
-  CpuConfigurator(bool kvm, std::vector<std::string> dropped)
-      : kvm_(kvm), dropped_(std::move(dropped)) {}
+  CpuConfigurator(bool kvm, std::vector<std::string> dropped, std::uint64_t tsc_khz = 0)
+      : kvm_(kvm), dropped_(std::move(dropped)), tsc_khz_(tsc_khz) {}
   void configure(const policy::VmSpec& spec, RenderResult& out) const override;
 
  private:
   bool kvm_;
   std::vector<std::string> dropped_;
+  std::uint64_t tsc_khz_;
 };
 
 // -smp with topology and the vCPU hotplug ceiling; the pinning plan.

@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 
 #include "cmdline/core_configurators.hpp"
+#include "policy/tsc.hpp"
 
 namespace qmd::cmdline {
 
@@ -34,6 +35,17 @@ void CpuConfigurator::configure(const policy::VmSpec& spec, RenderResult& out) c
     cpu += "," + flag;
   }
   // check_host already warned about each dropped feature, naming the spec field.
+  // A guest that reads the TSC frequency once must see it unchanged after a migration: pin
+  // it (QEMU takes Hz). TCG has no host TSC to pin.
+  if (kvm_ && policy::cpu_needs_fixed_tsc(cpu)) {
+    if (tsc_khz_ != 0) {
+      cpu = policy::with_tsc_frequency(cpu, tsc_khz_ * 1000);
+    } else {
+      out.warnings.push_back(
+          "this host's TSC frequency is unknown, so tsc-frequency is not pinned: the VM "
+          "(invtsc, hv-frequencies or hv-reenlightenment) will not be migratable");
+    }
+  }
   out.argv.add("-cpu", cpu);
 }
 

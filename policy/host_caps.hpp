@@ -79,7 +79,8 @@ struct HostCaps {
 
   bool sev = false, sev_snp = false, tdx = false;
   std::uint32_t sev_cbitpos = 47;  // CPUID 0x8000001F EBX[5:0] on SEV hosts
-  std::uint64_t tsc_khz = 0;  // 0 when unknown
+  std::uint64_t tsc_khz = 0;  // KVM's guest TSC frequency by default (KVM_GET_TSC_KHZ); 0: unknown
+  bool tsc_scaling = false;   // KVM_CAP_TSC_CONTROL: KVM can give a guest another TSC frequency
 };
 
 // Probe this machine. Runs the QEMU binary a few times (help output, a -S start per Hyper-V

@@ -235,6 +235,8 @@ struct Parser {
         return bad("a frequency in kHz");
       }
       caps.tsc_khz = *n;
+    } else if (key == "tsc-scaling") {
+      return flag(caps.tsc_scaling);
     } else if (key == "hyperv") {
       hyperv = std::string(value);
     } else if (key == "hyperv-tcg") {

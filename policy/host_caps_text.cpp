@@ -213,6 +213,7 @@ std::string host_caps_json(const HostCaps& caps) {
       {"launch_security",
        json::object{{"sev", caps.sev}, {"snp", caps.sev_snp}, {"tdx", caps.tdx}}},
       {"tsc_khz", caps.tsc_khz},
+      {"tsc_scaling", caps.tsc_scaling},
   };
   std::string out;
   pretty(doc, out, 0);
@@ -268,7 +269,10 @@ std::string host_caps_text(const HostCaps& caps) {
                                                                  : caps.swtpm.setup_path));
   t.row("launch security", fmt::format("sev {}, snp {}, tdx {}", yes_no(caps.sev),
                                        yes_no(caps.sev_snp), yes_no(caps.tdx)));
-  t.row("tsc", caps.tsc_khz == 0 ? std::string("unknown") : fmt::format("{} kHz", caps.tsc_khz));
+  t.row("tsc", fmt::format("{}, scaling {}",
+                           caps.tsc_khz == 0 ? std::string("unknown")
+                                             : fmt::format("{} kHz", caps.tsc_khz),
+                           yes_no(caps.tsc_scaling)));
   return t.str();
 }
 

@@ -104,7 +104,12 @@ HostCaps probe_host(const std::string& qemu_binary) {
     caps.sev = module_flag("/sys/module/kvm_amd/parameters/sev");
     caps.sev_snp = module_flag("/sys/module/kvm_amd/parameters/sev_snp");
     caps.tdx = module_flag("/sys/module/kvm_intel/parameters/tdx");
-    caps.tsc_khz = read_number("/sys/devices/system/cpu/cpu0/tsc_freq_khz");
+    // KVM's own figure is the one QEMU compares tsc-frequency with; sysfs (rarely there)
+    // only when KVM cannot say.
+    probe_kvm_tsc(caps);
+    if (caps.tsc_khz == 0) {
+      caps.tsc_khz = read_number("/sys/devices/system/cpu/cpu0/tsc_freq_khz");
+    }
   } catch (const std::exception&) {
     // A probe step that throws (out of memory, thread creation) leaves the rest unknown.
   }

@@ -86,4 +86,27 @@ void probe_kvm(HostCaps& caps, const std::string& device) {
   }
 }
 
+void probe_kvm_tsc(HostCaps& caps, const std::string& device) {
+  const Fd kvm{::open(device.c_str(), O_RDWR | O_CLOEXEC)};
+  if (kvm.fd < 0 || ::ioctl(kvm.fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
+    return;
+  }
+  caps.tsc_scaling = ::ioctl(kvm.fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_CONTROL) > 0;
+  if (::ioctl(kvm.fd, KVM_CHECK_EXTENSION, KVM_CAP_GET_TSC_KHZ) <= 0) {
+    return;
+  }
+  const Fd vm{::ioctl(kvm.fd, KVM_CREATE_VM, 0)};
+  if (vm.fd < 0) {
+    return;
+  }
+  const Fd vcpu{::ioctl(vm.fd, KVM_CREATE_VCPU, 0)};
+  if (vcpu.fd < 0) {
+    return;
+  }
+  const int khz = ::ioctl(vcpu.fd, KVM_GET_TSC_KHZ, 0);
+  if (khz > 0) {
+    caps.tsc_khz = static_cast<std::uint64_t>(khz);
+  }
+}
+
 }  // namespace qmd::policy

@@ -16,4 +16,8 @@ void probe_kvm(HostCaps& caps, const std::string& device = "/dev/kvm");
 std::string kvm_access_note(const std::string& device, mode_t mode, const std::string& owner,
                             const std::string& group);
 
+// Fills tsc_khz (what KVM gives a new vCPU, as QEMU reads it: KVM_GET_TSC_KHZ; 0 when that
+// fails) and tsc_scaling (KVM_CAP_TSC_CONTROL).
+void probe_kvm_tsc(HostCaps& caps, const std::string& device = "/dev/kvm");
+
 }  // namespace qmd::policy

@@ -48,7 +48,7 @@ std::expected<Vm::MigrateOptions, OpError> migrate_options(const Request& reques
   auto fields = BodyFields::parse(
       request.body, {"destination", "maxBandwidth", "downtimeLimitMs", "maxDowntimeMs",
                      "autoConverge", "postcopy", "multifdChannels", "copyStorage",
-                     "timeoutSeconds", "transport"});
+                     "timeoutSeconds", "transport", "storagePaths"});
   if (!fields) {
     return std::unexpected(fields.error());
   }
@@ -84,9 +84,21 @@ std::expected<Vm::MigrateOptions, OpError> migrate_options(const Request& reques
       options.transport != "tcp") {
     fields->fail("\"transport\" must be auto (unix on the same host, else tcp), unix or tcp");
   }
-  if (fields->boolean("copyStorage")) {
-    fields->fail("\"copyStorage\" is not supported yet: the disks must be on storage both "
-                 "hosts see at the same paths");
+  options.copy_storage = fields->boolean("copyStorage");
+  if (const auto* paths = fields->raw("storagePaths")) {
+    // {"/source/path": "/destination/path"}: where the destination puts copied disks.
+    if (!paths->is_object()) {
+      fields->fail("\"storagePaths\" must map source paths to destination paths");
+    } else {
+      for (const auto& [from, to] : paths->as_object()) {
+        if (!to.is_string() || to.as_string().empty() || to.as_string().front() != '/') {
+          fields->fail(fmt::format("\"storagePaths\": \"{}\" must map to an absolute path",
+                                   std::string_view(from)));
+        } else {
+          options.storage_paths.emplace(std::string(from), std::string(to.as_string()));
+        }
+      }
+    }
   }
   if (options.max_downtime_ms < options.downtime_limit_ms) {
     fields->fail("\"maxDowntimeMs\" must not be below \"downtimeLimitMs\"");
@@ -98,7 +110,7 @@ std::expected<Registry::IncomingRequest, OpError> incoming_request(const Request
   auto fields = BodyFields::parse(
       request.body, {"specText", "uuid", "machineType", "nvram", "capabilities",
                      "multifdChannels", "source", "arriveWithinSeconds", "finishWithinSeconds",
-                     "transport", "bootId"});
+                     "transport", "bootId", "disks", "tscFrequency"});
   if (!fields) {
     return std::unexpected(fields.error());
   }
@@ -127,6 +139,21 @@ std::expected<Registry::IncomingRequest, OpError> incoming_request(const Request
     fields->fail("\"transport\" must be auto, unix or tcp");
   }
   in.boot_id = fields->optional_string("bootId").value_or("");
+  if (const auto* hz = fields->raw("tscFrequency")) {
+    if (hz->is_int64() && hz->as_int64() > 0) {
+      in.tsc_frequency = static_cast<std::uint64_t>(hz->as_int64());
+    } else {
+      fields->fail("\"tscFrequency\" must be a positive whole number of Hz");
+    }
+  }
+  if (const auto* disks = fields->raw("disks")) {
+    auto parsed = storage::from_json(*disks);
+    if (parsed) {
+      in.disks = std::move(*parsed);
+    } else {
+      fields->fail(parsed.error());
+    }
+  }
   in.arrive_within = fields->seconds("arriveWithinSeconds", 60, 3600);
   in.finish_within = fields->seconds("finishWithinSeconds", 900, 86400 + 3600);
   return std::move(*fields).finish(std::move(in));
@@ -193,7 +220,13 @@ void add_migration_routes(Router& router, Registry& registry, Operations& operat
                if (!vm) {
                  co_return not_incoming(request);
                }
-               if (auto done = co_await vm->commit_incoming(); !done) {
+               auto fields = BodyFields::parse(request.body, {"resume"});
+               if (!fields) {
+                 co_return op_error_response(fields.error());
+               }
+               // Absent: resume (the source ran the guest).
+               const bool resume = fields->raw("resume") == nullptr || fields->boolean("resume");
+               if (auto done = co_await vm->commit_incoming(resume); !done) {
                  co_return op_error_response(done.error());
                }
                co_return json_response(json::serialize(vm->details()));

@@ -144,6 +144,25 @@ int migrate(const Invocation& in) {
   body["autoConverge"] = in.has("--auto-converge");
   body["postcopy"] = in.has("--postcopy");
   body["copyStorage"] = in.has("--copy-storage");
+  if (in.has("--map-path")) {
+    // OLD=NEW[,OLD=NEW...]: where the destination puts each copied disk.
+    json::object paths;
+    const std::string given = in.value("--map-path");
+    std::string_view rest = given;
+    while (!rest.empty()) {
+      const auto comma = rest.find(',');
+      const std::string_view pair = rest.substr(0, comma);
+      const auto eq = pair.find('=');
+      if (eq == std::string_view::npos) {
+        std::cerr << "qmctl migrate: --map-path takes OLD=NEW[,OLD=NEW...], not \"" << pair
+                  << "\"\n";
+        return 2;
+      }
+      paths[pair.substr(0, eq)] = pair.substr(eq + 1);
+      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    }
+    body["storagePaths"] = std::move(paths);
+  }
   if (in.has("--transport")) {
     body["transport"] = in.value("--transport");
   }
@@ -176,10 +195,13 @@ int migrate(const Invocation& in) {
   }
   if (in.globals.output != "json") {
     const auto& progress = done->at("progress").as_object();
-    std::cout << fmt::format("{}: migrated to {} in {} ms (downtime {} ms, {} sent)\n",
-                             in.name(), in.value("--to"), number(progress, "totalTimeMs"),
-                             number(progress, "downtimeMs"),
-                             mib(number(progress, "bytesSent")));
+    // QEMU's downtime is the stop-and-copy; "paused" adds the hand-over to the destination.
+    const std::int64_t downtime = number(progress, "downtimeMs");
+    std::cout << fmt::format("{}: migrated to {} in {} ms (downtime {} ms, guest paused {} ms, "
+                             "{} sent)\n",
+                             in.name(), in.value("--to"), number(progress, "elapsedMs"),
+                             downtime > 0 ? std::to_string(downtime) : std::string("?"),
+                             number(progress, "pausedMs"), mib(number(progress, "bytesSent")));
   }
   return 0;
 }
@@ -264,7 +286,11 @@ const std::vector<MigrateCommand>& commands() {
         "  --postcopy         switch to postcopy after two passes\n"
         "  --multifd N        send over N parallel channels\n"
         "  --timeout S        cancel when not done within S seconds (default 600)\n"
-        "  --copy-storage     copy local disks too (not supported yet: qmd says so)\n"
+        "  --copy-storage     copy local disks (hostDisk, file) too, over NBD, every write\n"
+        "                     made meanwhile included\n"
+        "  --map-path OLD=NEW[,OLD=NEW...]\n"
+        "                     with --copy-storage: the destination's path for a disk\n"
+        "                     (default: the same path)\n"
         "  --transport T      auto (default: a unix socket when both qmd share this host,\n"
         "                     else TCP to the destination's migration.address), unix, tcp\n"
         "  --no-wait          print the operation and return; qmctl operations follows it\n"
@@ -278,6 +304,7 @@ const std::vector<MigrateCommand>& commands() {
          {"--multifd", "", true, is_count, "--multifd takes a number of channels"},
          {"--timeout", "", true, is_count, "--timeout takes a number of seconds"},
          {"--copy-storage", "", false},
+         {"--map-path", "", true},
          {"--transport", "", true},
          {"--no-wait", "", false}},
         1,

@@ -10,6 +10,7 @@
 #include <random>
 
 #include "daemon/host/free_port.hpp"
+#include "policy/tsc.hpp"
 
 namespace qmd::daemon {
 
@@ -186,6 +187,27 @@ std::expected<std::string, OpError> Registry::incoming_uri(const IncomingRequest
   return fmt::format("tcp:{}{}{}:{}", ipv6 ? "[" : "", address, ipv6 ? "]" : "", *port);
 }
 
+std::expected<boost::json::object, OpError> Registry::nbd_address(const std::string& uri,
+                                                                  const Vm& vm) {
+  boost::json::object address;
+  if (uri.starts_with("unix:")) {
+    address["type"] = "unix";
+    address["path"] = vm.paths().run_dir + "/nbd.sock";
+    return address;
+  }
+  const std::string& host = ctx_.config.migration_address;
+  auto port = free_tcp_port(host, ctx_.config.migration_port_min,
+                            ctx_.config.migration_port_max, incoming_ports_);
+  if (!port) {
+    return std::unexpected(op_error(OpError::Code::conflict, port.error()));
+  }
+  incoming_ports_.insert(*port);
+  address["type"] = "inet";
+  address["host"] = host;
+  address["port"] = std::to_string(*port);
+  return address;
+}
+
 asio::awaitable<std::expected<boost::json::object, OpError>> Registry::incoming(
     IncomingRequest request) {
   auto spec = parse_definition(ctx_, request.spec_text, "the source's definition");
@@ -223,6 +245,13 @@ asio::awaitable<std::expected<boost::json::object, OpError>> Registry::incoming(
   if (auto rendered = vm->render(); !rendered) {
     co_return std::unexpected(rendered.error());
   }
+  // The guest keeps the TSC frequency the source pinned: this host must present it.
+  if (request.tsc_frequency) {
+    if (auto refusal = policy::tsc_refusal(*request.tsc_frequency, ctx_.host)) {
+      co_return std::unexpected(op_error(
+          OpError::Code::conflict, fmt::format("VM {} cannot run here: {}", name, *refusal)));
+    }
+  }
   if (auto saved = ctx_.store.save_spec(name, request.spec_text); !saved) {
     co_return std::unexpected(op_error(OpError::Code::failed, saved.error()));
   }
@@ -239,6 +268,7 @@ asio::awaitable<std::expected<boost::json::object, OpError>> Registry::incoming(
                                                                 : request.source)});
   Vm::IncomingStart start;
   start.machine_type = request.machine_type;
+  start.tsc_frequency = request.tsc_frequency;
   start.nvram = std::move(request.nvram);
   start.capabilities = request.capabilities;
   start.multifd_channels = request.multifd_channels;
@@ -248,6 +278,16 @@ asio::awaitable<std::expected<boost::json::object, OpError>> Registry::incoming(
     co_return std::unexpected(uri_for.error());
   }
   start.uri = *uri_for;
+  if (!request.disks.empty()) {
+    auto nbd = nbd_address(start.uri, *vm);
+    if (!nbd) {
+      discard(name, vm.get());
+      co_return std::unexpected(nbd.error());
+    }
+    start.copy_disks = request.disks;
+    start.nbd_address = std::move(*nbd);
+  }
+  const boost::json::object nbd_answer = start.nbd_address;
   start.arrive_within = request.arrive_within;
   start.finish_within = request.finish_within;
   const Vm* raw = vm.get();
@@ -257,6 +297,9 @@ asio::awaitable<std::expected<boost::json::object, OpError>> Registry::incoming(
   if (const auto colon = uri.rfind(':'); uri.starts_with("tcp:")) {
     incoming_ports_.erase(static_cast<std::uint16_t>(std::stoul(uri.substr(colon + 1))));
   }
+  if (const auto* port = nbd_answer.if_contains("port"); port && port->is_string()) {
+    incoming_ports_.erase(static_cast<std::uint16_t>(std::stoul(std::string(port->as_string()))));
+  }
   if (!started) {
     discard(name, raw);
     co_return std::unexpected(started.error());
@@ -264,6 +307,9 @@ asio::awaitable<std::expected<boost::json::object, OpError>> Registry::incoming(
   boost::json::object out;
   out["name"] = name;
   out["uri"] = uri;
+  if (!nbd_answer.empty()) {
+    out["nbd"] = nbd_answer;
+  }
   co_return out;
 }
 

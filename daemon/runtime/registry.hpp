@@ -40,6 +40,7 @@ class Registry {
     std::string spec_text;
     std::string uuid;                       // the source's, so -uuid stays the same
     std::string machine_type;               // the source's resolved one
+    std::optional<std::uint64_t> tsc_frequency;  // the source's pinned TSC frequency, Hz
     std::optional<std::string> nvram;       // VARS bytes
     std::vector<std::string> capabilities;  // besides "events"
     std::uint32_t multifd_channels = 0;
@@ -48,6 +49,7 @@ class Registry {
     // unix when the source's boot id is this host's.
     std::string transport = "auto";
     std::string boot_id;
+    std::vector<storage::CopyDisk> disks;  // copyStorage: made here, filled over NBD
     std::chrono::seconds arrive_within{60};
     std::chrono::seconds finish_within{900};
   };
@@ -59,6 +61,8 @@ class Registry {
   // Where the incoming QEMU listens: a unix socket in its run dir, or migration.address.
   std::expected<std::string, OpError> incoming_uri(const IncomingRequest& request,
                                                    const Vm& vm);
+  // The NBD server's SocketAddress for copyStorage: beside the stream (unix or tcp).
+  std::expected<boost::json::object, OpError> nbd_address(const std::string& uri, const Vm& vm);
   std::set<std::uint16_t> incoming_ports_;  // handed out, QEMU not listening yet
   std::map<std::string, std::shared_ptr<Vm>> vms_;
 };

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <expected>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,6 +15,7 @@
 
 #include "cmdline/render.hpp"
 #include "daemon/runtime/context.hpp"
+#include "daemon/runtime/migrate_storage.hpp"
 #include "daemon/runtime/operations.hpp"
 #include "daemon/runtime/op_error.hpp"
 #include "daemon/runtime/process_handle.hpp"
@@ -102,6 +104,8 @@ class Vm : public std::enable_shared_from_this<Vm> {
     std::uint32_t multifd_channels = 0;   // 0: one stream
     std::chrono::seconds timeout{600};    // the whole transfer
     std::string transport = "auto";       // auto (unix on the same host, else tcp)|unix|tcp
+    bool copy_storage = false;            // mirror local disks to the destination over NBD
+    std::map<std::string, std::string> storage_paths;  // source path -> destination path
   };
   asio::awaitable<std::expected<std::shared_ptr<Operation>, OpError>> migrate(
       MigrateOptions options, Operations& operations);
@@ -109,8 +113,15 @@ class Vm : public std::enable_shared_from_this<Vm> {
   // Destination side (vm_incoming.cpp), called by Registry::incoming on a new VM: QEMU with
   // -incoming defer listening on `uri`; nothing arriving within `arrive_within` (or QEMU
   // dying) ends it and calls `discard`.
+  // Where the destination takes the stream, and (copyStorage) the disks and its NBD server.
+  struct MigrationTarget {
+    std::string uri;
+    std::vector<storage::CopyDisk> disks;
+    boost::json::object nbd;  // a QMP SocketAddress
+  };
   struct IncomingStart {
     std::string machine_type;            // the source's resolved one (pc-q35-7.2)
+    std::optional<std::uint64_t> tsc_frequency;  // the source's pinned -cpu tsc-frequency, Hz
     std::optional<std::string> nvram;    // the source's VARS bytes
     std::vector<std::string> capabilities;  // migration capabilities both ends need
     std::uint32_t multifd_channels = 0;
@@ -118,12 +129,15 @@ class Vm : public std::enable_shared_from_this<Vm> {
     std::chrono::seconds arrive_within{60};
     std::chrono::seconds finish_within{900};
     std::function<void()> discard;       // removes the VM from the registry and the store
+    std::vector<storage::CopyDisk> copy_disks;  // created if missing, exported over NBD
+    boost::json::object nbd_address;            // where the NBD server listens
   };
   asio::awaitable<OpResult> start_incoming(IncomingStart request);
   // The destination's view: {"status": QEMU's migration status, "state": ...}.
   asio::awaitable<std::expected<boost::json::object, OpError>> incoming_status();
-  // The source finished: resume here, sync the guest clock, own the definition.
-  asio::awaitable<OpResult> commit_incoming();
+  // The source finished: own the definition here, and (`resume`: it ran on the source) run
+  // the guest and sync its clock.
+  asio::awaitable<OpResult> commit_incoming(bool resume);
   // The source gave up (or never came): QEMU and swtpm go, and the VM with them.
   asio::awaitable<OpResult> abort_incoming(std::string why);
   bool is_incoming() const { return record_.incoming; }
@@ -249,7 +263,7 @@ class Vm : public std::enable_shared_from_this<Vm> {
   // vm_migrate.cpp
   asio::awaitable<void> follow_migration(AsyncMutex::Guard guard, std::shared_ptr<Run> run,
                                          std::shared_ptr<Operation> op, Operations& operations,
-                                         MigrateOptions options, std::string uri,
+                                         MigrateOptions options, MigrationTarget target,
                                          bool was_running);
   asio::awaitable<void> watch_incoming(std::shared_ptr<Run> run, IncomingStart timing);
   // Devices that came by hotplug without --persist (the destination would lack them), in
@@ -287,6 +301,7 @@ class Vm : public std::enable_shared_from_this<Vm> {
   int restarts_ = 0;  // consecutive automatic restarts, for the backoff
   bool retired_ = false;
   std::function<void()> discard_;  // an incoming VM's way out of the registry
+  std::vector<std::string> incoming_images_;  // images made for a copyStorage migration
 };
 
 }  // namespace qmd::daemon

@@ -6,10 +6,13 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <algorithm>
 #include <filesystem>
 
+#include "daemon/runtime/blocking.hpp"
 #include "daemon/runtime/incoming_setup.hpp"
 #include "daemon/store/atomic_file.hpp"
+#include "policy/tsc.hpp"
 #include "qmp/commands.hpp"
 
 namespace qmd::daemon {
@@ -28,6 +31,14 @@ std::expected<void, OpError> adjust_for_incoming(cmdline::RenderResult& rendered
     const auto comma = machine->value->find(',');
     machine->value = incoming.machine_type +
                      (comma == std::string::npos ? std::string() : machine->value->substr(comma));
+  }
+  // The guest's TSC must keep the source's frequency, whatever this host would pin.
+  if (incoming.tsc_frequency) {
+    auto* cpu = rendered.argv.find("-cpu");
+    if (cpu == nullptr || !cpu->value) {
+      return std::unexpected(op_error(OpError::Code::failed, "the argv has no -cpu"));
+    }
+    cpu->value = policy::with_tsc_frequency(*cpu->value, *incoming.tsc_frequency);
   }
   std::erase_if(rendered.sidecars, [](const auto& sidecar) { return sidecar.run_once; });
   rendered.argv.add("-incoming", "defer");
@@ -63,7 +74,15 @@ asio::awaitable<std::expected<void, std::string>> listen_incoming(
     capabilities.emplace_back(name, true);
   }
   if (auto set = co_await qmp::migrate_set_capabilities(qmp, capabilities); !set) {
-    co_return std::unexpected(fmt::format("migrate-set-capabilities: {}", set.error().to_string()));
+    const bool postcopy = std::ranges::find(incoming.capabilities, "postcopy-ram") !=
+                          incoming.capabilities.end();
+    // Postcopy needs userfaultfd, which the kernel gives an unprivileged QEMU only with
+    // vm.unprivileged_userfaultfd=1 (or read-write access to /dev/userfaultfd).
+    co_return std::unexpected(fmt::format(
+        "migrate-set-capabilities: {}{}", set.error().to_string(),
+        postcopy ? " (postcopy needs userfaultfd for the QEMU user on this host: sysctl "
+                   "vm.unprivileged_userfaultfd=1; or migrate without postcopy)"
+                 : ""));
   }
   if (incoming.multifd_channels > 0) {
     json::object parameters;
@@ -77,11 +96,22 @@ asio::awaitable<std::expected<void, std::string>> listen_incoming(
     co_return std::unexpected(
         fmt::format("migrate-incoming {}: {}", incoming.uri, listening.error().to_string()));
   }
+  if (!incoming.copy_disks.empty()) {
+    if (auto exported = co_await storage::export_disks(qmp, incoming.copy_disks,
+                                                       incoming.nbd_address);
+        !exported) {
+      co_return std::unexpected(exported.error());
+    }
+  }
   co_return std::expected<void, std::string>{};
 }
 
 void Vm::discard_now() {
   retired_ = true;
+  // Images made for this migration hold nothing the source does not have.
+  for (const auto& path : std::exchange(incoming_images_, {})) {
+    ::unlink(path.c_str());
+  }
   if (auto discard = std::exchange(discard_, nullptr)) {
     discard();
   }
@@ -90,6 +120,21 @@ void Vm::discard_now() {
 asio::awaitable<OpResult> Vm::start_incoming(IncomingStart request) {
   auto guard = co_await lock_.lock();
   discard_ = request.discard;
+  if (!request.copy_disks.empty()) {
+    std::optional<std::pair<uid_t, gid_t>> owner;
+    if (ctx_.qemu_user) {
+      owner.emplace(ctx_.qemu_user->uid, ctx_.qemu_user->gid);
+    }
+    auto make = [disks = request.copy_disks, owner] {
+      return storage::create_images(disks, owner);
+    };
+    auto made = co_await run_blocking(ctx_.blocking, std::move(make));
+    if (!made) {
+      co_return std::unexpected(op_error(OpError::Code::conflict,
+                                         fmt::format("VM {}: {}", name_, made.error())));
+    }
+    incoming_images_ = std::move(*made);
+  }
   co_return co_await start_locked(&request);
 }
 
@@ -144,7 +189,7 @@ asio::awaitable<std::expected<json::object, OpError>> Vm::incoming_status() {
   co_return out;
 }
 
-asio::awaitable<OpResult> Vm::commit_incoming() {
+asio::awaitable<OpResult> Vm::commit_incoming(bool resume) {
   auto guard = co_await lock_.lock();
   auto run = run_;
   if (!record_.incoming || !run || !run->incoming || !run->qmp) {
@@ -169,19 +214,27 @@ asio::awaitable<OpResult> Vm::commit_incoming() {
         fmt::format("VM {}: the incoming migration is {}, not completed; not resuming here",
                     name_, status)));
   }
-  if (auto done = co_await qmp::cont(*run->qmp); !done) {
-    co_return std::unexpected(op_error(
-        OpError::Code::failed,
-        fmt::format("VM {}: resume after the migration (QMP cont): {}", name_,
-                    done.error().to_string())));
+  // copyStorage: the source is done writing into the exports (an error without any: fine).
+  co_await storage::stop_exports(*run->qmp);
+  // A VM paused on the source stays paused here (QEMU ran with -S: nothing runs until cont).
+  if (resume) {
+    if (auto done = co_await qmp::cont(*run->qmp); !done) {
+      co_return std::unexpected(op_error(
+          OpError::Code::failed,
+          fmt::format("VM {}: resume after the migration (QMP cont): {}", name_,
+                      done.error().to_string())));
+    }
   }
   run->incoming = false;
+  incoming_images_.clear();  // they hold the guest's disks now
   record_.incoming = false;
   record_.migrated_to.clear();
   record_.migrated_at.clear();
   record_.last_error.clear();
   save_record();
-  set_state(VmState::running, "migration completed: running here");
+  set_state(resume ? VmState::running : VmState::paused,
+            resume ? "migration completed: running here"
+                   : "migration completed: here, paused as it was on the source");
   auto self = shared_from_this();
   auto watch = [self, run] { return self->watch_agent(run); };
   asio::co_spawn(ctx_.executor, std::move(watch), asio::detached);

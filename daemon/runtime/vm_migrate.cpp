@@ -15,8 +15,10 @@
 
 #include "cmdline/core_configurators.hpp"
 #include "daemon/api/remote_client.hpp"
+#include "daemon/runtime/migrate_storage.hpp"
 #include "daemon/runtime/remote_qmd.hpp"
 #include "daemon/runtime/vm_hotplug_core.hpp"
+#include "policy/tsc.hpp"
 #include "qmp/commands.hpp"
 #include "qmp/qga_commands.hpp"
 
@@ -160,9 +162,35 @@ asio::awaitable<std::expected<std::shared_ptr<Operation>, OpError>> Vm::migrate(
                                  cmdline::boot_vcpus(*parsed)));
   }
 
+  // copyStorage: the local disks as QEMU has them, and the definition with the destination's
+  // paths for them.
+  MigrationTarget target;
+  std::string spec_for_destination = spec_text_;
+  if (options.copy_storage) {
+    auto disks = co_await storage::local_disks(*run->qmp, *parsed, options.storage_paths);
+    if (!disks) {
+      co_return refuse(OpError::Code::failed, disks.error());
+    }
+    if (disks->empty()) {
+      co_return refuse(OpError::Code::bad_request,
+                       "copyStorage: the VM has no local disk (hostDisk or file volume)");
+    }
+    auto renamed = storage::rename_paths(spec_text_, options.storage_paths);
+    if (!renamed) {
+      co_return std::unexpected(renamed.error());
+    }
+    target.disks = std::move(*disks);
+    spec_for_destination = std::move(*renamed);
+  } else if (!options.storage_paths.empty()) {
+    co_return refuse(OpError::Code::bad_request, "storagePaths needs copyStorage");
+  }
+
   // What only this side knows: the machine type "q35" stands for here, and the VARS.
   json::object body;
-  body["specText"] = spec_text_;
+  body["specText"] = spec_for_destination;
+  if (!target.disks.empty()) {
+    body["disks"] = storage::to_json(target.disks);
+  }
   body["uuid"] = record_.uuid;
   body["source"] = fmt::format("{}:{}", host_name(), name_);
   const std::string wanted = parsed->domain.machine.type.value_or("q35");
@@ -183,6 +211,23 @@ asio::awaitable<std::expected<std::shared_ptr<Operation>, OpError>> Vm::migrate(
   }
   if (!body.contains("machineType")) {
     body["machineType"] = wanted;  // already a versioned type
+  }
+  // A pinned TSC frequency, as QEMU runs it: after an earlier migration that is the first
+  // host's, not what this host would render.
+  if (auto* cpu_option = rendered->argv.find("-cpu"); cpu_option != nullptr && cpu_option->value) {
+    if (const auto pinned = policy::cpu_tsc_frequency(*cpu_option->value)) {
+      std::int64_t hz = static_cast<std::int64_t>(*pinned);
+      auto vcpus = co_await qmp::query_cpus_fast(*run->qmp);
+      if (vcpus && !vcpus->empty()) {
+        std::string path = vcpus->front().qom_path;
+        std::string property = "tsc-frequency";
+        auto actual = co_await qmp::qom_get(*run->qmp, std::move(path), std::move(property));
+        if (actual && actual->is_int64() && actual->as_int64() > 0) {
+          hz = actual->as_int64();
+        }
+      }
+      body["tscFrequency"] = hz;
+    }
   }
   for (const auto& prep : rendered->prepare) {
     if (prep.kind == cmdline::FilePrep::Kind::copy_if_missing) {
@@ -222,6 +267,17 @@ asio::awaitable<std::expected<std::shared_ptr<Operation>, OpError>> Vm::migrate(
                                  options.destination, reply->body));
   }
 
+  target.uri = std::string(uri->as_string());
+  if (!target.disks.empty()) {
+    const auto* nbd = answer.as_object().if_contains("nbd");
+    if (nbd == nullptr || !nbd->is_object()) {
+      co_return refuse(OpError::Code::failed,
+                       fmt::format("the destination qmd at {} exports no disks: {}",
+                                   options.destination, reply->body));
+    }
+    target.nbd = nbd->as_object();
+  }
+
   auto op = operations.create("migrate", name_);
   op->phase = "starting";
   op->progress["destination"] = options.destination;
@@ -230,9 +286,9 @@ asio::awaitable<std::expected<std::shared_ptr<Operation>, OpError>> Vm::migrate(
                                             options.destination, op->id));
   auto self = shared_from_this();
   auto follow = [self, guard = std::move(guard), run, op, &operations, options,
-                 uri = std::string(uri->as_string()), was_running]() mutable {
+                 target = std::move(target), was_running]() mutable {
     return self->follow_migration(std::move(guard), run, op, operations, std::move(options),
-                                  std::move(uri), was_running);
+                                  std::move(target), was_running);
   };
   asio::co_spawn(ctx_.executor, std::move(follow), asio::detached);
   co_return op;
@@ -241,8 +297,10 @@ asio::awaitable<std::expected<std::shared_ptr<Operation>, OpError>> Vm::migrate(
 asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_ptr<Run> run,
                                            std::shared_ptr<Operation> op,
                                            Operations& operations, MigrateOptions options,
-                                           std::string uri, bool was_running) {
+                                           MigrationTarget target, bool was_running) {
   auto& qmp = *run->qmp;
+  const std::string& uri = target.uri;
+  const auto& disks = target.disks;
   const std::string dest = options.destination;
   const RemoteQmd remote = *RemoteQmd::parse(dest, ctx_.config);  // checked by migrate()
   const std::string incoming_path = "/v1/migrations/incoming/" + name_;
@@ -252,6 +310,11 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
   std::string fail_status = "failed";
   std::string fail_why;
 
+  // qmd's own clock beside QEMU's figures (which QEMU 7.2 leaves at 0 when block mirrors ran):
+  // the whole operation, and how long the guest stood still from the switchover's pause
+  // until the destination ran it.
+  const auto operation_began = std::chrono::steady_clock::now();
+  std::optional<std::chrono::steady_clock::time_point> paused_at;
   auto wake = std::make_shared<asio::steady_timer>(ctx_.executor);
   run->migration_wake = wake;
   op->on_cancel = [wake] { wake->cancel(); };
@@ -278,6 +341,42 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
     if (auto set = co_await qmp::migrate_set_parameters(qmp, parameters); !set) {
       fail_why = "migrate-set-parameters: " + set.error().to_string();
       break;
+    }
+    if (!disks.empty()) {
+      // The disks first: RAM goes once every mirror has caught up and writes reach both sides.
+      op->phase = "copying storage";
+      if (auto mirrored = co_await storage::start_mirrors(qmp, disks, target.nbd); !mirrored) {
+        fail_why = mirrored.error();
+        break;
+      }
+      const auto mirror_began = std::chrono::steady_clock::now();
+      for (;;) {
+        auto state = co_await storage::mirror_state(qmp, disks);
+        op->progress["storageBytesDone"] = state.done;
+        op->progress["storageBytesTotal"] = state.total;
+        if (!state.error.empty()) {
+          fail_why = state.error;
+        } else if (state.ready) {
+          break;
+        } else if (op->cancel_requested) {
+          fail_status = "cancelled";
+          fail_why = "cancelled on request";
+        } else if (run->exited.is_set()) {
+          fail_why = "the source QEMU exited during the migration";
+        } else if (std::chrono::steady_clock::now() - mirror_began > options.timeout) {
+          fail_why = fmt::format("the disks were not copied within {} s",
+                                 options.timeout.count());
+        }
+        if (!fail_why.empty()) {
+          break;
+        }
+        wake->expires_after(250ms);
+        boost::system::error_code ec;
+        co_await wake->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      }
+      if (!fail_why.empty()) {
+        break;
+      }
     }
     if (auto started = co_await qmp::migrate(qmp, uri); !started) {
       fail_why = fmt::format("migrate {}: {}", uri, started.error().to_string());
@@ -354,6 +453,9 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
         // of guest downtime, so a recent answer will do (a destination lost since then fails
         // the hand-over, and the source resumes).
         op->phase = "switchover";
+        if (!paused_at) {
+          paused_at = std::chrono::steady_clock::now();
+        }
         const bool recent = std::chrono::steady_clock::now() - last_check < 3s;
         std::string not_ready;
         if (!remote.over_ssh() || !recent) {
@@ -369,6 +471,13 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
         if (!not_ready.empty()) {
           fail_why = "the destination is not ready for the switchover: " + not_ready;
           break;
+        }
+        if (!disks.empty()) {
+          // The guest is paused: what the mirrors hold goes out now, then they end.
+          if (auto finished = co_await storage::finish_mirrors(qmp, disks); !finished) {
+            fail_why = finished.error();
+            break;
+          }
         }
         if (auto go = co_await qmp::migrate_continue(qmp, "pre-switchover"); !go) {
           fail_why = "migrate-continue: " + go.error().to_string();
@@ -413,8 +522,10 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
     // then does this side let go.
     op->phase = "handing over";
     const std::string commit_path = incoming_path + "/commit";
-    auto committed = co_await remote.request(ctx_.executor, http::verb::post,
-                                                  commit_path, "", kRemoteLimit);
+    // A VM paused here arrives paused there.
+    std::string commit_body = was_running ? R"({"resume":true})" : R"({"resume":false})";
+    auto committed = co_await remote.request(ctx_.executor, http::verb::post, commit_path,
+                                             std::move(commit_body), kRemoteLimit);
     if (committed && committed->status != 200) {
       fail_why = "the destination did not take over: " + api::remote_error_message(*committed);
       break;
@@ -425,7 +536,8 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
       const std::string vm_path = "/v1/vms/" + name_;
       auto check = co_await remote.request(ctx_.executor, http::verb::get, vm_path,
                                                 "", 10s);
-      if (check && check->body.find("\"state\":\"running\"") == std::string::npos) {
+      if (check && (check->status != 200 ||
+                    check->body.find("\"state\":\"migrating\"") != std::string::npos)) {
         fail_why = "the destination did not take over: " + committed.error();
         break;
       }
@@ -449,6 +561,9 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
     // Every way out but success: the source's migration stopped, the destination told to
     // let go, this VM running again (if it was), and the operation says what happened.
     op->phase = "rolling back";
+    if (!disks.empty() && !run->exited.is_set()) {
+      co_await storage::abandon_mirrors(qmp, disks);
+    }
     auto info = co_await qmp::query_migrate(qmp);
     if (!run->exited.is_set() && info && info->status != "failed" &&
         info->status != "cancelled" && info->status != "completed" && !info->status.empty()) {
@@ -485,6 +600,13 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
     co_return;
   }
 
+  const auto handed_over = std::chrono::steady_clock::now();
+  op->progress["elapsedMs"] =
+      std::chrono::duration_cast<std::chrono::milliseconds>(handed_over - operation_began).count();
+  op->progress["pausedMs"] = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 handed_over - paused_at.value_or(handed_over))
+                                 .count();
+
   // The destination runs the guest: this QEMU and swtpm go, and so do the persistent VARS
   // and TPM state, which are the destination's now (and hold secrets).
   run->stop_requested = true;
@@ -500,13 +622,10 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
   record_.migrated_to = dest;
   record_.migrated_at = format_time(std::chrono::system_clock::now());
   save_record();
-  const json::object& figures = op->progress;
   set_state(VmState::migrated,
-            fmt::format("migrated to {} in {} ms (downtime {} ms)", dest,
-                        figures.contains("totalTimeMs") ? json::serialize(figures.at("totalTimeMs"))
-                                                        : std::string("?"),
-                        figures.contains("downtimeMs") ? json::serialize(figures.at("downtimeMs"))
-                                                       : std::string("?")));
+            fmt::format("migrated to {} in {} ms (guest paused {} ms)", dest,
+                        json::serialize(op->progress["elapsedMs"]),
+                        json::serialize(op->progress["pausedMs"])));
   op->phase = "done";
   operations.finish(*op, "succeeded");
   (void)guard;

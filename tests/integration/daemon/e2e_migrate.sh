@@ -178,6 +178,36 @@ guest_exec "$SOCK_A" 'cat /tmp/marker' >/dev/null || fail "A's guest does not an
 start_qmd_b
 wait_for 30 "B to have nothing left after its restart" nothing_on_b
 
+log "multifd (2 channels) with auto-converge to B, and back"
+out=$(qm migrate "$vm" --to "$SOCK_B" --multifd 2 --auto-converge 2>&1) || fail "multifd: $out"
+on_b wait_agent "$vm" 60
+[[ "$(guest_exec "$SOCK_B" 'cat /tmp/marker')" == migrated-marker ]] || fail "marker after multifd"
+if [[ "$(cat /proc/sys/vm/unprivileged_userfaultfd 2>/dev/null)" != 1 && $(id -u) -eq 0 &&
+  "$QEMU_USER" != root ]]; then
+  # QEMU runs as nobody here, and the kernel gives it no userfaultfd: postcopy is refused
+  # before anything changes, and the refusal says what the host needs.
+  out=$(qm_b migrate "$vm" --to "$SOCK_A" --postcopy 2>&1) && fail "postcopy without userfaultfd: $out"
+  grep_q "unprivileged_userfaultfd" <<<"$out" || fail "the postcopy refusal says: $out"
+  [[ "$(on_b vm_state "$vm")" == running ]] || fail "B: $vm is $(on_b vm_state "$vm") after a refusal"
+  out=$(qm_b migrate "$vm" --to "$SOCK_A" 2>&1) || fail "back to A: $out"
+else
+  out=$(qm_b migrate "$vm" --to "$SOCK_A" --postcopy 2>&1) || fail "postcopy back: $out"
+fi
+wait_agent "$vm" 60
+[[ "$(guest_exec "$SOCK_A" 'cat /tmp/marker')" == migrated-marker ]] || fail "marker after the way back"
+qm_b delete "$vm" >/dev/null || fail "B: delete the record of the move"
+
+log "a paused VM arrives paused"
+qm pause "$vm" >/dev/null || fail "pause on A"
+out=$(qm migrate "$vm" --to "$SOCK_B" 2>&1) || fail "migrate the paused VM: $out"
+[[ "$(on_b vm_state "$vm")" == paused ]] || fail "B: the paused VM is $(on_b vm_state "$vm")"
+qm_b resume "$vm" >/dev/null || fail "resume on B"
+on_b wait_agent "$vm" 60
+[[ "$(guest_exec "$SOCK_B" 'cat /tmp/marker')" == migrated-marker ]] || fail "marker after paused"
+out=$(qm_b migrate "$vm" --to "$SOCK_A" 2>&1) || fail "back to A: $out"
+wait_state "$vm" running 10
+qm_b delete "$vm" >/dev/null || fail "B: delete the record of the move"
+
 log "an incoming migration that nothing reaches is dropped after arriveWithinSeconds"
 body=$(python3 -c 'import json,sys; print(json.dumps({"specText": open(sys.argv[1]).read(),
   "arriveWithinSeconds": 2}))' "$file")

@@ -72,6 +72,51 @@ TEST_CASE("cpu: model mapping, kvm hidden, kvmclock") {
   CHECK(run(CpuConfigurator(true, {}), s) == Lines{"-cpu Skylake-Server"});
 }
 
+TEST_CASE("cpu: a guest that reads the TSC frequency once gets it pinned under KVM") {
+  VmSpec s = base_spec();
+  qmd::policy::HypervFeatures h;
+  h.frequencies = qmd::policy::Toggle{true};
+  s.domain.features.hyperv = h;
+  auto render = [&](const CpuConfigurator& c) {
+    RenderResult r;
+    c.configure(s, r);
+    return r;
+  };
+  SUBCASE("known frequency under KVM: pinned, in Hz") {
+    const auto r = render(CpuConfigurator(true, {}, 2000000));
+    CHECK(r.argv.lines() == Lines{"-cpu host,hv-frequencies,tsc-frequency=2000000000"});
+    CHECK(r.warnings.empty());
+  }
+  SUBCASE("hv-reenlightenment alone is enough") {
+    s.domain.features.hyperv->frequencies.reset();
+    s.domain.features.hyperv->reenlightenment = qmd::policy::Toggle{true};
+    CHECK(render(CpuConfigurator(true, {}, 2400000)).argv.lines() ==
+          Lines{"-cpu host,hv-reenlightenment,tsc-frequency=2400000000"});
+  }
+  SUBCASE("TCG: nothing to pin, nothing to warn about") {
+    const auto r = render(CpuConfigurator(false, {}, 2000000));
+    CHECK(r.argv.lines() == Lines{"-cpu max,hv-frequencies"});
+    CHECK(r.warnings.empty());
+  }
+  SUBCASE("unknown frequency under KVM: not pinned, and a warning says it cannot migrate") {
+    const auto r = render(CpuConfigurator(true, {}, 0));
+    CHECK(r.argv.lines() == Lines{"-cpu host,hv-frequencies"});
+    REQUIRE(r.warnings.size() == 1);
+    CHECK(r.warnings[0].find("will not be migratable") != std::string::npos);
+  }
+  SUBCASE("dropped under bestEffort: nothing to pin") {
+    const auto r = render(CpuConfigurator(true, {"hv-frequencies"}, 0));
+    CHECK(r.argv.lines() == Lines{"-cpu host"});
+    CHECK(r.warnings.empty());
+  }
+  SUBCASE("no TSC-sensitive feature: not pinned") {
+    s.domain.features.hyperv->frequencies.reset();
+    s.domain.features.hyperv->relaxed = qmd::policy::Toggle{true};
+    CHECK(render(CpuConfigurator(true, {}, 2000000)).argv.lines() ==
+          Lines{"-cpu host,hv-relaxed"});
+  }
+}
+
 TEST_CASE("hyperv: no features adds no flags") {
   CHECK(hyperv_cpu_flags(base_spec(), {}).empty());
 }

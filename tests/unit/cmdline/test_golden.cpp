@@ -10,9 +10,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The host the examples are rendered for: a large KVM host with a 2Mi hugepage pool.
+// The host the examples are rendered for: a large KVM host with a 2Mi hugepage pool and a
+// known TSC frequency (pinned for the Windows examples).
 constexpr const char* kExampleHost =
-    "kvm=yes qemu=7.2.0 memory=256Gi cpus=64 hugepages-2Mi=32768/32768 vhost-net=yes";
+    "kvm=yes qemu=7.2.0 memory=256Gi cpus=64 hugepages-2Mi=32768/32768 vhost-net=yes "
+    "tsc-khz=2400000";
 
 std::vector<fs::path> yaml_files(const fs::path& dir) {
   std::vector<fs::path> out;

@@ -60,6 +60,7 @@ TEST_CASE("an empty description is the typical KVM host") {
   CHECK_FALSE(caps.sev_snp);
   CHECK_FALSE(caps.tdx);
   CHECK(caps.tsc_khz == 0);
+  CHECK_FALSE(caps.tsc_scaling);
 }
 
 TEST_CASE("each key changes its field and nothing else") {
@@ -78,6 +79,7 @@ TEST_CASE("each key changes its field and nothing else") {
       {"memory=256Gi", [](HostCaps& c) { c.memory_total = 256ULL << 30; }},
       {"cpus=4", [](HostCaps& c) { c.cpus_online = 4; }},
       {"tsc-khz=2400000", [](HostCaps& c) { c.tsc_khz = 2400000; }},
+      {"tsc-scaling=yes", [](HostCaps& c) { c.tsc_scaling = true; }},
       {"ovmf=none", [](HostCaps& c) { c.ovmf.clear(); }},
       {"ovmf=debian", [](HostCaps& c) { c.ovmf = debian_ovmf_images(); }},
       {"swtpm=no", [](HostCaps& c) { c.swtpm = SwtpmCaps{}; }},
@@ -153,6 +155,7 @@ TEST_CASE("unknown keys and bad values are errors naming the word") {
   CHECK(error_of("kvm") == "\"kvm\" is not key=value");
   CHECK(error_of("kvm=maybe") == "bad value in \"kvm=maybe\": expected yes, no or noperm");
   CHECK(error_of("vhost-net=1") == "bad value in \"vhost-net=1\": expected yes or no");
+  CHECK(error_of("tsc-scaling=on") == "bad value in \"tsc-scaling=on\": expected yes or no");
   CHECK(error_of("qemu=seven") == "bad value in \"qemu=seven\": expected a version such as 7.2.0");
   CHECK(error_of("memory=64GB") == "bad value in \"memory=64GB\": expected a size such as 64Gi");
   CHECK(error_of("cpus=0") == "bad value in \"cpus=0\": expected a CPU count such as 16");

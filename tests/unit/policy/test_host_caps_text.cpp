@@ -28,7 +28,7 @@ TEST_CASE("an empty host prints its empty fields, not made-up ones") {
 TEST_CASE("a described host as JSON") {
   const HostCaps caps = fake("hostname=h1 machines=q35,pc cpu-models=host,max "
                              "hyperv=relaxed,vapic,time hugepages-2Mi=1024/512 ovmf=none "
-                             "swtpm=no tsc-khz=2400000");
+                             "swtpm=no tsc-khz=2400000 tsc-scaling=yes");
   CHECK(host_caps_json(caps) == R"x({
   "hostname": "h1",
   "arch": "x86_64",
@@ -224,7 +224,8 @@ TEST_CASE("a described host as JSON") {
     "snp": false,
     "tdx": false
   },
-  "tsc_khz": 2400000
+  "tsc_khz": 2400000,
+  "tsc_scaling": true
 }
 )x");
 }
@@ -276,6 +277,6 @@ ovmf:                    /usr/share/OVMF/OVMF_CODE_4M.ms.fd + /usr/share/OVMF/OV
                          /usr/share/OVMF/OVMF_CODE_4M.fd + /usr/share/OVMF/OVMF_VARS_4M.fd (no secure boot)
 swtpm:                   /usr/bin/swtpm (TPM 2.0), setup /usr/bin/swtpm_setup
 launch security:         sev no, snp no, tdx no
-tsc:                     unknown
+tsc:                     unknown, scaling no
 )x");
 }

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "policy/host_caps.hpp"
+#include "policy/host_probe_kvm.hpp"
 #include "policy/host_probe_process.hpp"
 
 using namespace qmd::policy;
@@ -99,5 +100,24 @@ TEST_CASE("probe_host on this machine matches QEMU run directly") {
     REQUIRE(caps.hyperv.contains(f));
     CHECK(caps.hyperv.at(f) == direct[f].get());
     CHECK(caps.hyperv_detail.contains(f) == !caps.hyperv.at(f));
+  }
+}
+
+// QEMU compares -cpu tsc-frequency with what KVM gives a new vCPU; without TSC scaling it
+// refuses anything beyond 250 ppm of it, so the probed figure must be exactly that one.
+TEST_CASE("the probed TSC frequency is the one QEMU under KVM accepts") {
+  HostCaps caps;
+  probe_kvm(caps);
+  if (!std::filesystem::exists(kQemu) || !caps.kvm_usable) {
+    MESSAGE("no usable KVM or QEMU here: skipping the TSC probe");
+    return;
+  }
+  probe_kvm_tsc(caps);
+  MESSAGE("tsc " << caps.tsc_khz << " kHz, scaling " << caps.tsc_scaling);
+  REQUIRE(caps.tsc_khz > 0);
+  const std::string hz = std::to_string(caps.tsc_khz * 1000);
+  CHECK(qemu_starts("qemu64,tsc-frequency=" + hz));
+  if (!caps.tsc_scaling) {
+    CHECK_FALSE(qemu_starts("qemu64,tsc-frequency=" + std::to_string(caps.tsc_khz * 1010)));
   }
 }

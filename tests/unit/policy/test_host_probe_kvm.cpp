@@ -34,3 +34,11 @@ TEST_CASE("a device that is not KVM is present but unusable") {
   CHECK_FALSE(caps.kvm_usable);
   CHECK(caps.kvm_detail == "/dev/null has KVM API version -1, QEMU needs 12");
 }
+
+TEST_CASE("no KVM: the TSC frequency is unknown and nothing scales") {
+  HostCaps caps;
+  probe_kvm_tsc(caps, "/nonexistent/kvm");
+  probe_kvm_tsc(caps, "/dev/null");
+  CHECK(caps.tsc_khz == 0);
+  CHECK_FALSE(caps.tsc_scaling);
+}

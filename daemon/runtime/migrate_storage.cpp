@@ -1,0 +1,318 @@
+#include "daemon/runtime/migrate_storage.hpp"
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/serialize.hpp>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+
+#include "daemon/runtime/vm_hotplug_core.hpp"
+#include "daemon/trial/process.hpp"
+#include "devices/naming.hpp"
+
+namespace qmd::daemon::storage {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string mirror_job(const CopyDisk& disk) { return "mirror-" + disk.name; }
+std::string nbd_node(const CopyDisk& disk) { return "nbd-" + disk.name; }
+
+const json::value* find(const json::value& v, std::string_view key) {
+  return v.is_object() ? v.as_object().if_contains(key) : nullptr;
+}
+
+std::string text(const json::value* v) {
+  return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+// Waits up to `limit` for every block job to be gone, then drops the NBD client nodes;
+// false when jobs were still there.
+asio::awaitable<bool> end_mirrors(qmp::QmpClient& qmp, const std::vector<CopyDisk>& disks,
+                                  std::chrono::milliseconds limit) {
+  bool gone = false;
+  for (auto waited = 0ms; !gone && waited < limit; waited += 100ms) {
+    auto jobs = co_await qmp.execute("query-block-jobs");
+    gone = !jobs || !jobs->is_array() || jobs->as_array().empty();
+    if (!gone) {
+      asio::steady_timer pause(co_await asio::this_coro::executor, 100ms);
+      co_await pause.async_wait(asio::use_awaitable);
+    }
+  }
+  for (const auto& disk : disks) {
+    json::object node;
+    node["node-name"] = nbd_node(disk);
+    (void)co_await qmp.execute("blockdev-del", node);
+  }
+  co_return gone;
+}
+
+}  // namespace
+
+asio::awaitable<std::expected<std::vector<CopyDisk>, std::string>> local_disks(
+    qmp::QmpClient& qmp, const policy::VmSpec& spec,
+    const std::map<std::string, std::string>& paths) {
+  std::vector<CopyDisk> out;
+  json::object args;
+  args["flat"] = true;
+  auto nodes = co_await qmp.execute("query-named-block-nodes", args);
+  if (!nodes || !nodes->is_array()) {
+    co_return std::unexpected(fmt::format("query-named-block-nodes: {}",
+                                          nodes ? std::string("not a list")
+                                                : nodes.error().to_string()));
+  }
+  for (const auto& volume : spec.volumes) {
+    if (volume.kind != policy::VolumeKind::host_disk && volume.kind != policy::VolumeKind::file) {
+      continue;  // generated (cloud-init) or not a local file
+    }
+    const bool attached = std::ranges::any_of(
+        spec.domain.devices.disks, [&](const auto& disk) { return disk.name == volume.name; });
+    if (!attached) {
+      continue;
+    }
+    CopyDisk disk;
+    disk.name = volume.name;
+    const auto mapped = paths.find(volume.path);
+    disk.path = mapped == paths.end() ? volume.path : mapped->second;
+    const std::string node = devices::format_node(volume.name);
+    for (const auto& entry : nodes->as_array()) {
+      if (text(find(entry, "node-name")) != node) {
+        continue;
+      }
+      disk.format = text(find(entry, "drv"));
+      if (const auto* image = find(entry, "image")) {
+        if (const auto* size = find(*image, "virtual-size"); size && size->is_int64()) {
+          disk.size = static_cast<std::uint64_t>(size->as_int64());
+        }
+      }
+    }
+    if (disk.format.empty() || disk.size == 0) {
+      co_return std::unexpected(fmt::format("disk {}: QEMU has no block node {}", volume.name,
+                                            node));
+    }
+    out.push_back(std::move(disk));
+  }
+  co_return out;
+}
+
+std::expected<std::string, OpError> rename_paths(const std::string& text,
+                                                 const std::map<std::string, std::string>& paths) {
+  if (paths.empty()) {
+    return text;
+  }
+  return hotplug::edit_definition(text, [&paths](YAML::Node spec) {
+    for (auto volume : spec["volumes"]) {
+      for (const char* kind : {"hostDisk", "file"}) {
+        auto source = volume[kind];
+        if (source && source["path"]) {
+          const auto mapped = paths.find(source["path"].as<std::string>());
+          if (mapped != paths.end()) {
+            source["path"] = mapped->second;
+          }
+        }
+      }
+    }
+  });
+}
+
+json::array to_json(const std::vector<CopyDisk>& disks) {
+  json::array out;
+  for (const auto& disk : disks) {
+    json::object o;
+    o["name"] = disk.name;
+    o["path"] = disk.path;
+    o["format"] = disk.format;
+    o["size"] = disk.size;
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+std::expected<std::vector<CopyDisk>, std::string> from_json(const json::value& value) {
+  std::vector<CopyDisk> out;
+  if (!value.is_array()) {
+    return std::unexpected(std::string("\"copyStorage\" must be a list of disks"));
+  }
+  for (const auto& entry : value.as_array()) {
+    CopyDisk disk;
+    disk.name = text(find(entry, "name"));
+    disk.path = text(find(entry, "path"));
+    disk.format = text(find(entry, "format"));
+    const auto* size = find(entry, "size");
+    disk.size = size != nullptr && size->is_number() ? size->to_number<std::uint64_t>() : 0;
+    if (!hotplug::valid_name(disk.name) || disk.path.empty() || disk.path.front() != '/' ||
+        (disk.format != "raw" && disk.format != "qcow2") || disk.size == 0) {
+      return std::unexpected(fmt::format(
+          "\"copyStorage\": {} is not {{name, path (absolute), format raw|qcow2, size}}",
+          json::serialize(entry)));
+    }
+    out.push_back(std::move(disk));
+  }
+  return out;
+}
+
+std::expected<std::vector<std::string>, std::string> create_images(
+    const std::vector<CopyDisk>& disks, std::optional<std::pair<uid_t, gid_t>> owner) {
+  std::vector<std::string> made;
+  auto undo = [&made] {
+    for (const auto& path : made) {
+      ::unlink(path.c_str());
+    }
+  };
+  for (const auto& disk : disks) {
+    struct stat st {};
+    if (::stat(disk.path.c_str(), &st) == 0) {
+      if (disk.format == "raw" && static_cast<std::uint64_t>(st.st_size) != disk.size) {
+        undo();
+        return std::unexpected(fmt::format(
+            "disk {}: {} exists with {} bytes, the source's has {}; remove it or map the disk "
+            "to another path",
+            disk.name, disk.path, st.st_size, disk.size));
+      }
+      continue;  // pre-created by the user: the mirror overwrites it
+    }
+    const std::string log = disk.path + ".qemu-img.log";
+    auto created = trial::run_to_completion(
+        {"qemu-img", "create", "-q", "-f", disk.format, disk.path, std::to_string(disk.size)},
+        log, 60s);
+    ::unlink(log.c_str());
+    if (!created) {
+      undo();
+      return std::unexpected(fmt::format("disk {}: {}", disk.name, created.error()));
+    }
+    made.push_back(disk.path);
+    if (owner && ::chown(disk.path.c_str(), owner->first, owner->second) != 0) {
+      undo();
+      return std::unexpected(fmt::format("chown {}: {}", disk.path, std::strerror(errno)));
+    }
+  }
+  return made;
+}
+
+asio::awaitable<std::expected<void, std::string>> export_disks(qmp::QmpClient& qmp,
+                                                               const std::vector<CopyDisk>& disks,
+                                                               json::object address) {
+  // nbd-server-start still takes the legacy form {"type", "data": {...}}; blockdev-add on the
+  // source takes the flat one, which is what travels.
+  json::object legacy;
+  legacy["type"] = address["type"];
+  address.erase("type");
+  legacy["data"] = std::move(address);
+  json::object start;
+  start["addr"] = std::move(legacy);
+  if (auto started = co_await qmp.execute("nbd-server-start", start); !started) {
+    co_return std::unexpected("nbd-server-start: " + started.error().to_string());
+  }
+  for (const auto& disk : disks) {
+    json::object exported;
+    exported["type"] = "nbd";
+    exported["id"] = "export-" + disk.name;
+    exported["node-name"] = devices::format_node(disk.name);
+    exported["name"] = disk.name;
+    exported["writable"] = true;
+    if (auto added = co_await qmp.execute("block-export-add", exported); !added) {
+      co_return std::unexpected(fmt::format("block-export-add {}: {}", disk.name,
+                                            added.error().to_string()));
+    }
+  }
+  co_return std::expected<void, std::string>{};
+}
+
+asio::awaitable<void> stop_exports(qmp::QmpClient& qmp) {
+  (void)co_await qmp.execute("nbd-server-stop");
+}
+
+asio::awaitable<std::expected<void, std::string>> start_mirrors(
+    qmp::QmpClient& qmp, const std::vector<CopyDisk>& disks, json::object server) {
+  for (const auto& disk : disks) {
+    json::object node;
+    node["driver"] = "nbd";
+    node["node-name"] = nbd_node(disk);
+    node["server"] = server;
+    node["export"] = disk.name;
+    if (auto added = co_await qmp.execute("blockdev-add", node); !added) {
+      co_return std::unexpected(fmt::format("disk {}: the destination's NBD export: {}",
+                                            disk.name, added.error().to_string()));
+    }
+    json::object mirror;
+    mirror["job-id"] = mirror_job(disk);
+    mirror["device"] = devices::format_node(disk.name);
+    mirror["target"] = nbd_node(disk);
+    mirror["sync"] = "full";
+    // Write-blocking: once the mirror is ready, a guest write completes only when it is on
+    // both sides, so the copy converges however fast the guest writes.
+    mirror["copy-mode"] = "write-blocking";
+    if (auto started = co_await qmp.execute("blockdev-mirror", mirror); !started) {
+      co_return std::unexpected(fmt::format("disk {}: blockdev-mirror: {}", disk.name,
+                                            started.error().to_string()));
+    }
+  }
+  co_return std::expected<void, std::string>{};
+}
+
+asio::awaitable<MirrorState> mirror_state(qmp::QmpClient& qmp, const std::vector<CopyDisk>& disks) {
+  MirrorState state;
+  auto jobs = co_await qmp.execute("query-block-jobs");
+  if (!jobs || !jobs->is_array()) {
+    state.error = "query-block-jobs: " + (jobs ? std::string("not a list") : jobs.error().to_string());
+    co_return state;
+  }
+  state.ready = true;
+  for (const auto& disk : disks) {
+    const json::value* job = nullptr;
+    for (const auto& entry : jobs->as_array()) {
+      if (text(find(entry, "device")) == mirror_job(disk)) {
+        job = &entry;
+      }
+    }
+    if (job == nullptr) {
+      state.error = fmt::format("the mirror of disk {} ended early", disk.name);
+      co_return state;
+    }
+    const auto* offset = find(*job, "offset");
+    const auto* len = find(*job, "len");
+    state.done += offset && offset->is_int64() ? offset->as_int64() : 0;
+    state.total += len && len->is_int64() ? len->as_int64() : 0;
+    const auto* ready = find(*job, "ready");
+    state.ready = state.ready && ready && ready->is_bool() && ready->as_bool();
+  }
+  co_return state;
+}
+
+asio::awaitable<std::expected<void, std::string>> finish_mirrors(
+    qmp::QmpClient& qmp, const std::vector<CopyDisk>& disks) {
+  for (const auto& disk : disks) {
+    json::object cancel;
+    cancel["device"] = mirror_job(disk);
+    if (auto done = co_await qmp.execute("block-job-cancel", cancel); !done) {
+      co_return std::unexpected(fmt::format("disk {}: completing the mirror: {}", disk.name,
+                                            done.error().to_string()));
+    }
+  }
+  // A ready mirror cancelled this way writes out what it still holds, then ends.
+  const bool ended = co_await end_mirrors(qmp, disks, 30s);
+  if (!ended) {
+    co_return std::unexpected(std::string("the disk mirrors did not finish within 30 s"));
+  }
+  co_return std::expected<void, std::string>{};
+}
+
+asio::awaitable<void> abandon_mirrors(qmp::QmpClient& qmp, const std::vector<CopyDisk>& disks) {
+  for (const auto& disk : disks) {
+    json::object cancel;
+    cancel["device"] = mirror_job(disk);
+    cancel["force"] = true;
+    (void)co_await qmp.execute("block-job-cancel", cancel);
+  }
+  (void)co_await end_mirrors(qmp, disks, 5s);
+}
+
+}  // namespace qmd::daemon::storage

@@ -1,0 +1,74 @@
+#pragma once
+// Live migration of local disks (copyStorage), as libvirt does it: the destination exports its
+// (new, empty) images over NBD while its QEMU waits for the RAM; the source mirrors each disk
+// into that export in write-blocking mode (every guest write lands on both sides before it
+// completes), migrates the RAM, and at the switchover — guest paused — completes the mirrors
+// without pivoting, so the destination's copy holds every write.
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <cstdint>
+#include <expected>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "daemon/runtime/op_error.hpp"
+#include "policy/spec.hpp"
+#include "qmp/client.hpp"
+
+namespace qmd::daemon::storage {
+
+namespace asio = boost::asio;
+
+struct CopyDisk {
+  std::string name;    // the spec's disk name: QEMU's format node is fmt-NAME
+  std::string path;    // the image on the destination
+  std::string format;  // raw|qcow2
+  std::uint64_t size = 0;  // virtual size, bytes
+};
+
+// The spec's local file disks (hostDisk, file volumes) with size and format as QEMU has them;
+// `paths` maps a source path to the destination's (unmapped: the same path).
+asio::awaitable<std::expected<std::vector<CopyDisk>, std::string>> local_disks(
+    qmp::QmpClient& qmp, const policy::VmSpec& spec,
+    const std::map<std::string, std::string>& paths);
+// The definition with those volume paths renamed (yaml-cpp: comments go).
+std::expected<std::string, OpError> rename_paths(const std::string& text,
+                                                 const std::map<std::string, std::string>& paths);
+
+boost::json::array to_json(const std::vector<CopyDisk>& disks);
+std::expected<std::vector<CopyDisk>, std::string> from_json(const boost::json::value& value);
+
+// --- destination
+// qemu-img create for each image that does not exist yet (owned by uid:gid when given);
+// returns the ones it made, for the clean-up when the migration does not come. An existing
+// image of another size is an error.
+std::expected<std::vector<std::string>, std::string> create_images(
+    const std::vector<CopyDisk>& disks, std::optional<std::pair<uid_t, gid_t>> owner);
+// nbd-server-start on `address` (a SocketAddress: {"type":"unix","path"} or inet) and a
+// writable export per disk, named like the disk.
+asio::awaitable<std::expected<void, std::string>> export_disks(qmp::QmpClient& qmp,
+                                                               const std::vector<CopyDisk>& disks,
+                                                               boost::json::object address);
+asio::awaitable<void> stop_exports(qmp::QmpClient& qmp);
+
+// --- source
+// An NBD client node per disk on the destination's server, then blockdev-mirror into it.
+asio::awaitable<std::expected<void, std::string>> start_mirrors(
+    qmp::QmpClient& qmp, const std::vector<CopyDisk>& disks, boost::json::object server);
+struct MirrorState {
+  bool ready = false;  // every mirror has caught up (writes now go to both sides)
+  std::int64_t done = 0, total = 0;
+  std::string error;   // a mirror that failed or vanished
+};
+asio::awaitable<MirrorState> mirror_state(qmp::QmpClient& qmp, const std::vector<CopyDisk>& disks);
+// Guest paused: complete every mirror without pivoting (block-job-cancel on a ready job),
+// wait for them to end, drop the NBD nodes.
+asio::awaitable<std::expected<void, std::string>> finish_mirrors(
+    qmp::QmpClient& qmp, const std::vector<CopyDisk>& disks);
+// Failure: cancel what runs, drop the nodes; best effort.
+asio::awaitable<void> abandon_mirrors(qmp::QmpClient& qmp, const std::vector<CopyDisk>& disks);
+
+}  // namespace qmd::daemon::storage
