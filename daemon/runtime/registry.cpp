@@ -108,13 +108,8 @@ asio::awaitable<std::expected<std::shared_ptr<Vm>, OpError>> Registry::create(st
   if (auto rendered = vm->render(); !rendered) {
     co_return std::unexpected(rendered.error());
   }
-  if (auto saved = ctx_.store.save_spec(name, text); !saved) {
-    co_return std::unexpected(op_error(OpError::Code::failed, saved.error()));
-  }
-  if (auto saved = ctx_.store.save_record(name, boost::json::serialize(record.to_json()));
-      !saved) {
-    (void)ctx_.store.remove(name);
-    co_return std::unexpected(op_error(OpError::Code::failed, saved.error()));
+  if (auto stored = store_new(name, text, record); !stored) {
+    co_return std::unexpected(stored.error());
   }
   vms_.emplace(name, vm);
   ctx_.events.publish(Event{std::chrono::system_clock::now(), name, "Defined", "stopped",
@@ -140,6 +135,19 @@ asio::awaitable<OpResult> Registry::remove(const std::string& name, bool force) 
   ctx_.events.publish(
       Event{std::chrono::system_clock::now(), name, "Deleted", "stopped", "definition removed"});
   co_return OpResult{};
+}
+
+OpResult Registry::store_new(const std::string& name, const std::string& text,
+                             const VmRecord& record) {
+  if (auto saved = ctx_.store.save_spec(name, text); !saved) {
+    return std::unexpected(op_error(OpError::Code::failed, saved.error()));
+  }
+  if (auto saved = ctx_.store.save_record(name, boost::json::serialize(record.to_json()));
+      !saved) {
+    (void)ctx_.store.remove(name);  // a spec without its record is half a VM
+    return std::unexpected(op_error(OpError::Code::failed, saved.error()));
+  }
+  return {};
 }
 
 void Registry::discard(const std::string& name, const Vm* vm) {
@@ -215,17 +223,12 @@ asio::awaitable<std::expected<boost::json::object, OpError>> Registry::incoming(
     co_return std::unexpected(spec.error());
   }
   const std::string name = spec->name;
-  if (auto existing = find(name)) {
-    if (existing->state() != VmState::migrated) {
-      co_return std::unexpected(op_error(
-          OpError::Code::conflict,
-          fmt::format("a VM named {} exists on this qmd ({}); delete or rename it here first",
-                      name, state_name(existing->state()))));
-    }
-    // The record of an earlier move away from here: the VM is coming back.
-    (void)co_await existing->retire(true);
-    vms_.erase(name);
-    (void)ctx_.store.remove(name);
+  auto existing = find(name);
+  if (existing && existing->state() != VmState::migrated) {
+    co_return std::unexpected(op_error(
+        OpError::Code::conflict,
+        fmt::format("a VM named {} exists on this qmd ({}); delete or rename it here first",
+                    name, state_name(existing->state()))));
   }
   if (!request.machine_type.empty() &&
       std::ranges::find(ctx_.host.machine_types, request.machine_type) ==
@@ -252,13 +255,14 @@ asio::awaitable<std::expected<boost::json::object, OpError>> Registry::incoming(
           OpError::Code::conflict, fmt::format("VM {} cannot run here: {}", name, *refusal)));
     }
   }
-  if (auto saved = ctx_.store.save_spec(name, request.spec_text); !saved) {
-    co_return std::unexpected(op_error(OpError::Code::failed, saved.error()));
-  }
-  if (auto saved = ctx_.store.save_record(name, boost::json::serialize(record.to_json()));
-      !saved) {
+  if (existing) {
+    // The record of an earlier move away from here: the VM is coming back.
+    (void)co_await existing->retire(true);
+    vms_.erase(name);
     (void)ctx_.store.remove(name);
-    co_return std::unexpected(op_error(OpError::Code::failed, saved.error()));
+  }
+  if (auto stored = store_new(name, request.spec_text, record); !stored) {
+    co_return std::unexpected(stored.error());
   }
   vms_.emplace(name, vm);
   ctx_.events.publish(Event{std::chrono::system_clock::now(), name, "MigrationIncoming",

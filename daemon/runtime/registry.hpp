@@ -57,6 +57,8 @@ class Registry {
 
  private:
   DaemonContext& ctx_;
+  // Writes a new VM's spec and record; nothing stays stored when either fails.
+  OpResult store_new(const std::string& name, const std::string& text, const VmRecord& record);
   void discard(const std::string& name, const Vm* vm);
   // Where the incoming QEMU listens: a unix socket in its run dir, or migration.address.
   std::expected<std::string, OpError> incoming_uri(const IncomingRequest& request,

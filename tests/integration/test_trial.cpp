@@ -249,17 +249,20 @@ TEST_CASE("a child process is killed with its group when its owner goes away") {
   itest::TempDir dir("proc");
   {
     auto child =
-        trial::ChildProcess::spawn({"sh", "-c", "sleep 30 & sleep 30"}, dir.path() + "/log");
+        // An odd duration: the check below looks at every process on the host, and any
+        // other "sleep 30" (or "sleep 300") running meanwhile must not count.
+        trial::ChildProcess::spawn({"sh", "-c", "sleep 29.713 & sleep 29.713"},
+                                   dir.path() + "/log");
     REQUIRE(child.has_value());
     CHECK(child->running());
     CHECK_FALSE(child->wait_for(milliseconds{50}));
   }
   CHECK(itest::children_of_self() == std::vector<std::string>{});
   // The grandchild was in the same group: gone too (give the kernel a moment to reparent).
-  for (int i = 0; i < 100 && !itest::processes_mentioning("sleep 30").empty(); ++i) {
+  for (int i = 0; i < 100 && !itest::processes_mentioning("sleep 29.713").empty(); ++i) {
     ::usleep(10000);
   }
-  CHECK(itest::processes_mentioning("sleep 30") == std::vector<std::string>{});
+  CHECK(itest::processes_mentioning("sleep 29.713") == std::vector<std::string>{});
 }
 
 TEST_CASE("extra environment reaches the child and replaces the inherited value") {
