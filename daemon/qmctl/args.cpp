@@ -150,4 +150,13 @@ std::string summary_line(std::string_view usage, std::string_view summary) {
          std::string(summary) + "\n";
 }
 
+const Command* find_command(const std::vector<Command>& table, std::string_view name) {
+  for (const auto& command : table) {
+    if (command.spec.name == name) {
+      return &command;
+    }
+  }
+  return nullptr;
+}
+
 }  // namespace qmd::qmctl

@@ -61,6 +61,14 @@ struct Invocation {
   std::string name() const { return names.empty() ? std::string{} : names.front(); }
 };
 
+// One entry of a command table: what it accepts, and what it does.
+struct Command {
+  CommandSpec spec;
+  std::function<int(const Invocation&)> run;
+};
+// The entry of `table` named `name`, or nullptr.
+const Command* find_command(const std::vector<Command>& table, std::string_view name);
+
 // The global flags' help, at the end of every command's usage.
 extern const std::string_view kGlobalFlagsHelp;
 

@@ -23,11 +23,6 @@ namespace {
 
 namespace json = boost::json;
 
-struct Command {
-  CommandSpec spec;
-  std::function<int(const Invocation&)> run;
-};
-
 std::optional<unsigned long> number(const std::string& text) {
   unsigned long n = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
@@ -298,14 +293,7 @@ const std::vector<Command>& commands() {
   return table;
 }
 
-const Command* find(std::string_view name) {
-  for (const auto& c : commands()) {
-    if (c.spec.name == name) {
-      return &c;
-    }
-  }
-  return nullptr;
-}
+const Command* find(std::string_view name) { return find_command(commands(), name); }
 
 }  // namespace
 

@@ -25,11 +25,6 @@ namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-struct GuestCommand {
-  CommandSpec spec;
-  std::function<int(const Invocation&)> run;
-};
-
 std::optional<unsigned long> seconds(const std::string& text) {
   unsigned long n = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
@@ -280,8 +275,8 @@ int run_simple(const Invocation& in, std::string_view leaf,
       [&](const json::value& v) { std::cout << in.names.front() << ": " << done(v) << "\n"; });
 }
 
-const std::vector<GuestCommand>& guest_commands() {
-  static const std::vector<GuestCommand> table = {
+const std::vector<Command>& guest_commands() {
+  static const std::vector<Command> table = {
       {{"guest",
         "guest NAME",
         "OS, hostname, timezone, users, file systems, interfaces (agent)",
@@ -336,14 +331,7 @@ const std::vector<GuestCommand>& guest_commands() {
   return table;
 }
 
-const GuestCommand* find_guest(std::string_view name) {
-  for (const auto& c : guest_commands()) {
-    if (c.spec.name == name) {
-      return &c;
-    }
-  }
-  return nullptr;
-}
+const Command* find_guest(std::string_view name) { return find_command(guest_commands(), name); }
 
 }  // namespace
 
@@ -358,7 +346,7 @@ std::string guest_command_summary() {
 }
 
 int cmd_guest(std::string_view name, const std::vector<std::string>& args, GlobalFlags globals) {
-  const GuestCommand* c = find_guest(name);
+  const Command* c = find_guest(name);
   if (c == nullptr) {
     return 2;
   }

@@ -19,11 +19,6 @@ namespace {
 
 namespace json = boost::json;
 
-struct Command {
-  CommandSpec spec;
-  std::function<int(const Invocation&)> run;
-};
-
 // Shorter than the other commands' own: the hotplug usages are long already.
 constexpr std::string_view kHotplugGlobalHelp = "Global flags: -s SOCKET, -o json, -h\n";
 
@@ -207,14 +202,7 @@ const std::vector<Command>& commands() {
   return table;
 }
 
-const Command* find(std::string_view name) {
-  for (const auto& c : commands()) {
-    if (c.spec.name == name) {
-      return &c;
-    }
-  }
-  return nullptr;
-}
+const Command* find(std::string_view name) { return find_command(commands(), name); }
 
 }  // namespace
 

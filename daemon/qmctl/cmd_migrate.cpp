@@ -25,11 +25,6 @@ namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-struct MigrateCommand {
-  CommandSpec spec;
-  std::function<int(const Invocation&)> run;
-};
-
 bool is_count(const std::string& text) {
   unsigned long n = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
@@ -271,8 +266,8 @@ int operations(const Invocation& in) {
                 });
 }
 
-const std::vector<MigrateCommand>& commands() {
-  static const std::vector<MigrateCommand> table = {
+const std::vector<Command>& commands() {
+  static const std::vector<Command> table = {
       {{"migrate",
         "migrate NAME --to SOCKET [--bandwidth B] [--downtime MS] [--postcopy] [--no-wait]",
         "live-migrate a running VM to another qmd",
@@ -341,14 +336,7 @@ const std::vector<MigrateCommand>& commands() {
   return table;
 }
 
-const MigrateCommand* find(std::string_view name) {
-  for (const auto& c : commands()) {
-    if (c.spec.name == name) {
-      return &c;
-    }
-  }
-  return nullptr;
-}
+const Command* find(std::string_view name) { return find_command(commands(), name); }
 
 }  // namespace
 
@@ -365,7 +353,7 @@ std::string migrate_command_summary() {
 
 int cmd_migrate(std::string_view name, const std::vector<std::string>& args,
                 GlobalFlags globals) {
-  const MigrateCommand* c = find(name);
+  const Command* c = find(name);
   if (c == nullptr) {
     return 2;
   }
