@@ -103,7 +103,7 @@ void read_bridges(MapReader& top, Config& out) {
   }
 }
 
-// migration: {address: 192.0.2.10, ports: 49152-49215}
+// migration: {address: 192.0.2.10, ports: 49152-49215, tls: {dir: /etc/qmd/migration-tls}}
 void read_migration(MapReader& top, Config& out) {
   auto node = top.take("migration");
   if (!node) {
@@ -117,6 +117,12 @@ void read_migration(MapReader& top, Config& out) {
   migration.read("address", address);
   out.migration_address = address.value_or("");
   read_absolute(migration, "sshConfig", out.migration_ssh_config);
+  // The files are read when a migration needs them (qmctl reads this config too, and may
+  // not be allowed into the directory).
+  migration.read_map("tls", [&out](MapReader& tls) {
+    tls.require("dir");
+    read_absolute(tls, "dir", out.migration_tls_dir);
+  });
   std::optional<std::string> qmctl;
   migration.read("remoteQmctl", qmctl);
   out.migration_remote_qmctl = qmctl.value_or(out.migration_remote_qmctl);

@@ -36,6 +36,9 @@ struct Config {
   // own defaults for qmd's user) and the qmctl that relays the API on the other host.
   std::string migration_ssh_config;
   std::string migration_remote_qmctl = "qmctl";
+  // TLS on every TCP migration, both ways (migration.tls.dir): QEMU's x509 layout, ca-cert.pem,
+  // server-cert.pem, server-key.pem, client-cert.pem, client-key.pem. Empty: plaintext.
+  std::string migration_tls_dir;
 
   bool operator==(const Config&) const = default;
 };

@@ -186,7 +186,8 @@ int main(int argc, char** argv) {
   asio::co_spawn(
       loop,
       [&]() -> asio::awaitable<void> {
-        for (const auto& problem : co_await registry.load()) {
+        const auto problems = co_await registry.load();
+        for (const auto& problem : problems) {
           spdlog::warn("{}", problem);
         }
         (*server)->start();

@@ -13,8 +13,10 @@ packages=(
   # the test guest (tests/guest/build-guest.sh) and its boot test
   cpio kmod socat e2fsprogs gzip
   # the daemon end-to-end tests (tests/integration/daemon/*.sh); ssh: migrate-ssh runs its own
-  # sshd on a loopback port (the package also enables the system's sshd where systemd runs)
+  # sshd on a loopback port (the system's sshd that the package enables is disabled below)
   curl python3 openssh-client openssh-server
+  # migrate-tls makes a throw-away CA and certificates
+  openssl
 )
 
 missing=()
@@ -39,3 +41,10 @@ export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" apt-get update -q
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
   "${missing[@]}"
+
+# openssh-server is here for the test's private sshd only: a host that had no sshd gets none
+# running or enabled from this script.
+if [[ " ${missing[*]} " == *" openssh-server "* && -d /run/systemd/system ]]; then
+  "${sudo[@]}" systemctl disable --now ssh.service ssh.socket >/dev/null 2>&1 || true
+  echo "deps: openssh-server installed for the tests; the system sshd left disabled"
+fi

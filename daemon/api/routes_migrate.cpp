@@ -32,22 +32,44 @@ Response operation_response(const Operation& op, unsigned status = 200) {
 
 // A count in [0, max] from a JSON number.
 std::uint32_t count_field(BodyFields& fields, std::string_view key, std::uint32_t fallback,
-                          std::uint32_t max) {
+                          std::uint32_t max, std::uint32_t min = 0) {
   const auto* value = fields.raw(key);
   if (value == nullptr) {
     return fallback;
   }
-  if (!value->is_int64() || value->as_int64() < 0 || value->as_int64() > max) {
-    fields.fail(fmt::format("\"{}\" must be a whole number from 0 to {}", key, max));
+  if (!value->is_int64() || value->as_int64() < min || value->as_int64() > max) {
+    fields.fail(fmt::format("\"{}\" must be a whole number from {} to {}", key, min, max));
     return fallback;
   }
   return static_cast<std::uint32_t>(value->as_int64());
 }
 
+// Bytes per second as a number, or a quantity ("1Gi", "500Mi"); 0 means unlimited.
+std::uint64_t bandwidth_field(BodyFields& fields, const char* key, std::uint64_t fallback) {
+  const auto* value = fields.raw(key);
+  if (value == nullptr) {
+    return fallback;
+  }
+  if (value->is_int64() && value->as_int64() >= 0) {
+    return static_cast<std::uint64_t>(value->as_int64());
+  }
+  if (value->is_string()) {
+    auto bytes = policy::parse_bytes(std::string(value->as_string()));
+    if (bytes) {
+      return *bytes;
+    }
+    fields.fail(fmt::format("\"{}\": {} (bytes per second, e.g. 1Gi)", key, bytes.error()));
+    return fallback;
+  }
+  fields.fail(fmt::format("\"{}\" must be bytes per second: a number or a quantity (1Gi)",
+                          key));
+  return fallback;
+}
+
 std::expected<Vm::MigrateOptions, OpError> migrate_options(const Request& request) {
   auto fields = BodyFields::parse(
       request.body, {"destination", "maxBandwidth", "downtimeLimitMs", "maxDowntimeMs",
-                     "autoConverge", "postcopy", "multifdChannels", "copyStorage",
+                     "autoConverge", "postcopy", "postcopyBandwidth", "multifdChannels", "copyStorage",
                      "timeoutSeconds", "transport", "storagePaths"});
   if (!fields) {
     return std::unexpected(fields.error());
@@ -55,23 +77,12 @@ std::expected<Vm::MigrateOptions, OpError> migrate_options(const Request& reques
   Vm::MigrateOptions options;
   options.destination = fields->required_string(
       "destination", "\"destination\" is required: the destination qmd's API socket");
-  if (const auto* bandwidth = fields->raw("maxBandwidth")) {
-    // Bytes per second as a number, or a quantity ("1Gi", "500Mi"); 0 means unlimited.
-    if (bandwidth->is_int64() && bandwidth->as_int64() >= 0) {
-      options.max_bandwidth = static_cast<std::uint64_t>(bandwidth->as_int64());
-    } else if (bandwidth->is_string()) {
-      auto bytes = policy::parse_bytes(std::string(bandwidth->as_string()));
-      if (bytes) {
-        options.max_bandwidth = *bytes;
-      } else {
-        fields->fail(fmt::format("\"maxBandwidth\": {} (bytes per second, e.g. 1Gi)",
-                                 bytes.error()));
-      }
-    } else {
-      fields->fail("\"maxBandwidth\" must be bytes per second: a number or a quantity (1Gi)");
-    }
-  }
-  options.downtime_limit_ms = count_field(*fields, "downtimeLimitMs", 300, 60000);
+  options.max_bandwidth = bandwidth_field(*fields, "maxBandwidth", 0);
+  // A cap given for the migration holds after a switch to postcopy too, unless said apart.
+  options.postcopy_bandwidth =
+      bandwidth_field(*fields, "postcopyBandwidth", options.max_bandwidth);
+  // 0 would tell QEMU to send all that is left in one unbounded pause: at least 1 ms.
+  options.downtime_limit_ms = count_field(*fields, "downtimeLimitMs", 300, 60000, 1);
   options.max_downtime_ms = count_field(*fields, "maxDowntimeMs",
                                         std::max<std::uint32_t>(2000, options.downtime_limit_ms),
                                         60000);
@@ -110,7 +121,7 @@ std::expected<Registry::IncomingRequest, OpError> incoming_request(const Request
   auto fields = BodyFields::parse(
       request.body, {"specText", "uuid", "machineType", "nvram", "capabilities",
                      "multifdChannels", "source", "arriveWithinSeconds", "finishWithinSeconds",
-                     "transport", "bootId", "disks", "tscFrequency"});
+                     "transport", "bootId", "disks", "tscFrequency", "tls"});
   if (!fields) {
     return std::unexpected(fields.error());
   }
@@ -139,6 +150,7 @@ std::expected<Registry::IncomingRequest, OpError> incoming_request(const Request
     fields->fail("\"transport\" must be auto, unix or tcp");
   }
   in.boot_id = fields->optional_string("bootId").value_or("");
+  in.tls = fields->boolean("tls");  // the source's migration.tls: TLS over tcp, or refused
   if (const auto* hz = fields->raw("tscFrequency")) {
     if (hz->is_int64() && hz->as_int64() > 0) {
       in.tsc_frequency = static_cast<std::uint64_t>(hz->as_int64());
@@ -271,10 +283,8 @@ void add_migration_routes(Router& router, Registry& registry, Operations& operat
                  co_return error_response(404, "NotFound",
                                           fmt::format("no operation {}", request.param("id")));
                }
-               if (!operations.cancel(*op)) {
-                 co_return error_response(409, "Conflict",
-                                          fmt::format("operation {} already {}", op->id,
-                                                      op->status));
+               if (auto cancelled = operations.cancel(*op); !cancelled) {
+                 co_return error_response(409, "Conflict", cancelled.error());
                }
                co_return operation_response(*op, 202);
              });

@@ -56,7 +56,9 @@ void add_stream_routes(Router& router, Registry& registry, DaemonContext& ctx) {
     response.stream = [history = std::move(history), channel,
                        vm](stream_socket& socket) -> asio::awaitable<void> {
       for (const auto& event : history) {
-        if (!co_await write_line(socket, event)) {
+        // Named first: g++ 12 miscompiles `if (!co_await x)` in some coroutines.
+        const bool written = co_await write_line(socket, event);
+        if (!written) {
           co_return;
         }
       }
@@ -71,7 +73,8 @@ void add_stream_routes(Router& router, Registry& registry, DaemonContext& ctx) {
         if (vm && event.vm != *vm) {
           continue;
         }
-        if (!co_await write_line(socket, event)) {
+        const bool written = co_await write_line(socket, event);
+        if (!written) {
           co_return;
         }
       }

@@ -214,7 +214,8 @@ asio::awaitable<void> run_session(std::shared_ptr<ServerState> state,
     }
     log_request(logged, response.status, started);
     if (response.stream) {
-      if (co_await write_stream_head(*state, *connection, response)) {
+      const bool head_written = co_await write_stream_head(*state, *connection, response);
+      if (head_written) {
         try {
           co_await response.stream(connection->socket);
         } catch (const std::exception& e) {

@@ -99,6 +99,12 @@ void drop_privileges(const ChildPlan& plan) noexcept {
 }  // namespace
 
 void run_child(const ChildPlan& plan) noexcept {
+  // Tied to the parent: set before anything else, then make sure it did not die already.
+  if (plan.parent_death_signal != 0 &&
+      (::prctl(PR_SET_PDEATHSIG, plan.parent_death_signal) != 0 ||
+       ::getppid() != plan.parent)) {
+    fail(plan, ChildStep::ParentDeath);
+  }
   if (!reset_signals()) {
     fail(plan, ChildStep::Signals);
   }

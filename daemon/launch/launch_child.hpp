@@ -11,6 +11,7 @@ namespace qmd::daemon::detail {
 
 // The steps, in order; a failure reports the step and errno through the error pipe.
 enum class ChildStep : int {
+  ParentDeath,
   Signals,
   Setsid,
   Log,
@@ -47,6 +48,8 @@ struct ChildPlan {
   std::size_t group_count = 0;
   const sock_fprog* seccomp = nullptr;  // programs loaded in order; none: no filter
   std::size_t seccomp_count = 0;
+  int parent_death_signal = 0;  // PR_SET_PDEATHSIG, first of all; 0: none
+  pid_t parent = 0;             // the forking process: gone already means fail
 };
 
 // Runs the steps and execs; on failure writes a ChildFailure to error_fd and _exits(127).

@@ -107,6 +107,8 @@ std::expected<UniqueFd, std::string> open_log(const std::string& path) {
 
 std::string step_text(ChildStep step, const LaunchSpec& spec, const std::string& exec_path) {
   switch (step) {
+    case ChildStep::ParentDeath:
+      return "parent death signal";
     case ChildStep::Signals:
       return "signals";
     case ChildStep::Setsid:
@@ -212,7 +214,15 @@ std::expected<Launched, std::string> launch(const LaunchSpec& spec) {
     }
     filters = program->fprogs();
   }
-  auto log_fd = open_log(spec.log_path);
+  std::expected<UniqueFd, std::string> log_fd;
+  if (spec.output_fd >= 0) {
+    log_fd = UniqueFd(::fcntl(spec.output_fd, F_DUPFD_CLOEXEC, 3));  // >= 3: above stdio
+    if (!*log_fd) {
+      return std::unexpected(errno_text("dup the output fd", errno));
+    }
+  } else {
+    log_fd = open_log(spec.log_path);
+  }
   if (!log_fd) {
     return std::unexpected(log_fd.error());
   }
@@ -251,6 +261,8 @@ std::expected<Launched, std::string> launch(const LaunchSpec& spec) {
   }
   plan.seccomp = filters.data();
   plan.seccomp_count = filters.size();
+  plan.parent_death_signal = spec.parent_death_signal;
+  plan.parent = ::getpid();
 
   pid_t pid = -1;
   {

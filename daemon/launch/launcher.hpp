@@ -29,6 +29,10 @@ struct LaunchSpec {
   std::optional<Credentials> drop_to;  // set when qmd is root: setgroups/setgid/setuid
   bool seccomp = true;                 // load the deny-list profile before execve
   std::vector<int> keep_fds;           // passed on unchanged (e.g. a tap fd); CLOEXEC cleared
+  int output_fd = -1;                  // stdout+stderr to this fd instead of log_path
+  // Nonzero: the kernel sends this signal to the child when qmd's forking thread (the loop
+  // thread) ends, for helpers that must not outlive qmd (an ssh ControlMaster). VMs never.
+  int parent_death_signal = 0;
 };
 
 struct Launched {

@@ -79,7 +79,11 @@ std::expected<json::object, std::string> follow(const ApiClient& client, const s
       cancelled = true;
       std::cerr << (tty ? "\n" : "") << "qmctl: cancelling the migration (operation " << id
                 << ")\n";
-      (void)client.request("DELETE", "/v1/operations/" + url_escape(id));
+      // Past the postcopy switch there is no way back: qmd says so, and the migration goes on.
+      auto refused = client.request("DELETE", "/v1/operations/" + url_escape(id));
+      if (refused && refused->status == 409) {
+        std::cerr << "qmctl: " << error_message(*refused) << "\n";
+      }
     }
     auto response = client.request("GET", "/v1/operations/" + url_escape(id));
     if (!response || response->status != 200) {
@@ -123,6 +127,9 @@ int migrate(const Invocation& in) {
   body["destination"] = in.value("--to");
   if (in.has("--bandwidth")) {
     body["maxBandwidth"] = in.value("--bandwidth");
+  }
+  if (in.has("--postcopy-bandwidth")) {
+    body["postcopyBandwidth"] = in.value("--postcopy-bandwidth");
   }
   if (in.has("--downtime")) {
     body["downtimeLimitMs"] = std::stoll(in.value("--downtime"));
@@ -278,7 +285,12 @@ const std::vector<Command>& commands() {
         "                     stepwise up to --max-downtime when the guest does not converge\n"
         "  --max-downtime MS  (default 2000)\n"
         "  --auto-converge    let QEMU throttle the guest's vCPUs when it does not converge\n"
-        "  --postcopy         switch to postcopy after two passes\n"
+        "  --postcopy         switch to postcopy after two passes: the guest runs on the\n"
+        "                     destination from then on and pulls the memory it lacks; no\n"
+        "                     cancel after that point, and a broken link then loses the\n"
+        "                     guest (needs userfaultfd for the destination's QEMU user)\n"
+        "  --postcopy-bandwidth B\n"
+        "                     the cap once in postcopy (default: --bandwidth)\n"
         "  --multifd N        send over N parallel channels\n"
         "  --timeout S        cancel when not done within S seconds (default 600)\n"
         "  --copy-storage     copy local disks (hostDisk, file) too, over NBD, every write\n"
@@ -296,6 +308,7 @@ const std::vector<Command>& commands() {
          {"--max-downtime", "", true, is_count, "--max-downtime takes milliseconds"},
          {"--auto-converge", "", false},
          {"--postcopy", "", false},
+         {"--postcopy-bandwidth", "", true},
          {"--multifd", "", true, is_count, "--multifd takes a number of channels"},
          {"--timeout", "", true, is_count, "--timeout takes a number of seconds"},
          {"--copy-storage", "", false},

@@ -199,7 +199,8 @@ std::expected<std::vector<std::string>, std::string> create_images(
 
 asio::awaitable<std::expected<void, std::string>> export_disks(qmp::QmpClient& qmp,
                                                                const std::vector<CopyDisk>& disks,
-                                                               json::object address) {
+                                                               json::object address,
+                                                               std::string tls_creds) {
   // nbd-server-start still takes the legacy form {"type", "data": {...}}; blockdev-add on the
   // source takes the flat one, which is what travels.
   json::object legacy;
@@ -208,6 +209,9 @@ asio::awaitable<std::expected<void, std::string>> export_disks(qmp::QmpClient& q
   legacy["data"] = std::move(address);
   json::object start;
   start["addr"] = std::move(legacy);
+  if (!tls_creds.empty()) {
+    start["tls-creds"] = tls_creds;  // verify-peer: only a client of the same CA connects
+  }
   if (auto started = co_await qmp.execute("nbd-server-start", start); !started) {
     co_return std::unexpected("nbd-server-start: " + started.error().to_string());
   }
@@ -231,13 +235,18 @@ asio::awaitable<void> stop_exports(qmp::QmpClient& qmp) {
 }
 
 asio::awaitable<std::expected<void, std::string>> start_mirrors(
-    qmp::QmpClient& qmp, const std::vector<CopyDisk>& disks, json::object server) {
+    qmp::QmpClient& qmp, const std::vector<CopyDisk>& disks, json::object server,
+    std::string tls_creds) {
   for (const auto& disk : disks) {
     json::object node;
     node["driver"] = "nbd";
     node["node-name"] = nbd_node(disk);
     node["server"] = server;
     node["export"] = disk.name;
+    if (!tls_creds.empty() && server.contains("host")) {
+      node["tls-creds"] = tls_creds;
+      node["tls-hostname"] = server["host"];  // the server certificate must name it
+    }
     if (auto added = co_await qmp.execute("blockdev-add", node); !added) {
       co_return std::unexpected(fmt::format("disk {}: the destination's NBD export: {}",
                                             disk.name, added.error().to_string()));

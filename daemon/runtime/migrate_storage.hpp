@@ -48,16 +48,20 @@ std::expected<std::vector<CopyDisk>, std::string> from_json(const boost::json::v
 std::expected<std::vector<std::string>, std::string> create_images(
     const std::vector<CopyDisk>& disks, std::optional<std::pair<uid_t, gid_t>> owner);
 // nbd-server-start on `address` (a SocketAddress: {"type":"unix","path"} or inet) and a
-// writable export per disk, named like the disk.
+// writable export per disk, named like the disk. `tls_creds`: the migration's TLS creds object
+// (migrate_tls), for the NBD traffic too; empty: plaintext.
 asio::awaitable<std::expected<void, std::string>> export_disks(qmp::QmpClient& qmp,
                                                                const std::vector<CopyDisk>& disks,
-                                                               boost::json::object address);
+                                                               boost::json::object address,
+                                                               std::string tls_creds = {});
 asio::awaitable<void> stop_exports(qmp::QmpClient& qmp);
 
 // --- source
-// An NBD client node per disk on the destination's server, then blockdev-mirror into it.
+// An NBD client node per disk on the destination's server, then blockdev-mirror into it;
+// with `tls_creds`, over TLS checked against the server's host.
 asio::awaitable<std::expected<void, std::string>> start_mirrors(
-    qmp::QmpClient& qmp, const std::vector<CopyDisk>& disks, boost::json::object server);
+    qmp::QmpClient& qmp, const std::vector<CopyDisk>& disks, boost::json::object server,
+    std::string tls_creds = {});
 struct MirrorState {
   bool ready = false;  // every mirror has caught up (writes now go to both sides)
   std::int64_t done = 0, total = 0;

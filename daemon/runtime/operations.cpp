@@ -83,15 +83,19 @@ void Operations::finish(Operation& op, std::string status, std::string error) {
   op.done.set();
 }
 
-bool Operations::cancel(Operation& op) {
+std::expected<void, std::string> Operations::cancel(Operation& op) {
   if (op.finished()) {
-    return false;
+    return std::unexpected(fmt::format("operation {} already {}", op.id, op.status));
+  }
+  if (!op.no_cancel.empty()) {
+    return std::unexpected(fmt::format("operation {} cannot be cancelled: {}", op.id,
+                                       op.no_cancel));
   }
   op.cancel_requested = true;
   if (op.on_cancel) {
     op.on_cancel();
   }
-  return true;
+  return {};
 }
 
 }  // namespace qmd::daemon

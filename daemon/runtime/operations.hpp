@@ -5,6 +5,7 @@
 // still learns how it ended.
 #include <boost/json/object.hpp>
 #include <deque>
+#include <expected>
 #include <functional>
 #include <memory>
 #include <string>
@@ -26,6 +27,7 @@ struct Operation {
   std::string created_at;
   std::string finished_at;
   bool cancel_requested = false;
+  std::string no_cancel;  // set once cancelling is no longer possible: why (postcopy switched)
   std::function<void()> on_cancel;  // the running operation's way to stop early
   Latch done;
 
@@ -45,8 +47,8 @@ class Operations {
 
   // Ends `op` with `status` ("succeeded", "failed", "cancelled") and wakes its waiters.
   void finish(Operation& op, std::string status, std::string error = {});
-  // Asks `op` to stop; false when it already finished.
-  bool cancel(Operation& op);
+  // Asks `op` to stop; the error says why it cannot (finished, or past the point of return).
+  std::expected<void, std::string> cancel(Operation& op);
 
  private:
   static constexpr std::size_t kKeepFinished = 64;

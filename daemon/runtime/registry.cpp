@@ -10,6 +10,7 @@
 #include <random>
 
 #include "daemon/host/free_port.hpp"
+#include "daemon/runtime/migrate_tls.hpp"
 #include "policy/tsc.hpp"
 
 namespace qmd::daemon {
@@ -171,10 +172,19 @@ std::string boot_id() {
   return id;
 }
 
+namespace {
+
+// The stream comes over a unix socket (the source runs on this host), not TCP.
+bool incoming_over_unix(const Registry::IncomingRequest& request) {
+  const bool same_host = !request.boot_id.empty() && request.boot_id == boot_id();
+  return request.transport == "unix" || (request.transport == "auto" && same_host);
+}
+
+}  // namespace
+
 std::expected<std::string, OpError> Registry::incoming_uri(const IncomingRequest& request,
                                                            const Vm& vm) {
-  const bool same_host = !request.boot_id.empty() && request.boot_id == boot_id();
-  if (request.transport == "unix" || (request.transport == "auto" && same_host)) {
+  if (incoming_over_unix(request)) {
     return "unix:" + vm.paths().run_dir + "/migrate.sock";
   }
   const std::string& address = ctx_.config.migration_address;
@@ -255,6 +265,18 @@ asio::awaitable<std::expected<boost::json::object, OpError>> Registry::incoming(
           OpError::Code::conflict, fmt::format("VM {} cannot run here: {}", name, *refusal)));
     }
   }
+  // TLS on one side only: refused before anything is stored or started.
+  if (auto refusal = migrate_tls::incoming_refusal(ctx_.config, request.tls,
+                                                   !incoming_over_unix(request))) {
+    co_return std::unexpected(
+        op_error(OpError::Code::conflict, fmt::format("VM {}: {}", name, *refusal)));
+  }
+  if (!incoming_over_unix(request)) {
+    if (auto why = migrate_tls::unusable(ctx_.config, migrate_tls::Endpoint::server)) {
+      co_return std::unexpected(
+          op_error(OpError::Code::conflict, fmt::format("VM {}: {}", name, *why)));
+    }
+  }
   if (existing) {
     // The record of an earlier move away from here: the VM is coming back.
     (void)co_await existing->retire(true);
@@ -291,6 +313,13 @@ asio::awaitable<std::expected<boost::json::object, OpError>> Registry::incoming(
     start.copy_disks = request.disks;
     start.nbd_address = std::move(*nbd);
   }
+  std::optional<std::pair<uid_t, gid_t>> qemu_owner;
+  if (ctx_.qemu_user) {
+    qemu_owner.emplace(ctx_.qemu_user->uid, ctx_.qemu_user->gid);
+  }
+  start.tls = migrate_tls::for_uri(ctx_.config, vm->paths().run_dir, start.uri,
+                                   migrate_tls::Endpoint::server, qemu_owner);
+  const bool tls = start.tls.has_value();
   const boost::json::object nbd_answer = start.nbd_address;
   start.arrive_within = request.arrive_within;
   start.finish_within = request.finish_within;
@@ -311,6 +340,7 @@ asio::awaitable<std::expected<boost::json::object, OpError>> Registry::incoming(
   boost::json::object out;
   out["name"] = name;
   out["uri"] = uri;
+  out["tls"] = tls;
   if (!nbd_answer.empty()) {
     out["nbd"] = nbd_answer;
   }

@@ -49,6 +49,7 @@ class Registry {
     // unix when the source's boot id is this host's.
     std::string transport = "auto";
     std::string boot_id;
+    bool tls = false;  // the source has migration.tls: a stream over tcp must be TLS
     std::vector<storage::CopyDisk> disks;  // copyStorage: made here, filled over NBD
     std::chrono::seconds arrive_within{60};
     std::chrono::seconds finish_within{900};

@@ -15,6 +15,7 @@
 #include "daemon/launch/launcher.hpp"
 #include "daemon/launch/unique_fd.hpp"
 #include "daemon/runtime/process_handle.hpp"
+#include "daemon/runtime/ssh_master.hpp"
 
 extern char** environ;
 
@@ -27,6 +28,8 @@ namespace {
 
 constexpr std::string_view kScheme = "ssh://";
 constexpr std::string_view kDefaultRemoteSocket = "/run/qmd/qmd.sock";
+// ConnectTimeout (10 s) plus the key exchange and login.
+constexpr std::chrono::milliseconds kSessionLimit = 15s;
 
 // One word for the remote shell: single-quoted.
 std::string shell_word(const std::string& text) {
@@ -89,20 +92,44 @@ std::expected<RemoteQmd, std::string> RemoteQmd::parse(const std::string& destin
   if (host.empty() || host.front() == '-' || authority.front() == '-') {
     return std::unexpected(fmt::format("destination {} names no host", destination));
   }
-  remote.ssh_argv_ = {"ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10",
-                      "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3"};
+  remote.ssh_options_ = {"ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10",
+                         "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3"};
   if (!config.migration_ssh_config.empty()) {
-    remote.ssh_argv_.insert(remote.ssh_argv_.end(), {"-F", config.migration_ssh_config});
+    remote.ssh_options_.insert(remote.ssh_options_.end(), {"-F", config.migration_ssh_config});
   }
   if (!port.empty()) {
-    remote.ssh_argv_.insert(remote.ssh_argv_.end(), {"-p", port});
+    remote.ssh_options_.insert(remote.ssh_options_.end(), {"-p", port});
   }
-  remote.ssh_argv_.insert(remote.ssh_argv_.end(),
-                          {"--", authority,
-                           fmt::format("{} -s {} stdio-proxy",
+  remote.ssh_host_ = authority;
+  remote.remote_command_ = fmt::format("{} -s {} stdio-proxy",
                                        shell_word(config.migration_remote_qmctl),
-                                       shell_word(remote.socket_))});
+                                       shell_word(remote.socket_));
+  remote.run_dir_ = config.run_dir;
   return remote;
+}
+
+asio::awaitable<std::expected<void, std::string>> RemoteQmd::open_session(
+    asio::any_io_executor executor) {
+  if (!over_ssh() || master_) {
+    co_return std::expected<void, std::string>{};
+  }
+  auto master = co_await SshMaster::start(executor, ssh_options_, ssh_host_, run_dir_,
+                                          kSessionLimit);
+  if (!master) {
+    // The command to try by hand, as qmd's user: the same -F and -p.
+    std::string by_hand = "ssh -o BatchMode=yes";
+    for (std::size_t i = 1; i + 1 < ssh_options_.size(); ++i) {
+      if (ssh_options_[i] == "-F" || ssh_options_[i] == "-p") {
+        by_hand += fmt::format(" {} {}", ssh_options_[i], ssh_options_[i + 1]);
+      }
+    }
+    co_return std::unexpected(fmt::format(
+        "cannot reach the destination qmd at {}: {} (as qmd's user, `{} {} true` must work: "
+        "network, key, known host key)",
+        destination_, master.error(), by_hand, ssh_host_));
+  }
+  master_ = std::move(*master);
+  co_return std::expected<void, std::string>{};
 }
 
 asio::awaitable<std::expected<api::RemoteResponse, std::string>> RemoteQmd::request(
@@ -129,9 +156,17 @@ asio::awaitable<std::expected<api::RemoteResponse, std::string>> RemoteQmd::requ
   ::posix_spawn_file_actions_adddup2(&actions, theirs.get(), STDIN_FILENO);
   ::posix_spawn_file_actions_adddup2(&actions, theirs.get(), STDOUT_FILENO);
   ::posix_spawn_file_actions_adddup2(&actions, errors.get(), STDERR_FILENO);
+  // With the migration's master running, ssh rides it (no handshake); without one (a socket
+  // path never has one; a master that died) it connects by itself.
+  const bool shared = master_ && master_->running();
+  std::vector<std::string> words = ssh_options_;
+  if (shared) {
+    words.insert(words.end(), {"-S", master_->control_path(), "-o", "ControlMaster=no"});
+  }
+  words.insert(words.end(), {"--", ssh_host_, remote_command_});
   std::vector<char*> argv;
-  for (const auto& arg : ssh_argv_) {
-    argv.push_back(const_cast<char*>(arg.c_str()));
+  for (auto& word : words) {
+    argv.push_back(word.data());
   }
   argv.push_back(nullptr);
   pid_t pid = -1;
@@ -149,12 +184,22 @@ asio::awaitable<std::expected<api::RemoteResponse, std::string>> RemoteQmd::requ
   auto answer = co_await api::remote_exchange(std::move(socket), destination_, method,
                                               std::move(target), std::move(body), limit);
   // The exchange closed its end: ssh sees EOF, the remote proxy ends, so does ssh.
-  if (!co_await ssh.wait_exit_for(5s)) {
+  // Named results: g++ 12 miscompiles `if (!co_await x)` in some coroutines.
+  const bool ended = co_await ssh.wait_exit_for(5s);
+  if (!ended) {
     ssh.signal(SIGKILL);
-    co_await ssh.wait_exit_for(5s);
+    const bool killed = co_await ssh.wait_exit_for(5s);
+    (void)killed;
   }
   if (!answer) {
-    const std::string said = read_all(errors.get());
+    std::string said = read_all(errors.get());
+    if (master_ && !master_->running()) {
+      // Why the shared connection went, when it did: the likelier cause of this failure.
+      const std::string master_said = master_->said();
+      said += fmt::format("{}the migration's ssh connection to {} ended{}{}",
+                          said.empty() ? "" : "; ", ssh_host_, master_said.empty() ? "" : ": ",
+                          master_said);
+    }
     co_return std::unexpected(said.empty() ? answer.error()
                                            : fmt::format("{} (ssh: {})", answer.error(), said));
   }

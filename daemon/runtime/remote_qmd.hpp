@@ -2,12 +2,14 @@
 // A migration's destination qmd: its API socket on this host, or another host's reached
 // through ssh (ssh://[user@]host[:port][/path/qmd.sock], as virsh's qemu+ssh), where
 // `qmctl stdio-proxy` relays one API connection per ssh session. ssh runs as qmd's user with
-// BatchMode (keys only, never a password prompt).
+// BatchMode (keys only, never a password prompt). Once open_session() has run, every session
+// rides one ssh connection (a ControlMaster) instead of a handshake each.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/http/verb.hpp>
 #include <chrono>
 #include <expected>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -16,23 +18,35 @@
 
 namespace qmd::daemon {
 
+class SshMaster;
+
 class RemoteQmd {
  public:
   // A socket path (absolute) or an ssh:// URL; the error says what is wrong with it.
   static std::expected<RemoteQmd, std::string> parse(const std::string& destination,
                                                      const Config& config);
 
+  // Over ssh: opens the connection (an ssh ControlMaster) every later request() of this
+  // object, and of copies made afterwards, goes through; a no-op for a socket path. The
+  // error is ssh's own words. The connection ends with the last of these copies.
+  boost::asio::awaitable<std::expected<void, std::string>> open_session(
+      boost::asio::any_io_executor executor);
+
   boost::asio::awaitable<std::expected<api::RemoteResponse, std::string>> request(
       boost::asio::any_io_executor executor, boost::beast::http::verb method,
       std::string target, std::string body, std::chrono::milliseconds limit) const;
 
   const std::string& destination() const { return destination_; }
-  bool over_ssh() const { return !ssh_argv_.empty(); }
+  bool over_ssh() const { return !ssh_options_.empty(); }
 
  private:
-  std::string destination_;              // as given, for messages
-  std::string socket_;                   // the API socket (on the remote host over ssh)
-  std::vector<std::string> ssh_argv_;    // ssh ... HOST 'qmctl -s SOCKET stdio-proxy'
+  std::string destination_;               // as given, for messages
+  std::string socket_;                    // the API socket (on the remote host over ssh)
+  std::vector<std::string> ssh_options_;  // ssh -o ... [-F CONFIG] [-p PORT]
+  std::string ssh_host_;                  // [user@]host
+  std::string remote_command_;            // 'qmctl' -s 'SOCKET' stdio-proxy
+  std::string run_dir_;                   // where the master's control socket goes
+  std::shared_ptr<SshMaster> master_;     // after open_session(), shared by the copies
 };
 
 }  // namespace qmd::daemon

@@ -229,6 +229,12 @@ asio::awaitable<OpResult> Vm::set_vcpus_running(bool running) {
     co_return OpResult{};
   }
   auto run = run_;
+  if (running && !run->split_memory.empty()) {
+    co_return std::unexpected(op_error(
+        OpError::Code::conflict,
+        fmt::format("VM {} cannot resume here: {} (qmctl kill {})", name_, run->split_memory,
+                    name_)));
+  }
   qmp::QmpDone done;
   if (running) {
     done = co_await qmp::cont(*run->qmp);

@@ -16,6 +16,7 @@
 #include "cmdline/render.hpp"
 #include "daemon/runtime/context.hpp"
 #include "daemon/runtime/migrate_storage.hpp"
+#include "daemon/runtime/migrate_tls.hpp"
 #include "daemon/runtime/operations.hpp"
 #include "daemon/runtime/op_error.hpp"
 #include "daemon/runtime/process_handle.hpp"
@@ -29,6 +30,7 @@
 namespace qmd::daemon {
 
 using OpResult = std::expected<void, OpError>;
+class RemoteQmd;
 
 // What qmd keeps about a VM besides its spec (record.json).
 struct VmRecord {
@@ -97,6 +99,7 @@ class Vm : public std::enable_shared_from_this<Vm> {
   struct MigrateOptions {
     std::string destination;              // the other qmd's API socket
     std::uint64_t max_bandwidth = 0;      // bytes/s; 0: unlimited (QEMU's own is 128 MiB/s)
+    std::uint64_t postcopy_bandwidth = 0;  // bytes/s after a switch to postcopy; 0: unlimited
     std::uint32_t downtime_limit_ms = 300;
     std::uint32_t max_downtime_ms = 2000; // how far qmd raises it when a guest won't converge
     bool auto_converge = false;
@@ -118,6 +121,8 @@ class Vm : public std::enable_shared_from_this<Vm> {
     std::string uri;
     std::vector<storage::CopyDisk> disks;
     boost::json::object nbd;  // a QMP SocketAddress
+    std::shared_ptr<const RemoteQmd> remote;  // the destination qmd, its ssh session open
+    std::optional<migrate_tls::Setup> tls;    // migration.tls over tcp: QEMU's client creds
   };
   struct IncomingStart {
     std::string machine_type;            // the source's resolved one (pc-q35-7.2)
@@ -131,6 +136,7 @@ class Vm : public std::enable_shared_from_this<Vm> {
     std::function<void()> discard;       // removes the VM from the registry and the store
     std::vector<storage::CopyDisk> copy_disks;  // created if missing, exported over NBD
     boost::json::object nbd_address;            // where the NBD server listens
+    std::optional<migrate_tls::Setup> tls;      // migration.tls over tcp: QEMU's server creds
   };
   asio::awaitable<OpResult> start_incoming(IncomingStart request);
   // The destination's view: {"status": QEMU's migration status, "state": ...}.
@@ -229,6 +235,9 @@ class Vm : public std::enable_shared_from_this<Vm> {
     // Outgoing migration: cancelled (woken) by MIGRATION events and by a cancel request.
     std::shared_ptr<asio::steady_timer> migration_wake;
     bool migration_event = false;  // one came since the last look (a cancel may find no wait)
+    // A postcopy migration failed after the switch: this copy's memory is stale, and resuming
+    // it would run the guest twice. Why, in words; the VM can only be killed.
+    std::string split_memory;
     // Hotplug (vm_hotplug.cpp)
     struct Hotplug;                    // devices added or removed in this run, unplug waiters
     std::shared_ptr<Hotplug> hotplug;  // made on first use
@@ -266,6 +275,7 @@ class Vm : public std::enable_shared_from_this<Vm> {
                                          MigrateOptions options, MigrationTarget target,
                                          bool was_running);
   asio::awaitable<void> watch_incoming(std::shared_ptr<Run> run, IncomingStart timing);
+  asio::awaitable<void> watch_postcopy(std::shared_ptr<Run> run);
   // Devices that came by hotplug without --persist (the destination would lack them), in
   // words; empty when there are none (vm_hotplug.cpp keeps that state).
   std::string transient_devices() const;

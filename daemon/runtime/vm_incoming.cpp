@@ -92,13 +92,19 @@ asio::awaitable<std::expected<void, std::string>> listen_incoming(
           fmt::format("migrate-set-parameters: {}", set.error().to_string()));
     }
   }
+  if (incoming.tls) {
+    if (auto secured = co_await migrate_tls::enable(qmp, *incoming.tls); !secured) {
+      co_return std::unexpected(secured.error());
+    }
+  }
   if (auto listening = co_await qmp::migrate_incoming(qmp, incoming.uri); !listening) {
     co_return std::unexpected(
         fmt::format("migrate-incoming {}: {}", incoming.uri, listening.error().to_string()));
   }
   if (!incoming.copy_disks.empty()) {
+    const std::string nbd_creds = migrate_tls::creds_id(incoming.tls);
     if (auto exported = co_await storage::export_disks(qmp, incoming.copy_disks,
-                                                       incoming.nbd_address);
+                                                       incoming.nbd_address, nbd_creds);
         !exported) {
       co_return std::unexpected(exported.error());
     }
@@ -144,7 +150,8 @@ asio::awaitable<void> Vm::watch_incoming(std::shared_ptr<Run> run, IncomingStart
   const auto began = std::chrono::steady_clock::now();
   bool arrived = false;
   while (run->incoming && !run->exited.is_set()) {
-    if (co_await run->exited.wait_for(1s)) {
+    const bool exited = co_await run->exited.wait_for(1s);
+    if (exited) {
       break;
     }
     if (!run->incoming || !run->qmp) {
@@ -198,17 +205,20 @@ asio::awaitable<OpResult> Vm::commit_incoming(bool resume) {
         fmt::format("VM {} is not waiting for a migration here ({})", name_, state_name(state_))));
   }
   // The source saw "completed" when it sent the last byte; this side is done once it has
-  // loaded them. Wait for that, briefly.
+  // loaded them. Wait for that, briefly. In postcopy the source hands over at the switch:
+  // the guest runs here while the rest of its memory arrives.
   std::string status;
   for (int i = 0; i < 100; ++i) {
     auto info = co_await qmp::query_migrate(*run->qmp);
     status = info ? info->status : "unknown (" + info.error().to_string() + ")";
-    if (status == "completed" || status == "failed" || run->exited.is_set()) {
+    if (status == "completed" || status == "postcopy-active" || status == "failed" ||
+        run->exited.is_set()) {
       break;
     }
     co_await run->exited.wait_for(100ms);
   }
-  if (status != "completed") {
+  const bool postcopy = status == "postcopy-active";
+  if (status != "completed" && !postcopy) {
     co_return std::unexpected(op_error(
         OpError::Code::conflict,
         fmt::format("VM {}: the incoming migration is {}, not completed; not resuming here",
@@ -225,6 +235,12 @@ asio::awaitable<OpResult> Vm::commit_incoming(bool resume) {
                       done.error().to_string())));
     }
   }
+  if (!postcopy) {
+    // TLS creds off again once the guest runs (no added pause), so that a later migration
+    // away from here may go without; in postcopy when the last page came (watch_postcopy).
+    const std::string tls_dir = migrate_tls::private_dir(paths().run_dir);
+    co_await migrate_tls::disable(*run->qmp, tls_dir);
+  }
   run->incoming = false;
   incoming_images_.clear();  // they hold the guest's disks now
   record_.incoming = false;
@@ -238,6 +254,11 @@ asio::awaitable<OpResult> Vm::commit_incoming(bool resume) {
   auto self = shared_from_this();
   auto watch = [self, run] { return self->watch_agent(run); };
   asio::co_spawn(ctx_.executor, std::move(watch), asio::detached);
+  if (postcopy) {
+    publish("MigrationPostcopy", "running here while the rest of the memory arrives");
+    auto follow = [self, run] { return self->watch_postcopy(run); };
+    asio::co_spawn(ctx_.executor, std::move(follow), asio::detached);
+  }
   // The guest clock stood still during the switchover. The agent reconnects through the new
   // chardev within seconds; sync once it answers (best effort, like after a resume).
   auto sync = [self, run]() -> asio::awaitable<void> {
@@ -250,6 +271,36 @@ asio::awaitable<OpResult> Vm::commit_incoming(bool resume) {
   };
   asio::co_spawn(ctx_.executor, std::move(sync), asio::detached);
   co_return OpResult{};
+}
+
+// The guest runs here and pulls the pages it lacks from the source until the last one came.
+// A broken stream leaves it waiting on those pages (QEMU's postcopy-paused): say so loudly,
+// there is nothing qmd can undo.
+asio::awaitable<void> Vm::watch_postcopy(std::shared_ptr<Run> run) {
+  std::string status = "postcopy-active";
+  while (status == "postcopy-active" && !run->exited.is_set() && run_ == run) {
+    co_await run->exited.wait_for(500ms);
+    if (run->exited.is_set() || !run->qmp) {
+      break;
+    }
+    auto info = co_await qmp::query_migrate(*run->qmp);
+    if (info) {
+      status = info->status;
+    }
+  }
+  if (status == "completed") {
+    const std::string tls_dir = migrate_tls::private_dir(paths().run_dir);
+    co_await migrate_tls::disable(*run->qmp, tls_dir);
+    publish("MigrationCompleted", "postcopy: every page arrived");
+    co_return;
+  }
+  const std::string why = fmt::format(
+      "postcopy ended {} before every page arrived: the guest here lacks memory the source "
+      "still holds and stalls when it touches it; check the source host",
+      run->exited.is_set() ? std::string("with QEMU's exit") : "as " + status);
+  record_.last_error = why;
+  save_record();
+  publish("MigrationFailed", why);
 }
 
 asio::awaitable<OpResult> Vm::abort_incoming(std::string why) {

@@ -2,6 +2,7 @@
 // transfer followed to the end — the switchover confirmed with the destination, and on any
 // failure the migration cancelled, the destination cleaned and this VM running again.
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -147,9 +148,15 @@ asio::awaitable<std::expected<std::shared_ptr<Operation>, OpError>> Vm::migrate(
                                  "migrate",
                                  why));
   }
-  auto remote = RemoteQmd::parse(options.destination, ctx_.config);
-  if (!remote) {
-    co_return refuse(OpError::Code::bad_request, remote.error());
+  auto parsed_remote = RemoteQmd::parse(options.destination, ctx_.config);
+  if (!parsed_remote) {
+    co_return refuse(OpError::Code::bad_request, parsed_remote.error());
+  }
+  // Over ssh one connection carries every call of this migration (ControlMaster): a call
+  // made while the guest stands still for the switchover costs no new handshake.
+  auto remote = std::make_shared<RemoteQmd>(std::move(*parsed_remote));
+  if (auto opened = co_await remote->open_session(ctx_.executor); !opened) {
+    co_return refuse(OpError::Code::unavailable, opened.error());
   }
   auto run = run_;
   if (auto cpus = co_await qmp::query_cpus_fast(*run->qmp);
@@ -245,6 +252,15 @@ asio::awaitable<std::expected<std::shared_ptr<Operation>, OpError>> Vm::migrate(
   body["capabilities"] = std::move(capabilities);
   body["finishWithinSeconds"] = options.timeout.count() + 60;
   body["transport"] = options.transport;
+  if (!ctx_.config.migration_tls_dir.empty()) {
+    body["tls"] = true;  // absent otherwise: a qmd without migration.tls support still answers
+  }
+  if (options.transport != "unix") {
+    // A broken migration.tls here is refused before the destination starts anything.
+    if (auto why = migrate_tls::unusable(ctx_.config, migrate_tls::Endpoint::client)) {
+      co_return refuse(OpError::Code::conflict, *why);
+    }
+  }
   body["bootId"] = read_bytes("/proc/sys/kernel/random/boot_id");
   if (auto& id = body["bootId"].as_string(); !id.empty() && id.back() == '\n') {
     id.pop_back();
@@ -268,6 +284,13 @@ asio::awaitable<std::expected<std::shared_ptr<Operation>, OpError>> Vm::migrate(
   }
 
   target.uri = std::string(uri->as_string());
+  target.remote = remote;
+  std::optional<std::pair<uid_t, gid_t>> qemu_owner;
+  if (ctx_.qemu_user) {
+    qemu_owner.emplace(ctx_.qemu_user->uid, ctx_.qemu_user->gid);
+  }
+  target.tls = migrate_tls::for_uri(ctx_.config, paths().run_dir, target.uri,
+                                    migrate_tls::Endpoint::client, qemu_owner);
   if (!target.disks.empty()) {
     const auto* nbd = answer.as_object().if_contains("nbd");
     if (nbd == nullptr || !nbd->is_object()) {
@@ -302,19 +325,23 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
   const std::string& uri = target.uri;
   const auto& disks = target.disks;
   const std::string dest = options.destination;
-  const RemoteQmd remote = *RemoteQmd::parse(dest, ctx_.config);  // checked by migrate()
+  const RemoteQmd& remote = *target.remote;
   const std::string incoming_path = "/v1/migrations/incoming/" + name_;
   std::uint32_t downtime_limit = options.downtime_limit_ms;
   // Every failure sets these and leaves through the one rollback below (no early returns:
   // g++ 12 mishandles temporaries passed to coroutines inside co_await expressions).
   std::string fail_status = "failed";
   std::string fail_why;
+  // Set when a postcopy migration fails after the switch: the guest's newest memory is on
+  // both hosts and neither copy may run, so there is no rollback.
+  std::string split_why;
 
   // qmd's own clock beside QEMU's figures (which QEMU 7.2 leaves at 0 when block mirrors ran):
   // the whole operation, and how long the guest stood still from the switchover's pause
   // until the destination ran it.
   const auto operation_began = std::chrono::steady_clock::now();
   std::optional<std::chrono::steady_clock::time_point> paused_at;
+  std::optional<std::chrono::steady_clock::time_point> handed_over_at;  // postcopy: early
   auto wake = std::make_shared<asio::steady_timer>(ctx_.executor);
   run->migration_wake = wake;
   op->on_cancel = [wake] { wake->cancel(); };
@@ -335,6 +362,8 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
         options.max_bandwidth == 0 ? std::numeric_limits<std::int64_t>::max()
                                    : static_cast<std::int64_t>(options.max_bandwidth);
     parameters["downtime-limit"] = downtime_limit;
+    // After the switch to postcopy QEMU uses its own bandwidth cap (default: none).
+    parameters["max-postcopy-bandwidth"] = static_cast<std::int64_t>(options.postcopy_bandwidth);
     if (options.multifd_channels > 0) {
       parameters["multifd-channels"] = options.multifd_channels;
     }
@@ -342,10 +371,18 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
       fail_why = "migrate-set-parameters: " + set.error().to_string();
       break;
     }
+    if (target.tls) {
+      if (auto secured = co_await migrate_tls::enable(qmp, *target.tls); !secured) {
+        fail_why = secured.error();
+        break;
+      }
+    }
+    const std::string nbd_creds = migrate_tls::creds_id(target.tls);
     if (!disks.empty()) {
       // The disks first: RAM goes once every mirror has caught up and writes reach both sides.
       op->phase = "copying storage";
-      if (auto mirrored = co_await storage::start_mirrors(qmp, disks, target.nbd); !mirrored) {
+      if (auto mirrored = co_await storage::start_mirrors(qmp, disks, target.nbd, nbd_creds);
+          !mirrored) {
         fail_why = mirrored.error();
         break;
       }
@@ -389,11 +426,14 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
     auto last_check = began;
     bool cancel_sent = false;
     bool postcopy_started = false;
+    bool postcopy_switched = false;  // the source's CPUs stopped for good: no way back
+    bool committed = false;          // the destination runs the guest (postcopy: already)
     std::int64_t raised_at_pass = 0;
     std::string ended_why;  // why qmd cancelled: on request, or the timeout
     for (;;) {
       if (run->exited.is_set()) {
-        fail_why = "the source QEMU exited during the migration";
+        (postcopy_switched ? split_why : fail_why) =
+            "the source QEMU exited during the migration";
         break;
       }
       run->migration_event = false;
@@ -410,6 +450,40 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
       if (info->status == "completed") {
         break;
       }
+      if (postcopy_switched && info->status != "postcopy-active") {
+        // postcopy-paused (the stream broke), failed or cancelled after the switch.
+        split_why = fmt::format("the migration stopped after the switch to postcopy (QEMU: {}{})",
+                                info->status,
+                                info->error_desc.empty() ? "" : ", " + info->error_desc);
+        break;
+      }
+      if (info->status == "postcopy-active" && !postcopy_switched) {
+        // The guest's CPU state went to the destination; what memory it lacks there it pulls
+        // from here on demand. It can run there now, and nowhere else: hand it over at once
+        // instead of after the last page (which would keep it paused the whole time).
+        postcopy_switched = true;
+        op->phase = "postcopy";
+        op->no_cancel = fmt::format("postcopy has switched: the guest runs on {} and pulls "
+                                    "the rest of its memory from here; it cannot come back",
+                                    dest);
+        std::string early_body = was_running ? R"({"resume":true})" : R"({"resume":false})";
+        const std::string early_path = incoming_path + "/commit";
+        auto early = co_await remote.request(ctx_.executor, http::verb::post, early_path,
+                                             std::move(early_body), kRemoteLimit);
+        if (early && early->status == 200) {
+          committed = true;
+          handed_over_at = std::chrono::steady_clock::now();
+          publish("MigrationPostcopy",
+                  fmt::format("switched: the guest runs on {} while its memory follows", dest));
+        } else {
+          // Asked again once every page is there.
+          publish("Error", fmt::format("the destination did not take the guest at the postcopy "
+                                       "switch ({}); asking again when the transfer ends",
+                                       early ? api::remote_error_message(*early)
+                                             : early.error()));
+        }
+        continue;
+      }
       if (info->status == "failed") {
         fail_why = "QEMU: " + (info->error_desc.empty() ? std::string("the migration failed")
                                                         : info->error_desc);
@@ -420,7 +494,7 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
         fail_why = ended_why.empty() ? std::string("QEMU cancelled the migration") : ended_why;
         break;
       }
-      if (!cancel_sent && (op->cancel_requested ||
+      if (!cancel_sent && !postcopy_switched && (op->cancel_requested ||
                            std::chrono::steady_clock::now() - began > options.timeout)) {
         ended_why = op->cancel_requested
                         ? std::string("cancelled on request")
@@ -489,21 +563,27 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
           // Precopy had its chance; from here the destination pulls what is left on demand.
           if (auto switched = co_await run->qmp->execute("migrate-start-postcopy"); switched) {
             postcopy_started = true;
-            publish("MigrationPostcopy", "switched to postcopy after 2 passes");
+            publish("MigrationPostcopyRequested",
+                    fmt::format("pass {}: switching to postcopy at the next switchover",
+                                passes));
           }
         } else if (passes >= raised_at_pass + 3 && info->expected_downtime &&
                    *info->expected_downtime > downtime_limit &&
                    downtime_limit < options.max_downtime_ms) {
           // Not converging: the guest dirties memory faster than the link moves it. Accept
           // a longer pause, stepwise and up to a bound (as Proxmox does).
-          downtime_limit = std::min(downtime_limit * 2, options.max_downtime_ms);
-          raised_at_pass = passes;
+          const std::uint32_t next = std::min(downtime_limit * 2, options.max_downtime_ms);
           json::object raise;
-          raise["downtime-limit"] = downtime_limit;
-          if (co_await qmp::migrate_set_parameters(qmp, raise)) {
+          raise["downtime-limit"] = next;
+          raised_at_pass = passes;  // a refusal is not retried at every look either
+          if (auto raised = co_await qmp::migrate_set_parameters(qmp, raise); raised) {
+            downtime_limit = next;
             publish("MigrationDowntimeRaised",
                     fmt::format("pass {}: expected downtime {} ms; the limit is now {} ms",
                                 passes, *info->expected_downtime, downtime_limit));
+          } else {
+            spdlog::warn("vm {}: raising the downtime limit to {} ms: {}", name_, next,
+                         raised.error().to_string());
           }
         }
       }
@@ -514,7 +594,7 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
       boost::system::error_code ec;
       co_await wake->async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
-    if (!fail_why.empty()) {
+    if (!fail_why.empty() || !split_why.empty() || committed) {
       break;
     }
 
@@ -524,13 +604,14 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
     const std::string commit_path = incoming_path + "/commit";
     // A VM paused here arrives paused there.
     std::string commit_body = was_running ? R"({"resume":true})" : R"({"resume":false})";
-    auto committed = co_await remote.request(ctx_.executor, http::verb::post, commit_path,
-                                             std::move(commit_body), kRemoteLimit);
-    if (committed && committed->status != 200) {
-      fail_why = "the destination did not take over: " + api::remote_error_message(*committed);
+    auto committed_now = co_await remote.request(ctx_.executor, http::verb::post, commit_path,
+                                                 std::move(commit_body), kRemoteLimit);
+    if (committed_now && committed_now->status != 200) {
+      fail_why =
+          "the destination did not take over: " + api::remote_error_message(*committed_now);
       break;
     }
-    if (!committed) {
+    if (!committed_now) {
       // Did the hand-over happen and only the answer got lost? Running the guest in two
       // places is the one thing worse than a failed migration, so ask before resuming here.
       const std::string vm_path = "/v1/vms/" + name_;
@@ -538,7 +619,7 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
                                                 "", 10s);
       if (check && (check->status != 200 ||
                     check->body.find("\"state\":\"migrating\"") != std::string::npos)) {
-        fail_why = "the destination did not take over: " + committed.error();
+        fail_why = "the destination did not take over: " + committed_now.error();
         break;
       }
       if (!check) {
@@ -546,7 +627,7 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
             "the destination stopped answering during the hand-over ({}); the VM stays "
             "paused here so that it never runs twice: if it runs on {}, qmctl delete --force "
             "{} here, otherwise qmctl resume {}",
-            committed.error(), dest, name_, name_);
+            committed_now.error(), dest, name_, name_);
         op->phase = "unknown";
         set_state(VmState::paused, why);
         publish("MigrationFailed", why);
@@ -557,10 +638,32 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
   } while (false);
   run->migration_wake.reset();
 
+  if (!split_why.empty()) {
+    // Past the point of no return: resuming here would run stale memory, and the
+    // destination lacks pages only this side had. Both stay as they are for a person.
+    const std::string why = fmt::format(
+        "{}; the guest's memory is split between here and {}, so it stays paused here and "
+        "must not be resumed (its state here is stale); if {} still runs it, the guest may "
+        "be damaged: check it there, then qmctl kill {} here",
+        split_why, dest, dest, name_);
+    op->phase = "failed after the switch";
+    run->split_memory = fmt::format("a postcopy migration to {} failed after the switch",
+                                    dest);
+    if (run_ == run && !run->exited.is_set()) {
+      set_state(VmState::paused, why);
+    }
+    publish("MigrationFailed", why);
+    operations.finish(*op, "failed", why);
+    co_return;
+  }
+
   if (!fail_why.empty()) {
     // Every way out but success: the source's migration stopped, the destination told to
     // let go, this VM running again (if it was), and the operation says what happened.
     op->phase = "rolling back";
+    if (target.tls) {
+      fail_why = migrate_tls::explain(fail_why, *target.tls);
+    }
     if (!disks.empty() && !run->exited.is_set()) {
       co_await storage::abandon_mirrors(qmp, disks);
     }
@@ -584,6 +687,11 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
       }
       co_await run->exited.wait_for(100ms);
     }
+    if (target.tls && !run->exited.is_set()) {
+      // The creds off again, so that a later migration without TLS works.
+      const std::string tls_dir = target.tls->private_dir;
+      co_await migrate_tls::disable(qmp, tls_dir);
+    }
     if (!run->exited.is_set() && was_running) {
       if (auto resumed = co_await qmp::cont(qmp); !resumed) {
         fail_why += fmt::format("; resuming here failed: {} (qmctl resume {})",
@@ -600,7 +708,7 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
     co_return;
   }
 
-  const auto handed_over = std::chrono::steady_clock::now();
+  const auto handed_over = handed_over_at.value_or(std::chrono::steady_clock::now());
   op->progress["elapsedMs"] =
       std::chrono::duration_cast<std::chrono::milliseconds>(handed_over - operation_began).count();
   op->progress["pausedMs"] = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -611,7 +719,8 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
   // and TPM state, which are the destination's now (and hold secrets).
   run->stop_requested = true;
   (void)co_await qmp::quit(qmp);
-  if (!co_await run->exited.wait_for(10s) && run->qemu) {
+  const bool quit = co_await run->exited.wait_for(10s);
+  if (!quit && run->qemu) {
     run->qemu->signal(SIGKILL);
     co_await run->exited.wait_for(10s);
   }

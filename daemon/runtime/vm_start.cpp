@@ -334,7 +334,8 @@ asio::awaitable<std::optional<std::string>> Vm::start_swtpm(
     const std::string ctrl = ctrl_socket_of(sidecar);
     const auto until = std::chrono::steady_clock::now() + 10s;
     while (!ctrl.empty() && !is_socket(ctrl)) {
-      if (co_await run_->swtpm->wait_exit_for(20ms)) {
+      const bool gone = co_await run_->swtpm->wait_exit_for(20ms);
+      if (gone) {
         co_return fmt::format("{} {} before creating {}; log:\n{}", sidecar.name,
                               run_->swtpm->describe(), ctrl, trial::file_tail(log, kTailLines));
       }

@@ -69,11 +69,13 @@ asio::awaitable<OpResult> Vm::stop_locked(std::chrono::seconds grace) {
       publish("ShutdownRequested", fmt::format("asked the guest to power off ({})", how));
       // Windows often ignores the first ACPI request (it is still booting, or asleep):
       // ask once more halfway through.
-      if (!co_await run->exited.wait_for(grace / 2) && how == "ACPI powerdown" && run->qmp &&
-          run->qmp->is_open()) {
+      // Every co_await result is named first: g++ 12 miscompiles `if (!co_await x)`.
+      const bool off_early = co_await run->exited.wait_for(grace / 2);
+      if (!off_early && how == "ACPI powerdown" && run->qmp && run->qmp->is_open()) {
         (void)co_await qmp::system_powerdown(*run->qmp);
       }
-      if (co_await run->exited.wait_for(grace - grace / 2)) {
+      const bool off = co_await run->exited.wait_for(grace - grace / 2);
+      if (off) {
         co_return OpResult{};
       }
       publish("StopEscalated", fmt::format("the guest did not power off within {} s after {}; "
@@ -83,13 +85,15 @@ asio::awaitable<OpResult> Vm::stop_locked(std::chrono::seconds grace) {
   }
   if (run->qmp && run->qmp->is_open()) {
     (void)co_await qmp::quit(*run->qmp);
-    if (co_await run->exited.wait_for(5s)) {
+    const bool quit = co_await run->exited.wait_for(5s);
+    if (quit) {
       co_return OpResult{};
     }
   }
   if (run->qemu) {
     run->qemu->signal(SIGTERM);
-    if (co_await run->exited.wait_for(5s)) {
+    const bool terminated = co_await run->exited.wait_for(5s);
+    if (terminated) {
       co_return OpResult{};
     }
   }
@@ -105,7 +109,8 @@ asio::awaitable<OpResult> Vm::kill_locked() {
   if (run->qemu) {
     run->qemu->signal(SIGKILL);
   }
-  if (!co_await run->exited.wait_for(10s)) {
+  const bool killed = co_await run->exited.wait_for(10s);
+  if (!killed) {
     co_return std::unexpected(op_error(
         OpError::Code::timeout,
         fmt::format("VM {}: QEMU (pid {}) did not exit 10 s after SIGKILL (stuck in the "
@@ -125,9 +130,11 @@ asio::awaitable<void> Vm::teardown(Run& run) {
   }
   if (run.swtpm && !run.swtpm->exited()) {
     // swtpm --terminate ends once QEMU has gone; give it a moment, then insist.
-    if (!co_await run.swtpm->wait_exit_for(2s)) {
+    const bool ended = co_await run.swtpm->wait_exit_for(2s);
+    if (!ended) {
       run.swtpm->signal(SIGTERM);
-      if (!co_await run.swtpm->wait_exit_for(2s)) {
+      const bool terminated = co_await run.swtpm->wait_exit_for(2s);
+      if (!terminated) {
         run.swtpm->signal(SIGKILL);
         co_await run.swtpm->wait_exit_for(5s);
       }
@@ -156,6 +163,8 @@ asio::awaitable<void> Vm::teardown(Run& run) {
   // Ephemeral VARS and TPM state live only as long as one run.
   fs::remove(where.nvram(false), ec);
   fs::remove_all(where.tpm_state_dir(false), ec);
+  // A migration's private copy of the TLS key (migrate_tls), whichever way the run ended.
+  fs::remove_all(migrate_tls::private_dir(where.run_dir), ec);
 }
 
 }  // namespace qmd::daemon

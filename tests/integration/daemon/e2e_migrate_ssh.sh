@@ -2,7 +2,9 @@
 # Live migration to ssh://HOST/SOCKET: qmd A reaches qmd B's API through a real sshd (its own,
 # on a loopback port, with a throw-away key) and `qmctl stdio-proxy` on the other side, as
 # between two hosts. The guest moves and keeps running; a destination ssh cannot reach is a
-# 502 with ssh's own words, before anything changes. Needs root (sshd) and openssh-server.
+# 502 with ssh's own words, before anything changes. The whole migration rides one ssh
+# connection (a ControlMaster), which ends with it, success or failure, leaving no process
+# and no control socket behind. Needs root (sshd) and openssh-server.
 source "$(dirname "$0")/lib.sh"
 if [[ $(id -u) -ne 0 || ! -x /usr/sbin/sshd ]]; then
   echo "SKIP: needs root and /usr/sbin/sshd (scripts/deps.sh installs openssh-server)"
@@ -26,7 +28,7 @@ KbdInteractiveAuthentication no
 StrictModes no
 UsePAM no
 PidFile $T/sshd.pid
-LogLevel ERROR
+LogLevel VERBOSE
 EOC
 cat >"$T/ssh_config" <<EOC
 Host 127.0.0.1
@@ -57,6 +59,20 @@ wait_for 20 "qmd B to answer" curl -sf --max-time 2 --unix-socket "$SOCK_B" http
   -o /dev/null
 wait_for 10 "sshd to listen" bash -c "ssh -F '$T/ssh_config' -o BatchMode=yes 127.0.0.1 true"
 
+# The connections the test sshd took ("Connection from 127.0.0.1 port N ...", LogLevel VERBOSE),
+# logged in or not.
+connections() { grep -c '^Connection from ' "$T/sshd.log" || true; }
+# qmd A's ssh masters: their argv names A's control directory ($T/run/ssh), so this sees
+# nothing of other tests.
+CONTROL_DIR=$T/run/ssh
+master_gone() {
+  [[ -z "$(pgrep -f -- "-S $CONTROL_DIR/" || true)" ]] &&
+    [[ -z "$(find "$CONTROL_DIR" -type s 2>/dev/null)" ]]
+}
+wait_master_gone() {  # the master ends off the loop's path: give it a moment
+  wait_for 10 "qmd A's ssh master and its control socket to be gone after $1" master_gone
+}
+
 vm=mssh
 file=$(spec "$vm" Manual)
 qm create -f "$file" >/dev/null || fail "qmctl create"
@@ -68,10 +84,22 @@ log "an ssh destination that does not answer: 502 with ssh's words, nothing chan
 out=$(qm migrate "$vm" --to "ssh://127.0.0.1:1$SOCK_B" 2>&1) && fail "migrate to port 1: $out"
 grep_q "ssh: .*port 1" <<<"$out" || fail "the error does not carry ssh's message: $out"
 [[ "$(vm_state "$vm")" == running ]] || fail "the VM is $(vm_state "$vm") after a refused migration"
+wait_master_gone "an unreachable destination"
+
+log "an ssh destination that answers but has no qmd there: refused, the connection ends"
+out=$(qm migrate "$vm" --to "ssh://127.0.0.1$T/nowhere.sock" 2>&1) && fail "migrate to no qmd: $out"
+log "$out"
+[[ "$(vm_state "$vm")" == running ]] || fail "the VM is $(vm_state "$vm") after a refused migration"
+wait_master_gone "a destination without qmd"
 
 log "migrate to ssh://127.0.0.1$SOCK_B"
+before=$(connections)
 out=$(qm migrate "$vm" --to "ssh://127.0.0.1$SOCK_B" 2>&1) || fail "qmctl migrate over ssh: $out"
 log "$out"
+used=$(($(connections) - before))
+log "ssh connections for the migration: $used"
+((used == 1)) || fail "the migration made $used ssh connections, not one (a ControlMaster)"
+wait_master_gone "a migration"
 [[ "$(vm_state "$vm")" == migrated ]] || fail "A: $vm is $(vm_state "$vm")"
 [[ "$(SOCK=$SOCK_B vm_state "$vm")" == running ]] || fail "B: $vm is not running"
 SOCK=$SOCK_B wait_agent "$vm" 60

@@ -357,6 +357,55 @@ TEST_CASE("stdout and stderr are appended to a 0640 log; env and cwd are applied
   CHECK(run_to_end(root_cwd) == "/\n");
 }
 
+TEST_CASE("output_fd takes the output; parent_death_signal ends the child with its parent") {
+  TempDir dir("launch");
+  LaunchSpec spec;
+  spec.argv = {"/bin/sh", "-c", "echo to-the-fd; echo err >&2"};
+  const std::string path = dir.path() + "/out";
+  UniqueFd out(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+  REQUIRE(out);
+  spec.output_fd = out.get();
+  auto launched = launch(spec);
+  REQUIRE_MESSAGE(launched.has_value(), (launched ? "" : launched.error()));
+  Child child(*launched);
+  REQUIRE(child.wait_exit(30000));
+  CHECK(read_text(path) == "to-the-fd\nerr\n");
+
+  // A process that launches a tied sleeper and exits: the kernel sends the sleeper SIGTERM.
+  int pipe_fds[2];
+  REQUIRE(::pipe(pipe_fds) == 0);
+  UniqueFd read_end(pipe_fds[0]);
+  const pid_t middle = ::fork();
+  REQUIRE(middle >= 0);
+  if (middle == 0) {
+    LaunchSpec tied;
+    tied.argv = {"sleep", "60"};
+    tied.log_path = dir.path() + "/tied.log";
+    tied.parent_death_signal = SIGTERM;
+    auto started = launch(tied);
+    const pid_t pid = started ? started->pid : -1;
+    (void)::write(pipe_fds[1], &pid, sizeof pid);
+    ::_exit(0);
+  }
+  ::close(pipe_fds[1]);
+  pid_t sleeper = -1;
+  REQUIRE(::read(read_end.get(), &sleeper, sizeof sleeper) == sizeof sleeper);
+  ::waitpid(middle, nullptr, 0);
+  REQUIRE(sleeper > 0);
+  bool gone = false;
+  for (int i = 0; i < 100 && !gone; ++i) {  // reaped by init, or a zombie until then
+    const std::string state = status_line(sleeper, "State");
+    gone = state.empty() || state.find("Z") != std::string::npos;
+    if (!gone) {
+      ::usleep(50000);
+    }
+  }
+  CHECK_MESSAGE(gone, "the tied sleeper outlived the process that launched it");
+  if (!gone) {
+    ::kill(sleeper, SIGKILL);
+  }
+}
+
 TEST_CASE("QEMU starts under the outer filter stacked with its own -sandbox") {
   if (::access("/usr/bin/qemu-system-x86_64", X_OK) != 0) {
     MESSAGE("qemu-system-x86_64 not installed: skipped");

@@ -139,6 +139,24 @@ TEST_CASE("migration: the address sources reach and a port range") {
         "(qmd.yaml:1:13)\n");
 }
 
+TEST_CASE("migration.tls: a directory in QEMU's x509 layout, absolute, and required") {
+  CHECK(default_config().migration_tls_dir.empty());  // plaintext unless configured
+  CHECK(parse_config("migration: {address: 192.0.2.10}\n", "qmd.yaml")->migration_tls_dir == "");
+  auto c = parse_config("migration:\n  tls: {dir: /etc/qmd/migration-tls}\n", "qmd.yaml");
+  REQUIRE(c);
+  CHECK(c->migration_tls_dir == "/etc/qmd/migration-tls");
+  CHECK(errors_of("migration:\n  tls: {dir: etc/tls}\n") ==
+        "migration.tls.dir: \"etc/tls\" is not an absolute path; write it from / "
+        "(qmd.yaml:2:14)\n");
+  CHECK(errors_of("migration:\n  tls: {}\n") ==
+        "migration.tls.dir: missing required field \"dir\" (qmd.yaml:2:8)\n");
+  CHECK(errors_of("migration:\n  tls: {dir: /x, verify: false}\n") ==
+        "migration.tls.verify: unknown field \"verify\"; known fields here: dir "
+        "(qmd.yaml:2:18)\n");
+  CHECK(errors_of("migration:\n  tls: /etc/qmd/migration-tls\n") ==
+        "migration.tls: expected a mapping, got \"/etc/qmd/migration-tls\" (qmd.yaml:2:8)\n");
+}
+
 TEST_CASE("bridge names must be Linux interface names") {
   CHECK(errors_of("bridges:\n  prod: br-production-net0\n  lab: \"br 1\"\n  ok: br0\n") ==
         "bridges.prod: bridge \"br-production-net0\" is 18 characters; a Linux interface name "

@@ -1,0 +1,248 @@
+#include "daemon/runtime/migrate_tls.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/json/object.hpp>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "qmp/commands.hpp"
+
+namespace qmd::daemon::migrate_tls {
+
+namespace json = boost::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::size_t kMaxPemBytes = 1 << 20;  // a certificate or key is a few KiB
+
+std::expected<std::string, std::string> read_pem(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return std::unexpected(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+  }
+  std::string bytes(kMaxPemBytes + 1, '\0');
+  in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (in.bad()) {
+    return std::unexpected(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+  }
+  bytes.resize(static_cast<std::size_t>(in.gcount()));
+  if (bytes.empty() || bytes.size() > kMaxPemBytes) {
+    return std::unexpected(fmt::format("{} is {}; it should hold one PEM file", path,
+                                       bytes.empty() ? "empty" : "larger than 1 MiB"));
+  }
+  return bytes;
+}
+
+// Writes `bytes` as a new file only its owner reads.
+std::expected<void, std::string> write_private(
+    const std::string& path, const std::string& bytes,
+    const std::optional<std::pair<uid_t, gid_t>>& owner) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return std::unexpected(fmt::format("create {}: {}", path, std::strerror(errno)));
+  }
+  std::string failure;
+  std::size_t done = 0;
+  while (done < bytes.size() && failure.empty()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno != EINTR) {
+      failure = fmt::format("write {}: {}", path, std::strerror(errno));
+    } else if (n > 0) {
+      done += static_cast<std::size_t>(n);
+    }
+  }
+  if (failure.empty() && owner && ::fchown(fd, owner->first, owner->second) != 0) {
+    failure = fmt::format("chown {} to the QEMU user: {}", path, std::strerror(errno));
+  }
+  ::close(fd);
+  if (!failure.empty()) {
+    return std::unexpected(failure);
+  }
+  return {};
+}
+
+std::string unreadable(const std::string& why, Endpoint endpoint) {
+  return fmt::format("migration.tls.dir: {} (the {} needs {} there, in QEMU's x509 layout)", why,
+                     endpoint == Endpoint::server ? "destination" : "source",
+                     fmt::join(needed_files(endpoint), ", "));
+}
+
+}  // namespace
+
+std::vector<std::string> needed_files(Endpoint endpoint) {
+  if (endpoint == Endpoint::server) {
+    return {"ca-cert.pem", "server-cert.pem", "server-key.pem"};
+  }
+  return {"ca-cert.pem", "client-cert.pem", "client-key.pem"};
+}
+
+std::string private_dir(const std::string& run_dir) { return run_dir + "/migration-tls"; }
+
+std::string tcp_host(const std::string& uri) {
+  if (!uri.starts_with("tcp:")) {
+    return {};
+  }
+  const std::string rest = uri.substr(4);
+  const auto colon = rest.rfind(':');
+  std::string host = colon == std::string::npos ? rest : rest.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  return host;
+}
+
+std::optional<Setup> for_uri(const Config& config, const std::string& run_dir,
+                             const std::string& uri, Endpoint endpoint,
+                             std::optional<std::pair<uid_t, gid_t>> owner) {
+  if (config.migration_tls_dir.empty() || !uri.starts_with("tcp:")) {
+    return std::nullopt;
+  }
+  Setup setup;
+  setup.endpoint = endpoint;
+  setup.config_dir = config.migration_tls_dir;
+  setup.private_dir = private_dir(run_dir);
+  setup.owner = owner;
+  if (endpoint == Endpoint::client) {
+    setup.hostname = tcp_host(uri);
+  }
+  return setup;
+}
+
+std::optional<std::string> incoming_refusal(const Config& config, bool source_tls,
+                                            bool over_tcp) {
+  if (!over_tcp) {
+    return std::nullopt;  // a unix socket: the stream never leaves this host
+  }
+  const bool here = !config.migration_tls_dir.empty();
+  if (here && !source_tls) {
+    return std::string(
+        "this qmd takes migrations over TCP only with TLS (migration.tls is set here) and the "
+        "source sends plaintext: configure migration.tls on the source, with certificates "
+        "from the same CA");
+  }
+  if (!here && source_tls) {
+    return std::string(
+        "the source migrates over TLS (its migration.tls) but this qmd has no migration.tls: "
+        "configure migration.tls here, with certificates from the same CA");
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> unusable(const Config& config, Endpoint endpoint) {
+  if (config.migration_tls_dir.empty()) {
+    return std::nullopt;
+  }
+  for (const auto& name : needed_files(endpoint)) {
+    if (auto bytes = read_pem(config.migration_tls_dir + "/" + name); !bytes) {
+      return unreadable(bytes.error(), endpoint);
+    }
+  }
+  return std::nullopt;
+}
+
+std::expected<void, std::string> stage(const Setup& setup) {
+  std::error_code ec;
+  fs::remove_all(setup.private_dir, ec);  // a copy left by a qmd that died mid-migration
+  if (!fs::create_directory(setup.private_dir, ec) || ec) {
+    return std::unexpected(fmt::format("make {}: {}", setup.private_dir,
+                                       ec ? ec.message() : std::string("it exists")));
+  }
+  ::chmod(setup.private_dir.c_str(), 0700);
+  if (setup.owner &&
+      ::chown(setup.private_dir.c_str(), setup.owner->first, setup.owner->second) != 0) {
+    return std::unexpected(fmt::format("chown {} to the QEMU user: {}", setup.private_dir,
+                                       std::strerror(errno)));
+  }
+  for (const auto& name : needed_files(setup.endpoint)) {
+    const std::string from = setup.config_dir + "/" + name;
+    auto bytes = read_pem(from);
+    if (!bytes) {
+      return std::unexpected(unreadable(bytes.error(), setup.endpoint));
+    }
+    if (auto written = write_private(setup.private_dir + "/" + name, *bytes, setup.owner);
+        !written) {
+      return std::unexpected(written.error());
+    }
+  }
+  return {};
+}
+
+asio::awaitable<std::expected<void, std::string>> enable(qmp::QmpClient& qmp, const Setup& setup) {
+  // The small PEM files are copied on the loop thread: a few KiB from a local directory.
+  if (auto staged = stage(setup); !staged) {
+    std::error_code ec;
+    fs::remove_all(setup.private_dir, ec);
+    co_return std::unexpected(staged.error());
+  }
+  // One left by a migration that never reached its clean-up (qmd died): out of the way.
+  json::object stale;
+  stale["id"] = kCredsId;
+  (void)co_await qmp.execute("object-del", std::move(stale));
+  json::object creds;
+  creds["qom-type"] = "tls-creds-x509";
+  creds["id"] = kCredsId;
+  creds["endpoint"] = setup.endpoint == Endpoint::server ? "server" : "client";
+  creds["dir"] = setup.private_dir;
+  creds["verify-peer"] = true;  // the server asks for a client certificate from the same CA
+  auto added = co_await qmp.execute("object-add", std::move(creds));
+  if (!added) {
+    co_return std::unexpected(fmt::format("object-add tls-creds-x509 ({}): {}",
+                                          setup.config_dir, added.error().to_string()));
+  }
+  json::object parameters;
+  parameters["tls-creds"] = kCredsId;
+  if (setup.endpoint == Endpoint::client) {
+    parameters["tls-hostname"] = setup.hostname;
+  }
+  if (auto set = co_await qmp::migrate_set_parameters(qmp, std::move(parameters)); !set) {
+    co_return std::unexpected("migrate-set-parameters tls-creds: " + set.error().to_string());
+  }
+  co_return std::expected<void, std::string>{};
+}
+
+asio::awaitable<void> disable(qmp::QmpClient& qmp, std::string private_dir) {
+  std::error_code ec;
+  if (!fs::exists(private_dir, ec)) {
+    co_return;
+  }
+  json::object parameters;
+  parameters["tls-creds"] = "";
+  parameters["tls-hostname"] = "";
+  (void)co_await qmp::migrate_set_parameters(qmp, std::move(parameters));
+  json::object id;
+  id["id"] = kCredsId;
+  (void)co_await qmp.execute("object-del", std::move(id));
+  fs::remove_all(private_dir, ec);
+}
+
+std::string creds_id(const std::optional<Setup>& setup) {
+  return setup ? std::string(kCredsId) : std::string();
+}
+
+std::string explain(const std::string& error, const Setup& setup) {
+  static constexpr const char* kTlsWords[] = {"TLS", "tls", "ertificate", "handshake", "x509",
+                                              "GnuTLS"};
+  bool about_tls = false;
+  for (const char* word : kTlsWords) {
+    about_tls = about_tls || error.find(word) != std::string::npos;
+  }
+  if (!about_tls || error.find("migration.tls") != std::string::npos) {
+    return error;  // not about the session, or already says what to fix
+  }
+  if (setup.endpoint == Endpoint::client) {
+    return fmt::format("{} (migration.tls: both qmd need certificates from the same CA, and "
+                       "the destination's server-cert.pem must name {} in subjectAltName)",
+                       error, setup.hostname);
+  }
+  return fmt::format("{} (migration.tls: both qmd need certificates from the same CA)", error);
+}
+
+}  // namespace qmd::daemon::migrate_tls

@@ -1,0 +1,73 @@
+#pragma once
+// TLS on TCP migrations (migration.tls in the config), as libvirt's --tls does it: QEMU's own
+// x509 credentials (a tls-creds-x509 object with verify-peer) added over QMP for the one
+// migration and removed afterwards, for the RAM stream and the copyStorage NBD traffic alike.
+// QEMU runs as another user and reads the files itself, so it gets a private copy in the
+// VM's run dir instead of a world-readable key.
+#include <sys/types.h>
+
+#include <boost/asio/awaitable.hpp>
+#include <expected>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "daemon/config.hpp"
+#include "qmp/client.hpp"
+
+namespace qmd::daemon::migrate_tls {
+
+namespace asio = boost::asio;
+
+inline constexpr const char* kCredsId = "qmd-migrate-tls";  // the QOM id of the creds object
+
+enum class Endpoint { server, client };  // destination, source
+
+struct Setup {
+  Endpoint endpoint = Endpoint::client;
+  std::string config_dir;   // migration.tls.dir: QEMU's file layout (ca-cert.pem, ...)
+  std::string private_dir;  // QEMU's copy for this migration, in the VM's run dir
+  std::optional<std::pair<uid_t, gid_t>> owner;  // the QEMU user, when qmd is root
+  std::string hostname;  // client: the destination's host, its certificate must name it
+};
+
+// The files QEMU reads for `endpoint`, in migration.tls.dir.
+std::vector<std::string> needed_files(Endpoint endpoint);
+// <run dir>/migration-tls
+std::string private_dir(const std::string& run_dir);
+// The host of a tcp:HOST:PORT URI ("[::1]" without brackets); empty for other URIs.
+std::string tcp_host(const std::string& uri);
+
+// TLS for a migration over `uri`: nullopt when this qmd has no migration.tls or the stream
+// does not leave the host (unix:).
+std::optional<Setup> for_uri(const Config& config, const std::string& run_dir,
+                             const std::string& uri, Endpoint endpoint,
+                             std::optional<std::pair<uid_t, gid_t>> owner);
+
+// The destination's refusal, in words, before anything starts: TLS asked for and not
+// configured here, or configured here and not asked for. nullopt: go ahead.
+std::optional<std::string> incoming_refusal(const Config& config, bool source_tls,
+                                            bool over_tcp);
+
+// Why migration.tls.dir cannot serve `endpoint` (a file missing, unreadable or empty), in
+// words; nullopt when it can or TLS is not configured. For a refusal before anything starts.
+std::optional<std::string> unusable(const Config& config, Endpoint endpoint);
+
+// Copies the endpoint's files into private_dir (0700, files 0600, owned by the QEMU user);
+// the error names the missing or unreadable file.
+std::expected<void, std::string> stage(const Setup& setup);
+// stage(), object-add tls-creds-x509, then migrate-set-parameters tls-creds (and, for the
+// client, tls-hostname). Call before migrate / migrate-incoming (and the NBD server/client).
+asio::awaitable<std::expected<void, std::string>> enable(qmp::QmpClient& qmp, const Setup& setup);
+// Undoes enable() so that a later migration without TLS works: tls-creds "" and object-del
+// (best effort; QEMU may be gone), and the private copy removed. Nothing when `private_dir`
+// does not exist (no TLS in this migration).
+asio::awaitable<void> disable(qmp::QmpClient& qmp, std::string private_dir);
+
+// The creds id for nbd-server-start/blockdev-add: kCredsId with TLS, "" without.
+std::string creds_id(const std::optional<Setup>& setup);
+// A QEMU error about the TLS session with what to check added.
+std::string explain(const std::string& error, const Setup& setup);
+
+}  // namespace qmd::daemon::migrate_tls

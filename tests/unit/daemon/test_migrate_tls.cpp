@@ -1,0 +1,113 @@
+// migrate_tls (daemon/runtime/migrate_tls.cpp) without QEMU: no TLS unless configured and over
+// TCP, the destination's refusals, the host a source checks the certificate for, and the
+// private copy each side hands QEMU (only its own files, 0600 in a 0700 directory).
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "daemon/runtime/migrate_tls.hpp"
+
+namespace tls = qmd::daemon::migrate_tls;
+namespace fs = std::filesystem;
+using qmd::daemon::Config;
+
+namespace {
+
+Config with_tls(const std::string& dir) {
+  Config config;
+  config.migration_tls_dir = dir;
+  return config;
+}
+
+unsigned mode_of(const fs::path& path) {
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  return st.st_mode & 07777;
+}
+
+std::string fmt_base() { return "migrate-tls-test-" + std::to_string(::getpid()); }
+
+}  // namespace
+
+TEST_CASE("no TLS unless migration.tls is set and the stream goes over TCP") {
+  CHECK_FALSE(tls::for_uri(Config{}, "/run/vm", "tcp:192.0.2.1:49152", tls::Endpoint::client,
+                           std::nullopt));
+  CHECK_FALSE(tls::for_uri(with_tls("/etc/t"), "/run/vm", "unix:/run/vm/migrate.sock",
+                           tls::Endpoint::client, std::nullopt));
+  auto client = tls::for_uri(with_tls("/etc/t"), "/run/vm", "tcp:192.0.2.1:49152",
+                             tls::Endpoint::client, std::nullopt);
+  REQUIRE(client);
+  CHECK(client->config_dir == "/etc/t");
+  CHECK(client->private_dir == "/run/vm/migration-tls");
+  CHECK(client->hostname == "192.0.2.1");
+  auto server = tls::for_uri(with_tls("/etc/t"), "/run/vm", "tcp:192.0.2.1:49152",
+                             tls::Endpoint::server, std::nullopt);
+  REQUIRE(server);
+  CHECK(server->hostname.empty());
+  CHECK(tls::creds_id(server) == tls::kCredsId);
+  CHECK(tls::creds_id(std::nullopt).empty());
+}
+
+TEST_CASE("the host in a tcp URI") {
+  CHECK(tls::tcp_host("tcp:127.0.0.1:49152") == "127.0.0.1");
+  CHECK(tls::tcp_host("tcp:[2001:db8::1]:49152") == "2001:db8::1");
+  CHECK(tls::tcp_host("tcp:dest.example:1") == "dest.example");
+  CHECK(tls::tcp_host("unix:/x").empty());
+}
+
+TEST_CASE("the destination refuses a mismatch before anything starts") {
+  CHECK_FALSE(tls::incoming_refusal(Config{}, false, true));
+  CHECK_FALSE(tls::incoming_refusal(with_tls("/t"), true, true));
+  // Same host: the unix socket stays plain either way.
+  CHECK_FALSE(tls::incoming_refusal(with_tls("/t"), false, false));
+  CHECK_FALSE(tls::incoming_refusal(Config{}, true, false));
+  auto plain = tls::incoming_refusal(with_tls("/t"), false, true);
+  REQUIRE(plain);
+  CHECK(plain->find("configure migration.tls on the source") != std::string::npos);
+  auto unasked = tls::incoming_refusal(Config{}, true, true);
+  REQUIRE(unasked);
+  CHECK(unasked->find("this qmd has no migration.tls") != std::string::npos);
+}
+
+TEST_CASE("each side copies only its own files, private to QEMU") {
+  const fs::path base = fs::path(QMD_BUILD_DIR) / fmt_base();
+  fs::remove_all(base);
+  fs::create_directories(base / "conf");
+  fs::create_directories(base / "run");
+  for (const char* name : {"ca-cert.pem", "server-cert.pem", "server-key.pem",
+                           "client-cert.pem", "client-key.pem"}) {
+    std::ofstream(base / "conf" / name) << "-----BEGIN " << name << "-----\n";
+  }
+  auto server = tls::for_uri(with_tls((base / "conf").string()), (base / "run").string(),
+                             "tcp:127.0.0.1:1", tls::Endpoint::server, std::nullopt);
+  REQUIRE(server);
+  REQUIRE(tls::stage(*server));
+  const fs::path copy = base / "run" / "migration-tls";
+  CHECK(mode_of(copy) == 0700);
+  CHECK(mode_of(copy / "server-key.pem") == 0600);
+  CHECK(fs::exists(copy / "ca-cert.pem"));
+  CHECK(fs::exists(copy / "server-cert.pem"));
+  CHECK_FALSE(fs::exists(copy / "client-key.pem"));
+  // Staged again (a copy left behind): fresh, not an error.
+  REQUIRE(tls::stage(*server));
+
+  fs::remove(base / "conf" / "client-key.pem");
+  auto client = tls::for_uri(with_tls((base / "conf").string()), (base / "run").string(),
+                             "tcp:127.0.0.1:1", tls::Endpoint::client, std::nullopt);
+  REQUIRE(client);
+  // Checked before anything starts: the destination has its files, the source does not.
+  CHECK_FALSE(tls::unusable(Config{}, tls::Endpoint::client));
+  CHECK_FALSE(tls::unusable(with_tls((base / "conf").string()), tls::Endpoint::server));
+  auto unusable = tls::unusable(with_tls((base / "conf").string()), tls::Endpoint::client);
+  REQUIRE(unusable);
+  CHECK(unusable->find("client-key.pem") != std::string::npos);
+  auto staged = tls::stage(*client);
+  REQUIRE_FALSE(staged);
+  CHECK(staged.error().find("client-key.pem") != std::string::npos);
+  CHECK(staged.error().find("migration.tls.dir") != std::string::npos);
+  fs::remove_all(base);
+}
