@@ -7,31 +7,13 @@
 #include <string>
 
 #include "daemon/store/atomic_file.hpp"
+#include "tests/integration/support.hpp"
 
 using qmd::daemon::read_file;
 using qmd::daemon::write_file_atomic;
+using qmd::itest::TempDir;
 
 namespace {
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = "/tmp/qmd-atomic-XXXXXX";
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::permissions(path_, std::filesystem::perms::owner_all, ec);
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 std::size_t entries_in(const std::string& dir) {
   std::size_t count = 0;
@@ -50,7 +32,7 @@ unsigned mode_of(const std::string& path) {
 }  // namespace
 
 TEST_CASE("an atomic write creates, then replaces, the whole content") {
-  TempDir dir;
+  TempDir dir("atomic");
   const std::string path = dir.path() + "/spec.yaml";
   REQUIRE(write_file_atomic(path, "first version, rather long\n").has_value());
   CHECK(read_file(path).value() == "first version, rather long\n");
@@ -62,7 +44,7 @@ TEST_CASE("an atomic write creates, then replaces, the whole content") {
 }
 
 TEST_CASE("the mode is applied exactly, whatever the umask") {
-  TempDir dir;
+  TempDir dir("atomic");
   const mode_t old_umask = ::umask(077);
   REQUIRE(write_file_atomic(dir.path() + "/default", "x").has_value());
   REQUIRE(write_file_atomic(dir.path() + "/public", "x", 0644).has_value());
@@ -76,14 +58,14 @@ TEST_CASE("the mode is applied exactly, whatever the umask") {
 }
 
 TEST_CASE("a large content is written whole") {
-  TempDir dir;
+  TempDir dir("atomic");
   const std::string big(3 * 1024 * 1024 + 17, 'q');
   REQUIRE(write_file_atomic(dir.path() + "/big", big).has_value());
   CHECK(read_file(dir.path() + "/big").value() == big);
 }
 
 TEST_CASE("a write into a missing directory names the path and leaves nothing") {
-  TempDir dir;
+  TempDir dir("atomic");
   const std::string path = dir.path() + "/missing/spec.yaml";
   auto written = write_file_atomic(path, "x");
   REQUIRE_FALSE(written.has_value());
@@ -92,7 +74,7 @@ TEST_CASE("a write into a missing directory names the path and leaves nothing") 
 }
 
 TEST_CASE("a write into a read-only directory names the path and keeps the old content") {
-  TempDir dir;
+  TempDir dir("atomic");
   // root ignores directory permissions; a read-only filesystem stops it too.
   const bool root = ::geteuid() == 0;
   const std::string ro_dir = root ? "/proc/self" : dir.path();

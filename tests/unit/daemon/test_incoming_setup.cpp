@@ -19,6 +19,7 @@
 #include "policy/parse.hpp"
 #include "policy/presets.hpp"
 #include "policy/tsc.hpp"
+#include "tests/integration/support.hpp"
 
 using qmd::cmdline::FilePrep;
 using qmd::cmdline::RenderResult;
@@ -27,6 +28,7 @@ using qmd::daemon::OpError;
 using qmd::daemon::Vm;
 using qmd::daemon::write_incoming_nvram;
 using Lines = std::vector<std::string>;
+using qmd::itest::TempDir;
 
 namespace fs = std::filesystem;
 
@@ -175,25 +177,6 @@ Vm::IncomingStart incoming(std::string machine_type,
   in.uri = "unix:/run/qmd/vms/x/migrate.sock";
   return in;
 }
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = "/tmp/qmd-incoming-XXXXXX";
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 }  // namespace
 
@@ -348,7 +331,7 @@ TEST_CASE("incoming: refused when the argv lacks what it must change") {
 }
 
 TEST_CASE("incoming: the source's VARS are written where the renderer copies the template") {
-  TempDir tmp;
+  TempDir tmp("incoming");
   const std::string run_dir = tmp.path() + "/run/vms/efi-tpm";
   const std::string state_dir = tmp.path() + "/state/vms/efi-tpm";
   const RenderResult r = render_spec(kEfiPersistentTpm, kKvmTscHost, false, run_dir, state_dir);

@@ -9,32 +9,15 @@
 
 #include "daemon/store/atomic_file.hpp"
 #include "daemon/store/vm_store.hpp"
+#include "tests/integration/support.hpp"
 
 using qmd::daemon::read_file;
 using qmd::daemon::VmStore;
+using qmd::itest::TempDir;
 
 namespace fs = std::filesystem;
 
 namespace {
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = "/tmp/qmd-store-XXXXXX";
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 VmStore open_store(const std::string& state_dir) {
   auto store = VmStore::open(state_dir);
@@ -45,7 +28,7 @@ VmStore open_store(const std::string& state_dir) {
 }  // namespace
 
 TEST_CASE("an empty store has a vms directory and no VMs") {
-  TempDir dir;
+  TempDir dir("store");
   VmStore store = open_store(dir.path() + "/state");
   CHECK(store.root() == dir.path() + "/state/vms");
   CHECK(store.vm_dir("web") == dir.path() + "/state/vms/web");
@@ -57,7 +40,7 @@ TEST_CASE("an empty store has a vms directory and no VMs") {
 }
 
 TEST_CASE("save, load, load_all and remove") {
-  TempDir dir;
+  TempDir dir("store");
   VmStore store = open_store(dir.path());
   REQUIRE(store.save_spec("web", "kind: VirtualMachine\n").has_value());
   REQUIRE(store.save_spec("db", "{\"kind\":\"VirtualMachine\"}").has_value());
@@ -98,7 +81,7 @@ TEST_CASE("save, load, load_all and remove") {
 }
 
 TEST_CASE("files are written 0640 with no temporary file left") {
-  TempDir dir;
+  TempDir dir("store");
   VmStore store = open_store(dir.path());
   REQUIRE(store.save_spec("web", "a").has_value());
   REQUIRE(store.save_record("web", "{}").has_value());
@@ -113,7 +96,7 @@ TEST_CASE("files are written 0640 with no temporary file left") {
 }
 
 TEST_CASE("opening the store removes what a crash left half done") {
-  TempDir dir;
+  TempDir dir("store");
   {
     VmStore store = open_store(dir.path());
     REQUIRE(store.save_spec("kept", "spec").has_value());
@@ -138,7 +121,7 @@ TEST_CASE("opening the store removes what a crash left half done") {
 }
 
 TEST_CASE("bad names are refused before touching the disk") {
-  TempDir dir;
+  TempDir dir("store");
   VmStore store = open_store(dir.path());
   REQUIRE(store.save_spec("victim", "spec").has_value());
   const std::vector<std::string> bad = {"",     ".",    "..",      "../victim",           "a/b",
