@@ -11,26 +11,11 @@
 source "$(dirname "$0")/lib.sh"
 e2e_setup
 
-# The second qmd ("B"); lib.sh's is "A". Both live under $T, so the EXIT trap kills their
-# QEMUs; B itself is killed by a hook.
-SOCK_A=$SOCK
-SOCK_B=$T/b-run/qmd.sock
-QMD_B_PID=
-start_qmd_b() {
-  # B takes migrations from other hosts too: TCP on the loopback.
-  printf 'migration: {address: 127.0.0.1, ports: 49152-49215}\n' >"$T/b.yaml"
-  local args=(--config "$T/b.yaml" --state-dir "$T/b-state" --run-dir "$T/b-run" --emulation
-    --log-level debug)
-  [[ $(id -u) -eq 0 ]] && args+=(--qemu-user "$QEMU_USER")
-  "$QMD_BIN" "${args[@]}" >>"$T/qmd-b.log" 2>&1 &
-  QMD_B_PID=$!
-  wait_for 20 "qmd B to answer" curl -sf --max-time 2 --unix-socket "$SOCK_B" http://qmd/v1/host \
-    -o /dev/null
-}
-EXIT_HOOKS+=('[[ -n "$QMD_B_PID" ]] && kill -KILL "$QMD_B_PID" 2>/dev/null')
+source "$(dirname "$0")/migrate_lib.sh"
+# B takes migrations from other hosts too: TCP on the loopback.
+printf 'migration: {address: 127.0.0.1, ports: 49152-49215}\n' >"$T/b.yaml"
+QMD_B_ARGS=(--config "$T/b.yaml")
 start_qmd_b
-on_b() { SOCK=$SOCK_B "$@"; }
-qm_b() { "$QMCTL_BIN" -s "$SOCK_B" "$@"; }
 
 vm=mig1
 file=$(spec "$vm" Manual)
@@ -38,37 +23,7 @@ qm create -f "$file" >/dev/null || fail "qmctl create"
 qm start "$vm" >/dev/null || fail "qmctl start"
 wait_agent "$vm" 120
 
-# migrate_to SOCKET [JSON options]: POST migrate on A's socket ($SOCK); sets OP.
-migrate() {
-  local dest=$1 extra=${2:-}
-  expect_status 202 POST "/v1/vms/$vm/migrate" -H 'Content-Type: application/json' \
-    -d "{\"destination\":\"$dest\"$extra}"
-  OP=$(json_get 'd["id"]' <<<"$BODY")
-}
-op_status() { api GET "/v1/operations/$OP"; json_get 'd["status"]' <<<"$BODY"; }
-op_done() { [[ "$(op_status)" != running ]]; }
-wait_op() {  # wait_op SECONDS WANT: BODY is then the finished operation
-  wait_for "$1" "operation $OP to end" op_done
-  api GET "/v1/operations/$OP"
-  [[ "$(json_get 'd["status"]' <<<"$BODY")" == "$2" ]] || fail "operation $OP: expected $2: $BODY"
-}
-guest_exec() {  # guest_exec SOCKET CMD: stdout of CMD in the guest
-  "$QMCTL_BIN" -s "$1" exec "$vm" -- /bin/sh -c "$2"
-}
 uptime_s() { guest_exec "$1" 'cut -d. -f1 /proc/uptime'; }
-nothing_on_b() {
-  on_b api GET "/v1/vms/$vm"
-  [[ "$STATUS" == 404 ]] || return 1
-  [[ -z "$(procs_of_vm_b)" ]]
-}
-procs_of_vm_b() {
-  local pid cmd
-  for pid in $(procs_of_tmp); do
-    cmd=$({ tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null) || continue
-    [[ "$cmd" == *"$T/b-run/vms/$vm/"* ]] && echo "$pid"
-  done
-  return 0
-}
 
 log "refused before anything changes: unreachable destination, a name taken, a hot-added disk"
 expect_status 502 POST "/v1/vms/$vm/migrate" -H 'Content-Type: application/json' \
@@ -138,7 +93,7 @@ log "cancel mid-way (1 MiB/s) with qmctl: A keeps running, B keeps nothing"
 out=$(qm migrate "$vm" --to "$SOCK_B" --bandwidth 1Mi --no-wait) || fail "migrate --no-wait: $out"
 OP=$(grep -o 'operation [^;]*' <<<"$out" | cut -d' ' -f2)
 sleep 2
-[[ "$(op_status)" == running ]] || fail "the slow migration ended early: $BODY"
+[[ "$(op_field 'd["status"]')" == running ]] || fail "the slow migration ended early: $BODY"
 qm operations | grep_q "$OP .*running" || fail "qmctl operations does not show $OP running"
 out=$(qm stop "$vm" 2>&1) && fail "stop during a migration: $out"
 grep_q "migrate-cancel $vm" <<<"$out" || fail "stop during a migration says: $out"

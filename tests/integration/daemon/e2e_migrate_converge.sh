@@ -19,17 +19,8 @@
 source "$(dirname "$0")/lib.sh"
 e2e_setup
 
-SOCK_A=$SOCK
-SOCK_B=$T/b-run/qmd.sock
-QMD_B_PID=
-args=(--state-dir "$T/b-state" --run-dir "$T/b-run" --emulation --log-level debug)
-[[ $(id -u) -eq 0 ]] && args+=(--qemu-user "$QEMU_USER")
-"$QMD_BIN" "${args[@]}" >>"$T/qmd-b.log" 2>&1 &
-QMD_B_PID=$!
-EXIT_HOOKS+=('[[ -n "$QMD_B_PID" ]] && kill -KILL "$QMD_B_PID" 2>/dev/null')
-wait_for 20 "qmd B to answer" curl -sf --max-time 2 --unix-socket "$SOCK_B" http://qmd/v1/host \
-  -o /dev/null
-on_b() { SOCK=$SOCK_B "$@"; }
+source "$(dirname "$0")/migrate_lib.sh"
+start_qmd_b
 
 vm=conv1
 file=$(spec "$vm" Manual)
@@ -37,28 +28,13 @@ qm create -f "$file" >/dev/null || fail "qmctl create"
 qm start "$vm" >/dev/null || fail "qmctl start"
 wait_agent "$vm" 120
 
-gx() { "$QMCTL_BIN" -s "$1" exec "$vm" -- /bin/sh -c "$2"; }
-procs_of_vm_b() {
-  local pid cmd
-  for pid in $(procs_of_tmp); do
-    cmd=$({ tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null) || continue
-    [[ "$cmd" == *"$T/b-run/vms/$vm/"* ]] && echo "$pid"
-  done
-  return 0
-}
-nothing_on_b() {
-  on_b api GET "/v1/vms/$vm"
-  [[ "$STATUS" == 404 ]] || return 1
-  [[ -z "$(procs_of_vm_b)" ]]
-}
-
 # The dirtier: 2 MiB of random bytes (zero pages would cost QEMU nothing to send) copied over
 # /tmp/dirty again and again, 64 KiB at a time; /tmp/count is the number of copies made.
-gx "$SOCK_A" 'echo converge-marker > /tmp/marker' >/dev/null || fail "write the marker"
-gx "$SOCK_A" 'setsid sh -c '\''cd /tmp && dd if=/dev/urandom of=src bs=64k count=32 2>/dev/null &&
+guest_exec "$SOCK_A" 'echo converge-marker > /tmp/marker' >/dev/null || fail "write the marker"
+guest_exec "$SOCK_A" 'setsid sh -c '\''cd /tmp && dd if=/dev/urandom of=src bs=64k count=32 2>/dev/null &&
   n=0; while :; do dd if=src of=dirty bs=64k conv=notrunc 2>/dev/null; n=$((n+1));
   echo $n > count; done'\'' </dev/null >/dev/null 2>&1 &' >/dev/null || fail "start the dirtier"
-copies() { gx "$1" 'cat /tmp/count 2>/dev/null || echo 0'; }
+copies() { guest_exec "$1" 'cat /tmp/count 2>/dev/null || echo 0'; }
 wait_for 60 "the dirtier to copy" bash -c "[[ \$(\"$QMCTL_BIN\" -s '$SOCK_A' exec $vm -- cat /tmp/count 2>/dev/null) -gt 3 ]]"
 
 # How fast the guest rewrites memory here (copies of 2 MiB over a few seconds): the bandwidth
@@ -78,13 +54,6 @@ bw=$((bw_kib * 1024))
 # A switchover then needs about 2 MiB / bandwidth of downtime.
 need_ms=$((2048 * 1000 / bw_kib))
 log "the guest rewrites $rate_kib KiB/s: bandwidth $bw_kib KiB/s, a switchover needs ~$need_ms ms"
-
-# migrate JSON-OPTIONS: POST migrate on A; sets OP.
-migrate() {
-  expect_status 202 POST "/v1/vms/$vm/migrate" -H 'Content-Type: application/json' \
-    -d "{\"destination\":\"$SOCK_B\",\"maxBandwidth\":$bw$1}"
-  OP=$(json_get 'd["id"]' <<<"$BODY")
-}
 
 # follow_op SECONDS SAMPLES: polls the operation every 0.25 s until it ends (failing after
 # SECONDS); each sample's progress.downtimeLimitMs goes into SAMPLES, one a line; BODY is then
@@ -182,7 +151,7 @@ max_short=$((need_ms / 4))
 ((max_short >= 8)) || max_short=8
 init_short=$((max_short / 4))
 pid_a=$(vm_pid "$vm")
-migrate ",\"downtimeLimitMs\":$init_short,\"maxDowntimeMs\":$max_short,\"timeoutSeconds\":$short_timeout"
+migrate "$SOCK_B" ",\"maxBandwidth\":$bw,\"downtimeLimitMs\":$init_short,\"maxDowntimeMs\":$max_short,\"timeoutSeconds\":$short_timeout"
 follow_op $((short_timeout + 60)) "$T/samples-short"
 log "operation: $BODY"
 [[ "$(json_get 'd["status"]' <<<"$BODY")" == failed ]] || fail "expected a failed operation: $BODY"
@@ -198,7 +167,7 @@ api GET "/v1/events?vm=$vm"
 grep_q '"type":"MigrationFailed"' <<<"$BODY" || fail "no MigrationFailed event: $BODY"
 wait_state "$vm" running 10
 [[ "$(vm_pid "$vm")" == "$pid_a" ]] || fail "A's QEMU changed: $pid_a, now $(vm_pid "$vm")"
-[[ "$(gx "$SOCK_A" 'cat /tmp/marker')" == converge-marker ]] || fail "A's guest lost its marker"
+[[ "$(guest_exec "$SOCK_A" 'cat /tmp/marker')" == converge-marker ]] || fail "A's guest lost its marker"
 c0=$(copies "$SOCK_A")
 wait_for 30 "the dirtier to go on on A" bash -c "[[ \$(\"$QMCTL_BIN\" -s '$SOCK_A' exec $vm -- cat /tmp/count) -gt $c0 ]]"
 wait_for 30 "B to drop the VM" nothing_on_b
@@ -208,7 +177,7 @@ log "a small initial limit, maxDowntimeMs well above the need: raised until it c
 init=$((need_ms / 8))
 ((init >= 4)) || init=4
 max=$((need_ms * 8))
-migrate ",\"downtimeLimitMs\":$init,\"maxDowntimeMs\":$max,\"timeoutSeconds\":240"
+migrate "$SOCK_B" ",\"maxBandwidth\":$bw,\"downtimeLimitMs\":$init,\"maxDowntimeMs\":$max,\"timeoutSeconds\":240"
 follow_op 300 "$T/samples"
 log "operation: $BODY"
 [[ "$(json_get 'd["status"]' <<<"$BODY")" == succeeded ]] || fail "expected success: $BODY"
@@ -225,7 +194,7 @@ passes=$(json_get 'd["progress"]["passes"]' <<<"$BODY")
 wait_for 10 "the source QEMU to exit" bash -c "! kill -0 $pid_a 2>/dev/null"
 [[ "$(on_b vm_state "$vm")" == running ]] || fail "B: $vm is $(on_b vm_state "$vm")"
 on_b wait_agent "$vm" 60
-[[ "$(gx "$SOCK_B" 'cat /tmp/marker')" == converge-marker ]] ||
+[[ "$(guest_exec "$SOCK_B" 'cat /tmp/marker')" == converge-marker ]] ||
   fail "the marker in guest RAM did not survive the migration"
 c0=$(copies "$SOCK_B")
 wait_for 30 "the dirtier to go on on B" bash -c "[[ \$(\"$QMCTL_BIN\" -s '$SOCK_B' exec $vm -- cat /tmp/count) -gt $c0 ]]"

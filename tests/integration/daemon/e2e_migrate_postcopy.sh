@@ -16,17 +16,8 @@ fi
 QEMU_USER=root
 e2e_setup
 
-SOCK_A=$SOCK
-SOCK_B=$T/b-run/qmd.sock
-QMD_B_PID=
-"$QMD_BIN" --state-dir "$T/b-state" --run-dir "$T/b-run" --emulation --log-level debug \
-  --qemu-user root >>"$T/qmd-b.log" 2>&1 &
-QMD_B_PID=$!
-EXIT_HOOKS+=('[[ -n "$QMD_B_PID" ]] && kill -KILL "$QMD_B_PID" 2>/dev/null')
-wait_for 20 "qmd B to answer" curl -sf --max-time 2 --unix-socket "$SOCK_B" http://qmd/v1/host \
-  -o /dev/null
-on_b() { SOCK=$SOCK_B "$@"; }
-qm_b() { "$QMCTL_BIN" -s "$SOCK_B" "$@"; }
+source "$(dirname "$0")/migrate_lib.sh"
+start_qmd_b
 
 vm=pc1
 file=$(spec "$vm" Manual)
@@ -34,9 +25,6 @@ qm create -f "$file" >/dev/null || fail "qmctl create"
 qm start "$vm" >/dev/null || fail "qmctl start"
 wait_agent "$vm" 120
 
-guest_exec() {  # guest_exec SOCKET CMD: stdout of CMD in the guest
-  "$QMCTL_BIN" -s "$1" exec "$vm" -- /bin/sh -c "$2"
-}
 uptime_s() { guest_exec "$1" 'cut -d. -f1 /proc/uptime'; }
 # The dirtier rewrites 32 MiB of random bytes in tmpfs (guest RAM) over and over; a copy
 # that nothing touches shows whether every page arrived.
@@ -49,15 +37,6 @@ start_dirtier() {
     fail "start the dirtier"
   wait_for 60 "the dirtier's file" guest_exec "$1" 'test -s /tmp/keep.sum && test -s /tmp/dirty'
 }
-# migrate_on SOCKET DEST JSON-OPTIONS: POST migrate; sets OP and OP_SOCK.
-migrate_on() {
-  OP_SOCK=$1
-  SOCK=$1 expect_status 202 POST "/v1/vms/$vm/migrate" -H 'Content-Type: application/json' \
-    -d "{\"destination\":\"$2\",\"postcopy\":true$3}"
-  OP=$(json_get 'd["id"]' <<<"$BODY")
-}
-op_field() { SOCK=$OP_SOCK api GET "/v1/operations/$OP"; json_get "$1" <<<"$BODY"; }
-op_done() { [[ "$(op_field 'd["status"]')" != running ]]; }
 op_in_postcopy() {
   local phase
   phase=$(op_field 'd["phase"]')
@@ -65,18 +44,13 @@ op_in_postcopy() {
   [[ "$(op_field 'd["status"]')" == running ]] || fail "operation $OP ended before postcopy: $BODY"
   return 1
 }
-wait_op() {  # wait_op SECONDS WANT: BODY is then the finished operation
-  wait_for "$1" "operation $OP to end" op_done
-  SOCK=$OP_SOCK api GET "/v1/operations/$OP"
-  [[ "$(json_get 'd["status"]' <<<"$BODY")" == "$2" ]] || fail "operation $OP: expected $2: $BODY"
-}
 events_of() { SOCK=$1 api GET "/v1/events?vm=$vm"; echo "$BODY"; }
 
 log "A → B: the dirtier outruns 16 MiB/s, qmd switches to postcopy, B runs the guest early"
 guest_exec "$SOCK_A" 'echo postcopy-marker > /tmp/marker' >/dev/null || fail "write the marker"
 start_dirtier "$SOCK_A"
 before=$(uptime_s "$SOCK_A")
-migrate_on "$SOCK_A" "$SOCK_B" ',"maxBandwidth":"16Mi"'
+migrate "$SOCK_B" ',"postcopy":true,"maxBandwidth":"16Mi"'
 wait_op 300 succeeded
 log "operation: $BODY"
 events_a=$(events_of "$SOCK_A")
@@ -102,7 +76,7 @@ after=$(uptime_s "$SOCK_B")
 ((after >= before)) || fail "the guest's uptime went from $before to $after: it rebooted"
 
 log "B → A with a slow postcopy: no cancel past the switch, and it still ends well"
-migrate_on "$SOCK_B" "$SOCK_A" ',"maxBandwidth":"16Mi","postcopyBandwidth":"2Mi"'
+on_b migrate "$SOCK_A" ',"postcopy":true,"maxBandwidth":"16Mi","postcopyBandwidth":"2Mi"'
 wait_for 240 "operation $OP to reach postcopy" op_in_postcopy
 SOCK=$SOCK_B expect_status 409 DELETE "/v1/operations/$OP"
 grep_q "cannot come back" <<<"$BODY" || fail "the cancel refusal says: $BODY"
@@ -116,7 +90,7 @@ guest_exec "$SOCK_A" 'cd /tmp && sha256sum -c keep.sum' >/dev/null ||
 qm_b delete "$vm" >/dev/null || fail "B: delete the record of the move"
 
 log "A → B, B's QEMU killed in postcopy: A stays paused and refuses to resume its stale copy"
-migrate_on "$SOCK_A" "$SOCK_B" ',"maxBandwidth":"16Mi","postcopyBandwidth":"1Mi"'
+migrate "$SOCK_B" ',"postcopy":true,"maxBandwidth":"16Mi","postcopyBandwidth":"1Mi"'
 wait_for 240 "operation $OP to reach postcopy" op_in_postcopy
 pid_b=$(on_b vm_pid "$vm")
 [[ -n "$pid_b" ]] || fail "B has no QEMU pid for $vm"

@@ -49,14 +49,8 @@ printf 'migration: {sshConfig: %s, remoteQmctl: %s}\n' "$T/ssh_config" "$QMCTL_B
 QMD_ARGS=(--config "$T/a.yaml")
 e2e_setup
 
-SOCK_B=$T/b-run/qmd.sock
-QMD_B_PID=
-"$QMD_BIN" --state-dir "$T/b-state" --run-dir "$T/b-run" --emulation --log-level debug \
-  --qemu-user "$QEMU_USER" >>"$T/qmd-b.log" 2>&1 &
-QMD_B_PID=$!
-EXIT_HOOKS+=('kill -KILL "$QMD_B_PID" 2>/dev/null')
-wait_for 20 "qmd B to answer" curl -sf --max-time 2 --unix-socket "$SOCK_B" http://qmd/v1/host \
-  -o /dev/null
+source "$(dirname "$0")/migrate_lib.sh"
+start_qmd_b
 wait_for 10 "sshd to listen" bash -c "ssh -F '$T/ssh_config' -o BatchMode=yes 127.0.0.1 true"
 
 # The connections the test sshd took ("Connection from 127.0.0.1 port N ...", LogLevel VERBOSE),

@@ -17,21 +17,8 @@
 source "$(dirname "$0")/lib.sh"
 e2e_setup
 
-SOCK_A=$SOCK
-SOCK_B=$T/b-run/qmd.sock
-QMD_B_PID=
-EXIT_HOOKS+=('[[ -n "$QMD_B_PID" ]] && kill -KILL "$QMD_B_PID" 2>/dev/null')
-# On a failure, B's side too (lib.sh's fail shows A's); rc is e2e_cleanup's exit status.
-EXIT_HOOKS+=('[[ "${rc:-0}" != 0 && -f "$T/qmd-b.log" ]] && { echo "--- qmd B log (last 40 lines) ---";
-  tail -n 40 "$T/qmd-b.log"; tail -n 15 "$T"/b-state/vms/*/qemu.log; } >&2')
-b_args=(--state-dir "$T/b-state" --run-dir "$T/b-run" --emulation --log-level debug)
-[[ $(id -u) -eq 0 ]] && b_args+=(--qemu-user "$QEMU_USER")
-"$QMD_BIN" "${b_args[@]}" >>"$T/qmd-b.log" 2>&1 &
-QMD_B_PID=$!
-wait_for 20 "qmd B to answer" curl -sf --max-time 2 --unix-socket "$SOCK_B" http://qmd/v1/host \
-  -o /dev/null
-on_b() { SOCK=$SOCK_B "$@"; }
-qm_b() { "$QMCTL_BIN" -s "$SOCK_B" "$@"; }
+source "$(dirname "$0")/migrate_lib.sh"
+start_qmd_b
 
 vm=st1
 cat >"$T/$vm.yaml" <<EOF
@@ -63,9 +50,6 @@ EOF
 qm create -f "$T/$vm.yaml" >/dev/null || fail "qmctl create"
 qm start "$vm" >/dev/null || fail "qmctl start"
 
-guest_exec() {  # guest_exec SOCKET CMD: stdout of CMD in the guest
-  "$QMCTL_BIN" -s "$1" exec "$vm" -- /bin/sh -c "$2"
-}
 rand_hex() { od -An -tx1 -N "$1" /dev/urandom | tr -d ' \n'; }
 # file_has FILE HEX: the bytes occur in FILE (swtpm keeps NV index data unencrypted).
 file_has() {
@@ -143,19 +127,8 @@ guest_flash "$SOCK_A" "$off1" "$F1" || fail "A: program the VARS flash"
 [[ "$(file_hex "$vars_file" "$off1" 8)" == "$F1" ]] || fail "A's VARS file does not hold F1"
 log "A: NV=$V1 PCR16=$P1 VARS@$off1=$F1"
 
-migrate() {  # migrate [JSON options]: POST migrate on A; sets OP
-  expect_status 202 POST "/v1/vms/$vm/migrate" -H 'Content-Type: application/json' \
-    -d "{\"destination\":\"$SOCK_B\"$1}"
-  OP=$(json_get 'd["id"]' <<<"$BODY")
-}
-op_done() { api GET "/v1/operations/$OP"; [[ "$(json_get 'd["status"]' <<<"$BODY")" != running ]]; }
-wait_op() {  # wait_op SECONDS WANT
-  wait_for "$1" "operation $OP" op_done
-  [[ "$(json_get 'd["status"]' <<<"$BODY")" == "$2" ]] || fail "operation $OP, expected $2: $BODY"
-}
-
 log "a cancelled migration (1 MiB/s): A keeps its VARS and TPM state, B keeps nothing"
-migrate ',"maxBandwidth":"1Mi"'
+migrate "$SOCK_B" ',"maxBandwidth":"1Mi"'
 wait_for 20 "B's copy of the state" test -f "$T/b-state/vms/$vm/OVMF_VARS.fd"
 sleep 1
 expect_status 202 DELETE "/v1/operations/$OP"
@@ -168,7 +141,7 @@ file_has "$T/state/vms/$vm/tpm/tpm2-00.permall" "$V1" ||
 wait_for 20 "B to drop its copy of the VM's state" test ! -e "$T/b-state/vms/$vm"
 
 log "migrate to B"
-migrate ""
+migrate "$SOCK_B"
 wait_op 120 succeeded
 log "operation: $BODY"
 [[ "$(vm_state "$vm")" == migrated ]] || fail "A: $vm is $(vm_state "$vm")"

@@ -7,16 +7,8 @@
 source "$(dirname "$0")/lib.sh"
 e2e_setup
 
-SOCK_B=$T/b-run/qmd.sock
-QMD_B_PID=
-args=(--state-dir "$T/b-state" --run-dir "$T/b-run" --emulation --log-level debug)
-[[ $(id -u) -eq 0 ]] && args+=(--qemu-user "$QEMU_USER")
-"$QMD_BIN" "${args[@]}" >>"$T/qmd-b.log" 2>&1 &
-QMD_B_PID=$!
-EXIT_HOOKS+=('[[ -n "$QMD_B_PID" ]] && kill -KILL "$QMD_B_PID" 2>/dev/null')
-wait_for 20 "qmd B to answer" curl -sf --max-time 2 --unix-socket "$SOCK_B" http://qmd/v1/host \
-  -o /dev/null
-qm_b() { "$QMCTL_BIN" -s "$SOCK_B" "$@"; }
+source "$(dirname "$0")/migrate_lib.sh"
+start_qmd_b
 
 vm=mst1
 file=$(spec "$vm" Manual)
@@ -31,10 +23,9 @@ qm create -f "$file" >/dev/null || fail "qmctl create"
 qm start "$vm" >/dev/null || fail "qmctl start"
 wait_agent "$vm" 120
 
-gx() { "$QMCTL_BIN" -s "$1" exec "$vm" -- /bin/sh -c "$2"; }
 # The writer: a counter into block (i mod 2048) of vda, fsync'ed, forever; /tmp/last is the
 # last one written.
-gx "$SOCK" 'setsid sh -c '\''echo $$ > /tmp/writer.pid; i=0; while :; do i=$((i+1));
+guest_exec "$SOCK" 'setsid sh -c '\''echo $$ > /tmp/writer.pid; i=0; while :; do i=$((i+1));
   printf "%08d\n" $i | dd of=/dev/vda bs=512 seek=$((i % 2048)) conv=notrunc,fsync 2>/dev/null;
   echo $i > /tmp/last; done'\'' </dev/null >/dev/null 2>&1 &' || fail "start the writer"
 wait_for 20 "the writer to write" bash -c "[[ \$(\"$QMCTL_BIN\" -s '$SOCK' exec $vm -- cat /tmp/last 2>/dev/null) -gt 10 ]]"
@@ -53,7 +44,7 @@ wait_for 20 "B to drop the VM and its image" bash -c "[[ ! -e '$T/b-data.img' ]]
 [[ "$(md5sum <"$T/a-data.img")" != "$a_md5_before" ]] || fail "the writer stopped on A"
 
 log "copyStorage to B at 20 MiB/s while the guest writes"
-first=$(gx "$SOCK" 'cat /tmp/last')
+first=$(guest_exec "$SOCK" 'cat /tmp/last')
 out=$(qm migrate "$vm" --to "$SOCK_B" --copy-storage --map-path "$T/a-data.img=$T/b-data.img" \
   --bandwidth 20Mi 2>&1) || fail "qmctl migrate --copy-storage: $out"
 log "$out"
@@ -64,10 +55,10 @@ grep_q -E "in [1-9][0-9]* ms \(downtime .* ms, guest paused [1-9][0-9]* ms" <<<"
 [[ "$(vm_state "$vm")" == migrated ]] || fail "A: $vm is $(vm_state "$vm")"
 SOCK=$SOCK_B wait_agent "$vm" 60
 qm_b -o json show "$vm" | grep_q "$T/b-data.img" || fail "B's definition does not use b-data.img"
-last=$(gx "$SOCK_B" 'kill $(cat /tmp/writer.pid); sleep 1; sync; cat /tmp/last')
+last=$(guest_exec "$SOCK_B" 'kill $(cat /tmp/writer.pid); sleep 1; sync; cat /tmp/last')
 ((last > first)) || fail "the guest wrote nothing during the migration ($first, then $last)"
 log "the guest wrote counters $first..$last; $((last - first)) of them during the migration"
-guest_md5=$(gx "$SOCK_B" 'echo 3 > /proc/sys/vm/drop_caches; dd if=/dev/vda bs=512 count=2048 2>/dev/null | md5sum' | cut -d' ' -f1)
+guest_md5=$(guest_exec "$SOCK_B" 'echo 3 > /proc/sys/vm/drop_caches; dd if=/dev/vda bs=512 count=2048 2>/dev/null | md5sum' | cut -d' ' -f1)
 qm_b stop "$vm" >/dev/null || fail "stop on B"
 host_md5=$(head -c 1048576 "$T/b-data.img" | md5sum | cut -d' ' -f1)
 [[ "$guest_md5" == "$host_md5" ]] ||

@@ -61,25 +61,13 @@ printf 'migration: {address: 127.0.0.1, ports: 49470-49499, tls: {dir: %s}}\n' "
 QMD_ARGS=(--config "$T/a-plain.yaml")
 e2e_setup
 
-SOCK_A=$SOCK
-SOCK_B=$T/b-run/qmd.sock
-QMD_B_PID=
+source "$(dirname "$0")/migrate_lib.sh"
 B_PORTS=49400-49469
 printf 'migration: {address: 127.0.0.1, ports: %s, tls: {dir: %s}}\n' "$B_PORTS" "$T/tls-b" \
   >"$T/b.yaml"
 printf 'migration: {address: 127.0.0.1, ports: %s}\n' "$B_PORTS" >"$T/b-plain.yaml"
-start_qmd_b() {  # start_qmd_b CONFIG
-  local args=(--config "$1" --state-dir "$T/b-state" --run-dir "$T/b-run" --emulation
-    --log-level debug)
-  [[ $(id -u) -eq 0 ]] && args+=(--qemu-user "$QEMU_USER")
-  "$QMD_BIN" "${args[@]}" >>"$T/qmd-b.log" 2>&1 &
-  QMD_B_PID=$!
-  wait_for 20 "qmd B to answer" curl -sf --max-time 2 --unix-socket "$SOCK_B" \
-    http://qmd/v1/host -o /dev/null
-}
-EXIT_HOOKS+=('[[ -n "$QMD_B_PID" ]] && kill -KILL "$QMD_B_PID" 2>/dev/null')
-start_qmd_b "$T/b.yaml"
-on_b() { SOCK=$SOCK_B "$@"; }
+QMD_B_ARGS=(--config "$T/b.yaml")
+start_qmd_b
 
 vm=mtls1
 file=$(spec "$vm" Manual)
@@ -94,31 +82,6 @@ grep_q "$T/a-data.img" "$file" || fail "spec edit did not apply"
 qm create -f "$file" >/dev/null || fail "qmctl create"
 qm start "$vm" >/dev/null || fail "qmctl start"
 wait_agent "$vm" 120
-
-migrate() {  # migrate [JSON options]: POST migrate on $SOCK to the other qmd; sets OP
-  local dest=$1 extra=${2:-}
-  expect_status 202 POST "/v1/vms/$vm/migrate" -H 'Content-Type: application/json' \
-    -d "{\"destination\":\"$dest\"$extra}"
-  OP=$(json_get 'd["id"]' <<<"$BODY")
-}
-op_done() { api GET "/v1/operations/$OP"; [[ "$(json_get 'd["status"]' <<<"$BODY")" != running ]]; }
-wait_op() {  # wait_op SECONDS WANT: BODY is then the finished operation
-  wait_for "$1" "operation $OP to end" op_done
-  [[ "$(json_get 'd["status"]' <<<"$BODY")" == "$2" ]] || fail "operation $OP: expected $2: $BODY"
-}
-guest_exec() { "$QMCTL_BIN" -s "$1" exec "$vm" -- /bin/sh -c "$2"; }
-procs_of_vm_b() {
-  local pid cmd
-  for pid in $(procs_of_tmp); do
-    cmd=$({ tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null) || continue
-    [[ "$cmd" == *"$T/b-run/vms/$vm/"* ]] && echo "$pid"
-  done
-  return 0
-}
-nothing_on_b() {
-  on_b api GET "/v1/vms/$vm"
-  [[ "$STATUS" == 404 && -z "$(procs_of_vm_b)" ]]
-}
 
 # A marker only guest RAM holds (the initramfs root is RAM): "qmd-tls-" and 32 hex digits.
 marker="qmd-tls-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
@@ -263,7 +226,8 @@ cp "$T/tls-other/client-key.pem" "$T/tls-a/"
 log "B without migration.tls: A (with it) is refused before anything starts"
 kill -KILL "$QMD_B_PID"
 wait "$QMD_B_PID" 2>/dev/null || true
-start_qmd_b "$T/b-plain.yaml"
+QMD_B_ARGS=(--config "$T/b-plain.yaml")
+start_qmd_b
 expect_status 409 POST "/v1/vms/$vm/migrate" -H 'Content-Type: application/json' \
   -d "{\"destination\":\"$SOCK_B\",\"transport\":\"tcp\"}"
 grep_q "this qmd has no migration.tls" <<<"$BODY" || fail "the refusal says: $BODY"

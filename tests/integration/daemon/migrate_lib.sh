@@ -1,0 +1,55 @@
+# Sourced by the migration tests after lib.sh and e2e_setup: a second qmd ("B") beside
+# lib.sh's ("A") on this machine, with its own state and run dirs and socket under $T. The
+# EXIT trap kills B's QEMUs with A's; B itself goes by a hook, and on a failure its log and
+# its VMs' QEMU logs are shown too.
+SOCK_A=$SOCK
+SOCK_B=$T/b-run/qmd.sock
+QMD_B_PID=
+QMD_B_ARGS=()  # extra qmd flags for B (e.g. --config) a test sets before start_qmd_b
+EXIT_HOOKS+=('[[ -n "$QMD_B_PID" ]] && kill -KILL "$QMD_B_PID" 2>/dev/null')
+# rc is e2e_cleanup's exit status.
+EXIT_HOOKS+=('[[ "${rc:-0}" != 0 && -f "$T/qmd-b.log" ]] && { echo "--- qmd B log (last 40 lines) ---";
+  tail -n 40 "$T/qmd-b.log"; tail -n 15 "$T"/b-state/vms/*/qemu.log 2>/dev/null; } >&2')
+
+# Starts B (again, after a test killed it) and waits until it answers.
+start_qmd_b() {
+  local args=(--state-dir "$T/b-state" --run-dir "$T/b-run" --emulation --log-level debug)
+  [[ $(id -u) -eq 0 ]] && args+=(--qemu-user "$QEMU_USER")
+  "$QMD_BIN" "${args[@]}" "${QMD_B_ARGS[@]}" >>"$T/qmd-b.log" 2>&1 &
+  QMD_B_PID=$!
+  wait_for 20 "qmd B to answer" curl -sf --max-time 2 --unix-socket "$SOCK_B" \
+    http://qmd/v1/host -o /dev/null
+}
+on_b() { SOCK=$SOCK_B "$@"; }            # on_b FUNCTION ARGS: lib.sh's helpers against B
+qm_b() { "$QMCTL_BIN" -s "$SOCK_B" "$@"; }
+# guest_exec SOCKET CMD: the stdout of CMD in $vm's guest, through that qmd's agent.
+guest_exec() { "$QMCTL_BIN" -s "$1" exec "$vm" -- /bin/sh -c "$2"; }
+
+# migrate DEST [',"option":value...']: POST migrate for $vm on $SOCK (A; `on_b migrate` for
+# B); sets OP, and OP_SOCK (the socket that has OP; else $SOCK) for the helpers below.
+migrate() {
+  local dest=$1 extra=${2:-}
+  OP_SOCK=$SOCK
+  expect_status 202 POST "/v1/vms/$vm/migrate" -H 'Content-Type: application/json' \
+    -d "{\"destination\":\"$dest\"$extra}"
+  OP=$(json_get 'd["id"]' <<<"$BODY")
+}
+op_field() { SOCK=${OP_SOCK:-$SOCK} api GET "/v1/operations/$OP"; json_get "$1" <<<"$BODY"; }
+op_done() { [[ "$(op_field 'd["status"]')" != running ]]; }
+wait_op() {  # wait_op SECONDS WANT: BODY is then the finished operation
+  wait_for "$1" "operation $OP to end" op_done
+  SOCK=${OP_SOCK:-$SOCK} api GET "/v1/operations/$OP"
+  [[ "$(json_get 'd["status"]' <<<"$BODY")" == "$2" ]] || fail "operation $OP: expected $2: $BODY"
+}
+procs_of_vm_b() {  # QEMU and swtpm of $vm under B's run dir
+  local pid cmd
+  for pid in $(procs_of_tmp); do
+    cmd=$({ tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null) || continue
+    [[ "$cmd" == *"$T/b-run/vms/$vm/"* ]] && echo "$pid"
+  done
+  return 0
+}
+nothing_on_b() {  # B has neither a definition nor a process of $vm
+  on_b api GET "/v1/vms/$vm"
+  [[ "$STATUS" == 404 && -z "$(procs_of_vm_b)" ]]
+}
