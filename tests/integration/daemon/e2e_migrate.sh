@@ -18,12 +18,8 @@ QMD_B_ARGS=(--config "$T/b.yaml")
 start_qmd_b
 
 vm=mig1
-file=$(spec "$vm" Manual)
-qm create -f "$file" >/dev/null || fail "qmctl create"
-qm start "$vm" >/dev/null || fail "qmctl start"
-wait_agent "$vm" 120
+boot_vm
 
-uptime_s() { guest_exec "$1" 'cut -d. -f1 /proc/uptime'; }
 
 log "refused before anything changes: unreachable destination, a name taken, a hot-added disk"
 expect_status 502 POST "/v1/vms/$vm/migrate" -H 'Content-Type: application/json' \

@@ -23,10 +23,7 @@ source "$(dirname "$0")/migrate_lib.sh"
 start_qmd_b
 
 vm=conv1
-file=$(spec "$vm" Manual)
-qm create -f "$file" >/dev/null || fail "qmctl create"
-qm start "$vm" >/dev/null || fail "qmctl start"
-wait_agent "$vm" 120
+boot_vm
 
 # The dirtier: 2 MiB of random bytes (zero pages would cost QEMU nothing to send) copied over
 # /tmp/dirty again and again, 64 KiB at a time; /tmp/count is the number of copies made.

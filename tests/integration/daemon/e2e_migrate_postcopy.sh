@@ -20,12 +20,8 @@ source "$(dirname "$0")/migrate_lib.sh"
 start_qmd_b
 
 vm=pc1
-file=$(spec "$vm" Manual)
-qm create -f "$file" >/dev/null || fail "qmctl create"
-qm start "$vm" >/dev/null || fail "qmctl start"
-wait_agent "$vm" 120
+boot_vm
 
-uptime_s() { guest_exec "$1" 'cut -d. -f1 /proc/uptime'; }
 # The dirtier rewrites 32 MiB of random bytes in tmpfs (guest RAM) over and over; a copy
 # that nothing touches shows whether every page arrived.
 dirty='cd /tmp && dd if=/dev/urandom of=r16 bs=1M count=16 2>/dev/null &&

@@ -68,10 +68,7 @@ wait_master_gone() {  # the master ends off the loop's path: give it a moment
 }
 
 vm=mssh
-file=$(spec "$vm" Manual)
-qm create -f "$file" >/dev/null || fail "qmctl create"
-qm start "$vm" >/dev/null || fail "qmctl start"
-wait_agent "$vm" 120
+boot_vm
 qm exec "$vm" -- /bin/sh -c 'echo ssh-marker > /tmp/marker' >/dev/null || fail "write the marker"
 
 log "an ssh destination that does not answer: 502 with ssh's words, nothing changed"

@@ -11,17 +11,7 @@ source "$(dirname "$0")/migrate_lib.sh"
 start_qmd_b
 
 vm=mst1
-file=$(spec "$vm" Manual)
-truncate -s 64M "$T/a-data.img"
-chmod 0666 "$T/a-data.img"  # the QEMU user (nobody when root) opens it itself
-sed -i \
-  -e 's/^          interfaces: \[\]/&\n          disks: [{name: data, disk: {bus: virtio}}]/' \
-  -e "s|^      networks: \[\]|&\n      volumes: [{name: data, file: {path: $T/a-data.img, format: raw}}]|" \
-  "$file"
-grep_q "$T/a-data.img" "$file" || fail "spec edit did not apply"
-qm create -f "$file" >/dev/null || fail "qmctl create"
-qm start "$vm" >/dev/null || fail "qmctl start"
-wait_agent "$vm" 120
+boot_vm "$T/a-data.img" 64M
 
 # The writer: a counter into block (i mod 2048) of vda, fsync'ed, forever; /tmp/last is the
 # last one written.

@@ -70,29 +70,25 @@ QMD_B_ARGS=(--config "$T/b.yaml")
 start_qmd_b
 
 vm=mtls1
-file=$(spec "$vm" Manual)
 # A local file disk, for copyStorage over TLS (the NBD export and the mirror's client node).
-truncate -s 16M "$T/a-data.img"
-chmod 0666 "$T/a-data.img"  # the QEMU user (nobody when root) opens it itself
-sed -i \
-  -e 's/^          interfaces: \[\]/&\n          disks: [{name: data, disk: {bus: virtio}}]/' \
-  -e "s|^      networks: \[\]|&\n      volumes: [{name: data, file: {path: $T/a-data.img, format: raw}}]|" \
-  "$file"
-grep_q "$T/a-data.img" "$file" || fail "spec edit did not apply"
-qm create -f "$file" >/dev/null || fail "qmctl create"
-qm start "$vm" >/dev/null || fail "qmctl start"
-wait_agent "$vm" 120
+boot_vm "$T/a-data.img" 16M
 
 # A marker only guest RAM holds (the initramfs root is RAM): "qmd-tls-" and 32 hex digits.
 marker="qmd-tls-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 guest_exec "$SOCK_A" "echo $marker > /tmp/marker" >/dev/null || fail "write the marker"
 
+# refused_tcp TEXT: a TCP migration of $vm to B is refused (409) with TEXT in the reason,
+# before anything changed: $vm runs on A, B has nothing of it.
+refused_tcp() {
+  expect_status 409 POST "/v1/vms/$vm/migrate" -H 'Content-Type: application/json' \
+    -d "{\"destination\":\"$SOCK_B\",\"transport\":\"tcp\"}"
+  grep_q "$1" <<<"$BODY" || fail "the refusal does not say '$1': $BODY"
+  [[ "$(vm_state "$vm")" == running ]] || fail "A: $vm is $(vm_state "$vm") after the refusal"
+  nothing_on_b || fail "B keeps something after the refusal"
+}
+
 log "a plaintext source: B (migration.tls) refuses before anything starts"
-expect_status 409 POST "/v1/vms/$vm/migrate" -H 'Content-Type: application/json' \
-  -d "{\"destination\":\"$SOCK_B\",\"transport\":\"tcp\"}"
-grep_q "configure migration.tls on the source" <<<"$BODY" || fail "the refusal says: $BODY"
-[[ "$(vm_state "$vm")" == running ]] || fail "A: $vm is $(vm_state "$vm") after the refusal"
-nothing_on_b || fail "B keeps something after refusing"
+refused_tcp "configure migration.tls on the source"
 
 log "A restarted with migration.tls (the VM keeps running)"
 kill_qmd
@@ -217,10 +213,7 @@ wait_for 30 "B to drop the VM" nothing_on_b
 
 log "A's migration.tls without a client key: refused before B starts anything"
 rm "$T/tls-a/client-key.pem"
-expect_status 409 POST "/v1/vms/$vm/migrate" -H 'Content-Type: application/json' \
-  -d "{\"destination\":\"$SOCK_B\",\"transport\":\"tcp\"}"
-grep_q "client-key.pem" <<<"$BODY" || fail "the refusal does not name the file: $BODY"
-nothing_on_b || fail "B keeps something after A's refusal"
+refused_tcp "client-key.pem"
 cp "$T/tls-other/client-key.pem" "$T/tls-a/"
 
 log "B without migration.tls: A (with it) is refused before anything starts"
@@ -228,11 +221,7 @@ kill -KILL "$QMD_B_PID"
 wait "$QMD_B_PID" 2>/dev/null || true
 QMD_B_ARGS=(--config "$T/b-plain.yaml")
 start_qmd_b
-expect_status 409 POST "/v1/vms/$vm/migrate" -H 'Content-Type: application/json' \
-  -d "{\"destination\":\"$SOCK_B\",\"transport\":\"tcp\"}"
-grep_q "this qmd has no migration.tls" <<<"$BODY" || fail "the refusal says: $BODY"
-[[ "$(vm_state "$vm")" == running ]] || fail "A: $vm is $(vm_state "$vm") after the refusal"
-nothing_on_b || fail "B keeps something after refusing"
+refused_tcp "this qmd has no migration.tls"
 
 # The control for the capture, and proof that the creds are off A's QEMU again (with
 # tls-creds still set QEMU would speak TLS to a plaintext B): plaintext, the marker shows.

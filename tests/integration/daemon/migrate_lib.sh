@@ -53,3 +53,23 @@ nothing_on_b() {  # B has neither a definition nor a process of $vm
   on_b api GET "/v1/vms/$vm"
   [[ "$STATUS" == 404 && -z "$(procs_of_vm_b)" ]]
 }
+
+# boot_vm [IMAGE SIZE]: defines $vm from lib.sh's spec (into $file) and starts it on A until
+# its agent answers; with IMAGE, the VM also gets a raw virtio disk "data" on that local file
+# of SIZE (truncate's units).
+boot_vm() {
+  file=$(spec "$vm" Manual)
+  if [[ $# -ge 2 ]]; then
+    truncate -s "$2" "$1"
+    chmod 0666 "$1"  # the QEMU user (nobody when root) opens it itself
+    sed -i \
+      -e 's/^          interfaces: \[\]/&\n          disks: [{name: data, disk: {bus: virtio}}]/' \
+      -e "s|^      networks: \[\]|&\n      volumes: [{name: data, file: {path: $1, format: raw}}]|" \
+      "$file"
+    grep_q "$1" "$file" || fail "spec edit did not apply"
+  fi
+  qm create -f "$file" >/dev/null || fail "qmctl create"
+  qm start "$vm" >/dev/null || fail "qmctl start"
+  wait_agent "$vm" 120
+}
+uptime_s() { guest_exec "$1" 'cut -d. -f1 /proc/uptime'; }  # uptime_s SOCKET: whole seconds
