@@ -1,6 +1,7 @@
 #pragma once
 // A QEMU command line as a list of options, each a flag and an optional value, so that
 // golden files can show one option per line and the argv stays a plain vector for execve.
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,12 +29,12 @@ class Argv {
   // The first `flag` option, to adjust a rendered argv (an incoming migration pins the
   // machine type the source resolved); nullptr when there is none.
   Option* find(const std::string& flag) {
-    for (auto& option : options_) {
-      if (option.flag == flag) {
-        return &option;
-      }
-    }
-    return nullptr;
+    auto it = std::ranges::find(options_, flag, &Option::flag);
+    return it == options_.end() ? nullptr : &*it;
+  }
+  const Option* find(const std::string& flag) const {
+    auto it = std::ranges::find(options_, flag, &Option::flag);
+    return it == options_.end() ? nullptr : &*it;
   }
   // Flattened for execve, without the binary.
   std::vector<std::string> args() const;
