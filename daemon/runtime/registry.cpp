@@ -65,6 +65,10 @@ asio::awaitable<std::vector<std::string>> Registry::load() {
     if (adopted) {
       continue;
     }
+    if (auto split = vm->end_split()) {
+      problems.push_back(std::move(*split));
+      continue;
+    }
     const std::string strategy = vm->run_strategy();
     if (strategy == "Always") {
       if (auto started = co_await vm->start(); !started) {

@@ -31,6 +31,9 @@ boost::json::object VmRecord::to_json() const {
   if (incoming) {
     out["incoming"] = true;
   }
+  if (!split_memory.empty()) {
+    out["splitMemory"] = split_memory;
+  }
   return out;
 }
 
@@ -51,6 +54,7 @@ VmRecord VmRecord::from_json(const std::string& text) {
   record.last_error = text_of("lastError");
   record.migrated_to = text_of("migratedTo");
   record.migrated_at = text_of("migratedAt");
+  record.split_memory = text_of("splitMemory");
   const auto* incoming = object.if_contains("incoming");
   record.incoming = incoming != nullptr && incoming->is_bool() && incoming->as_bool();
   return record;
@@ -156,6 +160,9 @@ json::object Vm::details() const {
     out["migratedTo"] = record_.migrated_to;
     out["migratedAt"] = record_.migrated_at;
   }
+  if (!record_.split_memory.empty()) {
+    out["splitMemory"] = record_.split_memory;
+  }
   out["qemuVersion"] = run_ ? run_->qemu_version : std::string();
   out["startedAt"] = run_ ? run_->started_at : std::string();
   if (run_) {
@@ -176,6 +183,20 @@ void Vm::set_state(VmState state, std::string message) {
   }
   state_ = state;
   publish("StateChanged", std::move(message));
+}
+
+std::optional<std::string> Vm::end_split() {
+  if (record_.split_memory.empty()) {
+    return std::nullopt;
+  }
+  std::string why = fmt::format(
+      "VM {}: {}, and its stale QEMU here is gone; not started by itself (the guest may run "
+      "there: check before qmctl start {})",
+      name_, record_.split_memory, name_);
+  record_.split_memory.clear();
+  record_.last_error = why;
+  save_record();
+  return why;
 }
 
 void Vm::save_record() {
@@ -229,11 +250,11 @@ asio::awaitable<OpResult> Vm::set_vcpus_running(bool running) {
     co_return OpResult{};
   }
   auto run = run_;
-  if (running && !run->split_memory.empty()) {
+  if (running && !record_.split_memory.empty()) {
     co_return std::unexpected(op_error(
         OpError::Code::conflict,
-        fmt::format("VM {} cannot resume here: {} (qmctl kill {})", name_, run->split_memory,
-                    name_)));
+        fmt::format("VM {} cannot resume here: {} (qmctl kill {})", name_,
+                    record_.split_memory, name_)));
   }
   qmp::QmpDone done;
   if (running) {

@@ -43,6 +43,10 @@ struct VmRecord {
   std::string migrated_to;
   std::string migrated_at;
   bool incoming = false;
+  // A postcopy migration failed after the switch: this QEMU's memory is stale, and resuming
+  // it (or restarting it) could run the guest twice. Why, in words; kept until that QEMU
+  // ends, across qmd restarts, so the VM can only be killed.
+  std::string split_memory;
   boost::json::object to_json() const;
   static VmRecord from_json(const std::string& text);
 };
@@ -92,6 +96,9 @@ class Vm : public std::enable_shared_from_this<Vm> {
   // At qmd start: takes over a QEMU left running by an earlier qmd, when its pidfile points
   // at a process whose command line carries this VM's uuid. Returns true when adopted.
   asio::awaitable<bool> adopt();
+  // The stale QEMU of a split postcopy migration is gone (found so at qmd start): clears the
+  // record's mark and says why the VM must not start by itself; nullopt when it was not split.
+  std::optional<std::string> end_split();
 
   // Live migration, source side (vm_migrate.cpp). Checks that the VM can move, asks the
   // destination qmd to get ready (POST /v1/migrations/incoming), and returns the operation
@@ -235,9 +242,6 @@ class Vm : public std::enable_shared_from_this<Vm> {
     // Outgoing migration: cancelled (woken) by MIGRATION events and by a cancel request.
     std::shared_ptr<asio::steady_timer> migration_wake;
     bool migration_event = false;  // one came since the last look (a cancel may find no wait)
-    // A postcopy migration failed after the switch: this copy's memory is stale, and resuming
-    // it would run the guest twice. Why, in words; the VM can only be killed.
-    std::string split_memory;
     // Hotplug (vm_hotplug.cpp)
     struct Hotplug;                    // devices added or removed in this run, unplug waiters
     std::shared_ptr<Hotplug> hotplug;  // made on first use

@@ -51,7 +51,7 @@ std::optional<std::string> not_migratable(const policy::VmSpec& spec,
   }
   // QEMU refuses to migrate an invariant TSC whose frequency is not pinned, and a Windows
   // guest with hv-frequencies/hv-reenlightenment reads the frequency once, at boot.
-  if (const auto* cpu = const_cast<cmdline::Argv&>(rendered.argv).find("-cpu");
+  if (const auto* cpu = rendered.argv.find("-cpu");
       cpu != nullptr && cpu->value) {
     const std::string& model = *cpu->value;
     const bool tsc_sensitive = model.find("invtsc") != std::string::npos ||
@@ -131,6 +131,12 @@ asio::awaitable<std::expected<std::shared_ptr<Operation>, OpError>> Vm::migrate(
   if (auto running = operations.running_on(name_)) {
     co_return refuse(OpError::Code::conflict,
                      fmt::format("operation {} is already under way", running->id));
+  }
+  if (!record_.split_memory.empty()) {
+    co_return refuse(OpError::Code::conflict,
+                     fmt::format("{}; its memory here is stale and cannot go anywhere "
+                                 "(qmctl kill {})",
+                                 record_.split_memory, name_));
   }
   auto parsed = spec();
   auto rendered = render();
@@ -439,7 +445,8 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
       run->migration_event = false;
       auto info = co_await qmp::query_migrate(qmp);
       if (!info) {
-        fail_why = "query-migrate: " + info.error().to_string();
+        (postcopy_switched ? split_why : fail_why) =
+            "query-migrate: " + info.error().to_string();
         break;
       }
       // Merged, not replaced: a cancelled or failed migration reports no figures, and the
@@ -606,35 +613,44 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
     std::string commit_body = was_running ? R"({"resume":true})" : R"({"resume":false})";
     auto committed_now = co_await remote.request(ctx_.executor, http::verb::post, commit_path,
                                                  std::move(commit_body), kRemoteLimit);
-    if (committed_now && committed_now->status != 200) {
-      fail_why =
-          "the destination did not take over: " + api::remote_error_message(*committed_now);
+    if (committed_now && committed_now->status == 200) {
       break;
     }
-    if (!committed_now) {
-      // Did the hand-over happen and only the answer got lost? Running the guest in two
-      // places is the one thing worse than a failed migration, so ask before resuming here.
-      const std::string vm_path = "/v1/vms/" + name_;
-      auto check = co_await remote.request(ctx_.executor, http::verb::get, vm_path,
-                                                "", 10s);
-      if (check && (check->status != 200 ||
-                    check->body.find("\"state\":\"migrating\"") != std::string::npos)) {
-        fail_why = "the destination did not take over: " + committed_now.error();
-        break;
-      }
-      if (!check) {
-        const std::string why = fmt::format(
-            "the destination stopped answering during the hand-over ({}); the VM stays "
-            "paused here so that it never runs twice: if it runs on {}, qmctl delete --force "
-            "{} here, otherwise qmctl resume {}",
-            committed_now.error(), dest, name_, name_);
-        op->phase = "unknown";
-        set_state(VmState::paused, why);
-        publish("MigrationFailed", why);
-        operations.finish(*op, "failed", why);
-        co_return;
+    const std::string refused = committed_now ? api::remote_error_message(*committed_now)
+                                              : committed_now.error();
+    // Did the hand-over happen and only the answer got lost (or, in postcopy, did the try at
+    // the switch take after all)? Running the guest in two places is the one thing worse than
+    // a failed migration, so ask before resuming here.
+    const std::string vm_path = "/v1/vms/" + name_;
+    auto check = co_await remote.request(ctx_.executor, http::verb::get, vm_path, "", 10s);
+    if (check && check->status == 200) {
+      boost::system::error_code ec;
+      const json::value vm = json::parse(check->body, ec);
+      const json::value* state = !ec && vm.is_object() ? vm.as_object().if_contains("state")
+                                                        : nullptr;
+      if (state != nullptr && state->is_string() &&
+          (state->as_string() == "running" || state->as_string() == "paused")) {
+        break;  // it runs there
       }
     }
+    if (postcopy_switched) {
+      split_why = "the destination did not take over: " + refused;
+      break;
+    }
+    if (check || committed_now) {
+      fail_why = "the destination did not take over: " + refused;
+      break;
+    }
+    const std::string why = fmt::format(
+        "the destination stopped answering during the hand-over ({}); the VM stays "
+        "paused here so that it never runs twice: if it runs on {}, qmctl delete --force "
+        "{} here, otherwise qmctl resume {}",
+        refused, dest, name_, name_);
+    op->phase = "unknown";
+    set_state(VmState::paused, why);
+    publish("MigrationFailed", why);
+    operations.finish(*op, "failed", why);
+    co_return;
   } while (false);
   run->migration_wake.reset();
 
@@ -647,8 +663,10 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
         "be damaged: check it there, then qmctl kill {} here",
         split_why, dest, dest, name_);
     op->phase = "failed after the switch";
-    run->split_memory = fmt::format("a postcopy migration to {} failed after the switch",
-                                    dest);
+    record_.split_memory =
+        fmt::format("a postcopy migration to {} failed after the switch", dest);
+    record_.last_error = why;
+    save_record();
     if (run_ == run && !run->exited.is_set()) {
       set_state(VmState::paused, why);
     }

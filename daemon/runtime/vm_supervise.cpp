@@ -132,8 +132,14 @@ asio::awaitable<void> Vm::supervise(std::shared_ptr<Run> run) {
     discard_now();
     co_return;
   }
-  if (!expected) {
-    record_.last_error = fmt::format("QEMU {} unexpectedly", how);
+  // The stale half of a split postcopy went with this QEMU; a restart here could run the
+  // guest next to the destination's copy, so only a person starts it again.
+  const bool was_split = !record_.split_memory.empty();
+  if (!expected || was_split) {
+    if (!expected) {
+      record_.last_error = fmt::format("QEMU {} unexpectedly", how);
+    }
+    record_.split_memory.clear();
     save_record();
   }
   if (std::chrono::steady_clock::now() - began > 60s) {
@@ -142,7 +148,7 @@ asio::awaitable<void> Vm::supervise(std::shared_ptr<Run> run) {
   set_state(expected ? VmState::stopped : VmState::crashed,
             fmt::format("QEMU {}{}", how, expected ? "" : " unexpectedly"));
   run->exited.set();
-  if (!run->stop_requested && !retired_) {
+  if (!run->stop_requested && !retired_ && !was_split) {
     co_await maybe_restart(!expected);
   }
 }

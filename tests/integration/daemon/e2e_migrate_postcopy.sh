@@ -7,7 +7,8 @@
 #   marker and the dirtier's file are whole, the uptime went on.
 # - Past the switch there is no cancel (409, saying why), and the migration still ends well.
 # - B's QEMU killed in postcopy: A's copy is stale, so A stays paused, refuses to resume and
-#   says why; qmctl kill ends it.
+#   says why, also after a qmd restart (the record keeps splitMemory), and refuses another
+#   migration; qmctl kill ends it and clears the mark.
 source "$(dirname "$0")/lib.sh"
 if [[ $(id -u) -ne 0 ]]; then
   echo "SKIP: postcopy needs userfaultfd: QEMU as root"
@@ -98,7 +99,17 @@ grep_q "split" <<<"$BODY" || fail "the failure does not say the memory is split:
 expect_status 409 POST "/v1/vms/$vm/resume"
 grep_q "stale\|postcopy" <<<"$BODY" || fail "the resume refusal says: $BODY"
 [[ "$(vm_state "$vm")" == paused ]] || fail "A: $vm is $(vm_state "$vm") after the refused resume"
+log "the refusal outlives a qmd restart, and the split VM cannot migrate again"
+kill_qmd
+start_qmd
+wait_state "$vm" paused 30
+expect_status 409 POST "/v1/vms/$vm/resume"
+grep_q "postcopy" <<<"$BODY" || fail "after a qmd restart the resume refusal says: $BODY"
+[[ -n "$(show_field "$vm" 'd["splitMemory"]')" ]] || fail "A's record lost splitMemory"
+expect_status 409 POST "/v1/vms/$vm/migrate" -d "{\"destination\":\"$SOCK_B\"}"
+grep_q "qmctl kill" <<<"$BODY" || fail "migrating the split VM again says: $BODY"
 qm kill "$vm" >/dev/null || fail "qmctl kill on A"
 wait_state "$vm" stopped 30
 [[ -z "$(procs_of_vm "$vm")" ]] || fail "A still runs a QEMU for $vm after kill"
+[[ -z "$(show_field "$vm" 'd.get("splitMemory", "")')" ]] || fail "splitMemory outlived the QEMU"
 log "ok"
