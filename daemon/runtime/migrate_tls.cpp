@@ -1,5 +1,6 @@
 #include "daemon/runtime/migrate_tls.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -12,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "daemon/launch/unique_fd.hpp"
 #include "qmp/commands.hpp"
 
 namespace qmd::daemon::migrate_tls {
@@ -41,32 +43,54 @@ std::expected<std::string, std::string> read_pem(const std::string& path) {
   return bytes;
 }
 
-// Writes `bytes` as a new file only its owner reads.
+// Writes `bytes` as the new file `name` in `dir` (`shown` in errors) that only its owner
+// reads; never through a link.
 std::expected<void, std::string> write_private(
-    const std::string& path, const std::string& bytes,
+    int dir, const std::string& name, const std::string& shown, const std::string& bytes,
     const std::optional<std::pair<uid_t, gid_t>>& owner) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    return std::unexpected(fmt::format("create {}: {}", path, std::strerror(errno)));
+  UniqueFd fd(::openat(dir, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                       0600));
+  if (!fd) {
+    return std::unexpected(fmt::format("create {}: {}", shown, std::strerror(errno)));
   }
-  std::string failure;
   std::size_t done = 0;
-  while (done < bytes.size() && failure.empty()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd.get(), bytes.data() + done, bytes.size() - done);
     if (n < 0 && errno != EINTR) {
-      failure = fmt::format("write {}: {}", path, std::strerror(errno));
-    } else if (n > 0) {
-      done += static_cast<std::size_t>(n);
+      return std::unexpected(fmt::format("write {}: {}", shown, std::strerror(errno)));
     }
+    done += n > 0 ? static_cast<std::size_t>(n) : 0;
   }
-  if (failure.empty() && owner && ::fchown(fd, owner->first, owner->second) != 0) {
-    failure = fmt::format("chown {} to the QEMU user: {}", path, std::strerror(errno));
-  }
-  ::close(fd);
-  if (!failure.empty()) {
-    return std::unexpected(failure);
+  if (owner && ::fchown(fd.get(), owner->first, owner->second) != 0) {
+    return std::unexpected(
+        fmt::format("chown {} to the QEMU user: {}", shown, std::strerror(errno)));
   }
   return {};
+}
+
+UniqueFd open_dir_at(int at, const char* name) {
+  return UniqueFd(::openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+}
+
+// Removes `name` in `parent`: a directory of files (what stage() makes) with its files, or
+// else the name itself, never what a link points to.
+void remove_at(int parent, const char* name) {
+  UniqueFd dir = open_dir_at(parent, name);
+  if (!dir) {
+    ::unlinkat(parent, name, 0);
+    return;
+  }
+  UniqueFd listed(::dup(dir.get()));
+  if (DIR* listing = listed ? ::fdopendir(listed.get()) : nullptr) {
+    listed.release();  // the DIR owns it now
+    while (const dirent* entry = ::readdir(listing)) {
+      if (std::strcmp(entry->d_name, ".") != 0 && std::strcmp(entry->d_name, "..") != 0) {
+        ::unlinkat(dir.get(), entry->d_name, 0);
+      }
+    }
+    ::closedir(listing);
+  }
+  ::unlinkat(parent, name, AT_REMOVEDIR);
 }
 
 std::string unreadable(const std::string& why, Endpoint endpoint) {
@@ -148,26 +172,39 @@ std::optional<std::string> unusable(const Config& config, Endpoint endpoint) {
   return std::nullopt;
 }
 
+void remove_private(const std::string& private_dir) {
+  const fs::path where(private_dir);
+  if (UniqueFd parent = open_dir_at(AT_FDCWD, where.parent_path().c_str())) {
+    remove_at(parent.get(), where.filename().c_str());
+  }
+}
+
+// The run dir belongs to the QEMU user, who could swap a name in it for a link while root
+// works there: every step goes through descriptors opened without following links, and
+// the directory stays root's, so QEMU may only pass through it to the files it owns.
 std::expected<void, std::string> stage(const Setup& setup) {
-  std::error_code ec;
-  fs::remove_all(setup.private_dir, ec);  // a copy left by a qmd that died mid-migration
-  if (!fs::create_directory(setup.private_dir, ec) || ec) {
-    return std::unexpected(fmt::format("make {}: {}", setup.private_dir,
-                                       ec ? ec.message() : std::string("it exists")));
+  const fs::path where(setup.private_dir);
+  const std::string name = where.filename();
+  UniqueFd parent = open_dir_at(AT_FDCWD, where.parent_path().c_str());
+  if (!parent) {
+    return std::unexpected(
+        fmt::format("open {}: {}", where.parent_path().string(), std::strerror(errno)));
   }
-  ::chmod(setup.private_dir.c_str(), 0700);
-  if (setup.owner &&
-      ::chown(setup.private_dir.c_str(), setup.owner->first, setup.owner->second) != 0) {
-    return std::unexpected(fmt::format("chown {} to the QEMU user: {}", setup.private_dir,
-                                       std::strerror(errno)));
+  remove_at(parent.get(), name.c_str());  // a copy left by a qmd that died mid-migration
+  if (::mkdirat(parent.get(), name.c_str(), 0700) != 0) {
+    return std::unexpected(fmt::format("make {}: {}", setup.private_dir, std::strerror(errno)));
   }
-  for (const auto& name : needed_files(setup.endpoint)) {
-    const std::string from = setup.config_dir + "/" + name;
-    auto bytes = read_pem(from);
+  UniqueFd dir = open_dir_at(parent.get(), name.c_str());
+  if (!dir || ::fchmod(dir.get(), setup.owner ? 0711 : 0700) != 0) {
+    return std::unexpected(fmt::format("open {}: {}", setup.private_dir, std::strerror(errno)));
+  }
+  for (const auto& file : needed_files(setup.endpoint)) {
+    auto bytes = read_pem(setup.config_dir + "/" + file);
     if (!bytes) {
       return std::unexpected(unreadable(bytes.error(), setup.endpoint));
     }
-    if (auto written = write_private(setup.private_dir + "/" + name, *bytes, setup.owner);
+    if (auto written = write_private(dir.get(), file, setup.private_dir + "/" + file, *bytes,
+                                     setup.owner);
         !written) {
       return std::unexpected(written.error());
     }
@@ -178,8 +215,7 @@ std::expected<void, std::string> stage(const Setup& setup) {
 asio::awaitable<std::expected<void, std::string>> enable(qmp::QmpClient& qmp, const Setup& setup) {
   // The small PEM files are copied on the loop thread: a few KiB from a local directory.
   if (auto staged = stage(setup); !staged) {
-    std::error_code ec;
-    fs::remove_all(setup.private_dir, ec);
+    remove_private(setup.private_dir);
     co_return std::unexpected(staged.error());
   }
   // One left by a migration that never reached its clean-up (qmd died): out of the way.
@@ -220,7 +256,7 @@ asio::awaitable<void> disable(qmp::QmpClient& qmp, std::string private_dir) {
   json::object id;
   id["id"] = kCredsId;
   (void)co_await qmp.execute("object-del", std::move(id));
-  fs::remove_all(private_dir, ec);
+  remove_private(private_dir);
 }
 
 std::string creds_id(const std::optional<Setup>& setup) {

@@ -164,7 +164,7 @@ asio::awaitable<void> Vm::teardown(Run& run) {
   fs::remove(where.nvram(false), ec);
   fs::remove_all(where.tpm_state_dir(false), ec);
   // A migration's private copy of the TLS key (migrate_tls), whichever way the run ended.
-  fs::remove_all(migrate_tls::private_dir(where.run_dir), ec);
+  migrate_tls::remove_private(migrate_tls::private_dir(where.run_dir));
 }
 
 }  // namespace qmd::daemon

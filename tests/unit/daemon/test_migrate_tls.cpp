@@ -1,13 +1,16 @@
 // migrate_tls (daemon/runtime/migrate_tls.cpp) without QEMU: no TLS unless configured and over
 // TCP, the destination's refusals, the host a source checks the certificate for, and the
-// private copy each side hands QEMU (only its own files, 0600 in a 0700 directory).
+// private copy each side hands QEMU (only its own files, 0600 in a directory qmd keeps), made
+// and removed without following a link the QEMU user could have put in the run dir.
 #include <doctest/doctest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "daemon/runtime/migrate_tls.hpp"
 
@@ -109,5 +112,54 @@ TEST_CASE("each side copies only its own files, private to QEMU") {
   REQUIRE_FALSE(staged);
   CHECK(staged.error().find("client-key.pem") != std::string::npos);
   CHECK(staged.error().find("migration.tls.dir") != std::string::npos);
+  fs::remove_all(base);
+}
+
+TEST_CASE("staging and removal never follow a link the QEMU user put in the run dir") {
+  const fs::path base = fs::path(QMD_BUILD_DIR) / (fmt_base() + "-links");
+  fs::remove_all(base);
+  fs::create_directories(base / "conf");
+  fs::create_directories(base / "run");
+  fs::create_directories(base / "victim");
+  std::ofstream(base / "victim" / "keep") << "not QEMU's";
+  for (const char* name : {"ca-cert.pem", "server-cert.pem", "server-key.pem"}) {
+    std::ofstream(base / "conf" / name) << "-----BEGIN " << name << "-----\n";
+  }
+  const fs::path copy = base / "run" / "migration-tls";
+  fs::create_directory_symlink(base / "victim", copy);
+  const bool root = ::geteuid() == 0;
+  std::optional<std::pair<uid_t, gid_t>> owner;
+  if (root) {
+    owner = std::pair<uid_t, gid_t>{65534, 65534};  // nobody: another user, as QEMU is
+  }
+  auto server = tls::for_uri(with_tls((base / "conf").string()), (base / "run").string(),
+                             "tcp:127.0.0.1:1", tls::Endpoint::server, owner);
+  REQUIRE(server);
+  REQUIRE(tls::stage(*server));
+  // The link went, not what it pointed to; a real directory took its place.
+  CHECK(fs::exists(base / "victim" / "keep"));
+  CHECK_FALSE(fs::exists(base / "victim" / "server-key.pem"));
+  CHECK_FALSE(fs::is_symlink(copy));
+  CHECK(fs::is_directory(copy));
+  struct stat st {};
+  REQUIRE(::stat((copy / "server-key.pem").c_str(), &st) == 0);
+  if (root) {
+    // qmd keeps the directory (QEMU may only pass through it), QEMU owns its files.
+    CHECK(mode_of(copy) == 0711);
+    CHECK(st.st_uid == 65534);
+    struct stat dir {};
+    REQUIRE(::stat(copy.c_str(), &dir) == 0);
+    CHECK(dir.st_uid == 0);
+  } else {
+    CHECK(mode_of(copy) == 0700);
+  }
+
+  tls::remove_private(copy.string());
+  CHECK_FALSE(fs::exists(copy));
+  // A link in its place: only the link goes.
+  fs::create_directory_symlink(base / "victim", copy);
+  tls::remove_private(copy.string());
+  CHECK_FALSE(fs::is_symlink(copy));
+  CHECK(fs::exists(base / "victim" / "keep"));
   fs::remove_all(base);
 }
