@@ -96,15 +96,19 @@ void drop_privileges(const ChildPlan& plan) noexcept {
   }
 }
 
-}  // namespace
-
-void run_child(const ChildPlan& plan) noexcept {
-  // Tied to the parent: set before anything else, then make sure it did not die already.
+// The parent-death signal, then a check that the parent did not die already.
+void tie_to_parent(const ChildPlan& plan) {
   if (plan.parent_death_signal != 0 &&
       (::prctl(PR_SET_PDEATHSIG, plan.parent_death_signal) != 0 ||
        ::getppid() != plan.parent)) {
     fail(plan, ChildStep::ParentDeath);
   }
+}
+
+}  // namespace
+
+void run_child(const ChildPlan& plan) noexcept {
+  tie_to_parent(plan);  // before anything else
   if (!reset_signals()) {
     fail(plan, ChildStep::Signals);
   }
@@ -128,6 +132,7 @@ void run_child(const ChildPlan& plan) noexcept {
   }
   if (plan.drop) {
     drop_privileges(plan);
+    tie_to_parent(plan);  // a change of uid or gid clears the parent-death signal
   }
   for (std::size_t i = 0; i < plan.seccomp_count; ++i) {
     if (::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &plan.seccomp[i], 0, 0) != 0) {
