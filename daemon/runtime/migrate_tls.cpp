@@ -1,6 +1,5 @@
 #include "daemon/runtime/migrate_tls.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -14,6 +13,7 @@
 #include <fstream>
 
 #include "daemon/launch/unique_fd.hpp"
+#include "daemon/store/remove_tree.hpp"
 #include "qmp/commands.hpp"
 
 namespace qmd::daemon::migrate_tls {
@@ -70,27 +70,6 @@ std::expected<void, std::string> write_private(
 
 UniqueFd open_dir_at(int at, const char* name) {
   return UniqueFd(::openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-}
-
-// Removes `name` in `parent`: a directory of files (what stage() makes) with its files, or
-// else the name itself, never what a link points to.
-void remove_at(int parent, const char* name) {
-  UniqueFd dir = open_dir_at(parent, name);
-  if (!dir) {
-    ::unlinkat(parent, name, 0);
-    return;
-  }
-  UniqueFd listed(::dup(dir.get()));
-  if (DIR* listing = listed ? ::fdopendir(listed.get()) : nullptr) {
-    listed.release();  // the DIR owns it now
-    while (const dirent* entry = ::readdir(listing)) {
-      if (std::strcmp(entry->d_name, ".") != 0 && std::strcmp(entry->d_name, "..") != 0) {
-        ::unlinkat(dir.get(), entry->d_name, 0);
-      }
-    }
-    ::closedir(listing);
-  }
-  ::unlinkat(parent, name, AT_REMOVEDIR);
 }
 
 std::string unreadable(const std::string& why, Endpoint endpoint) {
@@ -172,13 +151,6 @@ std::optional<std::string> unusable(const Config& config, Endpoint endpoint) {
   return std::nullopt;
 }
 
-void remove_private(const std::string& private_dir) {
-  const fs::path where(private_dir);
-  if (UniqueFd parent = open_dir_at(AT_FDCWD, where.parent_path().c_str())) {
-    remove_at(parent.get(), where.filename().c_str());
-  }
-}
-
 // The run dir belongs to the QEMU user, who could swap a name in it for a link while root
 // works there: every step goes through descriptors opened without following links, and
 // the directory stays root's, so QEMU may only pass through it to the files it owns.
@@ -190,7 +162,7 @@ std::expected<void, std::string> stage(const Setup& setup) {
     return std::unexpected(
         fmt::format("open {}: {}", where.parent_path().string(), std::strerror(errno)));
   }
-  remove_at(parent.get(), name.c_str());  // a copy left by a qmd that died mid-migration
+  remove_tree_at(parent.get(), name.c_str());  // a copy left by a qmd that died mid-migration
   if (::mkdirat(parent.get(), name.c_str(), 0700) != 0) {
     return std::unexpected(fmt::format("make {}: {}", setup.private_dir, std::strerror(errno)));
   }
@@ -215,7 +187,7 @@ std::expected<void, std::string> stage(const Setup& setup) {
 asio::awaitable<std::expected<void, std::string>> enable(qmp::QmpClient& qmp, const Setup& setup) {
   // The small PEM files are copied on the loop thread: a few KiB from a local directory.
   if (auto staged = stage(setup); !staged) {
-    remove_private(setup.private_dir);
+    (void)remove_tree(setup.private_dir);
     co_return std::unexpected(staged.error());
   }
   // One left by a migration that never reached its clean-up (qmd died): out of the way.
@@ -256,7 +228,7 @@ asio::awaitable<void> disable(qmp::QmpClient& qmp, std::string private_dir) {
   json::object id;
   id["id"] = kCredsId;
   (void)co_await qmp.execute("object-del", std::move(id));
-  remove_private(private_dir);
+  (void)remove_tree(private_dir);
 }
 
 std::string creds_id(const std::optional<Setup>& setup) {

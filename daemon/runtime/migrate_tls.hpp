@@ -56,10 +56,8 @@ std::optional<std::string> unusable(const Config& config, Endpoint endpoint);
 
 // Copies the endpoint's files into private_dir, replacing what is there: the files 0600 and
 // the QEMU user's, the directory qmd's (0711 when QEMU runs as another user, else 0700).
-// The error names the missing or unreadable file.
+// The error names the missing or unreadable file. store/remove_tree removes it again.
 std::expected<void, std::string> stage(const Setup& setup);
-// Removes private_dir and its files, or whatever else has that name, without following links.
-void remove_private(const std::string& private_dir);
 // stage(), object-add tls-creds-x509, then migrate-set-parameters tls-creds (and, for the
 // client, tls-hostname). Call before migrate / migrate-incoming (and the NBD server/client).
 asio::awaitable<std::expected<void, std::string>> enable(qmp::QmpClient& qmp, const Setup& setup);

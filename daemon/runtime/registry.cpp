@@ -11,6 +11,7 @@
 
 #include "daemon/host/free_port.hpp"
 #include "daemon/runtime/migrate_tls.hpp"
+#include "daemon/store/remove_tree.hpp"
 #include "policy/tsc.hpp"
 
 namespace qmd::daemon {
@@ -135,8 +136,7 @@ asio::awaitable<OpResult> Registry::remove(const std::string& name, bool force) 
   if (auto removed = ctx_.store.remove(name); !removed) {
     co_return std::unexpected(op_error(OpError::Code::failed, removed.error()));
   }
-  std::error_code ec;
-  std::filesystem::remove_all(vm->paths().run_dir, ec);
+  (void)remove_tree(vm->paths().run_dir);
   ctx_.events.publish(
       Event{std::chrono::system_clock::now(), name, "Deleted", "stopped", "definition removed"});
   co_return OpResult{};
@@ -163,8 +163,7 @@ void Registry::discard(const std::string& name, const Vm* vm) {
   const std::string run_dir = it->second->paths().run_dir;
   vms_.erase(it);
   (void)ctx_.store.remove(name);
-  std::error_code ec;
-  std::filesystem::remove_all(run_dir, ec);
+  (void)remove_tree(run_dir);
   ctx_.events.publish(Event{std::chrono::system_clock::now(), name, "Deleted", "stopped",
                             "incoming migration dropped"});
 }

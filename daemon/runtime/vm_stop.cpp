@@ -6,6 +6,7 @@
 
 #include "daemon/host/tap.hpp"
 #include "daemon/runtime/vm.hpp"
+#include "daemon/store/remove_tree.hpp"
 #include "qmp/commands.hpp"
 #include "qmp/qga_commands.hpp"
 
@@ -162,9 +163,9 @@ asio::awaitable<void> Vm::teardown(Run& run) {
   fs::remove(where.swtpm_pid(), ec);
   // Ephemeral VARS and TPM state live only as long as one run.
   fs::remove(where.nvram(false), ec);
-  fs::remove_all(where.tpm_state_dir(false), ec);
+  (void)remove_tree(where.tpm_state_dir(false));
   // A migration's private copy of the TLS key (migrate_tls), whichever way the run ended.
-  migrate_tls::remove_private(migrate_tls::private_dir(where.run_dir));
+  (void)remove_tree(migrate_tls::private_dir(where.run_dir));
 }
 
 }  // namespace qmd::daemon

@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "daemon/store/atomic_file.hpp"
+#include "daemon/store/remove_tree.hpp"
 
 namespace qmd::daemon {
 namespace {
@@ -69,15 +70,6 @@ std::expected<void, std::string> sync_dir(const std::string& path) {
 bool is_file(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
-std::expected<void, std::string> remove_tree(const std::string& path) {
-  std::error_code ec;
-  fs::remove_all(path, ec);
-  if (ec) {
-    return std::unexpected("remove " + path + ": " + ec.message());
-  }
-  return {};
 }
 
 // A crash during create leaves a directory without spec.yaml; a crash during remove too

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "daemon/runtime/migrate_tls.hpp"
+#include "daemon/store/remove_tree.hpp"
 
 namespace tls = qmd::daemon::migrate_tls;
 namespace fs = std::filesystem;
@@ -154,11 +155,11 @@ TEST_CASE("staging and removal never follow a link the QEMU user put in the run 
     CHECK(mode_of(copy) == 0700);
   }
 
-  tls::remove_private(copy.string());
+  REQUIRE(qmd::daemon::remove_tree(copy.string()));
   CHECK_FALSE(fs::exists(copy));
   // A link in its place: only the link goes.
   fs::create_directory_symlink(base / "victim", copy);
-  tls::remove_private(copy.string());
+  REQUIRE(qmd::daemon::remove_tree(copy.string()));
   CHECK_FALSE(fs::is_symlink(copy));
   CHECK(fs::exists(base / "victim" / "keep"));
   fs::remove_all(base);
