@@ -13,12 +13,14 @@
 #include <fstream>
 #include <limits>
 #include <sstream>
+#include <utility>
 
 #include "cmdline/core_configurators.hpp"
 #include "daemon/api/remote_client.hpp"
 #include "daemon/runtime/migrate_storage.hpp"
 #include "daemon/runtime/remote_qmd.hpp"
 #include "daemon/runtime/vm_hotplug_core.hpp"
+#include "daemon/store/remove_tree.hpp"
 #include "policy/tsc.hpp"
 #include "qmp/commands.hpp"
 #include "qmp/qga_commands.hpp"
@@ -341,6 +343,16 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
   // Set when a postcopy migration fails after the switch: the guest's newest memory is on
   // both hosts and neither copy may run, so there is no rollback.
   std::string split_why;
+  bool postcopy_started = false;   // migrate-start-postcopy asked for
+  bool postcopy_switched = false;  // the source's CPUs stopped for good: no way back
+  // Marked in the record at once, before anything else can wait: a qmd that dies, or a
+  // source QEMU that exits, from here on must find the VM marked (no resume, no restart).
+  auto mark_switched = [&] {
+    postcopy_switched = true;
+    record_.split_memory =
+        fmt::format("the guest switched to {} in a postcopy migration", dest);
+    save_record();
+  };
 
   // qmd's own clock beside QEMU's figures (which QEMU 7.2 leaves at 0 when block mirrors ran):
   // the whole operation, and how long the guest stood still from the switchover's pause
@@ -431,8 +443,6 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
     const auto began = std::chrono::steady_clock::now();
     auto last_check = began;
     bool cancel_sent = false;
-    bool postcopy_started = false;
-    bool postcopy_switched = false;  // the source's CPUs stopped for good: no way back
     bool committed = false;          // the destination runs the guest (postcopy: already)
     std::int64_t raised_at_pass = 0;
     std::string ended_why;  // why qmd cancelled: on request, or the timeout
@@ -455,8 +465,12 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
         op->progress[key] = value;
       }
       if (info->status == "completed") {
+        if (postcopy_started && !postcopy_switched) {
+          mark_switched();  // the switch came and went between two looks
+        }
         break;
       }
+      const bool in_postcopy = info->status.starts_with("postcopy");
       if (postcopy_switched && info->status != "postcopy-active") {
         // postcopy-paused (the stream broke), failed or cancelled after the switch.
         split_why = fmt::format("the migration stopped after the switch to postcopy (QEMU: {}{})",
@@ -464,11 +478,12 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
                                 info->error_desc.empty() ? "" : ", " + info->error_desc);
         break;
       }
-      if (info->status == "postcopy-active" && !postcopy_switched) {
+      if (in_postcopy && !postcopy_switched) {
         // The guest's CPU state went to the destination; what memory it lacks there it pulls
         // from here on demand. It can run there now, and nowhere else: hand it over at once
-        // instead of after the last page (which would keep it paused the whole time).
-        postcopy_switched = true;
+        // instead of after the last page (which would keep it paused the whole time). Any
+        // postcopy status counts: a look may miss postcopy-active and see it paused.
+        mark_switched();
         op->phase = "postcopy";
         op->no_cancel = fmt::format("postcopy has switched: the guest runs on {} and pulls "
                                     "the rest of its memory from here; it cannot come back",
@@ -654,6 +669,14 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
   } while (false);
   run->migration_wake.reset();
 
+  if (!fail_why.empty() && postcopy_started && !postcopy_switched && !run->exited.is_set()) {
+    // A failure noticed between two looks may have come after the switch (a migrate-continue
+    // that timed out but went through): QEMU says whether a rollback is still possible.
+    if (auto now = co_await qmp::query_migrate(qmp); now && now->status.starts_with("postcopy")) {
+      mark_switched();
+      split_why = std::exchange(fail_why, std::string());
+    }
+  }
   if (!split_why.empty()) {
     // Past the point of no return: resuming here would run stale memory, and the
     // destination lacks pages only this side had. Both stay as they are for a person.
@@ -663,8 +686,12 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
         "be damaged: check it there, then qmctl kill {} here",
         split_why, dest, dest, name_);
     op->phase = "failed after the switch";
+    // Marked since the switch; a QEMU that exited meanwhile took the stale half with it
+    // (supervise() cleared the mark then, and must not find it again).
     record_.split_memory =
-        fmt::format("a postcopy migration to {} failed after the switch", dest);
+        run->exited.is_set()
+            ? std::string()
+            : fmt::format("a postcopy migration to {} failed after the switch", dest);
     record_.last_error = why;
     save_record();
     if (run_ == run && !run->exited.is_set()) {
@@ -745,9 +772,10 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
   const cmdline::VmPaths where = paths();
   std::error_code ec;
   fs::remove(where.nvram(true), ec);
-  fs::remove_all(where.tpm_state_dir(true), ec);
+  (void)remove_tree(where.tpm_state_dir(true));
   record_.migrated_to = dest;
   record_.migrated_at = format_time(std::chrono::system_clock::now());
+  record_.split_memory.clear();  // a postcopy that finished: nothing stale is left here
   save_record();
   set_state(VmState::migrated,
             fmt::format("migrated to {} in {} ms (guest paused {} ms)", dest,

@@ -240,6 +240,15 @@ asio::awaitable<bool> Vm::adopt() {
     co_return false;
   }
   watch_events();
+  // An earlier qmd that died in a postcopy migration past the switch may not have marked
+  // the VM: QEMU knows.
+  if (auto migration = co_await qmp::query_migrate(*run->qmp);
+      migration && migration->status.starts_with("postcopy") && record_.split_memory.empty()) {
+    record_.split_memory = fmt::format("a postcopy migration had switched the guest away "
+                                       "(QEMU: {}) when qmd stopped",
+                                       migration->status);
+    save_record();
+  }
   auto status = co_await qmp::query_status(*run->qmp);
   run->started_at = "(adopted)";
   set_state(status && status->running ? VmState::running : VmState::paused,

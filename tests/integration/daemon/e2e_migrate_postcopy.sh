@@ -8,7 +8,8 @@
 # - Past the switch there is no cancel (409, saying why), and the migration still ends well.
 # - B's QEMU killed in postcopy: A's copy is stale, so A stays paused, refuses to resume and
 #   says why, also after a qmd restart (the record keeps splitMemory), and refuses another
-#   migration; qmctl kill ends it and clears the mark.
+#   migration; when that QEMU ended while qmd was down, the next qmd clears the mark and does
+#   not start the VM, saying why.
 source "$(dirname "$0")/lib.sh"
 if [[ $(id -u) -ne 0 ]]; then
   echo "SKIP: postcopy needs userfaultfd: QEMU as root"
@@ -105,11 +106,21 @@ start_qmd
 wait_state "$vm" paused 30
 expect_status 409 POST "/v1/vms/$vm/resume"
 grep_q "postcopy" <<<"$BODY" || fail "after a qmd restart the resume refusal says: $BODY"
-[[ -n "$(show_field "$vm" 'd["splitMemory"]')" ]] || fail "A's record lost splitMemory"
+split=$(show_field "$vm" 'd.get("splitMemory", "")') || fail "qmctl show $vm on A"
+[[ -n "$split" ]] || fail "A's record lost splitMemory"
 expect_status 409 POST "/v1/vms/$vm/migrate" -d "{\"destination\":\"$SOCK_B\"}"
 grep_q "qmctl kill" <<<"$BODY" || fail "migrating the split VM again says: $BODY"
-qm kill "$vm" >/dev/null || fail "qmctl kill on A"
+log "A's qmd down and its stale QEMU killed meanwhile: the next qmd clears the mark, starts nothing"
+pid_a=$(vm_pid "$vm")
+[[ -n "$pid_a" ]] || fail "A has no QEMU pid for $vm"
+kill_qmd
+kill -KILL "$pid_a"
+pid_gone() { ! kill -0 "$1" 2>/dev/null; }
+wait_for 30 "A's stale QEMU to end" pid_gone "$pid_a"
+start_qmd
 wait_state "$vm" stopped 30
-[[ -z "$(procs_of_vm "$vm")" ]] || fail "A still runs a QEMU for $vm after kill"
+last=$(show_field "$vm" 'd["lastError"]') || fail "qmctl show $vm on A"
+grep_q "not started by itself" <<<"$last" || fail "A's lastError after the restart: $last"
 [[ -z "$(show_field "$vm" 'd.get("splitMemory", "")')" ]] || fail "splitMemory outlived the QEMU"
+[[ -z "$(procs_of_vm "$vm")" ]] || fail "A runs a QEMU for $vm again"
 log "ok"
