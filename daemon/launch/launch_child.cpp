@@ -98,9 +98,14 @@ void drop_privileges(const ChildPlan& plan) noexcept {
 
 // The parent-death signal, then a check that the parent did not die already.
 void tie_to_parent(const ChildPlan& plan) {
-  if (plan.parent_death_signal != 0 &&
-      (::prctl(PR_SET_PDEATHSIG, plan.parent_death_signal) != 0 ||
-       ::getppid() != plan.parent)) {
+  if (plan.parent_death_signal == 0) {
+    return;
+  }
+  if (::prctl(PR_SET_PDEATHSIG, plan.parent_death_signal) != 0) {
+    fail(plan, ChildStep::ParentDeath);
+  }
+  if (::getppid() != plan.parent) {
+    errno = ESRCH;  // the parent is gone
     fail(plan, ChildStep::ParentDeath);
   }
 }

@@ -32,6 +32,8 @@ struct LaunchSpec {
   int output_fd = -1;                  // stdout+stderr to this fd instead of log_path
   // Nonzero: the kernel sends this signal to the child when qmd's forking thread (the loop
   // thread) ends, for helpers that must not outlive qmd (an ssh ControlMaster). VMs never.
+  // Set again after drop_to (a uid change clears it); the kernel then checks that qmd may
+  // signal the dropped user, which root may, a qmd without CAP_KILL may not.
   int parent_death_signal = 0;
 };
 

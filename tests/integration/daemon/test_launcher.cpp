@@ -388,13 +388,15 @@ TEST_CASE("output_fd takes the output; parent_death_signal ends the child with i
       tied.argv = {"sleep", "60"};
       tied.log_path = dir.path() + "/tied.log";
       tied.parent_death_signal = SIGTERM;
-      if (drop) {
-        if (auto nobody = lookup_user("nobody")) {
-          tied.drop_to = *nobody;
-        }
+      pid_t pid = -1;  // -1 tells the test that the sleeper did not start as asked
+      auto nobody = lookup_user("nobody");
+      if (drop && nobody) {
+        tied.drop_to = *nobody;
       }
-      auto started = launch(tied);
-      const pid_t pid = started ? started->pid : -1;
+      if (!drop || nobody) {
+        auto started = launch(tied);
+        pid = started ? started->pid : -1;
+      }
       (void)::write(pipe_fds[1], &pid, sizeof pid);
       ::_exit(0);
     }
