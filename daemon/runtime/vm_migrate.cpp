@@ -353,6 +353,15 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
         fmt::format("the guest switched to {} in a postcopy migration", dest);
     save_record();
   };
+  // The two ends that leave the source paused for a person rather than risk two guests.
+  auto fail_paused = [&](const char* phase, const std::string& why) {
+    op->phase = phase;
+    if (run_ == run && !run->exited.is_set()) {
+      set_state(VmState::paused, why);
+    }
+    publish("MigrationFailed", why);
+    operations.finish(*op, "failed", why);
+  };
 
   // qmd's own clock beside QEMU's figures (which QEMU 7.2 leaves at 0 when block mirrors ran):
   // the whole operation, and how long the guest stood still from the switchover's pause
@@ -661,10 +670,7 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
         "paused here so that it never runs twice: if it runs on {}, qmctl delete --force "
         "{} here, otherwise qmctl resume {}",
         refused, dest, name_, name_);
-    op->phase = "unknown";
-    set_state(VmState::paused, why);
-    publish("MigrationFailed", why);
-    operations.finish(*op, "failed", why);
+    fail_paused("unknown", why);
     co_return;
   } while (false);
   run->migration_wake.reset();
@@ -685,7 +691,6 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
         "must not be resumed (its state here is stale); if {} still runs it, the guest may "
         "be damaged: check it there, then qmctl kill {} here",
         split_why, dest, dest, name_);
-    op->phase = "failed after the switch";
     // Marked since the switch; a QEMU that exited meanwhile took the stale half with it
     // (supervise() cleared the mark then, and must not find it again).
     record_.split_memory =
@@ -694,11 +699,7 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
             : fmt::format("a postcopy migration to {} failed after the switch", dest);
     record_.last_error = why;
     save_record();
-    if (run_ == run && !run->exited.is_set()) {
-      set_state(VmState::paused, why);
-    }
-    publish("MigrationFailed", why);
-    operations.finish(*op, "failed", why);
+    fail_paused("failed after the switch", why);
     co_return;
   }
 
