@@ -63,6 +63,12 @@ std::optional<pid_t> read_pid(const std::string& path) {
   return std::nullopt;
 }
 
+// An outgoing migration QEMU still runs and that can be cancelled back to the source.
+bool precopy_in_flight(const std::string& status) {
+  return status == "setup" || status == "active" || status == "pre-switchover" ||
+         status == "device" || status == "wait-unplug" || status == "cancelling";
+}
+
 }  // namespace
 
 void Vm::watch_events() {
@@ -240,14 +246,31 @@ asio::awaitable<bool> Vm::adopt() {
     co_return false;
   }
   watch_events();
-  // An earlier qmd that died in a postcopy migration past the switch may not have marked
-  // the VM: QEMU knows.
-  if (auto migration = co_await qmp::query_migrate(*run->qmp);
-      migration && migration->status.starts_with("postcopy") && record_.split_memory.empty()) {
+  // An earlier qmd that died during an outgoing migration left it to nobody: QEMU knows.
+  auto migration = co_await qmp::query_migrate(*run->qmp);
+  const std::string migrating = migration ? migration->status : std::string();
+  if (migrating.starts_with("postcopy") && record_.split_memory.empty()) {
+    // Past the switch it may have failed to mark the VM.
     record_.split_memory = fmt::format("a postcopy migration had switched the guest away "
                                        "(QEMU: {}) when qmd stopped",
-                                       migration->status);
+                                       migrating);
     save_record();
+  } else if (!record_.incoming && precopy_in_flight(migrating)) {
+    // Nobody will hand it over, and at pre-switchover the guest would stay paused for good:
+    // cancelled, and QEMU resumes the guest if it ran before (the destination drops its
+    // copy when the stream breaks).
+    (void)co_await qmp::migrate_cancel(*run->qmp);
+    for (int i = 0; i < 100 && !run->exited.is_set(); ++i) {
+      auto now = co_await qmp::query_migrate(*run->qmp);
+      if (!now || !precopy_in_flight(now->status)) {
+        break;
+      }
+      co_await run->exited.wait_for(100ms);
+    }
+    publish("MigrationCancelled",
+            fmt::format("an earlier qmd ended during a migration of this VM (QEMU: {}); "
+                        "cancelled, the VM stays here",
+                        migrating));
   }
   auto status = co_await qmp::query_status(*run->qmp);
   run->started_at = "(adopted)";

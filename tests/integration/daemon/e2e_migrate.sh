@@ -6,8 +6,9 @@
 #   record says where the VM went, and the VM comes back the same way;
 # - refusals before anything changes: an unreachable destination, a destination with the
 #   name, a VM with a hot-added disk;
-# - failures mid-way (cancel, destination QEMU killed, destination qmd killed): the source
-#   keeps running and answers, the destination keeps nothing.
+# - failures mid-way (cancel, destination QEMU killed, destination qmd killed, source qmd
+#   killed and restarted): the source keeps running and answers, the destination keeps
+#   nothing.
 source "$(dirname "$0")/lib.sh"
 e2e_setup
 
@@ -128,6 +129,18 @@ wait_state "$vm" running 10
 guest_exec "$SOCK_A" 'cat /tmp/marker' >/dev/null || fail "A's guest does not answer"
 start_qmd_b
 wait_for 30 "B to have nothing left after its restart" nothing_on_b
+
+log "the source qmd killed mid-way: the next one cancels what it finds, the guest runs on"
+migrate "$SOCK_B" ',"maxBandwidth":"1Mi"'
+sleep 2
+kill_qmd
+start_qmd
+wait_state "$vm" running 30
+api GET "/v1/events?vm=$vm"
+grep_q "MigrationCancelled.*earlier qmd" <<<"$BODY" || fail "no MigrationCancelled after adoption: $BODY"
+guest_exec "$SOCK_A" 'cat /tmp/marker' >/dev/null || fail "A's guest does not answer"
+qm pause "$vm" >/dev/null && qm resume "$vm" >/dev/null || fail "A's VM is not controllable"
+wait_for 30 "B to drop the VM" nothing_on_b
 
 log "multifd (2 channels) with auto-converge to B, and back"
 out=$(qm migrate "$vm" --to "$SOCK_B" --multifd 2 --auto-converge 2>&1) || fail "multifd: $out"
