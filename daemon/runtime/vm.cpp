@@ -34,6 +34,9 @@ boost::json::object VmRecord::to_json() const {
   if (!split_memory.empty()) {
     out["splitMemory"] = split_memory;
   }
+  if (!migrating_to.empty()) {
+    out["migratingTo"] = migrating_to;
+  }
   return out;
 }
 
@@ -55,6 +58,7 @@ VmRecord VmRecord::from_json(const std::string& text) {
   record.migrated_to = text_of("migratedTo");
   record.migrated_at = text_of("migratedAt");
   record.split_memory = text_of("splitMemory");
+  record.migrating_to = text_of("migratingTo");
   const auto* incoming = object.if_contains("incoming");
   record.incoming = incoming != nullptr && incoming->is_bool() && incoming->as_bool();
   return record;

@@ -47,6 +47,9 @@ struct VmRecord {
   // it (or restarting it) could run the guest twice. Why, in words; kept until that QEMU
   // ends, across qmd restarts, so the VM can only be killed.
   std::string split_memory;
+  // Set while this VM sends itself to another qmd: a qmd that adopts its QEMU then knows the
+  // migration QEMU reports is outgoing (a destination's QEMU reports its incoming one).
+  std::string migrating_to;
   boost::json::object to_json() const;
   static VmRecord from_json(const std::string& text);
 };
@@ -242,6 +245,9 @@ class Vm : public std::enable_shared_from_this<Vm> {
     // Outgoing migration: cancelled (woken) by MIGRATION events and by a cancel request.
     std::shared_ptr<asio::steady_timer> migration_wake;
     bool migration_event = false;  // one came since the last look (a cancel may find no wait)
+    // supervise() saw QEMU exit (set before its teardown can suspend): a migration reply read
+    // after this may predate the exit and must not be acted on.
+    bool qemu_gone = false;
     // Hotplug (vm_hotplug.cpp)
     struct Hotplug;                    // devices added or removed in this run, unplug waiters
     std::shared_ptr<Hotplug> hotplug;  // made on first use

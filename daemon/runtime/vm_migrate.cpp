@@ -353,8 +353,18 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
         fmt::format("the guest switched to {} in a postcopy migration", dest);
     save_record();
   };
+  // Every end clears it (an adopting qmd acts on it).
+  record_.migrating_to = dest;
+  save_record();
+  auto end_outgoing = [&] {
+    record_.migrating_to.clear();
+    save_record();
+  };
+  // A reply read after supervise() saw QEMU exit may predate the exit: not acted on.
+  auto source_gone = [&] { return run->qemu_gone || run->exited.is_set(); };
   // The two ends that leave the source paused for a person rather than risk two guests.
   auto fail_paused = [&](const char* phase, const std::string& why) {
+    end_outgoing();
     op->phase = phase;
     if (run_ == run && !run->exited.is_set()) {
       set_state(VmState::paused, why);
@@ -456,13 +466,13 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
     std::int64_t raised_at_pass = 0;
     std::string ended_why;  // why qmd cancelled: on request, or the timeout
     for (;;) {
-      if (run->exited.is_set()) {
+      run->migration_event = false;
+      auto info = co_await qmp::query_migrate(qmp);
+      if (source_gone()) {
         (postcopy_switched ? split_why : fail_why) =
             "the source QEMU exited during the migration";
         break;
       }
-      run->migration_event = false;
-      auto info = co_await qmp::query_migrate(qmp);
       if (!info) {
         (postcopy_switched ? split_why : fail_why) =
             "query-migrate: " + info.error().to_string();
@@ -675,10 +685,11 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
   } while (false);
   run->migration_wake.reset();
 
-  if (!fail_why.empty() && postcopy_started && !postcopy_switched && !run->exited.is_set()) {
+  if (!fail_why.empty() && postcopy_started && !postcopy_switched && !source_gone()) {
     // A failure noticed between two looks may have come after the switch (a migrate-continue
     // that timed out but went through): QEMU says whether a rollback is still possible.
-    if (auto now = co_await qmp::query_migrate(qmp); now && now->status.starts_with("postcopy")) {
+    if (auto now = co_await qmp::query_migrate(qmp);
+        !source_gone() && now && now->status.starts_with("postcopy")) {
       mark_switched();
       split_why = std::exchange(fail_why, std::string());
     }
@@ -694,7 +705,7 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
     // Marked since the switch; a QEMU that exited meanwhile took the stale half with it
     // (supervise() cleared the mark then, and must not find it again).
     record_.split_memory =
-        run->exited.is_set()
+        source_gone()
             ? std::string()
             : fmt::format("a postcopy migration to {} failed after the switch", dest);
     record_.last_error = why;
@@ -749,6 +760,7 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
       set_state(now && now->running ? VmState::running : VmState::paused,
                 fmt::format("migration to {} {}: {}", dest, fail_status, fail_why));
     }
+    end_outgoing();
     publish(fail_status == "cancelled" ? "MigrationCancelled" : "MigrationFailed", fail_why);
     operations.finish(*op, fail_status, fail_why);
     co_return;
@@ -777,6 +789,7 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
   record_.migrated_to = dest;
   record_.migrated_at = format_time(std::chrono::system_clock::now());
   record_.split_memory.clear();  // a postcopy that finished: nothing stale is left here
+  record_.migrating_to.clear();
   save_record();
   set_state(VmState::migrated,
             fmt::format("migrated to {} in {} ms (guest paused {} ms)", dest,

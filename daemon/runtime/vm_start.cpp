@@ -242,6 +242,7 @@ asio::awaitable<OpResult> Vm::start_locked(const IncomingStart* incoming) {
   }
   run->started_at = format_time(std::chrono::system_clock::now());
   record_.last_error.clear();
+  record_.migrating_to.clear();  // a fresh QEMU migrates nowhere
   save_record();
   set_state(VmState::running, fmt::format("QEMU {} running (pid {})", run->qemu_version,
                                           run->qemu->pid()));

@@ -124,6 +124,11 @@ void Vm::watch_events() {
 asio::awaitable<void> Vm::supervise(std::shared_ptr<Run> run) {
   const auto began = std::chrono::steady_clock::now();
   co_await run->qemu->wait_exit();
+  // Decided before anything here can suspend. follow_migration checks qemu_gone after each
+  // look, so a postcopy switch was either marked before this point or is never marked: a
+  // VM whose guest may run elsewhere is never restarted here.
+  run->qemu_gone = true;
+  const bool was_split = !record_.split_memory.empty();
   const std::string how = run->qemu->describe();
   const bool expected = run->stop_requested || run->guest_shutdown;
   co_await teardown(*run);
@@ -140,8 +145,7 @@ asio::awaitable<void> Vm::supervise(std::shared_ptr<Run> run) {
   }
   // The stale half of a split postcopy went with this QEMU; a restart here could run the
   // guest next to the destination's copy, so only a person starts it again.
-  const bool was_split = !record_.split_memory.empty();
-  if (!expected || was_split) {
+  if (!expected || was_split || !record_.split_memory.empty()) {
     if (!expected) {
       record_.last_error = fmt::format("QEMU {} unexpectedly", how);
     }
@@ -246,31 +250,51 @@ asio::awaitable<bool> Vm::adopt() {
     co_return false;
   }
   watch_events();
-  // An earlier qmd that died during an outgoing migration left it to nobody: QEMU knows.
-  auto migration = co_await qmp::query_migrate(*run->qmp);
-  const std::string migrating = migration ? migration->status : std::string();
-  if (migrating.starts_with("postcopy") && record_.split_memory.empty()) {
-    // Past the switch it may have failed to mark the VM.
-    record_.split_memory = fmt::format("a postcopy migration had switched the guest away "
-                                       "(QEMU: {}) when qmd stopped",
-                                       migrating);
-    save_record();
-  } else if (!record_.incoming && precopy_in_flight(migrating)) {
-    // Nobody will hand it over, and at pre-switchover the guest would stay paused for good:
-    // cancelled, and QEMU resumes the guest if it ran before (the destination drops its
-    // copy when the stream breaks).
-    (void)co_await qmp::migrate_cancel(*run->qmp);
-    for (int i = 0; i < 100 && !run->exited.is_set(); ++i) {
-      auto now = co_await qmp::query_migrate(*run->qmp);
-      if (!now || !precopy_in_flight(now->status)) {
-        break;
+  if (!record_.migrating_to.empty()) {
+    // An earlier qmd died while this VM migrated to migrating_to: nobody will hand it over.
+    // A precopy migration is cancelled back (QEMU resumes the guest if it ran; the
+    // destination drops its copy when the stream breaks); past a postcopy switch the VM is
+    // marked split; a completed one waits, paused, for a person.
+    const std::string dest = record_.migrating_to;
+    auto migration = co_await qmp::query_migrate(*run->qmp);
+    std::string status = migration ? migration->status : std::string();
+    if (precopy_in_flight(status)) {
+      (void)co_await qmp::migrate_cancel(*run->qmp);
+      for (int i = 0; i < 100 && !run->exited.is_set(); ++i) {
+        auto now = co_await qmp::query_migrate(*run->qmp);
+        if (!now) {
+          break;
+        }
+        status = now->status;
+        if (!precopy_in_flight(status)) {
+          break;
+        }
+        co_await run->exited.wait_for(100ms);
       }
-      co_await run->exited.wait_for(100ms);
     }
-    publish("MigrationCancelled",
-            fmt::format("an earlier qmd ended during a migration of this VM (QEMU: {}); "
-                        "cancelled, the VM stays here",
-                        migrating));
+    if (status.starts_with("postcopy")) {
+      if (record_.split_memory.empty()) {
+        record_.split_memory = fmt::format(
+            "a postcopy migration to {} had switched the guest away (QEMU: {}) when qmd "
+            "stopped",
+            dest, status);
+      }
+      publish("MigrationFailed", record_.split_memory + "; check the VM there, then qmctl kill " +
+                                     name_ + " here");
+    } else if (status == "completed") {
+      publish("MigrationFailed",
+              fmt::format("a migration to {} completed but was never handed over (qmd "
+                          "stopped); the VM stays paused here: if {} does not run it, "
+                          "qmctl resume {}",
+                          dest, dest, name_));
+    } else {
+      publish("MigrationCancelled",
+              fmt::format("an earlier qmd ended during a migration of this VM to {} (QEMU "
+                          "now: {}); cancelled, the VM stays here",
+                          dest, status.empty() ? std::string("no migration") : status));
+    }
+    record_.migrating_to.clear();
+    save_record();
   }
   auto status = co_await qmp::query_status(*run->qmp);
   run->started_at = "(adopted)";

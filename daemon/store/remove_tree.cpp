@@ -56,6 +56,9 @@ std::expected<void, std::string> remove_tree(const std::string& path) {
     where = where.parent_path();  // "dir/" names dir
   }
   const std::string name = where.filename();
+  if (name.empty() || name == "." || name == "..") {
+    return std::unexpected("remove " + path + ": not a path to remove");  // never "x/.."
+  }
   const std::string parent_path = where.has_parent_path() ? where.parent_path().string() : ".";
   UniqueFd parent(::open(parent_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!parent) {

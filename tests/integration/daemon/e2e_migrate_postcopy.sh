@@ -80,8 +80,17 @@ SOCK=$SOCK_B expect_status 409 DELETE "/v1/operations/$OP"
 grep_q "cannot come back" <<<"$BODY" || fail "the cancel refusal says: $BODY"
 out=$(qm_b migrate-cancel "$vm" 2>&1) && fail "qmctl migrate-cancel in postcopy: $out"
 grep_q "postcopy" <<<"$out" || fail "qmctl migrate-cancel in postcopy said: $out"
+# The destination's QEMU reports the incoming postcopy too: a restarted A must not take the
+# guest it runs for a stale source copy.
+log "A (the destination) restarted in postcopy (B's operation: $(op_field 'd["phase"]'))"
+kill_qmd
+start_qmd
+split=$(show_field "$vm" 'd.get("splitMemory", "")') || fail "qmctl show $vm on A"
+[[ -z "$split" ]] || fail "A marked the guest it runs as split: $split"
 wait_op 300 succeeded
 wait_state "$vm" running 30
+qm pause "$vm" >/dev/null && qm resume "$vm" >/dev/null || fail "A's VM is not controllable"
+
 wait_agent "$vm" 60
 guest_exec "$SOCK_A" 'cd /tmp && sha256sum -c keep.sum' >/dev/null ||
   fail "the file in guest RAM is not whole after the slow postcopy"

@@ -37,6 +37,11 @@ TEST_CASE("remove_tree removes a tree and never follows a link") {
   REQUIRE(remove_tree((base / "slash").string() + "/"));
   CHECK_FALSE(fs::exists(base / "slash"));
 
+  // Never the current directory or its parent.
+  CHECK_FALSE(remove_tree("."));
+  CHECK_FALSE(remove_tree(".."));
+  CHECK_FALSE(remove_tree(""));
+
   // Missing: nothing to do.
   CHECK(remove_tree((base / "missing").string()));
   CHECK(remove_tree((base / "missing" / "deeper").string()));
