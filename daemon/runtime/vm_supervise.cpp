@@ -281,6 +281,13 @@ asio::awaitable<bool> Vm::adopt() {
       }
       publish("MigrationFailed", record_.split_memory + "; check the VM there, then qmctl kill " +
                                      name_ + " here");
+    } else if (status == "completed" && !record_.split_memory.empty()) {
+      // A postcopy that switched (and may have been handed over) and then finished.
+      publish("MigrationFailed",
+              fmt::format("a postcopy migration to {} finished while qmd was down; the guest "
+                          "runs there if it was handed over: check it there, then qmctl kill "
+                          "{} here",
+                          dest, name_));
     } else if (status == "completed") {
       publish("MigrationFailed",
               fmt::format("a migration to {} completed but was never handed over (qmd "
