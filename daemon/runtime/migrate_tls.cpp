@@ -12,7 +12,6 @@
 #include <filesystem>
 #include <fstream>
 
-#include "daemon/launch/unique_fd.hpp"
 #include "daemon/store/remove_tree.hpp"
 #include "qmp/commands.hpp"
 
@@ -66,10 +65,6 @@ std::expected<void, std::string> write_private(
         fmt::format("chown {} to the QEMU user: {}", shown, std::strerror(errno)));
   }
   return {};
-}
-
-UniqueFd open_dir_at(int at, const char* name) {
-  return UniqueFd(::openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
 }
 
 std::string unreadable(const std::string& why, Endpoint endpoint) {
@@ -157,7 +152,7 @@ std::optional<std::string> unusable(const Config& config, Endpoint endpoint) {
 std::expected<void, std::string> stage(const Setup& setup) {
   const fs::path where(setup.private_dir);
   const std::string name = where.filename();
-  UniqueFd parent = open_dir_at(AT_FDCWD, where.parent_path().c_str());
+  UniqueFd parent = open_dir_nofollow(AT_FDCWD, where.parent_path().c_str());
   if (!parent) {
     return std::unexpected(
         fmt::format("open {}: {}", where.parent_path().string(), std::strerror(errno)));
@@ -166,7 +161,7 @@ std::expected<void, std::string> stage(const Setup& setup) {
   if (::mkdirat(parent.get(), name.c_str(), 0700) != 0) {
     return std::unexpected(fmt::format("make {}: {}", setup.private_dir, std::strerror(errno)));
   }
-  UniqueFd dir = open_dir_at(parent.get(), name.c_str());
+  UniqueFd dir = open_dir_nofollow(parent.get(), name.c_str());
   if (!dir || ::fchmod(dir.get(), setup.owner ? 0711 : 0700) != 0) {
     return std::unexpected(fmt::format("open {}: {}", setup.private_dir, std::strerror(errno)));
   }

@@ -10,19 +10,14 @@
 #include <filesystem>
 #include <vector>
 
-#include "daemon/launch/unique_fd.hpp"
 
 namespace qmd::daemon {
 namespace {
 
 constexpr int kMaxDepth = 64;  // deeper than anything qmd makes; a bound, not a limit in use
 
-UniqueFd open_dir_at(int at, const char* name) {
-  return UniqueFd(::openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-}
-
 void remove_at(int parent, const char* name, int depth) {
-  UniqueFd dir = open_dir_at(parent, name);
+  UniqueFd dir = open_dir_nofollow(parent, name);
   if (!dir) {
     ::unlinkat(parent, name, 0);  // a file or a link: the name goes, not what it points to
     return;
@@ -47,6 +42,10 @@ void remove_at(int parent, const char* name, int depth) {
 }
 
 }  // namespace
+
+UniqueFd open_dir_nofollow(int at, const char* name) {
+  return UniqueFd(::openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+}
 
 void remove_tree_at(int parent, const char* name) { remove_at(parent, name, 0); }
 
