@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace qmd::daemon {
 
 std::string format_time(std::chrono::system_clock::time_point time) {
@@ -23,11 +25,25 @@ boost::json::object Event::to_json() const {
   return out;
 }
 
+std::size_t event_bytes(const Event& event) {
+  return sizeof(Event) + event.vm.size() + event.type.size() + event.state.size() +
+         event.message.size();
+}
+
+void EventBus::trim() {
+  while (!history_.empty() &&
+         (history_.size() > limits_.max_events || bytes_ > limits_.max_bytes)) {
+    bytes_ -= event_bytes(history_.front());
+    history_.pop_front();
+    ++first_seq_;
+  }
+}
+
 void EventBus::publish(Event event) {
   history_.push_back(event);
-  while (history_.size() > limit_) {
-    history_.pop_front();
-  }
+  bytes_ += event_bytes(event);
+  ++next_seq_;
+  trim();
   spdlog::info("vm {}: {} [{}] {}", event.vm, event.type, event.state, event.message);
   std::erase_if(subscribers_, [&](const std::weak_ptr<Channel>& weak) {
     auto channel = weak.lock();
@@ -50,6 +66,17 @@ std::vector<Event> EventBus::history(const std::optional<std::string>& vm) const
     }
   }
   return out;
+}
+
+std::optional<std::pair<std::uint64_t, Event>> EventBus::next_event(
+    std::uint64_t from, std::uint64_t until, const std::optional<std::string>& vm) const {
+  for (auto seq = std::max(from, first_seq_); seq < std::min(until, next_seq_); ++seq) {
+    const Event& event = history_[static_cast<std::size_t>(seq - first_seq_)];
+    if (!vm || event.vm == *vm) {
+      return std::pair{seq, event};
+    }
+  }
+  return std::nullopt;
 }
 
 std::shared_ptr<EventBus::Channel> EventBus::subscribe() {
