@@ -1,0 +1,124 @@
+#include "policy/spec_limits.hpp"
+
+#include <fmt/format.h>
+
+namespace qmd::policy {
+
+namespace {
+
+// Where a scan is in the text, for line:column.
+struct Cursor {
+  std::string_view text;
+  std::size_t at = 0;
+  int line = 1;
+  int column = 1;
+
+  bool done() const { return at >= text.size(); }
+  char peek(std::size_t ahead = 0) const {
+    return at + ahead < text.size() ? text[at + ahead] : '\0';
+  }
+  void step() {
+    if (text[at] == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+    ++at;
+  }
+};
+
+// Past a quoted string that starts at the cursor (YAML: '' escapes ', \ escapes in "").
+void skip_quoted(Cursor& cursor) {
+  const char quote = cursor.peek();
+  cursor.step();
+  while (!cursor.done()) {
+    const char c = cursor.peek();
+    if (quote == '"' && c == '\\') {
+      cursor.step();
+      if (!cursor.done()) {
+        cursor.step();
+      }
+      continue;
+    }
+    cursor.step();
+    if (c == quote) {
+      if (quote == '\'' && cursor.peek() == '\'') {
+        cursor.step();
+        continue;
+      }
+      return;
+    }
+  }
+}
+
+// In block context a bracket opens a collection only where a value starts: at the start of
+// a line or after ": ", "- ", "? " (else it is part of a plain scalar such as "a [b").
+bool starts_value(char previous_significant) {
+  return previous_significant == '\0' || previous_significant == '\n' ||
+         previous_significant == ':' || previous_significant == '-' ||
+         previous_significant == '?' || previous_significant == '[' ||
+         previous_significant == '{' || previous_significant == ',';
+}
+
+}  // namespace
+
+std::optional<SpecError> check_nesting(std::string_view text, const std::string& file,
+                                       std::size_t max_depth) {
+  Cursor cursor{text};
+  std::size_t depth = 0;
+  char previous = '\0';  // the last character that is not a blank
+  while (!cursor.done()) {
+    const char c = cursor.peek();
+    const bool opens = (c == '[' || c == '{') && (depth > 0 || starts_value(previous));
+    if (opens && ++depth > max_depth) {
+      return SpecError{"",
+                       fmt::format("the document nests collections more than {} levels deep; "
+                                   "a VM spec needs far fewer",
+                                   max_depth),
+                       file, Mark{cursor.line, cursor.column}};
+    }
+    if (!opens && (c == '[' || c == '{')) {
+      previous = 'a';  // part of a plain scalar: what follows is too
+      cursor.step();
+      continue;
+    }
+    if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    } else if ((c == '"' || c == '\'') && (depth > 0 || starts_value(previous))) {
+      skip_quoted(cursor);
+      previous = c;
+      continue;
+    } else if (c == '#' && (previous == '\0' || previous == '\n' || cursor.at == 0 ||
+                            text[cursor.at - 1] == ' ' || text[cursor.at - 1] == '\t')) {
+      while (!cursor.done() && cursor.peek() != '\n') {
+        cursor.step();
+      }
+      continue;
+    }
+    if (c != ' ' && c != '\t' && c != '\r') {
+      previous = c;
+    }
+    cursor.step();
+  }
+  return std::nullopt;
+}
+
+std::optional<SpecError> check_device_count(const VmSpec& spec, const std::string& file,
+                                            std::size_t max) {
+  const auto& devices = spec.domain.devices;
+  const std::size_t count = devices.disks.size() + devices.interfaces.size() +
+                            devices.inputs.size() + spec.volumes.size() + spec.networks.size();
+  if (count <= max) {
+    return std::nullopt;
+  }
+  return SpecError{
+      "spec.template.spec.domain.devices",
+      fmt::format("declares {} devices ({} disks, {} interfaces, {} inputs, {} volumes, {} "
+                  "networks); a VM may have at most {} in all",
+                  count, devices.disks.size(), devices.interfaces.size(),
+                  devices.inputs.size(), spec.volumes.size(), spec.networks.size(), max),
+      file, Mark{}};
+}
+
+}  // namespace qmd::policy
