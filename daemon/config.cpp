@@ -145,6 +145,24 @@ void read_migration(MapReader& top, Config& out) {
   }
 }
 
+// api: {maxConnections: 256, maxConnectionsPerUser: 32, writeTimeoutSeconds: 10}
+void read_api(MapReader& top, Config& out) {
+  top.read_map("api", [&out](MapReader& api) {
+    const auto positive = [&api](std::string_view key, std::uint32_t& field) {
+      std::optional<std::uint32_t> value;
+      api.read(key, value);
+      if (value && *value == 0) {
+        api.error_at(key, "must be 1 or more");
+      } else if (value) {
+        field = *value;
+      }
+    };
+    positive("maxConnections", out.api_max_connections);
+    positive("maxConnectionsPerUser", out.api_max_connections_per_user);
+    positive("writeTimeoutSeconds", out.api_write_timeout_seconds);
+  });
+}
+
 void read_config(MapReader& top, Config& out) {
   std::optional<bool> emulation;
   top.read("useEmulation", emulation);
@@ -164,6 +182,7 @@ void read_config(MapReader& top, Config& out) {
   text.reset();
   top.read("group", text);
   out.group = text.value_or(out.group);
+  read_api(top, out);
 }
 
 SpecError file_error(const std::string& path, std::string message) {

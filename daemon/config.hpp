@@ -39,6 +39,12 @@ struct Config {
   // TLS on every TCP migration, both ways (migration.tls.dir): QEMU's x509 layout, ca-cert.pem,
   // server-cert.pem, server-key.pem, client-cert.pem, client-key.pem. Empty: plaintext.
   std::string migration_tls_dir;
+  // The API's limits (api: in qmd.yaml): open connections in total and per uid other than
+  // root and qmd's own (root keeps a reserve), and how long a stream (events --follow, a
+  // console) may take to hand one write to a client before it is dropped.
+  std::uint32_t api_max_connections = 256;
+  std::uint32_t api_max_connections_per_user = 32;
+  std::uint32_t api_write_timeout_seconds = 10;
 
   bool operator==(const Config&) const = default;
 };

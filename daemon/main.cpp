@@ -160,7 +160,7 @@ int main(int argc, char** argv) {
 
   qmd::daemon::api::Router router;
   qmd::daemon::api::add_host_routes(router, ctx);
-  qmd::daemon::api::add_vm_routes(router, registry);
+  qmd::daemon::api::add_vm_routes(router, registry, ctx);
   qmd::daemon::api::add_stream_routes(router, registry, ctx);
   qmd::daemon::api::add_guest_routes(router, registry);
   qmd::daemon::api::add_hotplug_routes(router, registry);
@@ -168,6 +168,7 @@ int main(int argc, char** argv) {
   qmd::daemon::api::ServerOptions options;
   options.socket_path = socket_path(*config);
   options.group = api_group;
+  options.caps = {config->api_max_connections, config->api_max_connections_per_user};
   auto server = qmd::daemon::api::HttpServer::bind(
       loop.get_executor(), options,
       [&router](qmd::daemon::api::Request request) { return router.dispatch(std::move(request)); });

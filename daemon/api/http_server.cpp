@@ -2,6 +2,7 @@
 // session coroutine per connection. Connections live on their own strands.
 #include "daemon/api/http_server.hpp"
 
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -73,6 +74,46 @@ void ServerState::register_connection(std::uint64_t id, std::weak_ptr<Connection
 void ServerState::unregister_connection(std::uint64_t id) {
   std::lock_guard lock(mutex_);
   connections_.erase(id);
+}
+
+std::optional<std::string> ServerState::admit(const PeerCred& peer) {
+  constexpr auto kLogEvery = std::chrono::minutes(1);
+  std::lock_guard lock(mutex_);
+  const bool privileged = peer.uid == 0 || peer.uid == geteuid();
+  auto refusal = refuse_connection(options.caps, counts_, peer.uid, privileged);
+  if (!refusal) {
+    ++counts_.total;
+    ++counts_.per_uid[peer.uid];
+    return std::nullopt;
+  }
+  const auto now = std::chrono::steady_clock::now();
+  auto [it, first] = refusal_logged_.try_emplace(peer.uid, now);
+  if (first || now - it->second >= kLogEvery) {
+    it->second = now;
+    spdlog::warn("api: refused a connection of uid {} (pid {}): {} (logged once a minute)",
+                 peer.uid, peer.pid, *refusal);
+  }
+  return refusal;
+}
+
+void ServerState::release(uid_t uid) {
+  std::lock_guard lock(mutex_);
+  --counts_.total;
+  if (auto it = counts_.per_uid.find(uid); it != counts_.per_uid.end() && --it->second == 0) {
+    counts_.per_uid.erase(it);
+  }
+}
+
+void ServerState::trim_heap_soon() {
+  constexpr std::chrono::milliseconds kCoalesce{100};
+  if (trim_pending_.exchange(true)) {
+    return;
+  }
+  auto timer = std::make_shared<asio::steady_timer>(executor, kCoalesce);
+  timer->async_wait([self = shared_from_this(), timer](const boost::system::error_code&) {
+    self->trim_pending_ = false;
+    malloc_trim(0);
+  });
 }
 
 std::size_t ServerState::connection_count() const {

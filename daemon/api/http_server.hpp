@@ -2,8 +2,10 @@
 // HTTP/1.1 over a Unix socket (Boost.Beast). Each connection is its own coroutine; requests on
 // one connection are answered in order (keep-alive), connections run concurrently. The
 // server checks the peer (SO_PEERCRED: root, qmd's own uid, or a member of the allowed
-// group, else 403), bounds header and body sizes (431/413), and closes a connection that
-// stalls mid-request (408 when it can still say so). Every handler exception becomes a 500.
+// group, else 403), caps open connections per uid and in total (503, root keeps a reserve),
+// bounds header and body sizes (431/413, the body's limit by route), and closes a connection
+// that stalls mid-request (408 when it can still say so). Every handler exception becomes a
+// 500. After a large or malformed request the freed heap goes back to the system.
 #include <sys/types.h>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -17,6 +19,8 @@
 #include <string_view>
 #include <vector>
 
+#include "daemon/api/admission.hpp"
+#include "daemon/api/body_limits.hpp"
 #include "daemon/api/http_types.hpp"
 
 namespace qmd::daemon::api {
@@ -25,7 +29,8 @@ struct ServerOptions {
   std::string socket_path;                   // created with mode 0660 (0600 with no group)
   std::optional<gid_t> group;                // --group: owner group of the socket + allowed
   std::size_t max_header_bytes = 16 * 1024;
-  std::size_t max_body_bytes = 4 * 1024 * 1024;
+  BodyLimits body_limits;
+  ConnectionCaps caps;
   std::chrono::milliseconds read_timeout{10000};  // for a whole request, headers + body
   std::chrono::milliseconds idle_timeout{60000};  // between keep-alive requests
 };

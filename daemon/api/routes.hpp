@@ -9,7 +9,8 @@
 namespace qmd::daemon::api {
 
 void add_host_routes(Router& router, DaemonContext& ctx);
-void add_vm_routes(Router& router, Registry& registry);
+// POST/PUT parse and check a spec body on the blocking pool before the registry sees it.
+void add_vm_routes(Router& router, Registry& registry, DaemonContext& ctx);
 void add_stream_routes(Router& router, Registry& registry, DaemonContext& ctx);
 // /v1/vms/{name}/guest[/exec|/ping|/password|/freeze|/thaw|/time] (routes_guest.cpp)
 void add_guest_routes(Router& router, Registry& registry);

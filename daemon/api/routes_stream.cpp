@@ -1,121 +1,188 @@
 // Streams: /v1/events (newline-delimited JSON, optionally followed) and
-// /v1/vms/{name}/console (an upgraded connection spliced to the VM's serial console).
+// /v1/vms/{name}/console (an upgraded connection spliced to the VM's serial console). Every
+// write has a deadline (a client that stops reading is dropped), a follower that goes away
+// is noticed at once, and the history is serialised one event at a time, never copied.
 #include <fmt/format.h>
 
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "daemon/api/console_sessions.hpp"
 #include "daemon/api/routes.hpp"
+#include "daemon/api/stream_io.hpp"
 
 namespace qmd::daemon::api {
 
 namespace {
 
 using stream_socket = asio::local::stream_protocol::socket;
+using std::chrono::milliseconds;
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+// QEMU's console socket takes a connection at once unless its backlog is full.
+constexpr std::chrono::seconds kConsoleConnectTimeout{5};
 
-asio::awaitable<bool> write_line(stream_socket& socket, const Event& event) {
+asio::awaitable<bool> write_line(stream_socket& socket, Event event, milliseconds deadline) {
   const std::string line = boost::json::serialize(event.to_json()) + "\n";
-  auto [ec, n] =
-      co_await asio::async_write(socket, asio::buffer(line), asio::as_tuple(asio::use_awaitable));
-  co_return !ec;
+  const bool written = co_await write_within(socket, asio::buffer(line), deadline);
+  co_return written;
 }
 
-// Copies bytes one way until either side ends.
-asio::awaitable<void> pump(stream_socket& from, stream_socket& to) {
-  std::array<char, 4096> buffer{};
+// The history up to (not including) `until`, one event at a time.
+asio::awaitable<bool> replay(stream_socket& socket, EventBus& bus, std::uint64_t until,
+                             std::optional<std::string> vm, milliseconds deadline) {
+  for (std::uint64_t from = 0;;) {
+    auto next = bus.next_event(from, until, vm);
+    if (!next) {
+      co_return true;
+    }
+    from = next->first + 1;
+    const bool written = co_await write_line(socket, std::move(next->second), deadline);
+    if (!written) {
+      co_return false;
+    }
+  }
+}
+
+// Live events until the feed closes, a write misses its deadline or the client goes away.
+asio::awaitable<void> follow(stream_socket& socket, std::shared_ptr<EventBus::Channel> channel,
+                             std::optional<std::string> vm, milliseconds deadline) {
+  using namespace asio::experimental::awaitable_operators;
   for (;;) {
-    auto [ec, n] = co_await from.async_read_some(asio::buffer(buffer),
-                                                 asio::as_tuple(asio::use_awaitable));
-    if (ec || n == 0) {
+    auto receive = channel->async_receive(kTuple);
+    auto gone = client_closed(socket);
+    auto raced = std::move(receive) || std::move(gone);
+    auto outcome = co_await std::move(raced);
+    if (outcome.index() == 1) {
+      if (std::get<1>(outcome)) {
+        co_return;
+      }
+      continue;  // it said something; a follower has nothing to say
+    }
+    auto [ec, event] = std::get<0>(std::move(outcome));
+    if (ec) {
       co_return;
     }
-    auto [wec, written] = co_await asio::async_write(to, asio::buffer(buffer.data(), n),
-                                                     asio::as_tuple(asio::use_awaitable));
-    if (wec) {
+    if (vm && event.vm != *vm) {
+      continue;
+    }
+    const bool written = co_await write_line(socket, std::move(event), deadline);
+    if (!written) {
       co_return;
     }
   }
+}
+
+// Copies bytes one way until either side ends or a write misses its deadline.
+asio::awaitable<void> pump(stream_socket& from, stream_socket& to, milliseconds deadline) {
+  std::array<char, 4096> buffer{};
+  for (;;) {
+    auto [ec, n] = co_await from.async_read_some(asio::buffer(buffer), kTuple);
+    if (ec || n == 0) {
+      co_return;
+    }
+    const bool written = co_await write_within(to, asio::buffer(buffer.data(), n), deadline);
+    if (!written) {
+      co_return;
+    }
+  }
+}
+
+milliseconds write_deadline(const DaemonContext& ctx) {
+  return std::chrono::seconds(ctx.config.api_write_timeout_seconds);
+}
+
+Response events_response(DaemonContext& ctx, const Request& request) {
+  const std::optional<std::string> vm = request.query_value("vm");
+  const auto follow_flag = request.query_value("follow");
+  const bool following =
+      follow_flag && (*follow_flag == "true" || *follow_flag == "1" || follow_flag->empty());
+  // Subscribe before the end of the history is taken so no event falls between the two.
+  auto channel = following ? ctx.events.subscribe() : nullptr;
+  const std::uint64_t until = ctx.events.end_seq();
+  Response response;
+  response.content_type = "application/x-ndjson";
+  response.stream = [&bus = ctx.events, until, channel, vm,
+                     deadline = write_deadline(ctx)](stream_socket& socket)
+      -> asio::awaitable<void> {
+    const bool replayed = co_await replay(socket, bus, until, vm, deadline);
+    if (!replayed || !channel) {
+      co_return;
+    }
+    co_await follow(socket, channel, vm, deadline);
+  };
+  return response;
+}
+
+Response console_unavailable(const Vm& vm, const boost::system::error_code& ec) {
+  if (ec == asio::error::timed_out) {
+    return error_response(
+        504, "Timeout",
+        fmt::format("the console of VM {} did not accept a connection within {} s ({} is "
+                    "busy: QEMU is not taking connections); try again later",
+                    vm.name(), kConsoleConnectTimeout.count(), vm.paths().console_socket()));
+  }
+  return error_response(409, "Conflict",
+                        fmt::format("VM {} has no console to attach to ({}: {}); is it running "
+                                    "with autoattachSerialConsole?",
+                                    vm.name(), vm.paths().console_socket(), ec.message()));
+}
+
+asio::awaitable<Response> console_response(Registry& registry, DaemonContext& ctx,
+                                           std::shared_ptr<ConsoleSessions> sessions,
+                                           Request request) {
+  auto vm = registry.find(request.param("name"));
+  if (!vm) {
+    co_return error_response(404, "NotFound",
+                             fmt::format("no VM named {}", request.param("name")));
+  }
+  if (!request.wants_upgrade) {
+    co_return error_response(400, "BadRequest",
+                             "the console is a raw byte stream: send Connection: Upgrade and "
+                             "Upgrade: qmd-console (qmctl console does)");
+  }
+  auto lease = sessions->acquire(vm->name(), request.peer);
+  if (!lease) {
+    co_return error_response(409, "Conflict", console_busy_message(vm->name(), lease.error()));
+  }
+  auto executor = co_await asio::this_coro::executor;
+  auto console = std::make_shared<stream_socket>(executor);
+  const std::string path = vm->paths().console_socket();
+  const milliseconds connect_deadline = kConsoleConnectTimeout;
+  const auto ec = co_await connect_within(*console, path, connect_deadline);
+  if (ec) {
+    co_return console_unavailable(*vm, ec);
+  }
+  Response response;
+  response.status = 101;
+  response.content_type.clear();
+  response.headers["Upgrade"] = "qmd-console";
+  response.stream = [console, held = *lease,
+                     deadline = write_deadline(ctx)](stream_socket& client)
+      -> asio::awaitable<void> {
+    using namespace asio::experimental::awaitable_operators;
+    auto in = pump(client, *console, deadline);
+    auto out = pump(*console, client, deadline);
+    co_await (std::move(in) || std::move(out));
+  };
+  co_return response;
 }
 
 }  // namespace
 
 void add_stream_routes(Router& router, Registry& registry, DaemonContext& ctx) {
   router.add(http::verb::get, "/v1/events", [&ctx](Request request) -> asio::awaitable<Response> {
-    const std::optional<std::string> vm = request.query_value("vm");
-    const auto follow = request.query_value("follow");
-    const bool following = follow && (*follow == "true" || *follow == "1" || follow->empty());
-    // Subscribe before the history is copied so no event falls between the two.
-    auto channel = following ? ctx.events.subscribe() : nullptr;
-    auto history = ctx.events.history(vm);
-    Response response;
-    response.content_type = "application/x-ndjson";
-    response.stream = [history = std::move(history), channel,
-                       vm](stream_socket& socket) -> asio::awaitable<void> {
-      for (const auto& event : history) {
-        // Named first: g++ 12 miscompiles `if (!co_await x)` in some coroutines.
-        const bool written = co_await write_line(socket, event);
-        if (!written) {
-          co_return;
-        }
-      }
-      if (!channel) {
-        co_return;
-      }
-      for (;;) {
-        auto [ec, event] = co_await channel->async_receive(asio::as_tuple(asio::use_awaitable));
-        if (ec) {
-          co_return;
-        }
-        if (vm && event.vm != *vm) {
-          continue;
-        }
-        const bool written = co_await write_line(socket, event);
-        if (!written) {
-          co_return;
-        }
-      }
-    };
-    co_return response;
+    co_return events_response(ctx, request);
   });
-
+  auto sessions = std::make_shared<ConsoleSessions>();
   router.add(http::verb::get, "/v1/vms/{name}/console",
-             [&registry](Request request) -> asio::awaitable<Response> {
-               auto vm = registry.find(request.param("name"));
-               if (!vm) {
-                 co_return error_response(404, "NotFound",
-                                          fmt::format("no VM named {}", request.param("name")));
-               }
-               if (!request.wants_upgrade) {
-                 co_return error_response(
-                     400, "BadRequest",
-                     "the console is a raw byte stream: send Connection: Upgrade and "
-                     "Upgrade: qmd-console (qmctl console does)");
-               }
-               auto console = std::make_shared<stream_socket>(
-                   co_await asio::this_coro::executor);
-               boost::system::error_code ec;
-               console->connect(asio::local::stream_protocol::endpoint(
-                                    vm->paths().console_socket()),
-                                ec);
-               if (ec) {
-                 co_return error_response(
-                     409, "Conflict",
-                     fmt::format("VM {} has no console to attach to ({}: {}); is it running "
-                                 "with autoattachSerialConsole?",
-                                 vm->name(), vm->paths().console_socket(), ec.message()));
-               }
-               Response response;
-               response.status = 101;
-               response.content_type.clear();
-               response.headers["Upgrade"] = "qmd-console";
-               response.stream = [console](stream_socket& client) -> asio::awaitable<void> {
-                 using namespace asio::experimental::awaitable_operators;
-                 co_await (pump(client, *console) || pump(*console, client));
-               };
+             [&registry, &ctx, sessions](Request request) -> asio::awaitable<Response> {
+               auto pending = console_response(registry, ctx, sessions, std::move(request));
+               auto response = co_await std::move(pending);
                co_return response;
              });
 }

@@ -9,7 +9,11 @@
 #include <fstream>
 
 #include "daemon/api/routes.hpp"
+#include "daemon/runtime/blocking.hpp"
 #include "policy/host_caps.hpp"
+#include "policy/parse.hpp"
+#include "policy/presets.hpp"
+#include "policy/spec_limits.hpp"
 
 namespace qmd::daemon::api {
 
@@ -90,6 +94,41 @@ std::string tail_lines(const std::string& path, std::size_t lines) {
   return out;
 }
 
+OpError bad_spec(policy::SpecError error) {
+  policy::SpecErrors errors{std::move(error)};
+  return OpError{OpError::Code::bad_spec, policy::to_string(errors), errors};
+}
+
+// A spec body's shape, syntax and validity, checked on the blocking pool: a large or
+// hostile body costs a pool thread, never the loop. The runtime parses it again (cheaply,
+// now that it is known to be sane) when it defines the VM.
+std::optional<OpError> check_spec_text(const DaemonContext& ctx, const std::string& text) {
+  const std::string file = "request body";
+  if (auto deep = policy::check_nesting(text, file)) {
+    return bad_spec(std::move(*deep));
+  }
+  auto parsed = policy::parse_spec(text, file);
+  if (!parsed) {
+    return OpError{OpError::Code::bad_spec, policy::to_string(parsed.error()), parsed.error()};
+  }
+  // Counted before validation: validating 40 000 disks is itself the cost to avoid.
+  if (auto many = policy::check_device_count(*parsed, file)) {
+    return bad_spec(std::move(*many));
+  }
+  auto spec = policy::apply_presets(*parsed, ctx.presets);
+  if (!spec) {
+    return OpError{OpError::Code::bad_spec, policy::to_string(spec.error()), spec.error()};
+  }
+  return std::nullopt;
+}
+
+asio::awaitable<std::optional<OpError>> check_spec_off_loop(DaemonContext& ctx,
+                                                            const std::string& text) {
+  auto job = [context = &ctx, body = &text] { return check_spec_text(*context, *body); };
+  auto problem = co_await run_blocking(ctx.blocking, std::move(job));
+  co_return problem;
+}
+
 using Action = asio::awaitable<OpResult> (*)(Vm&, const Request&);
 
 template <auto Member>
@@ -120,7 +159,7 @@ void add_host_routes(Router& router, DaemonContext& ctx) {
   });
 }
 
-void add_vm_routes(Router& router, Registry& registry) {
+void add_vm_routes(Router& router, Registry& registry, DaemonContext& ctx) {
   router.add(http::verb::get, "/v1/vms", [&registry](Request) -> asio::awaitable<Response> {
     json::array list;
     for (const auto& vm : registry.all()) {
@@ -132,8 +171,12 @@ void add_vm_routes(Router& router, Registry& registry) {
   });
 
   router.add(http::verb::post, "/v1/vms",
-             [&registry](Request request) -> asio::awaitable<Response> {
-               auto created = co_await registry.create(request.body, "request body");
+             [&registry, &ctx](Request request) -> asio::awaitable<Response> {
+               auto problem = co_await check_spec_off_loop(ctx, request.body);
+               if (problem) {
+                 co_return op_error_response(*problem);
+               }
+               auto created = co_await registry.create(std::move(request.body), "request body");
                if (!created) {
                  co_return op_error_response(created.error());
                }
@@ -153,12 +196,16 @@ void add_vm_routes(Router& router, Registry& registry) {
              });
 
   router.add(http::verb::put, "/v1/vms/{name}",
-             [&registry](Request request) -> asio::awaitable<Response> {
+             [&registry, &ctx](Request request) -> asio::awaitable<Response> {
                auto vm = registry.find(request.param("name"));
                if (!vm) {
                  co_return not_found(request.param("name"));
                }
-               if (auto done = co_await vm->redefine(request.body); !done) {
+               auto problem = co_await check_spec_off_loop(ctx, request.body);
+               if (problem) {
+                 co_return op_error_response(*problem);
+               }
+               if (auto done = co_await vm->redefine(std::move(request.body)); !done) {
                  co_return op_error_response(done.error());
                }
                co_return vm_response(*vm);

@@ -13,6 +13,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
 
 #include "daemon/api/http_server.hpp"
 
@@ -48,6 +50,12 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
 
   void register_connection(std::uint64_t id, std::weak_ptr<Connection> connection);
   void unregister_connection(std::uint64_t id);
+  // Counts the connection against its uid's cap, or says why it may not open (logged once a
+  // minute per uid). release() when it closes.
+  std::optional<std::string> admit(const PeerCred& peer);
+  void release(uid_t uid);
+  // Returns freed heap to the system soon (coalesced: one trim per burst of requests).
+  void trim_heap_soon();
   // Closes every connection, or only those between requests (`idle_only`).
   void close_connections(bool idle_only);
   std::size_t connection_count() const;
@@ -61,6 +69,9 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
 
  private:
   mutable std::mutex mutex_;
+  ConnectionCounts counts_;
+  std::map<uid_t, std::chrono::steady_clock::time_point> refusal_logged_;
+  std::atomic<bool> trim_pending_{false};
   std::map<std::uint64_t, std::weak_ptr<Connection>> connections_;
 };
 

@@ -8,6 +8,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
+#include "daemon/api/body_limits.hpp"
 #include "daemon/api/server_state.hpp"
 #include "daemon/api/url.hpp"
 
@@ -112,7 +113,7 @@ asio::awaitable<Response> call_handler(ServerState& state, Request request) {
 
 // Why a request could not be read, as the answer to send (nullopt: just close).
 std::optional<Response> read_failure(const beast::error_code& ec, bool timed_out, bool got_some,
-                                     const ServerOptions& options) {
+                                     const ServerOptions& options, BodyKind kind) {
   if (timed_out) {
     if (!got_some) {
       return std::nullopt;  // an idle keep-alive connection, or a client that never spoke
@@ -127,9 +128,7 @@ std::optional<Response> read_failure(const beast::error_code& ec, bool timed_out
         "request headers exceed " + std::to_string(options.max_header_bytes) + " bytes");
   }
   if (ec == http::error::body_limit) {
-    return error_response(
-        413, "TooLarge",
-        "request body exceeds " + std::to_string(options.max_body_bytes) + " bytes");
+    return error_response(413, "TooLarge", body_limit_message(options.body_limits, kind));
   }
   if (ec.category() == http::make_error_code(http::error::bad_method).category() &&
       ec != http::error::end_of_stream && ec != http::error::partial_message) {
@@ -138,11 +137,97 @@ std::optional<Response> read_failure(const beast::error_code& ec, bool timed_out
   return std::nullopt;  // the peer went away
 }
 
+struct ReadResult {
+  bool complete = false;
+  std::optional<Response> answer;  // when not complete: what to say before closing
+  bool large = false;              // the body was big enough to leave heap behind
+};
+
+// One request: the header first, so that the body's limit can follow the route, then the
+// body, both within read_timeout.
+asio::awaitable<ReadResult> read_request(ServerState& state, Connection& connection,
+                                         beast::flat_buffer& buffer,
+                                         http::request_parser<http::string_body>& parser) {
+  constexpr std::size_t kLargeBody = 16 * 1024;
+  const auto& options = state.options;
+  parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
+  parser.body_limit(options.body_limits.other);
+  BodyKind kind = BodyKind::other;
+  connection.arm(options.read_timeout, Connection::OnExpiry::stop_reading);
+  auto [ec, n] = co_await http::async_read_header(connection.socket, buffer, parser, kTuple);
+  if (!ec && !connection.timed_out) {
+    kind = body_kind(parser.get().method(), parser.get().target());
+    parser.body_limit(body_limit(options.body_limits, kind));
+    auto [body_ec, body_n] = co_await http::async_read(connection.socket, buffer, parser, kTuple);
+    ec = body_ec;
+  }
+  connection.disarm();
+  ReadResult result;
+  result.large = parser.is_header_done() && parser.content_length().value_or(0) >= kLargeBody;
+  if (ec || connection.timed_out) {
+    result.answer = read_failure(ec, connection.timed_out, parser.got_some(), options, kind);
+    result.large = true;  // a refused or broken request may have grown the heap
+    co_return result;
+  }
+  result.complete = true;
+  co_return result;
+}
+
+// The answer that refuses this peer (403 outside the API group, 503 over a connection cap),
+// or nullopt when it may talk; then it counts against its caps until ServerState::release.
+std::optional<Response> refuse_peer(ServerState& state, const PeerCred& peer) {
+  if (!peer_allowed(peer, state.options.group)) {
+    spdlog::warn("api: refused pid={} uid={}: not root, qmd's user or in its group", peer.pid,
+                 peer.uid);
+    return error_response(403, "Forbidden", "uid " + std::to_string(peer.uid) + " may not use qmd");
+  }
+  auto refusal = state.admit(peer);
+  if (!refusal) {
+    return std::nullopt;
+  }
+  return error_response(503, "Unavailable", *refusal);
+}
+
 void log_request(const Request& request, unsigned status, Clock::time_point started) {
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
   spdlog::debug("api: {} {} {} {}ms pid={} uid={}", std::string(http::to_string(request.method)),
                 request.path, status, ms, request.peer.pid, request.peer.uid);
+}
+
+// Answers one request that was read whole; false when the connection must close after it.
+asio::awaitable<bool> answer(ServerState& state, Connection& connection,
+                             http::request_parser<http::string_body>& parser,
+                             Clock::time_point started) {
+  const bool keep_alive = parser.get().keep_alive();
+  auto request = to_request(parser.get(), connection.peer);
+  Response response;
+  Request logged;
+  logged.peer = connection.peer;
+  if (!request) {
+    response = error_response(400, "BadRequest", "malformed request target");
+    logged.method = parser.get().method();
+    logged.path = std::string(parser.get().target());
+  } else {
+    logged.method = request->method;
+    logged.path = request->path;
+    response = co_await call_handler(state, std::move(*request));
+  }
+  log_request(logged, response.status, started);
+  if (response.stream) {
+    const bool head_written = co_await write_stream_head(state, connection, response);
+    if (head_written) {
+      try {
+        co_await response.stream(connection.socket);
+      } catch (const std::exception& e) {
+        spdlog::warn("api: stream {} ended with: {}", logged.path, e.what());
+      }
+    }
+    co_return false;
+  }
+  const bool keep = keep_alive && request.has_value() && !state.stopping;
+  co_await write_response(state, connection, response, keep);
+  co_return keep && connection.socket.is_open();
 }
 
 }  // namespace
@@ -157,25 +242,23 @@ asio::awaitable<void> run_session(std::shared_ptr<ServerState> state,
     ~Unregister() { state.unregister_connection(id); }
   } unregister{*state, id};
 
-  const auto& options = state->options;
   connection->peer = peer_of(connection->socket);
-  if (!peer_allowed(connection->peer, options.group)) {
-    spdlog::warn("api: refused pid={} uid={}: not root, qmd's user or in its group",
-                 connection->peer.pid, connection->peer.uid);
-    co_await write_response(
-        *state, *connection,
-        error_response(403, "Forbidden",
-                       "uid " + std::to_string(connection->peer.uid) + " may not use qmd"),
-        false);
+  if (auto refused = refuse_peer(*state, connection->peer)) {
+    co_await write_response(*state, *connection, *refused, false);
     connection->close();
     co_return;
   }
+  struct Release {
+    ServerState& state;
+    uid_t uid;
+    ~Release() { state.release(uid); }
+  } release{*state, connection->peer.uid};
 
   beast::flat_buffer buffer;
-  for (bool first = true; !state->stopping; first = false) {
+  for (bool first = true, more = true; more && !state->stopping; first = false) {
     connection->busy = false;
     if (!first && buffer.size() == 0) {
-      connection->arm(options.idle_timeout, Connection::OnExpiry::stop_reading);
+      connection->arm(state->options.idle_timeout, Connection::OnExpiry::stop_reading);
       auto [ec] = co_await connection->socket.async_wait(Socket::wait_read, kTuple);
       connection->disarm();
       if (ec || connection->timed_out || state->stopping) {
@@ -184,50 +267,24 @@ asio::awaitable<void> run_session(std::shared_ptr<ServerState> state,
     }
     connection->busy = true;
     const auto started = Clock::now();
-    http::request_parser<http::string_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
-    parser.body_limit(options.max_body_bytes);
-    connection->arm(options.read_timeout, Connection::OnExpiry::stop_reading);
-    auto [ec, n] = co_await http::async_read(connection->socket, buffer, parser, kTuple);
-    connection->disarm();
-    if (ec || connection->timed_out) {
-      if (auto answer = read_failure(ec, connection->timed_out, parser.got_some(), options)) {
-        spdlog::debug("api: bad request from pid={}: {}", connection->peer.pid, answer->body);
-        co_await write_response(*state, *connection, *answer, false);
-      }
-      break;
-    }
-    const bool keep_alive = parser.get().keep_alive();
-    auto request = to_request(parser.get(), connection->peer);
-    Response response;
-    Request logged;
-    if (!request) {
-      response = error_response(400, "BadRequest", "malformed request target");
-      logged.method = parser.get().method();
-      logged.path = std::string(parser.get().target());
-      logged.peer = connection->peer;
-    } else {
-      logged.method = request->method;
-      logged.path = request->path;
-      logged.peer = request->peer;
-      response = co_await call_handler(*state, std::move(*request));
-    }
-    log_request(logged, response.status, started);
-    if (response.stream) {
-      const bool head_written = co_await write_stream_head(*state, *connection, response);
-      if (head_written) {
-        try {
-          co_await response.stream(connection->socket);
-        } catch (const std::exception& e) {
-          spdlog::warn("api: stream {} ended with: {}", logged.path, e.what());
+    bool large = false;
+    {
+      http::request_parser<http::string_body> parser;
+      const ReadResult read = co_await read_request(*state, *connection, buffer, parser);
+      large = read.large;
+      if (read.complete) {
+        more = co_await answer(*state, *connection, parser, started);
+      } else {
+        more = false;
+        if (read.answer) {
+          spdlog::debug("api: bad request from pid={}: {}", connection->peer.pid,
+                        read.answer->body);
+          co_await write_response(*state, *connection, *read.answer, false);
         }
       }
-      break;
-    }
-    const bool keep = keep_alive && request.has_value() && !state->stopping;
-    co_await write_response(*state, *connection, response, keep);
-    if (!keep || !connection->socket.is_open()) {
-      break;
+    }  // the body is gone: now its heap can go back to the system
+    if (large) {
+      state->trim_heap_soon();
     }
   }
   connection->close();

@@ -100,7 +100,7 @@ TEST_CASE("an unknown key names itself, its line and column, and the near known 
   CHECK(errors_of("bridges:\n  prod: br0\nvolumes: {}\n") ==
         "volumes: unknown field \"volumes\"; known fields here: useEmulation, hyperv, "
         "stateDir, runDir, presetDir, qemuBinary, bridges, migration, socket, logDir, qemuUser, "
-        "group "
+        "group, api "
         "(qmd.yaml:3:1)\n");
 }
 
@@ -225,4 +225,21 @@ TEST_CASE("the daemon's own keys: socket, logDir, qemuUser, group") {
   Config plain = default_config();
   CHECK(qmd::daemon::socket_path(plain) == plain.run_dir + "/qmd.sock");
   CHECK_FALSE(parse_config("socket: relative.sock\n", "qmd.yaml"));
+}
+
+TEST_CASE("api: connection caps and the stream write deadline, with their defaults") {
+  auto config = parse_config("api:\n  maxConnections: 100\n  maxConnectionsPerUser: 5\n"
+                             "  writeTimeoutSeconds: 3\n",
+                             "qmd.yaml");
+  REQUIRE(config);
+  CHECK(config->api_max_connections == 100);
+  CHECK(config->api_max_connections_per_user == 5);
+  CHECK(config->api_write_timeout_seconds == 3);
+  const Config defaults = default_config();
+  CHECK(defaults.api_max_connections == 256);
+  CHECK(defaults.api_max_connections_per_user == 32);
+  CHECK(defaults.api_write_timeout_seconds == 10);
+  CHECK(errors_of("api:\n  maxConnections: 0\n") ==
+        "api.maxConnections: must be 1 or more (qmd.yaml:2:19)\n");
+  CHECK(errors_of("api: {maxConection: 3}\n").starts_with("api.maxConection: unknown field"));
 }

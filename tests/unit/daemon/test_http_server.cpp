@@ -241,7 +241,7 @@ api::ServerOptions options_for(const std::string& path) {
   api::ServerOptions options;
   options.socket_path = path;
   options.max_header_bytes = 1024;
-  options.max_body_bytes = 1024;
+  options.body_limits.other = 1024;
   options.read_timeout = 300ms;
   options.idle_timeout = 2000ms;
   return options;

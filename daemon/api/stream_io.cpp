@@ -1,0 +1,98 @@
+// Deadlines are a timer raced against the operation (asio's || cancels the loser), so an
+// expired write is cancelled, never left pending on a socket that is about to close.
+#include "daemon/api/stream_io.hpp"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <array>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <cerrno>
+#include <cstring>
+
+namespace qmd::daemon::api {
+
+namespace {
+
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::chrono::milliseconds kConnectRetry{50};
+
+// One non-blocking connect(2): 0, or the errno (EAGAIN: the listener's backlog is full).
+int try_connect(int fd, const std::string& path) {
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (path.size() >= sizeof address.sun_path) {
+    return ENAMETOOLONG;
+  }
+  std::memcpy(address.sun_path, path.data(), path.size());
+  const int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address);
+  return rc == 0 ? 0 : errno;
+}
+
+}  // namespace
+
+asio::awaitable<bool> write_within(StreamSocket& socket, asio::const_buffer data,
+                                   std::chrono::milliseconds deadline) {
+  using namespace asio::experimental::awaitable_operators;
+  asio::steady_timer timer(socket.get_executor(), deadline);
+  auto write = asio::async_write(socket, data, kTuple);
+  auto expiry = timer.async_wait(kTuple);
+  auto raced = std::move(write) || std::move(expiry);
+  auto outcome = co_await std::move(raced);
+  if (outcome.index() != 0) {
+    co_return false;  // the deadline passed first
+  }
+  const auto [ec, n] = std::get<0>(outcome);
+  co_return !ec;
+}
+
+asio::awaitable<boost::system::error_code> connect_within(StreamSocket& socket, std::string path,
+                                                          std::chrono::milliseconds deadline) {
+  boost::system::error_code ec;
+  socket.open(asio::local::stream_protocol(), ec);
+  if (ec) {
+    co_return ec;
+  }
+  socket.non_blocking(true, ec);
+  const auto give_up = std::chrono::steady_clock::now() + deadline;
+  asio::steady_timer pause(socket.get_executor());
+  for (;;) {
+    const int err = try_connect(socket.native_handle(), path);
+    if (err == 0) {
+      socket.non_blocking(false, ec);
+      co_return boost::system::error_code{};
+    }
+    if (err != EAGAIN && err != EINTR) {
+      co_return boost::system::error_code(err, boost::system::system_category());
+    }
+    if (std::chrono::steady_clock::now() + kConnectRetry > give_up) {
+      co_return asio::error::timed_out;
+    }
+    pause.expires_after(kConnectRetry);
+    auto [wait_ec] = co_await pause.async_wait(kTuple);
+    if (wait_ec) {
+      co_return wait_ec;  // cancelled: qmd is stopping
+    }
+  }
+}
+
+asio::awaitable<bool> client_closed(StreamSocket& socket) {
+  auto [ec] = co_await socket.async_wait(StreamSocket::wait_read, kTuple);
+  if (ec) {
+    co_return true;
+  }
+  std::array<char, 512> sink{};
+  boost::system::error_code read_ec;
+  socket.non_blocking(true, read_ec);  // a spurious wake-up must not block the loop
+  const std::size_t n = socket.read_some(asio::buffer(sink), read_ec);
+  boost::system::error_code ignored;
+  socket.non_blocking(false, ignored);
+  co_return read_ec == asio::error::would_block ? false : (read_ec || n == 0);
+}
+
+}  // namespace qmd::daemon::api

@@ -1,0 +1,31 @@
+#pragma once
+// Socket work for the stream routes (events, console) that must never stall the loop: a
+// write with a deadline, a connect with a deadline that does not block, and noticing a
+// client that went away while the stream waits for something else.
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/system/error_code.hpp>
+#include <chrono>
+#include <string>
+
+namespace qmd::daemon::api {
+
+namespace asio = boost::asio;
+using StreamSocket = asio::local::stream_protocol::socket;
+
+// Writes all of `data`; false when the peer is gone or did not take it within `deadline`
+// (a client that stopped reading).
+asio::awaitable<bool> write_within(StreamSocket& socket, asio::const_buffer data,
+                                   std::chrono::milliseconds deadline);
+
+// Connects `socket` (opened here) to the Unix socket at `path` without blocking the loop:
+// a listener whose backlog is full is retried until `deadline`, then asio::error::timed_out.
+asio::awaitable<boost::system::error_code> connect_within(StreamSocket& socket, std::string path,
+                                                          std::chrono::milliseconds deadline);
+
+// Completes when the client sent something or closed its end; true when it closed (or
+// failed). Bytes it sent are read and dropped (a follower has nothing to say).
+asio::awaitable<bool> client_closed(StreamSocket& socket);
+
+}  // namespace qmd::daemon::api
