@@ -151,15 +151,23 @@ asio::awaitable<ReadResult> read_request(ServerState& state, Connection& connect
   constexpr std::size_t kLargeBody = 16 * 1024;
   const auto& options = state.options;
   parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
-  parser.body_limit(options.body_limits.other);
+  // Unlimited until the request line says which limit applies (Beast would otherwise judge a
+  // Content-Length by the wrong one while the header is read).
+  parser.body_limit(boost::none);
   BodyKind kind = BodyKind::other;
   connection.arm(options.read_timeout, Connection::OnExpiry::stop_reading);
   auto [ec, n] = co_await http::async_read_header(connection.socket, buffer, parser, kTuple);
   if (!ec && !connection.timed_out) {
     kind = body_kind(parser.get().method(), parser.get().target());
-    parser.body_limit(body_limit(options.body_limits, kind));
-    auto [body_ec, body_n] = co_await http::async_read(connection.socket, buffer, parser, kTuple);
-    ec = body_ec;
+    const std::size_t limit = body_limit(options.body_limits, kind);
+    parser.body_limit(limit);  // binds a chunked body as it comes
+    if (parser.content_length().value_or(0) > limit) {
+      ec = http::error::body_limit;  // refused before any of it is read
+    } else {
+      auto [body_ec, body_n] =
+          co_await http::async_read(connection.socket, buffer, parser, kTuple);
+      ec = body_ec;
+    }
   }
   connection.disarm();
   ReadResult result;
