@@ -474,3 +474,50 @@ TEST_CASE("request targets: percent-decoding and the query string") {
         std::map<std::string, std::string>{{"vm", "web 1"}, {"follow", "true"}, {"flag", ""}});
   CHECK_FALSE(api::parse_target("v1/no-slash").has_value());
 }
+
+TEST_CASE("connection cap: over the total a connection is 503 and closed; a freed slot serves") {
+  TempDir dir;
+  auto options = options_for(dir / "qmd.sock");
+  options.caps = api::ConnectionCaps{.max_total = 1, .max_per_user = 1};
+  Served served(options);
+  std::optional<Fd> first(std::in_place, connect_to(dir / "qmd.sock"));
+  send_text(*first, get("/v1/vms/one"));
+  CHECK(read_reply(*first).status == 200);  // kept alive: it holds the one slot
+  {
+    Fd second(connect_to(dir / "qmd.sock"));
+    send_text(second, get("/v1/vms/two"));
+    const auto reply = read_reply(second);
+    CHECK(reply.status == 503);
+    CHECK(reply.body.find("(api.maxConnections)") != std::string::npos);
+    CHECK(read_to_eof(second).empty());
+  }
+  first.reset();
+  // The slot is free once the server has seen the close: retry until it has.
+  int status = 0;
+  for (int i = 0; i < 50 && status != 200; ++i) {
+    status = round_trip(dir / "qmd.sock", get("/v1/vms/three")).status;
+    if (status != 200) {
+      std::this_thread::sleep_for(20ms);
+    }
+  }
+  CHECK(status == 200);
+}
+
+TEST_CASE("body limit by route: a spec may be larger than other bodies; the 413 names it") {
+  TempDir dir;
+  auto options = options_for(dir / "qmd.sock");
+  options.body_limits = api::BodyLimits{.other = 1024, .spec = 4096, .migration = 8192};
+  Served served(options);
+  const std::string body(2000, 'x');
+  auto reply = round_trip(
+      dir / "qmd.sock",
+      "POST /v1/vms/a/start HTTP/1.1\r\nHost: qmd\r\nContent-Length: 2000\r\n\r\n" + body);
+  CHECK(reply.status == 413);
+  CHECK(reply.body.find("larger than 1 KiB (1024 bytes), the most this request may carry") !=
+        std::string::npos);
+  reply = round_trip(dir / "qmd.sock",
+                     "PUT /v1/vms/a HTTP/1.1\r\nHost: qmd\r\nContent-Length: 5000\r\n\r\n" +
+                         std::string(5000, 'y'));
+  CHECK(reply.status == 413);
+  CHECK(reply.body.find("the most a VM spec may be") != std::string::npos);
+}
