@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <regex>
 #include <utility>
 
 #include "policy/source_map.hpp"
@@ -163,6 +164,107 @@ void read_api(MapReader& top, Config& out) {
   });
 }
 
+// "300s", "5m", "1h", "500ms": a number and a unit, nothing else.
+std::optional<std::chrono::milliseconds> parse_duration(const std::string& text) {
+  std::size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') {
+    ++digits;
+  }
+  if (digits == 0 || digits > 9) {
+    return std::nullopt;
+  }
+  const long long value = std::stoll(text.substr(0, digits));
+  const std::string unit = text.substr(digits);
+  if (unit == "ms") {
+    return std::chrono::milliseconds{value};
+  }
+  if (unit == "s") {
+    return std::chrono::seconds{value};
+  }
+  if (unit == "m") {
+    return std::chrono::minutes{value};
+  }
+  if (unit == "h") {
+    return std::chrono::hours{value};
+  }
+  return std::nullopt;
+}
+
+// A duration key between `min` and `max`; nothing when absent or wrong (reported).
+std::optional<std::chrono::milliseconds> read_duration(MapReader& map, std::string_view key,
+                                                       std::chrono::milliseconds min,
+                                                       std::chrono::milliseconds max) {
+  std::optional<std::string> text;
+  map.read(key, text);
+  if (!text) {
+    return std::nullopt;
+  }
+  const auto value = parse_duration(*text);
+  if (!value) {
+    map.error_at(key, fmt::format("\"{}\" is not a duration such as 300s, 5m or 500ms", *text));
+    return std::nullopt;
+  }
+  if (*value < min || *value > max) {
+    map.error_at(key, fmt::format("{} is out of range: use {} ms to {} s", *text, min.count(),
+                                  std::chrono::duration_cast<std::chrono::seconds>(max).count()));
+    return std::nullopt;
+  }
+  return value;
+}
+
+// hostShutdown: {action: shutdown|none, timeout: 300s}
+void read_host_shutdown(MapReader& top, Config& out) {
+  top.read_map("hostShutdown", [&out](MapReader& map) {
+    std::optional<std::string> action;
+    map.read("action", action);
+    if (action == "shutdown") {
+      out.host_shutdown.action = HostShutdownConfig::Action::shutdown;
+    } else if (action == "none") {
+      out.host_shutdown.action = HostShutdownConfig::Action::none;
+    } else if (action == "suspend") {
+      map.error_at("action", "suspend (saving each guest's memory to disk and restoring it at "
+                             "boot) is not available in this qmd; use shutdown or none");
+    } else if (action) {
+      map.error_at("action", fmt::format("\"{}\" is not one of shutdown, none", *action));
+    }
+    using namespace std::chrono_literals;
+    if (auto timeout = read_duration(map, "timeout", 1s, 24h)) {
+      out.host_shutdown.timeout = std::chrono::ceil<std::chrono::seconds>(*timeout);
+    }
+  });
+}
+
+// autostart: {order: [db, web], delay: 5s}
+void read_autostart(MapReader& top, Config& out) {
+  top.read_map("autostart", [&out](MapReader& map) {
+    using namespace std::chrono_literals;
+    if (auto delay = read_duration(map, "delay", 0ms, 1h)) {
+      out.autostart.delay = *delay;
+    }
+    auto order = map.take("order");
+    if (!order || order->IsNull()) {
+      return;
+    }
+    if (!order->IsSequence()) {
+      map.error_at("order", "expected a list of VM names such as [db, web]");
+      return;
+    }
+    static const std::regex kName("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
+    for (const auto& item : *order) {
+      const std::string name = item.IsScalar() ? item.Scalar() : std::string();
+      if (name.size() > 63 || !std::regex_match(name, kName)) {
+        map.error_at("order", fmt::format("{} is not a VM name (lowercase letters, digits and "
+                                          "'-')",
+                                          policy::yaml::describe(item)));
+      } else if (std::ranges::find(out.autostart.order, name) != out.autostart.order.end()) {
+        map.error_at("order", fmt::format("{} is listed twice; list each VM once", name));
+      } else {
+        out.autostart.order.push_back(name);
+      }
+    }
+  });
+}
+
 void read_config(MapReader& top, Config& out) {
   std::optional<bool> emulation;
   top.read("useEmulation", emulation);
@@ -183,6 +285,8 @@ void read_config(MapReader& top, Config& out) {
   top.read("group", text);
   out.group = text.value_or(out.group);
   read_api(top, out);
+  read_host_shutdown(top, out);
+  read_autostart(top, out);
 }
 
 SpecError file_error(const std::string& path, std::string message) {

@@ -1,11 +1,13 @@
 #pragma once
 // The daemon's configuration file (/etc/qmd/qmd.yaml): how VMs run on this host. qmd and
 // qmctl read it; qmctl's flags override it.
-#include <expected>
+#include <chrono>
 #include <cstdint>
+#include <expected>
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "policy/spec_error.hpp"
 #include "policy/validate.hpp"
@@ -13,6 +15,26 @@
 namespace qmd::daemon {
 
 inline constexpr std::string_view kDefaultConfigPath = "/etc/qmd/qmd.yaml";
+
+// hostShutdown: what `qmctl shutdown-guests` (qmd-guests.service, at host shutdown) does with
+// the VMs that run. shutdown: each guest is asked to power off (agent, else ACPI) within its
+// terminationGracePeriodSeconds, all at once, and whatever still runs at `timeout` is killed.
+// none: nothing (systemd's final SIGTERM then ends QEMU: a power cut for the guest).
+struct HostShutdownConfig {
+  enum class Action { shutdown, none };
+  Action action = Action::shutdown;
+  std::chrono::seconds timeout{300};
+  bool operator==(const HostShutdownConfig&) const = default;
+};
+
+// autostart: the order in which qmd starts runStrategy Always VMs that are not running when
+// it starts (at boot): the VMs in `order` first, in that order, then the others by name,
+// `delay` apart.
+struct AutostartConfig {
+  std::vector<std::string> order;
+  std::chrono::milliseconds delay{0};
+  bool operator==(const AutostartConfig&) const = default;
+};
 
 struct Config {
   bool use_emulation = false;  // useEmulation: TCG instead of KVM
@@ -45,6 +67,8 @@ struct Config {
   std::uint32_t api_max_connections = 256;
   std::uint32_t api_max_connections_per_user = 32;
   std::uint32_t api_write_timeout_seconds = 10;
+  HostShutdownConfig host_shutdown;
+  AutostartConfig autostart;
 
   bool operator==(const Config&) const = default;
 };

@@ -1,6 +1,8 @@
 // qmd: the daemon. One loop thread owns every VM; a small pool does blocking file work.
 // Stopping qmd (SIGTERM, SIGINT) closes the API and leaves every VM running: the next qmd
-// adopts them.
+// adopts them. Guests are shut down only when asked (POST /v1/host/shutdown-guests, which
+// qmd-guests.service sends at host shutdown); runStrategy Always VMs that are not running
+// start once the API is up (autostart).
 #include <fmt/format.h>
 #include <grp.h>
 #include <spdlog/sinks/basic_file_sink.h>
@@ -23,7 +25,10 @@
 #include "daemon/api/http_server.hpp"
 #include "daemon/api/router.hpp"
 #include "daemon/api/routes.hpp"
+#include "daemon/api/routes_host_shutdown.hpp"
 #include "daemon/daemon_flags.hpp"
+#include "daemon/runtime/autostart.hpp"
+#include "daemon/runtime/host_shutdown.hpp"
 #include "daemon/runtime/registry.hpp"
 #include "policy/seccomp_profile.hpp"
 #include "qmd_version.hpp"
@@ -70,6 +75,25 @@ void setup_logging(const Config& config, const std::string& level) {
   auto logger = std::make_shared<spdlog::logger>("qmd", sinks.begin(), sinks.end());
   logger->set_level(spdlog::level::from_str(level));
   spdlog::set_default_logger(logger);
+}
+
+// The runStrategy Always VMs load() found stopped, in autostart order, after the API is up.
+asio::awaitable<void> start_always_vms(DaemonContext& ctx, Registry& registry) {
+  std::vector<std::string> always;
+  std::vector<std::string> all;
+  for (const auto& vm : registry.all()) {
+    all.push_back(vm->name());
+    if (vm->run_strategy() == "Always") {
+      always.push_back(vm->name());
+    }
+  }
+  for (const auto& warning : autostart_order_warnings(ctx.config.autostart.order, always, all)) {
+    spdlog::warn("{}", warning);
+  }
+  auto problems = co_await autostart(ctx, registry.take_autostart());
+  for (const auto& problem : problems) {
+    spdlog::warn("{}", problem);
+  }
 }
 
 int fail(const std::string& message) {
@@ -157,6 +181,7 @@ int main(int argc, char** argv) {
                     qemu_user, {}};
   Registry registry(ctx);
   Operations operations(loop.get_executor());
+  HostShutdown host_shutdown(ctx, registry);
 
   qmd::daemon::api::Router router;
   qmd::daemon::api::add_host_routes(router, ctx);
@@ -165,6 +190,7 @@ int main(int argc, char** argv) {
   qmd::daemon::api::add_guest_routes(router, registry);
   qmd::daemon::api::add_hotplug_routes(router, registry);
   qmd::daemon::api::add_migration_routes(router, registry, operations);
+  qmd::daemon::api::add_host_shutdown_routes(router, host_shutdown);
   qmd::daemon::api::ServerOptions options;
   options.socket_path = socket_path(*config);
   options.group = api_group;
@@ -196,6 +222,7 @@ int main(int argc, char** argv) {
             fmt::format("{} VMs, API on {}", registry.all().size(), options.socket_path);
         spdlog::info("ready: {}", status);
         sd_notify_ready(status);
+        co_await start_always_vms(ctx, registry);
       },
       asio::detached);
   loop.run();

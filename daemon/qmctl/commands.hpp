@@ -56,6 +56,11 @@ std::string hotplug_command_summary();
 bool is_migrate_command(std::string_view name);
 int cmd_migrate(std::string_view name, const std::vector<std::string>& args, GlobalFlags globals);
 std::string migrate_command_summary();
+// qmctl shutdown-guests (cmd_host_shutdown.cpp): every guest powered off, as at host shutdown.
+bool is_host_shutdown_command(std::string_view name);
+int cmd_host_shutdown(const std::vector<std::string>& args, GlobalFlags globals);
+std::string host_shutdown_command_summary();
+
 // qmctl stdio-proxy (stdio_proxy.cpp): relays one API connection over stdin/stdout (what a
 // qmd on another host runs through ssh). Returns the exit code.
 int stdio_proxy(const std::string& socket_path);

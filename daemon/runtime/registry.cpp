@@ -70,11 +70,8 @@ asio::awaitable<std::vector<std::string>> Registry::load() {
       problems.push_back(std::move(*split));
       continue;
     }
-    const std::string strategy = vm->run_strategy();
-    if (strategy == "Always") {
-      if (auto started = co_await vm->start(); !started) {
-        problems.push_back(started.error().message);
-      }
+    if (vm->run_strategy() == "Always") {
+      autostart_.push_back(vm);
     }
   }
   co_return problems;

@@ -19,9 +19,11 @@ class Registry {
  public:
   explicit Registry(DaemonContext& ctx) : ctx_(ctx) {}
 
-  // Loads every stored VM, adopts the ones still running, and starts the ones whose
-  // runStrategy is Always (or RerunOnFailure after a crash). Returns what went wrong per VM.
+  // Loads every stored VM and adopts the ones still running. The runStrategy Always VMs that
+  // are not running wait in take_autostart() (autostart.hpp starts them once the API is up).
+  // Returns what went wrong per VM.
   asio::awaitable<std::vector<std::string>> load();
+  std::vector<std::shared_ptr<Vm>> take_autostart() { return std::move(autostart_); }
 
   std::shared_ptr<Vm> find(const std::string& name) const;
   std::vector<std::shared_ptr<Vm>> all() const;
@@ -68,6 +70,7 @@ class Registry {
   std::expected<boost::json::object, OpError> nbd_address(const std::string& uri, const Vm& vm);
   std::set<std::uint16_t> incoming_ports_;  // handed out, QEMU not listening yet
   std::map<std::string, std::shared_ptr<Vm>> vms_;
+  std::vector<std::shared_ptr<Vm>> autostart_;  // found by load(), not started yet
 };
 
 std::string new_uuid();

@@ -1,7 +1,8 @@
 #!/bin/bash
-# `meson install --destdir` puts the systemd unit, sysusers.d, tmpfiles.d and the default
-# config where systemd and qmd look for them, and the unit keeps the promises VMs rely on
-# (Type=notify, KillMode=process, a preserved /run/qmd). Where systemd's tools are present,
+# `meson install --destdir` puts the systemd units, sysusers.d, tmpfiles.d and the default
+# config where systemd and qmd look for them, and the units keep the promises VMs rely on
+# (Type=notify, KillMode=process, a preserved /run/qmd; guests shut down at host shutdown
+# only). Where systemd's tools are present,
 # they check the files too: systemd-analyze verify, and sysusers/tmpfiles applied to the
 # destdir as a root. Usage: packaging_files.sh BUILD_DIR
 set -u
@@ -70,6 +71,41 @@ for bad in PrivateDevices=yes PrivateTmp=yes DeviceAllow= ProtectClock=yes NoNew
   fi
 done
 
+# qmd-guests.service: guests shut down at host shutdown only. Wants= (not Requires=, BindsTo=,
+# PartOf=, which would carry `systemctl restart qmd` over to it and shut every guest down),
+# stopped before qmd (After=), its ExecStop the installed qmctl, and a stop timeout above
+# hostShutdown.timeout's default (300 s) plus qmd's 30 s for the last stops.
+guests=$dest$prefix/lib/systemd/system/qmd-guests.service
+if [[ ! -f "$guests" ]]; then
+  fail "$prefix/lib/systemd/system/qmd-guests.service is not installed"
+else
+  guests_has() {
+    if grep -qx -- "$1" "$guests"; then
+      echo "check: qmd-guests.service has $1"
+    else
+      fail "qmd-guests.service lacks the line $1"
+    fi
+  }
+  guests_has 'Wants=qmd.service'
+  guests_has 'Type=oneshot'
+  guests_has 'RemainAfterExit=yes'
+  grep -Eq '^After=(.* )?qmd\.service( |$)' "$guests" || fail "qmd-guests.service is not After=qmd.service"
+  for bad in Requires BindsTo PartOf Requisite; do
+    if grep -Eq "^$bad=.*qmd\.service" "$guests"; then
+      fail "qmd-guests.service sets $bad=qmd.service (a restart of qmd would shut the guests down)"
+    fi
+  done
+  exec_stop=$(sed -n 's/^ExecStop=//p' "$guests")
+  read -r qmctl_exe stop_args <<<"$exec_stop"
+  [[ -x "$dest$qmctl_exe" ]] || fail "ExecStop=$exec_stop: $qmctl_exe is not installed"
+  [[ "$stop_args" == shutdown-guests ]] || fail "ExecStop=$exec_stop does not run shutdown-guests"
+  echo "check: ExecStop=$exec_stop"
+  stop_timeout=$(sed -n 's/^TimeoutStopSec=\([0-9]*\)s$/\1/p' "$guests")
+  [[ -n "$stop_timeout" && "$stop_timeout" -ge 330 ]] ||
+    fail "qmd-guests.service: TimeoutStopSec must be at least 330s (hostShutdown.timeout 300s + 30s)"
+  echo "check: TimeoutStopSec=${stop_timeout}s"
+fi
+
 sysusers=$dest$prefix/lib/sysusers.d/qmd.conf
 grep -Eq '^g[[:space:]]+qmd[[:space:]]' "$sysusers" || fail "sysusers.d: no group qmd"
 grep -Eq '^u[[:space:]]+qmd-qemu[[:space:]]' "$sysusers" || fail "sysusers.d: no user qmd-qemu"
@@ -85,7 +121,9 @@ done
 if command -v systemd-analyze >/dev/null && [[ -e /usr/lib/systemd/system/sysinit.target ]]; then
   # A copy whose ExecStart is the destdir's qmd, which verify requires to exist.
   sed "s|^ExecStart=$exe|ExecStart=$dest$exe|" "$unit" >"$tmp/qmd.service"
-  if systemd-analyze verify --man=no "$tmp/qmd.service" >"$tmp/verify.log" 2>&1; then
+  sed "s|^ExecStop=$qmctl_exe|ExecStop=$dest$qmctl_exe|" "$guests" >"$tmp/qmd-guests.service"
+  if SYSTEMD_UNIT_PATH="$tmp:" systemd-analyze verify --man=no "$tmp/qmd.service" \
+    "$tmp/qmd-guests.service" >"$tmp/verify.log" 2>&1; then
     echo "check: systemd-analyze verify"
   else
     cat "$tmp/verify.log" >&2

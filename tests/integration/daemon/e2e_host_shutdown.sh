@@ -1,0 +1,264 @@
+#!/bin/bash
+# Host shutdown, the sequence systemd runs, driven by hand (this host's PID 1 is not systemd):
+# a restart of qmd (SIGTERM, start) leaves every guest running; `qmctl shutdown-guests` (the
+# ExecStop of qmd-guests.service) powers the guests off in parallel through their agents and
+# kills one that ignores ACPI and has no agent at hostShutdown.timeout, and records it; then
+# qmd stops and starts again ("boot") and the runStrategy Always VMs start in autostart order.
+#
+# VMs: g1, g2 (the test guest, agent; Always), s1 and s2 (firmware only: no OS, so no agent
+# and deaf to ACPI; terminationGracePeriodSeconds 600 so only the timeout ends them; s1 Always,
+# s2 Manual), m1 (Manual, never started).
+source "$(dirname "$0")/lib.sh"
+
+TIMEOUT=20  # hostShutdown.timeout, s
+DELAY=2     # autostart.delay, s
+ORDER=(g2 s1 g1)
+ALWAYS=(g1 g2 s1)
+GROUP=qmde2e
+MEMBER=qmde2e-member
+
+# Each scenario runs in a subshell (lib.sh's fail ends it, the runner goes on); what a
+# scenario changes that the next needs goes through files in $T.
+save_pid() { echo "${QMD_PID:-}" >"$T/qmd.pid"; }
+load_pid() { QMD_PID=$(cat "$T/qmd.pid" 2>/dev/null || true); }
+
+# events NAME...: every event of those VMs as JSON lines, oldest first.
+events_of() {
+  local vm
+  for vm in "$@"; do
+    curl -sS --max-time 10 --unix-socket "$SOCK" "http://qmd/v1/events?vm=$vm"
+  done
+}
+
+# Stops qmd the way systemd stops qmd.service (SIGTERM to qmd alone) and waits for it.
+term_qmd() {
+  kill -TERM "$QMD_PID"
+  wait_for 20 "qmd to exit after SIGTERM" eval '! alive "$QMD_PID"'
+  QMD_PID=
+}
+
+setup() {
+  if [[ $(id -u) -eq 0 ]]; then
+    groupadd -f "$GROUP"
+    id "$MEMBER" >/dev/null 2>&1 || useradd -r -g "$GROUP" -M -s /usr/sbin/nologin "$MEMBER"
+  fi
+  e2e_dir
+  cat >"$T/qmd.yaml" <<EOF
+hostShutdown:
+  action: shutdown
+  timeout: ${TIMEOUT}s
+autostart:
+  order: [$(IFS=,; echo "${ORDER[*]}" | sed 's/,/, /g')]
+  delay: ${DELAY}s
+EOF
+  QMD_ARGS=(--config "$T/qmd.yaml")
+  [[ $(id -u) -eq 0 ]] && QMD_ARGS+=(--group "$GROUP")
+  e2e_setup
+  qm create -f "$(spec g1 Always)" >/dev/null || fail "create g1"
+  qm create -f "$(spec g2 Always)" >/dev/null || fail "create g2"
+  local stubborn
+  stubborn=$(spec s1 Always firmware)
+  sed -i 's/terminationGracePeriodSeconds: 30/terminationGracePeriodSeconds: 600/' "$stubborn"
+  qm create -f "$stubborn" >/dev/null || fail "create s1"
+  stubborn=$(spec s2 Manual firmware)
+  sed -i 's/terminationGracePeriodSeconds: 30/terminationGracePeriodSeconds: 600/' "$stubborn"
+  qm create -f "$stubborn" >/dev/null || fail "create s2"
+  qm create -f "$(spec m1 Manual)" >/dev/null || fail "create m1"
+  local vm
+  for vm in "${ALWAYS[@]}"; do
+    qm start "$vm" >/dev/null || fail "start $vm"
+  done
+  wait_agent g1 120
+  wait_agent g2 120
+  wait_state s1 running 30
+  qm start s2 >/dev/null || fail "start s2"
+  wait_state s2 running 30
+  save_pid
+}
+
+# systemctl restart qmd: SIGTERM to qmd alone, a new qmd; every guest keeps running, adopted.
+scenario_restart_keeps_guests() {
+  local vm before=() after=()
+  for vm in "${ALWAYS[@]}"; do before+=("$(vm_pid "$vm")"); done
+  term_qmd
+  for pid in "${before[@]}"; do
+    alive "$pid" || fail "QEMU $pid ended when qmd was stopped"
+  done
+  start_qmd
+  save_pid
+  for vm in "${ALWAYS[@]}"; do
+    wait_state "$vm" running 30
+    after+=("$(vm_pid "$vm")")
+  done
+  [[ "${before[*]}" == "${after[*]}" ]] || fail "pids ${before[*]} became ${after[*]}"
+  events_of "${ALWAYS[@]}" | grep_q '"type":"ShutdownRequested"' &&
+    fail "a restart of qmd asked a guest to shut down"
+  wait_agent g1 60
+  wait_agent g2 60
+}
+
+# The API group may stop its VMs one by one, not every guest at once.
+scenario_group_member_refused() {
+  [[ $(id -u) -eq 0 ]] || { log "not root: no group member to try"; return 0; }
+  local out status
+  out=$(setpriv --reuid "$MEMBER" --regid "$GROUP" --clear-groups \
+    curl -sS --max-time 30 --unix-socket "$SOCK" -w '\n%{http_code}' \
+    -X POST "http://qmd/v1/host/shutdown-guests") || fail "curl as $MEMBER"
+  status=$(tail -n 1 <<<"$out")
+  [[ "$status" == 403 ]] || fail "a group member got HTTP $status: $out"
+  grep_q 'qmd-guests.service' <<<"$out" || fail "the 403 does not say who may: $out"
+  local vm
+  for vm in "${ALWAYS[@]}" s2; do
+    [[ "$(vm_state "$vm")" == running ]] || fail "$vm is $(vm_state "$vm") after the refusal"
+  done
+}
+
+# qmd-guests.service's ExecStop: both agents power their guests off, s1 is ended at the
+# timeout, all at once; the report says so and stays on disk.
+scenario_shutdown_guests() {
+  local report
+  report=$(qm -o json shutdown-guests) || fail "qmctl shutdown-guests failed: $report"
+  echo "$report" >"$T/report.json"
+  log "report: $(json_get '[(v["name"], v["outcome"], v["seconds"]) for v in d["vms"]]' \
+    <<<"$report") total $(json_get 'd["seconds"]' <<<"$report") s"
+  local names
+  names=$(json_get '" ".join(sorted(v["name"] for v in d["vms"]))' <<<"$report")
+  [[ "$names" == "g1 g2 s1 s2" ]] ||
+    fail "the report lists [$names], not g1 g2 s1 s2 (m1 never ran)"
+  for vm in g1 g2; do
+    [[ "$(json_get "[v for v in d['vms'] if v['name']=='$vm'][0]['outcome']" <<<"$report")" == \
+      poweredOff ]] || fail "$vm was not powered off: $report"
+    [[ "$(json_get "[v for v in d['vms'] if v['name']=='$vm'][0]['how']" <<<"$report")" == \
+      "guest agent" ]] || fail "$vm was not asked through its agent: $report"
+  done
+  local deaf vm
+  for vm in s1 s2; do
+    deaf=$(json_get "[v for v in d['vms'] if v['name']=='$vm'][0]" <<<"$report")
+    [[ "$(json_get 'd["outcome"]' <<<"$deaf")" == killed ]] || fail "$vm was not killed: $deaf"
+    [[ "$(json_get 'd["how"]' <<<"$deaf")" == ACPI ]] || fail "$vm was not asked by ACPI: $deaf"
+    [[ "$(json_get 'd["detail"]' <<<"$deaf")" == *"within $TIMEOUT s"* ]] ||
+      fail "$vm's own grace (600 s) was not capped by the timeout: $deaf"
+    json_get "d['seconds'] >= $TIMEOUT" <<<"$deaf" | grep_q -x true ||
+      fail "$vm was ended before the timeout: $deaf"
+  done
+  # In parallel: the whole took well under the VMs' own times added up (two of them waited
+  # the whole timeout each).
+  json_get 'd["seconds"] < 0.75 * sum(v["seconds"] for v in d["vms"])' <<<"$report" |
+    grep_q -x true || fail "not in parallel: $report"
+  for vm in "${ALWAYS[@]}" s2; do
+    [[ "$(vm_state "$vm")" == stopped ]] || fail "$vm is $(vm_state "$vm") after shutdown-guests"
+  done
+  [[ -z "$(procs_of_tmp)" ]] || fail "QEMU left running: $(procs_of_tmp)"
+  [[ "$(vm_state m1)" == stopped ]] || fail "m1 is $(vm_state m1)"
+  # The record on disk is the answer.
+  json_get '[(v["name"], v["outcome"]) for v in d["vms"]]' <"$T/state/host-shutdown.json" \
+    >"$T/record.txt" || fail "no $T/state/host-shutdown.json"
+  [[ "$(cat "$T/record.txt")" == "$(json_get '[(v["name"], v["outcome"]) for v in d["vms"]]' \
+    <<<"$report")" ]] || fail "the record differs from the answer: $(cat "$T/record.txt")"
+}
+
+# The guests' own SHUTDOWN events: g1 and g2 powered themselves off (guest-shutdown), s1 was
+# quit after StopEscalated; every guest was asked before any of them had stopped.
+scenario_events_say_how() {
+  events_of g1 g2 s1 s2 >"$T/events.ndjson"
+  python3 - "$T/events.ndjson" <<'EOF' || fail "events: see above"
+import json, sys
+events = sorted((json.loads(l) for l in open(sys.argv[1]) if l.strip()), key=lambda e: e["time"])
+def of(vm, type_):
+    return [e for e in events if e["vm"] == vm and e["type"] == type_]
+ok = True
+def check(cond, what):
+    global ok
+    if not cond:
+        print("events:", what, file=sys.stderr)
+        ok = False
+for vm in ("g1", "g2"):
+    check(any("guest-shutdown" in e["message"] for e in of(vm, "Shutdown")),
+          f"{vm}: no SHUTDOWN with reason guest-shutdown: {of(vm, 'Shutdown')}")
+    check(not of(vm, "StopEscalated"), f"{vm} was escalated")
+    check(any("guest agent" in e["message"] for e in of(vm, "ShutdownRequested")),
+          f"{vm}: not asked through the agent")
+for vm in ("s1", "s2"):
+    check(of(vm, "StopEscalated"), f"{vm}: no StopEscalated")
+    check(any("ACPI" in e["message"] for e in of(vm, "ShutdownRequested")),
+          f"{vm}: ACPI not tried")
+    check(all("guest-shutdown" not in e["message"] for e in of(vm, "Shutdown")),
+          f"{vm} says it shut itself down")
+for vm in ("g1", "g2", "s1", "s2"):
+    check(of(vm, "HostShutdown"), f"{vm}: no HostShutdown event")
+asked = [e["time"] for vm in ("g1", "g2", "s1", "s2") for e in of(vm, "ShutdownRequested")]
+stopped = [e["time"] for e in events if e["type"] == "StateChanged" and e["state"] == "stopped"]
+check(asked and stopped and max(asked) < min(stopped),
+      f"a guest was asked only after another had stopped: asked {asked}, stopped {stopped}")
+sys.exit(0 if ok else 1)
+EOF
+}
+
+# systemd then stops qmd; at the next boot qmd starts the Always VMs fresh, in order.
+scenario_boot_starts_always_in_order() {
+  term_qmd
+  start_qmd
+  save_pid
+  local vm
+  for vm in "${ALWAYS[@]}"; do
+    wait_state "$vm" running 60
+  done
+  for vm in m1 s2; do
+    [[ "$(vm_state $vm)" == stopped ]] || fail "$vm (Manual) is $(vm_state $vm) after the boot"
+  done
+  events_of "${ALWAYS[@]}" >"$T/boot.ndjson"
+  python3 - "$T/boot.ndjson" "$DELAY" "${ORDER[@]}" <<'EOF' || fail "autostart order: see above"
+import datetime, json, sys
+path, delay, order = sys.argv[1], float(sys.argv[2]), sys.argv[3:]
+events = [json.loads(l) for l in open(path) if l.strip()]
+first = {}
+for e in events:
+    if e["type"] == "StateChanged" and e["state"] == "starting" and e["vm"] not in first:
+        first[e["vm"]] = datetime.datetime.strptime(e["time"], "%Y-%m-%dT%H:%M:%S.%fZ")
+if any("adopted" in e["message"] for e in events):
+    sys.exit("a VM was adopted: QEMU should have been gone")
+got = sorted(first, key=first.get)
+if got != order:
+    sys.exit(f"started in order {got}, not {order}")
+for a, b in zip(order, order[1:]):
+    gap = (first[b] - first[a]).total_seconds()
+    if gap < delay:
+        sys.exit(f"{b} started {gap:.2f} s after {a}, less than autostart.delay {delay} s")
+print("autostart:", ", ".join(f"{vm} {first[vm].time()}" for vm in order))
+EOF
+  wait_agent g1 120
+  wait_agent g2 120
+}
+
+# suspend is refused when qmd reads its config, with what to use instead.
+scenario_suspend_refused() {
+  printf 'hostShutdown:\n  action: suspend\n' >"$T/suspend.yaml"
+  local out rc=0
+  out=$("$QMD_BIN" --config "$T/suspend.yaml" --state-dir "$T/s2" --run-dir "$T/r2" 2>&1) ||
+    rc=$?
+  [[ $rc -eq 1 ]] || fail "qmd with action suspend exited $rc: $out"
+  [[ "$out" == *"hostShutdown.action: suspend"*"use shutdown or none"*"suspend.yaml:2:11"* ]] ||
+    fail "the refusal does not say what to do: $out"
+  [[ ! -e "$T/s2" ]] || fail "qmd made its state dir before refusing the config"
+}
+
+failures=0
+run_scenario() {
+  local name=$1
+  if (load_pid; "$name"); then
+    echo "PASS $name"
+  else
+    echo "FAIL $name"
+    failures=$((failures + 1))
+  fi
+  load_pid
+}
+
+setup
+for scenario in scenario_restart_keeps_guests scenario_group_member_refused \
+  scenario_shutdown_guests scenario_events_say_how scenario_boot_starts_always_in_order \
+  scenario_suspend_refused; do
+  run_scenario "$scenario"
+done
+[[ $failures -eq 0 ]] || { echo "$failures scenario(s) failed" >&2; exit 1; }
+echo "PASS host-shutdown"

@@ -1,0 +1,83 @@
+// qmd.yaml's hostShutdown and autostart keys.
+#include <doctest/doctest.h>
+
+#include "daemon/config.hpp"
+
+using qmd::daemon::AutostartConfig;
+using qmd::daemon::HostShutdownConfig;
+using qmd::daemon::parse_config;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string errors_of(const std::string& text) {
+  auto config = parse_config(text, "qmd.yaml");
+  return config ? "" : qmd::policy::to_string(config.error());
+}
+
+}  // namespace
+
+TEST_CASE("without hostShutdown and autostart: shutdown within 300 s, no order, no delay") {
+  auto config = parse_config("", "qmd.yaml");
+  REQUIRE(config);
+  CHECK(config->host_shutdown == HostShutdownConfig{});
+  CHECK(config->host_shutdown.action == HostShutdownConfig::Action::shutdown);
+  CHECK(config->host_shutdown.timeout == 300s);
+  CHECK(config->autostart == AutostartConfig{});
+  CHECK(config->autostart.order.empty());
+  CHECK(config->autostart.delay == 0ms);
+}
+
+TEST_CASE("hostShutdown: action and timeout") {
+  auto config = parse_config("hostShutdown: {action: none, timeout: 2m}\n", "qmd.yaml");
+  REQUIRE(config);
+  CHECK(config->host_shutdown.action == HostShutdownConfig::Action::none);
+  CHECK(config->host_shutdown.timeout == 120s);
+  config = parse_config("hostShutdown:\n  timeout: 45s\n", "qmd.yaml");
+  REQUIRE(config);
+  CHECK(config->host_shutdown.action == HostShutdownConfig::Action::shutdown);
+  CHECK(config->host_shutdown.timeout == 45s);
+  config = parse_config("hostShutdown: {timeout: 1500ms}\n", "qmd.yaml");
+  REQUIRE(config);
+  CHECK(config->host_shutdown.timeout == 2s);  // whole seconds, rounded up
+}
+
+TEST_CASE("hostShutdown: suspend is refused with what to use instead") {
+  CHECK(errors_of("hostShutdown:\n  action: suspend\n") ==
+        "hostShutdown.action: suspend (saving each guest's memory to disk and restoring it at "
+        "boot) is not available in this qmd; use shutdown or none (qmd.yaml:2:11)\n");
+}
+
+TEST_CASE("hostShutdown: bad values name the key and what it takes") {
+  CHECK(errors_of("hostShutdown: {action: halt}\n") ==
+        "hostShutdown.action: \"halt\" is not one of shutdown, none (qmd.yaml:1:24)\n");
+  CHECK(errors_of("hostShutdown: {timeout: 300}\n") ==
+        "hostShutdown.timeout: \"300\" is not a duration such as 300s, 5m or 500ms "
+        "(qmd.yaml:1:25)\n");
+  CHECK(errors_of("hostShutdown: {timeout: 0s}\n") ==
+        "hostShutdown.timeout: 0s is out of range: use 1000 ms to 86400 s (qmd.yaml:1:25)\n");
+  CHECK(errors_of("hostShutdown: {timout: 3s}\n").find("timout") != std::string::npos);
+}
+
+TEST_CASE("autostart: order and delay") {
+  auto config = parse_config("autostart:\n  order: [db, web-1]\n  delay: 5s\n", "qmd.yaml");
+  REQUIRE(config);
+  CHECK(config->autostart.order == std::vector<std::string>{"db", "web-1"});
+  CHECK(config->autostart.delay == 5s);
+  config = parse_config("autostart: {delay: 250ms}\n", "qmd.yaml");
+  REQUIRE(config);
+  CHECK(config->autostart.delay == 250ms);
+  CHECK(config->autostart.order.empty());
+}
+
+TEST_CASE("autostart: names that are not VM names, twice, or not a list") {
+  CHECK(errors_of("autostart: {order: [db, Web]}\n") ==
+        "autostart.order: \"Web\" is not a VM name (lowercase letters, digits and '-') "
+        "(qmd.yaml:1:20)\n");
+  CHECK(errors_of("autostart: {order: [db, db]}\n") ==
+        "autostart.order: db is listed twice; list each VM once (qmd.yaml:1:20)\n");
+  CHECK(errors_of("autostart: {order: db}\n") ==
+        "autostart.order: expected a list of VM names such as [db, web] (qmd.yaml:1:20)\n");
+  CHECK(errors_of("autostart: {delay: soon}\n") ==
+        "autostart.delay: \"soon\" is not a duration such as 300s, 5m or 500ms (qmd.yaml:1:20)\n");
+}
