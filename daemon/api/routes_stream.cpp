@@ -28,7 +28,8 @@ constexpr std::chrono::seconds kConsoleConnectTimeout{5};
 
 asio::awaitable<bool> write_line(stream_socket& socket, Event event, milliseconds deadline) {
   const std::string line = boost::json::serialize(event.to_json()) + "\n";
-  const bool written = co_await write_within(socket, asio::buffer(line), deadline);
+  const asio::const_buffer data = asio::buffer(line);
+  const bool written = co_await write_within(socket, data, deadline);
   co_return written;
 }
 
@@ -81,11 +82,13 @@ asio::awaitable<void> follow(stream_socket& socket, std::shared_ptr<EventBus::Ch
 asio::awaitable<void> pump(stream_socket& from, stream_socket& to, milliseconds deadline) {
   std::array<char, 4096> buffer{};
   for (;;) {
-    auto [ec, n] = co_await from.async_read_some(asio::buffer(buffer), kTuple);
+    const asio::mutable_buffer space = asio::buffer(buffer);
+    auto [ec, n] = co_await from.async_read_some(space, kTuple);
     if (ec || n == 0) {
       co_return;
     }
-    const bool written = co_await write_within(to, asio::buffer(buffer.data(), n), deadline);
+    const asio::const_buffer data = asio::buffer(buffer.data(), n);
+    const bool written = co_await write_within(to, data, deadline);
     if (!written) {
       co_return;
     }
@@ -153,7 +156,8 @@ asio::awaitable<Response> console_response(Registry& registry, DaemonContext& ct
   auto console = std::make_shared<stream_socket>(executor);
   const std::string path = vm->paths().console_socket();
   const milliseconds connect_deadline = kConsoleConnectTimeout;
-  const auto ec = co_await connect_within(*console, path, connect_deadline);
+  stream_socket& console_socket = *console;
+  const auto ec = co_await connect_within(console_socket, path, connect_deadline);
   if (ec) {
     co_return console_unavailable(*vm, ec);
   }
@@ -167,7 +171,8 @@ asio::awaitable<Response> console_response(Registry& registry, DaemonContext& ct
     using namespace asio::experimental::awaitable_operators;
     auto in = pump(client, *console, deadline);
     auto out = pump(*console, client, deadline);
-    co_await (std::move(in) || std::move(out));
+    auto either = std::move(in) || std::move(out);
+    co_await std::move(either);
   };
   co_return response;
 }
