@@ -103,7 +103,7 @@ json::object to_json(const HostShutdownReport& report) {
     entry["outcome"] = outcome_name(vm.outcome);
     entry["how"] = vm.how;
     entry["detail"] = vm.detail;
-    entry["seconds"] = static_cast<double>(vm.took.count()) / 1000.0;
+    entry["milliseconds"] = vm.took.count();
     vms.push_back(std::move(entry));
   }
   json::object out;
@@ -111,7 +111,7 @@ json::object to_json(const HostShutdownReport& report) {
   out["timeoutSeconds"] = report.timeout.count();
   out["startedAt"] = report.started_at;
   out["finishedAt"] = report.finished_at;
-  out["seconds"] = static_cast<double>(report.took.count()) / 1000.0;
+  out["milliseconds"] = report.took.count();
   out["vms"] = std::move(vms);
   out["record"] = report.record_path;
   if (!report.record_error.empty()) {
