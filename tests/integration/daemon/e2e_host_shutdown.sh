@@ -243,6 +243,10 @@ scenario_action_none_leaves_guests() {
   report=$(qm -o json shutdown-guests) || fail "shutdown-guests with action none: $report"
   [[ "$(json_get '[d["action"], len(d["vms"])]' <<<"$report")" == '["none", 0]' ]] ||
     fail "action none did something: $report"
+  # What people (and the journal, under systemd) read.
+  report=$(qm shutdown-guests) || fail "shutdown-guests with action none: $report"
+  [[ "$report" =~ ^0\ VMs\ \(none\)\ in\ [0-9.]+\ s\;\ report\ in\ .*/host-shutdown\.json$ ]] ||
+    fail "qmctl shutdown-guests printed: $report"
   for vm in "${ALWAYS[@]}"; do
     [[ "$(vm_state "$vm")" == running ]] || fail "$vm is $(vm_state "$vm") with action none"
   done
@@ -261,6 +265,7 @@ scenario_second_request_conflicts() {
   expect_status 409 POST /v1/host/shutdown-guests
   grep_q 'running already' <<<"$BODY" || fail "the 409 does not say why: $BODY"
   wait "$first" || fail "the first shutdown-guests failed: $(cat "$T/first.json")"
+  log "first: $(json_get '[(v["name"], v["outcome"]) for v in d["vms"]]' <"$T/first.json")"
   json_get '" ".join(sorted(v["name"] for v in d["vms"]))' <"$T/first.json" |
     grep_q -x "g1 g2 s1" || fail "the first shutdown-guests: $(cat "$T/first.json")"
 }
