@@ -56,6 +56,7 @@ asio::awaitable<void> sleep_for(std::chrono::milliseconds delay) {
 // then is killed, one that stayed (the migration failed) is stopped with what is left.
 asio::awaitable<OpResult> stop_migrating(std::shared_ptr<Vm> vm, ShutdownPlanEntry entry,
                                          Clock::time_point until) {
+  // Rare (a migration at the moment the host goes down): a look every half second is enough.
   while (vm->state() == VmState::migrating && Clock::now() < until) {
     co_await sleep_for(500ms);
   }
