@@ -24,8 +24,8 @@ std::string text(const json::object& o, std::string_view key) {
 }
 
 double seconds(const json::object& o) {
-  const auto* v = o.if_contains("seconds");
-  return v != nullptr && v->is_number() ? v->to_number<double>() : 0.0;
+  const auto* v = o.if_contains("milliseconds");
+  return v != nullptr && v->is_int64() ? static_cast<double>(v->as_int64()) / 1000.0 : 0.0;
 }
 
 // One line per VM, then the total; true when no VM is left running.

@@ -56,6 +56,7 @@ asio::awaitable<void> sleep_for(std::chrono::milliseconds delay) {
 // then is killed, one that stayed (the migration failed) is stopped with what is left.
 asio::awaitable<OpResult> stop_migrating(std::shared_ptr<Vm> vm, ShutdownPlanEntry entry,
                                          Clock::time_point until) {
+  // Rare (a migration at the moment the host goes down): a look every half second is enough.
   while (vm->state() == VmState::migrating && Clock::now() < until) {
     co_await sleep_for(500ms);
   }
@@ -103,7 +104,7 @@ json::object to_json(const HostShutdownReport& report) {
     entry["outcome"] = outcome_name(vm.outcome);
     entry["how"] = vm.how;
     entry["detail"] = vm.detail;
-    entry["seconds"] = static_cast<double>(vm.took.count()) / 1000.0;
+    entry["milliseconds"] = vm.took.count();
     vms.push_back(std::move(entry));
   }
   json::object out;
@@ -111,7 +112,7 @@ json::object to_json(const HostShutdownReport& report) {
   out["timeoutSeconds"] = report.timeout.count();
   out["startedAt"] = report.started_at;
   out["finishedAt"] = report.finished_at;
-  out["seconds"] = static_cast<double>(report.took.count()) / 1000.0;
+  out["milliseconds"] = report.took.count();
   out["vms"] = std::move(vms);
   out["record"] = report.record_path;
   if (!report.record_error.empty()) {

@@ -4,6 +4,8 @@
 # ExecStop of qmd-guests.service) powers the guests off in parallel through their agents and
 # kills one that ignores ACPI and has no agent at hostShutdown.timeout, and records it; then
 # qmd stops and starts again ("boot") and the runStrategy Always VMs start in autostart order.
+# Also: the API group is refused, action none leaves the guests, a second request is a 409,
+# action suspend is refused at config load.
 #
 # VMs: g1, g2 (the test guest, agent; Always), s1 and s2 (firmware only: no OS, so no agent
 # and deaf to ACPI; terminationGracePeriodSeconds 600 so only the timeout ends them; s1 Always,
@@ -119,8 +121,8 @@ scenario_shutdown_guests() {
   local report
   report=$(qm -o json shutdown-guests) || fail "qmctl shutdown-guests failed: $report"
   echo "$report" >"$T/report.json"
-  log "report: $(json_get '[(v["name"], v["outcome"], v["seconds"]) for v in d["vms"]]' \
-    <<<"$report") total $(json_get 'd["seconds"]' <<<"$report") s"
+  log "report: $(json_get '[(v["name"], v["outcome"], v["milliseconds"]) for v in d["vms"]]' \
+    <<<"$report") total $(json_get 'd["milliseconds"]' <<<"$report") ms"
   local names
   names=$(json_get '" ".join(sorted(v["name"] for v in d["vms"]))' <<<"$report")
   [[ "$names" == "g1 g2 s1 s2" ]] ||
@@ -138,12 +140,12 @@ scenario_shutdown_guests() {
     [[ "$(json_get 'd["how"]' <<<"$deaf")" == ACPI ]] || fail "$vm was not asked by ACPI: $deaf"
     [[ "$(json_get 'd["detail"]' <<<"$deaf")" == *"within $TIMEOUT s"* ]] ||
       fail "$vm's own grace (600 s) was not capped by the timeout: $deaf"
-    json_get "d['seconds'] >= $TIMEOUT" <<<"$deaf" | grep_q -x true ||
+    json_get "d['milliseconds'] >= $TIMEOUT * 1000" <<<"$deaf" | grep_q -x true ||
       fail "$vm was ended before the timeout: $deaf"
   done
   # In parallel: the whole took well under the VMs' own times added up (two of them waited
   # the whole timeout each).
-  json_get 'd["seconds"] < 0.75 * sum(v["seconds"] for v in d["vms"])' <<<"$report" |
+  json_get 'd["milliseconds"] < 0.75 * sum(v["milliseconds"] for v in d["vms"])' <<<"$report" |
     grep_q -x true || fail "not in parallel: $report"
   for vm in "${ALWAYS[@]}" s2; do
     [[ "$(vm_state "$vm")" == stopped ]] || fail "$vm is $(vm_state "$vm") after shutdown-guests"
@@ -230,6 +232,44 @@ EOF
   wait_agent g2 120
 }
 
+# hostShutdown.action none: shutdown-guests answers at once and every guest keeps running.
+scenario_action_none_leaves_guests() {
+  sed 's/action: shutdown/action: none/' "$T/qmd.yaml" >"$T/none.yaml"
+  term_qmd
+  QMD_ARGS[1]=$T/none.yaml
+  start_qmd
+  save_pid
+  local report vm
+  report=$(qm -o json shutdown-guests) || fail "shutdown-guests with action none: $report"
+  [[ "$(json_get '[d["action"], len(d["vms"])]' <<<"$report")" == '["none", 0]' ]] ||
+    fail "action none did something: $report"
+  # What people (and the journal, under systemd) read.
+  report=$(qm shutdown-guests) || fail "shutdown-guests with action none: $report"
+  [[ "$report" =~ ^0\ VMs\ \(none\)\ in\ [0-9.]+\ s\;\ report\ in\ .*/host-shutdown\.json$ ]] ||
+    fail "qmctl shutdown-guests printed: $report"
+  for vm in "${ALWAYS[@]}"; do
+    [[ "$(vm_state "$vm")" == running ]] || fail "$vm is $(vm_state "$vm") with action none"
+  done
+  term_qmd
+  QMD_ARGS[1]=$T/qmd.yaml
+  start_qmd
+  save_pid
+}
+
+# One host shutdown at a time: a second request while the first waits for s1 is a 409.
+scenario_second_request_conflicts() {
+  local first
+  qm -o json shutdown-guests >"$T/first.json" 2>&1 &
+  first=$!
+  wait_for 30 "s1 to be asked to shut down" state_is s1 shuttingdown
+  expect_status 409 POST /v1/host/shutdown-guests
+  grep_q 'running already' <<<"$BODY" || fail "the 409 does not say why: $BODY"
+  wait "$first" || fail "the first shutdown-guests failed: $(cat "$T/first.json")"
+  log "first: $(json_get '[(v["name"], v["outcome"]) for v in d["vms"]]' <"$T/first.json")"
+  json_get '" ".join(sorted(v["name"] for v in d["vms"]))' <"$T/first.json" |
+    grep_q -x "g1 g2 s1" || fail "the first shutdown-guests: $(cat "$T/first.json")"
+}
+
 # suspend is refused when qmd reads its config, with what to use instead.
 scenario_suspend_refused() {
   printf 'hostShutdown:\n  action: suspend\n' >"$T/suspend.yaml"
@@ -257,6 +297,7 @@ run_scenario() {
 setup
 for scenario in scenario_restart_keeps_guests scenario_group_member_refused \
   scenario_shutdown_guests scenario_events_say_how scenario_boot_starts_always_in_order \
+  scenario_action_none_leaves_guests scenario_second_request_conflicts \
   scenario_suspend_refused; do
   run_scenario "$scenario"
 done
