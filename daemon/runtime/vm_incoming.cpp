@@ -71,7 +71,7 @@ std::expected<void, std::string> write_incoming_nvram(const cmdline::RenderResul
 }
 
 asio::awaitable<std::expected<void, std::string>> listen_incoming(
-    qmp::QmpClient& qmp, const Vm::IncomingStart& incoming) {
+    qmp::QmpClient& qmp, const Vm::IncomingStart& incoming, asio::thread_pool& pool) {
   std::vector<qmp::MigrationCapability> capabilities{{"events", true}};
   for (const auto& name : incoming.capabilities) {
     capabilities.emplace_back(name, true);
@@ -96,7 +96,7 @@ asio::awaitable<std::expected<void, std::string>> listen_incoming(
     }
   }
   if (incoming.tls) {
-    if (auto secured = co_await migrate_tls::enable(qmp, *incoming.tls); !secured) {
+    if (auto secured = co_await migrate_tls::enable(qmp, *incoming.tls, pool); !secured) {
       co_return std::unexpected(secured.error());
     }
   }

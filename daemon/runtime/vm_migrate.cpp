@@ -414,7 +414,7 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
       break;
     }
     if (target.tls) {
-      if (auto secured = co_await migrate_tls::enable(qmp, *target.tls); !secured) {
+      if (auto secured = co_await migrate_tls::enable(qmp, *target.tls, ctx_.blocking); !secured) {
         fail_why = secured.error();
         break;
       }
