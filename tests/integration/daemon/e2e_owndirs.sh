@@ -119,8 +119,7 @@ wait_state pers running 60
 victims_unchanged "a start with planted links"
 check_state_dir pers
 [[ -L "$T/state/vms/pers/tpm/link" ]] || fail "the link in the TPM state was replaced, not left"
-[[ "$(stat -c %U "$T/state/vms/pers/tpm/link")" != "$QEMU_USER" ]] ||
-  fail "qmd gave the planted link to the QEMU user (lchown)"
+[[ "$(readlink "$T/state/vms/pers/tpm/dirlink")" == "$V/dir" ]] || fail "the directory link changed"
 plant_run_dir pers
 qm kill pers >/dev/null || fail "kill pers"
 wait_state pers stopped 30
