@@ -92,7 +92,7 @@ fake_listener() {
   local sock=$1 out=$2 user=${3:-root}
   : >"$out"
   chown "$user" "$out"
-  setpriv --reuid "$user" --regid "$(id -g "$user")" --clear-groups python3 -c '
+  setpriv --reuid "$user" --regid "$(id -g "$user")" --clear-groups /usr/bin/python3 -c '
 import socket, sys
 s = socket.socket(socket.AF_UNIX)
 s.bind(sys.argv[1]); s.listen(8)
