@@ -134,7 +134,8 @@ int main(int argc, char** argv) {
     run_root = std::unexpected(fmt::format("chmod {}: {}", config->run_dir, std::strerror(errno)));
   }
   if (run_root) {
-    run_root = make_dir_at(run_root->get(), "vms", vms_mode, self_owner(), config->run_dir + "/vms");
+    run_root =
+        make_dir_at(run_root->get(), "vms", vms_mode, self_owner(), config->run_dir + "/vms");
   }
   if (!run_root) {
     return fail(fmt::format("cannot create the run directory {}: {}", config->run_dir,

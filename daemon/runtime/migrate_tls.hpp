@@ -63,8 +63,8 @@ std::optional<std::string> unusable(const Config& config, Endpoint endpoint);
 // the private key encrypted (PKCS#8) with a new random password, which it returns. The
 // error names the missing or unreadable file. store/remove_tree removes it again.
 std::expected<std::string, std::string> stage(const Setup& setup);
-// stage(), object-add secret (the password) and tls-creds-x509 (passwordid), then migrate-set-parameters tls-creds (and, for the
-// client, tls-hostname). Call before migrate / migrate-incoming (and the NBD server/client).
+// stage(), object-add secret (the password) and tls-creds-x509 (passwordid), then
+// migrate-set-parameters tls-creds (and, for the client, tls-hostname). Call before migrate / migrate-incoming (and the NBD server/client).
 // The staging (a key encryption: PBKDF2, tenths of a second) runs on `pool`.
 asio::awaitable<std::expected<void, std::string>> enable(qmp::QmpClient& qmp, const Setup& setup,
                                                          asio::thread_pool& pool);

@@ -245,7 +245,8 @@ asio::awaitable<OpResult> Vm::start_locked(const IncomingStart* incoming) {
     }
   }
   if (incoming) {
-    if (auto listening = co_await listen_incoming(*run->qmp, *incoming, ctx_.blocking); !listening) {
+    auto listening = co_await listen_incoming(*run->qmp, *incoming, ctx_.blocking);
+    if (!listening) {
       co_return co_await fail("incoming", listening.error());
     }
     run->started_at = format_time(std::chrono::system_clock::now());

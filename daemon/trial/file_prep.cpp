@@ -98,7 +98,9 @@ std::optional<std::string> prepare_files(const cmdline::RenderResult& result,
     if (auto failed = prepare_one(prep, qemu_img, log, deadline, made_for, say)) {
       return failed;
     }
-    if (prep.kind == cmdline::FilePrep::Kind::create_image_if_missing && owner && ::chown(prep.path.c_str(), owner->uid, owner->gid) != 0) {
+    // Images only: what make_dir and copy_if_missing made has its owner from its descriptor.
+    const bool image = prep.kind == cmdline::FilePrep::Kind::create_image_if_missing;
+    if (image && owner && ::chown(prep.path.c_str(), owner->uid, owner->gid) != 0) {
       return fmt::format("chown {} to {}:{}: {}", prep.path, owner->uid, owner->gid,
                          std::strerror(errno));
     }

@@ -2,10 +2,10 @@
 # Live migration to ssh://HOST/SOCKET: qmd A reaches qmd B's API through a real sshd (its own,
 # on a loopback port, with a throw-away key) and `qmctl stdio-proxy` on the other side, as
 # between two hosts, with the key and known hosts of migration.ssh. The guest moves and keeps
-# running; a qmd without migration.ssh refuses ssh:// naming the key; a destination ssh cannot reach is a
-# 502 with ssh's own words, before anything changes. The whole migration rides one ssh
-# connection (a ControlMaster), which ends with it, success or failure, leaving no process
-# and no control socket behind. Needs root (sshd) and openssh-server.
+# running; a qmd without migration.ssh refuses ssh:// naming the key; a destination ssh
+# cannot reach is a 502 with ssh's own words, before anything changes. The whole migration
+# rides one ssh connection (a ControlMaster), which ends with it, success or failure, leaving
+# no process and no control socket behind. Needs root (sshd) and openssh-server.
 source "$(dirname "$0")/lib.sh"
 if [[ $(id -u) -ne 0 || ! -x /usr/sbin/sshd ]]; then
   echo "SKIP: needs root and /usr/sbin/sshd (scripts/deps.sh installs openssh-server)"
