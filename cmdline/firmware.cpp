@@ -35,10 +35,8 @@ void FirmwareConfigurator::configure(const policy::VmSpec& spec, RenderResult& o
     const bool persistent = fw.efi.persistent.value_or(false);
     const std::string vars = paths_.nvram(persistent);
     // Each VM gets its own VARS copy (its boot entries and secure-boot keys); the code is
-    // shared and read-only.
-    out.prepare.push_back({FilePrep::Kind::make_dir, "", persistent ? paths_.state_dir
-                                                                    : paths_.run_dir,
-                           0, "", 0700});
+    // shared and read-only. The directory it goes in is the VM's run or state dir, which the
+    // daemon makes (and which the QEMU user must not own: only the copy is QEMU's).
     out.prepare.push_back(
         {FilePrep::Kind::copy_if_missing, image_.vars, vars, 0, "raw", 0600});
     out.argv.add("-blockdev", pflash_storage("pflash0", image_.code, true));

@@ -104,7 +104,8 @@ void read_bridges(MapReader& top, Config& out) {
   }
 }
 
-// migration: {address: 192.0.2.10, ports: 49152-49215, tls: {dir: /etc/qmd/migration-tls}}
+// migration: {address: 192.0.2.10, ports: 49152-49215, tls: {dir: /etc/qmd/migration-tls},
+//             ssh: {identity: /etc/qmd/migration-ssh/id_ed25519, knownHosts: ...}}
 void read_migration(MapReader& top, Config& out) {
   auto node = top.take("migration");
   if (!node) {
@@ -118,6 +119,12 @@ void read_migration(MapReader& top, Config& out) {
   migration.read("address", address);
   out.migration_address = address.value_or("");
   read_absolute(migration, "sshConfig", out.migration_ssh_config);
+  migration.read_map("ssh", [&out](MapReader& ssh) {
+    ssh.require("identity");
+    ssh.require("knownHosts");
+    read_absolute(ssh, "identity", out.migration_ssh_identity);
+    read_absolute(ssh, "knownHosts", out.migration_ssh_known_hosts);
+  });
   // The files are read when a migration needs them (qmctl reads this config too, and may
   // not be allowed into the directory).
   migration.read_map("tls", [&out](MapReader& tls) {

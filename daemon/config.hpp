@@ -54,9 +54,13 @@ struct Config {
   std::string migration_address;
   std::uint16_t migration_port_min = 49152;  // libvirt's range
   std::uint16_t migration_port_max = 49215;
-  // Outgoing migrations to ssh:// destinations: an ssh_config for `ssh -F` (empty: ssh's
-  // own defaults for qmd's user) and the qmctl that relays the API on the other host.
+  // Outgoing migrations to ssh:// destinations: an ssh_config for `ssh -F` (empty: none,
+  // not even qmd's user's own) and the qmctl that relays the API on the other host.
   std::string migration_ssh_config;
+  // migration.ssh: the key and the known hosts every ssh:// migration uses (nothing else of
+  // the user qmd runs as); without both, ssh:// destinations are refused.
+  std::string migration_ssh_identity;
+  std::string migration_ssh_known_hosts;
   std::string migration_remote_qmctl = "qmctl";
   // TLS on every TCP migration, both ways (migration.tls.dir): QEMU's x509 layout, ca-cert.pem,
   // server-cert.pem, server-key.pem, client-cert.pem, client-key.pem. Empty: plaintext.

@@ -30,6 +30,7 @@
 #include "daemon/runtime/autostart.hpp"
 #include "daemon/runtime/host_shutdown.hpp"
 #include "daemon/runtime/registry.hpp"
+#include "daemon/store/dir_fd.hpp"
 #include "policy/seccomp_profile.hpp"
 #include "qmd_version.hpp"
 
@@ -149,22 +150,24 @@ int main(int argc, char** argv) {
     }
     api_group = found->gr_gid;
   }
-  std::error_code ec;
-  std::filesystem::create_directories(config->run_dir + "/vms", ec);
-  if (ec) {
-    return fail(fmt::format("cannot create the run directory {}: {}", config->run_dir,
-                            ec.message()));
+  // The QEMU user passes through to its own VM's files, and may list nothing. Set on
+  // descriptors: the per-VM directories below are made the same way (store/dir_fd).
+  const mode_t vms_mode = qemu_user ? 0711 : 0750;
+  auto run_root = open_config_dir(config->run_dir);
+  if (run_root && ::fchmod(run_root->get(), 0755) != 0) {
+    run_root = std::unexpected(fmt::format("chmod {}: {}", config->run_dir, std::strerror(errno)));
   }
-  ::chmod(config->run_dir.c_str(), 0755);
-  auto store = VmStore::open(config->state_dir);
+  if (run_root) {
+    run_root =
+        make_dir_at(run_root->get(), "vms", vms_mode, self_owner(), config->run_dir + "/vms");
+  }
+  if (!run_root) {
+    return fail(fmt::format("cannot create the run directory {}: {}", config->run_dir,
+                            run_root.error()));
+  }
+  auto store = VmStore::open(config->state_dir, vms_mode);
   if (!store) {
     return fail(store.error());
-  }
-  if (qemu_user) {
-    // The QEMU user passes through to its own VM's files, and may list nothing.
-    ::chmod((config->run_dir + "/vms").c_str(), 0711);
-    ::chmod(store->root().c_str(), 0711);
-    ::chmod(config->state_dir.c_str(), 0711);
   }
   auto presets = qmd::policy::PresetCatalog::load(
       std::filesystem::is_directory(config->preset_dir) ? config->preset_dir : "");

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   # build
   g++ meson ninja-build pkg-config
-  libboost1.81-dev libboost-json1.81-dev libyaml-cpp-dev libspdlog-dev libseccomp-dev
+  libboost1.81-dev libboost-json1.81-dev libyaml-cpp-dev libspdlog-dev libseccomp-dev libgnutls28-dev
   doctest-dev
   # run time
   qemu-system-x86 qemu-utils ovmf swtpm swtpm-tools

@@ -1,16 +1,22 @@
 #include "daemon/api/remote_client.hpp"
 
 #include <fmt/format.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/basic_stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/json/parse.hpp>
+#include <cerrno>
+#include <cstring>
 
 namespace qmd::daemon::api {
 
@@ -21,10 +27,15 @@ using Stream = beast::basic_stream<asio::local::stream_protocol>;
 
 namespace {
 
-// Request and response on a connected stream whose deadline is set.
+constexpr std::uint64_t kBodyLimit = 8 << 20;       // Beast's default for a response
+constexpr std::uint64_t kProbeBodyLimit = 256 << 10;  // /v1/host is a few KiB
+constexpr std::uint32_t kHeaderLimit = 16 << 10;
+
+// Request and response on a connected stream whose deadline is set; the response's body at
+// most `body_limit` bytes.
 asio::awaitable<std::expected<RemoteResponse, std::string>> exchange(
     Stream& stream, const std::string& peer, http::verb method, const std::string& target,
-    std::string body, std::chrono::milliseconds limit) {
+    std::string body, std::chrono::milliseconds limit, std::uint64_t body_limit = kBodyLimit) {
   boost::system::error_code ec;
   http::request<http::string_body> request{method, target, 11};
   request.set(http::field::host, "qmd");
@@ -41,8 +52,10 @@ asio::awaitable<std::expected<RemoteResponse, std::string>> exchange(
                                                                       : ec.message()));
   }
   beast::flat_buffer buffer;
-  http::response<http::string_body> response;
-  co_await http::async_read(stream, buffer, response,
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(body_limit);
+  parser.header_limit(kHeaderLimit);
+  co_await http::async_read(stream, buffer, parser,
                             asio::redirect_error(asio::use_awaitable, ec));
   if (ec) {
     co_return std::unexpected(fmt::format(
@@ -54,10 +67,81 @@ asio::awaitable<std::expected<RemoteResponse, std::string>> exchange(
   }
   beast::error_code ignored;
   stream.socket().shutdown(asio::socket_base::shutdown_both, ignored);
+  auto response = parser.release();
   co_return RemoteResponse{response.result_int(), std::move(response.body())};
 }
 
+// Who listens on a connected Unix socket: SO_PEERCRED's uid, or what failed.
+std::expected<uid_t, std::string> listener_uid(Stream& stream) {
+  ucred cred{};
+  socklen_t size = sizeof(cred);
+  if (::getsockopt(stream.socket().native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &size) !=
+      0) {
+    return std::unexpected(fmt::format("SO_PEERCRED: {}", std::strerror(errno)));
+  }
+  return cred.uid;
+}
+
+bool trusted_uid(uid_t uid) { return uid == 0 || uid == ::geteuid(); }
+
 }  // namespace
+
+std::expected<void, std::string> check_qmd_host_reply(const RemoteResponse& response,
+                                                      const std::string& peer) {
+  boost::system::error_code ec;
+  const auto value = boost::json::parse(response.body, ec);
+  const auto* doc = !ec && value.is_object() ? &value.as_object() : nullptr;
+  const auto* qemu = doc != nullptr ? doc->if_contains("qemu") : nullptr;
+  const bool shaped = response.status == 200 && doc != nullptr && doc->contains("hostname") &&
+                      doc->contains("machine_types") && qemu != nullptr && qemu->is_object() &&
+                      qemu->as_object().contains("version");
+  if (!shaped) {
+    return std::unexpected(fmt::format(
+        "{} does not answer as a qmd (GET /v1/host gave HTTP {}, not qmd's host document): a "
+        "destination must be another qmd's API socket",
+        peer, response.status));
+  }
+  return {};
+}
+
+asio::awaitable<std::expected<void, std::string>> probe_local_qmd(
+    asio::any_io_executor executor, std::string socket_path, std::chrono::milliseconds limit) {
+  struct stat st {};
+  if (::lstat(socket_path.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) {
+    co_return std::unexpected(fmt::format(
+        "destination {} is not a socket (a link is not followed): it must be another qmd's "
+        "API socket",
+        socket_path));
+  }
+  if (!trusted_uid(st.st_uid)) {
+    co_return std::unexpected(fmt::format(
+        "destination {} belongs to uid {}, not to root or this qmd's user: a qmd's API socket "
+        "is root's",
+        socket_path, st.st_uid));
+  }
+  Stream stream(executor);
+  stream.expires_after(limit);
+  boost::system::error_code ec;
+  co_await stream.async_connect(asio::local::stream_protocol::endpoint(socket_path),
+                                asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) {
+    co_return std::unexpected(fmt::format("cannot reach qmd at {}: {}", socket_path,
+                                          ec.message()));
+  }
+  auto uid = listener_uid(stream);
+  if (!uid || !trusted_uid(*uid)) {
+    co_return std::unexpected(fmt::format(
+        "destination {}: the process listening there is {}, not root or this qmd's user",
+        socket_path, uid ? fmt::format("uid {}", *uid) : uid.error()));
+  }
+  auto answer = co_await exchange(stream, socket_path, http::verb::get, "/v1/host", "", limit,
+                                  kProbeBodyLimit);
+  if (!answer) {
+    co_return std::unexpected(fmt::format("{} (a destination must be another qmd's API socket)",
+                                          answer.error()));
+  }
+  co_return check_qmd_host_reply(*answer, socket_path);
+}
 
 asio::awaitable<std::expected<RemoteResponse, std::string>> remote_request(
     asio::any_io_executor executor, std::string socket_path, http::verb method,

@@ -29,6 +29,18 @@ boost::asio::awaitable<std::expected<RemoteResponse, std::string>> remote_exchan
     boost::beast::http::verb method, std::string target, std::string body,
     std::chrono::milliseconds limit);
 
+// Before anything is sent to a local destination: the socket and the process listening on
+// it are root's or this qmd's user's, and GET /v1/host (the only request sent; its reply
+// read within `limit` and at most 256 KiB) answers with qmd's host document. The error says
+// what did not match.
+boost::asio::awaitable<std::expected<void, std::string>> probe_local_qmd(
+    boost::asio::any_io_executor executor, std::string socket_path,
+    std::chrono::milliseconds limit);
+
+// Whether a GET /v1/host reply from `peer` is qmd's host document; the error says so.
+std::expected<void, std::string> check_qmd_host_reply(const RemoteResponse& response,
+                                                      const std::string& peer);
+
 // The "message" of an API error body ({"error":{"message":...}}), else the body itself.
 std::string remote_error_message(const RemoteResponse& response);
 

@@ -6,6 +6,7 @@
 //   DELETE /v1/migrations/incoming/{name}         destination: drop it
 //   GET    /v1/operations[/{id}], DELETE /v1/operations/{id} (cancel)
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
@@ -20,6 +21,21 @@ namespace qmd::daemon::api {
 namespace json = boost::json;
 
 namespace {
+
+// The qmd-to-qmd routes make VMs, and files for them, from what the caller sends: for another
+// qmd only (root, or the user this qmd runs as), never for a member of the API group.
+std::optional<Response> not_for_group(const Request& request) {
+  const uid_t self = ::geteuid();
+  if (request.peer.uid == 0 || request.peer.uid == self) {
+    return std::nullopt;
+  }
+  return error_response(
+      403, "Forbidden",
+      fmt::format("{} is for another qmd (root or uid {}, this qmd's user), not for members of "
+                  "the API group (you are uid {}): it makes VMs and files from what the caller "
+                  "sends. To move a VM here, run qmctl migrate on the source host",
+                  request.path, self, request.peer.uid));
+}
 
 Response vm_not_found(const std::string& name) {
   return error_response(404, "NotFound",
@@ -193,6 +209,9 @@ void add_migration_routes(Router& router, Registry& registry, Operations& operat
 
   router.add(http::verb::post, "/v1/migrations/incoming",
              [&registry](Request request) -> asio::awaitable<Response> {
+               if (auto refused = not_for_group(request)) {
+                 co_return *refused;
+               }
                auto in = incoming_request(request);
                if (!in) {
                  co_return op_error_response(in.error());
@@ -216,6 +235,9 @@ void add_migration_routes(Router& router, Registry& registry, Operations& operat
   };
   router.add(http::verb::get, "/v1/migrations/incoming/{name}",
              [incoming_vm, not_incoming, &registry](Request request) -> asio::awaitable<Response> {
+               if (auto refused = not_for_group(request)) {
+                 co_return *refused;
+               }
                auto vm = registry.find(request.param("name"));
                if (!vm) {
                  co_return not_incoming(request);
@@ -228,6 +250,9 @@ void add_migration_routes(Router& router, Registry& registry, Operations& operat
              });
   router.add(http::verb::post, "/v1/migrations/incoming/{name}/commit",
              [incoming_vm, not_incoming](Request request) -> asio::awaitable<Response> {
+               if (auto refused = not_for_group(request)) {
+                 co_return *refused;
+               }
                auto vm = incoming_vm(request);
                if (!vm) {
                  co_return not_incoming(request);
@@ -245,6 +270,9 @@ void add_migration_routes(Router& router, Registry& registry, Operations& operat
              });
   router.add(http::verb::delete_, "/v1/migrations/incoming/{name}",
              [incoming_vm, not_incoming](Request request) -> asio::awaitable<Response> {
+               if (auto refused = not_for_group(request)) {
+                 co_return *refused;
+               }
                auto vm = incoming_vm(request);
                if (!vm) {
                  co_return not_incoming(request);

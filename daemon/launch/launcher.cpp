@@ -85,7 +85,8 @@ std::expected<UniqueFd, std::string> open_log(const std::string& path) {
   if (path.empty()) {
     return std::unexpected("open log: no log path");
   }
-  constexpr int kFlags = O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY;
+  // Never through a link: some logs live in the run dir, which the QEMU user owns.
+  constexpr int kFlags = O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW;
   // Created here with exactly 0640 (whatever the umask); an existing log is appended to.
   UniqueFd fd(::open(path.c_str(), kFlags | O_CREAT | O_EXCL, 0640));
   if (fd) {

@@ -19,8 +19,9 @@ std::expected<void, OpError> adjust_for_incoming(cmdline::RenderResult& rendered
 std::expected<void, std::string> write_incoming_nvram(const cmdline::RenderResult& rendered,
                                                       const std::string& bytes,
                                                       const std::optional<trial::FileOwner>& owner);
-// Capabilities and parameters both ends need, then migrate-incoming on the URI.
+// Capabilities and parameters both ends need, then migrate-incoming on the URI; the TLS copy
+// is staged on `pool`.
 asio::awaitable<std::expected<void, std::string>> listen_incoming(
-    qmp::QmpClient& qmp, const Vm::IncomingStart& incoming);
+    qmp::QmpClient& qmp, const Vm::IncomingStart& incoming, asio::thread_pool& pool);
 
 }  // namespace qmd::daemon

@@ -12,6 +12,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "daemon/runtime/blocking.hpp"
+#include "daemon/runtime/migrate_tls_key.hpp"
 #include "daemon/store/remove_tree.hpp"
 #include "qmp/commands.hpp"
 
@@ -65,6 +67,16 @@ std::expected<void, std::string> write_private(
         fmt::format("chown {} to the QEMU user: {}", shown, std::strerror(errno)));
   }
   return {};
+}
+
+// The creds, then the secret they use (best effort: either may be absent).
+asio::awaitable<void> delete_objects(qmp::QmpClient& qmp) {
+  json::object creds;
+  creds["id"] = kCredsId;
+  (void)co_await qmp.execute("object-del", std::move(creds));
+  json::object secret;
+  secret["id"] = kKeySecretId;
+  (void)co_await qmp.execute("object-del", std::move(secret));
 }
 
 std::string unreadable(const std::string& why, Endpoint endpoint) {
@@ -149,7 +161,7 @@ std::optional<std::string> unusable(const Config& config, Endpoint endpoint) {
 // The run dir belongs to the QEMU user, who could swap a name in it for a link while root
 // works there: every step goes through descriptors opened without following links, and
 // the directory stays root's, so QEMU may only pass through it to the files it owns.
-std::expected<void, std::string> stage(const Setup& setup) {
+std::expected<std::string, std::string> stage(const Setup& setup) {
   const fs::path where(setup.private_dir);
   const std::string name = where.filename();
   UniqueFd parent = open_dir_nofollow(AT_FDCWD, where.parent_path().c_str());
@@ -165,10 +177,22 @@ std::expected<void, std::string> stage(const Setup& setup) {
   if (!dir || ::fchmod(dir.get(), setup.owner ? 0711 : 0700) != 0) {
     return std::unexpected(fmt::format("open {}: {}", setup.private_dir, std::strerror(errno)));
   }
+  auto password = new_key_password();
+  if (!password) {
+    return std::unexpected(password.error());
+  }
   for (const auto& file : needed_files(setup.endpoint)) {
     auto bytes = read_pem(setup.config_dir + "/" + file);
     if (!bytes) {
       return std::unexpected(unreadable(bytes.error(), setup.endpoint));
+    }
+    if (file.ends_with("-key.pem")) {
+      // Only the QEMU that gets the password (enable) can use this copy.
+      bytes = encrypt_key(*bytes, *password);
+      if (!bytes) {
+        return std::unexpected(
+            unreadable(fmt::format("{}: {}", file, bytes.error()), setup.endpoint));
+      }
     }
     if (auto written = write_private(dir.get(), file, setup.private_dir + "/" + file, *bytes,
                                      setup.owner);
@@ -176,25 +200,37 @@ std::expected<void, std::string> stage(const Setup& setup) {
       return std::unexpected(written.error());
     }
   }
-  return {};
+  return *password;
 }
 
-asio::awaitable<std::expected<void, std::string>> enable(qmp::QmpClient& qmp, const Setup& setup) {
-  // The small PEM files are copied on the loop thread: a few KiB from a local directory.
-  if (auto staged = stage(setup); !staged) {
+asio::awaitable<std::expected<void, std::string>> enable(qmp::QmpClient& qmp, const Setup& setup,
+                                                         asio::thread_pool& pool) {
+  // Off the loop thread: the key's encryption runs PBKDF2 (tenths of a second).
+  auto job = [setup] { return stage(setup); };
+  auto staged = co_await run_blocking(pool, std::move(job));
+  if (!staged) {
     (void)remove_tree(setup.private_dir);
     co_return std::unexpected(staged.error());
   }
-  // One left by a migration that never reached its clean-up (qmd died): out of the way.
-  json::object stale;
-  stale["id"] = kCredsId;
-  (void)co_await qmp.execute("object-del", std::move(stale));
+  // Ones left by a migration that never reached its clean-up (qmd died): out of the way.
+  co_await delete_objects(qmp);
+  json::object secret;
+  secret["qom-type"] = "secret";
+  secret["id"] = kKeySecretId;
+  secret["data"] = *staged;
+  auto keyed = co_await qmp.execute("object-add", std::move(secret));
+  if (!keyed) {
+    (void)remove_tree(setup.private_dir);
+    co_return std::unexpected(
+        fmt::format("object-add secret (the key's password): {}", keyed.error().to_string()));
+  }
   json::object creds;
   creds["qom-type"] = "tls-creds-x509";
   creds["id"] = kCredsId;
   creds["endpoint"] = setup.endpoint == Endpoint::server ? "server" : "client";
   creds["dir"] = setup.private_dir;
   creds["verify-peer"] = true;  // the server asks for a client certificate from the same CA
+  creds["passwordid"] = kKeySecretId;
   auto added = co_await qmp.execute("object-add", std::move(creds));
   if (!added) {
     co_return std::unexpected(fmt::format("object-add tls-creds-x509 ({}): {}",
@@ -220,9 +256,7 @@ asio::awaitable<void> disable(qmp::QmpClient& qmp, std::string private_dir) {
   parameters["tls-creds"] = "";
   parameters["tls-hostname"] = "";
   (void)co_await qmp::migrate_set_parameters(qmp, std::move(parameters));
-  json::object id;
-  id["id"] = kCredsId;
-  (void)co_await qmp.execute("object-del", std::move(id));
+  co_await delete_objects(qmp);
   (void)remove_tree(private_dir);
 }
 

@@ -30,6 +30,8 @@ constexpr std::string_view kScheme = "ssh://";
 constexpr std::string_view kDefaultRemoteSocket = "/run/qmd/qmd.sock";
 // ConnectTimeout (10 s) plus the key exchange and login.
 constexpr std::chrono::milliseconds kSessionLimit = 15s;
+// The check that a destination is a qmd: one small GET.
+constexpr std::chrono::milliseconds kProbeLimit = 10s;
 
 // One word for the remote shell: single-quoted.
 std::string shell_word(const std::string& text) {
@@ -51,6 +53,27 @@ std::string read_all(int fd) {
     out.pop_back();
   }
   return out;
+}
+
+// ssh with the identity and known hosts qmd.yaml gives migrations, and nothing of the user
+// qmd runs as (root's ~/.ssh/config, keys, agent, known hosts) unless migration.sshConfig
+// names a file. Options given here win over any config file (ssh takes the first value).
+std::expected<std::vector<std::string>, std::string> ssh_options(const Config& config) {
+  if (config.migration_ssh_identity.empty() || config.migration_ssh_known_hosts.empty()) {
+    return std::unexpected(std::string(
+        "ssh:// destinations need migration.ssh.identity (the private key this qmd migrates "
+        "with, not root's own) and migration.ssh.knownHosts (the destinations' host keys) in "
+        "qmd.yaml"));
+  }
+  const std::string& config_file =
+      config.migration_ssh_config.empty() ? std::string("/dev/null") : config.migration_ssh_config;
+  return std::vector<std::string>{
+      "ssh", "-F", config_file, "-i", config.migration_ssh_identity,
+      "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none",
+      "-o", "UserKnownHostsFile=" + config.migration_ssh_known_hosts,
+      "-o", "GlobalKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=yes",
+      "-o", "BatchMode=yes", "-o", "ConnectTimeout=10",
+      "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3"};
 }
 
 }  // namespace
@@ -92,11 +115,11 @@ std::expected<RemoteQmd, std::string> RemoteQmd::parse(const std::string& destin
   if (host.empty() || host.front() == '-' || authority.front() == '-') {
     return std::unexpected(fmt::format("destination {} names no host", destination));
   }
-  remote.ssh_options_ = {"ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10",
-                         "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3"};
-  if (!config.migration_ssh_config.empty()) {
-    remote.ssh_options_.insert(remote.ssh_options_.end(), {"-F", config.migration_ssh_config});
+  auto options = ssh_options(config);
+  if (!options) {
+    return std::unexpected(fmt::format("destination {}: {}", destination, options.error()));
   }
+  remote.ssh_options_ = std::move(*options);
   if (!port.empty()) {
     remote.ssh_options_.insert(remote.ssh_options_.end(), {"-p", port});
   }
@@ -110,7 +133,11 @@ std::expected<RemoteQmd, std::string> RemoteQmd::parse(const std::string& destin
 
 asio::awaitable<std::expected<void, std::string>> RemoteQmd::open_session(
     asio::any_io_executor executor) {
-  if (!over_ssh() || master_) {
+  if (!over_ssh()) {
+    // Whatever a user names: the probe is all it gets unless it answers as a qmd.
+    co_return co_await api::probe_local_qmd(executor, socket_, kProbeLimit);
+  }
+  if (master_) {
     co_return std::expected<void, std::string>{};
   }
   auto master = co_await SshMaster::start(executor, ssh_options_, ssh_host_, run_dir_,
@@ -119,8 +146,11 @@ asio::awaitable<std::expected<void, std::string>> RemoteQmd::open_session(
     // The command to try by hand, as qmd's user: the same -F and -p.
     std::string by_hand = "ssh -o BatchMode=yes";
     for (std::size_t i = 1; i + 1 < ssh_options_.size(); ++i) {
-      if (ssh_options_[i] == "-F" || ssh_options_[i] == "-p") {
-        by_hand += fmt::format(" {} {}", ssh_options_[i], ssh_options_[i + 1]);
+      const std::string& word = ssh_options_[i];
+      const bool shown = word == "-F" || word == "-p" || word == "-i" ||
+                         (word == "-o" && ssh_options_[i + 1].starts_with("UserKnownHostsFile="));
+      if (shown) {
+        by_hand += fmt::format(" {} {}", word, ssh_options_[i + 1]);
       }
     }
     co_return std::unexpected(fmt::format(
@@ -129,7 +159,13 @@ asio::awaitable<std::expected<void, std::string>> RemoteQmd::open_session(
         destination_, master.error(), by_hand, ssh_host_));
   }
   master_ = std::move(*master);
-  co_return std::expected<void, std::string>{};
+  // The far end's socket answers as a qmd before anything else goes there.
+  auto host = co_await request(executor, boost::beast::http::verb::get, "/v1/host", "",
+                               kProbeLimit);
+  if (!host) {
+    co_return std::unexpected(host.error());
+  }
+  co_return api::check_qmd_host_reply(*host, destination_);
 }
 
 asio::awaitable<std::expected<api::RemoteResponse, std::string>> RemoteQmd::request(

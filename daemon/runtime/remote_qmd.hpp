@@ -1,9 +1,10 @@
 #pragma once
 // A migration's destination qmd: its API socket on this host, or another host's reached
 // through ssh (ssh://[user@]host[:port][/path/qmd.sock], as virsh's qemu+ssh), where
-// `qmctl stdio-proxy` relays one API connection per ssh session. ssh runs as qmd's user with
-// BatchMode (keys only, never a password prompt). Once open_session() has run, every session
-// rides one ssh connection (a ControlMaster) instead of a handshake each.
+// `qmctl stdio-proxy` relays one API connection per ssh session. ssh uses only the identity
+// and known hosts of migration.ssh in qmd.yaml, with BatchMode (keys only, never a password
+// prompt). open_session() checks that the destination answers as a qmd before anything else
+// is sent; after it, every ssh session rides one connection (a ControlMaster).
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/http/verb.hpp>
@@ -26,9 +27,10 @@ class RemoteQmd {
   static std::expected<RemoteQmd, std::string> parse(const std::string& destination,
                                                      const Config& config);
 
-  // Over ssh: opens the connection (an ssh ControlMaster) every later request() of this
-  // object, and of copies made afterwards, goes through; a no-op for a socket path. The
-  // error is ssh's own words. The connection ends with the last of these copies.
+  // A socket path: probes it (api::probe_local_qmd). Over ssh: opens the connection (an ssh
+  // ControlMaster) every later request() of this object, and of copies made afterwards, goes
+  // through, and checks that a qmd answers there. The error is ssh's own words or what did
+  // not answer as a qmd. The connection ends with the last of these copies.
   boost::asio::awaitable<std::expected<void, std::string>> open_session(
       boost::asio::any_io_executor executor);
 

@@ -12,6 +12,7 @@
 #include "daemon/runtime/blocking.hpp"
 #include "daemon/runtime/incoming_setup.hpp"
 #include "daemon/store/atomic_file.hpp"
+#include "daemon/store/dir_fd.hpp"
 #include "policy/tsc.hpp"
 #include "qmp/commands.hpp"
 
@@ -52,14 +53,16 @@ std::expected<void, std::string> write_incoming_nvram(const cmdline::RenderResul
     if (prep.kind != cmdline::FilePrep::Kind::copy_if_missing) {
       continue;
     }
-    std::error_code ec;
-    fs::create_directories(fs::path(prep.path).parent_path(), ec);
-    if (auto written = write_file_atomic(prep.path, bytes, prep.mode); !written) {
-      return std::unexpected(fmt::format("the source's VARS: {}", written.error()));
+    // In a directory qmd owns, as a new file renamed into place: never through a link.
+    auto parent = open_parent(prep.path);
+    if (!parent) {
+      return std::unexpected(fmt::format("the source's VARS: {}", parent.error()));
     }
-    if (owner && ::chown(prep.path.c_str(), owner->uid, owner->gid) != 0) {
-      return std::unexpected(fmt::format("chown {} to the QEMU user: {}", prep.path,
-                                         std::strerror(errno)));
+    const PathOwner made_for = owner ? PathOwner{owner->uid, owner->gid} : self_owner();
+    if (auto written = write_file_at(parent->first.get(), parent->second, bytes, prep.mode,
+                                     made_for, prep.path);
+        !written) {
+      return std::unexpected(fmt::format("the source's VARS: {}", written.error()));
     }
     return {};
   }
@@ -68,7 +71,7 @@ std::expected<void, std::string> write_incoming_nvram(const cmdline::RenderResul
 }
 
 asio::awaitable<std::expected<void, std::string>> listen_incoming(
-    qmp::QmpClient& qmp, const Vm::IncomingStart& incoming) {
+    qmp::QmpClient& qmp, const Vm::IncomingStart& incoming, asio::thread_pool& pool) {
   std::vector<qmp::MigrationCapability> capabilities{{"events", true}};
   for (const auto& name : incoming.capabilities) {
     capabilities.emplace_back(name, true);
@@ -93,7 +96,7 @@ asio::awaitable<std::expected<void, std::string>> listen_incoming(
     }
   }
   if (incoming.tls) {
-    if (auto secured = co_await migrate_tls::enable(qmp, *incoming.tls); !secured) {
+    if (auto secured = co_await migrate_tls::enable(qmp, *incoming.tls, pool); !secured) {
       co_return std::unexpected(secured.error());
     }
   }

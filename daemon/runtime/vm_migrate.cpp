@@ -20,6 +20,7 @@
 #include "daemon/runtime/migrate_storage.hpp"
 #include "daemon/runtime/remote_qmd.hpp"
 #include "daemon/runtime/vm_hotplug_core.hpp"
+#include "daemon/store/dir_fd.hpp"
 #include "daemon/store/remove_tree.hpp"
 #include "policy/tsc.hpp"
 #include "qmp/commands.hpp"
@@ -66,6 +67,8 @@ std::optional<std::string> not_migratable(const policy::VmSpec& spec,
   }
   return std::nullopt;
 }
+
+constexpr std::size_t kMaxVarsBytes = 64 << 20;  // OVMF VARS are 128 KiB to 4 MiB
 
 std::string read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -246,7 +249,9 @@ asio::awaitable<std::expected<std::shared_ptr<Operation>, OpError>> Vm::migrate(
   }
   for (const auto& prep : rendered->prepare) {
     if (prep.kind == cmdline::FilePrep::Kind::copy_if_missing) {
-      body["nvram"] = qmp::encode_base64(read_bytes(prep.path));
+      // The VARS file is QEMU's and may sit in its run dir: never read through a link.
+      auto vars = read_file_nofollow(prep.path, kMaxVarsBytes);
+      body["nvram"] = qmp::encode_base64(vars ? *vars : std::string());
     }
   }
   json::array capabilities;
@@ -409,7 +414,7 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
       break;
     }
     if (target.tls) {
-      if (auto secured = co_await migrate_tls::enable(qmp, *target.tls); !secured) {
+      if (auto secured = co_await migrate_tls::enable(qmp, *target.tls, ctx_.blocking); !secured) {
         fail_why = secured.error();
         break;
       }

@@ -19,6 +19,8 @@
 #include "daemon/runtime/incoming_setup.hpp"
 #include "daemon/runtime/vm.hpp"
 #include "daemon/store/atomic_file.hpp"
+#include "daemon/store/dir_fd.hpp"
+#include "daemon/store/remove_tree.hpp"
 #include "daemon/trial/file_prep.hpp"
 #include "daemon/trial/process.hpp"
 #include "qmp/commands.hpp"
@@ -53,34 +55,53 @@ std::string ctrl_socket_of(const cmdline::SidecarCommand& sidecar) {
 }
 
 // `give` hands the directory to the QEMU user (the run dir, where QEMU makes its sockets);
-// otherwise a QEMU user may only pass through it (the state dir holds qmd's own files).
+// otherwise it stays qmd's and a QEMU user may only pass through it (the state dir holds
+// qmd's own files; only the files in it that QEMU writes are QEMU's). Never through a link.
 std::optional<std::string> make_dir(const std::string& path, const DaemonContext& ctx,
                                     bool give) {
-  std::error_code ec;
-  fs::create_directories(path, ec);
-  if (ec) {
-    return fmt::format("make directory {}: {}", path, ec.message());
+  PathOwner owner = self_owner();
+  mode_t mode = 0750;
+  if (ctx.qemu_user) {
+    mode = give ? 0750 : 0711;
+    if (give) {
+      owner = PathOwner{ctx.qemu_user->uid, ctx.qemu_user->gid};
+    }
   }
-  if (!ctx.qemu_user) {
-    ::chmod(path.c_str(), 0750);
-    return std::nullopt;
-  }
-  ::chmod(path.c_str(), give ? 0750 : 0711);
-  if (give && ::chown(path.c_str(), ctx.qemu_user->uid, ctx.qemu_user->gid) != 0) {
-    return fmt::format("chown {} to the QEMU user: {}", path, std::strerror(errno));
+  if (auto made = make_dir_path(path, mode, owner); !made) {
+    return made.error();
   }
   return std::nullopt;
 }
 
+// Hands what swtpm_setup (run as qmd) made in `path` to the QEMU user, through descriptors:
+// a link planted in it is not followed.
 void chown_tree(const std::string& path, const Credentials& owner) {
-  std::error_code ec;
-  if (!fs::exists(path, ec)) {
+  auto parent = open_parent(path);
+  if (!parent) {
     return;
   }
-  ::chown(path.c_str(), owner.uid, owner.gid);
-  for (fs::recursive_directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {
-    ::lchown(it->path().c_str(), owner.uid, owner.gid);
+  if (UniqueFd dir = open_dir_nofollow(parent->first.get(), parent->second.c_str())) {
+    chown_tree_at(dir.get(), PathOwner{owner.uid, owner.gid});
   }
+}
+
+// Before swtpm_setup manufactures a TPM (as qmd, which its CA needs), its state dir becomes
+// qmd's again and empty: nothing the QEMU user left there (a link to a root file) is
+// written through. There is no TPM state yet to lose: manufacturing runs only without it.
+std::optional<std::string> fresh_tpm_dir(const std::string& path) {
+  if (auto removed = remove_tree(path); !removed) {
+    return removed.error();
+  }
+  if (auto made = make_dir_path(path, 0700, self_owner()); !made) {
+    return made.error();
+  }
+  return std::nullopt;
+}
+
+// Whether `path` is there (a link too: it is not followed).
+bool exists_nofollow(const std::string& path) {
+  struct stat st {};
+  return ::lstat(path.c_str(), &st) == 0;
 }
 
 // swtpm_setup's EK and platform certificates come from swtpm_localca, whose default CA lives
@@ -88,10 +109,12 @@ void chown_tree(const std::string& path, const Credentials& owner) {
 // dir; returns the swtpm_setup.conf to pass with --config, or what failed.
 std::expected<std::string, std::string> user_localca_config(const std::string& state_dir) {
   const std::string dir = state_dir + "/swtpm-localca";
-  std::error_code ec;
-  fs::create_directories(dir + "/ca", ec);
-  if (ec) {
-    return std::unexpected(fmt::format("make {}: {}", dir, ec.message()));
+  auto made = make_dir_path(dir, 0700, self_owner());
+  if (made) {
+    made = make_dir_at(made->get(), "ca", 0700, self_owner(), dir + "/ca");
+  }
+  if (!made) {
+    return std::unexpected(made.error());
   }
   const std::string setup_conf = dir + "/swtpm_setup.conf";
   const std::string ca_conf = dir + "/swtpm-localca.conf";
@@ -222,7 +245,8 @@ asio::awaitable<OpResult> Vm::start_locked(const IncomingStart* incoming) {
     }
   }
   if (incoming) {
-    if (auto listening = co_await listen_incoming(*run->qmp, *incoming); !listening) {
+    auto listening = co_await listen_incoming(*run->qmp, *incoming, ctx_.blocking);
+    if (!listening) {
       co_return co_await fail("incoming", listening.error());
     }
     run->started_at = format_time(std::chrono::system_clock::now());
@@ -288,9 +312,16 @@ asio::awaitable<std::optional<std::string>> Vm::start_swtpm(
   for (const auto& sidecar : rendered.sidecars) {
     const std::string log = fmt::format("{}/{}.log", where.run_dir, sidecar.name);
     if (sidecar.run_once) {
-      std::error_code ec;
-      if (!sidecar.skip_if_exists.empty() && fs::exists(sidecar.skip_if_exists, ec)) {
+      if (!sidecar.skip_if_exists.empty() && exists_nofollow(sidecar.skip_if_exists)) {
         continue;
+      }
+      for (bool persistent : {true, false}) {
+        const std::string tpm_dir = where.tpm_state_dir(persistent);
+        if (sidecar.skip_if_exists.starts_with(tpm_dir + "/")) {
+          if (auto failed = fresh_tpm_dir(tpm_dir)) {
+            co_return fmt::format("{}: {}", sidecar.name, *failed);
+          }
+        }
       }
       // swtpm_setup runs as qmd (its CA files are root's); the state it makes is handed to
       // the QEMU user below.

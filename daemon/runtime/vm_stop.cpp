@@ -1,6 +1,8 @@
 // Vm::stop and Vm::kill, and the teardown every ending shares.
 #include <fmt/format.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 
@@ -18,6 +20,30 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr std::chrono::seconds kDefaultGrace{180};  // KubeVirt's terminationGracePeriodSeconds
+
+// Everything made for one run goes with it: sockets, pid files, the ephemeral VARS and TPM
+// state, emptyDisk images, a migration's TLS copy. The QEMU user owns the run dir, so this
+// goes through descriptors and removes links instead of following them. The logs stay, to
+// tell why the run ended (regular files only: a link with a log's name goes too).
+void clear_run_dir(const std::string& run_dir) {
+  auto parent = open_parent(run_dir);
+  if (!parent) {
+    return;
+  }
+  UniqueFd dir = open_dir_nofollow(parent->first.get(), parent->second.c_str());
+  if (!dir) {
+    return;
+  }
+  for (const auto& name : names_in_dir(dir.get())) {
+    struct stat st {};
+    const bool log = name.ends_with(".log") &&
+                     ::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                     S_ISREG(st.st_mode) && st.st_nlink == 1;
+    if (!log) {
+      remove_tree_at(dir.get(), name.c_str());
+    }
+  }
+}
 
 }  // namespace
 
@@ -151,21 +177,7 @@ asio::awaitable<void> Vm::teardown(Run& run) {
     ctx_.pinned_cpus.erase(cpu);
   }
   run.pinned.clear();
-  const cmdline::VmPaths where = paths();
-  std::error_code ec;
-  for (fs::directory_iterator it(where.run_dir, ec), end; !ec && it != end; it.increment(ec)) {
-    std::error_code ignore;
-    if (it->is_socket(ignore)) {
-      fs::remove(it->path(), ignore);
-    }
-  }
-  fs::remove(where.run_dir + "/qemu.pid", ec);
-  fs::remove(where.swtpm_pid(), ec);
-  // Ephemeral VARS and TPM state live only as long as one run.
-  fs::remove(where.nvram(false), ec);
-  (void)remove_tree(where.tpm_state_dir(false));
-  // A migration's private copy of the TLS key (migrate_tls), whichever way the run ended.
-  (void)remove_tree(migrate_tls::private_dir(where.run_dir));
+  clear_run_dir(paths().run_dir);
 }
 
 }  // namespace qmd::daemon

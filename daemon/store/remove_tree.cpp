@@ -43,10 +43,6 @@ void remove_at(int parent, const char* name, int depth) {
 
 }  // namespace
 
-UniqueFd open_dir_nofollow(int at, const char* name) {
-  return UniqueFd(::openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-}
-
 void remove_tree_at(int parent, const char* name) { remove_at(parent, name, 0); }
 
 std::expected<void, std::string> remove_tree(const std::string& path) {

@@ -6,12 +6,9 @@
 #include <expected>
 #include <string>
 
-#include "daemon/launch/unique_fd.hpp"
+#include "daemon/store/dir_fd.hpp"
 
 namespace qmd::daemon {
-
-// The directory `name` in `at` (AT_FDCWD: a path), unless it is a link; empty on failure.
-UniqueFd open_dir_nofollow(int at, const char* name);
 
 // Removes `name` in the directory `parent` (a descriptor): a directory with everything in
 // it, or else the name itself. Errors are ignored: what could not go stays.

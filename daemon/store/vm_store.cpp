@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "daemon/store/atomic_file.hpp"
+#include "daemon/store/dir_fd.hpp"
 #include "daemon/store/remove_tree.hpp"
 
 namespace qmd::daemon {
@@ -36,19 +37,11 @@ std::expected<void, std::string> check_name(const std::string& name) {
   return {};
 }
 
-std::expected<void, std::string> make_dir(const std::string& path) {
-  if (::mkdir(path.c_str(), kDirMode) != 0) {
-    if (errno == EEXIST) {
-      struct stat st {};
-      if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-        return {};
-      }
-      return std::unexpected("mkdir " + path + ": exists and is not a directory");
-    }
-    return std::unexpected("mkdir " + path + ": " + std::strerror(errno));
-  }
-  if (::chmod(path.c_str(), kDirMode) != 0) {  // exactly 0750 whatever the umask
-    return std::unexpected("chmod " + path + ": " + std::strerror(errno));
+// Made (or kept) without following a link in its place; qmd's, with exactly `mode`.
+std::expected<void, std::string> make_dir(const std::string& path, mode_t mode = kDirMode) {
+  auto made = make_dir_path(path, mode, self_owner());
+  if (!made) {
+    return std::unexpected("mkdir " + path + ": " + made.error());
   }
   return {};
 }
@@ -103,21 +96,20 @@ std::expected<void, std::string> clean_up(const std::string& root) {
 
 }  // namespace
 
-std::expected<VmStore, std::string> VmStore::open(const std::string& state_dir) {
+std::expected<VmStore, std::string> VmStore::open(const std::string& state_dir,
+                                                  unsigned dir_mode) {
   if (state_dir.empty()) {
     return std::unexpected("state dir: empty path");
   }
-  struct stat st {};
-  if (::stat(state_dir.c_str(), &st) != 0) {
-    std::error_code ec;
-    fs::create_directories(state_dir, ec);
-    if (ec) {
-      return std::unexpected("mkdir " + state_dir + ": " + ec.message());
-    }
-    ::chmod(state_dir.c_str(), kDirMode);
+  auto top = open_config_dir(state_dir);
+  if (!top) {
+    return std::unexpected(top.error());
+  }
+  if (::fchmod(top->get(), dir_mode) != 0) {
+    return std::unexpected("chmod " + state_dir + ": " + std::strerror(errno));
   }
   const std::string root = state_dir + "/vms";
-  if (auto made = make_dir(root); !made) {
+  if (auto made = make_dir(root, dir_mode); !made) {
     return std::unexpected(made.error());
   }
   if (auto cleaned = clean_up(root); !cleaned) {

@@ -20,7 +20,9 @@ struct StoredVm {
 class VmStore {
  public:
   // Creates <state_dir>/vms (0750) when missing and removes half-created VM directories.
-  static std::expected<VmStore, std::string> open(const std::string& state_dir);
+  // `dir_mode` for the state dir and its vms/ (0711 when a QEMU user must pass through).
+  static std::expected<VmStore, std::string> open(const std::string& state_dir,
+                                                  unsigned dir_mode = 0750);
 
   const std::string& root() const { return root_; }     // <state_dir>/vms
   std::string vm_dir(const std::string& name) const;    // <root>/NAME

@@ -64,7 +64,7 @@ std::expected<ChildProcess, std::string> ChildProcess::spawn(
   SpawnSetup setup;
   posix_spawn_file_actions_addopen(&setup.actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&setup.actions, 1, log_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_APPEND, 0640);
+                                   O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0640);
   posix_spawn_file_actions_adddup2(&setup.actions, 1, 2);
   // Another thread may be spawning at the same moment: never leak its fds into this child.
   posix_spawn_file_actions_addclosefrom_np(&setup.actions, 3);

@@ -13,9 +13,13 @@ source "$(dirname "$0")/lib.sh"
 e2e_setup
 
 source "$(dirname "$0")/migrate_lib.sh"
-# B takes migrations from other hosts too: TCP on the loopback.
+# B takes migrations from other hosts too: TCP on the loopback. Its API group has a member.
 printf 'migration: {address: 127.0.0.1, ports: 49152-49215}\n' >"$T/b.yaml"
 QMD_B_ARGS=(--config "$T/b.yaml")
+if [[ $(id -u) -eq 0 ]]; then
+  make_member
+  QMD_B_ARGS+=(--group "$MEMBER_GROUP")
+fi
 start_qmd_b
 
 vm=mig1
@@ -44,6 +48,39 @@ qm stop "$vm" >/dev/null || fail "stop"
 qm start "$vm" >/dev/null || fail "start again"
 wait_agent "$vm" 120
 nothing_on_b || fail "a refused migration left something on B"
+
+if [[ $(id -u) -eq 0 ]]; then
+  log "the qmd-to-qmd routes: 403 for a member of B's API group, nothing made"
+  as_member curl -sS --max-time 10 --unix-socket "$SOCK_B" http://qmd/v1/vms -o /dev/null \
+    -w '%{http_code}' | grep_q '^200$' || fail "the member cannot use B's API at all"
+  body=$(python3 -c 'import json,sys; print(json.dumps({"specText": open(sys.argv[1]).read()}))' "$file")
+  for route in "POST /v1/migrations/incoming" "GET /v1/migrations/incoming/$vm" \
+    "POST /v1/migrations/incoming/$vm/commit" "DELETE /v1/migrations/incoming/$vm"; do
+    out=$(as_member curl -sS --max-time 10 --unix-socket "$SOCK_B" -X "${route%% *}" \
+      -H 'Content-Type: application/json' -d "$body" -w ' HTTP %{http_code}' "http://qmd${route#* }")
+    [[ "$out" == *"HTTP 403" ]] || fail "$route as a group member: $out"
+    grep_q "for another qmd" <<<"$out" || fail "the 403 does not say why: $out"
+  done
+  nothing_on_b || fail "a member's incoming request left something on B"
+
+  log "migrate --to a socket that is not a qmd: refused after the probe, nothing else sent"
+  fake_listener "$T/fake.sock" "$T/fake.log"
+  expect_status 502 POST "/v1/vms/$vm/migrate" -H 'Content-Type: application/json' \
+    -d "{\"destination\":\"$T/fake.sock\"}"
+  grep_q "does not answer as a qmd" <<<"$BODY" || fail "the refusal says: $BODY"
+  [[ "$(grep -o '<<connection>>' "$T/fake.log" | wc -l)" == 1 ]] ||
+    fail "the fake listener got more than the probe: $(cat -v "$T/fake.log")"
+  grep_q "^<<connection>>GET /v1/host HTTP/1.1" "$T/fake.log" ||
+    fail "what the fake listener got is not the probe: $(cat -v "$T/fake.log")"
+  grep_q -i "migrations\|specText\|POST" "$T/fake.log" && fail "the fake listener got the VM"
+  mkdir -m 0777 "$T/theirs"
+  fake_listener "$T/theirs/fake.sock" "$T/theirs.log" "$MEMBER_USER"
+  expect_status 502 POST "/v1/vms/$vm/migrate" -H 'Content-Type: application/json' \
+    -d "{\"destination\":\"$T/theirs/fake.sock\"}"
+  grep_q "not to root or this qmd's user" <<<"$BODY" || fail "a member's socket: $BODY"
+  [[ ! -s "$T/theirs.log" ]] || fail "qmd connected to a member's socket: $(cat -v "$T/theirs.log")"
+  [[ "$(vm_state "$vm")" == running ]] || fail "the VM is $(vm_state "$vm") after the refusals"
+fi
 
 log "a running guest moves to B (over TCP) and keeps running"
 guest_exec "$SOCK_A" 'echo migrated-marker > /tmp/marker' >/dev/null || fail "write the marker"

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Live migration to ssh://HOST/SOCKET: qmd A reaches qmd B's API through a real sshd (its own,
 # on a loopback port, with a throw-away key) and `qmctl stdio-proxy` on the other side, as
-# between two hosts. The guest moves and keeps running; a destination ssh cannot reach is a
-# 502 with ssh's own words, before anything changes. The whole migration rides one ssh
-# connection (a ControlMaster), which ends with it, success or failure, leaving no process
-# and no control socket behind. Needs root (sshd) and openssh-server.
+# between two hosts, with the key and known hosts of migration.ssh. The guest moves and keeps
+# running; a qmd without migration.ssh refuses ssh:// naming the key; a destination ssh
+# cannot reach is a 502 with ssh's own words, before anything changes. The whole migration
+# rides one ssh connection (a ControlMaster), which ends with it, success or failure, leaving
+# no process and no control socket behind. Needs root (sshd) and openssh-server.
 source "$(dirname "$0")/lib.sh"
 if [[ $(id -u) -ne 0 || ! -x /usr/sbin/sshd ]]; then
   echo "SKIP: needs root and /usr/sbin/sshd (scripts/deps.sh installs openssh-server)"
@@ -44,8 +45,12 @@ mkdir -p /run/sshd
 /usr/sbin/sshd -D -e -f "$T/sshd_config" 2>>"$T/sshd.log" &
 SSHD_PID=$!
 EXIT_HOOKS+=('kill -KILL "$SSHD_PID" 2>/dev/null')
-# A's config: ssh through the test's ssh_config, and the qmctl of this build on the far side.
-printf 'migration: {sshConfig: %s, remoteQmctl: %s}\n' "$T/ssh_config" "$QMCTL_BIN" >"$T/a.yaml"
+# A's config: the migration key and known hosts (what qmd's ssh uses, whatever the ssh_config
+# says: it trusts no host key the ssh_config would), the test's ssh_config for port and user,
+# and the qmctl of this build on the far side.
+echo "[127.0.0.1]:$port $(cat "$T/hostkey.pub")" >"$T/known_hosts"
+printf 'migration: {sshConfig: %s, remoteQmctl: %s, ssh: {identity: %s, knownHosts: %s}}\n' \
+  "$T/ssh_config" "$QMCTL_BIN" "$T/id" "$T/known_hosts" >"$T/a.yaml"
 QMD_ARGS=(--config "$T/a.yaml")
 e2e_setup
 
@@ -97,4 +102,11 @@ SOCK=$SOCK_B wait_agent "$vm" 60
 [[ "$("$QMCTL_BIN" -s "$SOCK_B" exec "$vm" -- cat /tmp/marker)" == ssh-marker ]] ||
   fail "the marker did not survive the migration over ssh"
 [[ -z "$(pgrep -f "stdio-proxy" || true)" ]] || fail "a stdio-proxy or ssh is left running"
+
+log "a qmd without migration.ssh refuses ssh:// (no falling back to root's own keys)"
+before=$(connections)
+out=$(qm_b migrate "$vm" --to "ssh://127.0.0.1$SOCK_A" 2>&1) && fail "B migrated without a key: $out"
+grep_q "migration.ssh.identity" <<<"$out" || fail "the refusal does not name the key to set: $out"
+(($(connections) == before)) || fail "B tried ssh without migration.ssh"
+[[ "$(SOCK=$SOCK_B vm_state "$vm")" == running ]] || fail "B: $vm is not running after the refusal"
 log "PASS"

@@ -73,3 +73,46 @@ boot_vm() {
   wait_agent "$vm" 120
 }
 uptime_s() { guest_exec "$1" 'cut -d. -f1 /proc/uptime'; }  # uptime_s SOCKET: whole seconds
+
+# A plain member of qmd's API group (tests of what the group may not do): MEMBER runs a
+# command as it. B must run with --group "$MEMBER_GROUP" to let it in at all.
+MEMBER_GROUP=qmde2e
+MEMBER_USER=qmde2e-member
+make_member() {
+  groupadd -f "$MEMBER_GROUP"
+  id "$MEMBER_USER" >/dev/null 2>&1 ||
+    useradd -r -g "$MEMBER_GROUP" -M -s /usr/sbin/nologin "$MEMBER_USER"
+}
+as_member() { setpriv --reuid "$MEMBER_USER" --regid "$MEMBER_GROUP" --clear-groups "$@"; }
+
+# fake_listener SOCKET LOG [USER]: a Unix socket that is not a qmd (as USER, default root):
+# every connection's bytes go to LOG, each answered with a 200 that is not qmd's host
+# document. FAKE_PID is its pid; the EXIT trap ends it.
+fake_listener() {
+  local sock=$1 out=$2 user=${3:-root}
+  : >"$out"
+  chown "$user" "$out"
+  setpriv --reuid "$user" --regid "$(id -g "$user")" --clear-groups /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1]); s.listen(8)
+while True:
+    c, _ = s.accept()
+    c.settimeout(5)
+    data = b""
+    try:
+        while b"\r\n\r\n" not in data:
+            chunk = c.recv(65536)
+            if not chunk: break
+            data += chunk
+    except OSError:
+        pass
+    with open(sys.argv[2], "ab") as f: f.write(b"<<connection>>" + data)
+    try: c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{\"hello\":\"me\"}\n")
+    except OSError: pass
+    c.close()
+' "$sock" "$out" &
+  FAKE_PID=$!
+  EXIT_HOOKS+=("kill -KILL $FAKE_PID 2>/dev/null")
+  wait_for 10 "the fake listener on $sock" test -S "$sock"
+}

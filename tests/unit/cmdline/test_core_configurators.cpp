@@ -207,16 +207,18 @@ TEST_CASE("firmware: bios adds nothing; efi gives pflash and a per-VM VARS copy"
               R"(-blockdev {"driver":"file","filename":"/var/lib/qmd/vms/vm1/OVMF_VARS.fd","node-name":"pflash1-storage","auto-read-only":true,"discard":"unmap"})",
               R"(-blockdev {"node-name":"pflash1","read-only":false,"driver":"raw","file":"pflash1-storage"})",
               "-global driver=cfi.pflash01,property=secure,value=on"});
-  REQUIRE(e.prepare.size() == 2);
-  CHECK(e.prepare[1].kind == FilePrep::Kind::copy_if_missing);
-  CHECK(e.prepare[1].source == "/usr/share/OVMF/OVMF_VARS_4M.ms.fd");
-  CHECK(e.prepare[1].path == "/var/lib/qmd/vms/vm1/OVMF_VARS.fd");
+  // Only the copy: the directory is the VM's state dir, which the daemon makes (root's).
+  REQUIRE(e.prepare.size() == 1);
+  CHECK(e.prepare[0].kind == FilePrep::Kind::copy_if_missing);
+  CHECK(e.prepare[0].source == "/usr/share/OVMF/OVMF_VARS_4M.ms.fd");
+  CHECK(e.prepare[0].path == "/var/lib/qmd/vms/vm1/OVMF_VARS.fd");
 
   s.domain.firmware.efi = {false, false};
   RenderResult ne;
   FirmwareConfigurator(img, kPaths).configure(s, ne);
   CHECK(ne.argv.lines().size() == 4);  // no secure global
-  CHECK(ne.prepare[1].path == "/run/qmd/vms/vm1/OVMF_VARS.fd");
+  REQUIRE(ne.prepare.size() == 1);
+  CHECK(ne.prepare[0].path == "/run/qmd/vms/vm1/OVMF_VARS.fd");
 }
 
 TEST_CASE("firmware: direct kernel boot") {

@@ -12,8 +12,15 @@
 #include <string>
 #include <utility>
 
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+
+#include <sstream>
+
 #include "daemon/runtime/migrate_tls.hpp"
+#include "daemon/runtime/migrate_tls_key.hpp"
 #include "daemon/store/remove_tree.hpp"
+#include "tests/integration/support.hpp"
 
 namespace tls = qmd::daemon::migrate_tls;
 namespace fs = std::filesystem;
@@ -31,6 +38,38 @@ unsigned mode_of(const fs::path& path) {
   struct stat st {};
   REQUIRE(::stat(path.c_str(), &st) == 0);
   return st.st_mode & 07777;
+}
+
+// A real private key (P-256, PKCS#8 PEM), as migration.tls.dir holds.
+std::string new_key_pem() {
+  gnutls_x509_privkey_t key = nullptr;
+  REQUIRE(gnutls_x509_privkey_init(&key) == 0);
+  REQUIRE(gnutls_x509_privkey_generate(key, GNUTLS_PK_ECDSA,
+                                       GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0) == 0);
+  gnutls_datum_t out{nullptr, 0};
+  REQUIRE(gnutls_x509_privkey_export2_pkcs8(key, GNUTLS_X509_FMT_PEM, nullptr,
+                                            GNUTLS_PKCS_PLAIN, &out) == 0);
+  std::string pem(reinterpret_cast<const char*>(out.data), out.size);
+  gnutls_free(out.data);
+  gnutls_x509_privkey_deinit(key);
+  return pem;
+}
+
+void write_conf(const fs::path& conf, std::initializer_list<const char*> names) {
+  for (const char* name : names) {
+    if (std::string(name).ends_with("-key.pem")) {
+      std::ofstream(conf / name) << new_key_pem();
+    } else {
+      std::ofstream(conf / name) << "-----BEGIN " << name << "-----\n";
+    }
+  }
+}
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 std::string fmt_base() { return "migrate-tls-test-" + std::to_string(::getpid()); }
@@ -82,10 +121,8 @@ TEST_CASE("each side copies only its own files, private to QEMU") {
   fs::remove_all(base);
   fs::create_directories(base / "conf");
   fs::create_directories(base / "run");
-  for (const char* name : {"ca-cert.pem", "server-cert.pem", "server-key.pem",
-                           "client-cert.pem", "client-key.pem"}) {
-    std::ofstream(base / "conf" / name) << "-----BEGIN " << name << "-----\n";
-  }
+  write_conf(base / "conf", {"ca-cert.pem", "server-cert.pem", "server-key.pem",
+                             "client-cert.pem", "client-key.pem"});
   auto server = tls::for_uri(with_tls((base / "conf").string()), (base / "run").string(),
                              "tcp:127.0.0.1:1", tls::Endpoint::server, std::nullopt);
   REQUIRE(server);
@@ -123,9 +160,7 @@ TEST_CASE("staging and removal never follow a link the QEMU user put in the run 
   fs::create_directories(base / "run");
   fs::create_directories(base / "victim");
   std::ofstream(base / "victim" / "keep") << "not QEMU's";
-  for (const char* name : {"ca-cert.pem", "server-cert.pem", "server-key.pem"}) {
-    std::ofstream(base / "conf" / name) << "-----BEGIN " << name << "-----\n";
-  }
+  write_conf(base / "conf", {"ca-cert.pem", "server-cert.pem", "server-key.pem"});
   const fs::path copy = base / "run" / "migration-tls";
   fs::create_directory_symlink(base / "victim", copy);
   const bool root = ::geteuid() == 0;
@@ -163,4 +198,52 @@ TEST_CASE("staging and removal never follow a link the QEMU user put in the run 
   CHECK_FALSE(fs::is_symlink(copy));
   CHECK(fs::exists(base / "victim" / "keep"));
   fs::remove_all(base);
+}
+
+TEST_CASE("the staged key opens only with this migration's password, which the file lacks") {
+  qmd::itest::TempDir tmp("migrate-tls-key");
+  const fs::path base(tmp.path());
+  ::chmod(base.c_str(), 0755);  // the QEMU user (nobody) may reach the copy, as in a run dir
+  fs::create_directories(base / "conf");
+  fs::create_directories(base / "run");
+  ::chmod((base / "run").c_str(), 0755);
+  write_conf(base / "conf", {"ca-cert.pem", "server-cert.pem", "server-key.pem"});
+  const std::string original = read_text(base / "conf" / "server-key.pem");
+  const bool root = ::geteuid() == 0;
+  std::optional<std::pair<uid_t, gid_t>> owner;
+  if (root) {
+    owner = std::pair<uid_t, gid_t>{65534, 65534};
+  }
+  auto server = tls::for_uri(with_tls((base / "conf").string()), (base / "run").string(),
+                             "tcp:127.0.0.1:1", tls::Endpoint::server, owner);
+  REQUIRE(server);
+  auto password = tls::stage(*server);
+  REQUIRE_MESSAGE(password, (password ? "" : password.error()));
+  CHECK(password->size() == 64);
+  const fs::path copy = base / "run" / "migration-tls" / "server-key.pem";
+  const std::string staged = read_text(copy);
+  CHECK(staged.find("-----BEGIN ENCRYPTED PRIVATE KEY-----") != std::string::npos);
+  CHECK(staged.find(original.substr(40, 40)) == std::string::npos);
+  CHECK(staged.find(*password) == std::string::npos);
+  // With the password: the very key of migration.tls.dir. Without, or with another: nothing.
+  auto opened = tls::decrypt_key(staged, *password);
+  REQUIRE_MESSAGE(opened, (opened ? "" : opened.error()));
+  CHECK(*opened == original);
+  CHECK_FALSE(tls::decrypt_key(staged, ""));
+  CHECK_FALSE(tls::decrypt_key(staged, std::string(64, '0')));
+  // The next migration gets a new password; the old one opens nothing any more.
+  auto next = tls::stage(*server);
+  REQUIRE(next);
+  CHECK(*next != *password);
+  CHECK_FALSE(tls::decrypt_key(read_text(copy), *password));
+
+  if (root) {
+    // As the QEMU user, with a real tool: the file is readable, the key is not (without the
+    // password, or with the last migration's).
+    const std::string as_qemu = "setpriv --reuid 65534 --regid 65534 --clear-groups openssl pkey "
+                                "-noout -in " + copy.string() + " -passin ";
+    CHECK(std::system((as_qemu + "pass: 2>/dev/null").c_str()) != 0);
+    CHECK(std::system((as_qemu + "pass:" + *password + " 2>/dev/null").c_str()) != 0);
+    CHECK(std::system((as_qemu + "pass:" + *next + " 2>/dev/null").c_str()) == 0);
+  }
 }
