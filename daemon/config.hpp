@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "policy/spec_error.hpp"
 #include "policy/validate.hpp"
@@ -39,6 +40,9 @@ struct Config {
   // TLS on every TCP migration, both ways (migration.tls.dir): QEMU's x509 layout, ca-cert.pem,
   // server-cert.pem, server-key.pem, client-cert.pem, client-key.pem. Empty: plaintext.
   std::string migration_tls_dir;
+  // storage.roots: the only directories whose files a spec, a hotplug call or an incoming
+  // migration may name (disks, ISOs, kernels). Empty: <stateDir>/storage alone.
+  std::vector<std::string> storage_roots;
 
   bool operator==(const Config&) const = default;
 };
@@ -53,6 +57,10 @@ struct DefaultDirs {
 DefaultDirs default_dirs();
 // The config defaults for whoever runs this process (default_dirs() applied).
 Config default_config();
+// The storage roots in force: storage.roots, or <stateDir>/storage when none is set.
+std::vector<std::string> storage_roots(const Config& config);
+// <stateDir>/storage, the root qmd makes itself when storage.roots is not set.
+std::string default_storage_root(const Config& config);
 // <runDir>/qmd.sock for `config`, or its explicit `socket`.
 std::string socket_path(const Config& config);
 // Where qmctl looks for qmd: $QMD_SOCKET, else socket_path(default_config()).

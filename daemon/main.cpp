@@ -2,6 +2,7 @@
 // Stopping qmd (SIGTERM, SIGINT) closes the API and leaves every VM running: the next qmd
 // adopts them.
 #include <fmt/format.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
@@ -16,7 +17,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 
@@ -25,6 +28,7 @@
 #include "daemon/api/routes.hpp"
 #include "daemon/daemon_flags.hpp"
 #include "daemon/runtime/registry.hpp"
+#include "daemon/store/storage_roots.hpp"
 #include "policy/seccomp_profile.hpp"
 #include "qmd_version.hpp"
 
@@ -70,6 +74,29 @@ void setup_logging(const Config& config, const std::string& level) {
   auto logger = std::make_shared<spdlog::logger>("qmd", sinks.begin(), sinks.end());
   logger->set_level(spdlog::level::from_str(level));
   spdlog::set_default_logger(logger);
+}
+
+// The default root, <stateDir>/storage, is qmd's to make (0711: the QEMU user passes
+// through to the files qmd hands it, and may list nothing); configured roots must exist.
+std::expected<void, std::string> prepare_storage_roots(const Config& config) {
+  const std::string fallback = default_storage_root(config);
+  if (config.storage_roots.empty()) {
+    if (::mkdir(fallback.c_str(), 0711) != 0 && errno != EEXIST) {
+      return std::unexpected(fmt::format("cannot create the storage root {}: {}", fallback,
+                                         std::strerror(errno)));
+    }
+    UniqueFd dir(::open(fallback.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!dir || ::fchmod(dir.get(), 0711) != 0) {  // past the umask
+      return std::unexpected(fmt::format("cannot set the storage root {} to 0711: {}", fallback,
+                                         std::strerror(errno)));
+    }
+  }
+  const auto roots = storage_roots(config);
+  if (auto checked = check_roots(roots, config.state_dir, config.run_dir, fallback); !checked) {
+    return checked;
+  }
+  spdlog::info("storage roots: {}", describe_roots(roots));
+  return {};
 }
 
 int fail(const std::string& message) {
@@ -141,6 +168,9 @@ int main(int argc, char** argv) {
     ::chmod((config->run_dir + "/vms").c_str(), 0711);
     ::chmod(store->root().c_str(), 0711);
     ::chmod(config->state_dir.c_str(), 0711);
+  }
+  if (auto roots = prepare_storage_roots(*config); !roots) {
+    return fail(roots.error());
   }
   auto presets = qmd::policy::PresetCatalog::load(
       std::filesystem::is_directory(config->preset_dir) ? config->preset_dir : "");
