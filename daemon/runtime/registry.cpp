@@ -95,7 +95,7 @@ std::vector<std::shared_ptr<Vm>> Registry::all() const {
 
 asio::awaitable<std::expected<std::shared_ptr<Vm>, OpError>> Registry::create(std::string text,
                                                                               std::string file) {
-  auto spec = parse_definition(ctx_, text, file);
+  auto spec = parse_user_definition(ctx_, text, file);
   if (!spec) {
     co_return std::unexpected(spec.error());
   }
@@ -231,7 +231,7 @@ std::expected<boost::json::object, OpError> Registry::nbd_address(const std::str
 
 asio::awaitable<std::expected<boost::json::object, OpError>> Registry::incoming(
     IncomingRequest request) {
-  auto spec = parse_definition(ctx_, request.spec_text, "the source's definition");
+  auto spec = parse_user_definition(ctx_, request.spec_text, "the source's definition");
   if (!spec) {
     co_return std::unexpected(spec.error());
   }

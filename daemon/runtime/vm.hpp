@@ -58,6 +58,11 @@ struct VmRecord {
 std::expected<policy::VmSpec, OpError> parse_definition(const DaemonContext& ctx,
                                                         const std::string& text,
                                                         const std::string& file);
+// parse_definition for a definition a user gives (create, update, hotplug --persist, an
+// incoming migration): also every path it names lies beneath a storage root.
+std::expected<policy::VmSpec, OpError> parse_user_definition(const DaemonContext& ctx,
+                                                             const std::string& text,
+                                                             const std::string& file);
 
 class Vm : public std::enable_shared_from_this<Vm> {
  public:
@@ -265,6 +270,7 @@ class Vm : public std::enable_shared_from_this<Vm> {
 
   // With `incoming`: QEMU waits for a migration stream instead of booting (vm_incoming.cpp).
   asio::awaitable<OpResult> start_locked(const IncomingStart* incoming = nullptr);
+  OpResult check_paths_at_start() const;
   std::optional<std::string> prepare_host(const cmdline::RenderResult& rendered);
   asio::awaitable<std::optional<std::string>> start_swtpm(const cmdline::RenderResult& rendered);
   asio::awaitable<std::optional<std::string>> start_qemu(const cmdline::RenderResult& rendered);

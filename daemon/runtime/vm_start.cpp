@@ -17,6 +17,7 @@
 #include "daemon/host/tap.hpp"
 #include "daemon/runtime/blocking.hpp"
 #include "daemon/runtime/incoming_setup.hpp"
+#include "daemon/runtime/spec_paths.hpp"
 #include "daemon/runtime/vm.hpp"
 #include "daemon/store/atomic_file.hpp"
 #include "daemon/trial/file_prep.hpp"
@@ -126,6 +127,21 @@ LaunchSpec launch_spec(const DaemonContext& ctx, std::vector<std::string> argv,
 
 }  // namespace
 
+// The paths were beneath a storage root when the spec was stored; a file may have gone, or
+// a link taken its place, since.
+OpResult Vm::check_paths_at_start() const {
+  auto parsed = spec();
+  if (!parsed) {
+    return std::unexpected(parsed.error());
+  }
+  auto refused = check_user_paths(*parsed, storage_roots(ctx_.config), PathCheck::starting);
+  if (refused.empty()) {
+    return {};
+  }
+  return std::unexpected(
+      OpError{OpError::Code::bad_spec, policy::to_string(refused), std::move(refused)});
+}
+
 asio::awaitable<OpResult> Vm::start() {
   if (auto movable = check_not_migrating("start"); !movable) {
     co_return movable;
@@ -153,6 +169,11 @@ asio::awaitable<OpResult> Vm::start_locked(const IncomingStart* incoming) {
     record_.last_error = rendered.error().message;
     save_record();
     co_return std::unexpected(rendered.error());
+  }
+  if (auto refused = check_paths_at_start(); !refused) {
+    record_.last_error = refused.error().message;
+    save_record();
+    co_return std::unexpected(refused.error());
   }
   if (incoming) {
     if (auto adjusted = adjust_for_incoming(*rendered, *incoming); !adjusted) {
