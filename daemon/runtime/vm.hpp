@@ -327,7 +327,7 @@ class Vm : public std::enable_shared_from_this<Vm> {
   int restarts_ = 0;  // consecutive automatic restarts, for the backoff
   bool retired_ = false;
   std::function<void()> discard_;  // an incoming VM's way out of the registry
-  std::vector<std::string> incoming_images_;  // images made for a copyStorage migration
+  std::vector<MadeFile> incoming_images_;  // images made for a copyStorage migration
 };
 
 }  // namespace qmd::daemon

@@ -207,8 +207,10 @@ asio::awaitable<OpResult> Vm::start_locked(const IncomingStart* incoming) {
   if (ctx_.qemu_user) {
     owner = trial::FileOwner{ctx_.qemu_user->uid, ctx_.qemu_user->gid};
   }
-  auto prepare = [&rendered, where, owner] {
-    return trial::prepare_files(*rendered, where.run_dir + "/prepare.log", 120s, {}, owner);
+  auto prepare = [&rendered, where, owner,
+                  places = trial::PrepPlaces{storage_roots(ctx_.config), where.run_dir}] {
+    return trial::prepare_files(*rendered, where.run_dir + "/prepare.log", 120s, {}, owner,
+                                &places);
   };
   if (incoming && incoming->nvram) {
     // Before prepare: its copy_if_missing must keep the source's VARS, not the template.

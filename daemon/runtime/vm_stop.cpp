@@ -7,6 +7,7 @@
 #include "daemon/host/tap.hpp"
 #include "daemon/runtime/vm.hpp"
 #include "daemon/store/remove_tree.hpp"
+#include "daemon/store/scratch_images.hpp"
 #include "qmp/commands.hpp"
 #include "qmp/qga_commands.hpp"
 
@@ -161,8 +162,9 @@ asio::awaitable<void> Vm::teardown(Run& run) {
   }
   fs::remove(where.run_dir + "/qemu.pid", ec);
   fs::remove(where.swtpm_pid(), ec);
-  // Ephemeral VARS and TPM state live only as long as one run.
+  // Ephemeral VARS, TPM state and emptyDisk images live only as long as one run.
   fs::remove(where.nvram(false), ec);
+  remove_scratch_images(where.run_dir);
   (void)remove_tree(where.tpm_state_dir(false));
   // A migration's private copy of the TLS key (migrate_tls), whichever way the run ended.
   (void)remove_tree(migrate_tls::private_dir(where.run_dir));

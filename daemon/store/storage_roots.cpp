@@ -137,6 +137,26 @@ std::expected<UniqueFd, PathRefusal> open_beneath(std::span<const std::string> r
   return UniqueFd(static_cast<int>(fd));
 }
 
+void remove_made_file(std::span<const std::string> roots, const MadeFile& made) {
+  const fs::path path(made.path);
+  const std::string dir = path.parent_path().string();
+  const std::string name = path.filename().string();
+  UniqueFd parent;
+  if (root_of(roots, dir) && relative_to(dir, *root_of(roots, dir)).empty()) {
+    parent.reset(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));  // a root itself
+  } else if (auto opened = open_beneath(roots, dir, O_PATH | O_DIRECTORY)) {
+    parent = std::move(*opened);
+  }
+  struct stat st {};
+  if (!parent || name.empty() ||
+      ::fstatat(parent.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    return;
+  }
+  if (st.st_dev == made.dev && st.st_ino == made.ino) {
+    ::unlinkat(parent.get(), name.c_str(), 0);
+  }
+}
+
 std::expected<void, std::string> check_roots(std::span<const std::string> roots,
                                              const std::string& state_dir,
                                              const std::string& run_dir,

@@ -40,6 +40,18 @@ std::expected<UniqueFd, PathRefusal> open_beneath(std::span<const std::string> r
                                                   std::string_view path, int flags,
                                                   mode_t mode = 0);
 
+// A file qmd created beneath a root, as it was made: removed later only if that same file
+// still stands at the path.
+struct MadeFile {
+  std::string path;
+  dev_t dev = 0;
+  ino_t ino = 0;
+};
+
+// Removes `made` when the name still holds that file (its directory reached beneath the roots,
+// no link followed); anything else at the path stays. Errors are ignored.
+void remove_made_file(std::span<const std::string> roots, const MadeFile& made);
+
 // The start-up check of the configured roots: each an absolute, existing directory that
 // neither contains nor lies inside qmd's state or run directory (the default root,
 // <stateDir>/storage, is the one allowed inside the state dir). The error names the root.
