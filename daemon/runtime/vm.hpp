@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cmdline/render.hpp"
+#include "daemon/launch/unique_fd.hpp"
 #include "daemon/runtime/context.hpp"
 #include "daemon/runtime/migrate_storage.hpp"
 #include "daemon/runtime/migrate_tls.hpp"
@@ -271,6 +272,12 @@ class Vm : public std::enable_shared_from_this<Vm> {
   // With `incoming`: QEMU waits for a migration stream instead of booting (vm_incoming.cpp).
   asio::awaitable<OpResult> start_locked(const IncomingStart* incoming = nullptr);
   OpResult check_paths_at_start() const;
+  struct DiskDescriptors {
+    std::vector<std::string> args;  // QEMU's args with /dev/fdset/N for each disk
+    std::vector<UniqueFd> fds;      // qmd's copies, closed once QEMU has its own
+  };
+  std::expected<DiskDescriptors, std::string> disk_descriptors(
+      const std::vector<std::string>& args) const;
   std::optional<std::string> prepare_host(const cmdline::RenderResult& rendered);
   asio::awaitable<std::optional<std::string>> start_swtpm(const cmdline::RenderResult& rendered);
   asio::awaitable<std::optional<std::string>> start_qemu(const cmdline::RenderResult& rendered);

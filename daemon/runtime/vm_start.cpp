@@ -17,6 +17,7 @@
 #include "daemon/host/tap.hpp"
 #include "daemon/runtime/blocking.hpp"
 #include "daemon/runtime/incoming_setup.hpp"
+#include "daemon/runtime/disk_fds.hpp"
 #include "daemon/runtime/spec_paths.hpp"
 #include "daemon/runtime/vm.hpp"
 #include "daemon/store/atomic_file.hpp"
@@ -372,11 +373,36 @@ asio::awaitable<std::optional<std::string>> Vm::start_swtpm(
   co_return std::nullopt;
 }
 
+// QEMU's argv with every disk image passed as a descriptor qmd opened (disk_fds.hpp).
+std::expected<Vm::DiskDescriptors, std::string> Vm::disk_descriptors(
+    const std::vector<std::string>& args) const {
+  DiskDescriptors out;
+  const auto files = disk_files(args);
+  std::vector<std::vector<int>> numbers;
+  for (const auto& file : files) {
+    auto opened =
+        open_disk_image(file.filename, file.readonly, storage_roots(ctx_.config), paths().run_dir);
+    if (!opened) {
+      return std::unexpected(fmt::format("disk {}: {}", file.node.substr(5), opened.error()));
+    }
+    auto& set = numbers.emplace_back();
+    for (auto& fd : *opened) {
+      set.push_back(fd.get());
+      out.fds.push_back(std::move(fd));
+    }
+  }
+  out.args = with_fdsets(args, files, numbers);
+  return out;
+}
+
 asio::awaitable<std::optional<std::string>> Vm::start_qemu(
     const cmdline::RenderResult& rendered) {
+  auto disks = disk_descriptors(rendered.argv.args());
+  if (!disks) {
+    co_return disks.error();
+  }
   std::vector<std::string> argv{rendered.binary};
-  const auto args = rendered.argv.args();
-  argv.insert(argv.end(), args.begin(), args.end());
+  argv.insert(argv.end(), disks->args.begin(), disks->args.end());
   const std::string log = log_path();
   // Each start begins the log anew with a header, so `qmctl logs` shows this run.
   (void)write_file_atomic(log, fmt::format("--- qmd: start {} at {} ---\n", name_,
@@ -384,6 +410,9 @@ asio::awaitable<std::optional<std::string>> Vm::start_qemu(
                           0640);
   LaunchSpec spec = launch_spec(ctx_, std::move(argv), log, true);
   spec.env = rendered.env;
+  for (const auto& fd : disks->fds) {
+    spec.keep_fds.push_back(fd.get());
+  }
   auto launched = launch(spec);
   if (!launched) {
     co_return launched.error();
