@@ -233,6 +233,17 @@ std::expected<std::vector<MadeFile>, std::string> create_images(
   return made;
 }
 
+std::optional<std::string> refuse_paths(const std::vector<CopyDisk>& disks,
+                                        std::span<const std::string> roots) {
+  for (const auto& disk : disks) {
+    auto fd = open_beneath(roots, disk.path, O_PATH);
+    if (!fd && fd.error().why != PathRefusal::Why::missing) {
+      return fmt::format("disk {}: {}", disk.name, fd.error().message);
+    }
+  }
+  return std::nullopt;
+}
+
 void remove_made_files(std::span<const std::string> roots, const std::vector<MadeFile>& made) {
   for (const auto& file : made) {
     remove_made_file(roots, file);

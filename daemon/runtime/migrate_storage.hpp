@@ -51,6 +51,10 @@ std::expected<std::vector<CopyDisk>, std::string> from_json(const boost::json::v
 std::expected<std::vector<MadeFile>, std::string> create_images(
     const std::vector<CopyDisk>& disks, std::span<const std::string> roots,
     std::optional<std::pair<uid_t, gid_t>> owner);
+// Why one of `disks` may not be made or used here (a path beneath no root, through a link,
+// out of its root with ..), naming the disk, path and roots; nullopt when all may.
+std::optional<std::string> refuse_paths(const std::vector<CopyDisk>& disks,
+                                        std::span<const std::string> roots);
 // Removes the images create_images made, where each still stands.
 void remove_made_files(std::span<const std::string> roots, const std::vector<MadeFile>& made);
 // nbd-server-start on `address` (a SocketAddress: {"type":"unix","path"} or inet) and a

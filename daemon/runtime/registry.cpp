@@ -280,6 +280,11 @@ asio::awaitable<std::expected<boost::json::object, OpError>> Registry::incoming(
           op_error(OpError::Code::conflict, fmt::format("VM {}: {}", name, *why)));
     }
   }
+  // The images copyStorage makes: beneath a storage root, refused before anything is stored.
+  if (auto refused = storage::refuse_paths(request.disks, storage_roots(ctx_.config))) {
+    co_return std::unexpected(
+        op_error(OpError::Code::bad_request, fmt::format("VM {}: {}", name, *refused)));
+  }
   if (existing) {
     // The record of an earlier move away from here: the VM is coming back.
     (void)co_await existing->retire(true);

@@ -42,6 +42,9 @@ std::expected<UniqueFd, std::string> open_new_image(const cmdline::FilePrep& pre
   const fs::path path(prep.path);
   int fd = -1;
   if (places == nullptr) {
+    // `qmctl trial`: the caller's own files, made as the caller, directories and all.
+    std::error_code ec;
+    fs::create_directories(path.parent_path(), ec);
     fd = ::open(prep.path.c_str(), kNewImage, prep.mode);
   } else if (path.parent_path() == fs::path(places->run_dir)) {
     UniqueFd dir = daemon::open_dir_nofollow(AT_FDCWD, places->run_dir.c_str());
