@@ -100,6 +100,10 @@ std::vector<std::string> with_fdsets(const std::vector<std::string>& args,
       out.push_back(args[i]);
       json::object node = json::parse(args[i + 1]).as_object();
       node["filename"] = fmt::format("/dev/fdset/{}", set);
+      // The set holds two open file descriptions (read-write and read-only: QEMU opens and
+      // reopens with both); QEMU's OFD image locks on the one it stopped using would stay
+      // there and conflict with the other at the next permission change (a mirror).
+      node["locking"] = "off";
       out.push_back(json::serialize(node));
       ++i;
       ++next;

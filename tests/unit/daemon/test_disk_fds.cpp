@@ -43,12 +43,12 @@ TEST_CASE("each disk's file node gets its fd set; format nodes and the rest are 
   const Args want{
       "-add-fd", "fd=7,set=1,opaque=file-a",
       "-add-fd", "fd=8,set=1,opaque=file-a",
-      "-blockdev", R"({"driver":"file","filename":"/dev/fdset/1","node-name":"file-a","read-only":false})",
+      "-blockdev", R"({"driver":"file","filename":"/dev/fdset/1","node-name":"file-a","read-only":false,"locking":"off"})",
       "-blockdev", R"({"driver":"raw","file":"file-a","node-name":"fmt-a"})",
       "-device", "virtio-blk-pci,drive=fmt-a",
       "-add-fd", "fd=9,set=2,opaque=file-b",
       "-blockdev",
-      R"({"driver":"host_device","filename":"/dev/fdset/2","node-name":"file-b","read-only":true})"};
+      R"({"driver":"host_device","filename":"/dev/fdset/2","node-name":"file-b","read-only":true,"locking":"off"})"};
   CHECK(with_fdsets(args, files, {{7, 8}, {9}}) == want);
 }
 
