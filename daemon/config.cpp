@@ -270,6 +270,35 @@ void read_autostart(MapReader& top, Config& out) {
       }
     }
   });
+// storage: {roots: [/srv/vm-disks, /var/lib/qmd/storage]}
+void read_storage(MapReader& top, Config& out) {
+  auto node = top.take("storage");
+  if (!node) {
+    return;
+  }
+  MapReader storage(top.doc(), *node, top.child_path("storage"), top.key_mark("storage"));
+  auto roots = storage.take("roots");
+  if (!node->IsMap() || !roots) {
+    return;  // the reader has said so, or there are no roots: the default
+  }
+  if (!roots->IsSequence()) {
+    storage.error_at("roots", fmt::format("expected a list of directories, got {}",
+                                          policy::yaml::describe(*roots)));
+    return;
+  }
+  for (const auto& item : *roots) {
+    std::string root = item.IsScalar() ? item.Scalar() : std::string();
+    while (root.size() > 1 && root.ends_with('/')) {
+      root.pop_back();
+    }
+    if (!root.starts_with('/')) {
+      storage.error_at("roots", fmt::format("{} is not an absolute directory; write each root "
+                                            "from /",
+                                            policy::yaml::describe(item)));
+      continue;
+    }
+    out.storage_roots.push_back(root);
+  }
 }
 
 void read_config(MapReader& top, Config& out) {
@@ -283,6 +312,7 @@ void read_config(MapReader& top, Config& out) {
   read_absolute(top, "qemuBinary", out.qemu_binary);
   read_bridges(top, out);
   read_migration(top, out);
+  read_storage(top, out);
   read_absolute(top, "socket", out.socket);
   read_absolute(top, "logDir", out.log_dir);
   std::optional<std::string> text;
@@ -321,6 +351,15 @@ Config default_config() {
   config.state_dir = dirs.state_dir;
   config.run_dir = dirs.run_dir;
   return config;
+}
+
+std::string default_storage_root(const Config& config) { return config.state_dir + "/storage"; }
+
+std::vector<std::string> storage_roots(const Config& config) {
+  if (config.storage_roots.empty()) {
+    return {default_storage_root(config)};
+  }
+  return config.storage_roots;
 }
 
 std::string socket_path(const Config& config) {

@@ -73,6 +73,9 @@ struct Config {
   std::uint32_t api_write_timeout_seconds = 10;
   HostShutdownConfig host_shutdown;
   AutostartConfig autostart;
+  // storage.roots: the only directories whose files a spec, a hotplug call or an incoming
+  // migration may name (disks, ISOs, kernels). Empty: <stateDir>/storage alone.
+  std::vector<std::string> storage_roots;
 
   bool operator==(const Config&) const = default;
 };
@@ -87,6 +90,10 @@ struct DefaultDirs {
 DefaultDirs default_dirs();
 // The config defaults for whoever runs this process (default_dirs() applied).
 Config default_config();
+// The storage roots in force: storage.roots, or <stateDir>/storage when none is set.
+std::vector<std::string> storage_roots(const Config& config);
+// <stateDir>/storage, the root qmd makes itself when storage.roots is not set.
+std::string default_storage_root(const Config& config);
 // <runDir>/qmd.sock for `config`, or its explicit `socket`.
 std::string socket_path(const Config& config);
 // Where qmctl looks for qmd: $QMD_SOCKET, else socket_path(default_config()).

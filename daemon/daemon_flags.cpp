@@ -18,6 +18,8 @@ Flags (each overrides /etc/qmd/qmd.yaml):
                       ~/.local/share/qmd)
   --run-dir DIR       sockets and pidfiles (root: /run/qmd; others: $XDG_RUNTIME_DIR/qmd)
   --log-dir DIR       also write qmd's log to DIR/qmd.log
+  --storage-root DIR  a directory whose files specs may name (repeat for more; replaces
+                      storage.roots; default <stateDir>/storage)
   --emulation         run guests under TCG instead of KVM (KubeVirt's useEmulation)
   --qemu-user USER    when root, run QEMU and swtpm as USER (default qmd-qemu)
   --group GROUP       members of GROUP may use the API (besides root and qmd's own user)
@@ -48,6 +50,8 @@ std::expected<DaemonFlags, std::string> parse_daemon_flags(int argc, char** argv
       ok = value(flags.run_dir);
     } else if (arg == "--log-dir") {
       ok = value(flags.log_dir);
+    } else if (arg == "--storage-root") {
+      ok = value(flags.storage_roots.emplace_back());
     } else if (arg == "--qemu-user") {
       ok = value(flags.qemu_user);
     } else if (arg == "--group") {
@@ -89,6 +93,7 @@ std::expected<Config, std::string> daemon_config(const DaemonFlags& flags) {
   if (!flags.qemu_user.empty()) config->qemu_user = flags.qemu_user;
   if (!flags.group.empty()) config->group = flags.group;
   if (flags.emulation) config->use_emulation = true;
+  if (!flags.storage_roots.empty()) config->storage_roots = flags.storage_roots;
   return std::move(*config);
 }
 

@@ -2,6 +2,7 @@
 // qmd's command line: flags override /etc/qmd/qmd.yaml.
 #include <expected>
 #include <string>
+#include <vector>
 
 #include "daemon/config.hpp"
 
@@ -10,6 +11,7 @@ namespace qmd::daemon {
 struct DaemonFlags {
   std::string config_path = std::string(kDefaultConfigPath);
   std::string socket, state_dir, run_dir, log_dir, qemu_user, group, log_level = "info";
+  std::vector<std::string> storage_roots;  // --storage-root, repeated
   bool emulation = false;
   bool help = false;
   bool version = false;

@@ -4,6 +4,7 @@
 // qmd-guests.service sends at host shutdown); runStrategy Always VMs that are not running
 // start once the API is up (autostart).
 #include <fmt/format.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
@@ -18,7 +19,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 
@@ -31,6 +34,7 @@
 #include "daemon/runtime/host_shutdown.hpp"
 #include "daemon/runtime/registry.hpp"
 #include "daemon/store/dir_fd.hpp"
+#include "daemon/store/storage_roots.hpp"
 #include "policy/seccomp_profile.hpp"
 #include "qmd_version.hpp"
 
@@ -95,6 +99,27 @@ asio::awaitable<void> start_always_vms(DaemonContext& ctx, Registry& registry) {
   for (const auto& problem : problems) {
     spdlog::warn("{}", problem);
   }
+// The default root, <stateDir>/storage, is qmd's to make (0711: the QEMU user passes
+// through to the files qmd hands it, and may list nothing); configured roots must exist.
+std::expected<void, std::string> prepare_storage_roots(const Config& config) {
+  const std::string fallback = default_storage_root(config);
+  if (config.storage_roots.empty()) {
+    if (::mkdir(fallback.c_str(), 0711) != 0 && errno != EEXIST) {
+      return std::unexpected(fmt::format("cannot create the storage root {}: {}", fallback,
+                                         std::strerror(errno)));
+    }
+    UniqueFd dir(::open(fallback.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!dir || ::fchmod(dir.get(), 0711) != 0) {  // past the umask
+      return std::unexpected(fmt::format("cannot set the storage root {} to 0711: {}", fallback,
+                                         std::strerror(errno)));
+    }
+  }
+  const auto roots = storage_roots(config);
+  if (auto checked = check_roots(roots, config.state_dir, config.run_dir, fallback); !checked) {
+    return checked;
+  }
+  spdlog::info("storage roots: {}", describe_roots(roots));
+  return {};
 }
 
 int fail(const std::string& message) {
@@ -168,6 +193,9 @@ int main(int argc, char** argv) {
   auto store = VmStore::open(config->state_dir, vms_mode);
   if (!store) {
     return fail(store.error());
+  }
+  if (auto roots = prepare_storage_roots(*config); !roots) {
+    return fail(roots.error());
   }
   auto presets = qmd::policy::PresetCatalog::load(
       std::filesystem::is_directory(config->preset_dir) ? config->preset_dir : "");

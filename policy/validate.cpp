@@ -72,6 +72,46 @@ void validate_metadata(const VmSpec& spec, SpecErrors& errors) {
   }
 }
 
+// Device names become QEMU node ids, file names (emptyDisk's empty-NAME.img) and socket
+// names: identifiers only, so none can carry a '/' or '..' anywhere. The limits: QEMU's
+// 31-character node names less qmd's prefixes for disks and volumes.
+constexpr std::size_t kMaxDeviceName = 24;
+constexpr std::size_t kMaxNetworkName = 63;
+
+void check_identifier(const VmSpec& spec, const std::string& rel, const std::string& name,
+                      std::size_t max, SpecErrors& errors) {
+  static const std::regex kIdentifier("[a-z0-9][-a-z0-9]*");
+  if (name.empty()) {
+    return;  // the parser reports a missing name
+  }
+  if (name.size() > max || !std::regex_match(name, kIdentifier)) {
+    errors.push_back(spec.source.error_at(
+        rel, fmt::format("\"{}\" is not a name qmd accepts: use 1 to {} lower-case letters, "
+                         "digits and '-', starting with a letter or digit",
+                         name, max)));
+  }
+}
+
+void validate_names(const VmSpec& spec, SpecErrors& errors) {
+  const auto& devices = spec.domain.devices;
+  for (std::size_t i = 0; i < devices.disks.size(); ++i) {
+    check_identifier(spec, fmt::format("domain.devices.disks[{}].name", i),
+                     devices.disks[i].name, kMaxDeviceName, errors);
+  }
+  for (std::size_t i = 0; i < spec.volumes.size(); ++i) {
+    check_identifier(spec, fmt::format("volumes[{}].name", i), spec.volumes[i].name,
+                     kMaxDeviceName, errors);
+  }
+  for (std::size_t i = 0; i < devices.interfaces.size(); ++i) {
+    check_identifier(spec, fmt::format("domain.devices.interfaces[{}].name", i),
+                     devices.interfaces[i].name, kMaxNetworkName, errors);
+  }
+  for (std::size_t i = 0; i < spec.networks.size(); ++i) {
+    check_identifier(spec, fmt::format("networks[{}].name", i), spec.networks[i].name,
+                     kMaxNetworkName, errors);
+  }
+}
+
 void validate_io_threads_policy(const VmSpec& spec, SpecErrors& errors) {
   const auto& policy = spec.domain.io_threads_policy;
   if (policy == "supplementalPool") {
@@ -87,6 +127,7 @@ void validate_io_threads_policy(const VmSpec& spec, SpecErrors& errors) {
 SpecErrors validate_spec(const VmSpec& spec, const RunPolicy& policy) {
   SpecErrors errors;
   validate_metadata(spec, errors);
+  validate_names(spec, errors);
   rules::validate_cpu_memory(spec, errors);
   rules::validate_machine_firmware(spec, policy, errors);
   rules::validate_clock(spec, errors);

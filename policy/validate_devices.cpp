@@ -10,8 +10,6 @@
 namespace qmd::policy::rules {
 namespace {
 
-// QEMU node names are limited to 31 characters and qmd prefixes disk and volume names.
-constexpr std::size_t kMaxDiskName = 24;
 
 std::string disk_path(std::size_t i) { return fmt::format("domain.devices.disks[{}]", i); }
 
@@ -45,11 +43,6 @@ void validate_disk_bus(const VmSpec& spec, std::size_t i, const DiskDevice& disk
 
 void validate_disk(const VmSpec& spec, std::size_t i, const DiskDevice& disk, SpecErrors& errors) {
   const auto base = disk_path(i);
-  if (disk.name.size() > kMaxDiskName) {
-    errors.push_back(spec.source.error_at(
-        base + ".name",
-        fmt::format("\"{}\" is longer than {} characters", disk.name, kMaxDiskName)));
-  }
   validate_disk_bus(spec, i, disk, errors);
   check_one_of(spec, base + ".cache", disk.cache, {"none", "writethrough", "writeback"}, errors);
   check_one_of(spec, base + ".io", disk.io, {"native", "threads"}, errors);

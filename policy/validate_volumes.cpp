@@ -6,7 +6,6 @@
 namespace qmd::policy::rules {
 namespace {
 
-constexpr std::size_t kMaxVolumeName = 24;  // see kMaxDiskName: QEMU node names
 
 const char* source_key(VolumeKind kind) {
   switch (kind) {
@@ -33,11 +32,6 @@ const char* source_key(VolumeKind kind) {
 void validate_volume(const VmSpec& spec, std::size_t j, const Volume& v, SpecErrors& errors) {
   const auto base = fmt::format("volumes[{}]", j);
   const auto src = fmt::format("{}.{}", base, source_key(v.kind));
-  if (v.name.size() > kMaxVolumeName) {
-    errors.push_back(spec.source.error_at(
-        base + ".name",
-        fmt::format("\"{}\" is longer than {} characters", v.name, kMaxVolumeName)));
-  }
   switch (v.kind) {
     case VolumeKind::persistent_volume_claim:
     case VolumeKind::container_disk:

@@ -1,5 +1,6 @@
 #include "daemon/runtime/migrate_storage.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include <algorithm>
 
 #include "daemon/runtime/vm_hotplug_core.hpp"
+#include "daemon/trial/file_prep.hpp"
 #include "daemon/trial/process.hpp"
 #include "devices/naming.hpp"
 
@@ -159,42 +161,93 @@ std::expected<std::vector<CopyDisk>, std::string> from_json(const json::value& v
   return out;
 }
 
-std::expected<std::vector<std::string>, std::string> create_images(
-    const std::vector<CopyDisk>& disks, std::optional<std::pair<uid_t, gid_t>> owner) {
-  std::vector<std::string> made;
-  auto undo = [&made] {
-    for (const auto& path : made) {
-      ::unlink(path.c_str());
-    }
-  };
-  for (const auto& disk : disks) {
-    struct stat st {};
-    if (::stat(disk.path.c_str(), &st) == 0) {
-      if (disk.format == "raw" && static_cast<std::uint64_t>(st.st_size) != disk.size) {
-        undo();
-        return std::unexpected(fmt::format(
-            "disk {}: {} exists with {} bytes, the source's has {}; remove it or map the disk "
-            "to another path",
-            disk.name, disk.path, st.st_size, disk.size));
-      }
-      continue;  // pre-created by the user: the mirror overwrites it
-    }
-    const std::string log = disk.path + ".qemu-img.log";
-    auto created = trial::run_to_completion(
-        {"qemu-img", "create", "-q", "-f", disk.format, disk.path, std::to_string(disk.size)},
-        log, 60s);
-    ::unlink(log.c_str());
-    if (!created) {
-      undo();
-      return std::unexpected(fmt::format("disk {}: {}", disk.name, created.error()));
-    }
-    made.push_back(disk.path);
-    if (owner && ::chown(disk.path.c_str(), owner->first, owner->second) != 0) {
-      undo();
-      return std::unexpected(fmt::format("chown {}: {}", disk.path, std::strerror(errno)));
-    }
+namespace {
+
+// An image the user made beforehand, beneath a root: the mirror overwrites it.
+std::expected<void, std::string> check_existing(const CopyDisk& disk,
+                                                std::span<const std::string> roots) {
+  auto fd = open_beneath(roots, disk.path, O_RDONLY | O_NONBLOCK);
+  if (!fd) {
+    return std::unexpected(fmt::format("disk {}: {}", disk.name, fd.error().message));
+  }
+  struct stat st {};
+  if (::fstat(fd->get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return std::unexpected(fmt::format("disk {}: {} is not a regular file", disk.name,
+                                       disk.path));
+  }
+  if (disk.format == "raw" && static_cast<std::uint64_t>(st.st_size) != disk.size) {
+    return std::unexpected(fmt::format(
+        "disk {}: {} exists with {} bytes, the source's has {}; remove it or map the disk "
+        "to another path",
+        disk.name, disk.path, st.st_size, disk.size));
+  }
+  return {};
+}
+
+// A new image through the descriptor that made it (O_CREAT|O_EXCL beneath a root).
+std::expected<MadeFile, std::string> create_one(const CopyDisk& disk, UniqueFd fd,
+                                                std::optional<std::pair<uid_t, gid_t>> owner) {
+  struct stat st {};
+  ::fstat(fd.get(), &st);
+  MadeFile made{disk.path, st.st_dev, st.st_ino};
+  const std::string log = fmt::format("/tmp/qmd-qemu-img-{}.log", ::getpid());
+  auto formatted = trial::format_image(fd.get(), disk.format, disk.size, "qemu-img", log, 60s);
+  ::unlink(log.c_str());
+  if (formatted && owner && ::fchown(fd.get(), owner->first, owner->second) != 0) {
+    formatted = std::unexpected(fmt::format("hand it to the QEMU user: {}", std::strerror(errno)));
+  }
+  if (!formatted) {
+    return std::unexpected(
+        fmt::format("disk {}: create {}: {}", disk.name, disk.path, formatted.error()));
   }
   return made;
+}
+
+}  // namespace
+
+std::expected<std::vector<MadeFile>, std::string> create_images(
+    const std::vector<CopyDisk>& disks, std::span<const std::string> roots,
+    std::optional<std::pair<uid_t, gid_t>> owner) {
+  std::vector<MadeFile> made;
+  auto undo = [&made, roots](std::string error) {
+    remove_made_files(roots, made);
+    return std::unexpected(std::move(error));
+  };
+  for (const auto& disk : disks) {
+    auto fd = open_beneath(roots, disk.path, O_RDWR | O_CREAT | O_EXCL, 0600);
+    if (!fd && fd.error().why == PathRefusal::Why::exists) {
+      if (auto kept = check_existing(disk, roots); !kept) {
+        return undo(kept.error());
+      }
+      continue;
+    }
+    if (!fd) {
+      return undo(fmt::format("disk {}: {}", disk.name, fd.error().message));
+    }
+    auto one = create_one(disk, std::move(*fd), owner);
+    if (!one) {
+      return undo(one.error());
+    }
+    made.push_back(std::move(*one));
+  }
+  return made;
+}
+
+std::optional<std::string> refuse_paths(const std::vector<CopyDisk>& disks,
+                                        std::span<const std::string> roots) {
+  for (const auto& disk : disks) {
+    auto fd = open_beneath(roots, disk.path, O_PATH);
+    if (!fd && fd.error().why != PathRefusal::Why::missing) {
+      return fmt::format("disk {}: {}", disk.name, fd.error().message);
+    }
+  }
+  return std::nullopt;
+}
+
+void remove_made_files(std::span<const std::string> roots, const std::vector<MadeFile>& made) {
+  for (const auto& file : made) {
+    remove_made_file(roots, file);
+  }
 }
 
 asio::awaitable<std::expected<void, std::string>> export_disks(qmp::QmpClient& qmp,

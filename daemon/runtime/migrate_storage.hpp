@@ -11,10 +11,12 @@
 #include <expected>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "daemon/runtime/op_error.hpp"
+#include "daemon/store/storage_roots.hpp"
 #include "policy/spec.hpp"
 #include "qmp/client.hpp"
 
@@ -42,11 +44,19 @@ boost::json::array to_json(const std::vector<CopyDisk>& disks);
 std::expected<std::vector<CopyDisk>, std::string> from_json(const boost::json::value& value);
 
 // --- destination
-// qemu-img create for each image that does not exist yet (owned by uid:gid when given);
+// Makes each image that does not exist yet, beneath a storage root with O_CREAT|O_EXCL (raw:
+// its size; qcow2: qemu-img on the descriptor), handed to uid:gid through that descriptor;
 // returns the ones it made, for the clean-up when the migration does not come. An existing
-// image of another size is an error.
-std::expected<std::vector<std::string>, std::string> create_images(
-    const std::vector<CopyDisk>& disks, std::optional<std::pair<uid_t, gid_t>> owner);
+// image beneath a root is kept for the mirror to overwrite; of another size it is an error.
+std::expected<std::vector<MadeFile>, std::string> create_images(
+    const std::vector<CopyDisk>& disks, std::span<const std::string> roots,
+    std::optional<std::pair<uid_t, gid_t>> owner);
+// Why one of `disks` may not be made or used here (a path beneath no root, through a link,
+// out of its root with ..), naming the disk, path and roots; nullopt when all may.
+std::optional<std::string> refuse_paths(const std::vector<CopyDisk>& disks,
+                                        std::span<const std::string> roots);
+// Removes the images create_images made, where each still stands.
+void remove_made_files(std::span<const std::string> roots, const std::vector<MadeFile>& made);
 // nbd-server-start on `address` (a SocketAddress: {"type":"unix","path"} or inet) and a
 // writable export per disk, named like the disk. `tls_creds`: the migration's TLS creds object
 // (migrate_tls), for the NBD traffic too; empty: plaintext.

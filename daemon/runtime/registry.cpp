@@ -92,7 +92,7 @@ std::vector<std::shared_ptr<Vm>> Registry::all() const {
 
 asio::awaitable<std::expected<std::shared_ptr<Vm>, OpError>> Registry::create(std::string text,
                                                                               std::string file) {
-  auto spec = parse_definition(ctx_, text, file);
+  auto spec = parse_user_definition(ctx_, text, file);
   if (!spec) {
     co_return std::unexpected(spec.error());
   }
@@ -228,7 +228,7 @@ std::expected<boost::json::object, OpError> Registry::nbd_address(const std::str
 
 asio::awaitable<std::expected<boost::json::object, OpError>> Registry::incoming(
     IncomingRequest request) {
-  auto spec = parse_definition(ctx_, request.spec_text, "the source's definition");
+  auto spec = parse_user_definition(ctx_, request.spec_text, "the source's definition");
   if (!spec) {
     co_return std::unexpected(spec.error());
   }
@@ -276,6 +276,11 @@ asio::awaitable<std::expected<boost::json::object, OpError>> Registry::incoming(
       co_return std::unexpected(
           op_error(OpError::Code::conflict, fmt::format("VM {}: {}", name, *why)));
     }
+  }
+  // The images copyStorage makes: beneath a storage root, refused before anything is stored.
+  if (auto refused = storage::refuse_paths(request.disks, storage_roots(ctx_.config))) {
+    co_return std::unexpected(
+        op_error(OpError::Code::bad_request, fmt::format("VM {}: {}", name, *refused)));
   }
   if (existing) {
     // The record of an earlier move away from here: the VM is coming back.

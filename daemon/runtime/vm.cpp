@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "cmdline/render.hpp"
+#include "daemon/runtime/spec_paths.hpp"
 #include "policy/parse.hpp"
 #include "policy/presets.hpp"
 #include "qmp/commands.hpp"
@@ -78,6 +79,21 @@ std::expected<policy::VmSpec, OpError> parse_definition(const DaemonContext& ctx
         OpError{OpError::Code::bad_spec, policy::to_string(spec.error()), spec.error()});
   }
   return std::move(*spec);
+}
+
+std::expected<policy::VmSpec, OpError> parse_user_definition(const DaemonContext& ctx,
+                                                             const std::string& text,
+                                                             const std::string& file) {
+  auto spec = parse_definition(ctx, text, file);
+  if (!spec) {
+    return spec;
+  }
+  auto refused = check_user_paths(*spec, storage_roots(ctx.config), PathCheck::defined);
+  if (!refused.empty()) {
+    return std::unexpected(
+        OpError{OpError::Code::bad_spec, policy::to_string(refused), std::move(refused)});
+  }
+  return spec;
 }
 
 Vm::Vm(DaemonContext& ctx, std::string name, std::string spec_text, VmRecord record)
@@ -339,7 +355,7 @@ asio::awaitable<OpResult> Vm::redefine(std::string spec_text) {
     co_return movable;
   }
   auto guard = co_await lock_.lock();
-  auto parsed = parse_definition(ctx_, spec_text, name_ + ".yaml");
+  auto parsed = parse_user_definition(ctx_, spec_text, name_ + ".yaml");
   if (!parsed) {
     co_return std::unexpected(parsed.error());
   }

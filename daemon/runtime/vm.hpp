@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cmdline/render.hpp"
+#include "daemon/launch/unique_fd.hpp"
 #include "daemon/runtime/context.hpp"
 #include "daemon/runtime/migrate_storage.hpp"
 #include "daemon/runtime/migrate_tls.hpp"
@@ -58,6 +59,11 @@ struct VmRecord {
 std::expected<policy::VmSpec, OpError> parse_definition(const DaemonContext& ctx,
                                                         const std::string& text,
                                                         const std::string& file);
+// parse_definition for a definition a user gives (create, update, hotplug --persist, an
+// incoming migration): also every path it names lies beneath a storage root.
+std::expected<policy::VmSpec, OpError> parse_user_definition(const DaemonContext& ctx,
+                                                             const std::string& text,
+                                                             const std::string& file);
 
 class Vm : public std::enable_shared_from_this<Vm> {
  public:
@@ -265,6 +271,13 @@ class Vm : public std::enable_shared_from_this<Vm> {
 
   // With `incoming`: QEMU waits for a migration stream instead of booting (vm_incoming.cpp).
   asio::awaitable<OpResult> start_locked(const IncomingStart* incoming = nullptr);
+  OpResult check_paths_at_start() const;
+  struct DiskDescriptors {
+    std::vector<std::string> args;  // QEMU's args with /dev/fdset/N for each disk
+    std::vector<UniqueFd> fds;      // qmd's copies, closed once QEMU has its own
+  };
+  std::expected<DiskDescriptors, std::string> disk_descriptors(
+      const std::vector<std::string>& args) const;
   std::optional<std::string> prepare_host(const cmdline::RenderResult& rendered);
   asio::awaitable<std::optional<std::string>> start_swtpm(const cmdline::RenderResult& rendered);
   asio::awaitable<std::optional<std::string>> start_qemu(const cmdline::RenderResult& rendered);
@@ -321,7 +334,7 @@ class Vm : public std::enable_shared_from_this<Vm> {
   int restarts_ = 0;  // consecutive automatic restarts, for the backoff
   bool retired_ = false;
   std::function<void()> discard_;  // an incoming VM's way out of the registry
-  std::vector<std::string> incoming_images_;  // images made for a copyStorage migration
+  std::vector<MadeFile> incoming_images_;  // images made for a copyStorage migration
 };
 
 }  // namespace qmd::daemon

@@ -279,7 +279,7 @@ asio::awaitable<OpResult> Vm::unplug_device(std::shared_ptr<Run> run, std::strin
 }
 
 OpResult Vm::check_definition(const std::string& text) {
-  auto parsed = parse_definition(ctx_, text, name_ + ".yaml");
+  auto parsed = parse_user_definition(ctx_, text, name_ + ".yaml");
   if (!parsed) {
     return std::unexpected(parsed.error());
   }

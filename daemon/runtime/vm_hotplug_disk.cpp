@@ -2,15 +2,17 @@
 // checks, where it goes (a spare root port for virtio, the next LUN on scsi0.0 for scsi),
 // its block nodes and how it appears in the stored definition.
 #include <fmt/format.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 
 #include "cmdline/devices_layout.hpp"
 #include "daemon/runtime/vm_hotplug_core.hpp"
+#include "daemon/store/storage_roots.hpp"
 #include "devices/disk.hpp"
 
 namespace qmd::daemon {
@@ -21,15 +23,41 @@ using hotplug::conflict;
 namespace {
 
 // qcow2 files start with "QFI\xfb"; everything else is attached raw.
-std::string sniff_format(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
+std::string sniff_format(int fd) {
   char magic[4] = {};
-  in.read(magic, sizeof(magic));
-  return in.gcount() == 4 && std::memcmp(magic, "QFI\xfb", 4) == 0 ? "qcow2" : "raw";
+  const bool qcow2 = ::pread(fd, magic, sizeof(magic), 0) == 4 &&
+                     std::memcmp(magic, "QFI\xfb", 4) == 0;
+  return qcow2 ? "qcow2" : "raw";
 }
 
-// The request alone: its name, bus, cache, format and file. Returns the file's stat.
-std::expected<struct stat, OpError> check_request(const Vm::DiskAttach& d) {
+struct AttachFile {
+  struct stat st {};
+  std::string format;
+};
+
+// The file, opened beneath a storage root before anything about it is looked at: a path
+// outside the roots gets the same answer whether it exists or not.
+std::expected<AttachFile, OpError> check_file(const Vm::DiskAttach& d,
+                                              const std::vector<std::string>& roots) {
+  auto fd = open_beneath(roots, d.path, O_RDONLY | O_NONBLOCK);
+  if (!fd) {
+    return std::unexpected(bad_request(fmt::format("cannot attach: {}", fd.error().message)));
+  }
+  AttachFile file;
+  if (::fstat(fd->get(), &file.st) != 0) {
+    return std::unexpected(
+        bad_request(fmt::format("cannot attach {}: {}", d.path, std::strerror(errno))));
+  }
+  if (!S_ISREG(file.st.st_mode) && !S_ISBLK(file.st.st_mode)) {
+    return std::unexpected(
+        bad_request(fmt::format("{} is neither a file nor a block device", d.path)));
+  }
+  file.format = d.format.value_or(S_ISBLK(file.st.st_mode) ? "raw" : sniff_format(fd->get()));
+  return file;
+}
+
+// The request alone: its name, bus, cache and format.
+std::expected<void, OpError> check_request(const Vm::DiskAttach& d) {
   if (!hotplug::valid_name(d.name)) {
     return std::unexpected(bad_request(fmt::format(
         "disk name \"{}\" must be 1-24 lower-case letters, digits and '-'", d.name)));
@@ -46,19 +74,7 @@ std::expected<struct stat, OpError> check_request(const Vm::DiskAttach& d) {
     return std::unexpected(
         bad_request(fmt::format("format \"{}\": use raw or qcow2", *d.format)));
   }
-  struct stat st {};
-  if (d.path.empty() || d.path.front() != '/') {
-    return std::unexpected(bad_request(fmt::format("path \"{}\" must be absolute", d.path)));
-  }
-  if (::stat(d.path.c_str(), &st) != 0) {
-    return std::unexpected(
-        bad_request(fmt::format("cannot attach {}: {}", d.path, std::strerror(errno))));
-  }
-  if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
-    return std::unexpected(
-        bad_request(fmt::format("{} is neither a file nor a block device", d.path)));
-  }
-  return st;
+  return {};
 }
 
 // The lowest LUN on scsi0.0 that neither a spec disk (coldplug numbers them from 0) nor a
@@ -109,9 +125,12 @@ asio::awaitable<OpResult> Vm::attach_disk(DiskAttach request) {
     co_return std::unexpected(scope.error());
   }
   const auto& d = request;
-  auto st = check_request(d);
-  if (!st) {
-    co_return std::unexpected(st.error());
+  if (auto checked = check_request(d); !checked) {
+    co_return std::unexpected(checked.error());
+  }
+  auto file = check_file(d, storage_roots(ctx_.config));
+  if (!file) {
+    co_return std::unexpected(file.error());
   }
   const auto& disks = scope->state->disks;
   const bool in_spec = in_definition(scope->spec, d.name);
@@ -129,8 +148,8 @@ asio::awaitable<OpResult> Vm::attach_disk(DiskAttach request) {
   devices::DiskParams params;
   params.name = d.name;
   params.path = d.path;
-  params.host_device = S_ISBLK(st->st_mode);
-  params.format = d.format.value_or(params.host_device ? "raw" : sniff_format(d.path));
+  params.host_device = S_ISBLK(file->st.st_mode);
+  params.format = file->format;
   params.bus = d.bus;
   params.readonly = d.readonly;
   params.cache = d.cache;

@@ -118,9 +118,7 @@ asio::awaitable<std::expected<void, std::string>> listen_incoming(
 void Vm::discard_now() {
   retired_ = true;
   // Images made for this migration hold nothing the source does not have.
-  for (const auto& path : std::exchange(incoming_images_, {})) {
-    ::unlink(path.c_str());
-  }
+  storage::remove_made_files(storage_roots(ctx_.config), std::exchange(incoming_images_, {}));
   if (auto discard = std::exchange(discard_, nullptr)) {
     discard();
   }
@@ -134,8 +132,8 @@ asio::awaitable<OpResult> Vm::start_incoming(IncomingStart request) {
     if (ctx_.qemu_user) {
       owner.emplace(ctx_.qemu_user->uid, ctx_.qemu_user->gid);
     }
-    auto make = [disks = request.copy_disks, owner] {
-      return storage::create_images(disks, owner);
+    auto make = [disks = request.copy_disks, roots = storage_roots(ctx_.config), owner] {
+      return storage::create_images(disks, roots, owner);
     };
     auto made = co_await run_blocking(ctx_.blocking, std::move(make));
     if (!made) {
@@ -144,7 +142,13 @@ asio::awaitable<OpResult> Vm::start_incoming(IncomingStart request) {
     }
     incoming_images_ = std::move(*made);
   }
-  co_return co_await start_locked(&request);
+  auto started = co_await start_locked(&request);
+  if (!started) {
+    // Nothing came in: what this start made goes (what the user made beforehand stays).
+    storage::remove_made_files(storage_roots(ctx_.config),
+                               std::exchange(incoming_images_, {}));
+  }
+  co_return started;
 }
 
 // Ends an incoming VM that nothing reaches: no stream within arrive_within, or no hand-over

@@ -17,6 +17,8 @@
 #include "daemon/host/tap.hpp"
 #include "daemon/runtime/blocking.hpp"
 #include "daemon/runtime/incoming_setup.hpp"
+#include "daemon/runtime/disk_fds.hpp"
+#include "daemon/runtime/spec_paths.hpp"
 #include "daemon/runtime/vm.hpp"
 #include "daemon/store/atomic_file.hpp"
 #include "daemon/store/dir_fd.hpp"
@@ -149,6 +151,21 @@ LaunchSpec launch_spec(const DaemonContext& ctx, std::vector<std::string> argv,
 
 }  // namespace
 
+// The paths were beneath a storage root when the spec was stored; a file may have gone, or
+// a link taken its place, since.
+OpResult Vm::check_paths_at_start() const {
+  auto parsed = spec();
+  if (!parsed) {
+    return std::unexpected(parsed.error());
+  }
+  auto refused = check_user_paths(*parsed, storage_roots(ctx_.config), PathCheck::starting);
+  if (refused.empty()) {
+    return {};
+  }
+  return std::unexpected(
+      OpError{OpError::Code::bad_spec, policy::to_string(refused), std::move(refused)});
+}
+
 asio::awaitable<OpResult> Vm::start() {
   if (auto movable = check_not_migrating("start"); !movable) {
     co_return movable;
@@ -176,6 +193,11 @@ asio::awaitable<OpResult> Vm::start_locked(const IncomingStart* incoming) {
     record_.last_error = rendered.error().message;
     save_record();
     co_return std::unexpected(rendered.error());
+  }
+  if (auto refused = check_paths_at_start(); !refused) {
+    record_.last_error = refused.error().message;
+    save_record();
+    co_return std::unexpected(refused.error());
   }
   if (incoming) {
     if (auto adjusted = adjust_for_incoming(*rendered, *incoming); !adjusted) {
@@ -209,8 +231,10 @@ asio::awaitable<OpResult> Vm::start_locked(const IncomingStart* incoming) {
   if (ctx_.qemu_user) {
     owner = trial::FileOwner{ctx_.qemu_user->uid, ctx_.qemu_user->gid};
   }
-  auto prepare = [&rendered, where, owner] {
-    return trial::prepare_files(*rendered, where.run_dir + "/prepare.log", 120s, {}, owner);
+  auto prepare = [&rendered, where, owner,
+                  places = trial::PrepPlaces{storage_roots(ctx_.config), where.run_dir}] {
+    return trial::prepare_files(*rendered, where.run_dir + "/prepare.log", 120s, {}, owner,
+                                &places);
   };
   if (incoming && incoming->nvram) {
     // Before prepare: its copy_if_missing must keep the source's VARS, not the template.
@@ -380,11 +404,36 @@ asio::awaitable<std::optional<std::string>> Vm::start_swtpm(
   co_return std::nullopt;
 }
 
+// QEMU's argv with every disk image passed as a descriptor qmd opened (disk_fds.hpp).
+std::expected<Vm::DiskDescriptors, std::string> Vm::disk_descriptors(
+    const std::vector<std::string>& args) const {
+  DiskDescriptors out;
+  const auto files = disk_files(args);
+  std::vector<std::vector<int>> numbers;
+  for (const auto& file : files) {
+    auto opened =
+        open_disk_image(file.filename, file.readonly, storage_roots(ctx_.config), paths().run_dir);
+    if (!opened) {
+      return std::unexpected(fmt::format("disk {}: {}", file.node.substr(5), opened.error()));
+    }
+    auto& set = numbers.emplace_back();
+    for (auto& fd : *opened) {
+      set.push_back(fd.get());
+      out.fds.push_back(std::move(fd));
+    }
+  }
+  out.args = with_fdsets(args, files, numbers);
+  return out;
+}
+
 asio::awaitable<std::optional<std::string>> Vm::start_qemu(
     const cmdline::RenderResult& rendered) {
+  auto disks = disk_descriptors(rendered.argv.args());
+  if (!disks) {
+    co_return disks.error();
+  }
   std::vector<std::string> argv{rendered.binary};
-  const auto args = rendered.argv.args();
-  argv.insert(argv.end(), args.begin(), args.end());
+  argv.insert(argv.end(), disks->args.begin(), disks->args.end());
   const std::string log = log_path();
   // Each start begins the log anew with a header, so `qmctl logs` shows this run.
   (void)write_file_atomic(log, fmt::format("--- qmd: start {} at {} ---\n", name_,
@@ -392,6 +441,9 @@ asio::awaitable<std::optional<std::string>> Vm::start_qemu(
                           0640);
   LaunchSpec spec = launch_spec(ctx_, std::move(argv), log, true);
   spec.env = rendered.env;
+  for (const auto& fd : disks->fds) {
+    spec.keep_fds.push_back(fd.get());
+  }
   auto launched = launch(spec);
   if (!launched) {
     co_return launched.error();

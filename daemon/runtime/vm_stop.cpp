@@ -9,6 +9,7 @@
 #include "daemon/host/tap.hpp"
 #include "daemon/runtime/vm.hpp"
 #include "daemon/store/remove_tree.hpp"
+#include "daemon/store/scratch_images.hpp"
 #include "qmp/commands.hpp"
 #include "qmp/qga_commands.hpp"
 

@@ -9,12 +9,12 @@ e2e_setup
 
 vm=guest1
 # The test guest plus its data disk, mounted at /mnt (qmd.mount): a file system to freeze.
-install -m 0666 "$QMD_GUEST_DIR/disk.img" "$T/guest/disk.img"
+install -m 0666 "$QMD_GUEST_DIR/disk.img" "$S/guest/disk.img"
 file=$(spec "$vm" Manual)
 sed -i -e 's|mitigations=off"|mitigations=off qmd.mount=/dev/vda"|' \
   -e 's|^\( *\)autoattachGraphicsDevice: false|&\n\1disks: [{name: data, disk: {bus: virtio}}]|' \
   "$file"
-echo "      volumes: [{name: data, hostDisk: {path: $T/guest/disk.img, type: Disk}}]" >>"$file"
+echo "      volumes: [{name: data, hostDisk: {path: $S/guest/disk.img, type: Disk}}]" >>"$file"
 
 # event_since TYPE SINCE [TEXT]: an event of TYPE at or after SINCE (utc_now) whose message
 # holds TEXT.

@@ -16,9 +16,9 @@ sed -i -e 's/cpu: {cores: 1}/cpu: {cores: 1, sockets: 1, maxSockets: 2}/' \
 grep_q maxSockets "$file" || fail "spec edit did not apply"
 
 # The QEMU user (nobody when root) opens the images itself.
-install -m 0666 "$QMD_GUEST_DIR/disk.img" "$T/hot.img"
-install -m 0666 "$QMD_GUEST_DIR/disk.img" "$T/kept.img"
-sectors=$(($(stat -c %s "$T/hot.img") / 512))
+install -m 0666 "$QMD_GUEST_DIR/disk.img" "$S/hot.img"
+install -m 0666 "$QMD_GUEST_DIR/disk.img" "$S/kept.img"
+sectors=$(($(stat -c %s "$S/hot.img") / 512))
 
 qm create -f "$file" >/dev/null || fail "qmctl create"
 qm start "$vm" >/dev/null || fail "qmctl start"
@@ -26,18 +26,18 @@ wait_agent "$vm" 120
 
 log "disk: attach, seen by the guest with its size"
 guest_is "$vm" 'ls /sys/block' "" || fail "the guest has a disk before any attach"
-qm attach-disk "$vm" --name data --path "$T/hot.img" >/dev/null || fail "qmctl attach-disk"
+qm attach-disk "$vm" --name data --path "$S/hot.img" >/dev/null || fail "qmctl attach-disk"
 guest_wait 60 "the guest to see vda with $sectors sectors" "$vm" \
   'cat /sys/block/vda/size 2>/dev/null' "$sectors"
 
 log "disk: a duplicate name is 409, a missing file 400 naming the path"
 expect_status 409 POST "/v1/vms/$vm/disks" -H 'Content-Type: application/json' \
-  -d "{\"name\":\"data\",\"path\":\"$T/kept.img\"}"
+  -d "{\"name\":\"data\",\"path\":\"$S/kept.img\"}"
 expect_status 400 POST "/v1/vms/$vm/disks" -H 'Content-Type: application/json' \
-  -d "{\"name\":\"nope\",\"path\":\"$T/missing.img\"}"
-grep_q "$T/missing.img" <<<"$BODY" || fail "the 400 does not name the path: $BODY"
+  -d "{\"name\":\"nope\",\"path\":\"$S/missing.img\"}"
+grep_q "$S/missing.img" <<<"$BODY" || fail "the 400 does not name the path: $BODY"
 expect_status 400 POST "/v1/vms/$vm/disks" -H 'Content-Type: application/json' \
-  -d "{\"name\":\"x\",\"path\":\"$T/kept.img\",\"color\":\"red\"}"
+  -d "{\"name\":\"x\",\"path\":\"$S/kept.img\",\"color\":\"red\"}"
 
 log "disk: detach, gone from the guest"
 qm detach-disk "$vm" data >/dev/null || fail "qmctl detach-disk"
@@ -45,30 +45,30 @@ guest_wait 60 "vda to leave the guest" "$vm" 'ls /sys/block' ""
 expect_status 404 DELETE "/v1/vms/$vm/disks/data"
 
 log "disk: the names of the failed attach are free (no stray block node), --persist"
-qm attach-disk "$vm" --name nope --path "$T/kept.img" --readonly --persist >/dev/null ||
+qm attach-disk "$vm" --name nope --path "$S/kept.img" --readonly --persist >/dev/null ||
   fail "attach after a failed attach of the same name"
 spec_text=$(show_field "$vm" 'd["specText"]')
-grep_q "$T/kept.img" <<<"$spec_text" || fail "--persist: the path is not in specText: $spec_text"
+grep_q "$S/kept.img" <<<"$spec_text" || fail "--persist: the path is not in specText: $spec_text"
 grep_q "name: nope" <<<"$spec_text" || fail "--persist: no disk nope in specText: $spec_text"
 guest_wait 60 "the persisted disk in the guest" "$vm" 'cat /sys/block/vda/ro 2>/dev/null' 1
 qm detach-disk "$vm" nope --persist >/dev/null || fail "detach-disk --persist"
 spec_text=$(show_field "$vm" 'd["specText"]')
-grep_q "$T/kept.img" <<<"$spec_text" && fail "detach --persist left the disk in specText"
+grep_q "$S/kept.img" <<<"$spec_text" && fail "detach --persist left the disk in specText"
 guest_wait 60 "the persisted disk to leave" "$vm" 'ls /sys/block' ""
 
 log "disk: a detach the guest ignores (its vCPUs paused) is a clear 504, the disk stays"
-qm attach-disk "$vm" --name slow --path "$T/hot.img" >/dev/null || fail "attach slow"
+qm attach-disk "$vm" --name slow --path "$S/hot.img" >/dev/null || fail "attach slow"
 guest_wait 60 "the guest to see vda again" "$vm" 'cat /sys/block/vda/size 2>/dev/null' "$sectors"
 qm pause "$vm" >/dev/null || fail "qmctl pause"
 expect_status 504 DELETE "/v1/vms/$vm/disks/slow"
 grep_q "did not release disk slow within 30 s" <<<"$BODY" || fail "unclear timeout: $BODY"
 [[ "$(vm_state $vm)" == paused ]] || fail "the VM is not paused after the failed detach"
 expect_status 409 POST "/v1/vms/$vm/disks" -H 'Content-Type: application/json' \
-  -d "{\"name\":\"slow\",\"path\":\"$T/hot.img\"}"
+  -d "{\"name\":\"slow\",\"path\":\"$S/hot.img\"}"
 log "disk: resumed, the guest lets go late and qmd frees the block nodes then"
 qm resume "$vm" >/dev/null || fail "qmctl resume"
 guest_wait 60 "vda to leave after resume" "$vm" 'ls /sys/block' ""
-until_free() { qm attach-disk "$vm" --name slow --path "$T/hot.img" >/dev/null 2>&1; }
+until_free() { qm attach-disk "$vm" --name slow --path "$S/hot.img" >/dev/null 2>&1; }
 wait_for 20 "the name slow to be free again (nodes released late)" until_free
 guest_wait 60 "the re-attached vda" "$vm" 'cat /sys/block/vda/size 2>/dev/null' "$sectors"
 qm detach-disk "$vm" slow >/dev/null || fail "detach slow"

@@ -11,15 +11,15 @@ e2e_setup
 
 vm=hm1
 file=$(spec "$vm" Manual)
-truncate -s 16M "$T/base.img"
-truncate -s 8M "$T/hot.img"
-chmod 0666 "$T/base.img" "$T/hot.img"  # the QEMU user (nobody when root) opens them itself
+truncate -s 16M "$S/base.img"
+truncate -s 8M "$S/hot.img"
+chmod 0666 "$S/base.img" "$S/hot.img"  # the QEMU user (nobody when root) opens them itself
 sed -i \
   -e 's/cpu: {cores: 1}/cpu: {cores: 1, sockets: 1, maxSockets: 2, dedicatedCpuPlacement: true}/' \
   -e 's/^          interfaces: \[\]/&\n          disks: [{name: base, disk: {bus: scsi}}]/' \
-  -e "s|^      networks: \[\]|&\n      volumes: [{name: base, file: {path: $T/base.img, format: raw}}]|" \
+  -e "s|^      networks: \[\]|&\n      volumes: [{name: base, file: {path: $S/base.img, format: raw}}]|" \
   "$file"
-grep_q 'bus: scsi' "$file" && grep_q "$T/base.img" "$file" || fail "spec edit did not apply"
+grep_q 'bus: scsi' "$file" && grep_q "$S/base.img" "$file" || fail "spec edit did not apply"
 
 qm create -f "$file" >/dev/null || fail "qmctl create"
 qm start "$vm" >/dev/null || fail "qmctl start"
@@ -27,7 +27,7 @@ wait_agent "$vm" 120
 
 log "SCSI disk: the spec's disk is sda (16 MiB); a hot-added scsi disk is sdb (8 MiB)"
 guest_wait 30 "sda of 32768 sectors" "$vm" 'ls -1 /sys/block; cat /sys/block/sda/size' sda,32768
-qm attach-disk "$vm" --name hot --bus scsi --path "$T/hot.img" >/dev/null ||
+qm attach-disk "$vm" --name hot --bus scsi --path "$S/hot.img" >/dev/null ||
   fail "qmctl attach-disk --bus scsi"
 guest_wait 60 "sdb of 16384 sectors on LUN 1" "$vm" \
   'ls -1 /sys/block; cat /sys/block/sdb/size; ls /sys/block/sdb/device/scsi_disk | cut -d: -f2-' \
@@ -40,7 +40,7 @@ qm detach-disk "$vm" base >/dev/null || fail "qmctl detach-disk base"
 guest_wait 60 "sda to leave" "$vm" 'ls -1 /sys/block | wc -l' 0
 expect_status 404 DELETE "/v1/vms/$vm/disks/base"
 spec_text=$(show_field "$vm" 'd["specText"]')
-grep_q "$T/base.img" <<<"$spec_text" || fail "a detach without --persist changed specText"
+grep_q "$S/base.img" <<<"$spec_text" || fail "a detach without --persist changed specText"
 
 log "NIC with --persist: in the guest and the definition; detached with --persist, out of both"
 mac=52:54:00:aa:bb:02
@@ -53,7 +53,7 @@ qm detach-interface "$vm" net2 --persist >/dev/null || fail "qmctl detach-interf
 guest_wait 60 "the NIC with $mac to go" "$vm" "grep -l $mac /sys/class/net/*/address | wc -l" 0
 spec_text=$(show_field "$vm" 'd["specText"]')
 grep_q "$mac" <<<"$spec_text" && fail "detach --persist left $mac in specText: $spec_text"
-grep_q "$T/base.img" <<<"$spec_text" || fail "the spec disk went from specText"
+grep_q "$S/base.img" <<<"$spec_text" || fail "the spec disk went from specText"
 
 # cpu_of TID-NAME: the host CPUs QEMU's vCPU thread NAME ("CPU 1/TCG") may run on.
 cpu_of() {

@@ -37,8 +37,8 @@ expect_status 409 POST "/v1/vms/$vm/migrate" -H 'Content-Type: application/json'
   -d "{\"destination\":\"$SOCK_B\"}"
 grep_q "exists on this qmd" <<<"$BODY" || fail "the 409 does not say the name is taken: $BODY"
 qm_b delete "$vm" >/dev/null || fail "delete the name on B"
-install -m 0666 "$QMD_GUEST_DIR/disk.img" "$T/hot.img"
-qm attach-disk "$vm" --name hot --path "$T/hot.img" >/dev/null || fail "attach-disk"
+install -m 0666 "$QMD_GUEST_DIR/disk.img" "$S/hot.img"
+qm attach-disk "$vm" --name hot --path "$S/hot.img" >/dev/null || fail "attach-disk"
 expect_status 409 POST "/v1/vms/$vm/migrate" -H 'Content-Type: application/json' \
   -d "{\"destination\":\"$SOCK_B\"}"
 grep_q "hot (attached)" <<<"$BODY" || fail "the 409 does not name the hot-added disk: $BODY"

@@ -71,7 +71,7 @@ start_qmd_b
 
 vm=mtls1
 # A local file disk, for copyStorage over TLS (the NBD export and the mirror's client node).
-boot_vm "$T/a-data.img" 16M
+boot_vm "$S/a-data.img" 16M
 
 # A marker only guest RAM holds (the initramfs root is RAM): "qmd-tls-" and 32 hex digits.
 marker="qmd-tls-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
@@ -193,12 +193,12 @@ log "copyStorage over TCP with TLS: the disk goes to B over NBD with the same cr
 guest_exec "$SOCK_A" "echo $marker-disk | dd of=/dev/vda conv=fsync 2>/dev/null" >/dev/null ||
   fail "write the disk marker"
 start_capture
-paths="{\"$T/a-data.img\":\"$T/b-data.img\"}"
+paths="{\"$S/a-data.img\":\"$S/b-data.img\"}"
 migrate "$SOCK_B" ",\"transport\":\"tcp\",\"copyStorage\":true,\"storagePaths\":$paths"
 wait_op 180 succeeded
 stop_capture
 on_b wait_agent "$vm" 60
-grep_q -a "$marker-disk" "$T/b-data.img" || fail "B's copy of the disk lacks the marker"
+grep_q -a "$marker-disk" "$S/b-data.img" || fail "B's copy of the disk lacks the marker"
 if [[ -n "$CAPTURE_PID" ]]; then
   # The NBD port is in B's range too: plaintext NBD would carry the disk block as it is.
   log "captured $(stat -c %s "$T/capture.bin") bytes of RAM and disk"

@@ -13,7 +13,8 @@ export LC_ALL=C
 : "${QMD_GUEST_DIR:?QMD_GUEST_DIR: where build-guest.sh caches the test guest}"
 : "${QMD_SOURCE_DIR:?QMD_SOURCE_DIR: the source tree}"
 
-T=          # the test's temp dir: state/, run/, guest/, specs, logs
+T=          # the test's temp dir: state/, run/, storage/ (S), specs, logs
+S=          # $T/storage: the storage root every test qmd gets
 SOCK=       # qmd's API socket
 QMD_PID=    # the running qmd (empty when none)
 EXTRA_PIDS=()  # unrelated processes a test started (e.g. a `sleep` a pidfile points at)
@@ -103,14 +104,17 @@ e2e_dir() {
   trap 'exit 143' TERM
   trap 'exit 130' INT
   chmod 0755 "$T"
+  S=$T/storage  # every test qmd's storage root (--storage-root): disks and the guest go here
+  mkdir -p "$S"
+  chmod 0755 "$S"
 }
 
-# Copies the guest into the temp dir (readable by the QEMU user) and starts qmd.
+# Copies the guest into the storage root (readable by the QEMU user) and starts qmd.
 e2e_setup() {
   "$QMD_SOURCE_DIR/tests/guest/build-guest.sh" "$QMD_GUEST_DIR" >/dev/null
   [[ -n "$T" ]] || e2e_dir
-  mkdir -p "$T/guest"
-  install -m 0644 "$QMD_GUEST_DIR/vmlinuz" "$QMD_GUEST_DIR/initramfs.img" "$T/guest/"
+  mkdir -p "$S/guest"
+  install -m 0644 "$QMD_GUEST_DIR/vmlinuz" "$QMD_GUEST_DIR/initramfs.img" "$S/guest/"
   SOCK=$T/run/qmd.sock
   start_qmd
 }
@@ -121,7 +125,8 @@ QEMU_USER=nobody  # when root; a test that needs /dev/net/tun (0600 on these hos
 QMD_AS=           # root only: run qmd itself as this user (a developer's unprivileged qmd)
 
 start_qmd() {
-  local args=(--state-dir "$T/state" --run-dir "$T/run" --emulation --log-level debug)
+  local args=(--state-dir "$T/state" --run-dir "$T/run" --storage-root "$S" --emulation
+    --log-level debug)
   local wrap=()
   if [[ -n "$QMD_AS" ]]; then
     chown "$QMD_AS" "$T"
@@ -259,8 +264,8 @@ spec() {
     firmware="
         firmware:
           kernelBoot:
-            kernelPath: $T/guest/vmlinuz
-            initrdPath: $T/guest/initramfs.img
+            kernelPath: $S/guest/vmlinuz
+            initrdPath: $S/guest/initramfs.img
             kernelArgs: \"console=ttyS0 panic=-1 quiet mitigations=off\""
   fi
   if [[ "$kind" == tpm ]]; then

@@ -13,7 +13,8 @@ EXIT_HOOKS+=('[[ "${rc:-0}" != 0 && -f "$T/qmd-b.log" ]] && { echo "--- qmd B lo
 
 # Starts B (again, after a test killed it) and waits until it answers.
 start_qmd_b() {
-  local args=(--state-dir "$T/b-state" --run-dir "$T/b-run" --emulation --log-level debug)
+  local args=(--state-dir "$T/b-state" --run-dir "$T/b-run" --storage-root "$S" --emulation
+    --log-level debug)
   [[ $(id -u) -eq 0 ]] && args+=(--qemu-user "$QEMU_USER")
   "$QMD_BIN" "${args[@]}" "${QMD_B_ARGS[@]}" >>"$T/qmd-b.log" 2>&1 &
   QMD_B_PID=$!

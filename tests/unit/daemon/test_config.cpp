@@ -99,8 +99,8 @@ TEST_CASE("an unknown key names itself, its line and column, and the near known 
         "statedir: unknown field \"statedir\" (did you mean \"stateDir\"?) (qmd.yaml:3:1)\n");
   CHECK(errors_of("bridges:\n  prod: br0\nvolumes: {}\n") ==
         "volumes: unknown field \"volumes\"; known fields here: useEmulation, hyperv, "
-        "stateDir, runDir, presetDir, qemuBinary, bridges, migration, socket, logDir, qemuUser, "
-        "group, api, hostShutdown, autostart "
+        "stateDir, runDir, presetDir, qemuBinary, bridges, migration, storage, socket, logDir, "
+        "qemuUser, group, api, hostShutdown, autostart "
         "(qmd.yaml:3:1)\n");
 }
 
@@ -242,4 +242,17 @@ TEST_CASE("api: connection caps and the stream write deadline, with their defaul
   CHECK(errors_of("api:\n  maxConnections: 0\n") ==
         "api.maxConnections: must be 1 or more (qmd.yaml:2:19)\n");
   CHECK(errors_of("api: {maxConection: 3}\n").starts_with("api.maxConection: unknown field"));
+TEST_CASE("storage.roots: absolute directories, the default <stateDir>/storage") {
+  auto config = parse_config("stateDir: /var/lib/x\n", "qmd.yaml");
+  REQUIRE(config);
+  CHECK(config->storage_roots.empty());
+  CHECK(qmd::daemon::storage_roots(*config) == std::vector<std::string>{"/var/lib/x/storage"});
+  auto set = parse_config("storage:\n  roots: [/srv/disks/, /srv/isos]\n", "qmd.yaml");
+  REQUIRE(set);
+  CHECK(qmd::daemon::storage_roots(*set) == std::vector<std::string>{"/srv/disks", "/srv/isos"});
+  CHECK(errors_of("storage:\n  roots: [disks]\n") ==
+        "storage.roots: \"disks\" is not an absolute directory; write each root from / "
+        "(qmd.yaml:2:10)\n");
+  CHECK(errors_of("storage:\n  roots: /srv\n").find("expected a list") != std::string::npos);
+  CHECK(errors_of("storage:\n  claims: {}\n").find("claims") != std::string::npos);
 }

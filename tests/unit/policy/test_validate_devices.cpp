@@ -52,10 +52,18 @@ TEST_CASE("disk names are unique, short, and pair with volumes both ways") {
   auto long_name = with_disks({disk("a-very-long-disk-name-indeed")});
   CHECK(errors_of(long_name) ==
         kDev +
-            "disks[0].name: \"a-very-long-disk-name-indeed\" is longer than 24 characters "
+            "disks[0].name: \"a-very-long-disk-name-indeed\" is not a name qmd accepts: use 1 "
+            "to 24 lower-case letters, digits and '-', starting with a letter or digit "
             "(<spec>)\n"
-            "spec.template.spec.volumes[0].name: \"a-very-long-disk-name-indeed\" is longer "
-            "than 24 characters (<spec>)\n");
+            "spec.template.spec.volumes[0].name: \"a-very-long-disk-name-indeed\" is not a "
+            "name qmd accepts: use 1 to 24 lower-case letters, digits and '-', starting with a "
+            "letter or digit (<spec>)\n");
+  // A name is a file name (emptyDisk's empty-NAME.img): nothing that walks directories.
+  for (const std::string bad : {"/../../../../q", "..", "a/b", "Root", "-x", "a.b"}) {
+    auto spec = with_disks({disk(bad)});
+    CHECK(errors_of(spec).find("\"" + bad + "\" is not a name qmd accepts") !=
+          std::string::npos);
+  }
 }
 
 TEST_CASE("bus values depend on the disk kind") {

@@ -1,0 +1,43 @@
+#pragma once
+// Disks reach QEMU as descriptors, not paths: qmd opens each disk image itself (beneath a
+// storage root, or an emptyDisk in the run directory, never through a link) and QEMU gets
+// the descriptor in an fd set (`-add-fd fd=N,set=S` with `filename=/dev/fdset/S`; on hotplug
+// QMP add-fd with the descriptor over the socket). So an image the QEMU user cannot open --
+// a root-owned 0600 file in a root -- still works, and QEMU never resolves a user's path.
+// The renderer stays pure and keeps the paths (what `qmctl render` shows); the daemon
+// rewrites the argv it launches.
+#include <cstddef>
+#include <expected>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "daemon/launch/unique_fd.hpp"
+
+namespace qmd::daemon {
+
+// A disk's protocol node (node-name file-X, driver file or host_device) in the argv.
+struct BlockFile {
+  std::size_t arg = 0;    // index of its -blockdev JSON in the args
+  std::string node;       // file-X
+  std::string filename;
+  bool readonly = false;
+};
+
+// The disk protocol nodes of `args` (QEMU's argv without the binary). Pure.
+std::vector<BlockFile> disk_files(const std::vector<std::string>& args);
+
+// `args` with each file's filename replaced by /dev/fdset/<i+1>, and `-add-fd
+// fd=N,set=<i+1>,opaque=NODE` before its -blockdev for each descriptor number in fds[i]. Pure.
+std::vector<std::string> with_fdsets(const std::vector<std::string>& args,
+                                     const std::vector<BlockFile>& files,
+                                     const std::vector<std::vector<int>>& fds);
+
+// Opens the image of one disk for QEMU: read-write and read-only descriptors for a writable
+// disk (QEMU picks by access mode), read-only for a read-only one. An image in `run_dir`
+// (emptyDisk) is opened through that directory's descriptor; any other beneath `roots`.
+std::expected<std::vector<UniqueFd>, std::string> open_disk_image(
+    const std::string& path, bool readonly, std::span<const std::string> roots,
+    const std::string& run_dir);
+
+}  // namespace qmd::daemon
