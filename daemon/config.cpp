@@ -270,6 +270,8 @@ void read_autostart(MapReader& top, Config& out) {
       }
     }
   });
+}
+
 // storage: {roots: [/srv/vm-disks, /var/lib/qmd/storage]}
 void read_storage(MapReader& top, Config& out) {
   auto node = top.take("storage");

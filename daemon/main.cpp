@@ -99,6 +99,8 @@ asio::awaitable<void> start_always_vms(DaemonContext& ctx, Registry& registry) {
   for (const auto& problem : problems) {
     spdlog::warn("{}", problem);
   }
+}
+
 // The default root, <stateDir>/storage, is qmd's to make (0711: the QEMU user passes
 // through to the files qmd hands it, and may list nothing); configured roots must exist.
 std::expected<void, std::string> prepare_storage_roots(const Config& config) {

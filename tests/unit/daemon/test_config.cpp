@@ -242,6 +242,8 @@ TEST_CASE("api: connection caps and the stream write deadline, with their defaul
   CHECK(errors_of("api:\n  maxConnections: 0\n") ==
         "api.maxConnections: must be 1 or more (qmd.yaml:2:19)\n");
   CHECK(errors_of("api: {maxConection: 3}\n").starts_with("api.maxConection: unknown field"));
+}
+
 TEST_CASE("storage.roots: absolute directories, the default <stateDir>/storage") {
   auto config = parse_config("stateDir: /var/lib/x\n", "qmd.yaml");
   REQUIRE(config);
