@@ -37,7 +37,10 @@ struct QmpEvent {
 
 struct QmpOptions {
   std::chrono::milliseconds command_timeout{30000};  // for execute() without its own timeout
-  std::size_t max_message = default_max_message;
+  std::size_t max_message = qmp_max_message;
+  // Called once when a message over max_message ended the connection (every waiting command
+  // gets Kind::oversize; the client stays closed).
+  std::function<void(const QmpError&)> on_oversize;
 };
 
 using QmpResult = std::expected<boost::json::value, QmpError>;

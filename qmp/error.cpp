@@ -16,6 +16,8 @@ const char* kind_name(QmpError::Kind kind) {
       return "command";
     case QmpError::Kind::closed:
       return "closed";
+    case QmpError::Kind::oversize:
+      return "oversize";
   }
   return "unknown";
 }

@@ -1,12 +1,13 @@
 #pragma once
 // The one error type of the QMP layer: a failed transport, a peer that broke the protocol,
-// a command that got no reply in time, an error returned by QEMU, or a closed connection.
+// a command that got no reply in time, an error returned by QEMU, a closed connection, or a
+// message over the size limit (the connection is closed too: see framing.hpp).
 #include <string>
 
 namespace qmd::qmp {
 
 struct QmpError {
-  enum class Kind { transport, protocol, timeout, command, closed };
+  enum class Kind { transport, protocol, timeout, command, closed, oversize };
   Kind kind = Kind::protocol;
   std::string cls;   // QEMU's error class (e.g. "CommandNotFound"); empty unless kind == command
   std::string desc;  // what happened, for a person

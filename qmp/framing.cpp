@@ -1,5 +1,7 @@
 #include "qmp/framing.hpp"
 
+#include "qmp/guest_text.hpp"
+
 #include <fmt/format.h>
 
 #include <boost/json/serialize.hpp>
@@ -29,7 +31,7 @@ std::optional<QmpError> JsonStreamDecoder::feed(std::string_view bytes,
       continue;
     }
     // Never hand the parser more than the limit allows, so an endless message costs bounded memory.
-    const std::size_t room = max_message_ - in_message_;
+    const std::size_t room = max_message_ > in_message_ ? max_message_ - in_message_ : 0;
     const std::size_t chunk = std::min(bytes.size(), room + 1);
     boost::system::error_code ec;
     const std::size_t used = parser_.write_some(bytes.data(), chunk, ec);
@@ -37,7 +39,7 @@ std::optional<QmpError> JsonStreamDecoder::feed(std::string_view bytes,
       failed_ = true;
       return protocol(
           fmt::format("malformed JSON from the peer: {} (near \"{}\")", ec.message(),
-                      std::string(bytes.substr(0, std::min<std::size_t>(bytes.size(), 40)))));
+                      sanitize_guest_text(bytes.substr(0, std::min<std::size_t>(bytes.size(), 40)))));
     }
     // The parser also takes the whitespace after a finished value; that is not the message.
     std::size_t trailing = 0;
@@ -50,8 +52,9 @@ std::optional<QmpError> JsonStreamDecoder::feed(std::string_view bytes,
     bytes.remove_prefix(used);
     if (in_message_ > max_message_) {
       failed_ = true;
-      return protocol(
-          fmt::format("a message from the peer exceeds the {} byte limit", max_message_));
+      return QmpError{QmpError::Kind::oversize, "",
+                      fmt::format("a message from the peer exceeds the {} byte limit",
+                                  max_message_)};
     }
     if (parser_.done()) {
       boost::json::value value = parser_.release();
@@ -59,8 +62,8 @@ std::optional<QmpError> JsonStreamDecoder::feed(std::string_view bytes,
       in_message_ = 0;
       if (!value.is_object()) {
         failed_ = true;
-        return protocol(fmt::format("expected a JSON object from the peer, got {}",
-                                    boost::json::serialize(value)));
+        return protocol(
+            fmt::format("expected a JSON object from the peer, got {}", json_excerpt(value)));
       }
       out.push_back(std::move(value.as_object()));
     }

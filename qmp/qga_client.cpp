@@ -15,6 +15,8 @@
 #include <random>
 #include <vector>
 
+#include "qmp/guest_text.hpp"
+
 namespace qmd::qmp {
 namespace detail {
 namespace {
@@ -33,9 +35,12 @@ std::optional<std::int64_t> as_int(const boost::json::value* v) {
   return std::nullopt;
 }
 
-std::string string_or_empty(const boost::json::object& o, std::string_view key) {
+// The agent's own words (an error's class and desc), made safe for messages and logs.
+std::string guest_string_or_empty(const boost::json::object& o, std::string_view key,
+                                  std::size_t max_chars) {
   const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+  return v != nullptr && v->is_string() ? sanitize_guest_text(v->get_string(), max_chars)
+                                        : std::string();
 }
 
 }  // namespace
@@ -157,6 +162,22 @@ class QgaState : public std::enable_shared_from_this<QgaState> {
             fmt::format("agent socket {}: {}", path_, ec.message())};
   }
 
+  // A message over its cap: the rest of it is not worth reading, so the channel goes (the
+  // next command reconnects and resyncs) and the owner hears of it once per message.
+  QmpError close_oversize(std::string_view what) {
+    const std::size_t limit = decoder_ ? decoder_->max_message() : options_.max_message;
+    oversize_.reset();
+    drop_socket();
+    QmpError error{QmpError::Kind::oversize, "",
+                   fmt::format("agent on {} sent a message over the {} byte limit while qmd "
+                               "waited for {}; the channel was closed",
+                               path_, limit, what)};
+    if (options_.on_oversize) {
+      options_.on_oversize(error);
+    }
+    return error;
+  }
+
   asio::awaitable<QgaResult> run_locked(std::string name, boost::json::object arguments,
                                         std::chrono::milliseconds timeout, bool want_reply) {
     if (auto failed = co_await ensure_connected(timeout)) {
@@ -240,6 +261,9 @@ class QgaState : public std::enable_shared_from_this<QgaState> {
       if (take_sync_reply(id)) {
         co_return std::nullopt;
       }
+      if (oversize_) {
+        co_return close_oversize("guest-sync-delimited");
+      }
       if (auto failed = co_await read_more("guest-sync-delimited", timeout)) {
         co_return failed;
       }
@@ -261,8 +285,12 @@ class QgaState : public std::enable_shared_from_this<QgaState> {
       }
       const auto next = raw_.find(sentinel);
       std::vector<boost::json::object> decoded;
-      const auto broken = decoder_->feed(std::string_view(raw_).substr(0, next), decoded);
+      auto broken = decoder_->feed(std::string_view(raw_).substr(0, next), decoded);
       raw_.erase(0, next == std::string::npos ? raw_.size() : next);
+      if (broken && broken->kind == QmpError::Kind::oversize) {
+        oversize_ = std::move(broken);
+        return false;
+      }
       for (std::size_t i = 0; i < decoded.size(); ++i) {
         if (as_int(decoded[i].if_contains("return")) == id) {
           objects_.assign(std::make_move_iterator(decoded.begin() + static_cast<long>(i) + 1),
@@ -280,6 +308,8 @@ class QgaState : public std::enable_shared_from_this<QgaState> {
 
   asio::awaitable<QgaResult> read_reply(const std::string& name,
                                         std::chrono::milliseconds timeout) {
+    decoder_->set_max_message(name == "guest-exec-status" ? options_.max_exec_status_message
+                                                          : options_.max_message);
     for (;;) {
       std::vector<boost::json::object> decoded;
       const auto broken = decoder_->feed(raw_, decoded);
@@ -293,10 +323,14 @@ class QgaState : public std::enable_shared_from_this<QgaState> {
           co_return std::move(*ret);
         }
         if (const auto* err = reply.if_contains("error"); err != nullptr && err->is_object()) {
-          co_return std::unexpected(QmpError{QmpError::Kind::command,
-                                             string_or_empty(err->as_object(), "class"),
-                                             string_or_empty(err->as_object(), "desc")});
+          co_return std::unexpected(
+              QmpError{QmpError::Kind::command,
+                       guest_string_or_empty(err->as_object(), "class", agent_version_max_chars),
+                       guest_string_or_empty(err->as_object(), "desc", guest_text_max_chars)});
         }
+      }
+      if (broken && broken->kind == QmpError::Kind::oversize) {
+        co_return std::unexpected(close_oversize(name));
       }
       if (broken) {
         // The next command's sync skips whatever is left of this.
@@ -323,6 +357,7 @@ class QgaState : public std::enable_shared_from_this<QgaState> {
   std::string raw_;                        // bytes read and not yet decoded
   bool after_sentinel_ = false;            // raw_ starts after an agent 0xFF
   std::optional<JsonStreamDecoder> decoder_;  // fresh after every sentinel
+  std::optional<QmpError> oversize_;          // take_sync_reply met a message over the cap
   std::deque<boost::json::object> objects_;   // decoded and not yet consumed
 };
 

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstddef>
 #include <expected>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -24,7 +25,11 @@ namespace asio = boost::asio;
 
 struct QgaOptions {
   std::chrono::milliseconds command_timeout{10000};  // for execute() without its own timeout
-  std::size_t max_message = default_max_message;
+  std::size_t max_message = qga_max_message;  // every message but a guest-exec-status reply
+  std::size_t max_exec_status_message = qga_exec_status_max_message;
+  // Called when a message over its cap made the client close the channel (the command that
+  // was waiting gets Kind::oversize); the next command reconnects and resyncs.
+  std::function<void(const QmpError&)> on_oversize;
 };
 
 using QgaResult = std::expected<boost::json::value, QmpError>;
@@ -52,7 +57,8 @@ class QgaClient {
   // Syncs, then runs one command and returns its "return" (or the agent's error as
   // Kind::command). Each step (sync, command) is bounded by `timeout`; time spent queued
   // behind earlier commands is not. An absent or hung agent gives Kind::timeout, "agent not
-  // responding on PATH: ...". The client must outlive the co_await.
+  // responding on PATH: ...". A message over its cap (QgaOptions) gives Kind::oversize and
+  // closes the socket. The client must outlive the co_await.
   asio::awaitable<QgaResult> execute(std::string name, boost::json::object arguments = {});
   asio::awaitable<QgaResult> execute(std::string name, boost::json::object arguments,
                                      std::chrono::milliseconds timeout);

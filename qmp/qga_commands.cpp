@@ -10,6 +10,7 @@
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "qmp/guest_text.hpp"
 #include "qmp/json_fields.hpp"
 #include "qmp/qga_commands_reader.hpp"
 
@@ -20,9 +21,17 @@ namespace json = boost::json;
 
 using detail::unexpected_reply;
 
+// Exactly as sent (base64 data, checked by its decoder).
 std::string text(const json::object& o, std::string_view key) {
   const auto* s = string_at(o, key);
   return s != nullptr ? std::string(*s) : std::string();
+}
+
+// Guest text for people: sanitised and bounded (guest_text.hpp).
+std::string guest_text(const json::object& o, std::string_view key,
+                       std::size_t max_chars = guest_text_max_chars) {
+  const auto* s = string_at(o, key);
+  return s != nullptr ? sanitize_guest_text(*s, max_chars) : std::string();
 }
 
 int base64_value(char c) {
@@ -105,12 +114,12 @@ asio::awaitable<QgaTyped<GuestInfo>> guest_info(QgaClient& client) {
     co_return std::unexpected(unexpected_reply("guest-info", *reply));
   }
   GuestInfo info;
-  info.version = text(*o, "version");
+  info.version = guest_text(*o, "version", agent_version_max_chars);
   const auto* cmds = o->if_contains("supported_commands");
   if (cmds != nullptr && cmds->is_array()) {
     for (const auto& c : cmds->as_array()) {
       if (c.is_object() && bool_at(c.as_object(), "enabled")) {
-        info.enabled_commands.push_back(text(c.as_object(), "name"));
+        info.enabled_commands.push_back(guest_text(c.as_object(), "name"));
       }
     }
   }
@@ -126,10 +135,10 @@ asio::awaitable<QgaTyped<GuestOsInfo>> guest_get_osinfo(QgaClient& client) {
   if (o == nullptr) {
     co_return std::unexpected(unexpected_reply("guest-get-osinfo", *reply));
   }
-  co_return GuestOsInfo{text(*o, "kernel-release"), text(*o, "kernel-version"),
-                        text(*o, "machine"),        text(*o, "id"),
-                        text(*o, "name"),           text(*o, "pretty-name"),
-                        text(*o, "version"),        text(*o, "version-id")};
+  co_return GuestOsInfo{guest_text(*o, "kernel-release"), guest_text(*o, "kernel-version"),
+                        guest_text(*o, "machine"),        guest_text(*o, "id"),
+                        guest_text(*o, "name"),           guest_text(*o, "pretty-name"),
+                        guest_text(*o, "version"),        guest_text(*o, "version-id")};
 }
 
 asio::awaitable<QgaTyped<std::int64_t>> guest_exec_start(QgaClient& client, std::string path,

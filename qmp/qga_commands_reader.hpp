@@ -17,13 +17,14 @@
 #include <vector>
 
 #include "qmp/error.hpp"
+#include "qmp/guest_text.hpp"
 
 namespace qmd::qmp::detail {
 
 inline QmpError unexpected_reply(std::string_view command, const boost::json::value& reply) {
   return {QmpError::Kind::protocol, "",
           fmt::format("unexpected {} reply from the agent: {}", command,
-                      boost::json::serialize(reply))};
+                      json_excerpt(reply))};
 }
 
 class FieldReader {
@@ -41,7 +42,7 @@ class FieldReader {
     if (!v->is_string()) {
       return fail<std::string>();
     }
-    return std::string(v->get_string());
+    return sanitize_guest_text(v->get_string());
   }
 
   std::int64_t integer(std::string_view key) { return require(opt_integer(key)); }

@@ -1,5 +1,6 @@
 #include "qmp/replies.hpp"
 
+#include "qmp/guest_text.hpp"
 #include "qmp/json_fields.hpp"
 
 #include <fmt/format.h>
@@ -13,7 +14,7 @@ namespace json = boost::json;
 
 QmpError unexpected_shape(std::string_view command, const json::value& reply) {
   return QmpError{QmpError::Kind::protocol, "",
-                  fmt::format("unexpected {} reply: {}", command, json::serialize(reply))};
+                  fmt::format("unexpected {} reply: {}", command, json_excerpt(reply))};
 }
 
 std::string string_or_empty(const json::object& o, std::string_view key) {

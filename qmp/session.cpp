@@ -1,5 +1,7 @@
 #include "qmp/session.hpp"
 
+#include "qmp/guest_text.hpp"
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <sys/un.h>
@@ -194,7 +196,16 @@ asio::awaitable<void> Session::read_loop() {
         break;
       }
     }
-    if (broken) {
+    if (broken && broken->kind == QmpError::Kind::oversize) {
+      QmpError error{QmpError::Kind::oversize, "",
+                     fmt::format("QEMU sent a QMP message over the {} byte limit; qmd closed "
+                                 "the QMP connection",
+                                 decoder_.max_message())};
+      fail(error);
+      if (options_.on_oversize) {
+        options_.on_oversize(error);
+      }
+    } else if (broken) {
       fail(*broken);
     }
   }
@@ -208,7 +219,7 @@ void Session::dispatch(boost::json::object message) {
   } else if (message.contains("return") || message.contains("error")) {
     dispatch_reply(message);
   } else {
-    fail(protocol(fmt::format("unrecognised QMP message: {}", boost::json::serialize(message))));
+    fail(protocol(fmt::format("unrecognised QMP message: {}", json_excerpt(message))));
   }
 }
 
@@ -224,7 +235,7 @@ void Session::take_greeting(const boost::json::object& message) {
                          : nullptr;
   if (qemu == nullptr || !qemu->is_object()) {
     fail(protocol(
-        fmt::format("QMP greeting without a QEMU version: {}", boost::json::serialize(message))));
+        fmt::format("QMP greeting without a QEMU version: {}", json_excerpt(message))));
     return;
   }
   greeting_.major = static_cast<int>(int_or_zero(qemu->as_object(), "major"));
@@ -248,7 +259,7 @@ void Session::dispatch_reply(const boost::json::object& message) {
   const auto* id = message.if_contains("id");
   if (id == nullptr) {
     // QEMU answers a request it could not parse without an id; ours are always well formed.
-    spdlog::warn("QMP reply without an id ignored: {}", boost::json::serialize(message));
+    spdlog::warn("QMP reply without an id ignored: {}", json_excerpt(message));
     return;
   }
   const auto number = id->is_uint64() ? id->get_uint64()
@@ -258,7 +269,7 @@ void Session::dispatch_reply(const boost::json::object& message) {
   const auto found = pending_.find(number);
   if (found == pending_.end()) {
     spdlog::debug("QMP reply for no waiting command (timed out?): {}",
-                  boost::json::serialize(message));
+                  json_excerpt(message));
     return;
   }
   auto& waiter = *found->second;
@@ -268,7 +279,7 @@ void Session::dispatch_reply(const boost::json::object& message) {
     const auto* err = message.at("error").if_object();
     if (err == nullptr) {
       fail(protocol(fmt::format("QMP error reply without an error object: {}",
-                                boost::json::serialize(message))));
+                                json_excerpt(message))));
       return;
     }
     waiter.result = std::unexpected(QmpError{

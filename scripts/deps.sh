@@ -17,6 +17,9 @@ packages=(
   curl python3 openssh-client openssh-server
   # migrate-tls makes a throw-away CA and certificates
   openssl
+  # fuzz-smoke (scripts/fuzz.sh): libFuzzer targets; clang 16 is the first whose concepts
+  # libstdc++ 12's <expected> works with
+  clang-16 libclang-rt-16-dev
 )
 
 missing=()

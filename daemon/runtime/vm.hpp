@@ -231,8 +231,8 @@ class Vm : public std::enable_shared_from_this<Vm> {
 
  private:
   struct Run {
-    explicit Run(asio::any_io_executor ex, std::string agent_path)
-        : agent(ex, std::move(agent_path)), exited(ex) {}
+    Run(asio::any_io_executor ex, std::string agent_path, qmp::QgaOptions agent_options)
+        : agent(ex, std::move(agent_path), std::move(agent_options)), exited(ex) {}
     std::optional<ProcessHandle> qemu;
     std::optional<ProcessHandle> swtpm;
     std::optional<qmp::QmpClient> qmp;
@@ -285,6 +285,10 @@ class Vm : public std::enable_shared_from_this<Vm> {
   std::optional<std::string> apply_pinning(const cmdline::RenderResult& rendered,
                                            const std::vector<qmp::CpuInfo>& cpus);
   void watch_events();
+  // The agent's and QMP's options with the over-size hooks that log (once per run) and
+  // publish what a misbehaving guest or QEMU did (vm_guest.cpp).
+  qmp::QgaOptions agent_options();
+  qmp::QmpOptions qmp_options();
   asio::awaitable<void> supervise(std::shared_ptr<Run> run);
   asio::awaitable<void> watch_agent(std::shared_ptr<Run> run);
   asio::awaitable<void> teardown(Run& run);  // kills what is left, removes sockets/pidfiles

@@ -3,6 +3,7 @@
 // (QgaClient runs agent commands one at a time already); each method keeps its Run alive
 // while it waits, so a VM that stops meanwhile only fails the command.
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
@@ -42,6 +43,10 @@ OpError agent_error(const std::string& vm, std::string_view what, const qmp::Qmp
     case qmp::QmpError::Kind::closed:
     case qmp::QmpError::Kind::transport:
       return op_error(OpError::Code::conflict, not_connected(vm));
+    case qmp::QmpError::Kind::oversize:
+      return op_error(OpError::Code::unavailable,
+                      fmt::format("VM {}: the guest agent broke the protocol during {}: {}", vm,
+                                  what, error.desc));
     case qmp::QmpError::Kind::command:
     case qmp::QmpError::Kind::protocol:
       break;
@@ -202,6 +207,49 @@ json::array interfaces_json(const std::vector<qmp::GuestNetworkInterface>& inter
 }
 
 }  // namespace
+
+qmp::QgaOptions Vm::agent_options() {
+  qmp::QgaOptions options;
+  std::weak_ptr<Vm> weak = weak_from_this();
+  auto seen = std::make_shared<std::uint64_t>(0);
+  options.on_oversize = [weak, seen](const qmp::QmpError& error) {
+    auto self = weak.lock();
+    if (!self) {
+      return;
+    }
+    // A hostile agent repeats itself after every reconnect: one line per run, not per ping.
+    if ((*seen)++ > 0) {
+      spdlog::debug("VM {}: {} (over-size message {} of this run)", self->name_, error.desc,
+                    *seen);
+      return;
+    }
+    std::string message = fmt::format("{}; qmd reconnects and resyncs with the next agent "
+                                      "command (later ones of this run are logged at debug "
+                                      "level)",
+                                      error.desc);
+    spdlog::warn("VM {}: {}", self->name_, message);
+    self->publish("AgentMisbehaved", std::move(message));
+  };
+  return options;
+}
+
+qmp::QmpOptions Vm::qmp_options() {
+  qmp::QmpOptions options;
+  std::weak_ptr<Vm> weak = weak_from_this();
+  options.on_oversize = [weak](const qmp::QmpError& error) {
+    auto self = weak.lock();
+    if (!self) {
+      return;
+    }
+    std::string message = fmt::format(
+        "{}; the VM keeps running without QMP (no QMP events; stop asks the guest agent or "
+        "sends QEMU SIGTERM; kill works): stop and start it to get QMP back",
+        error.desc);
+    spdlog::warn("VM {}: {}", self->name_, message);
+    self->publish("Error", std::move(message));
+  };
+  return options;
+}
 
 asio::awaitable<std::expected<json::object, OpError>> Vm::guest_info() {
   auto run = run_;

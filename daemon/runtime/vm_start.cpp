@@ -206,7 +206,7 @@ asio::awaitable<OpResult> Vm::start_locked(const IncomingStart* incoming) {
   }
   const cmdline::VmPaths where = paths();
   set_state(VmState::starting, "start requested");
-  run_ = std::make_shared<Run>(ctx_.executor, where.qga_socket());
+  run_ = std::make_shared<Run>(ctx_.executor, where.qga_socket(), agent_options());
   auto run = run_;
   run->incoming = incoming != nullptr;
 
@@ -468,7 +468,8 @@ asio::awaitable<std::optional<std::string>> Vm::connect_qmp(milliseconds limit) 
       break;
     }
     if (is_socket(socket)) {
-      auto client = co_await qmp::QmpClient::connect(socket, 5s);
+      const qmp::QmpOptions options = qmp_options();
+      auto client = co_await qmp::QmpClient::connect(socket, 5s, options);
       if (client) {
         run->qmp.emplace(std::move(*client));
         const auto& greeting = run->qmp->greeting();

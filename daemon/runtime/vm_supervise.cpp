@@ -220,7 +220,7 @@ asio::awaitable<bool> Vm::adopt() {
     publish("Adoption", fmt::format("pidfile {} names pid {}, which is not this VM's QEMU "
                                     "(no -uuid {}); not adopted",
                                     pidfile, *pid, record_.uuid));
-    run_ = std::make_shared<Run>(ctx_.executor, where.qga_socket());
+    run_ = std::make_shared<Run>(ctx_.executor, where.qga_socket(), agent_options());
     co_await teardown(*run_);
     run_.reset();
     co_return false;
@@ -229,7 +229,7 @@ asio::awaitable<bool> Vm::adopt() {
   if (!qemu) {
     co_return false;
   }
-  run_ = std::make_shared<Run>(ctx_.executor, where.qga_socket());
+  run_ = std::make_shared<Run>(ctx_.executor, where.qga_socket(), agent_options());
   auto run = run_;
   run->qemu.emplace(std::move(*qemu));
   if (auto swtpm_pid = read_pid(where.swtpm_pid())) {

@@ -240,17 +240,35 @@ TEST_CASE("a message that is not QMP is a protocol error") {
   CHECK((*a)->error().to_string() == "QMP protocol error: unrecognised QMP message: {\"hello\":1}");
 }
 
-TEST_CASE("an oversized reply is a protocol error, not a memory blow-up") {
+TEST_CASE("an oversized reply closes the connection and tells the owner once") {
   asio::io_context ioc;
   FakePeer peer(ioc);
-  QmpClient client = handshake(ioc, peer, QmpOptions{std::chrono::milliseconds(2000), 4096});
+  std::vector<QmpError> told;
+  QmpOptions options;
+  options.command_timeout = std::chrono::milliseconds(2000);
+  options.max_message = 4096;
+  options.on_oversize = [&](const QmpError& error) { told.push_back(error); };
+  QmpClient client = handshake(ioc, peer, options);
   auto a = start(ioc, client.execute("query-qmp-schema"));
+  auto b = start(ioc, client.execute("query-status"));
+  peer.request();
   peer.request();
   peer.send("{\"return\": \"" + std::string(8192, 'x') + "\"}\r\n");
-  REQUIRE(run_until(ioc, [&] { return a->has_value(); }));
-  REQUIRE_FALSE((*a)->has_value());
-  CHECK((*a)->error().to_string() ==
-        "QMP protocol error: a message from the peer exceeds the 4096 byte limit");
+  REQUIRE(run_until(ioc, [&] { return a->has_value() && b->has_value(); }));
+  const QmpError expected{QmpError::Kind::oversize, "",
+                          "QEMU sent a QMP message over the 4096 byte limit; qmd closed the QMP "
+                          "connection"};
+  CHECK(**a == QmpResult(std::unexpected(expected)));
+  CHECK(**b == QmpResult(std::unexpected(expected)));
+  CHECK(told == std::vector<QmpError>{expected});
+  CHECK_FALSE(client.is_open());
+  REQUIRE(client.close_reason() != nullptr);
+  CHECK(*client.close_reason() == expected);
+}
+
+TEST_CASE("the QMP cap fits query-qmp-schema of QEMU 7.2 twenty times over") {
+  CHECK(QmpOptions{}.max_message == 4u * 1024u * 1024u);
+  CHECK(QmpOptions{}.max_message >= 20u * 206999u);
 }
 
 TEST_CASE("the peer closing mid-command fails every pending command at once") {

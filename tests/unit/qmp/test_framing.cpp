@@ -86,7 +86,7 @@ TEST_CASE("a large message in small reads") {
   CHECK(got == std::vector<json::object>{message});
 }
 
-TEST_CASE("a message over the limit is a protocol error, one at the limit is not") {
+TEST_CASE("a message over the limit is an oversize error, one at the limit is not") {
   const std::string exact = R"({"a":"xxxxxxxx"})";  // 16 bytes
   JsonStreamDecoder fits(exact.size());
   CHECK(feed_ok(fits, exact + "\r\n" + exact + "\r\n").size() == 2);
@@ -95,7 +95,7 @@ TEST_CASE("a message over the limit is a protocol error, one at the limit is not
   CHECK(feed_ok(d, exact.substr(0, 8)).empty());
   CHECK(
       feed_bad(d, exact.substr(8)) ==
-      QmpError{QmpError::Kind::protocol, "", "a message from the peer exceeds the 15 byte limit"});
+      QmpError{QmpError::Kind::oversize, "", "a message from the peer exceeds the 15 byte limit"});
 }
 
 TEST_CASE("an endless message fails without buffering it all") {

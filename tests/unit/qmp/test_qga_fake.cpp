@@ -12,6 +12,7 @@
 
 #include "qmp/qga_client.hpp"
 #include "qmp/qga_commands.hpp"
+#include "tests/unit/qmp/fake_agent.hpp"
 #include "tests/unit/qmp/io_drive.hpp"
 
 using namespace qmd::qmp;
@@ -21,53 +22,6 @@ namespace json = boost::json;
 namespace {
 
 json::object obj(std::string_view text) { return json::parse(text).as_object(); }
-
-// The agent's side of a socketpair. Requests may start with the client's 0xFF parser reset.
-class FakeAgent {
- public:
-  explicit FakeAgent(asio::io_context& ioc) : ioc_(ioc), socket_(ioc) {}
-  QgaClient client(QgaOptions options = {}) {
-    asio::local::stream_protocol::socket other(ioc_);
-    asio::local::connect_pair(socket_, other);
-    return QgaClient::adopt(std::move(other), "fake-qga", options);
-  }
-  void send(const std::string& bytes) {
-    bool done = false;
-    asio::async_write(socket_, asio::buffer(bytes), [&](boost::system::error_code ec, std::size_t) {
-      CHECK_FALSE(ec);
-      done = true;
-    });
-    REQUIRE(run_until(ioc_, [&] { return done; }));
-  }
-  json::object request() {
-    bool done = false;
-    asio::async_read_until(socket_, buffer_, '\n', [&](boost::system::error_code ec, std::size_t) {
-      CHECK_FALSE(ec);
-      done = true;
-    });
-    REQUIRE(run_until(ioc_, [&] { return done; }));
-    std::istream in(&buffer_);
-    std::string line;
-    std::getline(in, line);
-    if (!line.empty() && line.front() == '\xff') {
-      line.erase(0, 1);
-    }
-    return json::parse(line).as_object();
-  }
-  // Reads a sync request and returns its id.
-  std::int64_t sync_request() {
-    const auto r = request();
-    REQUIRE(r.at("execute") == "guest-sync-delimited");
-    return r.at("arguments").at("id").as_int64();
-  }
-  void sync_reply(std::int64_t id) { send("\xff{\"return\": " + std::to_string(id) + "}\n"); }
-  std::size_t unread() { return socket_.available() + buffer_.size(); }
-
- private:
-  asio::io_context& ioc_;
-  asio::local::stream_protocol::socket socket_;
-  asio::streambuf buffer_;
-};
 
 }  // namespace
 
@@ -383,7 +337,9 @@ TEST_CASE("fsfreeze freeze/thaw return counts, status reads thawed/frozen") {
 TEST_CASE("fsfreeze uses its own long timeout, not the client's default") {
   asio::io_context ioc;
   FakeAgent agent(ioc);
-  QgaClient client = agent.client(QgaOptions{100ms});
+  QgaOptions options;
+  options.command_timeout = 100ms;
+  QgaClient client = agent.client(options);
   auto result = start(ioc, guest_fsfreeze_freeze(client));
   agent.sync_reply(agent.sync_request());
   CHECK(agent.request() == obj(R"({"execute": "guest-fsfreeze-freeze"})"));

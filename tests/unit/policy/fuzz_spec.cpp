@@ -1,0 +1,31 @@
+// libFuzzer target: a spec document as a group member may send it (YAML, or JSON, which the
+// YAML reader takes too), through policy::parse_spec. Checks: no crash, no sanitizer report,
+// bounded memory (fuzz.sh's -rss_limit_mb/-malloc_limit_mb), and every failure is reported as
+// errors with a message (never an empty error list).
+//
+//   scripts/fuzz.sh 60 fuzz_spec
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "policy/parse.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string text(reinterpret_cast<const char*>(data), size);
+  const auto parsed = qmd::policy::parse_spec(text, "fuzz.yaml");
+  if (!parsed) {
+    if (parsed.error().empty()) {
+      std::fprintf(stderr, "parse_spec failed with no error\n");
+      std::abort();
+    }
+    for (const auto& error : parsed.error()) {
+      if (error.message.empty()) {
+        std::fprintf(stderr, "parse_spec gave an error without a message (path %s)\n",
+                     error.path.c_str());
+        std::abort();
+      }
+    }
+  }
+  return 0;
+}
