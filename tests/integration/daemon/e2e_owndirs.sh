@@ -56,8 +56,8 @@ spec:
           bootloader:
             efi: {secureBoot: false, persistent: $2}
           kernelBoot:
-            kernelPath: $T/guest/vmlinuz
-            initrdPath: $T/guest/initramfs.img
+            kernelPath: $S/guest/vmlinuz
+            initrdPath: $S/guest/initramfs.img
             kernelArgs: "console=ttyS0 panic=-1 quiet mitigations=off"
         devices:
           autoattachGraphicsDevice: false
