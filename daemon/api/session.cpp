@@ -111,6 +111,11 @@ asio::awaitable<Response> call_handler(ServerState& state, Request request) {
   co_return error_response(500, "Internal", failure);
 }
 
+// The most unparsed bytes a connection may hold: a whole header, or one read of body.
+std::size_t read_buffer_limit(const ServerOptions& options) {
+  return options.max_header_bytes + 128 * 1024;
+}
+
 // Why a request could not be read, as the answer to send (nullopt: just close).
 std::optional<Response> read_failure(const beast::error_code& ec, bool timed_out, bool got_some,
                                      const ServerOptions& options, BodyKind kind) {
@@ -129,6 +134,11 @@ std::optional<Response> read_failure(const beast::error_code& ec, bool timed_out
   }
   if (ec == http::error::body_limit) {
     return error_response(413, "TooLarge", body_limit_message(options.body_limits, kind));
+  }
+  if (ec == http::error::buffer_overflow) {  // a chunk header or trailer that never ends
+    return error_response(431, "TooLarge",
+                          "a chunk header or trailer exceeds the read buffer of " +
+                              std::to_string(read_buffer_limit(options)) + " bytes");
   }
   if (ec.category() == http::make_error_code(http::error::bad_method).category() &&
       ec != http::error::end_of_stream && ec != http::error::partial_message) {
@@ -174,7 +184,8 @@ asio::awaitable<ReadResult> read_request(ServerState& state, Connection& connect
   result.large = parser.is_header_done() && parser.content_length().value_or(0) >= kLargeBody;
   if (ec || connection.timed_out) {
     result.answer = read_failure(ec, connection.timed_out, parser.got_some(), options, kind);
-    result.large = true;  // a refused or broken request may have grown the heap
+    // A refused or broken request may have grown the heap; a plain hang-up did not.
+    result.large = result.large || buffer.capacity() >= kLargeBody;
     co_return result;
   }
   result.complete = true;
@@ -262,7 +273,9 @@ asio::awaitable<void> run_session(std::shared_ptr<ServerState> state,
     ~Release() { state.release(uid); }
   } release{*state, connection->peer.uid};
 
-  beast::flat_buffer buffer;
+  // Bounded: Beast does not apply the header limit to chunk headers and trailers, which would
+  // otherwise grow this buffer for as long as a client sends them.
+  beast::flat_buffer buffer{read_buffer_limit(state->options)};
   for (bool first = true, more = true; more && !state->stopping; first = false) {
     connection->busy = false;
     if (!first && buffer.size() == 0) {
