@@ -8,6 +8,26 @@
 
 namespace qmd::daemon {
 
+namespace {
+
+// Every follower gets its own copy of each event and the log a line: a message is bounded
+// whatever put it together (guest text is sanitised and capped before, this is the backstop).
+constexpr std::size_t kMaxMessageBytes = 4096;
+
+void cap_message(std::string& message) {
+  if (message.size() <= kMaxMessageBytes) {
+    return;
+  }
+  std::size_t cut = kMaxMessageBytes;
+  while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80) {
+    --cut;  // never split a UTF-8 sequence
+  }
+  message.resize(cut);
+  message += " ... (truncated)";
+}
+
+}  // namespace
+
 std::string format_time(std::chrono::system_clock::time_point time) {
   const auto ms = std::chrono::time_point_cast<std::chrono::milliseconds>(time);
   const auto secs = std::chrono::time_point_cast<std::chrono::seconds>(ms);
@@ -40,6 +60,7 @@ void EventBus::trim() {
 }
 
 void EventBus::publish(Event event) {
+  cap_message(event.message);
   history_.push_back(event);
   bytes_ += event_bytes(event);
   ++next_seq_;
@@ -81,6 +102,8 @@ std::optional<std::pair<std::uint64_t, Event>> EventBus::next_event(
 
 std::shared_ptr<EventBus::Channel> EventBus::subscribe() {
   auto channel = std::make_shared<Channel>(executor_, 1024);
+  // Followers that left are otherwise only dropped at the next event, which may be far off.
+  std::erase_if(subscribers_, [](const std::weak_ptr<Channel>& weak) { return weak.expired(); });
   subscribers_.push_back(channel);
   return channel;
 }
