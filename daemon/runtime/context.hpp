@@ -25,6 +25,9 @@ struct DaemonContext {
   EventBus& events;
   std::optional<Credentials> qemu_user;  // set when qmd runs as root
   std::set<int> pinned_cpus;             // host CPUs given to dedicatedCpuPlacement vCPUs
+  // Set while the guests are shut down for the host (HostShutdown::run): no VM starts then,
+  // neither by the API nor by runStrategy nor by autostart, so none escapes the plan.
+  bool host_shutting_down = false;
 };
 
 }  // namespace qmd::daemon

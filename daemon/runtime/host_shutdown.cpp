@@ -181,6 +181,14 @@ asio::awaitable<std::expected<HostShutdownReport, OpError>> HostShutdown::run() 
                                        "wait for it (it ends within hostShutdown.timeout)"));
   }
   running_ = true;
+  ctx_.host_shutting_down = true;
+  struct Done {  // whatever way run() leaves, the next request and starts are possible again
+    HostShutdown& self;
+    ~Done() {
+      self.running_ = false;
+      self.ctx_.host_shutting_down = false;
+    }
+  } done{*this};
   const HostShutdownConfig config = ctx_.config.host_shutdown;
   HostShutdownReport report;
   report.action = config.action == HostShutdownConfig::Action::none ? "none" : "shutdown";
@@ -222,7 +230,6 @@ asio::awaitable<std::expected<HostShutdownReport, OpError>> HostShutdown::run() 
     report.record_error = written.error();
     spdlog::error("host shutdown: cannot keep the report: {}", written.error());
   }
-  running_ = false;
   co_return report;
 }
 

@@ -176,6 +176,17 @@ asio::awaitable<OpResult> Vm::start() {
 }
 
 asio::awaitable<OpResult> Vm::start_locked(const IncomingStart* incoming) {
+  if (retired_) {  // deleted (or handed over) while this start waited: a new VM may own the name
+    co_return std::unexpected(op_error(
+        OpError::Code::not_found, fmt::format("VM {} was deleted; it is not started", name_)));
+  }
+  if (ctx_.host_shutting_down) {
+    co_return std::unexpected(op_error(
+        OpError::Code::conflict,
+        fmt::format("VM {} is not started: the guests are being shut down for the host "
+                    "(qmctl shutdown-guests); start it once that has finished",
+                    name_)));
+  }
   if (is_active(state_)) {
     co_return std::unexpected(op_error(OpError::Code::conflict,
                                        fmt::format("VM {} is already {}", name_,
