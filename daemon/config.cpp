@@ -166,6 +166,11 @@ void read_api(MapReader& top, Config& out) {
       }
     };
     positive("maxConnections", out.api_max_connections);
+    if (out.api_max_connections < 8) {  // below that the share kept for root is everything
+      api.error_at("maxConnections", fmt::format("{} is too few: use 8 or more (the last "
+                                                 "eighth, at least 4, is kept for root)",
+                                                 out.api_max_connections));
+    }
     positive("maxConnectionsPerUser", out.api_max_connections_per_user);
     positive("writeTimeoutSeconds", out.api_write_timeout_seconds);
   });

@@ -241,6 +241,9 @@ TEST_CASE("api: connection caps and the stream write deadline, with their defaul
   CHECK(defaults.api_write_timeout_seconds == 10);
   CHECK(errors_of("api:\n  maxConnections: 0\n") ==
         "api.maxConnections: must be 1 or more (qmd.yaml:2:19)\n");
+  CHECK(errors_of("api:\n  maxConnections: 4\n") ==
+        "api.maxConnections: 4 is too few: use 8 or more (the last eighth, at least 4, is kept "
+        "for root) (qmd.yaml:2:19)\n");
   CHECK(errors_of("api: {maxConection: 3}\n").starts_with("api.maxConection: unknown field"));
 }
 
