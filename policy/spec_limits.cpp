@@ -78,6 +78,20 @@ std::optional<SpecError> check_nesting(std::string_view text, const std::string&
                                    max_depth),
                        file, Mark{cursor.line, cursor.column}};
     }
+    if (c == '*' && (depth > 0 || starts_value(previous))) {
+      return SpecError{"",
+                       "a YAML alias (*name) is not accepted in a VM spec: write the value out "
+                       "(aliases let a small document expand without bound)",
+                       file, Mark{cursor.line, cursor.column}};
+    }
+    if ((c == '&' || c == '!') && (depth > 0 || starts_value(previous))) {
+      // An anchor or a tag: the value starts after it, so what comes next still opens one.
+      while (!cursor.done() && cursor.peek() != ' ' && cursor.peek() != '\t' &&
+             cursor.peek() != '\n' && cursor.peek() != '[' && cursor.peek() != '{') {
+        cursor.step();
+      }
+      continue;
+    }
     if (!opens && (c == '[' || c == '{')) {
       previous = 'a';  // part of a plain scalar: what follows is too
       cursor.step();

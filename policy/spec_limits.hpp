@@ -16,8 +16,9 @@ inline constexpr std::size_t kMaxSpecNesting = 64;
 // disks + interfaces + inputs + volumes + networks
 inline constexpr std::size_t kMaxSpecDevices = 256;
 
-// The first `[` or `{` that opens a flow collection deeper than `max_depth` (quoted strings
-// and comments skipped), as an error with its line:column; nullopt when none does.
+// The first `[` or `{` that opens a flow collection deeper than `max_depth`, or the first
+// alias (`*name`), quoted strings and comments skipped, as an error with its line:column;
+// nullopt when there is neither.
 std::optional<SpecError> check_nesting(std::string_view text, const std::string& file,
                                        std::size_t max_depth = kMaxSpecNesting);
 

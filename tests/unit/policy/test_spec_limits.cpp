@@ -61,3 +61,22 @@ TEST_CASE("device count: a minimal VM passes; one device over the limit names th
         "declares 6 devices (3 disks, 0 interfaces, 0 inputs, 3 volumes, 0 networks); a VM may "
         "have at most 5 in all");
 }
+
+TEST_CASE("nesting: an anchor or a tag before a flow collection does not hide it") {
+  CHECK(check_nesting("a: &x [[[[[1]]]]]\n", "vm.yaml", 4));
+  CHECK(check_nesting("a: !t [[[[[1]]]]]\n", "vm.yaml", 4));
+  CHECK(check_nesting("a: &x\n  [[[[[1]]]]]\n", "vm.yaml", 4));
+  CHECK(check_nesting("a: [&x [[[[1]]]]]\n", "vm.yaml", 4));
+  CHECK_FALSE(check_nesting("a: &x [[1]]\nb: c\n", "vm.yaml", 4));
+}
+
+TEST_CASE("nesting: an alias is refused at its line:column, a '*' in a scalar is not one") {
+  const auto alias = check_nesting("a: &x [1]\nb: *x\n", "vm.yaml");
+  REQUIRE(alias);
+  CHECK(alias->mark.line == 2);
+  CHECK(alias->mark.column == 4);
+  CHECK(alias->message.starts_with("a YAML alias (*name) is not accepted"));
+  CHECK(check_nesting("a: [1, *x]\n", "vm.yaml"));
+  CHECK(check_nesting("- *x\n", "vm.yaml"));
+  CHECK_FALSE(check_nesting("a: b*c\nd: \"*e\"\nf: 2 # *g\n", "vm.yaml"));
+}
