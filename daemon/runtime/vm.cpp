@@ -107,10 +107,15 @@ Vm::Vm(DaemonContext& ctx, std::string name, std::string spec_text, VmRecord rec
 Vm::~Vm() = default;
 
 std::expected<policy::VmSpec, OpError> Vm::spec() const {
+  // Listing VMs asks every VM for its spec: parse each text once, not at every request.
+  if (spec_cache_ && spec_cache_->first == spec_text_) {
+    return spec_cache_->second;
+  }
   auto spec = parse_definition(ctx_, spec_text_, name_ + "/spec.yaml");
   if (spec && !spec->domain.firmware.uuid) {
     spec->domain.firmware.uuid = record_.uuid;  // stable, and how adoption knows its QEMU
   }
+  spec_cache_.emplace(spec_text_, spec);
   return spec;
 }
 

@@ -331,6 +331,9 @@ class Vm : public std::enable_shared_from_this<Vm> {
   DaemonContext& ctx_;
   std::string name_;
   std::string spec_text_;
+  // The last text spec() parsed and what it gave (the record's uuid is fixed for a VM).
+  mutable std::optional<std::pair<std::string, std::expected<policy::VmSpec, OpError>>>
+      spec_cache_;
   VmRecord record_;
   VmState state_ = VmState::stopped;
   AsyncMutex lock_;
