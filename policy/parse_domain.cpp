@@ -155,6 +155,12 @@ void read_domain(MapReader& domain, DomainSpec& out) {
 }
 
 void read_vmi_spec(MapReader& spec, VmSpec& out) {
+  // Scheduling and cluster plumbing: what they choose among does not exist on one host.
+  for (auto key : {"priorityClassName", "evictionStrategy", "nodeSelector", "tolerations",
+                   "affinity", "schedulerName", "dnsPolicy", "dnsConfig",
+                   "topologySpreadConstraints", "resourceClaims"}) {
+    spec.accept_ignored(key, kNoEffectHere);
+  }
   spec.require("domain");
   spec.read_map("domain", [&](MapReader& domain) { read_domain(domain, out.domain); });
   spec.read_list("volumes", [&](MapReader& volume, std::size_t) {
