@@ -175,6 +175,15 @@ void read_vmi_spec(MapReader& spec, VmSpec& out) {
   if (grace) {
     out.termination_grace_period_seconds = *grace;
   }
+  // qmd runs qemu-system-x86_64 only: KubeVirt's amd64 is the one architecture there is.
+  std::optional<std::string> architecture;
+  spec.read("architecture", architecture);
+  if (architecture && *architecture != "amd64") {
+    spec.error_at("architecture",
+                  fmt::format("\"{}\" is not this host's architecture: the host is amd64 "
+                              "(x86_64, the only one qmd runs); set amd64 or remove the field",
+                              *architecture));
+  }
 }
 
 }  // namespace qmd::policy::parse_parts

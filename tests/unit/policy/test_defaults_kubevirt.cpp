@@ -253,3 +253,13 @@ TEST_CASE("defaults applied twice add each warning once") {
   CHECK(count == 2);
   CHECK(apply_defaults(spec).warnings.size() == count);
 }
+
+TEST_CASE("architecture amd64 is accepted; any other is refused naming the host's") {
+  const std::string doc = std::string(kHead) + "    memory: {guest: 1Gi}\n  architecture: ";
+  CHECK(report("    memory: {guest: 1Gi}\n  architecture: amd64\n") == "");
+  const auto arm = parse_spec(doc + "arm64\n", "vm.yaml");
+  REQUIRE_FALSE(arm.has_value());
+  CHECK(to_string(arm.error()) ==
+        "spec.architecture: \"arm64\" is not this host's architecture: the host is amd64 "
+        "(x86_64, the only one qmd runs); set amd64 or remove the field (vm.yaml:7:17)\n");
+}
