@@ -154,7 +154,8 @@ PartialSpec parse_spec_partial(const std::string& text, const std::string& file)
         file, yaml::mark_of(documents[1])});
   }
   if (!documents[0].IsMap()) {
-    return refuse(SpecError{"", fmt::format("{}, got {}", kExpectedTop, yaml::describe(documents[0])),
+    return refuse(SpecError{"",
+                            fmt::format("{}, got {}", kExpectedTop, yaml::describe(documents[0])),
                             file, yaml::mark_of(documents[0])});
   }
   {

@@ -24,7 +24,8 @@ std::string all(const std::string& text) {
 }  // namespace
 
 TEST_CASE("a valid spec has no errors, and parse_spec_partial returns it whole") {
-  const auto parsed = parse_spec_partial(std::string(kHead) + "    memory: {guest: 1Gi}\n", "vm.yaml");
+  const auto parsed =
+      parse_spec_partial(std::string(kHead) + "    memory: {guest: 1Gi}\n", "vm.yaml");
   CHECK(parsed.readable);
   CHECK(parsed.errors.empty());
   CHECK(parsed.spec.domain.memory.guest == 1024 * 1024 * 1024);
