@@ -80,7 +80,10 @@ std::expected<RenderResult, policy::SpecErrors> render(const policy::VmSpec& inp
 
   RenderResult out;
   out.binary = host.qemu_binary;
-  out.warnings = check.warnings;
+  for (const auto& w : spec.warnings) {
+    out.warnings.push_back(w.to_string());
+  }
+  out.warnings.insert(out.warnings.end(), check.warnings.begin(), check.warnings.end());
   for (const auto& c : configurators(spec, host, paths, policy, check, ovmf)) {
     c->configure(spec, out);
   }

@@ -3,6 +3,7 @@
 // where it is set; the README lists them.
 #include <cmath>
 
+#include "policy/defaults_kubevirt.hpp"
 #include "policy/validate.hpp"
 
 namespace qmd::policy {
@@ -32,11 +33,15 @@ void default_cpu(DomainSpec& d) {
   }
 }
 
-void default_memory(DomainSpec& d) {
+void default_memory(VmSpec& spec) {
+  auto& d = spec.domain;
+  kubevirt::align_guest_memory(spec, "domain.memory.guest");
   // Guest memory follows the memory request, else the limit (KubeVirt).
   if (!d.memory.guest) {
-    d.memory.guest =
-        d.resources.requests.memory ? d.resources.requests.memory : d.resources.limits.memory;
+    const bool request = d.resources.requests.memory.has_value();
+    d.memory.guest = request ? d.resources.requests.memory : d.resources.limits.memory;
+    kubevirt::align_guest_memory(spec, request ? "domain.resources.requests.memory"
+                                               : "domain.resources.limits.memory");
   }
 }
 
@@ -142,28 +147,11 @@ void default_disks(std::vector<DiskDevice>& disks) {
   }
 }
 
-// KubeVirt attaches a pod network with a masquerade interface named `default` when the VM
-// declares no networking at all and does not opt out with autoattachPodInterface: false.
-void default_pod_network(VmSpec& spec) {
-  auto& dev = spec.domain.devices;
-  if (!spec.domain.devices.interfaces.empty() || !spec.networks.empty() ||
-      !dev.autoattach_pod_interface.value_or(true)) {
-    return;
-  }
-  Network pod;
-  pod.name = "default";
-  pod.kind = NetworkKind::pod;
-  spec.networks.push_back(std::move(pod));
-  InterfaceDevice nic;
-  nic.name = "default";
-  nic.binding = "masquerade";
-  dev.interfaces.push_back(std::move(nic));
-}
-
 void default_devices(VmSpec& spec) {
   auto& dev = spec.domain.devices;
+  kubevirt::add_volume_disks(spec);
   default_disks(dev.disks);
-  default_pod_network(spec);
+  kubevirt::add_default_pod_network(spec);
   for (auto& nic : dev.interfaces) {
     if (!nic.model) {
       nic.model = "virtio";
@@ -202,8 +190,10 @@ void default_devices(VmSpec& spec) {
 
 VmSpec apply_defaults(VmSpec spec) {
   default_cpu(spec.domain);
-  default_memory(spec.domain);
+  default_memory(spec);
   default_firmware(spec.domain);
+  kubevirt::enable_smm_for_secure_boot(spec);
+  kubevirt::enable_hyperv_prerequisites(spec);
   default_clock(spec.domain.clock);
   default_features(spec.domain.features);
   default_devices(spec);

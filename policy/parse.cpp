@@ -71,6 +71,9 @@ void read_template_metadata(MapReader& meta, VmSpec& out) {
 }
 
 void read_vm_spec(MapReader& spec, VmSpec& out) {
+  spec.accept_ignored("dataVolumeTemplates",
+                     "has no effect on one host (CDI imports data volumes in a cluster); "
+                     "ignored: give the VM a hostDisk or file volume instead");
   spec.read("running", out.running);
   spec.read("runStrategy", out.run_strategy);
   read_preset_ref(spec, "instancetype", out.instancetype);
@@ -118,58 +121,65 @@ SpecError file_error(const std::string& path, std::string message) {
 
 }  // namespace
 
-std::expected<VmSpec, SpecErrors> parse_spec(const std::string& text, const std::string& file) {
-  VmSpec spec;
-  spec.source.set_file(file);
+PartialSpec parse_spec_partial(const std::string& text, const std::string& file) {
+  PartialSpec out;
+  out.spec.source.set_file(file);
+  const auto refuse = [&](SpecError error) {
+    out.errors.push_back(std::move(error));
+    return std::move(out);
+  };
   std::vector<YAML::Node> documents;
   try {
     documents = YAML::LoadAll(text);
   } catch (const YAML::DeepRecursion& e) {
     // yaml-cpp labels this "bad file"; say what is actually wrong.
-    return std::unexpected(SpecErrors{SpecError{
+    return refuse(SpecError{
         "", "the document nests too deeply to be a VM spec; check its brackets and indentation",
-        file,
-        Mark{e.mark.line + 1, e.mark.column + 1}}});
+        file, Mark{e.mark.line + 1, e.mark.column + 1}});
   } catch (const YAML::Exception& e) {
-    return std::unexpected(SpecErrors{SpecError{
-        "", fmt::format("YAML syntax error: {}", e.msg), file,
-        Mark{e.mark.line + 1, e.mark.column + 1}}});
+    return refuse(SpecError{"", fmt::format("YAML syntax error: {}", e.msg), file,
+                            Mark{e.mark.line + 1, e.mark.column + 1}});
   }
   // A stray `---` at the end adds an empty document; only real ones count.
   std::erase_if(documents, [](const YAML::Node& d) { return d.IsNull(); });
   if (documents.empty()) {
-    return std::unexpected(
-        SpecErrors{SpecError{"", fmt::format("the document is empty: {}", kExpectedTop), file,
-                             {}}});
+    return refuse(SpecError{"", fmt::format("the document is empty: {}", kExpectedTop), file, {}});
   }
   if (documents.size() > 1) {
-    return std::unexpected(SpecErrors{SpecError{
+    return refuse(SpecError{
         "",
         fmt::format("found {} YAML documents; a spec file holds exactly one VM: split them "
                     "into separate files",
                     documents.size()),
-        file, yaml::mark_of(documents[1])}});
+        file, yaml::mark_of(documents[1])});
   }
   if (!documents[0].IsMap()) {
-    return std::unexpected(SpecErrors{SpecError{
-        "", fmt::format("{}, got {}", kExpectedTop, yaml::describe(documents[0])), file,
-        yaml::mark_of(documents[0])}});
+    return refuse(SpecError{"",
+                            fmt::format("{}, got {}", kExpectedTop, yaml::describe(documents[0])),
+                            file, yaml::mark_of(documents[0])});
   }
-  SpecErrors errors;
   {
-    yaml::Document doc(spec.source, errors);
-    read_document(documents[0], doc, spec);
+    yaml::Document doc(out.spec.source, out.errors);
+    doc.set_warnings(out.spec.warnings);
+    read_document(documents[0], doc, out.spec);
   }
-  if (!errors.empty()) {
-    std::ranges::stable_sort(errors, [](const SpecError& a, const SpecError& b) {
-      return std::pair(a.mark.line, a.mark.column) < std::pair(b.mark.line, b.mark.column);
-    });
-    return std::unexpected(std::move(errors));
-  }
-  return spec;
+  std::ranges::stable_sort(out.errors, [](const SpecError& a, const SpecError& b) {
+    return std::pair(a.mark.line, a.mark.column) < std::pair(b.mark.line, b.mark.column);
+  });
+  // With an unknown kind the fields are unread, so there is nothing to check further.
+  out.readable = out.spec.kind == "VirtualMachine" || out.spec.kind == "VirtualMachineInstance";
+  return out;
 }
 
-std::expected<VmSpec, SpecErrors> parse_spec_file(const std::string& path) {
+std::expected<VmSpec, SpecErrors> parse_spec(const std::string& text, const std::string& file) {
+  auto partial = parse_spec_partial(text, file);
+  if (!partial.errors.empty()) {
+    return std::unexpected(std::move(partial.errors));
+  }
+  return std::move(partial.spec);
+}
+
+std::expected<std::string, SpecErrors> read_spec_file(const std::string& path) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
     return std::unexpected(
@@ -192,7 +202,15 @@ std::expected<VmSpec, SpecErrors> parse_spec_file(const std::string& path) {
         path, "the spec file is larger than 1 MiB; a VM spec is a few kilobytes: check the "
               "path")});
   }
-  return parse_spec(text, path);
+  return text;
+}
+
+std::expected<VmSpec, SpecErrors> parse_spec_file(const std::string& path) {
+  auto text = read_spec_file(path);
+  if (!text) {
+    return std::unexpected(std::move(text.error()));
+  }
+  return parse_spec(*text, path);
 }
 
 }  // namespace qmd::policy

@@ -155,6 +155,12 @@ void read_domain(MapReader& domain, DomainSpec& out) {
 }
 
 void read_vmi_spec(MapReader& spec, VmSpec& out) {
+  // Scheduling and cluster plumbing: what they choose among does not exist on one host.
+  for (auto key : {"priorityClassName", "evictionStrategy", "nodeSelector", "tolerations",
+                   "affinity", "schedulerName", "dnsPolicy", "dnsConfig",
+                   "topologySpreadConstraints", "resourceClaims"}) {
+    spec.accept_ignored(key, kNoEffectHere);
+  }
   spec.require("domain");
   spec.read_map("domain", [&](MapReader& domain) { read_domain(domain, out.domain); });
   spec.read_list("volumes", [&](MapReader& volume, std::size_t) {
@@ -168,6 +174,15 @@ void read_vmi_spec(MapReader& spec, VmSpec& out) {
   spec.read("terminationGracePeriodSeconds", grace);
   if (grace) {
     out.termination_grace_period_seconds = *grace;
+  }
+  // qmd runs qemu-system-x86_64 only: KubeVirt's amd64 is the one architecture there is.
+  std::optional<std::string> architecture;
+  spec.read("architecture", architecture);
+  if (architecture && *architecture != "amd64") {
+    spec.error_at("architecture",
+                  fmt::format("\"{}\" is not this host's architecture: the host is amd64 "
+                              "(x86_64, the only one qmd runs); set amd64 or remove the field",
+                              *architecture));
   }
 }
 

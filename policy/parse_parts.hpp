@@ -6,6 +6,10 @@
 
 namespace qmd::policy::parse_parts {
 
+// The warning for cluster-only fields, which are accepted so that KubeVirt YAML loads unchanged.
+inline constexpr std::string_view kNoEffectHere =
+    "has no effect on one host (it places or schedules the VM in a cluster); ignored";
+
 // The VMI spec: domain, volumes, networks, hostname, terminationGracePeriodSeconds.
 void read_vmi_spec(yaml::MapReader& spec, VmSpec& out);
 void read_domain(yaml::MapReader& domain, DomainSpec& out);

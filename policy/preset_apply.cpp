@@ -2,6 +2,7 @@
 // instancetype owns what it sets; a preference only fills gaps).
 #include <fmt/format.h>
 
+#include "policy/defaults_kubevirt.hpp"
 #include "policy/preset_model.hpp"
 
 namespace qmd::policy::presets {
@@ -206,6 +207,11 @@ void apply_instancetype(VmSpec& spec, const Instancetype& it,
 void apply_preference(VmSpec& spec, const Preference& pref) {
   fill_clock(spec.domain.clock, pref);
   fill_features(spec.domain.features, pref);
+  // KubeVirt adds the implied disks and the default interface first, so that preferred
+  // buses and the preferred interface model (e1000e for Windows) apply to them too.
+  fill(spec.domain.devices.autoattach_pod_interface, pref.autoattach_pod_interface);
+  kubevirt::add_volume_disks(spec);
+  kubevirt::add_default_pod_network(spec);
   fill_devices(spec.domain.devices, pref);
   fill_firmware(spec.domain, pref);
 }

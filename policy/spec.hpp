@@ -31,6 +31,9 @@ struct CpuSpec {
 
 struct MemorySpec {
   std::optional<std::uint64_t> guest;              // bytes
+  // What the spec asked for when that was not a whole MiB: `guest` is then aligned up to
+  // 1 MiB as libvirt does, and errors about `guest` name both figures.
+  std::optional<std::uint64_t> guest_unaligned;
   std::optional<std::uint64_t> hugepages_page_size;  // hugepages.pageSize in bytes (2Mi or 1Gi)
   std::optional<std::uint64_t> max_guest;          // maxGuest: virtio-mem ceiling, bytes
 };
@@ -149,6 +152,7 @@ struct DiskDevice {
   std::optional<std::string> io;     // native|threads
   std::optional<bool> dedicated_io_thread;
   std::optional<std::string> pci_address;  // e.g. 0000:81:01.0 (informational for virtio)
+  bool for_volume = false;  // added for a volume no disk named; its name is checked there
 };
 
 struct InterfaceDevice {
@@ -264,6 +268,12 @@ struct VmSpec {
 
   // Where each field came from, for errors that name line:column.
   SourceMap source;
+  // What qmd did that the spec did not say, or fields with no effect on one host; each names
+  // its field and position like an error does.
+  SpecErrors warnings;
 };
+
+// Records `warning` once (defaults are applied more than once).
+void add_warning(VmSpec& spec, SpecError warning);
 
 }  // namespace qmd::policy

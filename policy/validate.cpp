@@ -95,6 +95,9 @@ void check_identifier(const VmSpec& spec, const std::string& rel, const std::str
 void validate_names(const VmSpec& spec, SpecErrors& errors) {
   const auto& devices = spec.domain.devices;
   for (std::size_t i = 0; i < devices.disks.size(); ++i) {
+    if (devices.disks[i].for_volume) {
+      continue;  // added for a volume of that name, which is checked (and named) below
+    }
     check_identifier(spec, fmt::format("domain.devices.disks[{}].name", i),
                      devices.disks[i].name, kMaxDeviceName, errors);
   }

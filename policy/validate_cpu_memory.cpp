@@ -38,6 +38,48 @@ void validate_topology(const VmSpec& spec, SpecErrors& errors) {
   }
 }
 
+// "977Mi", or "977Mi (1024000000 bytes aligned up to 1Mi)" when the spec's figure was aligned.
+std::string guest_figure(const MemorySpec& mem) {
+  if (mem.guest_unaligned) {
+    return fmt::format("{} ({} bytes aligned up to 1Mi)", format_bytes(*mem.guest),
+                       *mem.guest_unaligned);
+  }
+  return format_bytes(*mem.guest);
+}
+
+void validate_guest_size(const VmSpec& spec, SpecErrors& errors) {
+  const auto& mem = spec.domain.memory;
+  if (*mem.guest < 16 * kMi) {
+    errors.push_back(spec.source.error_at(
+        "domain.memory.guest",
+        fmt::format("is {}; a guest needs at least 16Mi", guest_figure(mem))));
+  } else if (*mem.guest % kMi != 0) {
+    // apply_defaults aligns; only a spec that skipped it gets here.
+    errors.push_back(
+        spec.source.error_at("domain.memory.guest",
+                             fmt::format("is {} bytes; it must be a multiple of 1Mi", *mem.guest)));
+  }
+}
+
+void validate_hugepages(const VmSpec& spec, SpecErrors& errors) {
+  const auto& mem = spec.domain.memory;
+  if (!mem.hugepages_page_size) {
+    return;
+  }
+  const auto page = *mem.hugepages_page_size;
+  if (page != 2 * kMi && page != kGi) {
+    errors.push_back(spec.source.error_at(
+        "domain.memory.hugepages.pageSize",
+        fmt::format("is {}; hugepages must be 2Mi or 1Gi", format_bytes(page))));
+  } else if (*mem.guest % page != 0) {
+    errors.push_back(spec.source.error_at(
+        "domain.memory.hugepages.pageSize",
+        fmt::format("{} pages do not divide the guest memory {}; make domain.memory.guest a "
+                    "multiple of {}",
+                    format_bytes(page), guest_figure(mem), format_bytes(page))));
+  }
+}
+
 void validate_guest_memory(const VmSpec& spec, SpecErrors& errors) {
   const auto& mem = spec.domain.memory;
   if (!mem.guest) {
@@ -47,36 +89,15 @@ void validate_guest_memory(const VmSpec& spec, SpecErrors& errors) {
         "instancetype"));
     return;
   }
-  if (*mem.guest < 16 * kMi) {
-    errors.push_back(spec.source.error_at(
-        "domain.memory.guest",
-        fmt::format("is {}; a guest needs at least 16Mi", format_bytes(*mem.guest))));
-  } else if (*mem.guest % kMi != 0) {
-    errors.push_back(
-        spec.source.error_at("domain.memory.guest",
-                             fmt::format("is {} bytes; it must be a multiple of 1Mi", *mem.guest)));
-  }
-  if (mem.hugepages_page_size) {
-    const auto page = *mem.hugepages_page_size;
-    if (page != 2 * kMi && page != kGi) {
-      errors.push_back(spec.source.error_at(
-          "domain.memory.hugepages.pageSize",
-          fmt::format("is {}; hugepages must be 2Mi or 1Gi", format_bytes(page))));
-    } else if (*mem.guest % page != 0) {
-      errors.push_back(spec.source.error_at(
-          "domain.memory.hugepages.pageSize",
-          fmt::format("{} pages do not divide the guest memory {}; make domain.memory.guest a "
-                      "multiple of {}",
-                      format_bytes(page), format_bytes(*mem.guest), format_bytes(page))));
-    }
-  }
+  validate_guest_size(spec, errors);
+  validate_hugepages(spec, errors);
   // virtio-mem works with hugepages too (memory-backend-file), so only sizes are checked.
   if (mem.max_guest) {
     if (*mem.max_guest <= *mem.guest) {
       errors.push_back(spec.source.error_at(
           "domain.memory.maxGuest",
           fmt::format("is {}; it must be larger than the guest memory {}",
-                      format_bytes(*mem.max_guest), format_bytes(*mem.guest))));
+                      format_bytes(*mem.max_guest), guest_figure(mem))));
     } else if (*mem.max_guest % (2 * kMi) != 0) {
       errors.push_back(spec.source.error_at(
           "domain.memory.maxGuest",

@@ -14,10 +14,16 @@ bool feature_on(const std::optional<T>& f) {
   return f && f->enabled.value_or(true);
 }
 
-void need(const VmSpec& spec, bool on, bool dep_on, const std::string& field,
-          const std::string& dependency, SpecErrors& errors) {
+// `feature` is on but its prerequisite `dependency` (a path relative to the VMI spec) is off.
+// apply_defaults turns on absent prerequisites, so here it was turned off explicitly.
+void need(const VmSpec& spec, bool on, bool dep_on, const std::string& feature,
+          const std::string& dependency, std::string_view why, SpecErrors& errors) {
   if (on && !dep_on) {
-    errors.push_back(spec.source.error_at(kHv + field, fmt::format("needs {}", dependency)));
+    errors.push_back(spec.source.error_at(
+        kHv + feature,
+        fmt::format("needs {}, which is off: enable {} or disable {} ({})",
+                    spec.source.spec_path(dependency), dependency.substr(dependency.rfind('.') + 1),
+                    feature, why)));
   }
 }
 
@@ -27,30 +33,29 @@ void validate_dependencies(const VmSpec& spec, const HypervFeatures& hv, SpecErr
   const bool synic = is_on(hv.synic);
   const bool synictimer = feature_on(hv.synictimer);
   const bool tlbflush = feature_on(hv.tlbflush);
-  need(spec, synic, vpindex, "synic", "hyperv.vpindex: {} (QEMU's hv-synic needs hv-vpindex)",
-       errors);
-  need(spec, synictimer, synic, "synictimer", "hyperv.synic: {} (QEMU's hv-stimer needs hv-synic)",
+  need(spec, synic, vpindex, "synic", kHv + "vpindex", "QEMU's hv-synic needs hv-vpindex", errors);
+  need(spec, synictimer, synic, "synictimer", kHv + "synic", "QEMU's hv-stimer needs hv-synic",
        errors);
   const auto& hv_timer = spec.domain.clock.hyperv;
   need(spec, synictimer, hv_timer && hv_timer->present.value_or(true), "synictimer",
-       "clock.timer.hyperv: {} (QEMU's hv-stimer needs hv-time)", errors);
+       "domain.clock.timer.hyperv", "QEMU's hv-stimer needs hv-time", errors);
   if (hv.synictimer && hv.synictimer->direct_set) {
     need(spec, hv.synictimer->direct.enabled.value_or(true), synictimer, "synictimer.direct",
-         "synictimer enabled", errors);
+         kHv + "synictimer", "direct mode is part of the synthetic timers", errors);
   }
-  need(spec, tlbflush, vpindex, "tlbflush",
-       "hyperv.vpindex: {} (QEMU's hv-tlbflush needs hv-vpindex)", errors);
+  need(spec, tlbflush, vpindex, "tlbflush", kHv + "vpindex",
+       "QEMU's hv-tlbflush needs hv-vpindex", errors);
   if (hv.tlbflush && hv.tlbflush->direct_set) {
     need(spec, hv.tlbflush->direct.enabled.value_or(true), vapic, "tlbflush.direct",
-         "hyperv.vapic: {} (QEMU's hv-tlbflush-direct needs hv-vapic)", errors);
+         kHv + "vapic", "QEMU's hv-tlbflush-direct needs hv-vapic", errors);
   }
   if (hv.tlbflush && hv.tlbflush->extended_set) {
     need(spec, hv.tlbflush->extended.enabled.value_or(true), tlbflush, "tlbflush.extended",
-         "tlbflush enabled", errors);
+         kHv + "tlbflush", "extended flushes are part of tlbflush", errors);
   }
-  need(spec, is_on(hv.ipi), vpindex, "ipi", "hyperv.vpindex: {} (QEMU's hv-ipi needs hv-vpindex)",
+  need(spec, is_on(hv.ipi), vpindex, "ipi", kHv + "vpindex", "QEMU's hv-ipi needs hv-vpindex",
        errors);
-  need(spec, is_on(hv.evmcs), vapic, "evmcs", "hyperv.vapic: {} (QEMU's hv-evmcs needs hv-vapic)",
+  need(spec, is_on(hv.evmcs), vapic, "evmcs", kHv + "vapic", "QEMU's hv-evmcs needs hv-vapic",
        errors);
 }
 

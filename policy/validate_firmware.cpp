@@ -27,10 +27,12 @@ void validate_efi(const VmSpec& spec, const RunPolicy& policy, SpecErrors& error
   if (fw.bootloader != BootloaderKind::efi) {
     return;
   }
+  // SMM is turned on for secure boot unless the spec turns it off (apply_defaults).
   if (fw.efi.secure_boot.value_or(true) && !is_on(spec.domain.features.smm)) {
     errors.push_back(spec.source.error_at(
         "domain.firmware.bootloader.efi.secureBoot",
-        fmt::format("secure boot needs SMM: set {}: {{}} (or efi.secureBoot: false)",
+        fmt::format("secure boot needs SMM, but {} is disabled: remove smm.enabled: false, or "
+                    "set efi.secureBoot: false",
                     spec.source.spec_path("domain.features.smm"))));
   }
   if (fw.efi.persistent.value_or(false) && policy.state_dir.empty()) {

@@ -56,6 +56,12 @@ void Document::error(std::string path, Mark mark, std::string message) {
   errors_.push_back(SpecError{std::move(path), std::move(message), source_.file(), mark});
 }
 
+void Document::warn(std::string path, Mark mark, std::string message) {
+  if (warnings_ != nullptr) {
+    warnings_->push_back(SpecError{std::move(path), std::move(message), source_.file(), mark});
+  }
+}
+
 MapReader::MapReader(Document& doc, const YAML::Node& node, std::string path, Mark at)
     : doc_(doc), path_(std::move(path)), mark_(at) {
   if (node.IsNull()) {
@@ -201,6 +207,12 @@ void MapReader::reject(std::string_view key, std::string message) {
   if (has(key)) {
     find(key)->used = true;
     doc_.error(child_path(key), key_mark(key), std::move(message));
+  }
+}
+
+void MapReader::accept_ignored(std::string_view key, std::string_view message) {
+  if (take(key)) {
+    doc_.warn(child_path(key), key_mark(key), std::string(message));
   }
 }
 

@@ -29,12 +29,16 @@ class Document {
   Document(SourceMap& source, SpecErrors& errors) : source_(source), errors_(errors) {}
 
   void error(std::string path, Mark mark, std::string message);
+  // Warnings go nowhere unless a sink is given.
+  void set_warnings(SpecErrors& warnings) { warnings_ = &warnings; }
+  void warn(std::string path, Mark mark, std::string message);
   void record(std::string path, Mark mark) { source_.record(std::move(path), mark); }
   const std::string& file() const { return source_.file(); }
 
  private:
   SourceMap& source_;
   SpecErrors& errors_;
+  SpecErrors* warnings_ = nullptr;
 };
 
 // One mapping of the document. Reads return nothing when the key is absent; a wrong type is
@@ -91,6 +95,8 @@ class MapReader {
   void require(std::string_view key);
   // Reports `key`, when present, with `message` (for fields that are known but refused).
   void reject(std::string_view key, std::string message);
+  // Accepts `key`, whatever its value, with a warning `message` (fields with no effect here).
+  void accept_ignored(std::string_view key, std::string_view message);
   // The index of the one key of `keys` that is present. Reports an error naming the
   // alternatives when several are present, or none and `required`.
   std::optional<std::size_t> one_of(std::initializer_list<std::string_view> keys,

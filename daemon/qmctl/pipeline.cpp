@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <string_view>
 
+#include "policy/all_errors.hpp"
 #include "policy/parse.hpp"
 #include "policy/presets.hpp"
 
@@ -89,15 +90,29 @@ bool asks_help(int argc, char** argv) {
   return false;
 }
 
+namespace {
+
+// What the config says about how to run VMs; load() adds the VM's state directory.
+policy::RunPolicy run_policy(const daemon::Config& config) {
+  policy::RunPolicy policy;
+  policy.use_emulation = config.use_emulation;
+  policy.hyperv = config.hyperv;
+  policy.bridges = config.bridges;
+  return policy;
+}
+
+}  // namespace
+
 std::expected<Loaded, policy::SpecErrors> load(const CommonFlags& flags) {
   auto config = config_for(flags);
   if (!config) {
     return std::unexpected(config.error());
   }
-  auto parsed = policy::parse_spec_file(flags.file);
-  if (!parsed) {
-    return std::unexpected(parsed.error());
+  auto text = policy::read_spec_file(flags.file);
+  if (!text) {
+    return std::unexpected(text.error());
   }
+  auto parsed = policy::parse_spec_partial(*text, flags.file);
   // The default preset dir is optional (built-in presets only); one someone chose is not.
   std::string preset_dir = config->preset_dir;
   if (preset_dir == daemon::Config{}.preset_dir && !std::filesystem::is_directory(preset_dir)) {
@@ -105,9 +120,18 @@ std::expected<Loaded, policy::SpecErrors> load(const CommonFlags& flags) {
   }
   auto catalog = policy::PresetCatalog::load(preset_dir);
   if (!catalog) {
-    return std::unexpected(catalog.error());
+    parsed.errors.insert(parsed.errors.end(), catalog.error().begin(), catalog.error().end());
+    return std::unexpected(std::move(parsed.errors));
   }
-  auto spec = policy::apply_presets(*parsed, *catalog);
+  if (!parsed.errors.empty()) {
+    // Everything else that is wrong too, not only what the parser saw.
+    auto policy = run_policy(*config);
+    policy.state_dir = flags.state_dir.empty()
+                           ? config->state_dir + "/vms/" + parsed.spec.name
+                           : flags.state_dir;
+    return std::unexpected(policy::all_errors(parsed, *catalog, policy));
+  }
+  auto spec = policy::apply_presets(parsed.spec, *catalog);
   if (!spec) {
     return std::unexpected(spec.error());
   }
@@ -116,9 +140,7 @@ std::expected<Loaded, policy::SpecErrors> load(const CommonFlags& flags) {
     return std::unexpected(policy::SpecErrors{{"--fake-host", host.error(), "", {}}});
   }
   Loaded l{std::move(*config), std::move(*spec), std::move(*host), {}, {}};
-  l.policy.use_emulation = l.config.use_emulation;
-  l.policy.hyperv = l.config.hyperv;
-  l.policy.bridges = l.config.bridges;
+  l.policy = run_policy(l.config);
   l.paths.run_dir =
       flags.run_dir.empty() ? l.config.run_dir + "/vms/" + l.spec.name : flags.run_dir;
   l.paths.state_dir =

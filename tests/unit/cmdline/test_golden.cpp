@@ -54,3 +54,20 @@ TEST_CASE("every feature group renders to its golden argv") {
     CHECK_MESSAGE(msg.empty(), msg);
   }
 }
+
+TEST_CASE("the tuning guide's specs without features.smm render as the examples with it") {
+  // Secure boot turns SMM on (KubeVirt), so leaving smm out changes nothing.
+  const fs::path src = QMD_SOURCE_DIR;
+  for (auto [seed, example] : {std::pair{"seed-win11-secureboot", "win11-desktop"},
+                               std::pair{"seed-win2k22-secureboot", "win2k22-perf"}}) {
+    CAPTURE(seed);
+    const auto with_smm =
+        qmd::testing::render_golden(src / "examples" / (std::string(example) + ".yaml"),
+                                    kExampleHost);
+    const auto without =
+        qmd::testing::render_golden(src / "tests/golden" / (std::string(seed) + ".yaml"),
+                                    "unused: the file names its host");
+    CHECK(without.starts_with("/"));  // an argv, not errors
+    CHECK(without == with_smm);
+  }
+}

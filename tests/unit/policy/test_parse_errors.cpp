@@ -91,9 +91,11 @@ TEST_CASE("unknown fields are errors with the nearest known name") {
   CHECK(domain_errors("    clock:\n      timer:\n        hpet: {track: guest}\n") ==
         "spec.domain.clock.timer.hpet.track: unknown field \"track\"; known fields here: "
         "present, enabled, tickPolicy (vm.yaml:8:16)\n");
-  CHECK(errors_of(std::string(kHead) + "    cpu: {}\n  nodeSelector: {}\n") ==
-        "spec.nodeSelector: unknown field \"nodeSelector\"; known fields here: domain, volumes, "
-        "networks, hostname, terminationGracePeriodSeconds (vm.yaml:7:3)\n");
+  CHECK(errors_of(std::string(kHead) + "    cpu: {}\n  bogus: {}\n") ==
+        "spec.bogus: unknown field \"bogus\"; known fields here: priorityClassName, "
+        "evictionStrategy, nodeSelector, tolerations, affinity, schedulerName, dnsPolicy, "
+        "dnsConfig, topologySpreadConstraints, resourceClaims, domain, volumes, networks, "
+        "hostname, terminationGracePeriodSeconds, architecture (vm.yaml:7:3)\n");
 }
 
 TEST_CASE("duplicate keys are errors") {

@@ -172,7 +172,7 @@ TEST_CASE("linux preferences use virtio and add an RNG") {
     REQUIRE(out);
     CHECK(preferred(*out) ==
           "boot=0 sb=- smm=- acpi=- apic=- utc=false hpet=- pit=- rtc=- "
-          "hvtimer=- tpm=- rng=true disk:root:virtio");
+          "hvtimer=- tpm=- rng=true disk:root:virtio nic:default:virtio");
   }
 }
 

@@ -37,18 +37,26 @@ TEST_CASE("the full Windows set of enlightenments is consistent") {
   CHECK(errors_of(hyperv_vm(hv)) == "");
 }
 
-TEST_CASE("synic needs vpindex; stimer needs synic and the hyperv timer") {
+TEST_CASE("synic needs vpindex; stimer needs synic and the hyperv timer, when turned off") {
   HypervFeatures hv;
   hv.synic = Toggle{};
+  hv.vpindex = Toggle{false};
   hv.synictimer = stimer(false);
-  CHECK(errors_of(hyperv_vm(hv, false)) ==
-        kHv + "synic: needs hyperv.vpindex: {} (QEMU's hv-synic needs hv-vpindex) (<spec>)\n" +
+  auto spec = minimal_vm();
+  spec.domain.features.hyperv = hv;
+  spec.domain.clock.hyperv.emplace().present = false;
+  CHECK(errors_of(apply_defaults(spec)) ==
+        kHv +
+            "synic: needs spec.template.spec.domain.features.hyperv.vpindex, which is off: "
+            "enable vpindex or disable synic (QEMU's hv-synic needs hv-vpindex) (<spec>)\n" +
             kHv +
-            "synictimer: needs clock.timer.hyperv: {} (QEMU's hv-stimer needs hv-time) "
-            "(<spec>)\n");
+            "synictimer: needs spec.template.spec.domain.clock.timer.hyperv, which is off: "
+            "enable hyperv or disable synictimer (QEMU's hv-stimer needs hv-time) (<spec>)\n");
   hv.synic = Toggle{false};
   CHECK(errors_of(hyperv_vm(hv)) ==
-        kHv + "synictimer: needs hyperv.synic: {} (QEMU's hv-stimer needs hv-synic) (<spec>)\n");
+        kHv +
+            "synictimer: needs spec.template.spec.domain.features.hyperv.synic, which is off: "
+            "enable synic or disable synictimer (QEMU's hv-stimer needs hv-synic) (<spec>)\n");
 }
 
 TEST_CASE("direct stimer needs an enabled stimer") {
@@ -56,29 +64,44 @@ TEST_CASE("direct stimer needs an enabled stimer") {
   hv.vpindex = hv.synic = Toggle{};
   hv.synictimer = stimer(true);
   hv.synictimer->enabled = false;
-  CHECK(errors_of(hyperv_vm(hv)) == kHv + "synictimer.direct: needs synictimer enabled (<spec>)\n");
-}
-
-TEST_CASE("tlbflush, ipi need vpindex; tlbflush.direct and evmcs need vapic") {
-  HypervFeatures hv;
-  hv.ipi = hv.evmcs = Toggle{};
-  hv.tlbflush = TlbFlush{std::nullopt, true, {}, false, {}};
   CHECK(errors_of(hyperv_vm(hv)) ==
         kHv +
-            "tlbflush: needs hyperv.vpindex: {} (QEMU's hv-tlbflush needs hv-vpindex) "
+            "synictimer.direct: needs spec.template.spec.domain.features.hyperv.synictimer, "
+            "which is off: enable synictimer or disable synictimer.direct (direct mode is part "
+            "of the synthetic timers) (<spec>)\n");
+}
+
+TEST_CASE("tlbflush, ipi need vpindex; tlbflush.direct and evmcs need vapic, when turned off") {
+  HypervFeatures hv;
+  hv.ipi = hv.evmcs = Toggle{};
+  hv.vpindex = hv.vapic = Toggle{false};
+  hv.tlbflush = TlbFlush{std::nullopt, true, {}, false, {}};
+  const std::string vpindex = "spec.template.spec.domain.features.hyperv.vpindex";
+  const std::string vapic = "spec.template.spec.domain.features.hyperv.vapic";
+  CHECK(errors_of(hyperv_vm(hv)) ==
+        kHv + "tlbflush: needs " + vpindex +
+            ", which is off: enable vpindex or disable tlbflush (QEMU's hv-tlbflush needs "
+            "hv-vpindex) (<spec>)\n" +
+            kHv + "tlbflush.direct: needs " + vapic +
+            ", which is off: enable vapic or disable tlbflush.direct (QEMU's hv-tlbflush-direct "
+            "needs hv-vapic) (<spec>)\n" +
+            kHv + "ipi: needs " + vpindex +
+            ", which is off: enable vpindex or disable ipi (QEMU's hv-ipi needs hv-vpindex) "
             "(<spec>)\n" +
-            kHv +
-            "tlbflush.direct: needs hyperv.vapic: {} (QEMU's hv-tlbflush-direct needs "
-            "hv-vapic) (<spec>)\n" +
-            kHv + "ipi: needs hyperv.vpindex: {} (QEMU's hv-ipi needs hv-vpindex) (<spec>)\n" +
-            kHv + "evmcs: needs hyperv.vapic: {} (QEMU's hv-evmcs needs hv-vapic) (<spec>)\n");
+            kHv + "evmcs: needs " + vapic +
+            ", which is off: enable vapic or disable evmcs (QEMU's hv-evmcs needs hv-vapic) "
+            "(<spec>)\n");
 }
 
 TEST_CASE("extended tlbflush needs tlbflush enabled") {
   HypervFeatures hv;
   hv.vpindex = Toggle{};
   hv.tlbflush = TlbFlush{false, false, {}, true, {}};
-  CHECK(errors_of(hyperv_vm(hv)) == kHv + "tlbflush.extended: needs tlbflush enabled (<spec>)\n");
+  CHECK(errors_of(hyperv_vm(hv)) ==
+        kHv +
+            "tlbflush.extended: needs spec.template.spec.domain.features.hyperv.tlbflush, which "
+            "is off: enable tlbflush or disable tlbflush.extended (extended flushes are part of "
+            "tlbflush) (<spec>)\n");
 }
 
 TEST_CASE("vendor ids have at most 12 characters; spinlocks at least 4095 retries") {

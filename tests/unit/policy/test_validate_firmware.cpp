@@ -46,16 +46,21 @@ TEST_CASE("firmware uuid is a UUID") {
                                "123e4567-e89b-12d3-a456-426614174000) (<spec>)\n");
 }
 
-TEST_CASE("secure boot needs SMM; SMM on machine pc is fine") {
+TEST_CASE("secure boot turns SMM on; only SMM turned off is an error; SMM on pc is fine") {
   CHECK(errors_of(efi_vm(true)) == "");
-  CHECK(errors_of(efi_vm(false)) ==
+  const auto implied = efi_vm(false);
+  CHECK(implied.domain.features.smm->enabled == true);
+  CHECK(errors_of(implied) == "");
+  auto off = minimal_vm();
+  off.domain.firmware.bootloader = BootloaderKind::efi;
+  off.domain.features.smm = Toggle{false};
+  CHECK(errors_of(apply_defaults(off)) ==
         kDomain +
-            "firmware.bootloader.efi.secureBoot: secure boot needs SMM: set "
-            "spec.template.spec.domain.features.smm: {} (or efi.secureBoot: false) "
-            "(<spec>)\n");
-  auto insecure = efi_vm(false);
-  insecure.domain.firmware.efi.secure_boot = false;
-  CHECK(errors_of(insecure) == "");
+            "firmware.bootloader.efi.secureBoot: secure boot needs SMM, but "
+            "spec.template.spec.domain.features.smm is disabled: remove smm.enabled: false, or "
+            "set efi.secureBoot: false (<spec>)\n");
+  off.domain.firmware.efi.secure_boot = false;
+  CHECK(errors_of(apply_defaults(off)) == "");
   auto pc = efi_vm(true);
   pc.domain.machine.type = "pc";
   CHECK(errors_of(pc) == "");

@@ -90,8 +90,10 @@ const Row kRows[] = {
      "domain.resources.requests.memory, or use an instancetype (vm.yaml:5:3)"},
     {"    memory: {guest: 8Mi}\n",
      "spec.domain.memory.guest: is 8Mi; a guest needs at least 16Mi (vm.yaml:6:14)"},
-    {"    memory: {guest: 17000000}\n",
-     "spec.domain.memory.guest: is 17000000 bytes; it must be a multiple of 1Mi (vm.yaml:6:14)"},
+    {"    memory: {guest: 1024M, hugepages: {pageSize: 2Mi}}\n",
+     "spec.domain.memory.hugepages.pageSize: 2Mi pages do not divide the guest memory 977Mi "
+     "(1024000000 bytes aligned up to 1Mi); make domain.memory.guest a multiple of 2Mi "
+     "(vm.yaml:6:40)"},
     {"    memory: {guest: 1Gi, hugepages: {pageSize: 4Ki}}\n",
      "spec.domain.memory.hugepages.pageSize: is 4Ki; hugepages must be 2Mi or 1Gi "
      "(vm.yaml:6:38)"},
@@ -120,9 +122,11 @@ const Row kRows[] = {
     {"    memory: {guest: 1Gi}\n    firmware: {uuid: 1234}\n",
      "spec.domain.firmware.uuid: \"1234\" is not a UUID (like "
      "123e4567-e89b-12d3-a456-426614174000) (vm.yaml:7:16)"},
-    {"    memory: {guest: 1Gi}\n    firmware: {bootloader: {efi: {}}}\n",
-     "spec.domain.firmware.bootloader.efi.secureBoot: secure boot needs SMM: set "
-     "spec.domain.features.smm: {} (or efi.secureBoot: false) (vm.yaml:7:29)"},
+    {"    memory: {guest: 1Gi}\n    firmware: {bootloader: {efi: {}}}\n"
+     "    features: {smm: {enabled: false}}\n",
+     "spec.domain.firmware.bootloader.efi.secureBoot: secure boot needs SMM, but "
+     "spec.domain.features.smm is disabled: remove smm.enabled: false, or set "
+     "efi.secureBoot: false (vm.yaml:7:29)"},
     {"    memory: {guest: 1Gi}\n    firmware: {bootloader: {efi: {secureBoot: false, "
      "persistent: true}}}\n",
      "spec.domain.firmware.bootloader.efi.persistent: persistent EFI variables need a state "
@@ -142,18 +146,23 @@ const Row kRows[] = {
      "(vm.yaml:7:27)"},
     {"    memory: {guest: 1Gi}\n    clock: {timer: {rtc: {track: host}}}\n",
      "spec.domain.clock.timer.rtc.track: \"host\" is not one of guest, wall (vm.yaml:7:27)"},
-    {"    memory: {guest: 1Gi}\n    features: {hyperv: {synic: {}}}\n",
-     "spec.domain.features.hyperv.synic: needs hyperv.vpindex: {} (QEMU's hv-synic needs "
-     "hv-vpindex) (vm.yaml:7:25)"},
-    {"    memory: {guest: 1Gi}\n    features: {hyperv: {vpindex: {}, synic: {}, synictimer: {}}}\n",
-     "spec.domain.features.hyperv.synictimer: needs clock.timer.hyperv: {} (QEMU's hv-stimer "
-     "needs hv-time) (vm.yaml:7:49)"},
-    {"    memory: {guest: 1Gi}\n    features: {hyperv: {vpindex: {}, tlbflush: {direct: {}}}}\n",
-     "spec.domain.features.hyperv.tlbflush.direct: needs hyperv.vapic: {} (QEMU's "
-     "hv-tlbflush-direct needs hv-vapic) (vm.yaml:7:49)"},
-    {"    memory: {guest: 1Gi}\n    features: {hyperv: {evmcs: {}}}\n",
-     "spec.domain.features.hyperv.evmcs: needs hyperv.vapic: {} (QEMU's hv-evmcs needs "
-     "hv-vapic) (vm.yaml:7:25)"},
+    {"    memory: {guest: 1Gi}\n    features: {hyperv: {synic: {}, vpindex: {enabled: false}}}\n",
+     "spec.domain.features.hyperv.synic: needs spec.domain.features.hyperv.vpindex, which is off: "
+     "enable vpindex or disable synic (QEMU's hv-synic needs hv-vpindex) "
+     "(vm.yaml:7:25)"},
+    {"    memory: {guest: 1Gi}\n    features: {hyperv: {vpindex: {}, synic: {}, synictimer: {}}}\n"
+     "    clock: {timer: {hyperv: {present: false}}}\n",
+     "spec.domain.features.hyperv.synictimer: needs spec.domain.clock.timer.hyperv, which is "
+     "off: enable hyperv or disable synictimer (QEMU's hv-stimer needs hv-time) "
+     "(vm.yaml:7:49)"},
+    {"    memory: {guest: 1Gi}\n"
+     "    features: {hyperv: {vpindex: {}, vapic: {enabled: false}, tlbflush: {direct: {}}}}\n",
+     "spec.domain.features.hyperv.tlbflush.direct: needs spec.domain.features.hyperv.vapic, which "
+     "is off: enable vapic or disable tlbflush.direct (QEMU's hv-tlbflush-direct needs "
+     "hv-vapic) (vm.yaml:7:74)"},
+    {"    memory: {guest: 1Gi}\n    features: {hyperv: {evmcs: {}, vapic: {enabled: false}}}\n",
+     "spec.domain.features.hyperv.evmcs: needs spec.domain.features.hyperv.vapic, which is off: "
+     "enable vapic or disable evmcs (QEMU's hv-evmcs needs hv-vapic) (vm.yaml:7:25)"},
     {"    memory: {guest: 1Gi}\n    features: {hyperv: {vendorid: {vendorid: ThirteenChars}}}\n",
      "spec.domain.features.hyperv.vendorid.vendorid: \"ThirteenChars\" has 13 characters; a "
      "Hyper-V vendor id has at most 12 (vm.yaml:7:36)"},
@@ -171,9 +180,6 @@ const Row kRows[] = {
     {"    memory: {guest: 1Gi}\n    devices:\n      disks: [{name: root}]\n",
      "spec.domain.devices.disks[0].name: disk \"root\" has no volume of the same name; add "
      "volumes: - name: root (vm.yaml:8:16)"},
-    {"    memory: {guest: 1Gi}\n  volumes: [{name: data, file: {path: /srv/d.img}}]\n",
-     "spec.volumes[0].name: volume \"data\" is not used by any disk; add a disk named \"data\" or "
-     "remove the volume (vm.yaml:7:14)"},
     {"    memory: {guest: 1Gi}\n    devices:\n      disks: [{name: a, bootOrder: 1}]\n"
      "      interfaces: [{name: default, masquerade: {}, bootOrder: 1}]\n"
      "  volumes: [{name: a, file: {path: /srv/a.img}}]\n  networks: [{name: default, pod: {}}]\n",

@@ -1,0 +1,144 @@
+#include "policy/defaults_kubevirt.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace qmd::policy {
+
+void add_warning(VmSpec& spec, SpecError warning) {
+  const bool known = std::ranges::any_of(spec.warnings, [&](const SpecError& w) {
+    return w.path == warning.path && w.message == warning.message;
+  });
+  if (!known) {
+    spec.warnings.push_back(std::move(warning));
+  }
+}
+
+namespace kubevirt {
+namespace {
+
+constexpr std::uint64_t kMi = 1024 * 1024;
+
+bool is_on(const std::optional<Toggle>& t) { return t && t->enabled.value_or(true); }
+
+}  // namespace
+
+void align_guest_memory(VmSpec& spec, std::string_view field) {
+  auto& mem = spec.domain.memory;
+  if (!mem.guest || *mem.guest % kMi == 0 || *mem.guest > UINT64_MAX - kMi) {
+    return;
+  }
+  mem.guest_unaligned = *mem.guest;
+  mem.guest = (*mem.guest / kMi + 1) * kMi;
+  add_warning(spec, spec.source.error_at(
+                        field,
+                        fmt::format("{} bytes is not a whole number of MiB; the guest gets {}Mi "
+                                    "({} bytes), aligned up to 1Mi as libvirt does",
+                                    *mem.guest_unaligned, *mem.guest / kMi, *mem.guest)));
+}
+
+void add_volume_disks(VmSpec& spec) {
+  auto& disks = spec.domain.devices.disks;
+  for (std::size_t j = 0; j < spec.volumes.size(); ++j) {
+    const auto& name = spec.volumes[j].name;
+    if (name.empty() || std::ranges::any_of(disks, [&](const auto& d) { return d.name == name; })) {
+      continue;
+    }
+    // Errors about the added disk point at the volume that brought it.
+    for (auto part : {"", ".name"}) {
+      spec.source.record(
+          spec.source.spec_path(fmt::format("domain.devices.disks[{}]{}", disks.size(), part)),
+          spec.source.find(spec.source.spec_path(fmt::format("volumes[{}]{}", j, part))));
+    }
+    DiskDevice disk;
+    disk.name = name;
+    disk.for_volume = true;
+    disks.push_back(std::move(disk));
+  }
+}
+
+void add_default_pod_network(VmSpec& spec) {
+  auto& dev = spec.domain.devices;
+  if (!dev.interfaces.empty() || !spec.networks.empty() ||
+      !dev.autoattach_pod_interface.value_or(true)) {
+    return;
+  }
+  Network pod;
+  pod.name = "default";
+  pod.kind = NetworkKind::pod;
+  spec.networks.push_back(std::move(pod));
+  InterfaceDevice nic;
+  nic.name = "default";
+  nic.binding = "masquerade";
+  dev.interfaces.push_back(std::move(nic));
+}
+
+namespace {
+
+const std::string kHv = "domain.features.hyperv.";
+
+// Turns `prerequisite` on when the spec does not mention it, warning at `feature`.
+void require(VmSpec& spec, std::optional<Toggle>& prerequisite, std::string_view name,
+             std::string_view feature) {
+  if (prerequisite) {
+    return;
+  }
+  prerequisite = Toggle{true};
+  // What the added feature brings in turn is reported at the feature the spec names.
+  spec.source.record(spec.source.spec_path(kHv + std::string(name)),
+                     spec.source.find(spec.source.spec_path(kHv + std::string(feature))));
+  add_warning(spec, spec.source.error_at(
+                        kHv + std::string(feature),
+                        fmt::format("needs hyperv.{}, which the spec does not set; turned on {}: "
+                                    "{{}} as KubeVirt does",
+                                    name, spec.source.spec_path(kHv + std::string(name)))));
+}
+
+}  // namespace
+
+void enable_hyperv_prerequisites(VmSpec& spec) {
+  auto& features = spec.domain.features;
+  if (!features.hyperv || is_on(features.hyperv_passthrough)) {
+    return;
+  }
+  auto& hv = *features.hyperv;
+  // Dependents first, so that a prerequisite added here brings its own.
+  if (hv.synictimer && hv.synictimer->enabled.value_or(true)) {
+    require(spec, hv.synic, "synic", "synictimer");
+    auto& timer = spec.domain.clock.hyperv;
+    if (!timer) {
+      timer.emplace().present = true;
+      add_warning(spec, spec.source.error_at(
+                            kHv + "synictimer",
+                            fmt::format("needs the Hyper-V clock, which the spec does not set; "
+                                        "turned on {}: {{}} as KubeVirt does",
+                                        spec.source.spec_path("domain.clock.timer.hyperv"))));
+    }
+  }
+  if (hv.tlbflush && hv.tlbflush->enabled.value_or(true)) {
+    require(spec, hv.vpindex, "vpindex", "tlbflush");
+    if (hv.tlbflush->direct_set && hv.tlbflush->direct.enabled.value_or(true)) {
+      require(spec, hv.vapic, "vapic", "tlbflush.direct");
+    }
+  }
+  for (auto [feature, name] : {std::pair{&hv.synic, "synic"}, std::pair{&hv.ipi, "ipi"}}) {
+    if (is_on(*feature)) {
+      require(spec, hv.vpindex, "vpindex", name);
+    }
+  }
+  if (is_on(hv.evmcs)) {
+    require(spec, hv.vapic, "vapic", "evmcs");
+  }
+}
+
+void enable_smm_for_secure_boot(VmSpec& spec) {
+  const auto& fw = spec.domain.firmware;
+  if (fw.bootloader == BootloaderKind::efi && fw.efi.secure_boot.value_or(true) &&
+      !spec.domain.features.smm) {
+    spec.domain.features.smm = Toggle{true};
+  }
+}
+
+}  // namespace kubevirt
+}  // namespace qmd::policy
