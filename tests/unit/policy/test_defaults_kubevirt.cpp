@@ -116,7 +116,8 @@ TEST_CASE("errors about an added disk point at its volume") {
   CHECK(report("    memory: {guest: 1Gi}\n"
                "  volumes:\n"
                "  - {name: a-volume-name-far-too-long, file: {path: /srv/d.img}}\n") ==
-        "error: spec.volumes[0].name: \"a-volume-name-far-too-long\" is longer than 24 characters "
+        "error: spec.volumes[0].name: \"a-volume-name-far-too-long\" is not a name qmd accepts: "
+        "use 1 to 24 lower-case letters, digits and '-', starting with a letter or digit "
         "(vm.yaml:8:6)\n");
 }
 
