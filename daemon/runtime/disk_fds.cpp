@@ -100,10 +100,11 @@ std::vector<std::string> with_fdsets(const std::vector<std::string>& args,
       out.push_back(args[i]);
       json::object node = json::parse(args[i + 1]).as_object();
       node["filename"] = fmt::format("/dev/fdset/{}", set);
-      // The set holds two open file descriptions (read-write and read-only: QEMU opens and
-      // reopens with both); QEMU's OFD image locks on the one it stopped using would stay
-      // there and conflict with the other at the next permission change (a mirror).
-      node["locking"] = "off";
+      // Without auto-read-only QEMU opens a writable node read-write once and keeps that
+      // access mode through every permission change (a mirror, a migration switchover), so
+      // the set's one descriptor serves all its dups: they share one open file description
+      // and QEMU's image locks on it never conflict with themselves, only with another VM.
+      node["auto-read-only"] = false;
       out.push_back(json::serialize(node));
       ++i;
       ++next;
@@ -117,14 +118,12 @@ std::vector<std::string> with_fdsets(const std::vector<std::string>& args,
 std::expected<std::vector<UniqueFd>, std::string> open_disk_image(
     const std::string& path, bool readonly, std::span<const std::string> roots,
     const std::string& run_dir) {
-  std::vector<UniqueFd> out;
-  for (int flags : readonly ? std::vector<int>{O_RDONLY} : std::vector<int>{O_RDWR, O_RDONLY}) {
-    auto fd = open_one(path, flags, roots, run_dir);
-    if (!fd) {
-      return std::unexpected(fd.error());
-    }
-    out.push_back(std::move(*fd));
+  auto fd = open_one(path, readonly ? O_RDONLY : O_RDWR, roots, run_dir);
+  if (!fd) {
+    return std::unexpected(fd.error());
   }
+  std::vector<UniqueFd> out;
+  out.push_back(std::move(*fd));
   return out;
 }
 

@@ -27,9 +27,10 @@ TEST_CASE("an argv without disks has no disk files and stays as it is") {
   CHECK(with_fdsets(args, {}, {}) == args);
 }
 
-TEST_CASE("each disk's file node gets its fd set; format nodes and the rest are kept") {
+TEST_CASE("each disk's file node gets its fd set, auto-read-only off, locking QEMU's default") {
   const Args args{
-      "-blockdev", R"({"driver":"file","filename":"/srv/a.img","node-name":"file-a","read-only":false})",
+      "-blockdev",
+      R"({"driver":"file","filename":"/srv/a.img","node-name":"file-a","read-only":false,"auto-read-only":true})",
       "-blockdev", R"({"driver":"raw","file":"file-a","node-name":"fmt-a"})",
       "-device", "virtio-blk-pci,drive=fmt-a",
       "-blockdev",
@@ -42,14 +43,14 @@ TEST_CASE("each disk's file node gets its fd set; format nodes and the rest are 
   CHECK(files[1].readonly);
   const Args want{
       "-add-fd", "fd=7,set=1,opaque=file-a",
-      "-add-fd", "fd=8,set=1,opaque=file-a",
-      "-blockdev", R"({"driver":"file","filename":"/dev/fdset/1","node-name":"file-a","read-only":false,"locking":"off"})",
+      "-blockdev",
+      R"({"driver":"file","filename":"/dev/fdset/1","node-name":"file-a","read-only":false,"auto-read-only":false})",
       "-blockdev", R"({"driver":"raw","file":"file-a","node-name":"fmt-a"})",
       "-device", "virtio-blk-pci,drive=fmt-a",
       "-add-fd", "fd=9,set=2,opaque=file-b",
       "-blockdev",
-      R"({"driver":"host_device","filename":"/dev/fdset/2","node-name":"file-b","read-only":true,"locking":"off"})"};
-  CHECK(with_fdsets(args, files, {{7, 8}, {9}}) == want);
+      R"({"driver":"host_device","filename":"/dev/fdset/2","node-name":"file-b","read-only":true,"auto-read-only":false})"};
+  CHECK(with_fdsets(args, files, {{7}, {9}}) == want);
 }
 
 TEST_CASE("open_disk_image: beneath a root or in the run dir, never a FIFO or a link") {
@@ -63,12 +64,12 @@ TEST_CASE("open_disk_image: beneath a root or in the run dir, never a FIFO or a 
   const std::vector<std::string> roots{root.string()};
   auto rw = open_disk_image((root / "a.img").string(), false, roots, run.string());
   REQUIRE(rw);
-  REQUIRE(rw->size() == 2);
+  REQUIRE(rw->size() == 1);
   CHECK((::fcntl((*rw)[0].get(), F_GETFL) & O_ACCMODE) == O_RDWR);
-  CHECK((::fcntl((*rw)[1].get(), F_GETFL) & O_ACCMODE) == O_RDONLY);
   auto scratch = open_disk_image((run / "empty-s.img").string(), true, roots, run.string());
   REQUIRE(scratch);
-  CHECK(scratch->size() == 1);
+  REQUIRE(scratch->size() == 1);
+  CHECK((::fcntl((*scratch)[0].get(), F_GETFL) & O_ACCMODE) == O_RDONLY);
   REQUIRE(::mkfifo((root / "fifo").c_str(), 0600) == 0);
   auto fifo = open_disk_image((root / "fifo").string(), true, roots, run.string());
   REQUIRE_FALSE(fifo);
