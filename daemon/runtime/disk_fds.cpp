@@ -115,6 +115,28 @@ std::vector<std::string> with_fdsets(const std::vector<std::string>& args,
   return out;
 }
 
+std::string with_image_names(std::string_view text, const std::vector<std::string>& images) {
+  constexpr std::string_view kPrefix = "/dev/fdset/";
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t at = text.find(kPrefix); at != std::string_view::npos;
+       at = text.find(kPrefix)) {
+    std::size_t end = at + kPrefix.size();
+    std::size_t set = 0;
+    while (end < text.size() && text[end] >= '0' && text[end] <= '9' && set < images.size() + 1) {
+      set = set * 10 + static_cast<std::size_t>(text[end] - '0');
+      ++end;
+    }
+    const bool known = end > at + kPrefix.size() && set >= 1 && set <= images.size() &&
+                       (end == text.size() || text[end] < '0' || text[end] > '9');
+    out.append(text.substr(0, at));
+    out.append(known ? std::string_view(images[set - 1]) : text.substr(at, end - at));
+    text.remove_prefix(end);
+  }
+  out.append(text);
+  return out;
+}
+
 std::expected<std::vector<UniqueFd>, std::string> open_disk_image(
     const std::string& path, bool readonly, std::span<const std::string> roots,
     const std::string& run_dir) {

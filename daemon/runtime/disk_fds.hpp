@@ -10,6 +10,7 @@
 #include <expected>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "daemon/launch/unique_fd.hpp"
@@ -33,6 +34,11 @@ std::vector<BlockFile> disk_files(const std::vector<std::string>& args);
 std::vector<std::string> with_fdsets(const std::vector<std::string>& args,
                                      const std::vector<BlockFile>& files,
                                      const std::vector<std::vector<int>>& fds);
+
+// `text` (QEMU's output) with each /dev/fdset/N it names replaced by images[N-1], the image
+// that set holds: QEMU knows a disk only by its set ("Failed to get \"write\" lock ... [/dev/
+// fdset/2]"), the user by its path. Pure.
+std::string with_image_names(std::string_view text, const std::vector<std::string>& images);
 
 // Opens the image of one disk for QEMU: one descriptor, read-write for a writable disk and
 // read-only for a read-only one (with_fdsets turns auto-read-only off, so QEMU never asks the

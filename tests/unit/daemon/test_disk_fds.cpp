@@ -16,6 +16,7 @@ namespace fs = std::filesystem;
 using qmd::daemon::disk_files;
 using qmd::daemon::open_disk_image;
 using qmd::daemon::with_fdsets;
+using qmd::daemon::with_image_names;
 using Args = std::vector<std::string>;
 
 TEST_CASE("an argv without disks has no disk files and stays as it is") {
@@ -51,6 +52,19 @@ TEST_CASE("each disk's file node gets its fd set, auto-read-only off, locking QE
       "-blockdev",
       R"({"driver":"host_device","filename":"/dev/fdset/2","node-name":"file-b","read-only":true,"auto-read-only":false})"};
   CHECK(with_fdsets(args, files, {{7}, {9}}) == want);
+}
+
+TEST_CASE("QEMU's output names images by path, not by fd set") {
+  const std::vector<std::string> images{"/srv/a.img", "/srv/b.img"};
+  CHECK(with_image_names("Failed to get \"write\" lock\nIs another process using the image "
+                         "[/dev/fdset/2]?",
+                         images) ==
+        "Failed to get \"write\" lock\nIs another process using the image [/srv/b.img]?");
+  CHECK(with_image_names("/dev/fdset/1 and /dev/fdset/1", images) == "/srv/a.img and /srv/a.img");
+  // Sets qmd did not make, and what merely looks like one, stay as they are.
+  CHECK(with_image_names("/dev/fdset/3 /dev/fdset/12 /dev/fdset/ /dev/fdset/0", images) ==
+        "/dev/fdset/3 /dev/fdset/12 /dev/fdset/ /dev/fdset/0");
+  CHECK(with_image_names("no sets", {}) == "no sets");
 }
 
 TEST_CASE("open_disk_image: beneath a root or in the run dir, never a FIFO or a link") {
