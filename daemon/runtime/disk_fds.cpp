@@ -100,10 +100,11 @@ std::vector<std::string> with_fdsets(const std::vector<std::string>& args,
       out.push_back(args[i]);
       json::object node = json::parse(args[i + 1]).as_object();
       node["filename"] = fmt::format("/dev/fdset/{}", set);
-      // The set holds two open file descriptions (read-write and read-only: QEMU opens and
-      // reopens with both); QEMU's OFD image locks on the one it stopped using would stay
-      // there and conflict with the other at the next permission change (a mirror).
-      node["locking"] = "off";
+      // Without auto-read-only QEMU opens a writable node read-write once and keeps that
+      // access mode through every permission change (a mirror, a migration switchover), so
+      // the set's one descriptor serves all its dups: they share one open file description
+      // and QEMU's image locks on it never conflict with themselves, only with another VM.
+      node["auto-read-only"] = false;
       out.push_back(json::serialize(node));
       ++i;
       ++next;
@@ -114,17 +115,37 @@ std::vector<std::string> with_fdsets(const std::vector<std::string>& args,
   return out;
 }
 
+std::string with_image_names(std::string_view text, const std::vector<std::string>& images) {
+  constexpr std::string_view kPrefix = "/dev/fdset/";
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t at = text.find(kPrefix); at != std::string_view::npos;
+       at = text.find(kPrefix)) {
+    std::size_t end = at + kPrefix.size();
+    std::size_t set = 0;
+    while (end < text.size() && text[end] >= '0' && text[end] <= '9' && set < images.size() + 1) {
+      set = set * 10 + static_cast<std::size_t>(text[end] - '0');
+      ++end;
+    }
+    const bool known = end > at + kPrefix.size() && set >= 1 && set <= images.size() &&
+                       (end == text.size() || text[end] < '0' || text[end] > '9');
+    out.append(text.substr(0, at));
+    out.append(known ? std::string_view(images[set - 1]) : text.substr(at, end - at));
+    text.remove_prefix(end);
+  }
+  out.append(text);
+  return out;
+}
+
 std::expected<std::vector<UniqueFd>, std::string> open_disk_image(
     const std::string& path, bool readonly, std::span<const std::string> roots,
     const std::string& run_dir) {
-  std::vector<UniqueFd> out;
-  for (int flags : readonly ? std::vector<int>{O_RDONLY} : std::vector<int>{O_RDWR, O_RDONLY}) {
-    auto fd = open_one(path, flags, roots, run_dir);
-    if (!fd) {
-      return std::unexpected(fd.error());
-    }
-    out.push_back(std::move(*fd));
+  auto fd = open_one(path, readonly ? O_RDONLY : O_RDWR, roots, run_dir);
+  if (!fd) {
+    return std::unexpected(fd.error());
   }
+  std::vector<UniqueFd> out;
+  out.push_back(std::move(*fd));
   return out;
 }
 

@@ -10,6 +10,7 @@
 #include <expected>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "daemon/launch/unique_fd.hpp"
@@ -27,15 +28,22 @@ struct BlockFile {
 // The disk protocol nodes of `args` (QEMU's argv without the binary). Pure.
 std::vector<BlockFile> disk_files(const std::vector<std::string>& args);
 
-// `args` with each file's filename replaced by /dev/fdset/<i+1>, and `-add-fd
-// fd=N,set=<i+1>,opaque=NODE` before its -blockdev for each descriptor number in fds[i]. Pure.
+// `args` with each file's filename replaced by /dev/fdset/<i+1> and auto-read-only off, and
+// `-add-fd fd=N,set=<i+1>,opaque=NODE` before its -blockdev for each descriptor number in
+// fds[i]. Image locking stays QEMU's default (on). Pure.
 std::vector<std::string> with_fdsets(const std::vector<std::string>& args,
                                      const std::vector<BlockFile>& files,
                                      const std::vector<std::vector<int>>& fds);
 
-// Opens the image of one disk for QEMU: read-write and read-only descriptors for a writable
-// disk (QEMU picks by access mode), read-only for a read-only one. An image in `run_dir`
-// (emptyDisk) is opened through that directory's descriptor; any other beneath `roots`.
+// `text` (QEMU's output) with each /dev/fdset/N it names replaced by images[N-1], the image
+// that set holds: QEMU knows a disk only by its set ("Failed to get \"write\" lock ... [/dev/
+// fdset/2]"), the user by its path. Pure.
+std::string with_image_names(std::string_view text, const std::vector<std::string>& images);
+
+// Opens the image of one disk for QEMU: one descriptor, read-write for a writable disk and
+// read-only for a read-only one (with_fdsets turns auto-read-only off, so QEMU never asks the
+// set for the other mode). An image in `run_dir` (emptyDisk) is opened through that
+// directory's descriptor; any other beneath `roots`.
 std::expected<std::vector<UniqueFd>, std::string> open_disk_image(
     const std::string& path, bool readonly, std::span<const std::string> roots,
     const std::string& run_dir);

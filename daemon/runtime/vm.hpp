@@ -247,6 +247,7 @@ class Vm : public std::enable_shared_from_this<Vm> {
     std::string started_at;
     std::vector<int> pinned;     // host CPUs taken from the context
     std::vector<std::string> taps;  // host taps qmd made for bridge bindings
+    std::vector<std::string> disk_images;  // fd set N holds disk_images[N-1] (QEMU's errors)
     bool incoming = false;          // QEMU waits for a migration stream (-incoming defer)
     // Outgoing migration: cancelled (woken) by MIGRATION events and by a cancel request.
     std::shared_ptr<asio::steady_timer> migration_wake;
@@ -275,6 +276,7 @@ class Vm : public std::enable_shared_from_this<Vm> {
   struct DiskDescriptors {
     std::vector<std::string> args;  // QEMU's args with /dev/fdset/N for each disk
     std::vector<UniqueFd> fds;      // qmd's copies, closed once QEMU has its own
+    std::vector<std::string> images;  // fd set N holds images[N-1]
   };
   std::expected<DiskDescriptors, std::string> disk_descriptors(
       const std::vector<std::string>& args) const;

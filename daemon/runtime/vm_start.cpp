@@ -427,6 +427,7 @@ std::expected<Vm::DiskDescriptors, std::string> Vm::disk_descriptors(
     if (!opened) {
       return std::unexpected(fmt::format("disk {}: {}", file.node.substr(5), opened.error()));
     }
+    out.images.push_back(file.filename);
     auto& set = numbers.emplace_back();
     for (auto& fd : *opened) {
       set.push_back(fd.get());
@@ -460,6 +461,7 @@ asio::awaitable<std::optional<std::string>> Vm::start_qemu(
     co_return launched.error();
   }
   run_->qemu.emplace(ctx_.executor, launched->pid, launched->pidfd, true);
+  run_->disk_images = std::move(disks->images);
   const cmdline::VmPaths where = paths();
   if (auto saved = write_file_atomic(where.run_dir + "/qemu.pid",
                                      fmt::format("{}\n", launched->pid), 0644);
@@ -497,8 +499,9 @@ asio::awaitable<std::optional<std::string>> Vm::connect_qmp(milliseconds limit) 
     co_await run->qemu->wait_exit_for(20ms);
   }
   co_await run->qemu->wait_exit_for(2s);
-  co_return fmt::format("QEMU {} before answering on QMP; its output:\n{}",
-                        run->qemu->describe(), trial::file_tail(log_path(), kTailLines));
+  co_return fmt::format(
+      "QEMU {} before answering on QMP; its output:\n{}", run->qemu->describe(),
+      with_image_names(trial::file_tail(log_path(), kTailLines), run->disk_images));
 }
 
 std::optional<std::string> Vm::apply_pinning(const cmdline::RenderResult& rendered,

@@ -147,9 +147,30 @@ scenario_attach_outside_reveals_nothing() {
     fail "attach through a planted link: HTTP $STATUS: $BODY"
 }
 
+# A second VM given sa-vm's writable image: QEMU's image lock refuses it, qmd's answer says so
+# and names the image (not QEMU's /dev/fdset/N), and sa-vm runs on as it was.
+scenario_second_writer_refused() {
+  local pid file
+  pid=$(vm_pid sa-vm)
+  file=$(volume_spec sa-lock data "{name: data, file: {path: $S/root-only.img, format: raw}}")
+  member_api POST /v1/vms -H 'Content-Type: application/yaml' --data-binary "@$file"
+  [[ "$STATUS" == 201 ]] || fail "create sa-lock: HTTP $STATUS: $BODY"
+  member_api POST /v1/vms/sa-lock/start
+  [[ "$STATUS" != 200 ]] || fail "a second VM started on sa-vm's writable image"
+  grep_q -F 'Failed to get \"write\" lock' <<<"$BODY" || fail "no lock error: $STATUS $BODY"
+  grep_q -F "$S/root-only.img" <<<"$BODY" || fail "the lock error does not name the image: $BODY"
+  grep_q -F "/dev/fdset/" <<<"$BODY" && fail "the answer names an fd set: $BODY"
+  log "second writer: HTTP $STATUS: $BODY"
+  [[ "$(vm_state sa-lock)" != running ]] || fail "sa-lock is running"
+  [[ "$(vm_pid sa-vm)" == "$pid" ]] && state_is sa-vm running || fail "sa-vm was disturbed"
+  local mark="qmd-first-writer-$RANDOM"
+  guest_sh sa-vm "printf %s $mark >/dev/vda && sync" >/dev/null || fail "sa-vm's shell is gone"
+  [[ "$(head -c ${#mark} "$S/root-only.img")" == "$mark" ]] || fail "sa-vm's write did not land"
+}
+
 failed=0
 for scenario in disk_or_create_outside block_device_outside traversal_name \
-  new_file_in_outside_dir planted_links root_only_image_boots attach_outside_reveals_nothing; do
+  new_file_in_outside_dir planted_links root_only_image_boots attach_outside_reveals_nothing second_writer_refused; do
   if (scenario_"$scenario"); then
     log "PASS $scenario"
   else
