@@ -105,7 +105,7 @@ die() {
 
 step "1. build the test guest (Debian's cloud kernel + busybox + qemu-guest-agent; cached)"
 qmd_install_guest || die "build the test guest (tests/guest/build-guest.sh) or copy it"
-echo "guest: $(cat "$guest/kernel-version" 2>/dev/null || echo kernel) in $work/guest"
+echo "guest: $(cat "$guest/kernel-version" 2>/dev/null || echo kernel) in $storage/guest"
 
 step "2. start qmd as $(id -un), state and sockets in $work"
 qmd_set_flags "${QMD_DEMO_KVM:-0}"

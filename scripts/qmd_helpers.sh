@@ -7,7 +7,7 @@
 #   qmd_make_work PREFIX       work=/tmp/PREFIX.XXXXXX (world-readable), socket, qmd_pid=
 #   q ARGS...                  qmctl against that qmd
 #   qmd_install_guest          build the test guest (cached in build/guest-demo), copy it into
-#                              $work/guest; sets `guest` (the cache)
+#                              $storage/guest (qmd's storage root); sets `guest` (the cache)
 #   qmd_set_flags KVM          qmd_flags (TCG unless KVM is 1; --qemu-user as root), qemu_user
 #   qmd_start                  qmd "${qmd_flags[@]}" in the background, log in $work/qmd.log
 #   qmd_wait_api [SECONDS]     until the API answers (60 s); else 1 and `qmd_error` says why
@@ -22,6 +22,7 @@ qmd_make_work() {
   # QEMU (dropped to another user when we are root) must read the guest's kernel here.
   chmod 0755 "$work"
   socket=$work/run/qmd.sock
+  storage=$work/storage  # qmd's storage root: the only place a spec may name files
   qmd_pid=
 }
 
@@ -30,12 +31,13 @@ q() { "$qmctl" -s "$socket" "$@"; }
 qmd_install_guest() {
   guest=$("$qmd_src/tests/guest/build-guest.sh" "$qmd_src/build/guest-demo") || return 1
   # Copied rather than read from a build tree that may be private to its owner.
-  mkdir -p "$work/guest" &&
-    install -m 0644 "$guest/vmlinuz" "$guest/initramfs.img" "$work/guest/"
+  mkdir -p "$storage/guest" &&
+    install -m 0644 "$guest/vmlinuz" "$guest/initramfs.img" "$storage/guest/"
 }
 
 qmd_set_flags() {
-  qmd_flags=(--config "$work/qmd.yaml" --state-dir "$work/state" --run-dir "$work/run")
+  qmd_flags=(--config "$work/qmd.yaml" --state-dir "$work/state" --run-dir "$work/run"
+    --storage-root "$storage")
   if [[ "$1" != 1 ]]; then
     qmd_flags+=(--emulation)
   fi
@@ -97,8 +99,8 @@ spec:
         memory: {guest: 256Mi}
         firmware:
           kernelBoot:
-            kernelPath: $work/guest/vmlinuz
-            initrdPath: $work/guest/initramfs.img
+            kernelPath: $storage/guest/vmlinuz
+            initrdPath: $storage/guest/initramfs.img
             kernelArgs: "console=ttyS0 panic=-1 quiet mitigations=off"
         devices: {autoattachGraphicsDevice: false, interfaces: []}
       networks: []
