@@ -31,7 +31,8 @@ qga_sources="qmp/qga_client.cpp qmp/qga_commands.cpp qmp/qga_commands_info.cpp
   qmp/qga_commands_admin.cpp qmp/framing.cpp qmp/error.cpp qmp/guest_text.cpp"
 spec_sources="policy/parse.cpp policy/parse_domain.cpp policy/parse_features.cpp
   policy/parse_devices.cpp policy/parse_volumes.cpp policy/quantity.cpp policy/yaml_reader.cpp
-  policy/yaml_reader_scalars.cpp policy/spec_error.cpp policy/source_map.cpp"
+  policy/yaml_reader_scalars.cpp policy/spec_error.cpp policy/source_map.cpp
+  policy/spec_limits.cpp"
 declare -A sources=(
   [fuzz_framing]="tests/unit/qmp/fuzz_framing.cpp qmp/framing.cpp qmp/error.cpp qmp/guest_text.cpp"
   [fuzz_qga_reply]="tests/unit/qmp/fuzz_qga_reply.cpp $qga_sources"
