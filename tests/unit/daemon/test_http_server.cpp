@@ -301,6 +301,20 @@ TEST_CASE("headers over the limit are 431") {
   CHECK(round_trip(dir / "qmd.sock", get("/v1/vms/next")).status == 200);
 }
 
+TEST_CASE("a chunk header that never ends is 431 once the read buffer is full, not more heap") {
+  TempDir dir;
+  Served served(options_for(dir / "qmd.sock"));
+  // 1 KiB of header limit + 128 KiB: a chunk extension longer than that fills the buffer.
+  auto reply = round_trip(dir / "qmd.sock",
+                          "POST /v1/vms/a/start HTTP/1.1\r\nHost: qmd\r\n"
+                          "Transfer-Encoding: chunked\r\n\r\n1;" +
+                              std::string(140 * 1024, 'a'));
+  CHECK(reply.status == 431);
+  CHECK(reply.body.find("chunk header or trailer exceeds the read buffer of 132096 bytes") !=
+        std::string::npos);
+  CHECK(round_trip(dir / "qmd.sock", get("/v1/vms/next")).status == 200);
+}
+
 TEST_CASE("a client that stalls mid-request is cut off after read_timeout; others are served") {
   TempDir dir;
   Served served(options_for(dir / "qmd.sock"));
