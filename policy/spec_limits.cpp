@@ -52,6 +52,45 @@ void skip_quoted(Cursor& cursor) {
   }
 }
 
+// Past a block scalar (`|` or `>`, at the cursor): the rest of its line, then every line that
+// is blank or indented deeper than the node the indicator belongs to (the first character of
+// its line after blanks and "- "). Its text is a string: no collection or alias is in it.
+void skip_block_scalar(Cursor& cursor) {
+  const std::string_view text = cursor.text;
+  const std::size_t newline = cursor.at == 0 ? std::string_view::npos
+                                             : text.rfind('\n', cursor.at - 1);
+  const std::size_t from = newline == std::string_view::npos ? 0 : newline + 1;
+  std::size_t node = from;
+  while (node < cursor.at) {
+    if (text[node] == ' ') {
+      ++node;
+    } else if (text[node] == '-' && node + 1 < text.size() && text[node + 1] == ' ') {
+      node += 2;
+    } else {
+      break;
+    }
+  }
+  const std::size_t indent = node - from;
+  while (!cursor.done() && cursor.peek() != '\n') {
+    cursor.step();
+  }
+  while (!cursor.done()) {  // at a '\n': does the next line belong to the scalar?
+    std::size_t spaces = 0;
+    while (cursor.peek(1 + spaces) == ' ') {
+      ++spaces;
+    }
+    const char first = cursor.peek(1 + spaces);
+    const bool blank = first == '\n' || first == '\r' || first == '\0';
+    if (!blank && spaces <= indent) {
+      return;
+    }
+    cursor.step();
+    while (!cursor.done() && cursor.peek() != '\n') {
+      cursor.step();
+    }
+  }
+}
+
 // In block context a bracket opens a collection only where a value starts: at the start of
 // a line or after ": ", "- ", "? " (else it is part of a plain scalar such as "a [b").
 bool starts_value(char previous_significant) {
@@ -77,6 +116,11 @@ std::optional<SpecError> check_nesting(std::string_view text, const std::string&
                                    "a VM spec needs far fewer",
                                    max_depth),
                        file, Mark{cursor.line, cursor.column}};
+    }
+    if ((c == '|' || c == '>') && depth == 0 &&
+        (previous == ':' || previous == '-' || previous == '?')) {
+      skip_block_scalar(cursor);
+      continue;
     }
     if (c == '*' && (depth > 0 || starts_value(previous))) {
       return SpecError{"",

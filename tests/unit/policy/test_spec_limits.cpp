@@ -80,3 +80,16 @@ TEST_CASE("nesting: an alias is refused at its line:column, a '*' in a scalar is
   CHECK(check_nesting("- *x\n", "vm.yaml"));
   CHECK_FALSE(check_nesting("a: b*c\nd: \"*e\"\nf: 2 # *g\n", "vm.yaml"));
 }
+
+TEST_CASE("nesting: a block scalar's text holds no alias and no collection") {
+  const std::string cron = "a:\n  userData: |\n    #cloud-config\n    */5 * * * * root x\n"
+                           "    - * [[[[[[1]]]]]]\n\n    end\n  b: 1\n";
+  CHECK_FALSE(check_nesting(cron, "vm.yaml", 4));
+  CHECK_FALSE(check_nesting("- path: /x\n  content: >-\n    * {[{[{[ ]}]}]}\n- path: /y\n",
+                            "vm.yaml", 2));
+  // What follows the scalar at the key's own indentation is scanned again.
+  const auto sibling = check_nesting("- a: |\n    x\n  b: *alias\n", "vm.yaml");
+  REQUIRE(sibling);
+  CHECK(sibling->mark.line == 3);
+  CHECK(check_nesting("a: |\n  x\nb: [[[[[1]]]]]\n", "vm.yaml", 4));
+}
