@@ -268,6 +268,7 @@ class Vm : public std::enable_shared_from_this<Vm> {
   OpResult check_active(std::string_view action) const;
   // Conflict while a migration holds the VM (it holds the lock for the whole transfer).
   OpResult check_not_migrating(std::string_view action) const;
+  OpResult startable() const;
   asio::awaitable<OpResult> set_vcpus_running(bool running);  // pause and resume
 
   // With `incoming`: QEMU waits for a migration stream instead of booting (vm_incoming.cpp).

@@ -175,29 +175,36 @@ asio::awaitable<OpResult> Vm::start() {
   co_return co_await start_locked();
 }
 
-asio::awaitable<OpResult> Vm::start_locked(const IncomingStart* incoming) {
+// Why this VM may not start now (deleted, the host going down, running, migrated away).
+OpResult Vm::startable() const {
   if (retired_) {  // deleted (or handed over) while this start waited: a new VM may own the name
-    co_return std::unexpected(op_error(
+    return std::unexpected(op_error(
         OpError::Code::not_found, fmt::format("VM {} was deleted; it is not started", name_)));
   }
   if (ctx_.host_shutting_down) {
-    co_return std::unexpected(op_error(
+    return std::unexpected(op_error(
         OpError::Code::conflict,
         fmt::format("VM {} is not started: the guests are being shut down for the host "
                     "(qmctl shutdown-guests); start it once that has finished",
                     name_)));
   }
   if (is_active(state_)) {
-    co_return std::unexpected(op_error(OpError::Code::conflict,
-                                       fmt::format("VM {} is already {}", name_,
-                                                   state_name(state_))));
+    return std::unexpected(op_error(
+        OpError::Code::conflict, fmt::format("VM {} is already {}", name_, state_name(state_))));
   }
   if (state_ == VmState::migrated) {
-    co_return std::unexpected(op_error(
+    return std::unexpected(op_error(
         OpError::Code::conflict,
         fmt::format("VM {} migrated to {} at {} and runs there; starting it here too would "
                     "run it twice (qmctl delete {} forgets this record)",
                     name_, record_.migrated_to, record_.migrated_at, name_)));
+  }
+  return {};
+}
+
+asio::awaitable<OpResult> Vm::start_locked(const IncomingStart* incoming) {
+  if (auto allowed = startable(); !allowed) {
+    co_return allowed;
   }
   auto rendered = render();
   if (!rendered) {
