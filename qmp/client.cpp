@@ -57,6 +57,18 @@ asio::awaitable<QmpResult> QmpClient::execute(std::string name, boost::json::obj
   co_return co_await session->execute(std::move(name), std::move(arguments), timeout);
 }
 
+asio::awaitable<QmpResult> QmpClient::execute_with_fd(std::string name,
+                                                      boost::json::object arguments,
+                                                      daemon::UniqueFd fd,
+                                                      std::chrono::milliseconds timeout) {
+  auto session = session_;
+  if (!session) {
+    co_return std::unexpected(QmpError{QmpError::Kind::closed, "", "moved-from QMP client"});
+  }
+  co_return co_await session->execute(std::move(name), std::move(arguments), timeout,
+                                      std::move(fd));
+}
+
 void QmpClient::on_event(EventHandler handler) { session_->subscribe(std::move(handler)); }
 
 const QmpGreeting& QmpClient::greeting() const { return session_->greeting(); }

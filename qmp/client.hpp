@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon/launch/unique_fd.hpp"
 #include "qmp/error.hpp"
 #include "qmp/framing.hpp"
 
@@ -69,6 +70,12 @@ class QmpClient {
   asio::awaitable<QmpResult> execute(std::string name, boost::json::object arguments = {});
   asio::awaitable<QmpResult> execute(std::string name, boost::json::object arguments,
                                      std::chrono::milliseconds timeout);
+
+  // Runs one command that hands QEMU `fd` (add-fd, getfd): the descriptor goes with the
+  // command over the socket as SCM_RIGHTS and is closed here once sent.
+  asio::awaitable<QmpResult> execute_with_fd(std::string name, boost::json::object arguments,
+                                             daemon::UniqueFd fd,
+                                             std::chrono::milliseconds timeout);
 
   // Handlers run on the io_context thread, in subscription order, for every later event.
   void on_event(EventHandler handler);

@@ -64,6 +64,18 @@ asio::awaitable<std::expected<std::vector<BlockStats>, QmpError>> query_blocksta
 asio::awaitable<QmpDone> netdev_add(QmpClient& client, boost::json::object arguments);
 asio::awaitable<QmpDone> netdev_del(QmpClient& client, std::string id);
 
+// --- descriptors handed to QEMU (commands_fd.cpp)
+// Puts `fd` into a new fd set (QEMU picks the id; `opaque` labels it in query-fdsets). A
+// blockdev then opens "/dev/fdset/<id>" and QEMU dups the set's descriptor.
+asio::awaitable<std::expected<FdsetAdded, QmpError>> add_fd(QmpClient& client, daemon::UniqueFd fd,
+                                                           std::string opaque);
+// Drops the monitor's hold on a set: QEMU closes its descriptors once nothing it opened from
+// them is still in use (a disk attached from the set keeps its own dup).
+asio::awaitable<QmpDone> remove_fd(QmpClient& client, std::int64_t fdset_id);
+// Names `fd` inside QEMU for "fd:NAME" migration URIs; closefd drops the name.
+asio::awaitable<QmpDone> getfd(QmpClient& client, daemon::UniqueFd fd, std::string name);
+asio::awaitable<QmpDone> closefd(QmpClient& client, std::string name);
+
 // --- live migration (commands_migration.cpp)
 // On the source: starts migrating to `uri` ("unix:PATH", "tcp:HOST:PORT", "fd:NAME") and
 // returns at once; follow MIGRATION events (capability "events") or poll query_migrate.

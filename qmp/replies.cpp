@@ -186,6 +186,16 @@ std::expected<std::int64_t, QmpError> parse_balloon(const json::value& reply) {
   return *actual;
 }
 
+std::expected<FdsetAdded, QmpError> parse_add_fd(const json::value& reply) {
+  const auto* o = reply.if_object();
+  const auto set = o != nullptr ? int_at(*o, "fdset-id") : std::nullopt;
+  const auto fd = o != nullptr ? int_at(*o, "fd") : std::nullopt;
+  if (!set || !fd) {
+    return std::unexpected(unexpected_shape("add-fd", reply));
+  }
+  return FdsetAdded{*set, *fd};
+}
+
 std::expected<MigrationInfo, QmpError> parse_migrate(const json::value& reply) {
   const auto* o = reply.if_object();
   if (o == nullptr || wrong_type(*o, "status", json::kind::string) ||

@@ -83,6 +83,13 @@ struct MigrationInfo {
   bool operator==(const MigrationInfo&) const = default;
 };
 
+// add-fd's reply: the set the descriptor went into and its number inside QEMU.
+struct FdsetAdded {
+  std::int64_t fdset_id = 0;
+  std::int64_t fd = 0;
+  bool operator==(const FdsetAdded&) const = default;
+};
+
 // A migration capability by QEMU's name ("events", "pause-before-switchover") and its state.
 using MigrationCapability = std::pair<std::string, bool>;
 
@@ -94,6 +101,7 @@ std::expected<std::vector<HotpluggableCpu>, QmpError> parse_hotpluggable_cpus(
 std::expected<std::vector<BlockStats>, QmpError> parse_blockstats(const boost::json::value& reply);
 // query-balloon: the guest's current memory size in bytes.
 std::expected<std::int64_t, QmpError> parse_balloon(const boost::json::value& reply);
+std::expected<FdsetAdded, QmpError> parse_add_fd(const boost::json::value& reply);
 std::expected<MigrationInfo, QmpError> parse_migrate(const boost::json::value& reply);
 std::expected<std::vector<MigrationCapability>, QmpError> parse_migrate_capabilities(
     const boost::json::value& reply);

@@ -4,9 +4,12 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 #include <sys/un.h>
 
 #include <array>
+#include <cerrno>
+#include <cstring>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -41,6 +44,27 @@ std::int64_t int_or_zero(const boost::json::object& o, std::string_view key) {
     return static_cast<std::int64_t>(v->get_uint64());
   }
   return 0;
+}
+
+// One sendmsg of `line` with `fd` as SCM_RIGHTS; the bytes sent, or errno.
+std::expected<std::size_t, int> send_with_descriptor(int socket, const std::string& line, int fd) {
+  iovec iov{const_cast<char*>(line.data()), line.size()};
+  alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(int))> control{};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.data();
+  msg.msg_controllen = control.size();
+  cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+  const auto n = ::sendmsg(socket, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+  if (n < 0) {
+    return std::unexpected(errno);
+  }
+  return static_cast<std::size_t>(n);
 }
 
 // Asio throws for a path longer than sun_path; that is the caller's bad path, not a crash.
@@ -118,7 +142,8 @@ asio::awaitable<std::optional<QmpError>> Session::open(std::string path,
 }
 
 asio::awaitable<QmpResult> Session::execute(std::string name, boost::json::object arguments,
-                                            std::chrono::milliseconds timeout) {
+                                            std::chrono::milliseconds timeout,
+                                            daemon::UniqueFd fd) {
   auto self = shared_from_this();
   if (closed_) {
     co_return std::unexpected(*closed_);
@@ -131,7 +156,7 @@ asio::awaitable<QmpResult> Session::execute(std::string name, boost::json::objec
   if (!arguments.empty()) {
     request["arguments"] = std::move(arguments);
   }
-  enqueue(boost::json::serialize(request) + "\r\n");
+  enqueue({boost::json::serialize(request) + "\r\n", std::move(fd)});
   co_await waiter->timer.async_wait(use_tuple);
   pending_.erase(id);
   if (waiter->result) {
@@ -311,8 +336,8 @@ void Session::dispatch_event(const boost::json::object& message) {
   }
 }
 
-void Session::enqueue(std::string line) {
-  outbox_.push_back(std::move(line));
+void Session::enqueue(Outgoing out) {
+  outbox_.push_back(std::move(out));
   if (!writing_) {
     write_next();
   }
@@ -320,22 +345,59 @@ void Session::enqueue(std::string line) {
 
 void Session::write_next() {
   writing_ = true;
-  asio::async_write(socket_, asio::buffer(outbox_.front()),
+  if (outbox_.front().fd) {
+    send_with_fd();
+    return;
+  }
+  asio::async_write(socket_, asio::buffer(outbox_.front().line),
                     [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
-                      self->writing_ = false;
-                      if (ec || self->closed_) {
-                        self->outbox_.clear();
-                        if (ec) {
-                          self->fail({QmpError::Kind::transport, "",
-                                      fmt::format("writing QMP socket: {}", ec.message())});
-                        }
-                        return;
-                      }
-                      self->outbox_.pop_front();
-                      if (!self->outbox_.empty()) {
-                        self->write_next();
-                      }
+                      self->written(ec);
                     });
+}
+
+// sendmsg on the loop thread never blocks: it waits for room first and sends MSG_DONTWAIT.
+// Whatever the kernel did not take goes on as plain bytes (the descriptor went with the first).
+void Session::send_with_fd() {
+  socket_.async_wait(
+      asio::socket_base::wait_write, [self = shared_from_this()](boost::system::error_code ec) {
+        if (ec || self->closed_) {
+          self->written(ec);
+          return;
+        }
+        auto& out = self->outbox_.front();
+        const auto sent = send_with_descriptor(self->socket_.native_handle(), out.line,
+                                               out.fd.get());
+        if (!sent && (sent.error() == EAGAIN || sent.error() == EWOULDBLOCK)) {
+          self->send_with_fd();
+          return;
+        }
+        if (!sent) {
+          self->written(boost::system::error_code(sent.error(), boost::system::system_category()));
+          return;
+        }
+        out.fd.reset();
+        out.line.erase(0, *sent);
+        if (out.line.empty()) {
+          self->written({});
+        } else {
+          self->write_next();
+        }
+      });
+}
+
+void Session::written(boost::system::error_code ec) {
+  writing_ = false;
+  if (ec || closed_) {
+    outbox_.clear();
+    if (ec) {
+      fail({QmpError::Kind::transport, "", fmt::format("writing QMP socket: {}", ec.message())});
+    }
+    return;
+  }
+  outbox_.pop_front();
+  if (!outbox_.empty()) {
+    write_next();
+  }
 }
 
 }  // namespace qmd::qmp::detail

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "daemon/launch/unique_fd.hpp"
 #include "qmp/client.hpp"
 
 namespace qmd::qmp::detail {
@@ -23,8 +24,11 @@ class Session : public std::enable_shared_from_this<Session> {
   // Connects (when `path` is not empty), waits for the greeting and negotiates capabilities.
   asio::awaitable<std::optional<QmpError>> open(std::string path,
                                                 std::chrono::milliseconds timeout);
+  // `fd`, when set, travels with the command as SCM_RIGHTS (add-fd, getfd): QEMU takes a
+  // descriptor from the message that carries it, so it goes out with the command's first byte.
   asio::awaitable<QmpResult> execute(std::string name, boost::json::object arguments,
-                                     std::chrono::milliseconds timeout);
+                                     std::chrono::milliseconds timeout,
+                                     daemon::UniqueFd fd = {});
 
   void subscribe(EventHandler handler) { handlers_.push_back(std::move(handler)); }
   void fail(QmpError error);  // ends the connection; every waiter gets `error`
@@ -47,8 +51,16 @@ class Session : public std::enable_shared_from_this<Session> {
   void dispatch_reply(const boost::json::object& message);
   void dispatch_event(const boost::json::object& message);
   void take_greeting(const boost::json::object& message);
-  void enqueue(std::string line);
+  // A command line waiting to be written, with the descriptor its first byte carries.
+  struct Outgoing {
+    std::string line;
+    daemon::UniqueFd fd;
+  };
+
+  void enqueue(Outgoing out);
   void write_next();
+  void send_with_fd();
+  void written(boost::system::error_code ec);
 
   asio::local::stream_protocol::socket socket_;
   QmpOptions options_;
@@ -58,7 +70,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool greeted_ = false;
   QmpGreeting greeting_;
   std::vector<EventHandler> handlers_;
-  std::deque<std::string> outbox_;
+  std::deque<Outgoing> outbox_;
   bool writing_ = false;
   std::uint64_t next_id_ = 1;
   std::optional<QmpError> closed_;

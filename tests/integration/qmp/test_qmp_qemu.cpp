@@ -18,6 +18,8 @@
 #include <thread>
 #include <vector>
 
+#include <boost/json/serialize.hpp>
+
 #include "qmp/client.hpp"
 #include "qmp/commands.hpp"
 #include "tests/integration/qmp/qemu_process.hpp"
@@ -608,4 +610,53 @@ TEST_CASE_FIXTURE(MigrationPair, "without the events capability there are no MIG
   } while (std::chrono::steady_clock::now() < deadline);
   CHECK(info.status == "completed");
   CHECK(source_states.empty());
+}
+
+TEST_CASE_FIXTURE(Fixture, "add-fd passes a descriptor: a deleted image attaches from its set") {
+  // The path is gone before QEMU is asked: only the descriptor can bring the image in.
+  const std::string image = dir.path() + "/gone.raw";
+  std::ofstream(image).close();
+  std::filesystem::resize_file(image, 1 << 20);
+  qmd::daemon::UniqueFd fd(::open(image.c_str(), O_RDWR | O_CLOEXEC));
+  REQUIRE(fd);
+  std::filesystem::remove(image);
+  // QEMU frees a set's descriptors only while the machine runs (monitor_fdset_cleanup).
+  REQUIRE(finish(ioc, cont(client)).has_value());
+
+  const auto added = finish(ioc, add_fd(client, std::move(fd), "file-gone"));
+  REQUIRE_MESSAGE(added.has_value(), added.error().to_string());
+  CHECK(added->fdset_id >= 0);
+  const auto sets = finish(ioc, client.execute("query-fdsets", {})).value().as_array();
+  REQUIRE(sets.size() == 1);
+  CHECK(sets[0].at("fdset-id").as_int64() == added->fdset_id);
+  CHECK(sets[0].at("fds").as_array()[0].at("opaque").as_string() == "file-gone");
+
+  const json::object file{{"driver", "file"},
+                          {"node-name", "gone-file"},
+                          {"auto-read-only", false},
+                          {"filename", "/dev/fdset/" + std::to_string(added->fdset_id)}};
+  const auto attached =
+      finish(ioc, blockdev_add(client, {{"driver", "raw"}, {"node-name", "gone"}, {"file", file}}));
+  REQUIRE_MESSAGE(attached.has_value(), attached.error().to_string());
+  // The monitor lets go of the set; the node keeps its own dup of the descriptor.
+  REQUIRE(finish(ioc, remove_fd(client, added->fdset_id)).has_value());
+  CHECK(node_names(ioc, client) == std::vector<std::string>{"gone", "gone-file"});
+  REQUIRE(finish(ioc, blockdev_del(client, "gone")).has_value());
+  const auto left = finish(ioc, client.execute("query-fdsets", {})).value();
+  CHECK_MESSAGE(left.as_array().empty(), json::serialize(left));
+}
+
+TEST_CASE_FIXTURE(Fixture, "getfd names a descriptor, closefd drops it, an unknown name fails") {
+  int ends[2] = {-1, -1};
+  REQUIRE(::pipe2(ends, O_CLOEXEC) == 0);
+  qmd::daemon::UniqueFd read_end(ends[0]);
+  qmd::daemon::UniqueFd write_end(ends[1]);
+  REQUIRE(finish(ioc, getfd(client, std::move(write_end), "state")).has_value());
+  REQUIRE(finish(ioc, closefd(client, "state")).has_value());
+  const auto again = finish(ioc, closefd(client, "state"));
+  REQUIRE_FALSE(again.has_value());
+  CHECK(again.error().desc == "File descriptor named 'state' not found");
+  // qmd's copy was closed once sent and QEMU closed its own: the pipe has no writer left.
+  char byte = 0;
+  CHECK(::read(read_end.get(), &byte, 1) == 0);
 }
