@@ -2,6 +2,7 @@
 // checks, where it goes (a spare root port for virtio, the next LUN on scsi0.0 for scsi),
 // its block nodes and how it appears in the stored definition.
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,7 +13,8 @@
 
 #include "cmdline/devices_layout.hpp"
 #include "daemon/runtime/vm_hotplug_core.hpp"
-#include "daemon/store/storage_roots.hpp"
+#include "daemon/runtime/disk_fds.hpp"
+#include "qmp/commands.hpp"
 #include "devices/disk.hpp"
 
 namespace qmd::daemon {
@@ -31,29 +33,49 @@ std::string sniff_format(int fd) {
 }
 
 struct AttachFile {
+  UniqueFd fd;  // what QEMU gets: read-write, or read-only for a read-only disk
   struct stat st {};
   std::string format;
 };
 
-// The file, opened beneath a storage root before anything about it is looked at: a path
-// outside the roots gets the same answer whether it exists or not.
+// The image, opened beneath a storage root (in the mode the disk needs) before anything about
+// it is looked at: a path outside the roots gets the same answer whether it exists or not.
 std::expected<AttachFile, OpError> check_file(const Vm::DiskAttach& d,
                                               const std::vector<std::string>& roots) {
-  auto fd = open_beneath(roots, d.path, O_RDONLY | O_NONBLOCK);
-  if (!fd) {
-    return std::unexpected(bad_request(fmt::format("cannot attach: {}", fd.error().message)));
+  auto fds = open_disk_image(d.path, d.readonly, roots, "");
+  if (!fds) {
+    return std::unexpected(bad_request(fmt::format("cannot attach: {}", fds.error())));
   }
   AttachFile file;
-  if (::fstat(fd->get(), &file.st) != 0) {
+  file.fd = std::move(fds->front());
+  if (::fstat(file.fd.get(), &file.st) != 0) {
     return std::unexpected(
         bad_request(fmt::format("cannot attach {}: {}", d.path, std::strerror(errno))));
   }
-  if (!S_ISREG(file.st.st_mode) && !S_ISBLK(file.st.st_mode)) {
-    return std::unexpected(
-        bad_request(fmt::format("{} is neither a file nor a block device", d.path)));
-  }
-  file.format = d.format.value_or(S_ISBLK(file.st.st_mode) ? "raw" : sniff_format(fd->get()));
+  file.format =
+      d.format.value_or(S_ISBLK(file.st.st_mode) ? "raw" : sniff_format(file.fd.get()));
   return file;
+}
+
+// QEMU knows the image only as its fd set (or not at all: device_add's lock error leaves the
+// image out); the user knows it by its path. A lock refusal is the caller's conflict.
+OpError about_image(OpError error, std::int64_t fdset, const std::string& path) {
+  const std::string set = fmt::format("/dev/fdset/{}", fdset);
+  for (auto at = error.message.find(set); at != std::string::npos;
+       at = error.message.find(set, at + path.size())) {
+    error.message.replace(at, set.size(), path);
+  }
+  if (error.message.find("Failed to get") != std::string::npos &&
+      error.message.find("lock") != std::string::npos) {
+    error.code = OpError::Code::conflict;
+    error.message += fmt::format(
+        " on {}: a running VM (this one or another) already uses the image writable; attach "
+        "it with --readonly, or detach or stop its other user first",
+        path);
+  } else if (error.message.find(path) == std::string::npos) {
+    error.message += fmt::format(" (image {})", path);
+  }
+  return error;
 }
 
 // The request alone: its name, bus, cache and format.
@@ -197,7 +219,16 @@ asio::awaitable<OpResult> Vm::attach_disk(DiskAttach request) {
       tmpl["volumes"].push_back(volume);
     };
   }
-  const auto parts = devices::disk_parts(params);
+  // QEMU opens the set, never the path: an image its user cannot open still attaches.
+  const std::string opaque = "disk " + d.name;
+  auto fdset = co_await qmp::add_fd(*scope->run->qmp, std::move(file->fd), opaque);
+  if (!fdset) {
+    const std::string what = "attaching disk " + d.name + " (add-fd)";
+    co_return std::unexpected(hotplug::qmp_failure(name_, what, fdset.error(), OpError::Code::failed));
+  }
+  params.path = fmt::format("/dev/fdset/{}", fdset->fdset_id);
+  auto parts = devices::disk_parts(params);
+  parts.file_node["auto-read-only"] = false;  // the set holds one mode; QEMU must not ask another
   const auto calls = devices::disk_hotplug(parts);    // file node, format node, device
   const auto release = devices::disk_release(parts);  // format node, file node
   // A node QEMU refuses is the caller's file or format; a refused device_add is ours.
@@ -207,7 +238,17 @@ asio::awaitable<OpResult> Vm::attach_disk(DiskAttach request) {
   plan.event = "DiskAttached";
   plan.message = fmt::format("disk {} ({}, {}) attached on {}", d.name, d.path, params.format,
                              params.pci ? params.pci->bus : params.controller_bus);
-  co_return co_await attach_planned(*scope, std::move(plan));
+  auto attached = co_await attach_planned(*scope, std::move(plan));
+  // The node holds its own dup of the descriptor; the monitor's hold goes either way.
+  auto released = co_await qmp::remove_fd(*scope->run->qmp, fdset->fdset_id);
+  if (!released) {
+    spdlog::warn("VM {}: remove-fd of disk {}'s fd set {}: {}", name_, d.name, fdset->fdset_id,
+                 released.error().to_string());
+  }
+  if (!attached) {
+    co_return std::unexpected(about_image(std::move(attached.error()), fdset->fdset_id, d.path));
+  }
+  co_return attached;
 }
 
 asio::awaitable<OpResult> Vm::detach_disk(std::string disk, bool persist) {

@@ -235,7 +235,10 @@ asio::awaitable<OpResult> Vm::start_locked(const IncomingStart* incoming) {
     save_record();
     run_.reset();
     set_state(VmState::stopped, text);
-    co_return std::unexpected(op_error(OpError::Code::failed, std::move(text)));
+    // An image another VM holds writable is the caller's conflict, not qmd's failure.
+    const bool locked = text.find("Failed to get \"write\" lock") != std::string::npos;
+    co_return std::unexpected(
+        op_error(locked ? OpError::Code::conflict : OpError::Code::failed, std::move(text)));
   };
 
   if (auto bad = make_dir(where.run_dir, ctx_, true)) {

@@ -156,7 +156,7 @@ scenario_second_writer_refused() {
   member_api POST /v1/vms -H 'Content-Type: application/yaml' --data-binary "@$file"
   [[ "$STATUS" == 201 ]] || fail "create sa-lock: HTTP $STATUS: $BODY"
   member_api POST /v1/vms/sa-lock/start
-  [[ "$STATUS" != 200 ]] || fail "a second VM started on sa-vm's writable image"
+  [[ "$STATUS" == 409 ]] || fail "a second VM on sa-vm's writable image: HTTP $STATUS: $BODY"
   grep_q -F 'Failed to get \"write\" lock' <<<"$BODY" || fail "no lock error: $STATUS $BODY"
   grep_q -F "$S/root-only.img" <<<"$BODY" || fail "the lock error does not name the image: $BODY"
   grep_q -F "/dev/fdset/" <<<"$BODY" && fail "the answer names an fd set: $BODY"
@@ -168,9 +168,32 @@ scenario_second_writer_refused() {
   [[ "$(head -c ${#mark} "$S/root-only.img")" == "$mark" ]] || fail "sa-vm's write did not land"
 }
 
+# Hotplug hands QEMU a descriptor too: a root-owned 0600 image attaches to the running VM, and
+# a second writer of sa-vm's own image is QEMU's lock error naming the image, not its fd set.
+scenario_hotplug_root_only_image() {
+  local marker="qmd-hotplug-marker-$RANDOM"
+  head -c 1048576 /dev/zero >"$S/hot-root-only.img"
+  printf '%s' "$marker" | dd of="$S/hot-root-only.img" conv=notrunc status=none
+  chmod 0600 "$S/hot-root-only.img"
+  member_api POST /v1/vms/sa-vm/disks -H 'Content-Type: application/json' \
+    -d "{\"name\":\"hot\",\"path\":\"$S/hot-root-only.img\"}"
+  [[ "$STATUS" == 200 ]] || fail "attach the root-only image: HTTP $STATUS: $BODY"
+  guest_wait 60 "the marker on /dev/vdb" sa-vm "head -c ${#marker} /dev/vdb; echo" "$marker"
+  [[ "$(stat -c '%U %a' "$S/hot-root-only.img")" == "root 600" ]] || fail "the image was chowned"
+  member_api POST /v1/vms/sa-vm/disks -H 'Content-Type: application/json' \
+    -d "{\"name\":\"twice\",\"path\":\"$S/root-only.img\"}"
+  [[ "$STATUS" == 409 ]] || fail "sa-vm's own image attached a second time: HTTP $STATUS: $BODY"
+  grep_q -F 'Failed to get \"write\" lock' <<<"$BODY" || fail "no lock error: $STATUS $BODY"
+  grep_q -F "$S/root-only.img" <<<"$BODY" || fail "the lock error does not name the image: $BODY"
+  grep_q -F "/dev/fdset/" <<<"$BODY" && fail "the answer names an fd set: $BODY"
+  member_api DELETE /v1/vms/sa-vm/disks/hot
+  [[ "$STATUS" == 200 ]] || fail "detach hot: HTTP $STATUS: $BODY"
+}
+
 failed=0
 for scenario in disk_or_create_outside block_device_outside traversal_name \
-  new_file_in_outside_dir planted_links root_only_image_boots attach_outside_reveals_nothing second_writer_refused; do
+  new_file_in_outside_dir planted_links root_only_image_boots attach_outside_reveals_nothing second_writer_refused \
+  hotplug_root_only_image; do
   if (scenario_"$scenario"); then
     log "PASS $scenario"
   else
