@@ -224,7 +224,7 @@ std::optional<std::chrono::milliseconds> read_duration(MapReader& map, std::stri
   return value;
 }
 
-// hostShutdown: {action: shutdown|none, timeout: 300s}
+// hostShutdown: {action: shutdown|suspend|none, timeout: 300s}
 void read_host_shutdown(MapReader& top, Config& out) {
   top.read_map("hostShutdown", [&out](MapReader& map) {
     std::optional<std::string> action;
@@ -234,10 +234,10 @@ void read_host_shutdown(MapReader& top, Config& out) {
     } else if (action == "none") {
       out.host_shutdown.action = HostShutdownConfig::Action::none;
     } else if (action == "suspend") {
-      map.error_at("action", "suspend (saving each guest's memory to disk and restoring it at "
-                             "boot) is not available in this qmd; use shutdown or none");
+      out.host_shutdown.action = HostShutdownConfig::Action::suspend;
     } else if (action) {
-      map.error_at("action", fmt::format("\"{}\" is not one of shutdown, none", *action));
+      map.error_at("action", fmt::format("\"{}\" is not one of shutdown, suspend, none",
+                                         *action));
     }
     using namespace std::chrono_literals;
     if (auto timeout = read_duration(map, "timeout", 1s, 24h)) {

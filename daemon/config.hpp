@@ -21,7 +21,7 @@ inline constexpr std::string_view kDefaultConfigPath = "/etc/qmd/qmd.yaml";
 // terminationGracePeriodSeconds, all at once, and whatever still runs at `timeout` is killed.
 // none: nothing (systemd's final SIGTERM then ends QEMU: a power cut for the guest).
 struct HostShutdownConfig {
-  enum class Action { shutdown, none };
+  enum class Action { shutdown, suspend, none };
   Action action = Action::shutdown;
   std::chrono::seconds timeout{300};
   bool operator==(const HostShutdownConfig&) const = default;

@@ -226,7 +226,7 @@ void add_vm_routes(Router& router, Registry& registry, DaemonContext& ctx) {
       {"start", &simple<&Vm::start>},   {"stop", &stop_action},
       {"kill", &simple<&Vm::kill>},     {"pause", &simple<&Vm::pause>},
       {"resume", &simple<&Vm::resume>}, {"reset", &simple<&Vm::reset>},
-      {"reboot", &simple<&Vm::reboot>}};
+      {"reboot", &simple<&Vm::reboot>}, {"discard-saved", &simple<&Vm::discard_saved_state>}};
   for (const auto& [verb, action] : kActions) {
     router.add(http::verb::post, fmt::format("/v1/vms/{{name}}/{}", verb),
                [&registry, action](Request request) -> asio::awaitable<Response> {

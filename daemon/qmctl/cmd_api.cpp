@@ -241,6 +241,8 @@ const std::vector<Command>& commands() {
     t.push_back(action("resume", "resume a paused VM"));
     t.push_back(action("reset", "hard-reset a VM (like the reset button)"));
     t.push_back(action("reboot", "reboot a VM's guest (agent, else ACPI)"));
+    t.push_back(action("discard-saved",
+                       "drop the state a host shutdown saved, so the next start boots afresh"));
     t.push_back(
         {{"argv",
           "argv NAME",

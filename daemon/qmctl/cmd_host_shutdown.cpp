@@ -72,7 +72,8 @@ const CommandSpec& spec() {
       "power off every running guest, as at host shutdown (root)",
       "Each guest is asked to power off (its agent, else ACPI) within its\n"
       "terminationGracePeriodSeconds, all at once; hostShutdown in qmd.yaml sets the action\n"
-      "(shutdown, none) and the overall timeout (default 300s). What does not power off in\n"
+      "(shutdown, suspend: save to disk and restore at the next start, none) and the overall\n"
+      "timeout (default 300s). What does not power off in\n"
       "time is ended and listed as killed. qmd-guests.service runs this when the host stops;\n"
       "a restart of qmd never does. Exit 1 when a VM was still running at the end.\n",
       {},

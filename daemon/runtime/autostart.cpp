@@ -69,7 +69,8 @@ asio::awaitable<std::vector<std::string>> autostart(DaemonContext& ctx,
     if (is_active(vm->state()) || vm->state() == VmState::migrated) {
       continue;  // started (or sent away) by someone meanwhile
     }
-    spdlog::info("autostart: starting VM {} (runStrategy Always)", name);
+    spdlog::info("autostart: starting VM {} ({})", name,
+                 vm->has_saved_state() ? "restoring its saved state" : "runStrategy Always");
     auto started = co_await vm->start();
     if (!started) {
       problems.push_back(started.error().message);

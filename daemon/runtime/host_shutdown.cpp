@@ -68,12 +68,32 @@ asio::awaitable<OpResult> stop_migrating(std::shared_ptr<Vm> vm, ShutdownPlanEnt
   co_return co_await vm->stop(grace);
 }
 
+// Saved to disk within the timeout; a VM that cannot be saved (hotplugged devices, a
+// non-migratable CPU, a full disk) is powered off with what is left of it instead.
+asio::awaitable<OpResult> suspend_or_stop(std::shared_ptr<Vm> vm, ShutdownPlanEntry entry,
+                                          Clock::time_point until) {
+  const auto within = std::chrono::duration_cast<std::chrono::seconds>(until - Clock::now());
+  auto saved = co_await vm->suspend_to_disk(std::max(within, 1s));
+  if (saved) {
+    co_return saved;
+  }
+  spdlog::warn("host shutdown: VM {} is powered off instead: {}", entry.name,
+               saved.error().message);
+  if (vm->state() == VmState::paused) {
+    (void)co_await vm->resume();
+  }
+  const auto left = std::chrono::duration_cast<std::chrono::seconds>(until - Clock::now());
+  co_return co_await vm->stop(std::clamp(left, 0s, entry.grace));
+}
+
 asio::awaitable<void> stop_one(std::shared_ptr<Vm> vm, ShutdownPlanEntry entry,
                                Clock::time_point timeout_at, std::shared_ptr<Progress> progress) {
   const auto began = Clock::now();
   OpResult done;
   if (entry.step == ShutdownStep::await_migration) {
     done = co_await stop_migrating(vm, entry, timeout_at);
+  } else if (entry.step == ShutdownStep::suspend) {
+    done = co_await suspend_or_stop(vm, entry, timeout_at);
   } else {
     if (entry.step == ShutdownStep::resume_and_power_off) {
       auto resumed = co_await vm->resume();
@@ -191,7 +211,9 @@ asio::awaitable<std::expected<HostShutdownReport, OpError>> HostShutdown::run() 
   } done{*this};
   const HostShutdownConfig config = ctx_.config.host_shutdown;
   HostShutdownReport report;
-  report.action = config.action == HostShutdownConfig::Action::none ? "none" : "shutdown";
+  report.action = config.action == HostShutdownConfig::Action::none      ? "none"
+                  : config.action == HostShutdownConfig::Action::suspend ? "suspend"
+                                                                         : "shutdown";
   report.timeout = config.timeout;
   const auto since = std::chrono::system_clock::now();
   report.started_at = format_time(since);
@@ -202,8 +224,9 @@ asio::awaitable<std::expected<HostShutdownReport, OpError>> HostShutdown::run() 
     facts.push_back({.name = vm->name(), .state = vm->state(), .grace = grace_of(ctx_, *vm)});
   }
   const auto plan = plan_host_shutdown(facts, config);
-  spdlog::info("host shutdown ({}): {} of {} VMs to power off, within {} s", report.action,
-               plan.size(), facts.size(), config.timeout.count());
+  spdlog::info("host shutdown ({}): {} of {} VMs to {}, within {} s", report.action,
+               plan.size(), facts.size(), report.action == "suspend" ? "save" : "power off",
+               config.timeout.count());
   auto progress = std::make_shared<Progress>(ctx_.executor, plan.size());
   const auto timeout_at = began + config.timeout;
   for (const auto& entry : plan) {

@@ -37,6 +37,7 @@ enum class ShutdownStep {
   power_off,             // agent or ACPI, then quit/SIGTERM/SIGKILL after the grace
   resume_and_power_off,  // paused: a guest whose vCPUs are stopped cannot hear the request
   await_migration,       // migrating: the migration may finish (the VM leaves) until timeout
+  suspend,               // hostShutdown.action suspend: saved to disk, else powered off
 };
 
 struct ShutdownPlanEntry {
@@ -59,6 +60,7 @@ enum class ShutdownOutcome {
   powered_off,  // the guest powered itself off when asked
   killed,       // it did not within its grace: QEMU was quit, terminated or killed
   migrated,     // a migration finished first: the VM runs on another host
+  suspended,    // its state is saved to disk; the next start (at boot) restores it
   failed,       // still running when qmd stopped waiting, or the stop failed
 };
 std::string_view outcome_name(ShutdownOutcome outcome);
@@ -68,6 +70,8 @@ struct StopObservation {
   std::string asked;       // "guest agent", "ACPI" (from ShutdownRequested), or ""
   std::string qemu_reason; // the SHUTDOWN event's reason ("guest-shutdown", "host-qmp-quit")
   bool escalated = false;  // StopEscalated: the grace ran out
+  std::string suspended{};       // the Suspended event's message: where the state went
+  std::string suspend_failed{};  // SuspendFailed: why it could not be saved (then powered off)
 };
 // Folds one event of the VM into `seen`.
 void observe_stop_event(const Event& event, StopObservation& seen);
@@ -86,7 +90,7 @@ VmShutdownResult classify_stop(const ShutdownPlanEntry& entry, const StopObserva
 // --- the run ----------------------------------------------------------------------------------
 
 struct HostShutdownReport {
-  std::string action;  // "shutdown", "none"
+  std::string action;  // "shutdown", "suspend", "none"
   std::chrono::seconds timeout{0};
   std::string started_at;
   std::string finished_at;

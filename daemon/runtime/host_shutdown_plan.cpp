@@ -20,7 +20,10 @@ std::vector<ShutdownPlanEntry> plan_host_shutdown(const std::vector<ShutdownFact
       continue;  // no QEMU: nothing to lose
     }
     ShutdownStep step = ShutdownStep::power_off;
-    if (vm.state == VmState::paused) {
+    if (config.action == HostShutdownConfig::Action::suspend &&
+        (vm.state == VmState::running || vm.state == VmState::paused)) {
+      step = ShutdownStep::suspend;
+    } else if (vm.state == VmState::paused) {
       step = ShutdownStep::resume_and_power_off;
     } else if (vm.state == VmState::migrating) {
       step = ShutdownStep::await_migration;
@@ -40,6 +43,7 @@ std::string_view outcome_name(ShutdownOutcome outcome) {
     case ShutdownOutcome::powered_off: return "poweredOff";
     case ShutdownOutcome::killed: return "killed";
     case ShutdownOutcome::migrated: return "migrated";
+    case ShutdownOutcome::suspended: return "suspended";
     case ShutdownOutcome::failed: return "failed";
   }
   return "failed";
@@ -56,6 +60,10 @@ void observe_stop_event(const Event& event, StopObservation& seen) {
     }
   } else if (event.type == "StopEscalated") {
     seen.escalated = true;
+  } else if (event.type == "Suspended") {
+    seen.suspended = event.message;
+  } else if (event.type == "SuspendFailed") {
+    seen.suspend_failed = event.message;
   } else if (event.type == "Shutdown" || event.type == "StateChanged") {
     static constexpr std::string_view kPrefix = "QEMU shutting down (";
     if (event.message.starts_with(kPrefix) && event.message.ends_with(')')) {
@@ -77,6 +85,11 @@ VmShutdownResult classify_stop(const ShutdownPlanEntry& entry, const StopObserva
   } else if (is_active(after)) {
     result.outcome = ShutdownOutcome::failed;
     result.detail = error ? *error : std::string("still running when qmd stopped waiting");
+  } else if (!seen.suspended.empty()) {
+    result.outcome = ShutdownOutcome::suspended;
+    result.how = "saved to disk";
+    result.detail = seen.suspended;
+    return result;
   } else if (seen.escalated) {
     result.outcome = ShutdownOutcome::killed;
     result.detail = fmt::format("did not power off within {} s after {}; QEMU was ended ({})",
@@ -88,6 +101,9 @@ VmShutdownResult classify_stop(const ShutdownPlanEntry& entry, const StopObserva
   } else {
     result.outcome = ShutdownOutcome::powered_off;
     result.detail = fmt::format("powered off after {} ({})", seen.asked, reason);
+  }
+  if (!seen.suspend_failed.empty()) {
+    result.detail = fmt::format("{}; then {}", seen.suspend_failed, result.detail);
   }
   return result;
 }

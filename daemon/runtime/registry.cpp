@@ -70,7 +70,8 @@ asio::awaitable<std::vector<std::string>> Registry::load() {
       problems.push_back(std::move(*split));
       continue;
     }
-    if (vm->run_strategy() == "Always") {
+    // A VM suspended at host shutdown was running: it comes back whatever its runStrategy.
+    if (vm->run_strategy() == "Always" || vm->has_saved_state()) {
       autostart_.push_back(vm);
     }
   }

@@ -38,6 +38,11 @@ boost::json::object VmRecord::to_json() const {
   if (!migrating_to.empty()) {
     out["migratingTo"] = migrating_to;
   }
+  if (!saved_at.empty()) {
+    out["savedAt"] = saved_at;
+    out["savedMachine"] = saved_machine;
+    out["savedPaused"] = saved_paused;
+  }
   return out;
 }
 
@@ -62,6 +67,10 @@ VmRecord VmRecord::from_json(const std::string& text) {
   record.migrating_to = text_of("migratingTo");
   const auto* incoming = object.if_contains("incoming");
   record.incoming = incoming != nullptr && incoming->is_bool() && incoming->as_bool();
+  record.saved_at = text_of("savedAt");
+  record.saved_machine = text_of("savedMachine");
+  const auto* paused = object.if_contains("savedPaused");
+  record.saved_paused = paused != nullptr && paused->is_bool() && paused->as_bool();
   return record;
 }
 
@@ -187,6 +196,11 @@ json::object Vm::details() const {
   }
   if (!record_.split_memory.empty()) {
     out["splitMemory"] = record_.split_memory;
+  }
+  if (has_saved_state()) {
+    out["savedState"] = json::object{{"at", record_.saved_at},
+                                     {"path", saved_state_path()},
+                                     {"paused", record_.saved_paused}};
   }
   out["qemuVersion"] = run_ ? run_->qemu_version : std::string();
   out["startedAt"] = run_ ? run_->started_at : std::string();
@@ -360,6 +374,14 @@ asio::awaitable<OpResult> Vm::redefine(std::string spec_text) {
     co_return movable;
   }
   auto guard = co_await lock_.lock();
+  if (has_saved_state()) {
+    co_return std::unexpected(op_error(
+        OpError::Code::conflict,
+        fmt::format("VM {} has a state saved at {}, which only its current definition can "
+                    "restore; start it (and stop it) first, or discard the state with "
+                    "`qmctl discard-saved {}`",
+                    name_, record_.saved_at, name_)));
+  }
   auto parsed = parse_user_definition(ctx_, spec_text, name_ + ".yaml");
   if (!parsed) {
     co_return std::unexpected(parsed.error());

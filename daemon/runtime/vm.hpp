@@ -51,6 +51,11 @@ struct VmRecord {
   // Set while this VM sends itself to another qmd: a qmd that adopts its QEMU then knows the
   // migration QEMU reports is outgoing (a destination's QEMU reports its incoming one).
   std::string migrating_to;
+  // Suspended to disk (host shutdown's suspend): when, the machine type QEMU ran (the
+  // restore must ask for the same), and whether the guest was paused. Empty: nothing saved.
+  std::string saved_at;
+  std::string saved_machine;
+  bool saved_paused = false;
   boost::json::object to_json() const;
   static VmRecord from_json(const std::string& text);
 };
@@ -101,6 +106,15 @@ class Vm : public std::enable_shared_from_this<Vm> {
   asio::awaitable<OpResult> redefine(std::string spec_text);
   // Kills the VM when `force` (else a running VM is a conflict), then forgets its runtime.
   asio::awaitable<OpResult> retire(bool force);
+
+  // Suspend to disk (vm_saved_state.cpp): the guest's memory and device state go into a file
+  // in its state directory and QEMU quits; the next start restores it instead of booting.
+  // Within `within`; on failure the VM runs on as it was.
+  asio::awaitable<OpResult> suspend_to_disk(std::chrono::seconds within);
+  // Drops a saved state, so that the next start boots afresh. Only while stopped.
+  asio::awaitable<OpResult> discard_saved_state();
+  bool has_saved_state() const { return !record_.saved_at.empty(); }
+  std::string saved_state_path() const;
 
   // At qmd start: takes over a QEMU left running by an earlier qmd, when its pidfile points
   // at a process whose command line carries this VM's uuid. Returns true when adopted.
@@ -296,6 +310,13 @@ class Vm : public std::enable_shared_from_this<Vm> {
   asio::awaitable<void> watch_agent(std::shared_ptr<Run> run);
   asio::awaitable<void> teardown(Run& run);  // kills what is left, removes sockets/pidfiles
   asio::awaitable<OpResult> stop_locked(std::chrono::seconds grace);
+  asio::awaitable<OpResult> suspend_locked(std::chrono::seconds within);
+  asio::awaitable<std::expected<std::uint64_t, std::string>> save_stream(
+      std::shared_ptr<Run> run, std::string dir, bool was_running,
+      std::chrono::steady_clock::time_point until);
+  asio::awaitable<std::optional<std::string>> restore_stream(std::shared_ptr<Run> run);
+  void finish_restore();
+  std::string forget_saved_state();
   asio::awaitable<OpResult> kill_locked();
   asio::awaitable<void> maybe_restart(bool crashed);
   void save_record();

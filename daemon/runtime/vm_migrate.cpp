@@ -19,6 +19,7 @@
 #include "daemon/api/remote_client.hpp"
 #include "daemon/runtime/migrate_storage.hpp"
 #include "daemon/runtime/remote_qmd.hpp"
+#include "daemon/runtime/machine_type.hpp"
 #include "daemon/runtime/vm_hotplug_core.hpp"
 #include "daemon/store/dir_fd.hpp"
 #include "daemon/store/remove_tree.hpp"
@@ -212,24 +213,8 @@ asio::awaitable<std::expected<std::shared_ptr<Operation>, OpError>> Vm::migrate(
   body["uuid"] = record_.uuid;
   body["source"] = fmt::format("{}:{}", host_name(), name_);
   const std::string wanted = parsed->domain.machine.type.value_or("q35");
-  auto machines = co_await run->qmp->execute("query-machines");
-  if (machines && machines->is_array()) {
-    for (const auto& entry : machines->as_array()) {
-      const auto* object = entry.if_object();
-      if (object == nullptr) {
-        continue;
-      }
-      const auto* alias = object->if_contains("alias");
-      const auto* machine_name = object->if_contains("name");
-      if (alias != nullptr && alias->is_string() && alias->as_string() == wanted &&
-          machine_name != nullptr && machine_name->is_string()) {
-        body["machineType"] = machine_name->as_string();
-      }
-    }
-  }
-  if (!body.contains("machineType")) {
-    body["machineType"] = wanted;  // already a versioned type
-  }
+  auto machine_type = co_await resolved_machine_type(*run->qmp, wanted);
+  body["machineType"] = machine_type;
   // A pinned TSC frequency, as QEMU runs it: after an earlier migration that is the first
   // host's, not what this host would render.
   if (auto* cpu_option = rendered->argv.find("-cpu"); cpu_option != nullptr && cpu_option->value) {

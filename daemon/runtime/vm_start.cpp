@@ -217,8 +217,12 @@ asio::awaitable<OpResult> Vm::start_locked(const IncomingStart* incoming) {
     save_record();
     co_return std::unexpected(refused.error());
   }
-  if (incoming) {
-    if (auto adjusted = adjust_for_incoming(*rendered, *incoming); !adjusted) {
+  // A state saved at host shutdown comes back through the same -incoming path.
+  const bool restoring = !incoming && has_saved_state();
+  if (incoming || restoring) {
+    IncomingStart saved;
+    saved.machine_type = record_.saved_machine;
+    if (auto adjusted = adjust_for_incoming(*rendered, incoming ? *incoming : saved); !adjusted) {
       co_return std::unexpected(adjusted.error());
     }
   }
@@ -306,15 +310,31 @@ asio::awaitable<OpResult> Vm::start_locked(const IncomingStart* incoming) {
     asio::co_spawn(ctx_.executor, std::move(watch), asio::detached);
     co_return OpResult{};
   }
-  if (auto done = co_await qmp::cont(*run->qmp); !done) {
-    co_return co_await fail("cont", done.error().to_string());
+  if (restoring) {
+    if (auto failed = co_await restore_stream(run)) {
+      co_return co_await fail(
+          "restore", fmt::format("{}; the saved state stays in {}: start again once the cause "
+                                 "is fixed, or `qmctl discard-saved {}` to boot afresh",
+                                 *failed, saved_state_path(), name_));
+    }
+  }
+  const bool stay_paused = restoring && record_.saved_paused;
+  if (!stay_paused) {
+    if (auto done = co_await qmp::cont(*run->qmp); !done) {
+      co_return co_await fail("cont", done.error().to_string());
+    }
+  }
+  if (restoring) {
+    finish_restore();
   }
   run->started_at = format_time(std::chrono::system_clock::now());
   record_.last_error.clear();
   record_.migrating_to.clear();  // a fresh QEMU migrates nowhere
   save_record();
-  set_state(VmState::running, fmt::format("QEMU {} running (pid {})", run->qemu_version,
-                                          run->qemu->pid()));
+  set_state(stay_paused ? VmState::paused : VmState::running,
+            fmt::format("QEMU {} {} (pid {})", run->qemu_version,
+                        stay_paused ? "restored, paused as it was saved" : "running",
+                        run->qemu->pid()));
   auto self = shared_from_this();
   asio::co_spawn(ctx_.executor, [self, run] { return self->supervise(run); }, asio::detached);
   asio::co_spawn(ctx_.executor, [self, run] { return self->watch_agent(run); }, asio::detached);

@@ -4,8 +4,8 @@
 # ExecStop of qmd-guests.service) powers the guests off in parallel through their agents and
 # kills one that ignores ACPI and has no agent at hostShutdown.timeout, and records it; then
 # qmd stops and starts again ("boot") and the runStrategy Always VMs start in autostart order.
-# Also: the API group is refused, action none leaves the guests, a second request is a 409,
-# action suspend is refused at config load.
+# Also: the API group is refused, action none leaves the guests, a second request is a 409.
+# (action suspend: e2e_host_suspend.sh.)
 #
 # VMs: g1, g2 (the test guest, agent; Always), s1 and s2 (firmware only: no OS, so no agent
 # and deaf to ACPI; terminationGracePeriodSeconds 600 so only the timeout ends them; s1 Always,
@@ -276,18 +276,6 @@ scenario_second_request_conflicts() {
     grep_q -x "g1 g2 s1" || fail "the first shutdown-guests: $(cat "$T/first.json")"
 }
 
-# suspend is refused when qmd reads its config, with what to use instead.
-scenario_suspend_refused() {
-  printf 'hostShutdown:\n  action: suspend\n' >"$T/suspend.yaml"
-  local out rc=0
-  out=$("$QMD_BIN" --config "$T/suspend.yaml" --state-dir "$T/s2" --run-dir "$T/r2" 2>&1) ||
-    rc=$?
-  [[ $rc -eq 1 ]] || fail "qmd with action suspend exited $rc: $out"
-  [[ "$out" == *"hostShutdown.action: suspend"*"use shutdown or none"*"suspend.yaml:2:11"* ]] ||
-    fail "the refusal does not say what to do: $out"
-  [[ ! -e "$T/s2" ]] || fail "qmd made its state dir before refusing the config"
-}
-
 failures=0
 run_scenario() {
   local name=$1
@@ -303,8 +291,7 @@ run_scenario() {
 setup
 for scenario in scenario_restart_keeps_guests scenario_group_member_refused \
   scenario_shutdown_guests scenario_events_say_how scenario_boot_starts_always_in_order \
-  scenario_action_none_leaves_guests scenario_second_request_conflicts \
-  scenario_suspend_refused; do
+  scenario_action_none_leaves_guests scenario_second_request_conflicts; do
   run_scenario "$scenario"
 done
 [[ $failures -eq 0 ]] || { echo "$failures scenario(s) failed" >&2; exit 1; }

@@ -126,6 +126,41 @@ TEST_CASE("the outcome of one stop") {
   CHECK(outcome_name(ShutdownOutcome::killed) == "killed");
 }
 
+TEST_CASE("suspend: running and paused VMs are saved, a migrating one may still leave") {
+  const HostShutdownConfig suspend{.action = HostShutdownConfig::Action::suspend,
+                                   .timeout = 120s};
+  const std::vector<ShutdownFacts> vms = {{"a", VmState::running, 30s},
+                                          {"b", VmState::paused, std::nullopt},
+                                          {"c", VmState::migrating, 10s},
+                                          {"d", VmState::stopped, 10s}};
+  CHECK(plan_host_shutdown(vms, suspend) ==
+        std::vector<ShutdownPlanEntry>{{"a", ShutdownStep::suspend, 30s},
+                                       {"b", ShutdownStep::suspend, 120s},
+                                       {"c", ShutdownStep::await_migration, 10s}});
+}
+
+TEST_CASE("the outcome of a suspend, and of one that fell back to a power-off") {
+  const ShutdownPlanEntry entry{.name = "web", .step = ShutdownStep::suspend, .grace = 30s};
+  StopObservation saved;
+  observe_stop_event(event("Suspended", "memory and device state saved to /s (64 MiB)"), saved);
+  observe_stop_event(event("Shutdown", "QEMU shutting down (host-qmp-quit)"), saved);
+  auto done = classify_stop(entry, saved, VmState::stopped, std::nullopt);
+  CHECK(done.outcome == ShutdownOutcome::suspended);
+  CHECK(done.how == "saved to disk");
+  CHECK(done.detail == "memory and device state saved to /s (64 MiB)");
+  CHECK(outcome_name(done.outcome) == "suspended");
+
+  StopObservation fell_back;
+  observe_stop_event(event("SuspendFailed", "saving the VM's state failed: no space"), fell_back);
+  observe_stop_event(event("ShutdownRequested", "asked the guest to power off (ACPI powerdown)"),
+                     fell_back);
+  observe_stop_event(event("Shutdown", "QEMU shutting down (guest-shutdown)"), fell_back);
+  auto off = classify_stop(entry, fell_back, VmState::stopped, std::nullopt);
+  CHECK(off.outcome == ShutdownOutcome::powered_off);
+  CHECK(off.detail ==
+        "saving the VM's state failed: no space; then powered off after ACPI (guest-shutdown)");
+}
+
 TEST_CASE("autostart without an order keeps the given order") {
   CHECK(autostart_order({}, {}).empty());
   CHECK(autostart_order({"a", "b", "c"}, {}) == std::vector<std::string>{"a", "b", "c"});
