@@ -6,10 +6,14 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include "cmdline/render.hpp"
 #include "policy/host_caps.hpp"
 #include "policy/parse.hpp"
 #include "policy/presets.hpp"
+#include "preset_upstream_facts.hpp"
 
 using namespace qmd;
 
@@ -55,6 +59,63 @@ std::string argv(const std::string& text, const policy::PresetCatalog& catalog) 
   return fmt::format("{}", fmt::join(r->argv.lines(), "\n"));
 }
 
+// A preference written from upstream's facts in upstream's layout (block style, keys sorted as
+// kustomize emits them), independent of the built-in tables.
+std::string upstream_file(const test::upstream::PreferenceFact& f) {
+  const std::string_view input = f.input;
+  std::string out = fmt::format(
+      "---\napiVersion: instancetype.kubevirt.io/v1beta1\nkind: VirtualMachineClusterPreference\n"
+      "metadata:\n  labels:\n    instancetype.kubevirt.io/vendor: kubevirt.io\n  name: {}\nspec:\n",
+      f.name);
+  if (f.hyperv_windows) {
+    out +=
+        "  clock:\n    preferredClockOffset:\n      utc: {}\n    preferredTimer:\n"
+        "      hpet:\n        present: false\n      hyperv: {}\n      pit:\n"
+        "        tickPolicy: delay\n      rtc:\n        tickPolicy: catchup\n";
+  }
+  if (*f.topology != '\0') {
+    out += fmt::format("  cpu:\n    preferredCPUTopology: {}\n", f.topology);
+  }
+  out += "  devices:\n";
+  out += input.empty() ? "" : "    preferredAutoattachInputDevice: true\n";
+  out += fmt::format("    preferredDiskBus: {}\n", f.disk_bus);
+  out += f.dedicated_io_thread ? "    preferredDiskDedicatedIoThread: true\n" : "";
+  out += input.find("virtio") != std::string_view::npos ? "    preferredInputBus: virtio\n" : "";
+  out += input.find("tablet") != std::string_view::npos ? "    preferredInputType: tablet\n" : "";
+  out += fmt::format("    preferredInterfaceModel: {}\n", f.interface_model);
+  out += f.multiqueue ? "    preferredNetworkInterfaceMultiQueue: true\n" : "";
+  out += f.rng ? "    preferredRng: {}\n" : "";
+  out += f.tpm_persistent ? "    preferredTPM:\n      persistent: true\n" : "";
+  if (f.hyperv_windows || f.smm) {
+    out += "  features:\n";
+  }
+  if (f.hyperv_windows) {
+    out +=
+        "    preferredAcpi: {}\n    preferredApic: {}\n    preferredHyperv:\n"
+        "      frequencies: {}\n      ipi: {}\n      reenlightenment: {}\n      relaxed: {}\n"
+        "      reset: {}\n      runtime: {}\n      spinlocks:\n        spinlocks: 8191\n"
+        "      synic: {}\n      synictimer:\n        direct: {}\n      tlbflush: {}\n"
+        "      vapic: {}\n      vpindex: {}\n";
+  }
+  out += f.smm ? "    preferredSmm: {}\n" : "";
+  const std::string_view efi = f.efi;
+  if (!efi.empty()) {
+    out += "  firmware:\n    preferredEfi:\n";
+    out += efi.ends_with("+persistent") ? "      persistent: true\n" : "";
+    out += efi.starts_with("sb") ? "      secureBoot: true\n" : "      secureBoot: false\n";
+  }
+  out += *f.arch != '\0' ? fmt::format("  preferredArchitecture: {}\n", f.arch) : "";
+  out += f.grace != 0 ? fmt::format("  preferredTerminationGracePeriodSeconds: {}\n", f.grace) : "";
+  if (f.req_cpu != 0 || *f.arch != '\0') {
+    out += "  requirements:\n";
+    out += *f.arch != '\0' ? fmt::format("    architecture: {}\n", f.arch) : "";
+    out += f.req_cpu != 0 ? fmt::format("    cpu:\n      guest: {}\n    memory:\n      guest: {}\n",
+                                        f.req_cpu, f.req_memory)
+                          : "";
+  }
+  return out;
+}
+
 }  // namespace
 
 TEST_CASE("upstream-layout files load and render exactly what the built-ins render") {
@@ -91,6 +152,26 @@ TEST_CASE("upstream-layout files load and render exactly what the built-ins rend
     CAPTURE(type);
     CAPTURE(pref);
     const auto text = vm(type, pref);
+    CHECK(argv(text, *files) == argv(text, builtins));
+  }
+}
+
+TEST_CASE("every built-in preference renders what a file with upstream's values renders") {
+  const auto builtins = *policy::PresetCatalog::load();
+  const auto dir =
+      std::filesystem::temp_directory_path() / fmt::format("qmd-upstream-prefs-{}", ::getpid());
+  std::filesystem::create_directories(dir);
+  for (const auto& fact : test::upstream::kPreferences) {
+    std::ofstream(dir / fmt::format("{}.yaml", fact.name)) << upstream_file(fact);
+  }
+  auto files = policy::PresetCatalog::load(dir.string());
+  std::filesystem::remove_all(dir);
+  REQUIRE(files);
+  CHECK(files->failures().empty());
+  CHECK(files->notes().size() == std::size(test::upstream::kPreferences));
+  for (const auto& fact : test::upstream::kPreferences) {
+    CAPTURE(fact.name);
+    const auto text = vm("u1.xlarge", fact.name);
     CHECK(argv(text, *files) == argv(text, builtins));
   }
 }
