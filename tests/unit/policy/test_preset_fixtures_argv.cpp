@@ -138,16 +138,21 @@ TEST_CASE("upstream-layout files load and render exactly what the built-ins rend
                     "the built-in one\n"
                     "instancetype \"o1.medium\" from {0}/common-instancetypes-bundle.yaml replaces "
                     "the built-in one\n"
+                    "instancetype \"d1.large\" from {0}/common-instancetypes-bundle.yaml replaces "
+                    "the built-in one\n"
+                    "instancetype \"m1.large\" from {0}/common-instancetypes-bundle.yaml replaces "
+                    "the built-in one\n"
+                    "instancetype \"n1.medium\" from {0}/common-instancetypes-bundle.yaml replaces "
+                    "the built-in one\n"
                     "preference \"windows.11\" from {0}/windows.11.yaml replaces the built-in "
                     "one\n"
                     "preference \"windows.2k16\" from {0}/windows.2k16.yaml replaces the "
                     "built-in one",
                     kFixtures));
-  const std::pair<const char*, const char*> pairs[] = {{"u1.large", "windows.11"},
-                                                       {"u1.large", "windows.2k16"},
-                                                       {"cx1.large", "fedora"},
-                                                       {"rt1.large", "rhel.9"},
-                                                       {"o1.medium", "debian"}};
+  const std::pair<const char*, const char*> pairs[] = {
+      {"u1.large", "windows.11"}, {"u1.large", "windows.2k16"}, {"cx1.large", "fedora"},
+      {"rt1.large", "rhel.9"},    {"o1.medium", "debian"},      {"d1.large", "linux"},
+      {"m1.large", "ubuntu"},     {"n1.medium", "alpine"}};
   for (const auto& [type, pref] : pairs) {
     CAPTURE(type);
     CAPTURE(pref);
