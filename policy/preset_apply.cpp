@@ -222,6 +222,10 @@ void apply_preference(VmSpec& spec, const Preference& pref) {
   fill_devices(spec.domain.devices, pref);
   fill_firmware(spec.domain, pref);
   fill(spec.termination_grace_period_seconds, pref.termination_grace_period_seconds);
+  if (pref.launch_security && pref.launch_security->kind != LaunchSecurityKind::none &&
+      spec.domain.launch_security.kind == LaunchSecurityKind::none) {
+    spec.domain.launch_security = *pref.launch_security;
+  }
   for (const auto& [key, value] : pref.annotations) {
     spec.annotations.try_emplace(key, value);  // the VM's own annotations win
   }

@@ -86,6 +86,7 @@ struct Preference {
   std::optional<std::int64_t> termination_grace_period_seconds;
   std::map<std::string, std::string> annotations;  // spec.annotations: VM annotations
   std::optional<std::string> architecture;         // preferredArchitecture
+  std::optional<LaunchSecurity> launch_security;   // preferredLaunchSecurity
   Mark architecture_mark;
   Requirements requirements;
   SpecErrors unapplied;

@@ -25,20 +25,6 @@ constexpr std::array<std::string_view, 4> kApiVersions = {
     "instancetype.kubevirt.io/v1beta1", "instancetype.kubevirt.io/v1",
     "instancetype.kubevirt.io/v1alpha2", "instancetype.kubevirt.io/v1alpha1"};
 
-constexpr std::uint32_t kSevNoDebug = 0x1;
-constexpr std::uint32_t kSevEncryptedState = 0x4;
-
-void read_sev(MapReader& sev, LaunchSecurity& out) {
-  sev.read_map("policy", [&](MapReader& p) {
-    std::optional<bool> encrypted_state;
-    p.read("encryptedState", encrypted_state);
-    out.sev_policy = kSevNoDebug | (encrypted_state.value_or(false) ? kSevEncryptedState : 0);
-  });
-  for (auto key : {"attestation", "session", "dhCert"}) {
-    sev.accept_ignored(key, "is not applied by qmd (no remote attestation); ignored");
-  }
-}
-
 void read_instancetype_cpu(MapReader& cpu, Instancetype& it) {
   cpu.require("guest");
   std::optional<std::uint32_t> guest;
@@ -93,24 +79,7 @@ void read_instancetype_spec(MapReader& spec, Instancetype& it) {
   spec.accept_ignored("ioThreads",
                       "is not applied by qmd (no supplemental iothread pool); ignored");
   spec.read_map("launchSecurity", [&](MapReader& launch) {
-    LaunchSecurity ls;
-    switch (launch.one_of({"sev", "snp", "tdx"}).value_or(3)) {
-      case 0:
-        launch.read_map("sev", [&](MapReader& sev) { read_sev(sev, ls); });
-        ls.kind = LaunchSecurityKind::sev;
-        break;
-      case 1:
-        launch.read_marker("snp");
-        ls.kind = LaunchSecurityKind::snp;
-        break;
-      case 2:
-        launch.read_marker("tdx");
-        ls.kind = LaunchSecurityKind::tdx;
-        break;
-      default:
-        break;
-    }
-    it.launch_security = ls;
+    it.launch_security = parts::read_launch_security(launch);
   });
   for (auto key : {"gpus", "hostDevices"}) {
     spec.reject(key,

@@ -11,6 +11,10 @@ inline constexpr std::string_view kPodAnnotations =
     "has no effect on one host (they annotate the virt-launcher pod); ignored";
 inline constexpr std::string_view kNotYet = "is not applied by qmd yet; ignored";
 
+// instancetype spec.launchSecurity / preference spec.preferredLaunchSecurity: one of sev, snp,
+// tdx; `{}` names none and changes nothing (with a warning).
+LaunchSecurity read_launch_security(yaml::MapReader& launch);
+
 // A preference's `spec`.
 void read_preference_spec(yaml::MapReader& spec, Preference& p);
 

@@ -201,7 +201,44 @@ void read_requirements(MapReader& req, Requirements& out) {
   out.architecture_mark = req.value_mark("architecture");
 }
 
+constexpr std::uint32_t kSevNoDebug = 0x1;
+constexpr std::uint32_t kSevEncryptedState = 0x4;
+
+void read_sev(MapReader& sev, LaunchSecurity& out) {
+  sev.read_map("policy", [&](MapReader& p) {
+    std::optional<bool> encrypted_state;
+    p.read("encryptedState", encrypted_state);
+    out.sev_policy = kSevNoDebug | (encrypted_state.value_or(false) ? kSevEncryptedState : 0);
+  });
+  for (auto key : {"attestation", "session", "dhCert"}) {
+    sev.accept_ignored(key, "is not applied by qmd (no remote attestation); ignored");
+  }
+}
+
 }  // namespace
+
+LaunchSecurity read_launch_security(MapReader& launch) {
+  LaunchSecurity ls;
+  switch (launch.one_of({"sev", "snp", "tdx"}, false).value_or(3)) {
+    case 0:
+      launch.read_map("sev", [&](MapReader& sev) { read_sev(sev, ls); });
+      ls.kind = LaunchSecurityKind::sev;
+      break;
+    case 1:
+      launch.read_marker("snp");
+      ls.kind = LaunchSecurityKind::snp;
+      break;
+    case 2:
+      launch.read_marker("tdx");
+      ls.kind = LaunchSecurityKind::tdx;
+      break;
+    default:
+      launch.doc().warn(launch.path(), launch.mark(),
+                        "names no technology (sev, snp or tdx); the VM keeps its own");
+      break;
+  }
+  return ls;
+}
 
 void read_preference_spec(MapReader& spec, Preference& p) {
   spec.read_map("clock", [&](MapReader& clock) { read_clock(clock, p); });
@@ -218,6 +255,8 @@ void read_preference_spec(MapReader& spec, Preference& p) {
   spec.read_map("requirements", [&](MapReader& r) { read_requirements(r, p.requirements); });
   spec.read_string_map("annotations", p.annotations);
   spec.read("preferSpreadSocketToCoreRatio", p.spread_socket_to_core_ratio);
+  spec.read_map("preferredLaunchSecurity",
+                [&](MapReader& launch) { p.launch_security = read_launch_security(launch); });
   spec.read("preferredArchitecture", p.architecture);
   p.architecture_mark = spec.value_mark("preferredArchitecture");
 }

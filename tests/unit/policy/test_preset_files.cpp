@@ -354,8 +354,7 @@ spec:
                       file));
   }
   SUBCASE("a VM that sets no vCPUs has 1") {
-    CHECK(result(expand(vm("  preference: {name: windows.11}\n",
-                           "        memory: {guest: 4Gi}\n"),
+    CHECK(result(expand(vm("  preference: {name: windows.11}\n", "        memory: {guest: 4Gi}\n"),
                         builtins())) ==
           "spec.preference.name: the VM has 1 vCPU (the default when domain.cpu sets none), but "
           "preference \"windows.11\" requires at least 2 vCPUs (requirements.cpu.guest of the "
@@ -448,4 +447,25 @@ spec:
                     "SocketsCoresThreads, CoresThreads ({0}:12:65)\n"
                     "spec.cpu.spreadOptions.ratio: must be at least 1 ({0}:12:82)\n",
                     file));
+}
+
+TEST_CASE("preferredLaunchSecurity: upstream's empty form warns; a named one fills the VM") {
+  TempDir dir;
+  const auto file = dir.write("ls.yaml", R"(kind: VirtualMachinePreference
+metadata: {name: empty}
+spec:
+  preferredLaunchSecurity: {}
+---
+kind: VirtualMachinePreference
+metadata: {name: snp}
+spec: {preferredLaunchSecurity: {snp: {}}}
+)");
+  const auto catalog = load(dir);
+  CHECK(result(expand(vm("  preference: {name: empty}\n"), catalog)) ==
+        fmt::format("(ok)\nspec.preferredLaunchSecurity: preference \"empty\": names no "
+                    "technology (sev, snp or tdx); the VM keeps its own ({}:4:28)\n",
+                    file));
+  auto snp = expand(vm("  preference: {name: snp}\n"), catalog);
+  REQUIRE(snp);
+  CHECK(snp->domain.launch_security.kind == LaunchSecurityKind::snp);
 }
