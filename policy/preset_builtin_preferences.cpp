@@ -21,6 +21,7 @@ const std::vector<Component> kComponents = {
     {"diskbus-virtio-blk", "{devices: {preferredDiskBus: virtio}}"},
     {"interfacemodel-e1000e", "{devices: {preferredInterfaceModel: e1000e}}"},
     {"interfacemodel-virtio-net", "{devices: {preferredInterfaceModel: virtio}}"},
+    {"interfacemodel-e1000", "{devices: {preferredInterfaceModel: e1000}}"},
     {"interface-multiqueue", "{devices: {preferredNetworkInterfaceMultiQueue: true}}"},
     {"disk-dedicatediothread", "{devices: {preferredDiskDedicatedIoThread: true}}"},
     {"rng", "{devices: {preferredRng: {}}}"},
@@ -101,6 +102,10 @@ const std::vector<PreferenceRow> kRows = {
      "{cpu: {guest: 1}, memory: {guest: 1.5Gi}}"},
     {"centos.stream9.desktop", parts({&kLinux}, {"disk-dedicatediothread", "tablet-virtio"}),
      "{cpu: {guest: 1}, memory: {guest: 1.5Gi}}"},
+    {"opensuse.tumbleweed", kLinux, "{cpu: {guest: 1}, memory: {guest: 2Gi}}"},
+    {"sles", kLinux, "{cpu: {guest: 1}, memory: {guest: 2Gi}}"},
+    {"oraclelinux", parts({&kLinux}, {"efi"}), "{cpu: {guest: 2}, memory: {guest: 4Gi}}"},
+    {"legacy", {"diskbus-sata", "interfacemodel-e1000"}},
     {"alpine", kVirtio, "{cpu: {guest: 1}, memory: {guest: 512Mi}}"},
     {"cirros", kVirtio, "{cpu: {guest: 1}, memory: {guest: 256Mi}}"},
 };

@@ -25,6 +25,13 @@
 //                       multiqueue, desktop tablets, requirements; debian on linux-efi
 //                       (debian/kustomization.yaml @3c5e5f98, requirements 1/512Mi @78479803);
 //                       fedora/rhel.9 architecture amd64 (preferred + required)
+//   opensuse.tumbleweed opensuse/tumbleweed/kustomization.yaml @45152090 (virtio, virtio-net,
+//                       rng), requirements 1/2Gi @d080fdd0
+//   sles                sles/amd64/kustomization.yaml @cf0cbc76 (linux), requirements 1/2Gi
+//                       @dfd4281a
+//   oraclelinux         oraclelinux/kustomization.yaml @9bbd7f23 (linux-efi), requirements 2/4Gi
+//                       @8288bbfb
+//   legacy              legacy/kustomization.yaml @51a1a78e (sata, e1000)
 //   instancetypes       README.md @02d112e6 (series and sizes), cx/1/sizes.yaml @cd946235,
 //                       cx/1/cx1.yaml @55be4883, d/1/d1.yaml @754a058d + sizes @1fe0c1d5,
 //                       m/1/m1.yaml @d1fcb24e, n/1/n1.yaml @5b4cfa70, o/1/o1.yaml @216ef441,
@@ -79,6 +86,10 @@ inline const PreferenceFact kPreferences[] = {
  {"rhel.9.desktop",      "virtio","virtio", "",        "sb",           true, false, false, true,  true,  false, kVirtioTablet, 0,    1, "1.5Gi", "amd64"},
  {"centos.stream9",      "virtio","virtio", "",        "",             false,false, false, true,  true,  false, "",            0,    1, "1.5Gi", ""},
  {"centos.stream9.desktop","virtio","virtio","",       "",             false,false, false, true,  true,  false, kVirtioTablet, 0,    1, "1.5Gi", ""},
+ {"opensuse.tumbleweed", "virtio","virtio", "",        "",             false,false, false, true,  false, false, "",            0,    1, "2Gi",   ""},
+ {"sles",                "virtio","virtio", "",        "",             false,false, false, true,  false, false, "",            0,    1, "2Gi",   ""},
+ {"oraclelinux",         "virtio","virtio", "",        "no-sb",        false,false, false, true,  false, false, "",            0,    2, "4Gi",   ""},
+ {"legacy",              "sata",  "e1000",  "",        "",             false,false, false, false, false, false, "",            0,    0, "",      ""},
  {"alpine",              "virtio","virtio", "",        "",             false,false, false, false, false, false, "",            0,    1, "512Mi", ""},
  {"cirros",              "virtio","virtio", "",        "",             false,false, false, false, false, false, "",            0,    1, "256Mi", ""},
 };
