@@ -80,6 +80,7 @@ const std::vector<PreferenceRow> kRows = {
     {"windows.2k25", parts({&kWindows}, {"efi-persisted", "tpm", "secureboot"}), kWindowsServer},
     {"windows.2k25.virtio",
      parts({&kWindows, &kWindowsVirtio}, {"efi-persisted", "tpm", "secureboot"}), kWindowsServer},
+    {"windows.2k12", kWindows, "{cpu: {guest: 1}, memory: {guest: 512Mi}}"},
     {"linux", kLinux},
     {"linux.efi", parts({&kLinux}, {"efi"})},
     {"debian", parts({&kLinux}, {"efi"}), "{cpu: {guest: 1}, memory: {guest: 512Mi}}"},
@@ -106,6 +107,10 @@ const std::vector<PreferenceRow> kRows = {
     {"sles", kLinux, "{cpu: {guest: 1}, memory: {guest: 2Gi}}"},
     {"oraclelinux", parts({&kLinux}, {"efi"}), "{cpu: {guest: 2}, memory: {guest: 4Gi}}"},
     {"legacy", {"diskbus-sata", "interfacemodel-e1000"}},
+    {"centos.stream10", parts({&kLinux}, {"disk-dedicatediothread"}),
+     "{cpu: {guest: 1}, memory: {guest: 1.5Gi}}"},
+    {"centos.stream10.desktop", parts({&kLinux}, {"disk-dedicatediothread", "tablet-virtio"}),
+     "{cpu: {guest: 1}, memory: {guest: 1.5Gi}}"},
     {"alpine", kVirtio, "{cpu: {guest: 1}, memory: {guest: 512Mi}}"},
     {"cirros", kVirtio, "{cpu: {guest: 1}, memory: {guest: 256Mi}}"},
 };

@@ -31,6 +31,11 @@
 //                       @dfd4281a
 //   oraclelinux         oraclelinux/kustomization.yaml @9bbd7f23 (linux-efi), requirements 2/4Gi
 //                       @8288bbfb
+//   windows.2k12        windows/2k12/kustomization.yaml @2d7e397b (the windows base; its
+//                       deprecated component only labels it), requirements 1/512Mi @450d8cb6
+//   centos.stream10     centos/10_stream/kustomization.yaml @bebb43fc (centos base, rng,
+//                       disk-dedicatediothread; .desktop adds tablet-virtio), requirements
+//                       1/1.5Gi @84f941e9
 //   legacy              legacy/kustomization.yaml @51a1a78e (sata, e1000)
 //   instancetypes       README.md @02d112e6 (series and sizes), cx/1/sizes.yaml @cd946235,
 //                       cx/1/cx1.yaml @55be4883, d/1/d1.yaml @754a058d + sizes @1fe0c1d5,
@@ -86,6 +91,9 @@ inline const PreferenceFact kPreferences[] = {
  {"rhel.9.desktop",      "virtio","virtio", "",        "sb",           true, false, false, true,  true,  false, kVirtioTablet, 0,    1, "1.5Gi", "amd64"},
  {"centos.stream9",      "virtio","virtio", "",        "",             false,false, false, true,  true,  false, "",            0,    1, "1.5Gi", ""},
  {"centos.stream9.desktop","virtio","virtio","",       "",             false,false, false, true,  true,  false, kVirtioTablet, 0,    1, "1.5Gi", ""},
+ {"windows.2k12",        "sata",  "e1000e", "sockets", "",             false,false, true,  false, false, false, kUsb,          3600, 1, "512Mi", ""},
+ {"centos.stream10",     "virtio","virtio", "",        "",             false,false, false, true,  true,  false, "",            0,    1, "1.5Gi", ""},
+ {"centos.stream10.desktop","virtio","virtio","",      "",             false,false, false, true,  true,  false, kVirtioTablet, 0,    1, "1.5Gi", ""},
  {"opensuse.tumbleweed", "virtio","virtio", "",        "",             false,false, false, true,  false, false, "",            0,    1, "2Gi",   ""},
  {"sles",                "virtio","virtio", "",        "",             false,false, false, true,  false, false, "",            0,    1, "2Gi",   ""},
  {"oraclelinux",         "virtio","virtio", "",        "no-sb",        false,false, false, true,  false, false, "",            0,    2, "4Gi",   ""},
