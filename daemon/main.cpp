@@ -204,6 +204,13 @@ int main(int argc, char** argv) {
   if (!presets) {
     return fail(qmd::policy::to_string(presets.error()));
   }
+  for (const auto& note : presets->notes()) {
+    spdlog::info("presets: {}", note);
+  }
+  for (const auto& failure : presets->failures()) {
+    spdlog::warn("presets: {} did not load; VMs naming what it defines fail:\n{}", failure.file,
+                 qmd::policy::to_string(failure.errors));
+  }
 
   spdlog::info("qmd {} probing the host ({})", QMD_VERSION, config->qemu_binary);
   asio::io_context loop(1);

@@ -50,12 +50,28 @@ void read_metadata(MapReader& meta, VmSpec& out) {
   meta.read_string_map("annotations", out.annotations);
 }
 
+// KubeVirt's two kinds for each reference: the cluster-wide one (its default) and the
+// namespaced one. One host has one namespace, so both find the same presets.
+void check_preset_kind(MapReader& ref, std::string_view key, std::optional<std::string>& kind) {
+  const bool is_type = key == "instancetype";
+  const std::string_view cluster =
+      is_type ? "VirtualMachineClusterInstancetype" : "VirtualMachineClusterPreference";
+  const std::string_view local = is_type ? "VirtualMachineInstancetype" : "VirtualMachinePreference";
+  if (kind && *kind != cluster && *kind != local) {
+    ref.error_at("kind", fmt::format("\"{}\" is not {} kind; use {} (the default) or {}", *kind,
+                                     is_type ? "an instancetype" : "a preference", cluster,
+                                     local));
+    kind.reset();
+  }
+}
+
 void read_preset_ref(MapReader& spec, std::string_view key, std::optional<PresetRef>& out) {
   spec.read_map(key, [&](MapReader& ref) {
     PresetRef preset;
     ref.require("name");
     ref.read("name", preset.name);
     ref.read("kind", preset.kind);
+    check_preset_kind(ref, key, preset.kind);
     out = std::move(preset);
   });
 }

@@ -64,12 +64,20 @@ void check_conflicts(const VmSpec& spec, const Instancetype& it, SpecErrors& err
            "maxGuest");
   conflict(spec.domain.io_threads_policy.has_value(), it.io_threads_policy.has_value(),
            "domain.ioThreadsPolicy", "ioThreadsPolicy");
+  conflict(cpu.numa_guest_mapping_passthrough.has_value(),
+           it.numa_guest_mapping_passthrough.has_value(), "domain.cpu.numa", "cpu.numa");
+  conflict(spec.domain.launch_security.kind != LaunchSecurityKind::none,
+           it.launch_security.has_value(), "domain.launchSecurity", "launchSecurity");
 }
 
 void fill_clock(ClockSpec& clock, const Preference& p) {
-  if (p.utc && !clock.utc_set && !clock.timezone) {
-    clock.utc_set = true;
-    fill(clock.utc_offset_seconds, p.utc_offset_seconds);
+  if (!clock.utc_set && !clock.timezone) {
+    if (p.utc) {
+      clock.utc_set = true;
+      clock.utc_offset_seconds = p.utc_offset_seconds;
+    } else {
+      clock.timezone = p.timezone;
+    }
   }
   fill(clock.hpet, p.hpet);
   fill(clock.pit, p.pit);
@@ -144,64 +152,63 @@ void fill_devices(DevicesSpec& dev, const Preference& p) {
   fill(dev.autoattach_mem_balloon, p.autoattach_mem_balloon);
   fill(dev.autoattach_input_device, p.autoattach_input_device);
   fill(dev.autoattach_pod_interface, p.autoattach_pod_interface);
+  fill(dev.use_virtio_transitional, p.use_virtio_transitional);
 }
 
+// KubeVirt sets the bootloader from the preference only when the VM names none.
 void fill_firmware(DomainSpec& d, const Preference& p) {
   auto& fw = d.firmware;
   if (fw.bootloader == BootloaderKind::unset) {
-    if (p.use_efi.value_or(false)) {
+    if (p.efi) {
       fw.bootloader = BootloaderKind::efi;
+      fw.efi = *p.efi;
     } else if (p.use_bios.value_or(false)) {
       fw.bootloader = BootloaderKind::bios;
     }
   }
-  if (fw.bootloader == BootloaderKind::efi) {
-    fill(fw.efi.secure_boot, p.use_secure_boot);
-  }
   fill(d.machine.type, p.machine_type);
+}
+
+// Each accepted field without an effect here, as a warning on the VM that names the preset.
+void warn_unapplied(VmSpec& spec, const SpecErrors& unapplied, std::string_view what,
+                    const std::string& name) {
+  for (const auto& note : unapplied) {
+    add_warning(spec, SpecError{note.path, fmt::format("{} \"{}\": {}", what, name, note.message),
+                                note.file, note.mark});
+  }
 }
 
 }  // namespace
 
-CpuSpec spread_vcpus(std::uint32_t vcpus, const std::optional<std::string>& topology) {
-  CpuSpec cpu;
-  cpu.sockets = cpu.cores = cpu.threads = 1;
-  const std::string how = topology.value_or("preferSockets");
-  if (how == "preferCores" || how == "cores") {
-    cpu.cores = vcpus;
-  } else if (how == "preferThreads" || how == "threads") {
-    cpu.threads = vcpus;
-  } else if ((how == "preferSpread" || how == "spread") && vcpus % 2 == 0) {
-    // KubeVirt's default spread ratio: two cores per socket.
-    cpu.sockets = vcpus / 2;
-    cpu.cores = 2;
-  } else {
-    cpu.sockets = vcpus;  // preferSockets, preferAny, and odd counts under preferSpread
-  }
-  return cpu;
-}
-
-void apply_instancetype(VmSpec& spec, const Instancetype& it,
-                        const std::optional<std::string>& topology, SpecErrors& errors) {
+void apply_instancetype(VmSpec& spec, const Instancetype& it, const Preference* pref,
+                        SpecErrors& errors) {
   const auto before = errors.size();
   check_conflicts(spec, it, errors);
+  auto spread = spread_vcpus(it.cpu_guest, pref);
+  if (!spread) {
+    errors.push_back(spec.source.error_at_full("spec.preference.name", spread.error()));
+  }
   if (errors.size() != before) {
     return;
   }
   auto& cpu = spec.domain.cpu;
-  const auto spread = spread_vcpus(it.cpu_guest, topology);
-  cpu.sockets = spread.sockets;
-  cpu.cores = spread.cores;
-  cpu.threads = spread.threads;
+  cpu.sockets = spread->sockets;
+  cpu.cores = spread->cores;
+  cpu.threads = spread->threads;
   fill(cpu.model, it.cpu_model);
   fill(cpu.dedicated_cpu_placement, it.dedicated_cpu_placement);
   fill(cpu.isolate_emulator_thread, it.isolate_emulator_thread);
+  fill(cpu.numa_guest_mapping_passthrough, it.numa_guest_mapping_passthrough);
   fill(cpu.max_sockets, it.max_sockets);
   auto& mem = spec.domain.memory;
   mem.guest = it.memory_guest;
   fill(mem.hugepages_page_size, it.hugepages_page_size);
   fill(mem.max_guest, it.max_guest);
   fill(spec.domain.io_threads_policy, it.io_threads_policy);
+  if (it.launch_security) {
+    spec.domain.launch_security = *it.launch_security;
+  }
+  warn_unapplied(spec, it.unapplied, "instancetype", it.name);
 }
 
 void apply_preference(VmSpec& spec, const Preference& pref) {
@@ -214,6 +221,22 @@ void apply_preference(VmSpec& spec, const Preference& pref) {
   kubevirt::add_default_pod_network(spec);
   fill_devices(spec.domain.devices, pref);
   fill_firmware(spec.domain, pref);
+  fill(spec.termination_grace_period_seconds, pref.termination_grace_period_seconds);
+  if (pref.launch_security && pref.launch_security->kind != LaunchSecurityKind::none &&
+      spec.domain.launch_security.kind == LaunchSecurityKind::none) {
+    spec.domain.launch_security = *pref.launch_security;
+  }
+  for (const auto& [key, value] : pref.annotations) {
+    spec.annotations.try_emplace(key, value);  // the VM's own annotations win
+  }
+  if (pref.architecture && *pref.architecture != "amd64") {
+    add_warning(spec, SpecError{"spec.preferredArchitecture",
+                                fmt::format("preference \"{}\": prefers {}, but this host runs "
+                                            "amd64 guests only; the VM runs as amd64",
+                                            pref.name, *pref.architecture),
+                                pref.file, pref.architecture_mark});
+  }
+  warn_unapplied(spec, pref.unapplied, "preference", pref.name);
 }
 
 }  // namespace qmd::policy::presets

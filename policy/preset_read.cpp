@@ -1,8 +1,14 @@
 // Reads one instancetype or preference document with the spec parser's strict reader, so
-// unknown fields and wrong types fail the same way, with file:line:column.
+// unknown fields and wrong types fail the same way, with file:line:column. Every field of
+// instancetype.kubevirt.io/v1beta1 is known; those without an effect on one host are kept as
+// warnings (`unapplied`). The preference spec is read in preset_read_preference.cpp.
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <array>
+
 #include "policy/preset_model.hpp"
+#include "policy/preset_read_parts.hpp"
 #include "policy/yaml_reader.hpp"
 
 namespace qmd::policy::presets {
@@ -10,223 +16,152 @@ namespace {
 
 using yaml::MapReader;
 
-void read_toggle(MapReader& m, std::string_view key, std::optional<Toggle>& out) {
-  m.read_map(key, [&](MapReader& t) {
-    Toggle toggle;
-    t.read("enabled", toggle.enabled);
-    out = toggle;
-  });
-}
+constexpr std::array<std::string_view, 4> kKinds = {
+    "VirtualMachineInstancetype", "VirtualMachineClusterInstancetype", "VirtualMachinePreference",
+    "VirtualMachineClusterPreference"};
 
-void read_timer(MapReader& m, std::string_view key, std::optional<Timer>& out) {
-  m.read_map(key, [&](MapReader& t) {
-    Timer timer;
-    t.read("present", timer.present);
-    t.read("tickPolicy", timer.tick_policy);
-    t.read("track", timer.track);
-    out = timer;
-  });
-}
+// The API versions KubeVirt has served these kinds under.
+constexpr std::array<std::string_view, 4> kApiVersions = {
+    "instancetype.kubevirt.io/v1beta1", "instancetype.kubevirt.io/v1",
+    "instancetype.kubevirt.io/v1alpha2", "instancetype.kubevirt.io/v1alpha1"};
 
-void read_hyperv(MapReader& m, HypervFeatures& hv) {
-  for (auto [key, field] : {std::pair{"relaxed", &hv.relaxed}, std::pair{"vapic", &hv.vapic},
-                            std::pair{"vpindex", &hv.vpindex}, std::pair{"runtime", &hv.runtime},
-                            std::pair{"synic", &hv.synic}, std::pair{"reset", &hv.reset},
-                            std::pair{"frequencies", &hv.frequencies},
-                            std::pair{"reenlightenment", &hv.reenlightenment},
-                            std::pair{"ipi", &hv.ipi}, std::pair{"evmcs", &hv.evmcs}}) {
-    read_toggle(m, key, *field);
+void read_instancetype_cpu(MapReader& cpu, Instancetype& it) {
+  cpu.require("guest");
+  std::optional<std::uint32_t> guest;
+  cpu.read("guest", guest);
+  if (guest == 0u) {
+    cpu.doc().error(cpu.child_path("guest"), cpu.key_mark("guest"), "must be at least 1");
   }
-  m.read_map("spinlocks", [&](MapReader& s) {
-    Spinlocks spin;
-    s.read("enabled", spin.enabled);
-    s.read("spinlocks", spin.retries);
-    hv.spinlocks = spin;
-  });
-  m.read_map("synictimer", [&](MapReader& s) {
-    SyncTimer timer;
-    s.read("enabled", timer.enabled);
-    timer.direct_set =
-        s.read_map("direct", [&](MapReader& d) { d.read("enabled", timer.direct.enabled); });
-    hv.synictimer = timer;
-  });
-  m.read_map("vendorid", [&](MapReader& v) {
-    VendorId id;
-    v.read("enabled", id.enabled);
-    v.read("vendorid", id.vendor_id);
-    hv.vendorid = id;
-  });
-  m.read_map("tlbflush", [&](MapReader& t) {
-    TlbFlush tlb;
-    t.read("enabled", tlb.enabled);
-    tlb.direct_set =
-        t.read_map("direct", [&](MapReader& d) { d.read("enabled", tlb.direct.enabled); });
-    tlb.extended_set =
-        t.read_map("extended", [&](MapReader& d) { d.read("enabled", tlb.extended.enabled); });
-    hv.tlbflush = tlb;
-  });
-}
-
-// KubeVirt's v1beta1 names, and the short forms of later versions.
-constexpr std::string_view kTopologies =
-    "preferSockets, preferCores, preferThreads, preferSpread, preferAny, sockets, cores, "
-    "threads, spread, any";
-
-bool is_topology(std::string_view value) {
-  for (std::string_view t : {"preferSockets", "preferCores", "preferThreads", "preferSpread",
-                             "preferAny", "sockets", "cores", "threads", "spread", "any"}) {
-    if (t == value) {
-      return true;
+  it.cpu_guest = guest.value_or(1);
+  it.cpu_guest_mark = cpu.value_mark("guest");
+  cpu.read("model", it.cpu_model);
+  cpu.read("dedicatedCPUPlacement", it.dedicated_cpu_placement);
+  cpu.read("isolateEmulatorThread", it.isolate_emulator_thread);
+  cpu.read_map("numa", [&](MapReader& numa) {
+    if (numa.read_marker("guestMappingPassthrough")) {
+      it.numa_guest_mapping_passthrough = true;
     }
+  });
+  cpu.accept_ignored("realtime",
+                     "is not applied by qmd yet (no realtime vCPU scheduling); ignored");
+  cpu.read("maxSockets", it.max_sockets);
+}
+
+void read_instancetype_memory(MapReader& mem, Instancetype& it) {
+  mem.require("guest");
+  std::optional<std::uint64_t> guest;
+  mem.read_bytes("guest", guest);
+  it.memory_guest = guest.value_or(0);
+  it.memory_guest_mark = mem.value_mark("guest");
+  mem.read_map("hugepages", [&](MapReader& h) {
+    h.require("pageSize");
+    h.read_bytes("pageSize", it.hugepages_page_size);
+  });
+  mem.read_bytes("maxGuest", it.max_guest);
+  std::optional<std::int64_t> overcommit;
+  mem.read("overcommitPercent", overcommit);
+  if (overcommit && (*overcommit < 0 || *overcommit > 100)) {
+    mem.error_at("overcommitPercent",
+                 fmt::format("{} is not a percentage from 0 to 100", *overcommit));
+  } else if (overcommit) {
+    mem.doc().warn(mem.child_path("overcommitPercent"), mem.key_mark("overcommitPercent"),
+                   "has no effect on one host (qmd reserves no memory for a VM, so there is "
+                   "nothing to overcommit); ignored");
   }
-  return false;
 }
 
 void read_instancetype_spec(MapReader& spec, Instancetype& it) {
   spec.require("cpu");
   spec.require("memory");
-  spec.read_map("cpu", [&](MapReader& cpu) {
-    cpu.require("guest");
-    std::optional<std::uint32_t> guest;
-    cpu.read("guest", guest);
-    if (guest == 0u) {
-      cpu.doc().error(cpu.child_path("guest"), cpu.key_mark("guest"), "must be at least 1");
-    }
-    it.cpu_guest = guest.value_or(1);
-    cpu.read("model", it.cpu_model);
-    cpu.read("dedicatedCPUPlacement", it.dedicated_cpu_placement);
-    cpu.read("isolateEmulatorThread", it.isolate_emulator_thread);
-    cpu.read("maxSockets", it.max_sockets);
-  });
-  spec.read_map("memory", [&](MapReader& mem) {
-    mem.require("guest");
-    std::optional<std::uint64_t> guest;
-    mem.read_bytes("guest", guest);
-    it.memory_guest = guest.value_or(0);
-    mem.read_map("hugepages", [&](MapReader& h) {
-      h.require("pageSize");
-      h.read_bytes("pageSize", it.hugepages_page_size);
-    });
-    mem.read_bytes("maxGuest", it.max_guest);
-  });
+  spec.read_map("cpu", [&](MapReader& cpu) { read_instancetype_cpu(cpu, it); });
+  spec.read_map("memory", [&](MapReader& mem) { read_instancetype_memory(mem, it); });
   spec.read("ioThreadsPolicy", it.io_threads_policy);
-}
-
-void read_preference_devices(MapReader& dev, Preference& p) {
-  dev.read("preferredDiskBus", p.disk_bus);
-  dev.read("preferredCdromBus", p.cdrom_bus);
-  dev.read("preferredLunBus", p.lun_bus);
-  dev.read("preferredInterfaceModel", p.interface_model);
-  dev.read("preferredInputBus", p.input_bus);
-  dev.read("preferredInputType", p.input_type);
-  dev.read("preferredDiskCache", p.disk_cache);
-  dev.read("preferredDiskIO", p.disk_io);
-  dev.read("preferredDiskDedicatedIoThread", p.disk_dedicated_io_thread);
-  dev.read("preferredNetworkInterfaceMultiQueue", p.network_interface_multiqueue);
-  dev.read("preferredBlockMultiQueue", p.block_multi_queue);
-  dev.read("preferredAutoattachSerialConsole", p.autoattach_serial_console);
-  dev.read("preferredAutoattachGraphicsDevice", p.autoattach_graphics_device);
-  dev.read("preferredAutoattachMemBalloon", p.autoattach_mem_balloon);
-  dev.read("preferredAutoattachInputDevice", p.autoattach_input_device);
-  dev.read("preferredAutoattachPodInterface", p.autoattach_pod_interface);
-  if (dev.read_marker("preferredRng")) {
-    p.rng = true;
+  spec.accept_ignored("ioThreads",
+                      "is not applied by qmd (no supplemental iothread pool); ignored");
+  spec.read_map("launchSecurity", [&](MapReader& launch) {
+    it.launch_security = parts::read_launch_security(launch);
+  });
+  for (auto key : {"gpus", "hostDevices"}) {
+    spec.reject(key,
+                "device passthrough is not supported by qmd; remove it or use another "
+                "instancetype");
   }
-  dev.read_map("preferredTPM", [&](MapReader& t) {
-    TpmDevice tpm;
-    t.read("persistent", tpm.persistent);
-    p.tpm = tpm;
-  });
+  for (auto key : {"nodeSelector", "schedulerName"}) {
+    spec.accept_ignored(key, parts::kNoEffectHere);
+  }
+  spec.accept_ignored("annotations", parts::kPodAnnotations);
 }
 
-void read_preference_spec(MapReader& spec, Preference& p) {
-  spec.read_map("clock", [&](MapReader& clock) {
-    clock.read_map("preferredClockOffset", [&](MapReader& off) {
-      p.utc =
-          off.read_map("utc", [&](MapReader& u) { u.read("offsetSeconds", p.utc_offset_seconds); });
-    });
-    clock.read_map("preferredTimer", [&](MapReader& t) {
-      read_timer(t, "hpet", p.hpet);
-      read_timer(t, "pit", p.pit);
-      read_timer(t, "rtc", p.rtc);
-      read_timer(t, "hyperv", p.hyperv_timer);
-      read_timer(t, "kvm", p.kvm_timer);
-    });
-  });
-  spec.read_map("cpu", [&](MapReader& cpu) {
-    cpu.read("preferredCPUTopology", p.cpu_topology);
-    if (p.cpu_topology && !is_topology(*p.cpu_topology)) {
-      cpu.doc().error(cpu.child_path("preferredCPUTopology"), cpu.key_mark("preferredCPUTopology"),
-                      fmt::format("\"{}\" is not one of {}", *p.cpu_topology, kTopologies));
-    }
-  });
-  spec.read_map("devices", [&](MapReader& dev) { read_preference_devices(dev, p); });
-  spec.read_map("features", [&](MapReader& f) {
-    read_toggle(f, "preferredAcpi", p.acpi);
-    read_toggle(f, "preferredApic", p.apic);
-    read_toggle(f, "preferredSmm", p.smm);
-    f.read_map("preferredKvm", [&](MapReader& k) { k.read("hidden", p.kvm_hidden); });
-    f.read_map("preferredHyperv", [&](MapReader& h) {
-      HypervFeatures hv;
-      read_hyperv(h, hv);
-      p.hyperv = hv;
-    });
-  });
-  spec.read_map("firmware", [&](MapReader& fw) {
-    fw.read("preferredUseEfi", p.use_efi);
-    fw.read("preferredUseSecureBoot", p.use_secure_boot);
-    fw.read("preferredUseBios", p.use_bios);
-  });
-  spec.read_map("machine", [&](MapReader& m) { m.read("preferredMachineType", p.machine_type); });
+// metadata: name, plus what `kubectl get -o yaml` adds (none of it changes the preset).
+void read_metadata(MapReader& meta, std::optional<std::string>& name) {
+  meta.require("name");
+  meta.read("name", name);
+  std::map<std::string, std::string> ignored;
+  meta.read_string_map("labels", ignored);
+  meta.read_string_map("annotations", ignored);
+  for (auto key : {"namespace", "uid", "resourceVersion", "generation", "creationTimestamp",
+                   "managedFields", "ownerReferences", "finalizers", "generateName"}) {
+    meta.take(key);
+  }
 }
 
-constexpr std::string_view kKinds =
-    "VirtualMachineInstancetype, VirtualMachineClusterInstancetype, VirtualMachinePreference or "
-    "VirtualMachineClusterPreference";
+void check_api_version(MapReader& top, const std::optional<std::string>& api_version) {
+  if (api_version && std::ranges::find(kApiVersions, *api_version) == kApiVersions.end()) {
+    top.error_at("apiVersion", fmt::format("\"{}\" is not supported: use {}", *api_version,
+                                           fmt::join(kApiVersions, " or ")));
+  }
+}
 
 }  // namespace
+
+bool is_preset_kind(std::string_view kind) {
+  return std::ranges::find(kKinds, kind) != kKinds.end();
+}
+
+bool is_preference_kind(std::string_view kind) {
+  return is_preset_kind(kind) && kind.ends_with("Preference");
+}
+
+std::string_view preset_kinds_text() {
+  return "VirtualMachineInstancetype, VirtualMachineClusterInstancetype, "
+         "VirtualMachinePreference or VirtualMachineClusterPreference";
+}
 
 std::expected<Preset, SpecErrors> read_preset(const YAML::Node& node, const std::string& file) {
   SourceMap source;
   source.set_file(file);
   SpecErrors errors;
+  SpecErrors warnings;
   yaml::Document doc(source, errors);
+  doc.set_warnings(warnings);
   Preset preset;
   {
     MapReader top(doc, node, "", Mark{1, 1});
     std::optional<std::string> api_version, kind, name;
     top.read("apiVersion", api_version);
+    check_api_version(top, api_version);
     top.require("kind");
     top.read("kind", kind);
     top.require("metadata");
-    top.read_map("metadata", [&](MapReader& meta) {
-      meta.require("name");
-      meta.read("name", name);
-      std::map<std::string, std::string> ignored;
-      meta.read_string_map("labels", ignored);
-      meta.read_string_map("annotations", ignored);
-    });
+    top.read_map("metadata", [&](MapReader& meta) { read_metadata(meta, name); });
     top.require("spec");
-    const bool valid_kind =
-        kind &&
-        (*kind == "VirtualMachineInstancetype" || *kind == "VirtualMachineClusterInstancetype" ||
-         *kind == "VirtualMachinePreference" || *kind == "VirtualMachineClusterPreference");
-    const bool is_pref = valid_kind && kind->ends_with("Preference");
-    if (!valid_kind) {
+    if (!kind || !is_preset_kind(*kind)) {
       if (kind) {
-        doc.error("kind", yaml::mark_of(node["kind"]),
-                  fmt::format("\"{}\" is not a preset kind; use {}", *kind, kKinds));
+        top.error_at(
+            "kind", fmt::format("\"{}\" is not a preset kind; use {}", *kind, preset_kinds_text()));
       }
       top.has("spec");  // not read: its shape depends on the kind
-    } else if (is_pref) {
+    } else if (is_preference_kind(*kind)) {
       Preference p;
       p.name = name.value_or("");
+      p.kind = *kind;
       p.file = file;
-      top.read_map("spec", [&](MapReader& spec) { read_preference_spec(spec, p); });
+      top.read_map("spec", [&](MapReader& spec) { parts::read_preference_spec(spec, p); });
       preset = std::move(p);
     } else {
       Instancetype it;
       it.name = name.value_or("");
+      it.kind = *kind;
       it.file = file;
       top.read_map("spec", [&](MapReader& spec) { read_instancetype_spec(spec, it); });
       preset = std::move(it);
@@ -235,6 +170,7 @@ std::expected<Preset, SpecErrors> read_preset(const YAML::Node& node, const std:
   if (!errors.empty()) {
     return std::unexpected(std::move(errors));
   }
+  std::visit([&](auto& p) { p.unapplied = std::move(warnings); }, preset);
   return preset;
 }
 

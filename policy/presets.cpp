@@ -7,84 +7,118 @@
 #include <filesystem>
 #include <map>
 
-#include "policy/preset_model.hpp"
+#include "policy/preset_catalog_impl.hpp"
 #include "policy/yaml_reader.hpp"
 
 namespace qmd::policy {
-
-struct PresetCatalog::Impl {
-  std::map<std::string, presets::Instancetype> instancetypes;
-  std::map<std::string, presets::Preference> preferences;
-};
-
 namespace {
 
 namespace fs = std::filesystem;
+using presets::kBuiltinOrigin;
 
-constexpr const char* kBuiltinFile = "<built-in>";
+// The family and name a document declares, read without the strict reader so that a
+// document with errors still tells which VMs it breaks.
+struct Declared {
+  std::string kind;
+  std::string name;
+};
 
-// Adds one document to the catalog; a name may be defined once per kind.
-void add_document(PresetCatalog::Impl& impl, const YAML::Node& node, const std::string& file,
-                  SpecErrors& errors) {
-  auto preset = presets::read_preset(node, file);
-  if (!preset) {
-    errors.insert(errors.end(), preset.error().begin(), preset.error().end());
+std::optional<Declared> declared(const YAML::Node& node) {
+  if (!node.IsMap() || !node["kind"].IsScalar() || !node["metadata"].IsMap() ||
+      !node["metadata"]["name"].IsScalar()) {
+    return std::nullopt;
+  }
+  Declared d{node["kind"].Scalar(), node["metadata"]["name"].Scalar()};
+  if (!presets::is_preset_kind(d.kind)) {
+    return std::nullopt;
+  }
+  return d;
+}
+
+template <typename T>
+void add_entry(std::map<std::string, PresetEntry<T>>& map, T preset, const YAML::Node& node,
+               PresetCatalog::Impl& impl, const char* family) {
+  const std::string name = preset.name;
+  const std::string file = preset.file;
+  auto [it, fresh] = map.try_emplace(name);
+  auto& entry = it->second;
+  if (fresh) {
+    entry.preset = std::move(preset);
+    entry.origin = file;
     return;
   }
-  auto add = [&](auto& map, auto&& value, const char* what) {
-    const std::string name = value.name;
-    if (auto it = map.find(name); it != map.end()) {
-      errors.push_back(
-          SpecError{"metadata.name",
-                    fmt::format("{} \"{}\" is already defined in {}; pick another name", what, name,
-                                it->second.file),
-                    file, yaml::mark_of(node["metadata"]["name"])});
-      return;
+  if (entry.origin == kBuiltinOrigin && file != kBuiltinOrigin && !entry.replaces_builtin) {
+    impl.notes.push_back(
+        fmt::format("{} \"{}\" from {} replaces the built-in one", family, name, file));
+    entry.preset = std::move(preset);
+    entry.origin = file;
+    entry.replaces_builtin = true;
+    return;
+  }
+  SpecError clash{"metadata.name",
+                  fmt::format("{} \"{}\" is defined both here and in {}; keep one of them", family,
+                              name, entry.origin),
+                  file, yaml::mark_of(node["metadata"]["name"])};
+  entry.preset.reset();
+  entry.errors.push_back(clash);
+  impl.failures.push_back(PresetFileFailure{file, {clash}});
+}
+
+template <typename T>
+void add_broken(std::map<std::string, PresetEntry<T>>& map, const std::string& name,
+                const std::string& file, const SpecErrors& errors) {
+  auto& entry = map[name];
+  if (entry.origin.empty() || entry.origin == kBuiltinOrigin) {
+    entry.origin = file;
+    entry.replaces_builtin = entry.preset.has_value();
+  }
+  entry.preset.reset();
+  entry.errors.insert(entry.errors.end(), errors.begin(), errors.end());
+}
+
+void add_document(PresetCatalog::Impl& impl, const YAML::Node& node, const std::string& file) {
+  if (node.IsNull()) {
+    return;  // an empty document between `---` separators
+  }
+  auto preset = presets::read_preset(node, file);
+  if (preset) {
+    if (auto* it = std::get_if<presets::Instancetype>(&*preset)) {
+      add_entry(impl.instancetypes, std::move(*it), node, impl, "instancetype");
+    } else {
+      add_entry(impl.preferences, std::move(std::get<presets::Preference>(*preset)), node, impl,
+                "preference");
     }
-    map.emplace(name, std::move(value));
-  };
-  if (auto* it = std::get_if<presets::Instancetype>(&*preset)) {
-    add(impl.instancetypes, std::move(*it), "instancetype");
-  } else {
-    add(impl.preferences, std::move(std::get<presets::Preference>(*preset)), "preference");
+    return;
+  }
+  impl.failures.push_back(PresetFileFailure{file, preset.error()});
+  if (auto d = declared(node)) {
+    if (presets::is_preference_kind(d->kind)) {
+      add_broken(impl.preferences, d->name, file, preset.error());
+    } else {
+      add_broken(impl.instancetypes, d->name, file, preset.error());
+    }
   }
 }
 
-// YAML syntax errors carry yaml-cpp's 0-based mark.
-SpecError syntax_error(const YAML::Exception& e, const std::string& file) {
-  return SpecError{"", e.msg, file, Mark{e.mark.line + 1, e.mark.column + 1}};
-}
-
-void load_builtins(PresetCatalog::Impl& impl, SpecErrors& errors) {
-  for (const auto& doc : YAML::LoadAll(presets::builtin_presets_yaml())) {
-    add_document(impl, doc, kBuiltinFile, errors);
-  }
-}
-
-void load_file(PresetCatalog::Impl& impl, const fs::path& path, SpecErrors& errors) {
+void load_file(PresetCatalog::Impl& impl, const fs::path& path) {
   const std::string file = path.string();
   std::vector<YAML::Node> docs;
   try {
     docs = YAML::LoadAllFromFile(file);
   } catch (const YAML::BadFile&) {
-    errors.push_back(SpecError{"", "cannot be read", file, {}});
+    impl.failures.push_back(PresetFileFailure{file, {SpecError{"", "cannot be read", file, {}}}});
     return;
   } catch (const YAML::Exception& e) {
-    errors.push_back(syntax_error(e, file));
+    impl.failures.push_back(PresetFileFailure{
+        file, {SpecError{"", e.msg, file, Mark{e.mark.line + 1, e.mark.column + 1}}}});
     return;
   }
-  if (docs.size() != 1) {
-    errors.push_back(SpecError{
-        "",
-        fmt::format("holds {} documents; put exactly one preset in each file", docs.size()),
-        file,
-        {}});
-    return;
+  for (const auto& doc : docs) {
+    add_document(impl, doc, file);
   }
-  add_document(impl, docs.front(), file, errors);
 }
 
-void load_dir(PresetCatalog::Impl& impl, const std::string& dir, SpecErrors& errors) {
+std::optional<SpecError> load_dir(PresetCatalog::Impl& impl, const std::string& dir) {
   std::error_code ec;
   std::vector<fs::path> files;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
@@ -93,36 +127,49 @@ void load_dir(PresetCatalog::Impl& impl, const std::string& dir, SpecErrors& err
     }
   }
   if (ec) {
-    errors.push_back(
-        SpecError{"", fmt::format("preset directory cannot be read: {}", ec.message()), dir, {}});
-    return;
+    return SpecError{"", fmt::format("preset directory cannot be read: {}", ec.message()), dir, {}};
   }
-  std::ranges::sort(files);  // deterministic: the first file of a clashing pair wins
+  std::ranges::sort(files);  // deterministic: which file replaces, which one clashes
   for (const auto& path : files) {
-    load_file(impl, path, errors);
+    load_file(impl, path);
   }
+  return std::nullopt;
 }
 
 template <typename Map>
 std::vector<std::string> keys(const Map& map) {
   std::vector<std::string> out;
-  for (const auto& [name, _] : map) {
-    out.push_back(name);
+  for (const auto& [name, entry] : map) {
+    if (entry.preset) {
+      out.push_back(name);
+    }
   }
   return out;
+}
+
+template <typename Map>
+void list(const Map& map, const char* family, std::vector<PresetListing>& out) {
+  for (const auto& [name, entry] : map) {
+    out.push_back(PresetListing{.family = family,
+                                .name = name,
+                                .kind = entry.preset ? entry.preset->kind : "",
+                                .origin = entry.origin,
+                                .replaces_builtin = entry.replaces_builtin,
+                                .errors = entry.errors});
+  }
 }
 
 }  // namespace
 
 std::expected<PresetCatalog, SpecErrors> PresetCatalog::load(const std::string& dir) {
   auto impl = std::make_shared<Impl>();
-  SpecErrors errors;
-  load_builtins(*impl, errors);
-  if (!dir.empty()) {
-    load_dir(*impl, dir, errors);
+  for (const auto& doc : presets::builtin_preset_documents()) {
+    add_document(*impl, doc, kBuiltinOrigin);
   }
-  if (!errors.empty()) {
-    return std::unexpected(std::move(errors));
+  if (!dir.empty()) {
+    if (auto error = load_dir(*impl, dir)) {
+      return std::unexpected(SpecErrors{*error});
+    }
   }
   return PresetCatalog{std::move(impl)};
 }
@@ -135,62 +182,23 @@ std::vector<std::string> PresetCatalog::preference_names() const {
   return impl ? keys(impl->preferences) : std::vector<std::string>{};
 }
 
-}  // namespace qmd::policy
-
-namespace qmd::policy {
-namespace {
-
-std::string join(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) {
-    out += out.empty() ? "" : ", ";
-    out += n;
+std::vector<PresetListing> PresetCatalog::listing() const {
+  std::vector<PresetListing> out;
+  if (impl) {
+    list(impl->instancetypes, "instancetype", out);
+    list(impl->preferences, "preference", out);
   }
   return out;
 }
 
-}  // namespace
+const std::vector<PresetFileFailure>& PresetCatalog::failures() const {
+  static const std::vector<PresetFileFailure> kNone;
+  return impl ? impl->failures : kNone;
+}
 
-std::expected<VmSpec, SpecErrors> apply_presets(const VmSpec& spec, const PresetCatalog& catalog) {
-  VmSpec out = spec;
-  SpecErrors errors;
-  static const PresetCatalog::Impl kEmpty;
-  const auto& impl = catalog.impl ? *catalog.impl : kEmpty;
-  const presets::Instancetype* type = nullptr;
-  const presets::Preference* pref = nullptr;
-  if (spec.instancetype) {
-    if (auto it = impl.instancetypes.find(spec.instancetype->name);
-        it != impl.instancetypes.end()) {
-      type = &it->second;
-    } else {
-      errors.push_back(spec.source.error_at_full(
-          "spec.instancetype.name",
-          fmt::format("unknown instancetype \"{}\"; available: {}", spec.instancetype->name,
-                      join(catalog.instancetype_names()))));
-    }
-  }
-  if (spec.preference) {
-    if (auto it = impl.preferences.find(spec.preference->name); it != impl.preferences.end()) {
-      pref = &it->second;
-    } else {
-      errors.push_back(spec.source.error_at_full(
-          "spec.preference.name",
-          fmt::format("unknown preference \"{}\"; available: {}", spec.preference->name,
-                      join(catalog.preference_names()))));
-    }
-  }
-  // KubeVirt's order: the instancetype first, then the preference fills what is left.
-  if (type) {
-    presets::apply_instancetype(out, *type,
-                                pref ? pref->cpu_topology : std::optional<std::string>{}, errors);
-  }
-  if (pref) {
-    presets::apply_preference(out, *pref);
-  }
-  if (!errors.empty()) {
-    return std::unexpected(std::move(errors));
-  }
-  return out;
+const std::vector<std::string>& PresetCatalog::notes() const {
+  static const std::vector<std::string> kNone;
+  return impl ? impl->notes : kNone;
 }
 
 }  // namespace qmd::policy

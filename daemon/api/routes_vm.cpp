@@ -3,11 +3,13 @@
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <charconv>
 #include <deque>
 #include <fstream>
 
+#include "daemon/api/presets_json.hpp"
 #include "daemon/api/routes.hpp"
 #include "daemon/runtime/blocking.hpp"
 #include "policy/host_caps.hpp"
@@ -155,7 +157,9 @@ asio::awaitable<OpResult> stop_action(Vm& vm, const Request& request) {
 
 void add_host_routes(Router& router, DaemonContext& ctx) {
   router.add(http::verb::get, "/v1/host", [&ctx](Request) -> asio::awaitable<Response> {
-    co_return json_response(policy::host_caps_json(ctx.host));
+    auto host = json::parse(policy::host_caps_json(ctx.host)).as_object();
+    host["presets"] = presets_json(ctx.presets);
+    co_return json_response(json::serialize(host));
   });
 }
 

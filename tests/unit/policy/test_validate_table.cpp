@@ -298,9 +298,16 @@ const Row kRows[] = {
     // --- presets ------------------------------------------------------------------------
     {"apiVersion: kubevirt.io/v1\nkind: VirtualMachine\nmetadata: {name: t}\nspec:\n"
      "  instancetype: {name: u1.tiny}\n  template: {spec: {domain: {}}}\n",
-     "spec.instancetype.name: unknown instancetype \"u1.tiny\"; available: u1.2xlarge, "
-     "u1.2xmedium, u1.4xlarge, u1.8xlarge, u1.large, u1.medium, u1.micro, u1.nano, u1.small, "
-     "u1.xlarge (vm.yaml:5:18)"},
+     "spec.instancetype.name: unknown instancetype \"u1.tiny\"; available: cx1.2xlarge, "
+     "cx1.2xlarge1gi, cx1.4xlarge, cx1.4xlarge1gi, cx1.8xlarge, cx1.8xlarge1gi, cx1.large, "
+     "cx1.large1gi, cx1.medium, cx1.medium1gi, cx1.xlarge, cx1.xlarge1gi, d1.2xlarge, "
+     "d1.2xmedium, d1.4xlarge, d1.8xlarge, d1.large, d1.medium, d1.micro, d1.nano, d1.small, "
+     "d1.xlarge, m1.2xlarge, m1.4xlarge, m1.8xlarge, m1.large, m1.xlarge, n1.2xlarge, "
+     "n1.4xlarge, n1.8xlarge, n1.large, n1.medium, n1.xlarge, o1.2xlarge, o1.4xlarge, "
+     "o1.8xlarge, o1.large, o1.medium, o1.micro, o1.nano, o1.small, o1.xlarge, rt1.2xlarge, "
+     "rt1.4xlarge, rt1.8xlarge, rt1.large, rt1.medium, rt1.micro, rt1.small, rt1.xlarge, "
+     "u1.2xlarge, u1.2xmedium, u1.4xlarge, u1.8xlarge, u1.large, u1.medium, u1.micro, u1.nano, "
+     "u1.small, u1.xlarge (vm.yaml:5:18)"},
     {"apiVersion: kubevirt.io/v1\nkind: VirtualMachine\nmetadata: {name: t}\nspec:\n"
      "  instancetype: {name: u1.large}\n"
      "  template: {spec: {domain: {cpu: {sockets: 2}}}}\n",
@@ -308,7 +315,8 @@ const Row kRows[] = {
      "(spec.instancetype.name), which sets the vCPUs; remove this field or the instancetype "
      "(vm.yaml:6:36)"},
     {"apiVersion: kubevirt.io/v1\nkind: VirtualMachine\nmetadata: {name: t}\nspec:\n"
-     "  preference: {name: windows.11}\n  template: {spec: {domain: {memory: {guest: 4Gi}}}}\n",
+     "  preference: {name: windows.2k19}\n"
+     "  template: {spec: {domain: {cpu: {cores: 2}, memory: {guest: 4Gi}}}}\n",
      "(valid)"},
 };
 

@@ -1,0 +1,112 @@
+#pragma once
+// Upstream's preference values, as facts (test_preset_upstream_facts.cpp compares every
+// built-in with them; test_preset_fixtures_argv.cpp renders each as an upstream-layout file).
+//
+// Read from KubeVirt's common-instancetypes, whose sources compose each preset from
+// kustomize components. The stored copy consulted holds files from several commits, so each
+// fact names the file and commit it was read at:
+//   windows base        preferences/windows/base/kustomization.yaml @450d8cb6 (hyperv,
+//                       cpu-topology-sockets, diskbus-sata, interfacemodel-e1000e, tablet-usb,
+//                       termination-grace-period) and base.yaml @75eeca7f (the Hyper-V set)
+//   windows.10          windows/10/kustomization.yaml @163abde9 (requirements, tpm, secureboot);
+//                       requirements 1/2Gi @84f941e9; cores topology for client Windows
+//   windows.11          windows/11/kustomization.yaml @16096fb1 (tpm, secureboot); requirements
+//                       2/4Gi @c65b9b1d; efi-persisted as 2k22/2k25 @5e24fe7e (the copy
+//                       @16096fb1 predates efi-persisted); cores topology for client Windows
+//   windows.2k16, 2k19  requirements + secureboot (2k19 @56d56658); requirements 1/2Gi @84f941e9
+//   windows.2k22, 2k25  requirements, efi-persisted, tpm, secureboot (2k25 @5e24fe7e)
+//   *.virtio            + diskbus-virtio-blk, interfacemodel-virtio-net, tablet-virtio
+//                       (windows/2k25_virtio/kustomization.yaml @0a36b01e)
+//   components          tpm.yaml @747364a3 (persistent), efi-persisted/efi.yaml @896f51d8,
+//                       efi-secureboot @e586469d, cpu-topology-cores @6e08324c,
+//                       tablet-usb @db1b7245, secureboot (preferredSmm + preferredEfi)
+//   linux preferences   the v1beta1 bundle of release v0.3.3 (kubevirt/ssp-operator
+//                       data/common-instancetypes-bundle @d8228566): buses, rng, iothread,
+//                       multiqueue, desktop tablets, requirements; debian on linux-efi
+//                       (debian/kustomization.yaml @3c5e5f98, requirements 1/512Mi @78479803);
+//                       fedora/rhel.9 architecture amd64 (preferred + required)
+//   opensuse.tumbleweed opensuse/tumbleweed/kustomization.yaml @45152090 (virtio, virtio-net,
+//                       rng), requirements 1/2Gi @d080fdd0
+//   sles                sles/amd64/kustomization.yaml @cf0cbc76 (linux), requirements 1/2Gi
+//                       @dfd4281a
+//   oraclelinux         oraclelinux/kustomization.yaml @9bbd7f23 (linux-efi), requirements 2/4Gi
+//                       @8288bbfb
+//   windows.2k12        windows/2k12/kustomization.yaml @2d7e397b (the windows base; its
+//                       deprecated component only labels it), requirements 1/512Mi @450d8cb6
+//   centos.stream10     centos/10_stream/kustomization.yaml @bebb43fc (centos base, rng,
+//                       disk-dedicatediothread; .desktop adds tablet-virtio), requirements
+//                       1/1.5Gi @84f941e9
+//   legacy              legacy/kustomization.yaml @51a1a78e (sata, e1000)
+//   instancetypes       README.md @02d112e6 (series and sizes), cx/1/sizes.yaml @cd946235,
+//                       cx/1/cx1.yaml @55be4883, d/1/d1.yaml @754a058d + sizes @1fe0c1d5,
+//                       m/1/m1.yaml @d1fcb24e, n/1/n1.yaml @5b4cfa70, o/1/o1.yaml @216ef441,
+//                       rt/1/rt1.yaml + sizes @193b4ebf
+#include <string_view>
+
+namespace qmd::test::upstream {
+
+// One preference, in upstream's terms. Empty strings and zeros mean "not set".
+struct PreferenceFact {
+  const char* name;
+  const char* disk_bus;
+  const char* interface_model;
+  const char* topology;
+  const char* efi;  // "" (not set), "sb", "sb+persistent", "no-sb"
+  bool smm, tpm_persistent, hyperv_windows, rng, dedicated_io_thread, multiqueue;
+  const char* input;  // "" | "autoattach" | "autoattach,virtio,tablet"
+  int grace;          // preferredTerminationGracePeriodSeconds
+  unsigned req_cpu;
+  const char* req_memory;
+  const char* arch;  // preferredArchitecture and requirements.architecture
+};
+
+inline constexpr const char* kUsb = "autoattach";
+inline constexpr const char* kVirtioTablet = "autoattach,virtio,tablet";
+
+// clang-format off
+inline const PreferenceFact kPreferences[] = {
+ // name                  disk     nic      topology  efi             smm   tpm    hyperv rng    iothr  mq     input          grace cpu mem      arch
+ {"windows.10",          "sata",  "e1000e", "cores",   "sb",           true, true,  true,  false, false, false, kUsb,          3600, 1, "2Gi",   ""},
+ {"windows.10.virtio",   "virtio","virtio", "cores",   "sb",           true, true,  true,  false, false, false, kVirtioTablet, 3600, 1, "2Gi",   ""},
+ {"windows.11",          "sata",  "e1000e", "cores",   "sb+persistent",true, true,  true,  false, false, false, kUsb,          3600, 2, "4Gi",   ""},
+ {"windows.11.virtio",   "virtio","virtio", "cores",   "sb+persistent",true, true,  true,  false, false, false, kVirtioTablet, 3600, 2, "4Gi",   ""},
+ {"windows.2k16",        "sata",  "e1000e", "sockets", "sb",           true, false, true,  false, false, false, kUsb,          3600, 1, "2Gi",   ""},
+ {"windows.2k16.virtio", "virtio","virtio", "sockets", "sb",           true, false, true,  false, false, false, kVirtioTablet, 3600, 1, "2Gi",   ""},
+ {"windows.2k19",        "sata",  "e1000e", "sockets", "sb",           true, false, true,  false, false, false, kUsb,          3600, 1, "2Gi",   ""},
+ {"windows.2k19.virtio", "virtio","virtio", "sockets", "sb",           true, false, true,  false, false, false, kVirtioTablet, 3600, 1, "2Gi",   ""},
+ {"windows.2k22",        "sata",  "e1000e", "sockets", "sb+persistent",true, true,  true,  false, false, false, kUsb,          3600, 1, "2Gi",   ""},
+ {"windows.2k22.virtio", "virtio","virtio", "sockets", "sb+persistent",true, true,  true,  false, false, false, kVirtioTablet, 3600, 1, "2Gi",   ""},
+ {"windows.2k25",        "sata",  "e1000e", "sockets", "sb+persistent",true, true,  true,  false, false, false, kUsb,          3600, 1, "2Gi",   ""},
+ {"windows.2k25.virtio", "virtio","virtio", "sockets", "sb+persistent",true, true,  true,  false, false, false, kVirtioTablet, 3600, 1, "2Gi",   ""},
+ {"linux",               "virtio","virtio", "",        "",             false,false, false, true,  false, false, "",            0,    0, "",      ""},
+ {"linux.efi",           "virtio","virtio", "",        "no-sb",        false,false, false, true,  false, false, "",            0,    0, "",      ""},
+ {"debian",              "virtio","virtio", "",        "no-sb",        false,false, false, true,  false, false, "",            0,    1, "512Mi", ""},
+ {"ubuntu",              "virtio","virtio", "",        "",             false,false, false, true,  false, false, "",            0,    1, "2Gi",   ""},
+ {"fedora",              "virtio","virtio", "",        "sb",           true, false, false, true,  false, true,  "",            0,    1, "2Gi",   "amd64"},
+ {"rhel.7",              "virtio","virtio", "",        "",             false,false, false, false, false, false, "",            0,    1, "1Gi",   ""},
+ {"rhel.7.desktop",      "virtio","virtio", "",        "",             false,false, false, false, false, false, kVirtioTablet, 0,    1, "1Gi",   ""},
+ {"rhel.8",              "virtio","virtio", "",        "",             false,false, false, false, false, false, "",            0,    1, "1.5Gi", ""},
+ {"rhel.8.desktop",      "virtio","virtio", "",        "",             false,false, false, false, false, false, kVirtioTablet, 0,    1, "1.5Gi", ""},
+ {"rhel.9",              "virtio","virtio", "",        "sb",           true, false, false, true,  true,  false, "",            0,    1, "1.5Gi", "amd64"},
+ {"rhel.9.desktop",      "virtio","virtio", "",        "sb",           true, false, false, true,  true,  false, kVirtioTablet, 0,    1, "1.5Gi", "amd64"},
+ {"centos.stream9",      "virtio","virtio", "",        "",             false,false, false, true,  true,  false, "",            0,    1, "1.5Gi", ""},
+ {"centos.stream9.desktop","virtio","virtio","",       "",             false,false, false, true,  true,  false, kVirtioTablet, 0,    1, "1.5Gi", ""},
+ {"windows.2k12",        "sata",  "e1000e", "sockets", "",             false,false, true,  false, false, false, kUsb,          3600, 1, "512Mi", ""},
+ {"centos.stream10",     "virtio","virtio", "",        "",             false,false, false, true,  true,  false, "",            0,    1, "1.5Gi", ""},
+ {"centos.stream10.desktop","virtio","virtio","",      "",             false,false, false, true,  true,  false, kVirtioTablet, 0,    1, "1.5Gi", ""},
+ {"opensuse.tumbleweed", "virtio","virtio", "",        "",             false,false, false, true,  false, false, "",            0,    1, "2Gi",   ""},
+ {"sles",                "virtio","virtio", "",        "",             false,false, false, true,  false, false, "",            0,    1, "2Gi",   ""},
+ {"oraclelinux",         "virtio","virtio", "",        "no-sb",        false,false, false, true,  false, false, "",            0,    2, "4Gi",   ""},
+ {"legacy",              "sata",  "e1000",  "",        "",             false,false, false, false, false, false, "",            0,    0, "",      ""},
+ {"alpine",              "virtio","virtio", "",        "",             false,false, false, false, false, false, "",            0,    1, "512Mi", ""},
+ {"cirros",              "virtio","virtio", "",        "",             false,false, false, false, false, false, "",            0,    1, "256Mi", ""},
+};
+// clang-format on
+
+// The Windows base's clock and Hyper-V set (upstream's hyperv component).
+inline constexpr const char* kWindowsHyperv =
+    "utc hpet.present=false pit=delay rtc=catchup hyperv-timer acpi apic relaxed vapic vpindex "
+    "spinlocks=8191 synic synictimer.direct tlbflush frequencies reenlightenment ipi runtime "
+    "reset";
+
+}  // namespace qmd::test::upstream
