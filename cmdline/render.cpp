@@ -25,7 +25,8 @@ std::vector<std::unique_ptr<Configurator>> configurators(const policy::VmSpec& s
   std::vector<std::unique_ptr<Configurator>> list;
   list.push_back(std::make_unique<BaseConfigurator>(paths));
   list.push_back(std::make_unique<MachineConfigurator>(kvm, efi));
-  list.push_back(std::make_unique<CpuConfigurator>(kvm, check.dropped_hyperv, host.tsc_khz));
+  list.push_back(std::make_unique<CpuConfigurator>(kvm, check.dropped_hyperv, host.tsc_khz,
+                                                   check.dropped_cpu_flags));
   list.push_back(std::make_unique<SmpConfigurator>());
   list.push_back(std::make_unique<MemoryConfigurator>());
   list.push_back(std::make_unique<FirmwareConfigurator>(ovmf, paths));

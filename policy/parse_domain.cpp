@@ -23,6 +23,12 @@ void read_cpu(MapReader& cpu, CpuSpec& out) {
       out.numa_guest_mapping_passthrough = true;
     }
   });
+  cpu.read_list("features", [&](MapReader& feature, std::size_t) {
+    auto& f = out.features.emplace_back();
+    feature.require("name");
+    feature.read("name", f.name);
+    feature.read("policy", f.policy);
+  });
 }
 
 void read_memory(MapReader& memory, MemorySpec& out) {

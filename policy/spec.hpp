@@ -18,6 +18,12 @@ struct Toggle {
   std::optional<bool> enabled;
 };
 
+// One of cpu.features: a CPUID flag by its QEMU/libvirt name and what to do with it.
+struct CpuFeature {
+  std::string name;                   // e.g. vmx, pcid, invtsc
+  std::optional<std::string> policy;  // force|require|optional|disable|forbid; default require
+};
+
 struct CpuSpec {
   std::optional<std::uint32_t> sockets;
   std::optional<std::uint32_t> cores;
@@ -27,6 +33,7 @@ struct CpuSpec {
   std::optional<bool> dedicated_cpu_placement;         // dedicatedCpuPlacement
   std::optional<bool> isolate_emulator_thread;         // isolateEmulatorThread
   std::optional<bool> numa_guest_mapping_passthrough;  // numa.guestMappingPassthrough: {}
+  std::vector<CpuFeature> features;                    // cpu.features: named CPUID flags
 };
 
 struct MemorySpec {
@@ -134,7 +141,8 @@ struct HypervFeatures {
 
 struct FeaturesSpec {
   std::optional<Toggle> acpi, apic, smm;
-  std::optional<bool> kvm_hidden;  // features.kvm.hidden
+  std::optional<Toggle> pvspinlock;  // KVM paravirtual spinlocks (QEMU's kvm-pv-unhalt)
+  std::optional<bool> kvm_hidden;    // features.kvm.hidden
   std::optional<HypervFeatures> hyperv;
   std::optional<Toggle> hyperv_passthrough;  // hypervPassthrough
 };
@@ -189,6 +197,9 @@ struct DevicesSpec {
   std::optional<WatchdogDevice> watchdog;
   std::optional<TpmDevice> tpm;
   std::optional<bool> rng;  // devices.rng: {} present
+  // devices.video.type: vga|virtio|bochs|ramfb; unset is KubeVirt's VGA. A preference's
+  // preferredVideoType fills it when the VM leaves it unset.
+  std::optional<std::string> video_type;
   std::optional<bool> network_interface_multiqueue;
   std::optional<bool> block_multi_queue;
   std::optional<bool> use_virtio_transitional;

@@ -213,8 +213,9 @@ TEST_CASE("all errors come back at once, in document order") {
   CHECK(domain_errors("    devices:\n      bogus: 1\n      disks:\n      - name: a\n"
                       "        cache: [x]\n    cpu: {cores: x}\n") ==
         "spec.domain.devices.bogus: unknown field \"bogus\"; known fields here: disks, "
-        "interfaces, inputs, watchdog, tpm, rng, networkInterfaceMultiqueue, blockMultiQueue, "
-        "useVirtioTransitional, autoattachSerialConsole, autoattachGraphicsDevice, "
+        "interfaces, inputs, watchdog, tpm, rng, video, networkInterfaceMultiqueue, "
+        "blockMultiQueue, useVirtioTransitional, autoattachSerialConsole, "
+        "autoattachGraphicsDevice, "
         "autoattachMemBalloon, autoattachInputDevice, autoattachPodInterface, sound "
         "(vm.yaml:7:7)\n"
         "spec.domain.devices.disks[0].cache: expected a string, got a list (vm.yaml:10:16)\n"
