@@ -81,6 +81,7 @@ std::expected<RenderResult, policy::SpecErrors> render(const policy::VmSpec& inp
 
   RenderResult out;
   out.binary = host.qemu_binary;
+  out.start_paused = spec.start_paused;  // QEMU starts with -S either way
   for (const auto& w : spec.warnings) {
     out.warnings.push_back(w.to_string());
   }

@@ -176,6 +176,16 @@ void read_vmi_spec(MapReader& spec, VmSpec& out) {
     read_network(network, out.networks.emplace_back());
   });
   spec.read("hostname", out.hostname);
+  std::optional<std::string> start_strategy;
+  spec.read("startStrategy", start_strategy);
+  if (start_strategy && *start_strategy != "Paused") {
+    spec.error_at("startStrategy",
+                  fmt::format("\"{}\" is not a start strategy: KubeVirt's one is Paused (the VM "
+                              "starts with its vCPUs stopped until resumed); remove the field "
+                              "to start it running",
+                              *start_strategy));
+  }
+  out.start_paused = start_strategy == "Paused";
   std::optional<std::uint32_t> grace;  // a count of seconds: never negative
   spec.read("terminationGracePeriodSeconds", grace);
   if (grace) {

@@ -276,6 +276,9 @@ struct VmSpec {
   std::vector<Network> networks;
   std::optional<std::string> hostname;
   std::optional<std::int64_t> termination_grace_period_seconds;
+  // startStrategy: Paused, KubeVirt's one value: QEMU starts with its vCPUs stopped and stays
+  // so until resumed. Unset: the VM runs.
+  bool start_paused = false;
 
   // Where each field came from, for errors that name line:column.
   SourceMap source;

@@ -163,3 +163,20 @@ TEST_CASE("host CPU flags: /proc/cpuinfo text and the names that differ from QEM
   CHECK_FALSE(host_has_cpu_flag(host, "vmx"));
   CHECK_FALSE(host_has_cpu_flag({"constant_tsc"}, "invtsc"));
 }
+
+TEST_CASE("startStrategy: Paused is the one value; anything else names the field") {
+  const std::string head = "apiVersion: kubevirt.io/v1\nkind: VirtualMachineInstance\n"
+                           "metadata: {name: t}\nspec:\n  domain: {memory: {guest: 1Gi}}\n";
+  auto paused = parse_spec(head + "  startStrategy: Paused\n", "vm.yaml");
+  REQUIRE(paused.has_value());
+  CHECK(paused->start_paused);
+  auto unset = parse_spec(head, "vm.yaml");
+  REQUIRE(unset.has_value());
+  CHECK_FALSE(unset->start_paused);
+  auto bad = parse_spec(head + "  startStrategy: Running\n", "vm.yaml");
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(to_string(bad.error()) ==
+        "spec.startStrategy: \"Running\" is not a start strategy: KubeVirt's one is Paused (the "
+        "VM starts with its vCPUs stopped until resumed); remove the field to start it running "
+        "(vm.yaml:6:18)\n");
+}
