@@ -274,7 +274,10 @@ struct VmSpec {
   DomainSpec domain;
   std::vector<Volume> volumes;
   std::vector<Network> networks;
+  // The guest's host name (cloud-init and DHCP give it to the guest) and KubeVirt's subdomain;
+  // both DNS labels. guest_hostname() is what the guest gets: hostname, else the VM's name.
   std::optional<std::string> hostname;
+  std::optional<std::string> subdomain;
   std::optional<std::int64_t> termination_grace_period_seconds;
   // startStrategy: Paused, KubeVirt's one value: QEMU starts with its vCPUs stopped and stays
   // so until resumed. Unset: the VM runs.
@@ -286,6 +289,9 @@ struct VmSpec {
   // its field and position like an error does.
   SpecErrors warnings;
 };
+
+// The guest's host name: `hostname`, or the VM's name when unset, as KubeVirt does.
+inline std::string guest_hostname(const VmSpec& spec) { return spec.hostname.value_or(spec.name); }
 
 // Records `warning` once (defaults are applied more than once).
 void add_warning(VmSpec& spec, SpecError warning);

@@ -180,3 +180,36 @@ TEST_CASE("startStrategy: Paused is the one value; anything else names the field
         "VM starts with its vCPUs stopped until resumed); remove the field to start it running "
         "(vm.yaml:6:18)\n");
 }
+
+TEST_CASE("hostname and subdomain: DNS labels; the hostname defaults to the VM's name") {
+  const std::string head = "apiVersion: kubevirt.io/v1\nkind: VirtualMachine\n"
+                           "metadata: {name: web1}\nspec:\n  template:\n    spec:\n"
+                           "      domain: {memory: {guest: 1Gi}}\n";
+  auto named = parse_spec(head + "      hostname: db-0\n      subdomain: backend\n", "vm.yaml");
+  REQUIRE(named.has_value());
+  CHECK(named->hostname == "db-0");
+  CHECK(named->subdomain == "backend");
+  CHECK(guest_hostname(*named) == "db-0");
+  auto unset = parse_spec(head, "vm.yaml");
+  REQUIRE(unset.has_value());
+  CHECK_FALSE(unset->subdomain.has_value());
+  CHECK(guest_hostname(*unset) == "web1");
+
+  auto bad = parse_spec(head + "      hostname: Web_1\n      subdomain: " +
+                            std::string(64, 'a') + "\n",
+                        "vm.yaml");
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(to_string(bad.error()) ==
+        "spec.template.spec.hostname: \"Web_1\" is not a valid hostname: use at most 63 "
+        "lowercase letters, digits and '-', starting and ending with a letter or digit (a DNS "
+        "label, as KubeVirt requires) (vm.yaml:8:17)\n"
+        "spec.template.spec.subdomain: \"" +
+            std::string(64, 'a') +
+            "\" is not a valid subdomain: use at most 63 lowercase letters, digits and '-', "
+            "starting and ending with a letter or digit (a DNS label, as KubeVirt requires) "
+            "(vm.yaml:9:18)\n");
+  auto dash = parse_spec(head + "      hostname: -web\n      subdomain: a.b\n", "vm.yaml");
+  REQUIRE_FALSE(dash.has_value());
+  CHECK(dash.error().size() == 2);
+  CHECK(parse_spec(head + "      hostname: " + std::string(63, 'h') + "\n", "vm.yaml"));
+}

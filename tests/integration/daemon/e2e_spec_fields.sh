@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# KubeVirt fields the API reports, against a real qmd (no QEMU started): hostname and
+# subdomain in GET /v1/vms/NAME and qmctl show, the VM's name when hostname is unset; a bad
+# hostname is a 400 naming the field and its line:column, and no VM is defined.
+source "$(dirname "$0")/lib.sh"
+e2e_setup
+field() { json_get "$1" <<<"$BODY"; }
+
+file=$(spec hn1 Manual)
+sed -i 's/^      terminationGracePeriodSeconds: 30$/      hostname: db-0\n      subdomain: backend\n&/' "$file"
+expect_status 201 POST /v1/vms -H 'Content-Type: application/yaml' --data-binary "@$file"
+expect_status 200 GET /v1/vms/hn1
+[[ "$(field 'd["hostname"]')" == db-0 && "$(field 'd["subdomain"]')" == backend ]] ||
+  fail "hostname/subdomain: $BODY"
+shown=$(qm show hn1) || fail "qmctl show hn1"
+grep_q '^hostname: db-0$' <<<"$shown" || fail "qmctl show lacks the hostname: $shown"
+grep_q '^subdomain: backend$' <<<"$shown" || fail "qmctl show lacks the subdomain: $shown"
+
+expect_status 201 POST /v1/vms -H 'Content-Type: application/yaml' \
+  --data-binary "@$(spec hn2 Manual)"
+expect_status 200 GET /v1/vms/hn2
+[[ "$(field 'd["hostname"]')" == hn2 && "$(field 'd["subdomain"]')" == "" ]] ||
+  fail "unset hostname is not the name: $BODY"
+
+bad=$(spec hn3 Manual)
+sed -i 's/^      terminationGracePeriodSeconds: 30$/      hostname: Web_1\n&/' "$bad"
+expect_status 400 POST /v1/vms -H 'Content-Type: application/yaml' --data-binary "@$bad"
+[[ "$(field 'd["error"]["message"]')" == \
+  "spec.template.spec.hostname: \"Web_1\" is not a valid hostname: use at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit (a DNS label, as KubeVirt requires) (request body:9:17)" ]] ||
+  fail "bad hostname: $BODY"
+expect_status 404 GET /v1/vms/hn3
+
+log "PASS spec fields"
