@@ -32,19 +32,26 @@ class MachineConfigurator final : public Configurator {
   bool efi_;  // pflash0/pflash1 machine properties
 };
 
-// -cpu MODEL[,kvm=off][,hv-*...][,tsc-frequency=HZ]: `dropped` are Hyper-V features (QEMU
-// names) left out under the bestEffort policy; `tsc_khz` is the host's TSC frequency (0:
-// unknown), pinned under KVM for guests that read it once so that they can migrate.
+// -cpu MODEL[,kvm=off][,kvm-pv-unhalt=on|off][,hv-*...][,+flag|-flag...][,tsc-frequency=HZ]:
+// `dropped` are Hyper-V features (QEMU names) left out under the bestEffort policy;
+// `tsc_khz` is the host's TSC frequency (0: unknown), pinned under KVM for guests that read
+// it once so that they can migrate; `dropped_cpu_flags` are optional cpu.features the host
+// lacks.
 class CpuConfigurator final : public Configurator {
  public:
-  CpuConfigurator(bool kvm, std::vector<std::string> dropped, std::uint64_t tsc_khz = 0)
-      : kvm_(kvm), dropped_(std::move(dropped)), tsc_khz_(tsc_khz) {}
+  CpuConfigurator(bool kvm, std::vector<std::string> dropped, std::uint64_t tsc_khz = 0,
+                  std::vector<std::string> dropped_cpu_flags = {})
+      : kvm_(kvm),
+        dropped_(std::move(dropped)),
+        tsc_khz_(tsc_khz),
+        dropped_cpu_flags_(std::move(dropped_cpu_flags)) {}
   void configure(const policy::VmSpec& spec, RenderResult& out) const override;
 
  private:
   bool kvm_;
   std::vector<std::string> dropped_;
   std::uint64_t tsc_khz_;
+  std::vector<std::string> dropped_cpu_flags_;
 };
 
 // -smp with topology and the vCPU hotplug ceiling; the pinning plan.

@@ -1,5 +1,7 @@
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "cmdline/core_configurators.hpp"
 #include "policy/tsc.hpp"
 
@@ -21,6 +23,22 @@ std::string qemu_model(const std::optional<std::string>& model, bool kvm) {
   return m;
 }
 
+// KubeVirt's cpu.features policies as QEMU's +flag / -flag; optional flags the host lacks
+// (check_host dropped them) are left out.
+std::vector<std::string> cpu_feature_flags(const policy::CpuSpec& cpu,
+                                           const std::vector<std::string>& dropped) {
+  std::vector<std::string> flags;
+  for (const auto& f : cpu.features) {
+    const std::string policy = f.policy.value_or("require");
+    if (policy == "disable" || policy == "forbid") {
+      flags.push_back("-" + f.name);
+    } else if (std::ranges::find(dropped, f.name) == dropped.end()) {
+      flags.push_back("+" + f.name);
+    }
+  }
+  return flags;
+}
+
 }  // namespace
 
 void CpuConfigurator::configure(const policy::VmSpec& spec, RenderResult& out) const {
@@ -31,7 +49,14 @@ void CpuConfigurator::configure(const policy::VmSpec& spec, RenderResult& out) c
   if (spec.domain.clock.kvm && spec.domain.clock.kvm->present == false) {
     cpu += ",kvmclock=off";
   }
+  // libvirt's <pvspinlock state=.../>, which KubeVirt's features.pvspinlock becomes.
+  if (const auto& pv = spec.domain.features.pvspinlock) {
+    cpu += pv->enabled.value_or(true) ? ",kvm-pv-unhalt=on" : ",kvm-pv-unhalt=off";
+  }
   for (const auto& flag : hyperv_cpu_flags(spec, dropped_)) {
+    cpu += "," + flag;
+  }
+  for (const auto& flag : cpu_feature_flags(spec.domain.cpu, dropped_cpu_flags_)) {
     cpu += "," + flag;
   }
   // check_host already warned about each dropped feature, naming the spec field.

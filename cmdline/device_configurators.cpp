@@ -63,7 +63,8 @@ void ConsoleConfigurator::configure(const policy::VmSpec& spec, RenderResult& ou
 
 void GraphicsConfigurator::configure(const policy::VmSpec& spec, RenderResult& out) const {
   if (spec.domain.devices.autoattach_graphics_device.value_or(true)) {
-    out.argv.append(devices::graphics_options(facts_.q35, paths_.vnc_socket()));
+    out.argv.append(devices::graphics_options(facts_.q35, paths_.vnc_socket(),
+                                              spec.domain.devices.video_type.value_or("vga")));
   }
 }
 

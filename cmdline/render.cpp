@@ -25,7 +25,8 @@ std::vector<std::unique_ptr<Configurator>> configurators(const policy::VmSpec& s
   std::vector<std::unique_ptr<Configurator>> list;
   list.push_back(std::make_unique<BaseConfigurator>(paths));
   list.push_back(std::make_unique<MachineConfigurator>(kvm, efi));
-  list.push_back(std::make_unique<CpuConfigurator>(kvm, check.dropped_hyperv, host.tsc_khz));
+  list.push_back(std::make_unique<CpuConfigurator>(kvm, check.dropped_hyperv, host.tsc_khz,
+                                                   check.dropped_cpu_flags));
   list.push_back(std::make_unique<SmpConfigurator>());
   list.push_back(std::make_unique<MemoryConfigurator>());
   list.push_back(std::make_unique<FirmwareConfigurator>(ovmf, paths));
@@ -80,6 +81,7 @@ std::expected<RenderResult, policy::SpecErrors> render(const policy::VmSpec& inp
 
   RenderResult out;
   out.binary = host.qemu_binary;
+  out.start_paused = spec.start_paused;  // QEMU starts with -S either way
   for (const auto& w : spec.warnings) {
     out.warnings.push_back(w.to_string());
   }

@@ -57,6 +57,7 @@ struct RenderResult {
   PinningPlan pinning;
   std::vector<std::string> env;       // extra NAME=VALUE for QEMU (TZ for the guest clock)
   std::vector<std::string> warnings;  // e.g. Hyper-V features dropped under bestEffort
+  bool start_paused = false;  // startStrategy: Paused: the daemon does not send `cont`
 };
 
 // `spec` must have its instancetype/preference applied (policy::apply_presets); defaults are

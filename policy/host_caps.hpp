@@ -50,6 +50,8 @@ struct HostCaps {
 
   std::vector<std::string> machine_types;  // from -machine help, aliases included
   std::vector<std::string> cpu_models;     // from -cpu help
+  // The host CPU's flags as /proc/cpuinfo names them (cpu.features checks); empty: unknown.
+  std::vector<std::string> cpu_flags;
 
   // Whether `-accel kvm -cpu host` starts at all: on some nested hosts QEMU aborts on an MSR
   // (e.g. 0x10a, arch-capabilities) before any Hyper-V feature is involved.

@@ -76,6 +76,24 @@ const std::vector<std::string>& qemu72_cpu_models() {
   return names;
 }
 
+// A Skylake server's /proc/cpuinfo flags (with VMX, without AMD's SVM).
+std::vector<std::string> skylake_cpu_flags() {
+  std::vector<std::string> n;
+  std::istringstream words(
+      "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush dts "
+      "acpi mmx fxsr sse sse2 ss ht tm pbe syscall nx pdpe1gb rdtscp lm constant_tsc "
+      "nonstop_tsc pni pclmulqdq dtes64 monitor ds_cpl vmx smx est tm2 ssse3 sdbg fma cx16 "
+      "xtpr pdcm pcid dca sse4_1 sse4_2 x2apic movbe popcnt tsc_deadline_timer aes xsave avx "
+      "f16c rdrand lahf_lm abm 3dnowprefetch invpcid_single ssbd ibrs ibpb stibp fsgsbase "
+      "tsc_adjust bmi1 hle avx2 smep bmi2 erms invpcid rtm mpx avx512f avx512dq rdseed adx "
+      "smap clflushopt clwb avx512cd avx512bw avx512vl xsaveopt xsavec xgetbv1 xsaves arat pku "
+      "ospke md_clear flush_l1d arch_capabilities");
+  for (std::string w; words >> w;) {
+    n.push_back(w);
+  }
+  return n;
+}
+
 HostCaps typical_host() {
   HostCaps caps;
   caps.hostname = "testhost";
@@ -84,6 +102,7 @@ HostCaps typical_host() {
   caps.kvm_usable = true;
   caps.machine_types = qemu72_machines();
   caps.cpu_models = qemu72_cpu_models();
+  caps.cpu_flags = skylake_cpu_flags();
   caps.cpu_host_usable = true;
   caps.hyperv_probed = true;
   caps.hyperv_probe_cpu = "host";
@@ -258,6 +277,13 @@ struct Parser {
       return flag(caps.sev_snp);
     } else if (key == "tdx") {
       return flag(caps.tdx);
+    } else if (key == "cpu-flags") {
+      if (value.empty()) {
+        return bad("skylake, none or a comma list of flags");
+      }
+      caps.cpu_flags = value == "skylake" ? skylake_cpu_flags()
+                       : value == "none"  ? std::vector<std::string>{}
+                                          : split(value, ',');
     } else if (key == "machines" || key == "cpu-models") {
       auto& list = key == "machines" ? caps.machine_types : caps.cpu_models;
       if (value == "debian") {

@@ -198,6 +198,7 @@ std::string host_caps_json(const HostCaps& caps) {
                                 {"detail", caps.cpu_host_detail}}},
       {"machine_types", strings(caps.machine_types)},
       {"cpu_models", strings(caps.cpu_models)},
+      {"cpu_flags", strings(caps.cpu_flags)},
       {"hyperv", hyperv_json(caps)},
       {"hyperv_tcg", hyperv_tcg_json(caps)},
       {"vhost_net", caps.vhost_net},
@@ -231,6 +232,8 @@ std::string host_caps_text(const HostCaps& caps) {
   constexpr std::size_t kWidth = 78;
   t.row("machine types", wrap(caps.machine_types, kWidth));
   t.row("cpu models", wrap(caps.cpu_models, kWidth));
+  t.row("cpu flags", caps.cpu_flags.empty() ? std::vector<std::string>{"unknown"}
+                                            : wrap(caps.cpu_flags, kWidth));
   if (!caps.hyperv_probed) {
     t.row("hyperv (kvm)", "not probed (needs usable KVM)");
   } else {

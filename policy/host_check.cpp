@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "policy/host_cpu_flags.hpp"
 #include "policy/host_units.hpp"
 #include "policy/validate.hpp"
 
@@ -327,6 +328,11 @@ HostCheck check_host(const VmSpec& spec, const HostCaps& host, const RunPolicy& 
       if (host.hyperv_probed) {
         check_hyperv(spec, host, policy, host.hyperv, check);
       }
+      // Under TCG the guest CPU is emulated: the host's flags do not limit it.
+      auto flags = check_cpu_flags(spec, host);
+      std::ranges::move(flags.errors, std::back_inserter(check.errors));
+      check.dropped_cpu_flags = std::move(flags.dropped);
+      std::ranges::move(flags.warnings, std::back_inserter(check.warnings));
     }
   } else if (host.hyperv_tcg_probed) {
     check_hyperv(spec, host, policy, host.hyperv_tcg, check);

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "policy/host_caps.hpp"
+#include "policy/host_cpu_flags.hpp"
 #include "policy/host_probe_firmware.hpp"
 #include "policy/host_probe_hyperv.hpp"
 #include "policy/host_probe_kvm.hpp"
@@ -69,6 +70,17 @@ std::uint64_t mem_total() {
   return 0;
 }
 
+std::vector<std::string> cpuinfo_flags() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.starts_with("flags")) {
+      return parse_cpuinfo_flags(line);
+    }
+  }
+  return {};
+}
+
 void probe_qemu(HostCaps& caps) {
   const auto version = run_process({caps.qemu_binary, "-version"}, {}, 3s);
   if (auto v = parse_qemu_version(version.out)) {
@@ -94,6 +106,7 @@ HostCaps probe_host(const std::string& qemu_binary) {
     probe_kvm(caps);
     probe_qemu(caps);
     probe_hyperv(caps, deadline);
+    caps.cpu_flags = cpuinfo_flags();
     caps.vhost_net = fs::exists("/dev/vhost-net");
     probe_hugepages(caps);
     caps.memory_total = mem_total();

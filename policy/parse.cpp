@@ -27,19 +27,12 @@ constexpr std::string_view kExpectedTop =
     "expected a VirtualMachine or VirtualMachineInstance: a mapping with apiVersion, kind, "
     "metadata and spec";
 
-// Kubernetes DNS-1123 label: what a VM name must be.
-bool is_dns_label(std::string_view name) {
-  const auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-  return !name.empty() && name.size() <= 63 && alnum(name.front()) && alnum(name.back()) &&
-         std::ranges::all_of(name, [&](char c) { return alnum(c) || c == '-'; });
-}
-
 void read_metadata(MapReader& meta, VmSpec& out) {
   meta.require("name");
   std::optional<std::string> name;
   meta.read("name", name);
   out.name = name.value_or("");
-  if (name && !is_dns_label(out.name)) {
+  if (name && !parse_parts::is_dns_label(out.name)) {
     meta.error_at("name", fmt::format("\"{}\" is not a valid name: use at most 63 lowercase "
                                       "letters, digits and '-', starting and ending with a "
                                       "letter or digit",

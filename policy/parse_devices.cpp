@@ -97,6 +97,10 @@ void read_devices(MapReader& devices, DevicesSpec& out) {
   if (devices.read_marker("rng")) {
     out.rng = true;
   }
+  devices.read_map("video", [&](MapReader& video) {
+    video.require("type");
+    video.read("type", out.video_type);
+  });
   devices.read("networkInterfaceMultiqueue", out.network_interface_multiqueue);
   devices.read("blockMultiQueue", out.block_multi_queue);
   devices.read("useVirtioTransitional", out.use_virtio_transitional);

@@ -2,6 +2,8 @@
 // launch security. Clock and features are in parse_features.cpp, devices in parse_devices.cpp.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "policy/parse_parts.hpp"
 
 namespace qmd::policy::parse_parts {
@@ -22,6 +24,12 @@ void read_cpu(MapReader& cpu, CpuSpec& out) {
     if (numa.read_marker("guestMappingPassthrough")) {
       out.numa_guest_mapping_passthrough = true;
     }
+  });
+  cpu.read_list("features", [&](MapReader& feature, std::size_t) {
+    auto& f = out.features.emplace_back();
+    feature.require("name");
+    feature.read("name", f.name);
+    feature.read("policy", f.policy);
   });
 }
 
@@ -136,7 +144,25 @@ void read_launch_security(MapReader& launch, LaunchSecurity& out) {
   }
 }
 
+// KubeVirt checks both with Kubernetes' IsDNS1123Label.
+void read_dns_label(MapReader& spec, std::string_view key, std::optional<std::string>& out) {
+  spec.read(key, out);
+  if (out && !is_dns_label(*out)) {
+    spec.error_at(key, fmt::format("\"{}\" is not a valid {}: use at most 63 lowercase letters, "
+                                   "digits and '-', starting and ending with a letter or digit "
+                                   "(a DNS label, as KubeVirt requires)",
+                                   *out, key));
+    out.reset();
+  }
+}
+
 }  // namespace
+
+bool is_dns_label(std::string_view name) {
+  const auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  return !name.empty() && name.size() <= 63 && alnum(name.front()) && alnum(name.back()) &&
+         std::ranges::all_of(name, [&](char c) { return alnum(c) || c == '-'; });
+}
 
 void read_domain(MapReader& domain, DomainSpec& out) {
   domain.read_map("cpu", [&](MapReader& r) { read_cpu(r, out.cpu); });
@@ -169,7 +195,18 @@ void read_vmi_spec(MapReader& spec, VmSpec& out) {
   spec.read_list("networks", [&](MapReader& network, std::size_t) {
     read_network(network, out.networks.emplace_back());
   });
-  spec.read("hostname", out.hostname);
+  read_dns_label(spec, "hostname", out.hostname);
+  read_dns_label(spec, "subdomain", out.subdomain);
+  std::optional<std::string> start_strategy;
+  spec.read("startStrategy", start_strategy);
+  if (start_strategy && *start_strategy != "Paused") {
+    spec.error_at("startStrategy",
+                  fmt::format("\"{}\" is not a start strategy: KubeVirt's one is Paused (the VM "
+                              "starts with its vCPUs stopped until resumed); remove the field "
+                              "to start it running",
+                              *start_strategy));
+  }
+  out.start_paused = start_strategy == "Paused";
   std::optional<std::uint32_t> grace;  // a count of seconds: never negative
   spec.read("terminationGracePeriodSeconds", grace);
   if (grace) {

@@ -119,6 +119,7 @@ void read_features(MapReader& features, FeaturesSpec& out) {
   read_toggle(features, "acpi", out.acpi);
   read_toggle(features, "apic", out.apic);
   read_toggle(features, "smm", out.smm);
+  read_toggle(features, "pvspinlock", out.pvspinlock);
   features.read_map("kvm", [&](MapReader& kvm) { kvm.read("hidden", out.kvm_hidden); });
   features.read_map("hyperv", [&](MapReader& r) { read_hyperv(r, out.hyperv.emplace()); });
   read_toggle(features, "hypervPassthrough", out.hyperv_passthrough);

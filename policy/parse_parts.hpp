@@ -19,6 +19,9 @@ void read_devices(yaml::MapReader& devices, DevicesSpec& out);
 void read_volume(yaml::MapReader& volume, Volume& out);
 void read_network(yaml::MapReader& network, Network& out);
 
+// A Kubernetes DNS-1123 label: 1-63 of a-z, 0-9 and '-', starting and ending alphanumeric.
+bool is_dns_label(std::string_view name);
+
 // `{enabled: bool}`; `{}` leaves `enabled` unset, which means enabled.
 void read_toggle(yaml::MapReader& parent, std::string_view key, std::optional<Toggle>& out);
 

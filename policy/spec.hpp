@@ -18,6 +18,12 @@ struct Toggle {
   std::optional<bool> enabled;
 };
 
+// One of cpu.features: a CPUID flag by its QEMU/libvirt name and what to do with it.
+struct CpuFeature {
+  std::string name;                   // e.g. vmx, pcid, invtsc
+  std::optional<std::string> policy;  // force|require|optional|disable|forbid; default require
+};
+
 struct CpuSpec {
   std::optional<std::uint32_t> sockets;
   std::optional<std::uint32_t> cores;
@@ -27,6 +33,7 @@ struct CpuSpec {
   std::optional<bool> dedicated_cpu_placement;         // dedicatedCpuPlacement
   std::optional<bool> isolate_emulator_thread;         // isolateEmulatorThread
   std::optional<bool> numa_guest_mapping_passthrough;  // numa.guestMappingPassthrough: {}
+  std::vector<CpuFeature> features;                    // cpu.features: named CPUID flags
 };
 
 struct MemorySpec {
@@ -134,7 +141,8 @@ struct HypervFeatures {
 
 struct FeaturesSpec {
   std::optional<Toggle> acpi, apic, smm;
-  std::optional<bool> kvm_hidden;  // features.kvm.hidden
+  std::optional<Toggle> pvspinlock;  // KVM paravirtual spinlocks (QEMU's kvm-pv-unhalt)
+  std::optional<bool> kvm_hidden;    // features.kvm.hidden
   std::optional<HypervFeatures> hyperv;
   std::optional<Toggle> hyperv_passthrough;  // hypervPassthrough
 };
@@ -189,6 +197,9 @@ struct DevicesSpec {
   std::optional<WatchdogDevice> watchdog;
   std::optional<TpmDevice> tpm;
   std::optional<bool> rng;  // devices.rng: {} present
+  // devices.video.type: vga|virtio|bochs|ramfb; unset is KubeVirt's VGA. A preference's
+  // preferredVideoType fills it when the VM leaves it unset.
+  std::optional<std::string> video_type;
   std::optional<bool> network_interface_multiqueue;
   std::optional<bool> block_multi_queue;
   std::optional<bool> use_virtio_transitional;
@@ -263,8 +274,14 @@ struct VmSpec {
   DomainSpec domain;
   std::vector<Volume> volumes;
   std::vector<Network> networks;
+  // The guest's host name (cloud-init and DHCP give it to the guest) and KubeVirt's subdomain;
+  // both DNS labels. guest_hostname() is what the guest gets: hostname, else the VM's name.
   std::optional<std::string> hostname;
+  std::optional<std::string> subdomain;
   std::optional<std::int64_t> termination_grace_period_seconds;
+  // startStrategy: Paused, KubeVirt's one value: QEMU starts with its vCPUs stopped and stays
+  // so until resumed. Unset: the VM runs.
+  bool start_paused = false;
 
   // Where each field came from, for errors that name line:column.
   SourceMap source;
@@ -272,6 +289,9 @@ struct VmSpec {
   // its field and position like an error does.
   SpecErrors warnings;
 };
+
+// The guest's host name: `hostname`, or the VM's name when unset, as KubeVirt does.
+inline std::string guest_hostname(const VmSpec& spec) { return spec.hostname.value_or(spec.name); }
 
 // Records `warning` once (defaults are applied more than once).
 void add_warning(VmSpec& spec, SpecError warning);

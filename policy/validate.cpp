@@ -132,6 +132,7 @@ SpecErrors validate_spec(const VmSpec& spec, const RunPolicy& policy) {
   validate_metadata(spec, errors);
   validate_names(spec, errors);
   rules::validate_cpu_memory(spec, errors);
+  rules::validate_cpu_features(spec, errors);
   rules::validate_machine_firmware(spec, policy, errors);
   rules::validate_clock(spec, errors);
   rules::validate_features(spec, errors);

@@ -36,6 +36,7 @@ SpecErrors validate_spec(const VmSpec& spec, const RunPolicy& policy);
 struct HostCheck {
   SpecErrors errors;
   std::vector<std::string> dropped_hyperv;  // features dropped under bestEffort
+  std::vector<std::string> dropped_cpu_flags;  // cpu.features (optional) the host lacks
   std::vector<std::string> warnings;
 };
 HostCheck check_host(const VmSpec& spec, const HostCaps& host, const RunPolicy& policy);

@@ -129,6 +129,19 @@ void validate_inputs(const VmSpec& spec, SpecErrors& errors) {
   }
 }
 
+// KubeVirt's amd64 video types; the device itself is the graphics device autoattach adds.
+void validate_video(const VmSpec& spec, SpecErrors& errors) {
+  const auto& dev = spec.domain.devices;
+  check_one_of(spec, "domain.devices.video.type", dev.video_type,
+               {"vga", "virtio", "bochs", "ramfb"}, errors);
+  if (dev.video_type && !dev.autoattach_graphics_device.value_or(true)) {
+    errors.push_back(spec.source.error_at(
+        "domain.devices.video",
+        "sets the graphics device's type, but autoattachGraphicsDevice is false: remove "
+        "devices.video or set autoattachGraphicsDevice to true"));
+  }
+}
+
 void validate_watchdog_tpm(const VmSpec& spec, const RunPolicy& policy, SpecErrors& errors) {
   const auto& dev = spec.domain.devices;
   if (dev.watchdog) {
@@ -211,6 +224,7 @@ void validate_devices(const VmSpec& spec, const RunPolicy& policy, SpecErrors& e
   validate_disks(spec, errors);
   validate_boot_order(spec, errors);
   validate_inputs(spec, errors);
+  validate_video(spec, errors);
   validate_watchdog_tpm(spec, policy, errors);
   validate_device_counts(spec, errors);
 }

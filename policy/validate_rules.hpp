@@ -28,6 +28,7 @@ std::string format_bytes(std::uint64_t bytes);
 bool is_absolute_path(std::string_view path);
 
 void validate_cpu_memory(const VmSpec& spec, SpecErrors& errors);
+void validate_cpu_features(const VmSpec& spec, SpecErrors& errors);
 void validate_machine_firmware(const VmSpec& spec, const RunPolicy& policy, SpecErrors& errors);
 void validate_clock(const VmSpec& spec, SpecErrors& errors);
 void validate_features(const VmSpec& spec, SpecErrors& errors);

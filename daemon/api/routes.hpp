@@ -20,7 +20,8 @@ void add_hotplug_routes(Router& router, Registry& registry);
 // /v1/vms/{name}/migrate, /v1/migrations/incoming..., /v1/operations (routes_migrate.cpp)
 void add_migration_routes(Router& router, Registry& registry, Operations& operations);
 
-// OpError -> {"error":{code,message}} with its HTTP status; bad_spec also lists "details".
+// OpError -> {"error":{code,message}} with its HTTP status; bad_spec also lists "details"
+// and, beside "error", "errors": [{field, line, column, message}], every error of the spec.
 Response op_error_response(const OpError& error);
 
 }  // namespace qmd::daemon::api

@@ -12,6 +12,7 @@
 #include "daemon/api/presets_json.hpp"
 #include "daemon/api/routes.hpp"
 #include "daemon/runtime/blocking.hpp"
+#include "policy/all_errors.hpp"
 #include "policy/host_caps.hpp"
 #include "policy/parse.hpp"
 #include "policy/presets.hpp"
@@ -20,6 +21,22 @@
 namespace qmd::daemon::api {
 
 namespace json = boost::json;
+
+namespace {
+
+// Every error of a refused spec, each at its field: what `qmctl validate` prints, as data.
+json::array spec_errors_json(const policy::SpecErrors& errors) {
+  json::array out;
+  for (const auto& e : errors) {
+    out.push_back(json::object{{"field", e.path},
+                               {"line", e.mark.line},
+                               {"column", e.mark.column},
+                               {"message", e.message}});
+  }
+  return out;
+}
+
+}  // namespace
 
 Response op_error_response(const OpError& error) {
   static constexpr struct {
@@ -59,6 +76,9 @@ Response op_error_response(const OpError& error) {
   }
   json::object body;
   body["error"] = std::move(inner);
+  if (!error.spec_errors.empty()) {
+    body["errors"] = spec_errors_json(error.spec_errors);
+  }
   return json_response(json::serialize(body), status);
 }
 
@@ -101,25 +121,33 @@ OpError bad_spec(policy::SpecError error) {
   return OpError{OpError::Code::bad_spec, policy::to_string(errors), errors};
 }
 
+// The run policy a start would use (Vm::render), so that a spec accepted here validates there.
+policy::RunPolicy run_policy(const DaemonContext& ctx) {
+  policy::RunPolicy policy;
+  policy.use_emulation = ctx.config.use_emulation;
+  policy.hyperv = ctx.config.hyperv;
+  policy.bridges = ctx.config.bridges;
+  policy.state_dir = ctx.config.state_dir;
+  return policy;
+}
+
 // A spec body's shape, syntax and validity, checked on the blocking pool: a large or
-// hostile body costs a pool thread, never the loop. The runtime parses it again (cheaply,
-// now that it is known to be sane) when it defines the VM.
+// hostile body costs a pool thread, never the loop. Every error at once (parse, presets,
+// validation), as qmctl validate reports them. The runtime parses it again (cheaply, now that
+// it is known to be sane) when it defines the VM.
 std::optional<OpError> check_spec_text(const DaemonContext& ctx, const std::string& text) {
   const std::string file = "request body";
   if (auto deep = policy::check_nesting(text, file)) {
     return bad_spec(std::move(*deep));
   }
-  auto parsed = policy::parse_spec(text, file);
-  if (!parsed) {
-    return OpError{OpError::Code::bad_spec, policy::to_string(parsed.error()), parsed.error()};
-  }
+  const auto parsed = policy::parse_spec_partial(text, file);
   // Counted before validation: validating 40 000 disks is itself the cost to avoid.
-  if (auto many = policy::check_device_count(*parsed, file)) {
+  if (auto many = policy::check_device_count(parsed.spec, file)) {
     return bad_spec(std::move(*many));
   }
-  auto spec = policy::apply_presets(*parsed, ctx.presets);
-  if (!spec) {
-    return OpError{OpError::Code::bad_spec, policy::to_string(spec.error()), spec.error()};
+  auto errors = policy::all_errors(parsed, ctx.presets, run_policy(ctx));
+  if (!errors.empty()) {
+    return OpError{OpError::Code::bad_spec, policy::to_string(errors), errors};
   }
   return std::nullopt;
 }

@@ -207,6 +207,11 @@ json::object Vm::details() const {
   if (run_) {
     out["agent"].as_object()["lastSeen"] = run_->agent_last_seen;
   }
+  // What the guest is called (cloud-init and DHCP use it): the spec's hostname, else the name.
+  if (auto parsed = spec()) {
+    out["hostname"] = policy::guest_hostname(*parsed);
+    out["subdomain"] = parsed->subdomain.value_or("");
+  }
   out["specText"] = spec_text_;
   return out;
 }

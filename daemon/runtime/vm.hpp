@@ -287,6 +287,9 @@ class Vm : public std::enable_shared_from_this<Vm> {
 
   // With `incoming`: QEMU waits for a migration stream instead of booting (vm_incoming.cpp).
   asio::awaitable<OpResult> start_locked(const IncomingStart* incoming = nullptr);
+  // The end of a start: the record, the state (paused for startStrategy: Paused), and the
+  // supervisor and agent watch of `run`.
+  void mark_started(const std::shared_ptr<Run>& run, bool paused);
   OpResult check_paths_at_start() const;
   struct DiskDescriptors {
     std::vector<std::string> args;  // QEMU's args with /dev/fdset/N for each disk

@@ -1,4 +1,5 @@
-// Vm::start: render -> directories and files -> swtpm -> QEMU (-S) -> QMP -> pinning -> cont.
+// Vm::start: render -> directories and files -> swtpm -> QEMU (-S) -> QMP -> pinning -> cont
+// (unless startStrategy is Paused).
 // Any failure undoes every step: no process, socket or pidfile is left behind.
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -318,8 +319,10 @@ asio::awaitable<OpResult> Vm::start_locked(const IncomingStart* incoming) {
                                  *failed, saved_state_path(), name_));
     }
   }
-  const bool stay_paused = restoring && record_.saved_paused;
-  if (!stay_paused) {
+  // startStrategy: Paused keeps QEMU's -S: the vCPUs wait for `qmctl resume`. A restored
+  // guest comes back as it was saved.
+  const bool paused = restoring ? record_.saved_paused : rendered->start_paused;
+  if (!paused) {
     if (auto done = co_await qmp::cont(*run->qmp); !done) {
       co_return co_await fail("cont", done.error().to_string());
     }
@@ -327,18 +330,27 @@ asio::awaitable<OpResult> Vm::start_locked(const IncomingStart* incoming) {
   if (restoring) {
     finish_restore();
   }
+  mark_started(run, paused);
+  co_return OpResult{};
+}
+
+void Vm::mark_started(const std::shared_ptr<Run>& run, bool paused) {
   run->started_at = format_time(std::chrono::system_clock::now());
   record_.last_error.clear();
   record_.migrating_to.clear();  // a fresh QEMU migrates nowhere
   save_record();
-  set_state(stay_paused ? VmState::paused : VmState::running,
-            fmt::format("QEMU {} {} (pid {})", run->qemu_version,
-                        stay_paused ? "restored, paused as it was saved" : "running",
-                        run->qemu->pid()));
+  if (paused) {
+    set_state(VmState::paused,
+              fmt::format("QEMU {} started paused (pid {}): startStrategy is Paused, or it "
+                          "was saved paused; qmctl resume {} runs it",
+                          run->qemu_version, run->qemu->pid(), name_));
+  } else {
+    set_state(VmState::running, fmt::format("QEMU {} running (pid {})", run->qemu_version,
+                                            run->qemu->pid()));
+  }
   auto self = shared_from_this();
   asio::co_spawn(ctx_.executor, [self, run] { return self->supervise(run); }, asio::detached);
   asio::co_spawn(ctx_.executor, [self, run] { return self->watch_agent(run); }, asio::detached);
-  co_return OpResult{};
 }
 
 // Taps for bridge bindings and the 1Gi hugetlbfs mount: what QEMU, unprivileged and under

@@ -218,6 +218,11 @@ void use_efi(policy::VmSpec& spec, bool secure, bool persistent) {
   }
 }
 
+void use_video(policy::VmSpec& spec, const std::string& type) {
+  spec.domain.devices.autoattach_graphics_device = true;
+  spec.domain.devices.video_type = type;
+}
+
 // A file QEMU's x86 loader takes for a Linux bzImage (boot protocol 2.06 header): -S never
 // runs it, so the header is all it reads.
 void write_fake_kernel(const std::string& kernel, const std::string& initrd) {
@@ -345,6 +350,23 @@ std::vector<Case> matrix(const std::string& root) {
          s.domain.clock.pit = policy::Timer{std::nullopt, "delay", std::nullopt};
          s.domain.clock.hpet = policy::Timer{false, std::nullopt, std::nullopt};
        }},
+      {"video-virtio", [](auto& s) { use_video(s, "virtio"); }},
+      {"video-bochs", [](auto& s) { use_video(s, "bochs"); }},
+      {"video-ramfb", [](auto& s) { use_video(s, "ramfb"); }},
+      {"video-ramfb-pc",
+       [](auto& s) {
+         use_video(s, "ramfb");
+         s.domain.machine.type = "pc";
+       }},
+      {"pvspinlock-kvm-hidden-cpu-features",
+       [](auto& s) {
+         s.domain.features.pvspinlock = policy::Toggle{true};
+         s.domain.features.kvm_hidden = true;
+         s.domain.cpu.features = {{"lahf_lm", std::nullopt}, {"sse4.1", "force"},
+                                  {"pni", "optional"},       {"pcid", "disable"},
+                                  {"mpx", "forbid"}};
+       }},
+      {"pvspinlock-off", [](auto& s) { s.domain.features.pvspinlock = policy::Toggle{false}; }},
       {"hyperv-tcg-safe",
        [on](auto& s) {
          policy::HypervFeatures hv;

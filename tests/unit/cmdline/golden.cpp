@@ -116,6 +116,9 @@ std::string render_golden(const std::string& yaml_path, const std::string& defau
                        p.source.empty() ? "" : " from " + p.source,
                        p.size ? fmt::format(" size={} format={}", p.size, p.format) : "", p.mode);
   }
+  if (r->start_paused) {
+    out += "# start paused (no cont)\n";
+  }
   out += fmt::format("# pinning dedicated={} vcpus={} isolate-emulator={} numa-passthrough={}\n",
                      r->pinning.dedicated, r->pinning.vcpus, r->pinning.isolate_emulator_thread,
                      r->pinning.numa_passthrough);

@@ -72,6 +72,30 @@ TEST_CASE("cpu: model mapping, kvm hidden, kvmclock") {
   CHECK(run(CpuConfigurator(true, {}), s) == Lines{"-cpu Skylake-Server"});
 }
 
+TEST_CASE("cpu: pvspinlock is kvm-pv-unhalt; cpu.features are +flag / -flag by policy") {
+  VmSpec s = base_spec();
+  s.domain.features.pvspinlock = qmd::policy::Toggle{};
+  CHECK(run(CpuConfigurator(true, {}), s) == Lines{"-cpu host,kvm-pv-unhalt=on"});
+  s.domain.features.pvspinlock = qmd::policy::Toggle{false};
+  s.domain.features.kvm_hidden = true;
+  s.domain.cpu.features = {{"pcid", std::nullopt}, {"vmx", "force"},    {"svm", "optional"},
+                           {"mpx", "disable"},     {"sgx", "forbid"},    {"x2apic", "require"}};
+  CHECK(run(CpuConfigurator(true, {}), s) ==
+        Lines{"-cpu host,kvm=off,kvm-pv-unhalt=off,+pcid,+vmx,+svm,-mpx,-sgx,+x2apic"});
+  // check_host left out the optional flag the host lacks.
+  CHECK(run(CpuConfigurator(true, {}, 0, {"svm"}), s) ==
+        Lines{"-cpu host,kvm=off,kvm-pv-unhalt=off,+pcid,+vmx,-mpx,-sgx,+x2apic"});
+}
+
+TEST_CASE("cpu: a forced invtsc pins the TSC like hv-frequencies; a disabled one does not") {
+  VmSpec s = base_spec();
+  s.domain.cpu.features = {{"invtsc", "force"}};
+  CHECK(run(CpuConfigurator(true, {}, 2000000), s) ==
+        Lines{"-cpu host,+invtsc,tsc-frequency=2000000000"});
+  s.domain.cpu.features = {{"invtsc", "disable"}};
+  CHECK(run(CpuConfigurator(true, {}, 2000000), s) == Lines{"-cpu host,-invtsc"});
+}
+
 TEST_CASE("cpu: a guest that reads the TSC frequency once gets it pinned under KVM") {
   VmSpec s = base_spec();
   qmd::policy::HypervFeatures h;

@@ -19,6 +19,7 @@ TEST_CASE("an empty host prints its empty fields, not made-up ones") {
   none.qemu_binary.clear();
   const std::string json = host_caps_json(none);
   CHECK(json.find("\"machine_types\": [],") != std::string::npos);
+  CHECK(json.find("\"cpu_flags\": [],") != std::string::npos);
   CHECK(json.find("\"hugepages\": {},") != std::string::npos);
   CHECK(host_caps_text(none).find("hyperv (kvm):           not probed (needs usable KVM)\n") !=
         std::string::npos);
@@ -26,7 +27,7 @@ TEST_CASE("an empty host prints its empty fields, not made-up ones") {
 }
 
 TEST_CASE("a described host as JSON") {
-  const HostCaps caps = fake("hostname=h1 machines=q35,pc cpu-models=host,max "
+  const HostCaps caps = fake("hostname=h1 machines=q35,pc cpu-models=host,max cpu-flags=vmx,pni "
                              "hyperv=relaxed,vapic,time hugepages-2Mi=1024/512 ovmf=none "
                              "swtpm=no tsc-khz=2400000 tsc-scaling=yes");
   CHECK(host_caps_json(caps) == R"x({
@@ -52,6 +53,10 @@ TEST_CASE("a described host as JSON") {
   "cpu_models": [
     "host",
     "max"
+  ],
+  "cpu_flags": [
+    "vmx",
+    "pni"
   ],
   "hyperv": {
     "probed": true,
@@ -231,7 +236,7 @@ TEST_CASE("a described host as JSON") {
 }
 
 TEST_CASE("a described host as text") {
-  const HostCaps caps = fake("hostname=h1 machines=q35,pc cpu-models=host,max "
+  const HostCaps caps = fake("hostname=h1 machines=q35,pc cpu-models=host,max cpu-flags=none "
                              "hyperv=relaxed,vpindex,synic hugepages-2Mi=1024/512 "
                              "hugepages-1Gi=4/0 memory=24684084Ki cpus=2 vhost-net=yes");
   CHECK(host_caps_text(caps) == R"x(hostname:                h1
@@ -241,6 +246,7 @@ kvm:                     usable
 cpu host:                usable
 machine types:           q35, pc
 cpu models:              host, max
+cpu flags:               unknown
 hyperv (kvm, -cpu host): accepted: relaxed, vpindex, synic
                          refused:  vapic (refused by the described host)
                          refused:  spinlocks (refused by the described host)

@@ -95,7 +95,8 @@ TEST_CASE("unknown fields are errors with the nearest known name") {
         "spec.bogus: unknown field \"bogus\"; known fields here: priorityClassName, "
         "evictionStrategy, nodeSelector, tolerations, affinity, schedulerName, dnsPolicy, "
         "dnsConfig, topologySpreadConstraints, resourceClaims, domain, volumes, networks, "
-        "hostname, terminationGracePeriodSeconds, architecture (vm.yaml:7:3)\n");
+        "hostname, subdomain, startStrategy, terminationGracePeriodSeconds, architecture "
+        "(vm.yaml:7:3)\n");
 }
 
 TEST_CASE("duplicate keys are errors") {
@@ -213,8 +214,9 @@ TEST_CASE("all errors come back at once, in document order") {
   CHECK(domain_errors("    devices:\n      bogus: 1\n      disks:\n      - name: a\n"
                       "        cache: [x]\n    cpu: {cores: x}\n") ==
         "spec.domain.devices.bogus: unknown field \"bogus\"; known fields here: disks, "
-        "interfaces, inputs, watchdog, tpm, rng, networkInterfaceMultiqueue, blockMultiQueue, "
-        "useVirtioTransitional, autoattachSerialConsole, autoattachGraphicsDevice, "
+        "interfaces, inputs, watchdog, tpm, rng, video, networkInterfaceMultiqueue, "
+        "blockMultiQueue, useVirtioTransitional, autoattachSerialConsole, "
+        "autoattachGraphicsDevice, "
         "autoattachMemBalloon, autoattachInputDevice, autoattachPodInterface, sound "
         "(vm.yaml:7:7)\n"
         "spec.domain.devices.disks[0].cache: expected a string, got a list (vm.yaml:10:16)\n"
