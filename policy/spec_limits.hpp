@@ -18,8 +18,9 @@ inline constexpr std::size_t kMaxSpecNesting = 64;
 // YAML documents in one text (a spec holds one; stray `---` lines add empty ones).
 inline constexpr std::size_t kMaxSpecDocuments = 8;
 // Values (keys, scalars, collections) in all documents. yaml-cpp holds about 0.5 KiB per
-// value, so this keeps a spec under ~5 MiB of nodes; 256 devices need about 4 000.
-inline constexpr std::size_t kMaxSpecValues = 10000;
+// value, so this keeps the parse of a 1 MiB spec near 6 MiB; 256 devices with the rest of a
+// spec need about 4 300 (the examples: 16 per device, 200 for the rest).
+inline constexpr std::size_t kMaxSpecValues = 6000;
 // disks + interfaces + inputs + volumes + networks
 inline constexpr std::size_t kMaxSpecDevices = 256;
 
