@@ -13,6 +13,7 @@
 #include <yaml-cpp/depthguard.h>
 
 #include "policy/parse_parts.hpp"
+#include "policy/spec_limits.hpp"
 #include "policy/yaml_reader.hpp"
 
 namespace qmd::policy {
@@ -137,6 +138,11 @@ PartialSpec parse_spec_partial(const std::string& text, const std::string& file)
     out.errors.push_back(std::move(error));
     return std::move(out);
   };
+  // Before any node is built: yaml-cpp spends ~0.5 KiB a value, and loops without end on a
+  // stray ',' that starts a document.
+  if (auto too_big = check_yaml_size(text, file)) {
+    return refuse(std::move(*too_big));
+  }
   std::vector<YAML::Node> documents;
   try {
     documents = YAML::LoadAll(text);

@@ -9,8 +9,11 @@
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]    # default: 60 s, every target
 #
 # FUZZ_DIR is $QMD_FUZZ_DIR, or build-fuzz/ at the top of the checkout. Each target keeps its
-# corpus there (FUZZ_DIR/TARGET/corpus), so later runs start where earlier ones stopped.
-# $CXX_FUZZ picks the compiler (default: clang++-16, else clang++). clang 16 implements what
+# corpus there (FUZZ_DIR/TARGET/corpus), so later runs start where earlier ones stopped; its
+# seeds are in the tree (tests/unit/*/TARGET_seeds/, read, never written) and go in as well.
+# docs/fuzzing.md says what each target covers.
+# $CXX_FUZZ picks the compiler (default: clang++-16, else clang++), $FUZZ_JOBS how many
+# compile at once (default 2). clang 16 implements what
 # libstdc++ 12's <expected> needs but still reports __cpp_concepts 201907, so the macro is
 # raised for it; clang 14 cannot build the targets that use std::expected.
 set -euo pipefail
@@ -24,23 +27,33 @@ else
   cxx="${CXX_FUZZ:-clang++}"
 fi
 
-# Each target: its own file first, then the sources it links. fuzz_spec finds inputs that take
-# parse_spec past the memory cap (not fixed yet: not in the suite's fuzz-smoke). Boost.JSON is compiled in from
+# Each target: its own file first, then the sources it links. Boost.JSON is compiled in from
 # its sources (not linked as the system library) so its parser is instrumented too.
 qga_sources="qmp/qga_client.cpp qmp/qga_commands.cpp qmp/qga_commands_info.cpp
   qmp/qga_commands_admin.cpp qmp/framing.cpp qmp/error.cpp qmp/guest_text.cpp"
+qmp_sources="qmp/client.cpp qmp/session.cpp qmp/commands.cpp qmp/commands_block.cpp
+  qmp/commands_migration.cpp qmp/replies.cpp qmp/framing.cpp qmp/error.cpp qmp/guest_text.cpp"
 spec_sources="policy/parse.cpp policy/parse_domain.cpp policy/parse_features.cpp
   policy/parse_devices.cpp policy/parse_volumes.cpp policy/quantity.cpp policy/yaml_reader.cpp
   policy/yaml_reader_scalars.cpp policy/spec_error.cpp policy/source_map.cpp
-  policy/spec_limits.cpp"
+  policy/spec_limits.cpp policy/spec_limits_yaml.cpp"
+http_sources="daemon/api/router.cpp daemon/api/url.cpp daemon/api/body_fields.cpp
+  daemon/api/body_limits.cpp daemon/api/http_types.cpp"
 declare -A sources=(
   [fuzz_framing]="tests/unit/qmp/fuzz_framing.cpp qmp/framing.cpp qmp/error.cpp qmp/guest_text.cpp"
   [fuzz_qga_reply]="tests/unit/qmp/fuzz_qga_reply.cpp $qga_sources"
+  [fuzz_qmp_reply]="tests/unit/qmp/fuzz_qmp_reply.cpp $qmp_sources"
   [fuzz_spec]="tests/unit/policy/fuzz_spec.cpp $spec_sources"
+  [fuzz_http_request]="tests/unit/daemon/fuzz_http_request.cpp $http_sources"
+)
+# Seed folders besides the target's own tests/unit/*/TARGET_seeds/.
+declare -A more_seeds=(
+  [fuzz_spec]="examples"
 )
 # Libraries a target links besides fmt (system ones, not instrumented).
 declare -A libs=(
   [fuzz_spec]="-lyaml-cpp"
+  [fuzz_qmp_reply]="-lspdlog"
 )
 targets=("$@")
 if [[ ${#targets[@]} -eq 0 ]]; then
@@ -56,19 +69,31 @@ if ! command -v "$cxx" > /dev/null; then
   exit 2
 fi
 
-flags=(-std=c++2b -g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=undefined -I"$root")
+# spdlog as Debian builds it: a compiled library over the system fmt.
+flags=(-std=c++2b -g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=undefined -I"$root"
+  -DSPDLOG_SHARED_LIB -DSPDLOG_COMPILED_LIB -DSPDLOG_FMT_EXTERNAL)
 if [[ "$("$cxx" -dumpversion | cut -d. -f1)" -ge 16 ]]; then
   flags+=(-Wno-macro-redefined -Wno-builtin-macro-redefined -D__cpp_concepts=202002L)
 fi
 mkdir -p "$out"
+# Reports name functions and lines when a symbolizer is there.
+if [[ -z "${ASAN_SYMBOLIZER_PATH:-}" ]]; then
+  for symbolizer in llvm-symbolizer-16 llvm-symbolizer; do
+    if command -v "$symbolizer" > /dev/null; then
+      export ASAN_SYMBOLIZER_PATH="$(command -v "$symbolizer")"
+      break
+    fi
+  done
+fi
 
-# obj SOURCE -> prints the instrumented object, rebuilt when SOURCE, a qmp/ or policy/ header
-# or this script is newer.
+# obj SOURCE -> prints the instrumented object, rebuilt when SOURCE, a header of the folders
+# the targets use or this script is newer.
 obj() {
   local src="$1" o="$out/obj/${1//\//_}.o"
   mkdir -p "$out/obj"
   if [[ ! -f "$o" || "$src" -nt "$o" || "$0" -nt "$o" ||
-        -n "$(find "$root/qmp" "$root/policy" -name '*.hpp' -newer "$o" -print -quit)" ]]; then
+        -n "$(find "$root/qmp" "$root/policy" "$root/daemon/api" "$root/daemon/runtime" \
+              "$root/tests/unit" -name '*.hpp' -newer "$o" -print -quit)" ]]; then
     "$cxx" "${flags[@]}" -fsanitize=fuzzer-no-link,address,undefined -c "$src" -o "$o" >&2
   fi
   echo "$o"
@@ -79,52 +104,44 @@ cmp -s "$out/boost_json_src.cpp.new" "$out/boost_json_src.cpp" 2>/dev/null ||
   mv "$out/boost_json_src.cpp.new" "$out/boost_json_src.cpp"
 rm -f "$out/boost_json_src.cpp.new"
 
-# Seeds per target, in FUZZ_DIR/TARGET/corpus (once: a corpus that has files keeps them).
-seed() {
-  local target="$1" dir="$2"
-  mkdir -p "$dir"
-  [[ -n "$(ls -A "$dir")" ]] && return 0
-  "seed_$target" "$dir"
+# The seed folders of a target: its own in the tree, and any more_seeds.
+seed_dirs() {
+  local target="$1" dir
+  for dir in "$root"/tests/unit/*/"${target}_seeds" ${more_seeds[$target]:-}; do
+    [[ "$dir" == /* ]] || dir="$root/$dir"
+    if [[ -d "$dir" ]]; then
+      echo "$dir"
+    fi
+  done
 }
 
-# A byte that picks the command (low bits; high bit: before the sync reply), then a reply.
-seed_fuzz_qga_reply() {
-  local dir="$1"
-  printf '\x00{"return": {"version": "7.2.0", "supported_commands": [{"name": "guest-ping", "enabled": true, "success-response": true}]}}\n' > "$dir/info"
-  printf '\x01{"return": {"kernel-release": "6.1.0-cloud-amd64", "id": "debian", "name": "Debian"}}\n' > "$dir/osinfo"
-  printf '\x05{"return": [{"name": "vda", "mountpoint": "/mnt", "type": "ext4", "used-bytes": 1, "total-bytes": 2, "disk": [{"bus-type": "virtio", "bus": 0, "slot": 4, "unit": 0, "target": 0, "pci-controller": {"domain": 0, "bus": 0, "slot": 4, "function": 0}}]}]}\n' > "$dir/fsinfo"
-  printf '\x06{"return": [{"name": "lo", "hardware-address": "00:00:00:00:00:00", "ip-addresses": [{"ip-address-type": "ipv4", "ip-address": "127.0.0.1", "prefix": 8}]}]}\n' > "$dir/interfaces"
-  printf '\x07{"return": {"exited": true, "exitcode": 3, "out-data": "b3V0Cg==", "err-data": "ZXJyCg=="}}\n' > "$dir/exec_status"
-  printf '\x83{"return": 7}\n\xff{"return": {"late": 1}}\n' > "$dir/stale"
-  printf '\x04{"error": {"class": "GenericError", "desc": "\\u001b[2J"}}\n' > "$dir/error"
-}
-
-# A spec as YAML or as JSON (the API takes both), what users write.
-seed_fuzz_spec() {
-  local dir="$1"
-  cp "$root"/examples/*.yaml "$dir/" 2> /dev/null || true
-  printf '{"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine", "metadata": {"name": "a"}, "spec": {"template": {"spec": {"domain": {"memory": {"guest": "64Mi"}, "devices": {}}}}}}' > "$dir/json"
-}
-
-# A byte that picks the decoder's size limit, then what QEMU really sends.
-seed_fuzz_framing() {
-  local dir="$1"
-  printf '\x40{"QMP": {"version": {"qemu": {"micro": 0, "minor": 2, "major": 7}, "package": ""}, "capabilities": ["oob"]}}\r\n' > "$dir/greeting"
-  printf '\x10{"return": {}, "id": 1}\r\n{"return": {"status": "paused", "running": false}, "id": 2}\r\n' > "$dir/replies"
-  printf '\x03{"timestamp": {"seconds": 1, "microseconds": 2}, "event": "STOP"}\r\n{"error": {"class": "GenericError", "desc": "x"}, "id": 3}\r\n' > "$dir/event_error"
-  printf '\x00{"return": [1, 2.5e3, "\\u00e9", null, true, {"a": []}], "id": 4}\r\n' > "$dir/values"
-  # Boost.JSON reads the first as NaN and rounds the second differently when cut (false
-  # alarms, each found once).
-  printf '\x11{"return": 0e010105, "id": 5}\r\n' > "$dir/nan"
-  printf '\x11{"return": 88.8888888888888888948888, "id": 6}\r\n' > "$dir/long_double"
-}
-
-status=0
+# Every object the chosen targets need, $FUZZ_JOBS (default 2) compiles at a time.
+declare -A wanted=(["$out/boost_json_src.cpp"]=1)
 for target in "${targets[@]}"; do
   if [[ -z "${sources[$target]+x}" ]]; then
     echo "fuzz.sh: unknown target '$target' (known: ${!sources[*]})" >&2
     exit 2
   fi
+  for s in ${sources[$target]}; do
+    wanted["$root/$s"]=1
+  done
+done
+echo "== compiling ${#wanted[@]} sources"
+running=()
+for src in "${!wanted[@]}"; do
+  obj "$src" > /dev/null &
+  running+=("$!")
+  if [[ ${#running[@]} -ge "${FUZZ_JOBS:-2}" ]]; then
+    wait "${running[0]}"
+    running=("${running[@]:1}")
+  fi
+done
+for pid in "${running[@]}"; do
+  wait "$pid"
+done
+
+status=0
+for target in "${targets[@]}"; do
   dir="$out/$target"
   mkdir -p "$dir"
   objects=("$(obj "$out/boost_json_src.cpp")")
@@ -135,13 +152,15 @@ for target in "${targets[@]}"; do
   # shellcheck disable=SC2086  # the library list splits on purpose
   "$cxx" "${flags[@]}" -fsanitize=fuzzer,address,undefined "${objects[@]}" -lfmt \
     ${libs[$target]:-} -o "$dir/$target"
-  seed "$target" "$dir/corpus"
+  mkdir -p "$dir/corpus"
+  mapfile -t seeds < <(seed_dirs "$target")
   echo "== $target: fuzzing for $seconds s"
   # Inputs are at most 4 KiB: a target that needs more than 1 GiB (ASan included), or 256 MiB in one
-  # allocation, for one of them grows without bound.
-  if (cd "$dir" && "./$target" -max_total_time="$seconds" -max_len=4096 -timeout=10 \
-        -rss_limit_mb=1024 -malloc_limit_mb=256 -print_final_stats=1 corpus \
-        > "$dir/fuzz.log" 2>&1); then
+  # allocation, for one of them grows without bound. `timeout` bounds libFuzzer's own report
+  # of such a failure, which can stall.
+  if (cd "$dir" && timeout -k 10 $((seconds + 120)) "./$target" -max_total_time="$seconds" \
+        -max_len=4096 -timeout=10 -rss_limit_mb=1024 -malloc_limit_mb=256 -print_final_stats=1 \
+        corpus "${seeds[@]}" > "$dir/fuzz.log" 2>&1); then
     echo "== $target: ok ($(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$dir/fuzz.log" |
       grep -Eo '[0-9]+$') inputs, corpus $(ls "$dir/corpus" | wc -l))"
   else

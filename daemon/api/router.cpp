@@ -32,8 +32,8 @@ bool is_param(const std::string& segment) {
 }
 
 // Fills `params` when `segments` fit the route's pattern.
-bool match(const std::vector<std::string>& pattern, const std::vector<std::string>& segments,
-           std::map<std::string, std::string>& params) {
+bool fits(const std::vector<std::string>& pattern, const std::vector<std::string>& segments,
+          std::map<std::string, std::string>& params) {
   if (pattern.size() != segments.size()) {
     return false;
   }
@@ -55,26 +55,47 @@ bool match(const std::vector<std::string>& pattern, const std::vector<std::strin
 }  // namespace
 
 void Router::add(http::verb method, std::string pattern, Handler handler) {
-  routes_.push_back(Route{method, split_path(pattern), std::move(handler)});
+  auto segments = split_path(pattern);
+  routes_.push_back(Route{method, std::move(pattern), std::move(segments), std::move(handler)});
+}
+
+RouteMatch Router::match(http::verb method, std::string_view path) const {
+  const auto segments = split_path(path);
+  RouteMatch found;
+  for (const auto& route : routes_) {
+    std::map<std::string, std::string> params;
+    if (!fits(route.segments, segments, params)) {
+      continue;
+    }
+    if (route.method == method) {
+      found.handler = &route.handler;
+      found.params = std::move(params);
+      found.allowed.clear();
+      return found;
+    }
+    const std::string name{http::to_string(route.method)};
+    if (std::find(found.allowed.begin(), found.allowed.end(), name) == found.allowed.end()) {
+      found.allowed.push_back(name);
+    }
+  }
+  return found;
+}
+
+std::vector<std::pair<http::verb, std::string>> Router::patterns() const {
+  std::vector<std::pair<http::verb, std::string>> out;
+  for (const auto& route : routes_) {
+    out.emplace_back(route.method, route.pattern);
+  }
+  return out;
 }
 
 asio::awaitable<Response> Router::dispatch(Request request) const {
-  const auto segments = split_path(request.path);
-  std::vector<std::string> allowed;
-  for (const auto& route : routes_) {
-    std::map<std::string, std::string> params;
-    if (!match(route.segments, segments, params)) {
-      continue;
-    }
-    if (route.method == request.method) {
-      request.params = std::move(params);
-      co_return co_await route.handler(std::move(request));
-    }
-    const std::string name{http::to_string(route.method)};
-    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
-      allowed.push_back(name);
-    }
+  auto found = match(request.method, request.path);
+  if (found.handler != nullptr) {
+    request.params = std::move(found.params);
+    co_return co_await (*found.handler)(std::move(request));
   }
+  const auto& allowed = found.allowed;
   if (allowed.empty()) {
     co_return error_response(404, "NotFound", "no such resource: " + request.path);
   }

@@ -17,6 +17,31 @@ int hex_value(char c) {
   return -1;
 }
 
+// Well-formed UTF-8 (RFC 3629: shortest form, no surrogates, at most U+10FFFF).
+bool is_utf8(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    const std::size_t length = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2
+                             : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    if (length == 0 || i + length > text.size()) {
+      return false;
+    }
+    for (std::size_t k = 1; k < length; ++k) {
+      if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) {
+        return false;
+      }
+    }
+    const auto second = static_cast<unsigned char>(length > 1 ? text[i + 1] : 0);
+    if ((c == 0xE0 && second < 0xA0) || (c == 0xED && second > 0x9F) ||
+        (c == 0xF0 && second < 0x90) || (c == 0xF4 && second > 0x8F)) {
+      return false;  // overlong, a surrogate, or past U+10FFFF
+    }
+    i += length;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space) {
@@ -40,6 +65,9 @@ std::optional<std::string> percent_decode(std::string_view text, bool plus_is_sp
     } else {
       out.push_back(c);
     }
+  }
+  if (!is_utf8(out)) {
+    return std::nullopt;
   }
   return out;
 }

@@ -1,6 +1,7 @@
 // libFuzzer target: a spec document as a group member may send it (YAML, or JSON, which the
 // YAML reader takes too), through what the API does with it: policy::check_nesting (nesting
-// and aliases, on the text) and then policy::parse_spec. Checks: no crash, no sanitizer report,
+// and aliases, on the text) and then policy::parse_spec (check_yaml_size on the parser's
+// events, then yaml-cpp's nodes and the strict reader). Checks: no crash, no sanitizer report,
 // bounded memory (fuzz.sh's -rss_limit_mb/-malloc_limit_mb), and every failure is reported as
 // errors with a message (never an empty error list).
 //
