@@ -33,7 +33,7 @@ struct CpuSpec {
   std::optional<bool> dedicated_cpu_placement;         // dedicatedCpuPlacement
   std::optional<bool> isolate_emulator_thread;         // isolateEmulatorThread
   std::optional<bool> numa_guest_mapping_passthrough;  // numa.guestMappingPassthrough: {}
-  std::vector<CpuFeature> features;                    // cpu.features: named CPUID flags
+  std::vector<CpuFeature> features{};                   // cpu.features: named CPUID flags
 };
 
 struct MemorySpec {

@@ -30,6 +30,7 @@ inline constexpr ApiRoute kApiRoutes[] = {
     {verb::post, "/v1/vms/{name}/resume", false},
     {verb::post, "/v1/vms/{name}/reset", false},
     {verb::post, "/v1/vms/{name}/reboot", false},
+    {verb::post, "/v1/vms/{name}/discard-saved", false},
     {verb::get, "/v1/vms/{name}/argv", false},
     {verb::get, "/v1/vms/{name}/logs", false},
     {verb::get, "/v1/events", false},
