@@ -107,6 +107,7 @@ void fill_features(FeaturesSpec& f, const Preference& p) {
   fill(f.apic, p.apic);
   fill(f.smm, p.smm);
   fill(f.kvm_hidden, p.kvm_hidden);
+  fill(f.pvspinlock, p.pvspinlock);
   // hypervPassthrough already turns everything on; adding features would contradict it.
   const bool passthrough = f.hyperv_passthrough && f.hyperv_passthrough->enabled.value_or(true);
   if (p.hyperv && !passthrough) {
@@ -153,6 +154,10 @@ void fill_devices(DevicesSpec& dev, const Preference& p) {
   fill(dev.autoattach_input_device, p.autoattach_input_device);
   fill(dev.autoattach_pod_interface, p.autoattach_pod_interface);
   fill(dev.use_virtio_transitional, p.use_virtio_transitional);
+  // A video type sets the type of the graphics device; none is there to type without it.
+  if (dev.autoattach_graphics_device.value_or(true)) {
+    fill(dev.video_type, p.video_type);
+  }
 }
 
 // KubeVirt sets the bootloader from the preference only when the VM names none.
@@ -222,6 +227,10 @@ void apply_preference(VmSpec& spec, const Preference& pref) {
   fill_devices(spec.domain.devices, pref);
   fill_firmware(spec.domain, pref);
   fill(spec.termination_grace_period_seconds, pref.termination_grace_period_seconds);
+  fill(spec.subdomain, pref.subdomain);
+  if (spec.domain.cpu.features.empty()) {
+    spec.domain.cpu.features = pref.cpu_features;
+  }
   if (pref.launch_security && pref.launch_security->kind != LaunchSecurityKind::none &&
       spec.domain.launch_security.kind == LaunchSecurityKind::none) {
     spec.domain.launch_security = *pref.launch_security;

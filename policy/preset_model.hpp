@@ -76,6 +76,8 @@ struct Preference {
   // features
   std::optional<Toggle> acpi, apic, smm;
   std::optional<bool> kvm_hidden;
+  std::optional<Toggle> pvspinlock;      // preferredPvspinlock
+  std::vector<CpuFeature> cpu_features;  // preferredCPUFeatures: used when the VM lists none
   std::optional<HypervFeatures> hyperv;
   // firmware: preferredEfi, or its deprecated predecessors preferredUseEfi/-SecureBoot
   std::optional<bool> use_efi, use_bios;
@@ -84,6 +86,7 @@ struct Preference {
   std::optional<std::string> machine_type;
   // the VM
   std::optional<std::int64_t> termination_grace_period_seconds;
+  std::optional<std::string> subdomain;            // preferredSubdomain
   std::map<std::string, std::string> annotations;  // spec.annotations: VM annotations
   std::optional<std::string> architecture;         // preferredArchitecture
   std::optional<LaunchSecurity> launch_security;   // preferredLaunchSecurity

@@ -20,6 +20,8 @@ constexpr std::array<std::string_view, 10> kTopologies = {
     "preferSockets", "preferCores", "preferThreads", "preferSpread", "preferAny"};
 constexpr std::array<std::string_view, 3> kSpreadAcross = {"SocketsCores", "SocketsCoresThreads",
                                                            "CoresThreads"};
+// What devices.video takes (KubeVirt's amd64 types but cirrus).
+constexpr std::array<std::string_view, 4> kVideoTypes = {"vga", "virtio", "bochs", "ramfb"};
 
 void read_one_of(MapReader& m, std::string_view key, std::optional<std::string>& out,
                  std::span<const std::string_view> allowed) {
@@ -103,7 +105,12 @@ void read_cpu(MapReader& cpu, Preference& p) {
       s.error_at("ratio", "must be at least 1");
     }
   });
-  cpu.accept_ignored("preferredCPUFeatures", kNotYet);
+  cpu.read_list("preferredCPUFeatures", [&](MapReader& feature, std::size_t) {
+    auto& f = p.cpu_features.emplace_back();
+    feature.require("name");
+    feature.read("name", f.name);
+    feature.read("policy", f.policy);
+  });
 }
 
 void read_devices(MapReader& dev, Preference& p) {
@@ -137,11 +144,7 @@ void read_devices(MapReader& dev, Preference& p) {
     t.read("persistent", tpm.persistent);
     p.tpm = tpm;
   });
-  dev.read("preferredVideoType", p.video_type);
-  if (p.video_type) {
-    dev.doc().warn(dev.child_path("preferredVideoType"), dev.key_mark("preferredVideoType"),
-                   "is not applied by qmd yet (the VM keeps its default display device)");
-  }
+  read_one_of(dev, "preferredVideoType", p.video_type, kVideoTypes);
   for (auto key : {"preferredDisableHotplug", "preferredVirtualGPUOptions", "preferredSoundModel",
                    "preferredDiskBlockSize", "preferredPanicDeviceModel"}) {
     dev.accept_ignored(key, kNotYet);
@@ -165,7 +168,7 @@ void read_features(MapReader& f, Preference& p) {
     read_hyperv(h, hv);
     p.hyperv = hv;
   });
-  f.accept_ignored("preferredPvspinlock", kNotYet);
+  policy::parse_parts::read_toggle(f, "preferredPvspinlock", p.pvspinlock);
 }
 
 void read_firmware(MapReader& fw, Preference& p) {
@@ -251,7 +254,14 @@ void read_preference_spec(MapReader& spec, Preference& p) {
     v.accept_ignored("preferredStorageClassName", kNoEffectHere);
   });
   spec.read("preferredTerminationGracePeriodSeconds", p.termination_grace_period_seconds);
-  spec.accept_ignored("preferredSubdomain", kNotYet);
+  spec.read("preferredSubdomain", p.subdomain);
+  if (p.subdomain && !policy::parse_parts::is_dns_label(*p.subdomain)) {
+    spec.error_at("preferredSubdomain",
+                  fmt::format("\"{}\" is not a DNS label: use at most 63 lowercase letters, "
+                              "digits and '-', starting and ending with a letter or digit",
+                              *p.subdomain));
+    p.subdomain.reset();
+  }
   spec.read_map("requirements", [&](MapReader& r) { read_requirements(r, p.requirements); });
   spec.read_string_map("annotations", p.annotations);
   spec.read("preferSpreadSocketToCoreRatio", p.spread_socket_to_core_ratio);

@@ -172,6 +172,13 @@ TEST_CASE("every v1beta1 field loads; those without effect here warn on each VM 
   CHECK(d.cpu.numa_guest_mapping_passthrough == true);
   CHECK(d.launch_security.kind == LaunchSecurityKind::sev);
   CHECK(d.launch_security.sev_policy == 0x5u);
+  // The domain fields a preference may prefer: video type, pvspinlock, CPU features, subdomain.
+  CHECK(d.devices.video_type == "virtio");
+  REQUIRE(d.features.pvspinlock);
+  CHECK(d.features.pvspinlock->enabled == true);
+  REQUIRE(d.cpu.features.size() == 1);
+  CHECK(d.cpu.features[0].name == "invtsc");
+  CHECK(out->subdomain == "lab");
   CHECK(to_string(out->warnings) ==
         fmt::format(
             "spec.cpu.realtime: instancetype \"every\": is not applied by qmd yet (no realtime "
@@ -189,10 +196,6 @@ TEST_CASE("every v1beta1 field loads; those without effect here warn on each VM 
             "schedules the VM in a cluster); ignored ({0}:6:3)\n"
             "spec.annotations: instancetype \"every\": has no effect on one host (they annotate "
             "the virt-launcher pod); ignored ({0}:23:3)\n"
-            "spec.cpu.preferredCPUFeatures: preference \"every\": is not applied by qmd yet; "
-            "ignored ({1}:17:5)\n"
-            "spec.devices.preferredVideoType: preference \"every\": is not applied by qmd yet "
-            "(the VM keeps its default display device) ({1}:44:5)\n"
             "spec.devices.preferredDisableHotplug: preference \"every\": is not applied by qmd "
             "yet; ignored ({1}:24:5)\n"
             "spec.devices.preferredVirtualGPUOptions: preference \"every\": is not applied by qmd "
@@ -207,14 +210,10 @@ TEST_CASE("every v1beta1 field loads; those without effect here warn on each VM 
             "(qmd's default interface is masquerade already) ({1}:42:5)\n"
             "spec.features.preferredApic.endOfInterrupt: preference \"every\": is not applied by "
             "qmd yet; ignored ({1}:47:36)\n"
-            "spec.features.preferredPvspinlock: preference \"every\": is not applied by qmd yet; "
-            "ignored ({1}:50:5)\n"
             "spec.firmware.preferredUseBiosSerial: preference \"every\": is not applied by qmd "
             "yet; ignored ({1}:54:5)\n"
             "spec.volumes.preferredStorageClassName: preference \"every\": has no effect on one "
-            "host (it places or schedules the VM in a cluster); ignored ({1}:59:13)\n"
-            "spec.preferredSubdomain: preference \"every\": is not applied by qmd yet; ignored "
-            "({1}:60:3)\n",
+            "host (it places or schedules the VM in a cluster); ignored ({1}:59:13)\n",
             type, pref));
 }
 
@@ -425,6 +424,8 @@ kind: VirtualMachinePreference
 metadata: {name: bad}
 spec:
   cpu: {preferredCPUTopology: sideways, spreadOptions: {across: Diagonal, ratio: 0}}
+  devices: {preferredVideoType: cirrus}
+  preferredSubdomain: Lab_1
 )");
   const auto catalog = load(dir);
   std::string failed;
@@ -445,7 +446,12 @@ spec:
                     "preferSpread, preferAny ({0}:12:31)\n"
                     "spec.cpu.spreadOptions.across: \"Diagonal\" is not one of SocketsCores, "
                     "SocketsCoresThreads, CoresThreads ({0}:12:65)\n"
-                    "spec.cpu.spreadOptions.ratio: must be at least 1 ({0}:12:82)\n",
+                    "spec.cpu.spreadOptions.ratio: must be at least 1 ({0}:12:82)\n"
+                    "spec.devices.preferredVideoType: \"cirrus\" is not one of vga, virtio, "
+                    "bochs, ramfb ({0}:13:33)\n"
+                    "spec.preferredSubdomain: \"Lab_1\" is not a DNS label: use at most 63 "
+                    "lowercase letters, digits and '-', starting and ending with a letter or "
+                    "digit ({0}:14:23)\n",
                     file));
 }
 
