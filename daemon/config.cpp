@@ -308,6 +308,17 @@ void read_storage(MapReader& top, Config& out) {
   }
 }
 
+// secrets: {dir: /etc/qmd/secrets, syncInterval: 60s}
+void read_secrets(MapReader& top, Config& out) {
+  top.read_map("secrets", [&out](MapReader& map) {
+    read_absolute(map, "dir", out.secrets_dir);
+    using namespace std::chrono_literals;
+    if (auto every = read_duration(map, "syncInterval", 1s, 24h)) {
+      out.secrets_sync_interval = *every;
+    }
+  });
+}
+
 void read_config(MapReader& top, Config& out) {
   std::optional<bool> emulation;
   top.read("useEmulation", emulation);
@@ -331,6 +342,7 @@ void read_config(MapReader& top, Config& out) {
   read_api(top, out);
   read_host_shutdown(top, out);
   read_autostart(top, out);
+  read_secrets(top, out);
 }
 
 SpecError file_error(const std::string& path, std::string message) {
@@ -367,6 +379,10 @@ std::vector<std::string> storage_roots(const Config& config) {
     return {default_storage_root(config)};
   }
   return config.storage_roots;
+}
+
+std::string secrets_dir(const Config& config) {
+  return config.secrets_dir.empty() ? config.state_dir + "/secrets" : config.secrets_dir;
 }
 
 std::string socket_path(const Config& config) {

@@ -76,6 +76,11 @@ struct Config {
   // storage.roots: the only directories whose files a spec, a hotplug call or an incoming
   // migration may name (disks, ISOs, kernels). Empty: <stateDir>/storage alone.
   std::vector<std::string> storage_roots;
+  // secrets: the local stand-in for Kubernetes secrets (accessCredentials): secret NAME is
+  // the directory (or file) <dir>/NAME. Empty dir: <stateDir>/secrets. Keys are re-read and
+  // pushed to the guest every syncInterval, and whenever its agent connects.
+  std::string secrets_dir;
+  std::chrono::milliseconds secrets_sync_interval{60000};
 
   bool operator==(const Config&) const = default;
 };
@@ -94,6 +99,8 @@ Config default_config();
 std::vector<std::string> storage_roots(const Config& config);
 // <stateDir>/storage, the root qmd makes itself when storage.roots is not set.
 std::string default_storage_root(const Config& config);
+// The secrets directory in force: secrets.dir, or <stateDir>/secrets.
+std::string secrets_dir(const Config& config);
 // <runDir>/qmd.sock for `config`, or its explicit `socket`.
 std::string socket_path(const Config& config);
 // Where qmctl looks for qmd: $QMD_SOCKET, else socket_path(default_config()).

@@ -278,6 +278,13 @@ struct VmSpec {
   // both DNS labels. guest_hostname() is what the guest gets: hostname, else the VM's name.
   std::optional<std::string> hostname;
   std::optional<std::string> subdomain;
+  // accessCredentials: SSH public keys qmd puts into the named users' authorized_keys through
+  // the guest agent, from the local secret of that name (qmd.yaml secrets.dir/NAME).
+  struct SshKeyCredential {
+    std::string secret;
+    std::vector<std::string> users;
+  };
+  std::vector<SshKeyCredential> access_credentials;
   std::optional<std::int64_t> termination_grace_period_seconds;
   // startStrategy: Paused, KubeVirt's one value: QEMU starts with its vCPUs stopped and stays
   // so until resumed. Unset: the VM runs.

@@ -147,6 +147,11 @@ asio::awaitable<QgaDone> guest_set_user_password(QgaClient& client, std::string 
                                                  std::string password, bool crypted = false);
 // Sets the guest clock to `nanoseconds` since the epoch; without it, the guest reads its own
 // RTC (qemu-ga runs `hwclock -s`), which is how a clock is fixed after a pause or a migration.
+// Makes `keys` (OpenSSH public key lines) `user`'s authorized keys in the guest: with `reset`
+// exactly these, else added to what is there.
+asio::awaitable<QgaDone> guest_ssh_add_authorized_keys(QgaClient& client, std::string user,
+                                                       std::vector<std::string> keys,
+                                                       bool reset);
 asio::awaitable<QgaDone> guest_set_time(QgaClient& client,
                                         std::optional<std::int64_t> nanoseconds = std::nullopt);
 

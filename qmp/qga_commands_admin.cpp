@@ -68,6 +68,17 @@ asio::awaitable<QgaDone> guest_set_user_password(QgaClient& client, std::string 
   co_return co_await empty_reply(client, "guest-set-user-password", std::move(arguments));
 }
 
+asio::awaitable<QgaDone> guest_ssh_add_authorized_keys(QgaClient& client, std::string user,
+                                                       std::vector<std::string> keys,
+                                                       bool reset) {
+  json::array list;
+  for (auto& key : keys) {
+    list.emplace_back(std::move(key));
+  }
+  json::object arguments{{"username", user}, {"keys", std::move(list)}, {"reset", reset}};
+  co_return co_await empty_reply(client, "guest-ssh-add-authorized-keys", std::move(arguments));
+}
+
 asio::awaitable<QgaDone> guest_set_time(QgaClient& client,
                                         std::optional<std::int64_t> nanoseconds) {
   json::object arguments;

@@ -274,6 +274,11 @@ class Vm : public std::enable_shared_from_this<Vm> {
     std::shared_ptr<Hotplug> hotplug;  // made on first use
     // Guest agent (vm_guest.cpp)
     std::shared_ptr<asio::steady_timer> auto_thaw;  // armed while qmd holds the guest frozen
+    // accessCredentials (vm_access.cpp): the next look at the secrets, what was pushed last,
+    // and the last failure (said once).
+    std::chrono::steady_clock::time_point keys_next_sync{};
+    std::string keys_pushed;
+    std::string keys_error;
   };
 
   void set_state(VmState state, std::string message);
@@ -311,6 +316,7 @@ class Vm : public std::enable_shared_from_this<Vm> {
   qmp::QmpOptions qmp_options();
   asio::awaitable<void> supervise(std::shared_ptr<Run> run);
   asio::awaitable<void> watch_agent(std::shared_ptr<Run> run);
+  asio::awaitable<void> sync_access_keys(std::shared_ptr<Run> run, bool connected_now);
   asio::awaitable<void> teardown(Run& run);  // kills what is left, removes sockets/pidfiles
   asio::awaitable<OpResult> stop_locked(std::chrono::seconds grace);
   asio::awaitable<OpResult> suspend_locked(std::chrono::seconds within);

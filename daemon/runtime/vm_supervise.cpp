@@ -193,13 +193,15 @@ asio::awaitable<void> Vm::watch_agent(std::shared_ptr<Run> run) {
     }
     if (ping) {
       run->agent_last_seen = format_time(std::chrono::system_clock::now());
-      if (!run->agent_connected) {
+      const bool connected_now = !run->agent_connected;
+      if (connected_now) {
         run->agent_connected = true;
         if (auto info = co_await qmp::guest_info(run->agent); info) {
           run->agent_version = info->version;
         }
         publish("AgentConnected", fmt::format("guest agent {} answers", run->agent_version));
       }
+      co_await sync_access_keys(run, connected_now);
     } else if (run->agent_connected) {
       run->agent_connected = false;
       publish("AgentDisconnected", ping.error().to_string());

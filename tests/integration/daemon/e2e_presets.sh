@@ -68,7 +68,9 @@ preset() { json_get "[p for p in d['presets']['presets'] if p['name'] == '$1'][0
   fail "broken: $(preset broken)"
 failed=$(json_get '" ".join(f["file"] for f in d["presets"]["failedFiles"])' <<<"$BODY")
 [[ "$failed" == "$P/mine.yaml $P/syntax.yaml" ]] || fail "failedFiles: $failed"
-qm host | grep -q "\"origin\": \"$P/mine.yaml\"" || fail "qmctl host does not list the file's origin"
+host_out=$(qm host) || fail "qmctl host"
+grep_q -F "\"origin\": \"$P/mine.yaml\"" <<<"$host_out" ||
+  fail "qmctl host does not list the file's origin"
 
 # Only the VM naming the broken preset is refused, with the file's position; nothing stored.
 expect_status 400 POST /v1/vms "${yaml[@]}" --data-binary "$(vm_yaml bad '  preference: {name: broken}')"
@@ -77,7 +79,8 @@ expect_status 400 POST /v1/vms "${yaml[@]}" --data-binary "$(vm_yaml bad '  pref
 expect_status 404 GET /v1/vms/bad
 expect_status 201 POST /v1/vms "${yaml[@]}" --data-binary "$(vm_yaml good '  preference: {name: linux}')"
 [[ $(qm -o json show good | json_get 'd["name"]') == good ]] || fail "good not stored"
-qm argv good | grep -q "^e1000e,id=nic-default" || fail "the file's interface model was not applied"
+argv_out=$(qm argv good) || fail "qmctl argv good"
+grep_q "^e1000e,id=nic-default" <<<"$argv_out" || fail "the file's interface model was not applied"
 # A preference's requirements hold: windows.2k19 wants 2Gi, the VM has 256Mi.
 expect_status 400 POST /v1/vms "${yaml[@]}" --data-binary "$(vm_yaml win '  preference: {name: windows.2k19}')"
 [[ "$BODY" == *'the VM has 256Mi of memory, but preference \"windows.2k19\" requires at least 2Gi'*'(request body:11:18)'* ]] ||
