@@ -100,7 +100,7 @@ TEST_CASE("an unknown key names itself, its line and column, and the near known 
   CHECK(errors_of("bridges:\n  prod: br0\nvolumes: {}\n") ==
         "volumes: unknown field \"volumes\"; known fields here: useEmulation, hyperv, "
         "stateDir, runDir, presetDir, qemuBinary, bridges, migration, storage, socket, logDir, "
-        "qemuUser, group, api, hostShutdown, autostart "
+        "qemuUser, group, api, hostShutdown, autostart, secrets "
         "(qmd.yaml:3:1)\n");
 }
 

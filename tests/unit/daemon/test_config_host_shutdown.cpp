@@ -82,3 +82,17 @@ TEST_CASE("autostart: names that are not VM names, twice, or not a list") {
   CHECK(errors_of("autostart: {delay: soon}\n") ==
         "autostart.delay: \"soon\" is not a duration such as 300s, 5m or 500ms (qmd.yaml:1:20)\n");
 }
+
+TEST_CASE("secrets: dir and syncInterval, defaults, and bad values") {
+  auto config = parse_config("stateDir: /srv/qmd\n", "qmd.yaml");
+  REQUIRE(config.has_value());
+  CHECK(secrets_dir(*config) == "/srv/qmd/secrets");
+  CHECK(config->secrets_sync_interval == std::chrono::seconds(60));
+  config = parse_config("secrets: {dir: /etc/qmd/secrets, syncInterval: 5m}\n", "qmd.yaml");
+  REQUIRE(config.has_value());
+  CHECK(secrets_dir(*config) == "/etc/qmd/secrets");
+  CHECK(config->secrets_sync_interval == std::chrono::minutes(5));
+  CHECK(errors_of("secrets: {dir: keys, syncInterval: 0s}\n") ==
+        "secrets.dir: \"keys\" is not an absolute path; write it from / (qmd.yaml:1:16)\n"
+        "secrets.syncInterval: 0s is out of range: use 1000 ms to 86400 s (qmd.yaml:1:36)\n");
+}
