@@ -72,18 +72,21 @@ asio::awaitable<OpResult> stop_migrating(std::shared_ptr<Vm> vm, ShutdownPlanEnt
 // non-migratable CPU, a full disk) is powered off with what is left of it instead.
 asio::awaitable<OpResult> suspend_or_stop(std::shared_ptr<Vm> vm, ShutdownPlanEntry entry,
                                           Clock::time_point until) {
-  const auto within = std::chrono::duration_cast<std::chrono::seconds>(until - Clock::now());
+  // The save may take what is left but the VM's grace (at most half), so that a guest that
+  // cannot be saved still gets a power-off rather than a kill.
+  const auto left = std::chrono::duration_cast<std::chrono::seconds>(until - Clock::now());
+  const auto within = left - std::min(entry.grace, left / 2);
   auto saved = co_await vm->suspend_to_disk(std::max(within, 1s));
-  if (saved) {
-    co_return saved;
+  if (saved || vm->has_saved_state()) {
+    co_return saved;  // saved (QEMU quit or was killed): never resumed over its saved state
   }
   spdlog::warn("host shutdown: VM {} is powered off instead: {}", entry.name,
                saved.error().message);
   if (vm->state() == VmState::paused) {
     (void)co_await vm->resume();
   }
-  const auto left = std::chrono::duration_cast<std::chrono::seconds>(until - Clock::now());
-  co_return co_await vm->stop(std::clamp(left, 0s, entry.grace));
+  const auto rest = std::chrono::duration_cast<std::chrono::seconds>(until - Clock::now());
+  co_return co_await vm->stop(std::clamp(rest, 0s, entry.grace));
 }
 
 asio::awaitable<void> stop_one(std::shared_ptr<Vm> vm, ShutdownPlanEntry entry,

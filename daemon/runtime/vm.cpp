@@ -42,6 +42,10 @@ boost::json::object VmRecord::to_json() const {
     out["savedAt"] = saved_at;
     out["savedMachine"] = saved_machine;
     out["savedPaused"] = saved_paused;
+    out["savedArgv"] = saved_argv;
+  }
+  if (!started_argv.empty()) {
+    out["startedArgv"] = started_argv;
   }
   return out;
 }
@@ -69,6 +73,8 @@ VmRecord VmRecord::from_json(const std::string& text) {
   record.incoming = incoming != nullptr && incoming->is_bool() && incoming->as_bool();
   record.saved_at = text_of("savedAt");
   record.saved_machine = text_of("savedMachine");
+  record.saved_argv = text_of("savedArgv");
+  record.started_argv = text_of("startedArgv");
   const auto* paused = object.if_contains("savedPaused");
   record.saved_paused = paused != nullptr && paused->is_bool() && paused->as_bool();
   return record;

@@ -56,9 +56,16 @@ struct VmRecord {
   std::string saved_at;
   std::string saved_machine;
   bool saved_paused = false;
+  std::string saved_argv;  // argv_digest of what ran: a restore needs the same
+  // argv_digest of the running QEMU's command line as rendered at its start (kept across qmd
+  // restarts): a save needs the definition to render it still.
+  std::string started_argv;
   boost::json::object to_json() const;
   static VmRecord from_json(const std::string& text);
 };
+
+// A digest of a rendered argv: a saved state restores only into the same one.
+std::string argv_digest(const cmdline::RenderResult& rendered);
 
 // Parses a spec text (YAML or JSON) and applies the presets; `file` names it in errors.
 std::expected<policy::VmSpec, OpError> parse_definition(const DaemonContext& ctx,
@@ -320,12 +327,14 @@ class Vm : public std::enable_shared_from_this<Vm> {
   asio::awaitable<void> teardown(Run& run);  // kills what is left, removes sockets/pidfiles
   asio::awaitable<OpResult> stop_locked(std::chrono::seconds grace);
   asio::awaitable<OpResult> suspend_locked(std::chrono::seconds within);
+  std::string unsaveable(const policy::VmSpec& spec, const cmdline::RenderResult& rendered,
+                         std::size_t vcpus) const;
   asio::awaitable<std::expected<std::uint64_t, std::string>> save_stream(
-      std::shared_ptr<Run> run, std::string dir, bool was_running,
+      std::shared_ptr<Run> run, std::string dir, std::uint64_t need, bool was_running,
       std::chrono::steady_clock::time_point until);
   asio::awaitable<std::optional<std::string>> restore_stream(std::shared_ptr<Run> run);
-  void finish_restore();
-  std::string forget_saved_state();
+  asio::awaitable<void> finish_restore();
+  asio::awaitable<std::string> forget_saved_state();
   asio::awaitable<OpResult> kill_locked();
   asio::awaitable<void> maybe_restart(bool crashed);
   void save_record();

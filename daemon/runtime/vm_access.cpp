@@ -45,15 +45,15 @@ std::string fingerprint(const UserKeys& keys) {
 }  // namespace
 
 asio::awaitable<void> Vm::sync_access_keys(std::shared_ptr<Run> run, bool connected_now) {
-  auto parsed = spec();
-  if (!parsed || parsed->access_credentials.empty()) {
-    co_return;
-  }
   const auto now = std::chrono::steady_clock::now();
   if (!connected_now && now < run->keys_next_sync) {
     co_return;
   }
   run->keys_next_sync = now + ctx_.config.secrets_sync_interval;
+  auto parsed = spec();
+  if (!parsed || parsed->access_credentials.empty()) {
+    co_return;
+  }
   auto read = [credentials = parsed->access_credentials, dir = secrets_dir(ctx_.config)] {
     return keys_by_user(credentials, dir);
   };

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 
@@ -61,9 +62,14 @@ std::expected<AttachFile, OpError> check_file(const Vm::DiskAttach& d,
 // image out); the user knows it by its path. A lock refusal is the caller's conflict.
 OpError about_image(OpError error, std::int64_t fdset, const std::string& path) {
   const std::string set = fmt::format("/dev/fdset/{}", fdset);
-  for (auto at = error.message.find(set); at != std::string::npos;
-       at = error.message.find(set, at + path.size())) {
+  for (auto at = error.message.find(set); at != std::string::npos;) {
+    const auto end = at + set.size();
+    if (end < error.message.size() && std::isdigit(static_cast<unsigned char>(error.message[end]))) {
+      at = error.message.find(set, end);  // /dev/fdset/12 is not set 1
+      continue;
+    }
     error.message.replace(at, set.size(), path);
+    at = error.message.find(set, at + path.size());
   }
   if (error.message.find("Failed to get") != std::string::npos &&
       error.message.find("lock") != std::string::npos) {
@@ -229,6 +235,11 @@ asio::awaitable<OpResult> Vm::attach_disk(DiskAttach request) {
   params.path = fmt::format("/dev/fdset/{}", fdset->fdset_id);
   auto parts = devices::disk_parts(params);
   parts.file_node["auto-read-only"] = false;  // the set holds one mode; QEMU must not ask another
+  if (params.format == "qcow2") {
+    // A qcow2 header names its backing file, which the guest may have written: QEMU must not
+    // open a path from an image it was handed.
+    parts.format_node["backing"] = nullptr;
+  }
   const auto calls = devices::disk_hotplug(parts);    // file node, format node, device
   const auto release = devices::disk_release(parts);  // format node, file node
   // A node QEMU refuses is the caller's file or format; a refused device_add is ours.

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <boost/asio/redirect_error.hpp>
@@ -12,10 +13,12 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <utility>
 
 #include "daemon/runtime/blocking.hpp"
 #include "daemon/runtime/machine_type.hpp"
+#include "cmdline/core_configurators.hpp"
 #include "daemon/runtime/vm.hpp"
 #include "daemon/store/dir_fd.hpp"
 #include "qmp/commands.hpp"
@@ -80,7 +83,45 @@ void remove_in(const std::string& dir_path, const char* name) {
   }
 }
 
+// Unlinking a file of the guest's whole RAM can take a while: on the pool, never the loop.
+asio::awaitable<void> remove_on_pool(asio::thread_pool& pool, std::string dir, const char* name) {
+  auto job = [dir, name] { remove_in(dir, name); };
+  co_await run_blocking(pool, std::move(job));
+}
+
 }  // namespace
+
+// Why this run's state would not fit the QEMU its definition starts; empty when it would.
+std::string Vm::unsaveable(const policy::VmSpec& spec, const cmdline::RenderResult& rendered,
+                           std::size_t vcpus) const {
+  if (auto why = transient_devices(); !why.empty()) {
+    return fmt::format("devices changed by hotplug in this run ({})", why);
+  }
+  if (record_.started_argv.empty() || record_.started_argv != argv_digest(rendered)) {
+    return "its QEMU command line changed since it started (the definition, qmd.yaml or the "
+           "presets)";
+  }
+  if (vcpus != cmdline::boot_vcpus(spec)) {
+    return fmt::format("{} vCPUs run now but the definition boots {}", vcpus,
+                       cmdline::boot_vcpus(spec));
+  }
+  for (const auto& volume : spec.volumes) {
+    if (volume.kind == policy::VolumeKind::empty_disk) {
+      return fmt::format("emptyDisk {} lives in the run directory and is gone at the stop",
+                         volume.name);
+    }
+  }
+  return {};
+}
+
+std::string argv_digest(const cmdline::RenderResult& rendered) {
+  std::string joined;
+  for (const auto& arg : rendered.argv.args()) {
+    joined += arg;
+    joined += '\0';
+  }
+  return fmt::format("{:016x}", std::hash<std::string>{}(joined));
+}
 
 std::string Vm::saved_state_path() const { return paths().state_dir + "/" + kSaved; }
 
@@ -100,22 +141,29 @@ asio::awaitable<OpResult> Vm::suspend_locked(std::chrono::seconds within) {
         fmt::format("VM {} is {}: only a running or paused VM can be saved", name_,
                     state_name(state_))));
   }
-  if (auto why = transient_devices(); !why.empty()) {
-    co_return std::unexpected(op_error(
-        OpError::Code::conflict,
-        fmt::format("VM {} cannot be saved: devices changed by hotplug in this run ({}) would "
-                    "not be there when it is restored from its definition",
-                    name_, why)));
-  }
   auto run = run_;
   auto parsed = spec();
-  const std::string wanted = parsed ? parsed->domain.machine.type.value_or("q35") : "q35";
+  auto rendered = render();
+  if (!parsed || !rendered) {
+    co_return std::unexpected(parsed ? rendered.error() : parsed.error());
+  }
+  auto cpus = co_await qmp::query_cpus_fast(*run->qmp);
+  const std::size_t vcpus = cpus ? cpus->size() : 0;
+  if (auto why = unsaveable(*parsed, *rendered, vcpus); !why.empty()) {
+    co_return std::unexpected(op_error(
+        OpError::Code::conflict,
+        fmt::format("VM {} cannot be saved: {}; the restore starts from the definition",
+                    name_, why)));
+  }
+  const std::string wanted = parsed->domain.machine.type.value_or("q35");
   const std::string machine = co_await resolved_machine_type(*run->qmp, wanted);
   const bool was_running = state_ == VmState::running;
   const std::string dir = paths().state_dir;
-  auto saved = co_await save_stream(run, dir, was_running, Clock::now() + within);
+  // The stream holds the guest's RAM (less what was never touched) and device state.
+  const std::uint64_t need = parsed->domain.memory.guest.value_or(0) + (256ull << 20);
+  auto saved = co_await save_stream(run, dir, need, was_running, Clock::now() + within);
   if (!saved) {
-    remove_in(dir, kPartial);
+    co_await remove_on_pool(ctx_.blocking, dir, kPartial);
     if (was_running && run->qmp && run->qmp->is_open()) {
       (void)co_await qmp::cont(*run->qmp);
     }
@@ -126,6 +174,7 @@ asio::awaitable<OpResult> Vm::suspend_locked(std::chrono::seconds within) {
   record_.saved_at = format_time(std::chrono::system_clock::now());
   record_.saved_machine = machine;
   record_.saved_paused = !was_running;
+  record_.saved_argv = argv_digest(*rendered);
   save_record();
   publish("Suspended", fmt::format("memory and device state saved to {} ({} MiB); the next "
                                    "start restores it",
@@ -142,9 +191,21 @@ asio::awaitable<OpResult> Vm::suspend_locked(std::chrono::seconds within) {
 // Pauses the guest, streams its state into saved-state.partial and renames it saved-state
 // (synced first: a power cut after the rename must not leave half a state). Its size.
 asio::awaitable<std::expected<std::uint64_t, std::string>> Vm::save_stream(
-    std::shared_ptr<Run> run, std::string dir, bool was_running, Clock::time_point until) {
-  remove_in(dir, kPartial);  // a save that died before
-  auto file = open_in(dir, kPartial, O_WRONLY | O_CREAT | O_EXCL);
+    std::shared_ptr<Run> run, std::string dir, std::uint64_t need, bool was_running,
+    Clock::time_point until) {
+  auto create = [dir, need]() -> std::expected<UniqueFd, std::string> {
+    remove_in(dir, kPartial);  // a save that died before
+    struct statvfs fs {};
+    if (::statvfs(dir.c_str(), &fs) == 0 &&
+        static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize < need) {
+      return std::unexpected(fmt::format("{} has {} MiB free, and the state needs up to {} MiB",
+                                         dir, static_cast<std::uint64_t>(fs.f_bavail) *
+                                                  fs.f_frsize >> 20,
+                                         need >> 20));
+    }
+    return open_in(dir, kPartial, O_WRONLY | O_CREAT | O_EXCL);
+  };
+  auto file = co_await run_blocking(ctx_.blocking, std::move(create));
   if (!file) {
     co_return std::unexpected(file.error());
   }
@@ -160,15 +221,24 @@ asio::awaitable<std::expected<std::uint64_t, std::string>> Vm::save_stream(
   if (auto set = co_await qmp::migrate_set_capabilities(*run->qmp, capabilities); !set) {
     co_return std::unexpected("migrate-set-capabilities: " + set.error().to_string());
   }
-  if (auto named = co_await qmp::getfd(*run->qmp, dup_of(*file), "qmd-save"); !named) {
+  UniqueFd for_qemu = dup_of(*file);
+  if (!for_qemu) {
+    co_return std::unexpected(fmt::format("dup: {}", std::strerror(errno)));
+  }
+  std::string save_name = "qmd-save";
+  if (auto named = co_await qmp::getfd(*run->qmp, std::move(for_qemu), save_name); !named) {
     co_return std::unexpected("getfd: " + named.error().to_string());
   }
-  if (auto sent = co_await qmp::migrate(*run->qmp, "fd:qmd-save"); !sent) {
+  std::string save_uri = "fd:qmd-save";
+  if (auto sent = co_await qmp::migrate(*run->qmp, save_uri); !sent) {
     co_return std::unexpected("migrate: " + sent.error().to_string());
   }
   auto streamed = co_await wait_stream(*run->qmp, until);
   if (!streamed) {
     (void)co_await qmp::migrate_cancel(*run->qmp);
+    // The guest resumes only once QEMU has let go of the stream (bounded: a wedged cancel
+    // still ends in a resume and a power-off).
+    (void)co_await wait_stream(*run->qmp, Clock::now() + 10s);
     co_return std::unexpected(streamed.error());
   }
   auto sync = [fd = file->get(), dir]() -> std::expected<std::uint64_t, std::string> {
@@ -187,14 +257,17 @@ asio::awaitable<std::expected<std::uint64_t, std::string>> Vm::save_stream(
 // In a start: QEMU was launched with -incoming defer; the saved stream goes in through a
 // descriptor. The file stays until the guest runs again (finish_restore).
 asio::awaitable<std::optional<std::string>> Vm::restore_stream(std::shared_ptr<Run> run) {
-  auto file = open_in(paths().state_dir, kSaved, O_RDONLY);
+  auto open = [dir = paths().state_dir] { return open_in(dir, kSaved, O_RDONLY); };
+  auto file = co_await run_blocking(ctx_.blocking, std::move(open));
   if (!file) {
     co_return file.error();
   }
-  if (auto named = co_await qmp::getfd(*run->qmp, std::move(*file), "qmd-restore"); !named) {
+  std::string restore_name = "qmd-restore";
+  if (auto named = co_await qmp::getfd(*run->qmp, std::move(*file), restore_name); !named) {
     co_return "getfd: " + named.error().to_string();
   }
-  if (auto listening = co_await qmp::migrate_incoming(*run->qmp, "fd:qmd-restore"); !listening) {
+  std::string restore_uri = "fd:qmd-restore";
+  if (auto listening = co_await qmp::migrate_incoming(*run->qmp, restore_uri); !listening) {
     co_return "migrate-incoming: " + listening.error().to_string();
   }
   auto streamed = co_await wait_stream(*run->qmp, Clock::now() + kRestoreWithin);
@@ -204,18 +277,18 @@ asio::awaitable<std::optional<std::string>> Vm::restore_stream(std::shared_ptr<R
   co_return std::nullopt;
 }
 
-// Removes the file and the record's mark; when it was saved.
-std::string Vm::forget_saved_state() {
-  remove_in(paths().state_dir, kSaved);
+// Drops the record's mark, then the file; when it was saved.
+asio::awaitable<std::string> Vm::forget_saved_state() {
   std::string at = std::exchange(record_.saved_at, {});
   record_.saved_machine.clear();
   record_.saved_paused = false;
   save_record();
-  return at;
+  co_await remove_on_pool(ctx_.blocking, paths().state_dir, kSaved);
+  co_return at;
 }
 
-void Vm::finish_restore() {
-  const std::string at = forget_saved_state();
+asio::awaitable<void> Vm::finish_restore() {
+  const std::string at = co_await forget_saved_state();
   publish("Restored", fmt::format("the state saved at {} is back; the file is removed", at));
 }
 
@@ -231,7 +304,7 @@ asio::awaitable<OpResult> Vm::discard_saved_state() {
         fmt::format("VM {} is {}: its saved state is in use; stop it first", name_,
                     state_name(state_))));
   }
-  const std::string at = forget_saved_state();
+  const std::string at = co_await forget_saved_state();
   publish("SavedStateDiscarded",
           fmt::format("the state saved at {} was discarded; the next start boots afresh", at));
   co_return OpResult{};

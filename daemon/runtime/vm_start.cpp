@@ -218,8 +218,19 @@ asio::awaitable<OpResult> Vm::start_locked(const IncomingStart* incoming) {
     save_record();
     co_return std::unexpected(refused.error());
   }
+  // What this start runs, before the incoming adjustments: a later save compares it.
+  record_.started_argv = argv_digest(*rendered);
   // A state saved at host shutdown comes back through the same -incoming path.
   const bool restoring = !incoming && has_saved_state();
+  if (restoring && argv_digest(*rendered) != record_.saved_argv) {
+    record_.last_error = fmt::format(
+        "VM {}: its state was saved at {} under another QEMU command line (the definition, "
+        "qmd.yaml, the presets or qmd changed since); undo the change and start it again, or "
+        "`qmctl discard-saved {}` to boot afresh",
+        name_, record_.saved_at, name_);
+    save_record();
+    co_return std::unexpected(op_error(OpError::Code::conflict, record_.last_error));
+  }
   if (incoming || restoring) {
     IncomingStart saved;
     saved.machine_type = record_.saved_machine;
@@ -328,7 +339,7 @@ asio::awaitable<OpResult> Vm::start_locked(const IncomingStart* incoming) {
     }
   }
   if (restoring) {
-    finish_restore();
+    co_await finish_restore();
   }
   mark_started(run, paused);
   co_return OpResult{};
