@@ -97,7 +97,10 @@ std::string Vm::unsaveable(const policy::VmSpec& spec, const cmdline::RenderResu
   if (auto why = transient_devices(); !why.empty()) {
     return fmt::format("devices changed by hotplug in this run ({})", why);
   }
-  if (record_.started_argv.empty() || record_.started_argv != argv_digest(rendered)) {
+  if (record_.started_argv.empty()) {
+    return "its QEMU was started by an older qmd, which kept no record of its command line";
+  }
+  if (record_.started_argv != argv_digest(rendered)) {
     return "its QEMU command line changed since it started (the definition, qmd.yaml or the "
            "presets)";
   }
