@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <functional>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -141,6 +142,50 @@ bool in_definition(const policy::VmSpec& spec, const std::string& name) {
                              [&](const policy::DiskDevice& disk) { return disk.name == name; });
 }
 
+// The definition edit of `attach-disk --persist`: a disk and its file or block volume.
+std::function<void(YAML::Node)> persist_edit(const Vm::DiskAttach& d, const std::string& format,
+                                             bool block) {
+  return [d, format, block](YAML::Node tmpl) {
+    YAML::Node disk;
+    disk["name"] = d.name;
+    disk["disk"]["bus"] = d.bus;
+    if (d.readonly) {
+      disk["disk"]["readonly"] = true;
+    }
+    if (d.cache) {
+      disk["cache"] = *d.cache;
+    }
+    tmpl["domain"]["devices"]["disks"].push_back(disk);
+    YAML::Node volume;
+    volume["name"] = d.name;
+    if (block) {
+      volume["block"]["path"] = d.path;
+    } else {
+      volume["file"]["path"] = d.path;
+      volume["file"]["format"] = format;
+    }
+    tmpl["volumes"].push_back(volume);
+  };
+}
+
+// The nodes and device of a disk whose file is an fd set (`params.path` is /dev/fdset/N), as
+// attach steps with their undos.
+std::vector<hotplug::Step> node_steps(const devices::DiskParams& params) {
+  auto parts = devices::disk_parts(params);
+  parts.file_node["auto-read-only"] = false;  // the set holds one mode; QEMU must not ask another
+  if (params.format == "qcow2") {
+    // A qcow2 header names its backing file, which the guest may have written: QEMU must not
+    // open a path from an image it was handed.
+    parts.format_node["backing"] = nullptr;
+  }
+  const auto calls = devices::disk_hotplug(parts);    // file node, format node, device
+  const auto release = devices::disk_release(parts);  // format node, file node
+  // A node QEMU refuses is the caller's file or format; a refused device_add is ours.
+  return {{calls[0], release[1], OpError::Code::bad_request},
+          {calls[1], release[0], OpError::Code::bad_request},
+          {calls[2], std::nullopt, OpError::Code::failed}};
+}
+
 }  // namespace
 
 asio::awaitable<OpResult> Vm::attach_disk(DiskAttach request) {
@@ -203,49 +248,18 @@ asio::awaitable<OpResult> Vm::attach_disk(DiskAttach request) {
     plan.placed.lun = *lun;
   }
   if (d.persist) {
-    plan.persist = [d, format = params.format, block = params.host_device](YAML::Node tmpl) {
-      YAML::Node disk;
-      disk["name"] = d.name;
-      disk["disk"]["bus"] = d.bus;
-      if (d.readonly) {
-        disk["disk"]["readonly"] = true;
-      }
-      if (d.cache) {
-        disk["cache"] = *d.cache;
-      }
-      tmpl["domain"]["devices"]["disks"].push_back(disk);
-      YAML::Node volume;
-      volume["name"] = d.name;
-      if (block) {
-        volume["block"]["path"] = d.path;
-      } else {
-        volume["file"]["path"] = d.path;
-        volume["file"]["format"] = format;
-      }
-      tmpl["volumes"].push_back(volume);
-    };
+    plan.persist = persist_edit(d, params.format, params.host_device);
   }
   // QEMU opens the set, never the path: an image its user cannot open still attaches.
   const std::string opaque = "disk " + d.name;
   auto fdset = co_await qmp::add_fd(*scope->run->qmp, std::move(file->fd), opaque);
   if (!fdset) {
     const std::string what = "attaching disk " + d.name + " (add-fd)";
-    co_return std::unexpected(hotplug::qmp_failure(name_, what, fdset.error(), OpError::Code::failed));
+    co_return std::unexpected(
+        hotplug::qmp_failure(name_, what, fdset.error(), OpError::Code::failed));
   }
   params.path = fmt::format("/dev/fdset/{}", fdset->fdset_id);
-  auto parts = devices::disk_parts(params);
-  parts.file_node["auto-read-only"] = false;  // the set holds one mode; QEMU must not ask another
-  if (params.format == "qcow2") {
-    // A qcow2 header names its backing file, which the guest may have written: QEMU must not
-    // open a path from an image it was handed.
-    parts.format_node["backing"] = nullptr;
-  }
-  const auto calls = devices::disk_hotplug(parts);    // file node, format node, device
-  const auto release = devices::disk_release(parts);  // format node, file node
-  // A node QEMU refuses is the caller's file or format; a refused device_add is ours.
-  plan.steps = {{calls[0], release[1], OpError::Code::bad_request},
-                {calls[1], release[0], OpError::Code::bad_request},
-                {calls[2], std::nullopt, OpError::Code::failed}};
+  plan.steps = node_steps(params);
   plan.event = "DiskAttached";
   plan.message = fmt::format("disk {} ({}, {}) attached on {}", d.name, d.path, params.format,
                              params.pci ? params.pci->bus : params.controller_bus);

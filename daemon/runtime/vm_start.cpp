@@ -203,6 +203,8 @@ OpResult Vm::startable() const {
   return {};
 }
 
+// One sequence with one failure path (`fail` tears down whatever was made so far), which is
+// why it is long; splitting it into phases is part of the Vm split still to come.
 asio::awaitable<OpResult> Vm::start_locked(const IncomingStart* incoming) {
   if (auto allowed = startable(); !allowed) {
     co_return allowed;
