@@ -196,6 +196,7 @@ void read_vmi_spec(MapReader& spec, VmSpec& out) {
     read_network(network, out.networks.emplace_back());
   });
   read_access_credentials(spec, out);
+  read_probes(spec, out);
   read_dns_label(spec, "hostname", out.hostname);
   read_dns_label(spec, "subdomain", out.subdomain);
   std::optional<std::string> start_strategy;

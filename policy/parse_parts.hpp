@@ -22,6 +22,9 @@ void read_network(yaml::MapReader& network, Network& out);
 // accessCredentials: sshPublicKey from a secret, propagated by the guest agent.
 void read_access_credentials(yaml::MapReader& spec, VmSpec& out);
 
+// readinessProbe and livenessProbe (guestAgentPing or exec).
+void read_probes(yaml::MapReader& spec, VmSpec& out);
+
 // A Kubernetes DNS-1123 label: 1-63 of a-z, 0-9 and '-', starting and ending alphanumeric.
 bool is_dns_label(std::string_view name);
 

@@ -257,6 +257,17 @@ struct PresetRef {
   std::optional<std::string> kind;  // VirtualMachineClusterInstancetype etc.; informational
 };
 
+// readinessProbe / livenessProbe, KubeVirt's, run through the guest agent: guestAgentPing
+// (the agent answers) or exec (a command in the guest exits 0). Kubernetes' defaults.
+struct Probe {
+  std::vector<std::string> exec;  // the command and its arguments; empty: guestAgentPing
+  std::uint32_t initial_delay_seconds = 0;
+  std::uint32_t timeout_seconds = 1;
+  std::uint32_t period_seconds = 10;
+  std::uint32_t success_threshold = 1;  // consecutive passes that make it pass
+  std::uint32_t failure_threshold = 3;  // consecutive failures that make it fail
+};
+
 // The whole VM. For kind: VirtualMachineInstance the template fields sit directly in `spec`.
 struct VmSpec {
   std::string api_version;
@@ -289,6 +300,10 @@ struct VmSpec {
   // startStrategy: Paused, KubeVirt's one value: QEMU starts with its vCPUs stopped and stays
   // so until resumed. Unset: the VM runs.
   bool start_paused = false;
+  // Readiness shows in the API; a failed liveness probe ends the run as a failure, and
+  // runStrategy says whether it starts again.
+  std::optional<Probe> readiness_probe;
+  std::optional<Probe> liveness_probe;
 
   // Where each field came from, for errors that name line:column.
   SourceMap source;

@@ -95,7 +95,8 @@ TEST_CASE("unknown fields are errors with the nearest known name") {
         "spec.bogus: unknown field \"bogus\"; known fields here: priorityClassName, "
         "evictionStrategy, nodeSelector, tolerations, affinity, schedulerName, dnsPolicy, "
         "dnsConfig, topologySpreadConstraints, resourceClaims, domain, volumes, networks, "
-        "accessCredentials, hostname, subdomain, startStrategy, terminationGracePeriodSeconds, architecture "
+        "accessCredentials, readinessProbe, livenessProbe, hostname, subdomain, startStrategy, "
+        "terminationGracePeriodSeconds, architecture "
         "(vm.yaml:7:3)\n");
 }
 
