@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <boost/json.hpp>
+#include <fmt/format.h>
 #include <vector>
 
 namespace qmd::qmctl {
@@ -76,6 +77,27 @@ std::string agent_text(const json::value* agent) {
   return version == "-" ? "connected" : version;
 }
 
+// "readiness probe: passing (5 runs, 3 passed in a row; last at T: passed)", one per probe.
+std::string probes_text(const json::value& probes) {
+  std::string out;
+  for (const auto* kind : {"readiness", "liveness"}) {
+    const auto* probe = member(probes, kind);
+    if (probe == nullptr || !probe->is_object()) {
+      continue;
+    }
+    const auto* passing = member(*probe, "passing");
+    const bool up = passing != nullptr && passing->is_bool() && passing->as_bool();
+    out += fmt::format("{} probe: {} ({} runs, {} passed and {} failed in a row", kind,
+                       up ? "passing" : "failing", text_of(member(*probe, "runs")),
+                       text_of(member(*probe, "successes")), text_of(member(*probe, "failures")));
+    if (const auto at = text_of(member(*probe, "lastAt")); at != "-") {
+      out += fmt::format("; last at {}: {}", at, text_of(member(*probe, "lastResult")));
+    }
+    out += ")\n";
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string pretty_json(const json::value& value) {
@@ -133,6 +155,10 @@ std::string vm_details(const json::value& vm) {
         out += ", last seen " + seen;
       }
       out += '\n';
+      continue;
+    }
+    if (key == "probes" && value.is_object()) {
+      out += probes_text(value);
       continue;
     }
     out += std::string(key) + ": " + text_of(&value) + '\n';

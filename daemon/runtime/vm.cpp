@@ -184,6 +184,7 @@ json::object Vm::summary() const {
     out["pid"] = nullptr;
   }
   out["runStrategy"] = run_strategy();
+  out["ready"] = ready();
   json::object agent;
   agent["connected"] = run_ && run_->agent_connected;
   agent["version"] = run_ ? run_->agent_version : std::string();
@@ -212,6 +213,21 @@ json::object Vm::details() const {
   out["startedAt"] = run_ ? run_->started_at : std::string();
   if (run_) {
     out["agent"].as_object()["lastSeen"] = run_->agent_last_seen;
+  }
+  if (auto probes = probe_status()) {
+    json::object status;
+    for (const auto& [key, tally] : {std::pair{"readiness", &probes->readiness},
+                                     std::pair{"liveness", &probes->liveness}}) {
+      if (*tally) {
+        status[key] = json::object{{"passing", (*tally)->passing},
+                                   {"successes", (*tally)->successes},
+                                   {"failures", (*tally)->failures},
+                                   {"runs", (*tally)->runs},
+                                   {"lastResult", (*tally)->last_result},
+                                   {"lastAt", (*tally)->last_at}};
+      }
+    }
+    out["probes"] = std::move(status);
   }
   // What the guest is called (cloud-init and DHCP use it): the spec's hostname, else the name.
   if (auto parsed = spec()) {

@@ -20,6 +20,7 @@
 #include "daemon/runtime/migrate_tls.hpp"
 #include "daemon/runtime/operations.hpp"
 #include "daemon/runtime/op_error.hpp"
+#include "daemon/runtime/probe_tally.hpp"
 #include "daemon/runtime/process_handle.hpp"
 #include "daemon/runtime/sync.hpp"
 #include "daemon/runtime/vm_state.hpp"
@@ -185,6 +186,16 @@ class Vm : public std::enable_shared_from_this<Vm> {
   asio::awaitable<OpResult> abort_incoming(std::string why);
   bool is_incoming() const { return record_.incoming; }
 
+  // Probes (vm_probes.cpp). Ready: running, and the readiness probe passes when the spec has
+  // one (KubeVirt's Ready condition).
+  bool ready() const;
+  struct ProbeStatus {
+    std::optional<ProbeTally> readiness;
+    std::optional<ProbeTally> liveness;
+  };
+  // nullopt while the VM does not run or its spec has no probe.
+  std::optional<ProbeStatus> probe_status() const;
+
   // Agent access for later features; nullptr while the VM is not running.
   qmp::QgaClient* agent() { return run_ ? &run_->agent : nullptr; }
   qmp::QmpClient* monitor() { return run_ && run_->qmp ? &*run_->qmp : nullptr; }
@@ -286,6 +297,12 @@ class Vm : public std::enable_shared_from_this<Vm> {
     std::chrono::steady_clock::time_point keys_next_sync{};
     std::string keys_pushed;
     std::string keys_error;
+    // Probes (vm_probes.cpp), from the definition at the start (or adoption) of this run.
+    std::optional<ProbeTally> readiness;
+    std::optional<ProbeTally> liveness;
+    // Why qmd killed QEMU for the guest's fault (a panic, a failed liveness probe): the
+    // run's failure in the record and the state change instead of "killed by signal 9".
+    std::string kill_reason;
   };
 
   void set_state(VmState state, std::string message);
@@ -323,6 +340,10 @@ class Vm : public std::enable_shared_from_this<Vm> {
   qmp::QmpOptions qmp_options();
   asio::awaitable<void> supervise(std::shared_ptr<Run> run);
   asio::awaitable<void> watch_agent(std::shared_ptr<Run> run);
+  // Spawns a loop per probe of the spec for `run` (called as the agent watch begins).
+  void start_probes(const std::shared_ptr<Run>& run);
+  asio::awaitable<void> probe_loop(std::shared_ptr<Run> run, bool liveness, policy::Probe probe);
+  void probe_changed(const std::shared_ptr<Run>& run, bool liveness, const policy::Probe& probe);
   asio::awaitable<void> sync_access_keys(std::shared_ptr<Run> run, bool connected_now);
   asio::awaitable<void> teardown(Run& run);  // kills what is left, removes sockets/pidfiles
   asio::awaitable<OpResult> stop_locked(std::chrono::seconds grace);

@@ -103,7 +103,7 @@ void Vm::watch_events() {
         self->set_state(VmState::shuttingdown, std::move(message));
       }
     } else if (event.name == "GUEST_PANICKED") {
-      self->record_.last_error = "the guest panicked";
+      run->kill_reason = "the guest panicked";
       run->guest_shutdown = false;
       run->stop_requested = false;
       self->publish("GuestPanicked", "the guest kernel panicked; stopping QEMU");
@@ -147,7 +147,9 @@ asio::awaitable<void> Vm::supervise(std::shared_ptr<Run> run) {
   // guest next to the destination's copy, so only a person starts it again.
   if (!expected || was_split || !record_.split_memory.empty()) {
     if (!expected) {
-      record_.last_error = fmt::format("QEMU {} unexpectedly", how);
+      record_.last_error = run->kill_reason.empty()
+                               ? fmt::format("QEMU {} unexpectedly", how)
+                               : fmt::format("{}: QEMU {}", run->kill_reason, how);
     }
     record_.split_memory.clear();
     save_record();
@@ -155,8 +157,13 @@ asio::awaitable<void> Vm::supervise(std::shared_ptr<Run> run) {
   if (std::chrono::steady_clock::now() - began > 60s) {
     restarts_ = 0;  // it ran a while: a new failure starts the backoff over
   }
-  set_state(expected ? VmState::stopped : VmState::crashed,
-            fmt::format("QEMU {}{}", how, expected ? "" : " unexpectedly"));
+  if (expected) {
+    set_state(VmState::stopped, fmt::format("QEMU {}", how));
+  } else {
+    set_state(VmState::crashed, run->kill_reason.empty()
+                                    ? fmt::format("QEMU {} unexpectedly", how)
+                                    : fmt::format("QEMU {}: {}", how, run->kill_reason));
+  }
   run->exited.set();
   if (!run->stop_requested && !retired_ && !was_split) {
     co_await maybe_restart(!expected);
@@ -186,6 +193,7 @@ asio::awaitable<void> Vm::maybe_restart(bool crashed) {
 }
 
 asio::awaitable<void> Vm::watch_agent(std::shared_ptr<Run> run) {
+  start_probes(run);  // they ask the agent, and live as long as this watch
   while (!run->exited.is_set()) {
     const auto ping = co_await qmp::guest_ping(run->agent, 2s);
     if (run->exited.is_set()) {
