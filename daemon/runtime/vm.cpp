@@ -274,14 +274,22 @@ void Vm::save_record() {
   }
 }
 
-OpResult Vm::check_active(std::string_view action) const {
-  if (!run_ || !run_->qmp || state_ == VmState::starting) {
-    return std::unexpected(op_error(
-        OpError::Code::conflict,
-        fmt::format("VM {} is {}; {} needs a running VM (qmctl start {})", name_,
-                    state_name(state_), action, name_)));
+OpResult Vm::check(VmAction action, std::string_view what) const {
+  Verdict rule = verdict(action, state_);
+  // The table speaks of states; an action on QEMU also needs its monitor (an adoption that is
+  // still connecting, a teardown under way).
+  const bool needs_monitor = action != VmAction::start && action != VmAction::stop &&
+                             action != VmAction::kill && action != VmAction::update &&
+                             action != VmAction::remove && action != VmAction::discard_saved;
+  if (rule == Verdict::go && needs_monitor && (!run_ || !run_->qmp)) {
+    rule = Verdict::needs_qemu;
   }
-  return {};
+  if (rule == Verdict::go || rule == Verdict::nothing_to_do) {
+    return {};
+  }
+  const std::string_view named = what.empty() ? action_name(action) : what;
+  return std::unexpected(op_error(OpError::Code::conflict,
+                                  refusal(name_, named, state_, rule, record_.incoming)));
 }
 
 namespace {
@@ -304,15 +312,15 @@ asio::awaitable<OpResult> Vm::pause() { co_return co_await set_vcpus_running(fal
 asio::awaitable<OpResult> Vm::resume() { co_return co_await set_vcpus_running(true); }
 
 asio::awaitable<OpResult> Vm::set_vcpus_running(bool running) {
-  const std::string_view action = running ? "resume" : "pause";
-  if (auto movable = check_not_migrating(action); !movable) {
+  const VmAction action = running ? VmAction::resume : VmAction::pause;
+  if (auto movable = check_migration(action); !movable) {
     co_return movable;
   }
   auto guard = co_await lock_.lock();
-  if (auto active = check_active(action); !active) {
-    co_return active;
+  if (auto allowed = check(action); !allowed) {
+    co_return allowed;
   }
-  if (state_ == (running ? VmState::running : VmState::paused)) {
+  if (verdict(action, state_) == Verdict::nothing_to_do) {
     co_return OpResult{};
   }
   auto run = run_;
@@ -342,28 +350,13 @@ asio::awaitable<OpResult> Vm::set_vcpus_running(bool running) {
   co_return from_qmp(name_, running ? "resume (QMP cont)" : "pause (QMP stop)", done);
 }
 
-OpResult Vm::check_not_migrating(std::string_view action) const {
-  if (state_ != VmState::migrating) {
-    return {};
-  }
-  return std::unexpected(op_error(
-      OpError::Code::conflict,
-      record_.incoming
-          ? fmt::format("VM {} is arriving by migration; {} waits until it has (or the source "
-                        "gives up)",
-                        name_, action)
-          : fmt::format("VM {} is migrating; {} waits until it is done (qmctl migrate-cancel "
-                        "{} stops the migration)",
-                        name_, action, name_)));
-}
-
 asio::awaitable<OpResult> Vm::reset() {
-  if (auto movable = check_not_migrating("reset"); !movable) {
+  if (auto movable = check_migration(VmAction::reset); !movable) {
     co_return movable;
   }
   auto guard = co_await lock_.lock();
-  if (auto active = check_active("reset"); !active) {
-    co_return active;
+  if (auto allowed = check(VmAction::reset); !allowed) {
+    co_return allowed;
   }
   auto run = run_;
   auto done = co_await qmp::system_reset(*run->qmp);
@@ -374,12 +367,12 @@ asio::awaitable<OpResult> Vm::reset() {
 }
 
 asio::awaitable<OpResult> Vm::reboot() {
-  if (auto movable = check_not_migrating("reboot"); !movable) {
+  if (auto movable = check_migration(VmAction::reboot); !movable) {
     co_return movable;
   }
   auto guard = co_await lock_.lock();
-  if (auto active = check_active("reboot"); !active) {
-    co_return active;
+  if (auto allowed = check(VmAction::reboot); !allowed) {
+    co_return allowed;
   }
   auto run = run_;
   if (state_ == VmState::running && run->agent_connected) {
@@ -397,7 +390,7 @@ asio::awaitable<OpResult> Vm::reboot() {
 }
 
 asio::awaitable<OpResult> Vm::redefine(std::string spec_text) {
-  if (auto movable = check_not_migrating("update"); !movable) {
+  if (auto movable = check_migration(VmAction::update); !movable) {
     co_return movable;
   }
   auto guard = co_await lock_.lock();
@@ -434,11 +427,12 @@ asio::awaitable<OpResult> Vm::redefine(std::string spec_text) {
 }
 
 asio::awaitable<OpResult> Vm::retire(bool force) {
-  if (auto movable = check_not_migrating("delete"); !movable && !record_.incoming) {
+  // An arriving VM may go while its migration runs: the source still has the guest.
+  if (auto movable = check_migration(VmAction::remove); !movable && !record_.incoming) {
     co_return movable;
   }
   auto guard = co_await lock_.lock();
-  if (is_active(state_)) {
+  if (verdict(VmAction::remove, state_) != Verdict::go) {
     if (!force) {
       co_return std::unexpected(op_error(
           OpError::Code::conflict,

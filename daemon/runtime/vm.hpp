@@ -23,6 +23,7 @@
 #include "daemon/runtime/probe_tally.hpp"
 #include "daemon/runtime/process_handle.hpp"
 #include "daemon/runtime/sync.hpp"
+#include "daemon/runtime/vm_actions.hpp"
 #include "daemon/runtime/vm_state.hpp"
 #include "policy/spec.hpp"
 #include "qmp/client.hpp"
@@ -308,9 +309,19 @@ class Vm : public std::enable_shared_from_this<Vm> {
   void set_state(VmState state, std::string message);
   void publish(std::string type, std::string message);
   std::expected<policy::VmSpec, OpError> spec() const;
-  OpResult check_active(std::string_view action) const;
-  // Conflict while a migration holds the VM (it holds the lock for the whole transfer).
-  OpResult check_not_migrating(std::string_view action) const;
+  // The action table's refusal of `action` in the VM's state now (vm_actions.hpp), naming
+  // the VM and what to do; `what` names the action to the user (default: its own name). A
+  // nothing-to-do verdict is no refusal: callers that care ask verdict() themselves.
+  OpResult check(VmAction action, std::string_view what = {}) const;
+  // check()'s refusal only when a migration holds the VM: what runs before waiting for the
+  // lock (which the migration holds for the whole transfer); the rest is asked under it.
+  OpResult check_migration(VmAction action, std::string_view what = {}) const {
+    return verdict(action, state_) == Verdict::migration_busy ? check(action, what) : OpResult{};
+  }
+  // check() for an action on a running QEMU.
+  OpResult check_active(std::string_view action) const {
+    return check(VmAction::hotplug, action);
+  }
   OpResult startable() const;
   asio::awaitable<OpResult> set_vcpus_running(bool running);  // pause and resume
 

@@ -60,16 +60,11 @@ OpError agent_error(const std::string& vm, std::string_view what, const qmp::Qmp
 template <typename RunPtr>
 asio::awaitable<std::optional<OpError>> reach_agent(const std::string& vm, VmState state,
                                                     const RunPtr& run) {
-  if (!run || !run->qmp || state == VmState::starting || state == VmState::shuttingdown) {
+  const Verdict rule =
+      run && run->qmp ? verdict(VmAction::guest_agent, state) : Verdict::needs_qemu;
+  if (rule != Verdict::go) {
     co_return op_error(OpError::Code::conflict,
-                       fmt::format("VM {} is {}; the guest agent needs a running VM", vm,
-                                   state_name(state)));
-  }
-  if (state == VmState::paused) {
-    co_return op_error(OpError::Code::conflict,
-                       fmt::format("VM {} is paused; its guest agent cannot answer until it "
-                                   "resumes (qmctl resume {})",
-                                   vm, vm));
+                       refusal(vm, action_name(VmAction::guest_agent), state, rule, false));
   }
   if (!run->agent_connected && run->agent_last_seen.empty()) {
     co_return op_error(OpError::Code::conflict, not_connected(vm));

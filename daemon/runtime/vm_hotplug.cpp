@@ -245,8 +245,8 @@ Vm::Run::Hotplug& Vm::hotplug_state(const std::shared_ptr<Run>& run) {
 }
 
 std::expected<Vm::HotplugScope, OpError> Vm::hotplug_scope(std::string_view action) {
-  if (auto active = check_active(action); !active) {
-    return std::unexpected(active.error());
+  if (auto allowed = check(VmAction::hotplug, action); !allowed) {
+    return std::unexpected(allowed.error());
   }
   auto parsed = spec();
   if (!parsed) {

@@ -63,7 +63,7 @@ void Vm::unpin_vcpu(HotplugScope& scope, const std::string& id) {
 
 asio::awaitable<std::expected<json::object, OpError>> Vm::set_cpus(std::uint32_t count,
                                                                     bool persist) {
-  if (auto movable = check_not_migrating("set-cpus"); !movable) {
+  if (auto movable = check_migration(VmAction::hotplug, "set-cpus"); !movable) {
     co_return std::unexpected(movable.error());
   }
   auto guard = co_await lock_.lock();
@@ -180,7 +180,7 @@ asio::awaitable<std::expected<json::object, OpError>> Vm::set_cpus(std::uint32_t
 }
 
 asio::awaitable<OpResult> Vm::set_memory(std::uint64_t bytes, bool persist) {
-  if (auto movable = check_not_migrating("set-memory"); !movable) {
+  if (auto movable = check_migration(VmAction::hotplug, "set-memory"); !movable) {
     co_return movable;
   }
   auto guard = co_await lock_.lock();
@@ -251,7 +251,7 @@ asio::awaitable<OpResult> Vm::set_memory(std::uint64_t bytes, bool persist) {
 }
 
 asio::awaitable<OpResult> Vm::set_balloon(std::uint64_t bytes) {
-  if (auto movable = check_not_migrating("balloon"); !movable) {
+  if (auto movable = check_migration(VmAction::hotplug, "balloon"); !movable) {
     co_return movable;
   }
   auto guard = co_await lock_.lock();

@@ -189,7 +189,7 @@ std::vector<hotplug::Step> node_steps(const devices::DiskParams& params) {
 }  // namespace
 
 asio::awaitable<OpResult> Vm::attach_disk(DiskAttach request) {
-  if (auto movable = check_not_migrating("attach-disk"); !movable) {
+  if (auto movable = check_migration(VmAction::hotplug, "attach-disk"); !movable) {
     co_return movable;
   }
   auto guard = co_await lock_.lock();
@@ -277,7 +277,7 @@ asio::awaitable<OpResult> Vm::attach_disk(DiskAttach request) {
 }
 
 asio::awaitable<OpResult> Vm::detach_disk(std::string disk, bool persist) {
-  if (auto movable = check_not_migrating("detach-disk"); !movable) {
+  if (auto movable = check_migration(VmAction::hotplug, "detach-disk"); !movable) {
     co_return movable;
   }
   auto guard = co_await lock_.lock();

@@ -74,7 +74,7 @@ std::optional<policy::InterfaceDevice> in_definition(const policy::VmSpec& spec,
 }  // namespace
 
 asio::awaitable<OpResult> Vm::attach_interface(InterfaceAttach request) {
-  if (auto movable = check_not_migrating("attach-interface"); !movable) {
+  if (auto movable = check_migration(VmAction::hotplug, "attach-interface"); !movable) {
     co_return movable;
   }
   auto guard = co_await lock_.lock();
@@ -166,7 +166,7 @@ asio::awaitable<OpResult> Vm::attach_interface(InterfaceAttach request) {
 }
 
 asio::awaitable<OpResult> Vm::detach_interface(std::string iface, bool persist) {
-  if (auto movable = check_not_migrating("detach-interface"); !movable) {
+  if (auto movable = check_migration(VmAction::hotplug, "detach-interface"); !movable) {
     co_return movable;
   }
   auto guard = co_await lock_.lock();

@@ -138,11 +138,8 @@ asio::awaitable<OpResult> Vm::suspend_to_disk(std::chrono::seconds within) {
 }
 
 asio::awaitable<OpResult> Vm::suspend_locked(std::chrono::seconds within) {
-  if ((state_ != VmState::running && state_ != VmState::paused) || !run_ || !run_->qmp) {
-    co_return std::unexpected(op_error(
-        OpError::Code::conflict,
-        fmt::format("VM {} is {}: only a running or paused VM can be saved", name_,
-                    state_name(state_))));
+  if (auto allowed = check(VmAction::save); !allowed) {
+    co_return allowed;
   }
   auto run = run_;
   auto parsed = spec();
@@ -301,11 +298,8 @@ asio::awaitable<OpResult> Vm::discard_saved_state() {
     co_return std::unexpected(op_error(OpError::Code::not_found,
                                        fmt::format("VM {} has no saved state", name_)));
   }
-  if (is_active(state_)) {
-    co_return std::unexpected(op_error(
-        OpError::Code::conflict,
-        fmt::format("VM {} is {}: its saved state is in use; stop it first", name_,
-                    state_name(state_))));
+  if (auto allowed = check(VmAction::discard_saved); !allowed) {
+    co_return allowed;
   }
   const std::string at = co_await forget_saved_state();
   publish("SavedStateDiscarded",

@@ -168,7 +168,7 @@ OpResult Vm::check_paths_at_start() const {
 }
 
 asio::awaitable<OpResult> Vm::start() {
-  if (auto movable = check_not_migrating("start"); !movable) {
+  if (auto movable = check_migration(VmAction::start); !movable) {
     co_return movable;
   }
   auto guard = co_await lock_.lock();
@@ -189,18 +189,14 @@ OpResult Vm::startable() const {
                     "(qmctl shutdown-guests); start it once that has finished",
                     name_)));
   }
-  if (is_active(state_)) {
-    return std::unexpected(op_error(
-        OpError::Code::conflict, fmt::format("VM {} is already {}", name_, state_name(state_))));
-  }
-  if (state_ == VmState::migrated) {
+  if (verdict(VmAction::start, state_) == Verdict::moved_away) {
     return std::unexpected(op_error(
         OpError::Code::conflict,
         fmt::format("VM {} migrated to {} at {} and runs there; starting it here too would "
                     "run it twice (qmctl delete {} forgets this record)",
                     name_, record_.migrated_to, record_.migrated_at, name_)));
   }
-  return {};
+  return check(VmAction::start);
 }
 
 // One sequence with one failure path (`fail` tears down whatever was made so far), which is

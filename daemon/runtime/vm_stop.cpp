@@ -49,7 +49,7 @@ void clear_run_dir(const std::string& run_dir) {
 }  // namespace
 
 asio::awaitable<OpResult> Vm::stop(std::optional<std::chrono::seconds> grace) {
-  if (auto movable = check_not_migrating("stop"); !movable) {
+  if (auto movable = check_migration(VmAction::stop); !movable) {
     co_return movable;
   }
   auto guard = co_await lock_.lock();
@@ -74,7 +74,7 @@ asio::awaitable<OpResult> Vm::kill() {
 }
 
 asio::awaitable<OpResult> Vm::stop_locked(std::chrono::seconds grace) {
-  if (!is_active(state_) || !run_) {
+  if (verdict(VmAction::stop, state_) == Verdict::nothing_to_do || !run_) {
     co_return OpResult{};  // already stopped: nothing to do
   }
   auto run = run_;
@@ -129,7 +129,7 @@ asio::awaitable<OpResult> Vm::stop_locked(std::chrono::seconds grace) {
 }
 
 asio::awaitable<OpResult> Vm::kill_locked() {
-  if (!is_active(state_) || !run_) {
+  if (verdict(VmAction::kill, state_) == Verdict::nothing_to_do || !run_) {
     co_return OpResult{};
   }
   auto run = run_;
