@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "policy/host_cpu_flags.hpp"
+
 namespace qmd::policy {
 
 void add_warning(VmSpec& spec, SpecError warning) {
@@ -95,6 +97,40 @@ void require(VmSpec& spec, std::optional<Toggle>& prerequisite, std::string_view
                                     name, spec.source.spec_path(kHv + std::string(name)))));
 }
 
+// hv-evmcs is nested VMX: KubeVirt requires the vmx CPU flag with it (setEVMCSDependency),
+// adding the entry or raising its policy to require. A vmx the spec disables or forbids is
+// left as it is: validation reports it.
+void require_vmx_for_evmcs(VmSpec& spec) {
+  auto& features = spec.domain.cpu.features;
+  const auto at = std::ranges::find_if(
+      features, [](const CpuFeature& f) { return canonical_cpu_flag(f.name) == "vmx"; });
+  if (at == features.end()) {
+    const auto path = fmt::format("domain.cpu.features[{}]", features.size());
+    const auto evmcs = spec.source.find(spec.source.spec_path(kHv + "evmcs"));
+    for (auto part : {"", ".name", ".policy"}) {
+      spec.source.record(spec.source.spec_path(path + part), evmcs);
+    }
+    features.push_back(CpuFeature{.name = "vmx", .policy = "require", .for_evmcs = true});
+    add_warning(spec, spec.source.error_at(
+                          kHv + "evmcs",
+                          fmt::format("needs the CPU flag vmx, which the spec does not list; "
+                                      "added {}: {{name: vmx, policy: require}} as KubeVirt does",
+                                      spec.source.spec_path(path))));
+    return;
+  }
+  if (at->policy.value_or("require") != "optional") {
+    return;  // require and force give vmx; disable and forbid are validation's
+  }
+  at->policy = "require";
+  at->for_evmcs = true;
+  add_warning(spec, spec.source.error_at(
+                        kHv + "evmcs",
+                        fmt::format("needs the CPU flag vmx; {} had policy optional, raised to "
+                                    "require as KubeVirt does",
+                                    spec.source.spec_path(fmt::format(
+                                        "domain.cpu.features[{}]", at - features.begin())))));
+}
+
 }  // namespace
 
 void enable_hyperv_prerequisites(VmSpec& spec) {
@@ -129,6 +165,7 @@ void enable_hyperv_prerequisites(VmSpec& spec) {
   }
   if (is_on(hv.evmcs)) {
     require(spec, hv.vapic, "vapic", "evmcs");
+    require_vmx_for_evmcs(spec);
   }
 }
 

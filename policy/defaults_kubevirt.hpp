@@ -19,8 +19,9 @@ void add_default_pod_network(VmSpec& spec);
 
 // A Hyper-V feature whose prerequisite is absent gets the prerequisite turned on (synic ->
 // vpindex, synictimer -> synic + clock.timer.hyperv, tlbflush/ipi -> vpindex, evmcs and
-// tlbflush.direct -> vapic), with a warning naming each feature added. A prerequisite the
-// spec turns off stays off: validation reports it.
+// tlbflush.direct -> vapic; evmcs -> cpu.features vmx with policy require), with a warning
+// naming each feature added. A prerequisite the spec turns off stays off: validation
+// reports it.
 void enable_hyperv_prerequisites(VmSpec& spec);
 
 // Secure boot needs SMM: turned on when efi.secureBoot is on and features.smm is unset.

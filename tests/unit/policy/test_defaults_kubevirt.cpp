@@ -164,7 +164,10 @@ TEST_CASE("absent Hyper-V prerequisites are turned on, each with a warning") {
         "(vm.yaml:7:25)\n"
         "warning: spec.domain.features.hyperv.tlbflush.direct: needs hyperv.vapic, which the "
         "spec does not set; turned on spec.domain.features.hyperv.vapic: {} as KubeVirt does "
-        "(vm.yaml:7:36)\n");
+        "(vm.yaml:7:36)\n"
+        "warning: spec.domain.features.hyperv.evmcs: needs the CPU flag vmx, which the spec "
+        "does not list; added spec.domain.cpu.features[0]: {name: vmx, policy: require} as "
+        "KubeVirt does (vm.yaml:7:58)\n");
   const auto spec = expand(std::string(kHead) +
                            "    memory: {guest: 1Gi}\n    features: {hyperv: {evmcs: {}}}\n");
   CHECK(spec.domain.features.hyperv->vapic->enabled == true);
@@ -179,6 +182,9 @@ TEST_CASE("a prerequisite turned off stays off and is an error naming both field
         "(vm.yaml:7:25)\n");
   CHECK(report("    memory: {guest: 1Gi}\n"
                "    features: {hyperv: {evmcs: {}, vapic: {enabled: false}}}\n") ==
+        "warning: spec.domain.features.hyperv.evmcs: needs the CPU flag vmx, which the spec "
+        "does not list; added spec.domain.cpu.features[0]: {name: vmx, policy: require} as "
+        "KubeVirt does (vm.yaml:7:25)\n"
         "error: spec.domain.features.hyperv.evmcs: needs spec.domain.features.hyperv.vapic, "
         "which is off: enable vapic or disable evmcs (QEMU's hv-evmcs needs hv-vapic) "
         "(vm.yaml:7:25)\n");
