@@ -152,6 +152,7 @@ void default_devices(VmSpec& spec) {
   kubevirt::add_volume_disks(spec);
   default_disks(dev.disks);
   kubevirt::add_default_pod_network(spec);
+  kubevirt::bridge_on_pod_network(spec);
   for (auto& nic : dev.interfaces) {
     if (!nic.model) {
       nic.model = "virtio";
@@ -194,6 +195,7 @@ VmSpec apply_defaults(VmSpec spec) {
   default_firmware(spec.domain);
   kubevirt::enable_smm_for_secure_boot(spec);
   kubevirt::enable_hyperv_prerequisites(spec);
+  kubevirt::warn_cluster_annotations(spec);
   default_clock(spec.domain.clock);
   default_features(spec.domain.features);
   default_devices(spec);

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "policy/host_cpu_flags.hpp"
+
 namespace qmd::policy {
 
 void add_warning(VmSpec& spec, SpecError warning) {
@@ -74,6 +76,27 @@ void add_default_pod_network(VmSpec& spec) {
   dev.interfaces.push_back(std::move(nic));
 }
 
+void bridge_on_pod_network(VmSpec& spec) {
+  auto& nics = spec.domain.devices.interfaces;
+  for (std::size_t i = 0; i < nics.size(); ++i) {
+    const auto net = std::ranges::find(spec.networks, nics[i].name, &Network::name);
+    if (nics[i].binding != "bridge" || net == spec.networks.end() ||
+        net->kind != NetworkKind::pod) {
+      continue;
+    }
+    nics[i].binding = "masquerade";
+    const auto bridge = fmt::format("domain.devices.interfaces[{}].bridge", i);
+    spec.source.record(
+        spec.source.spec_path(fmt::format("domain.devices.interfaces[{}].masquerade", i)),
+        spec.source.find(spec.source.spec_path(bridge)));
+    add_warning(spec, spec.source.error_at(
+                          bridge, fmt::format("binds the pod network \"{}\", which is qmd's NAT "
+                                              "network on one host: connected as masquerade, "
+                                              "the guest gets its address there by DHCP",
+                                              net->name)));
+  }
+}
+
 namespace {
 
 const std::string kHv = "domain.features.hyperv.";
@@ -93,6 +116,40 @@ void require(VmSpec& spec, std::optional<Toggle>& prerequisite, std::string_view
                         fmt::format("needs hyperv.{}, which the spec does not set; turned on {}: "
                                     "{{}} as KubeVirt does",
                                     name, spec.source.spec_path(kHv + std::string(name)))));
+}
+
+// hv-evmcs is nested VMX: KubeVirt requires the vmx CPU flag with it (setEVMCSDependency),
+// adding the entry or raising its policy to require. A vmx the spec disables or forbids is
+// left as it is: validation reports it.
+void require_vmx_for_evmcs(VmSpec& spec) {
+  auto& features = spec.domain.cpu.features;
+  const auto at = std::ranges::find_if(
+      features, [](const CpuFeature& f) { return canonical_cpu_flag(f.name) == "vmx"; });
+  if (at == features.end()) {
+    const auto path = fmt::format("domain.cpu.features[{}]", features.size());
+    const auto evmcs = spec.source.find(spec.source.spec_path(kHv + "evmcs"));
+    for (auto part : {"", ".name", ".policy"}) {
+      spec.source.record(spec.source.spec_path(path + part), evmcs);
+    }
+    features.push_back(CpuFeature{.name = "vmx", .policy = "require", .for_evmcs = true});
+    add_warning(spec, spec.source.error_at(
+                          kHv + "evmcs",
+                          fmt::format("needs the CPU flag vmx, which the spec does not list; "
+                                      "added {}: {{name: vmx, policy: require}} as KubeVirt does",
+                                      spec.source.spec_path(path))));
+    return;
+  }
+  if (at->policy.value_or("require") != "optional") {
+    return;  // require and force give vmx; disable and forbid are validation's
+  }
+  at->policy = "require";
+  at->for_evmcs = true;
+  add_warning(spec, spec.source.error_at(
+                        kHv + "evmcs",
+                        fmt::format("needs the CPU flag vmx; {} had policy optional, raised to "
+                                    "require as KubeVirt does",
+                                    spec.source.spec_path(fmt::format(
+                                        "domain.cpu.features[{}]", at - features.begin())))));
 }
 
 }  // namespace
@@ -129,7 +186,29 @@ void enable_hyperv_prerequisites(VmSpec& spec) {
   }
   if (is_on(hv.evmcs)) {
     require(spec, hv.vapic, "vapic", "evmcs");
+    require_vmx_for_evmcs(spec);
   }
+}
+
+void warn_cluster_annotations(VmSpec& spec) {
+  constexpr std::string_view kHooks = "hooks.kubevirt.io/hookSidecars";
+  if (!spec.annotations.contains(std::string(kHooks))) {
+    return;
+  }
+  // Where the annotations stand: the template's metadata (KubeVirt reads the VMI's), else the
+  // document's. A path that was not recorded finds its parent's position.
+  std::string at = fmt::format("metadata.annotations.{}", kHooks);
+  const auto recorded = [&](std::string_view path, std::string_view parent) {
+    const auto m = spec.source.find(path);
+    const auto p = spec.source.find(parent);
+    return m.line != 0 && (m.line != p.line || m.column != p.column);
+  };
+  if (recorded("spec.template.metadata.annotations", "spec.template.metadata")) {
+    at = fmt::format("spec.template.metadata.annotations.{}", kHooks);
+  }
+  add_warning(spec, spec.source.error_at_full(
+                        at, "has no effect on one host (KubeVirt runs these sidecars in the "
+                            "VM's pod to edit libvirt's domain); ignored"));
 }
 
 void enable_smm_for_secure_boot(VmSpec& spec) {

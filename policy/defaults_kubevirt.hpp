@@ -17,11 +17,21 @@ void add_volume_disks(VmSpec& spec);
 // masquerade interface named `default`.
 void add_default_pod_network(VmSpec& spec);
 
+// KubeVirt bridges the pod's interface to the guest, which then has the pod's address. Here
+// qmd's NAT network is the pod network, and an interface on it is masquerade (with a warning):
+// the guest gets its address there by DHCP.
+void bridge_on_pod_network(VmSpec& spec);
+
 // A Hyper-V feature whose prerequisite is absent gets the prerequisite turned on (synic ->
 // vpindex, synictimer -> synic + clock.timer.hyperv, tlbflush/ipi -> vpindex, evmcs and
-// tlbflush.direct -> vapic), with a warning naming each feature added. A prerequisite the
-// spec turns off stays off: validation reports it.
+// tlbflush.direct -> vapic; evmcs -> cpu.features vmx with policy require), with a warning
+// naming each feature added. A prerequisite the spec turns off stays off: validation
+// reports it.
 void enable_hyperv_prerequisites(VmSpec& spec);
+
+// KubeVirt annotations that change the VM in a cluster and do nothing here get a warning:
+// hooks.kubevirt.io/hookSidecars (sidecars that edit libvirt's domain in the VM's pod).
+void warn_cluster_annotations(VmSpec& spec);
 
 // Secure boot needs SMM: turned on when efi.secureBoot is on and features.smm is unset.
 void enable_smm_for_secure_boot(VmSpec& spec);

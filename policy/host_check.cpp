@@ -311,6 +311,10 @@ void check_devices(const VmSpec& spec, const HostCaps& host, const RunPolicy& po
   }
 }
 
+bool evmcs_dropped(const HostCheck& check) {
+  return std::ranges::find(check.dropped_hyperv, "hv-evmcs") != check.dropped_hyperv.end();
+}
+
 }  // namespace
 
 HostCheck check_host(const VmSpec& spec, const HostCaps& host, const RunPolicy& policy) {
@@ -329,13 +333,21 @@ HostCheck check_host(const VmSpec& spec, const HostCaps& host, const RunPolicy& 
         check_hyperv(spec, host, policy, host.hyperv, check);
       }
       // Under TCG the guest CPU is emulated: the host's flags do not limit it.
-      auto flags = check_cpu_flags(spec, host);
+      auto flags = check_cpu_flags(spec, host, evmcs_dropped(check));
       std::ranges::move(flags.errors, std::back_inserter(check.errors));
       check.dropped_cpu_flags = std::move(flags.dropped);
       std::ranges::move(flags.warnings, std::back_inserter(check.warnings));
     }
   } else if (host.hyperv_tcg_probed) {
     check_hyperv(spec, host, policy, host.hyperv_tcg, check);
+    // TCG gives no VMX: what evmcs required goes with evmcs.
+    if (evmcs_dropped(check) && !flags_for_evmcs(spec).empty()) {
+      check.dropped_cpu_flags = flags_for_evmcs(spec);
+      check.warnings.push_back(fmt::format(
+          "{}: the CPU flags evmcs required ({}) are left out with evmcs under TCG",
+          spec.source.spec_path("domain.features.hyperv.evmcs"),
+          fmt::join(check.dropped_cpu_flags, ", ")));
+    }
   }
   check_machine_and_cpu(spec, host, policy, check);
   check_memory(spec, host, check);

@@ -76,7 +76,7 @@ bool host_has_cpu_flag(const std::vector<std::string>& host_flags, std::string_v
   return provided_by_kvm(flag) || has(host_flags, flag);
 }
 
-CpuFlagCheck check_cpu_flags(const VmSpec& spec, const HostCaps& host) {
+CpuFlagCheck check_cpu_flags(const VmSpec& spec, const HostCaps& host, bool evmcs_dropped) {
   CpuFlagCheck check;
   if (host.cpu_flags.empty()) {
     return check;  // not probed: nothing to compare with
@@ -84,9 +84,17 @@ CpuFlagCheck check_cpu_flags(const VmSpec& spec, const HostCaps& host) {
   const auto& features = spec.domain.cpu.features;
   for (std::size_t i = 0; i < features.size(); ++i) {
     const auto& f = features[i];
-    const std::string policy = f.policy.value_or("require");
+    // What evmcs required is optional again once the host check has dropped evmcs.
+    const std::string policy =
+        f.for_evmcs && evmcs_dropped ? "optional" : f.policy.value_or("require");
     const bool present = host_has_cpu_flag(host.cpu_flags, f.name);
-    if (policy == "require" && !present) {
+    if (policy == "require" && !present && f.for_evmcs) {
+      check.errors.push_back(spec.source.error_at(
+          "domain.features.hyperv.evmcs",
+          fmt::format("host \"{}\" has no CPU flag \"{}\", which evmcs needs (as {} with "
+                      "policy require): run on an Intel host with VMX, or remove evmcs",
+                      host.hostname, f.name, spec.source.spec_path(feature_path(i)))));
+    } else if (policy == "require" && !present) {
       check.errors.push_back(spec.source.error_at(
           feature_path(i) + ".name",
           fmt::format("host \"{}\" has no CPU flag \"{}\", which policy require needs: run on "
@@ -102,11 +110,23 @@ CpuFlagCheck check_cpu_flags(const VmSpec& spec, const HostCaps& host) {
     } else if (policy == "optional" && !present) {
       check.dropped.push_back(f.name);
       check.warnings.push_back(fmt::format(
-          "{}: host \"{}\" has no CPU flag \"{}\"; policy optional leaves it out",
-          spec.source.spec_path(feature_path(i) + ".name"), host.hostname, f.name));
+          "{}: host \"{}\" has no CPU flag \"{}\"; {} leaves it out",
+          spec.source.spec_path(feature_path(i) + ".name"), host.hostname, f.name,
+          f.for_evmcs ? "evmcs was dropped, and without it the flag is optional; this"
+                      : "policy optional"));
     }
   }
   return check;
+}
+
+std::vector<std::string> flags_for_evmcs(const VmSpec& spec) {
+  std::vector<std::string> out;
+  for (const auto& f : spec.domain.cpu.features) {
+    if (f.for_evmcs) {
+      out.push_back(f.name);
+    }
+  }
+  return out;
 }
 
 }  // namespace qmd::policy

@@ -24,11 +24,16 @@ bool host_has_cpu_flag(const std::vector<std::string>& host_flags, std::string_v
 
 // The host-dependent policies under KVM: `require` needs the flag, `forbid` refuses a host that
 // has it, `optional` flags the host lacks are left out (returned, with a warning each).
+// `evmcs_dropped`: the Hyper-V check dropped evmcs, so what evmcs required
+// (CpuFeature::for_evmcs) is optional.
 struct CpuFlagCheck {
   SpecErrors errors;
   std::vector<std::string> dropped;  // optional flags the host lacks, as the spec names them
   std::vector<std::string> warnings;
 };
-CpuFlagCheck check_cpu_flags(const VmSpec& spec, const HostCaps& host);
+CpuFlagCheck check_cpu_flags(const VmSpec& spec, const HostCaps& host, bool evmcs_dropped = false);
+
+// The cpu.features hyperv.evmcs required, by name (TCG drops them with evmcs).
+std::vector<std::string> flags_for_evmcs(const VmSpec& spec);
 
 }  // namespace qmd::policy

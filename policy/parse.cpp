@@ -84,6 +84,9 @@ void read_vm_spec(MapReader& spec, VmSpec& out) {
   spec.accept_ignored("dataVolumeTemplates",
                      "has no effect on one host (CDI imports data volumes in a cluster); "
                      "ignored: give the VM a hostDisk or file volume instead");
+  spec.accept_ignored("resourceClaimTemplates",
+                      "has no effect on one host (DRA creates resource claims in a cluster); "
+                      "ignored");
   spec.read("running", out.running);
   spec.read("runStrategy", out.run_strategy);
   read_preset_ref(spec, "instancetype", out.instancetype);

@@ -20,6 +20,9 @@ void read_disk(MapReader& disk, DiskDevice& out) {
     disk.read_map(kKeys[*which], [&](MapReader& target) {
       target.read("bus", out.bus);
       target.read("readonly", out.readonly);
+      target.accept_ignored("rotationRate",
+                            "is not rendered by qmd yet; ignored: the guest sees the disk's "
+                            "default rotation rate");
       if (out.kind == DiskKind::disk) {
         target.read("pciAddress", out.pci_address);  // where KubeVirt puts it
       }
@@ -44,6 +47,21 @@ void read_interface(MapReader& iface, InterfaceDevice& out) {
   iface.read("macAddress", out.mac_address);
   iface.read("bootOrder", out.boot_order);
   iface.read("pciAddress", out.pci_address);
+  iface.accept_ignored("ports",
+                       "has no effect on one host (it forwards the pod's ports in a cluster); "
+                       "ignored: the guest is reached at its own address");
+  if (iface.has("sriov")) {
+    iface.reject("sriov",
+                 "SR-IOV is not available on one host: qmd passes no virtual function to a "
+                 "guest; use bridge with a host bridge");
+    return;
+  }
+  if (iface.has("macvtap")) {
+    iface.reject("macvtap",
+                 "macvtap is not supported by qmd: use bridge with a host bridge (a multus "
+                 "network named under bridges: in qmd.yaml)");
+    return;
+  }
   constexpr std::array<std::string_view, 5> kBindings{"masquerade", "user", "slirp", "bridge",
                                                       "tap"};
   const auto which = iface.one_of({"masquerade", "user", "slirp", "bridge", "tap"});
@@ -110,6 +128,13 @@ void read_devices(MapReader& devices, DevicesSpec& out) {
   devices.read("autoattachInputDevice", out.autoattach_input_device);
   devices.read("autoattachPodInterface", out.autoattach_pod_interface);
   devices.reject("sound", "sound devices are not supported by qmd; remove devices.sound");
+  devices.reject("gpus",
+                 "GPUs (by device plugin or DRA resource claim) are not available on one host: "
+                 "qmd passes no host GPU or vGPU to a guest; remove devices.gpus");
+  devices.reject("hostDevices",
+                 "host devices (PCI or USB, by device plugin or DRA resource claim) are not "
+                 "available on one host: qmd passes no host device to a guest; remove "
+                 "devices.hostDevices");
 }
 
 }  // namespace qmd::policy::parse_parts

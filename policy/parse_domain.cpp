@@ -72,10 +72,14 @@ void read_bootloader(MapReader& bootloader, FirmwareSpec& out) {
 }
 
 void read_kernel_boot(MapReader& kernel_boot, KernelBoot& out) {
-  kernel_boot.reject("container",
-                     "kernels from container images are not supported by qmd: give local "
-                     "files as kernelBoot.kernelPath and kernelBoot.initrdPath");
-  kernel_boot.require("kernelPath");
+  if (kernel_boot.has("container")) {
+    kernel_boot.reject("container",
+                       "a kernel from a container image is not available on one host: qmd "
+                       "pulls no images; give local files as kernelBoot.kernelPath and "
+                       "kernelBoot.initrdPath");
+  } else {
+    kernel_boot.require("kernelPath");
+  }
   kernel_boot.read("kernelPath", out.kernel_path);
   kernel_boot.read("initrdPath", out.initrd_path);
   kernel_boot.read("kernelArgs", out.kernel_args);
@@ -169,6 +173,9 @@ void read_domain(MapReader& domain, DomainSpec& out) {
   domain.read_map("memory", [&](MapReader& r) { read_memory(r, out.memory); });
   domain.read_map("resources", [&](MapReader& r) { read_resources(r, out.resources); });
   domain.read_map("machine", [&](MapReader& r) { r.read("type", out.machine.type); });
+  if (out.machine.type && out.machine.type->empty()) {
+    out.machine.type.reset();  // KubeVirt's "" is the default machine type
+  }
   domain.read_map("firmware", [&](MapReader& r) { read_firmware(r, out.firmware); });
   domain.read_map("chassis", [&](MapReader& r) { read_chassis(r, out.chassis); });
   domain.read_map("clock", [&](MapReader& r) { read_clock(r, out.clock); });

@@ -17,7 +17,15 @@ struct PresetEntry {
   std::string origin;       // presets::kBuiltinOrigin or a file path
   bool replaces_builtin = false;
   SpecErrors errors;
+  // KubeVirt keeps namespaced and cluster kinds apart: a file of the other scope with the same
+  // name (VirtualMachineInstancetype csmall beside VirtualMachineClusterInstancetype csmall).
+  std::optional<T> other_scope;
 };
+
+// Whether a kind is one of the cluster-wide two.
+inline bool cluster_scoped(std::string_view kind) {
+  return kind.find("Cluster") != std::string_view::npos;
+}
 
 struct PresetCatalog::Impl {
   std::map<std::string, PresetEntry<presets::Instancetype>> instancetypes;

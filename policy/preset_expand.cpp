@@ -42,6 +42,12 @@ const T* find(const std::map<std::string, PresetEntry<T>>& map, const PresetCata
     errors.insert(errors.end(), it->second.errors.begin(), it->second.errors.end());
     return nullptr;
   }
+  // The ref's kind picks the scope; KubeVirt's default kind is the cluster one.
+  const auto& other = it->second.other_scope;
+  const bool want_cluster = cluster_scoped(ref.kind.value_or("VirtualMachineCluster"));
+  if (other && cluster_scoped(it->second.preset->kind) != want_cluster) {
+    return &*other;
+  }
   return &*it->second.preset;
 }
 

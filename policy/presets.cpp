@@ -55,6 +55,11 @@ void add_entry(std::map<std::string, PresetEntry<T>>& map, T preset, const YAML:
     entry.replaces_builtin = true;
     return;
   }
+  if (entry.preset && !entry.other_scope &&
+      cluster_scoped(entry.preset->kind) != cluster_scoped(preset.kind)) {
+    entry.other_scope = std::move(preset);
+    return;
+  }
   SpecError clash{"metadata.name",
                   fmt::format("{} \"{}\" is defined both here and in {}; keep one of them", family,
                               name, entry.origin),

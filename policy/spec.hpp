@@ -22,6 +22,9 @@ struct Toggle {
 struct CpuFeature {
   std::string name;                   // e.g. vmx, pcid, invtsc
   std::optional<std::string> policy;  // force|require|optional|disable|forbid; default require
+  // hyperv.evmcs brought this `require` (added the entry, or raised it from optional), as
+  // KubeVirt does: if evmcs is dropped on the host, the flag becomes optional again.
+  bool for_evmcs = false;
 };
 
 struct CpuSpec {

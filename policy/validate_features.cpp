@@ -2,6 +2,7 @@
 // that a bad combination never reaches QEMU, plus KubeVirt's value rules.
 #include <fmt/format.h>
 
+#include "policy/host_cpu_flags.hpp"
 #include "policy/validate_rules.hpp"
 
 namespace qmd::policy::rules {
@@ -59,6 +60,31 @@ void validate_dependencies(const VmSpec& spec, const HypervFeatures& hv, SpecErr
        errors);
 }
 
+// hv-evmcs is nested VMX: apply_defaults requires the vmx flag with it, unless the spec turns
+// vmx off, which leaves the guest an enlightened VMCS it cannot use.
+void validate_evmcs_vmx(const VmSpec& spec, const HypervFeatures& hv, SpecErrors& errors) {
+  if (!is_on(hv.evmcs)) {
+    return;
+  }
+  const auto& features = spec.domain.cpu.features;
+  for (std::size_t i = 0; i < features.size(); ++i) {
+    const std::string policy = features[i].policy.value_or("require");
+    if (canonical_cpu_flag(features[i].name) != "vmx" ||
+        (policy != "disable" && policy != "forbid")) {
+      continue;
+    }
+    const auto entry = fmt::format("domain.cpu.features[{}]", i);
+    const auto mark = spec.source.find(spec.source.spec_path(entry + ".policy"));
+    errors.push_back(spec.source.error_at(
+        kHv + "evmcs",
+        fmt::format("needs the CPU flag vmx, which {} turns off (policy {}, {}:{}:{}): remove "
+                    "that entry or disable evmcs (the enlightened VMCS serves nested "
+                    "virtualization)",
+                    spec.source.spec_path(entry), policy, spec.source.file(), mark.line,
+                    mark.column)));
+  }
+}
+
 void validate_values(const VmSpec& spec, const HypervFeatures& hv, SpecErrors& errors) {
   if (feature_on(hv.vendorid)) {
     const auto& id = hv.vendorid->vendor_id;
@@ -95,6 +121,7 @@ void validate_features(const VmSpec& spec, SpecErrors& errors) {
     return;
   }
   validate_dependencies(spec, *features.hyperv, errors);
+  validate_evmcs_vmx(spec, *features.hyperv, errors);
   validate_values(spec, *features.hyperv, errors);
 }
 

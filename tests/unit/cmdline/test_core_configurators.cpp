@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "cmdline/core_configurators.hpp"
+#include "policy/validate.hpp"
 
 using namespace qmd::cmdline;
 using qmd::policy::VmSpec;
@@ -85,6 +86,18 @@ TEST_CASE("cpu: pvspinlock is kvm-pv-unhalt; cpu.features are +flag / -flag by p
   // check_host left out the optional flag the host lacks.
   CHECK(run(CpuConfigurator(true, {}, 0, {"svm"}), s) ==
         Lines{"-cpu host,kvm=off,kvm-pv-unhalt=off,+pcid,+vmx,-mpx,-sgx,+x2apic"});
+}
+
+TEST_CASE("cpu: the vmx that evmcs requires is +vmx after the hv- flags; dropped with evmcs") {
+  VmSpec s = base_spec();
+  s.domain.features.hyperv.emplace();
+  s.domain.features.hyperv->vapic = qmd::policy::Toggle{};
+  s.domain.features.hyperv->evmcs = qmd::policy::Toggle{};
+  s = qmd::policy::apply_defaults(s);
+  CHECK(run(CpuConfigurator(true, {}), s) == Lines{"-cpu host,hv-vapic,hv-evmcs,+vmx"});
+  // check_host dropped evmcs (bestEffort) and with it the vmx the host lacks.
+  CHECK(run(CpuConfigurator(true, {"hv-evmcs"}, 0, {"vmx"}), s) ==
+        Lines{"-cpu host,hv-vapic"});
 }
 
 TEST_CASE("cpu: a forced invtsc pins the TSC like hv-frequencies; a disabled one does not") {

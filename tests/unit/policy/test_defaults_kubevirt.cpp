@@ -164,7 +164,10 @@ TEST_CASE("absent Hyper-V prerequisites are turned on, each with a warning") {
         "(vm.yaml:7:25)\n"
         "warning: spec.domain.features.hyperv.tlbflush.direct: needs hyperv.vapic, which the "
         "spec does not set; turned on spec.domain.features.hyperv.vapic: {} as KubeVirt does "
-        "(vm.yaml:7:36)\n");
+        "(vm.yaml:7:36)\n"
+        "warning: spec.domain.features.hyperv.evmcs: needs the CPU flag vmx, which the spec "
+        "does not list; added spec.domain.cpu.features[0]: {name: vmx, policy: require} as "
+        "KubeVirt does (vm.yaml:7:58)\n");
   const auto spec = expand(std::string(kHead) +
                            "    memory: {guest: 1Gi}\n    features: {hyperv: {evmcs: {}}}\n");
   CHECK(spec.domain.features.hyperv->vapic->enabled == true);
@@ -179,6 +182,9 @@ TEST_CASE("a prerequisite turned off stays off and is an error naming both field
         "(vm.yaml:7:25)\n");
   CHECK(report("    memory: {guest: 1Gi}\n"
                "    features: {hyperv: {evmcs: {}, vapic: {enabled: false}}}\n") ==
+        "warning: spec.domain.features.hyperv.evmcs: needs the CPU flag vmx, which the spec "
+        "does not list; added spec.domain.cpu.features[0]: {name: vmx, policy: require} as "
+        "KubeVirt does (vm.yaml:7:25)\n"
         "error: spec.domain.features.hyperv.evmcs: needs spec.domain.features.hyperv.vapic, "
         "which is off: enable vapic or disable evmcs (QEMU's hv-evmcs needs hv-vapic) "
         "(vm.yaml:7:25)\n");
@@ -263,4 +269,79 @@ TEST_CASE("architecture amd64 is accepted; any other is refused naming the host'
   CHECK(to_string(arm.error()) ==
         "spec.architecture: \"arm64\" is not this host's architecture: the host is amd64 "
         "(x86_64, the only one qmd runs); set amd64 or remove the field (vm.yaml:7:17)\n");
+}
+
+TEST_CASE("bridge on the pod network is connected as masquerade, with a warning") {
+  const std::string row = "    memory: {guest: 1Gi}\n"
+                          "    devices: {interfaces: [{name: default, bridge: {}}]}\n"
+                          "  networks: [{name: default, pod: {}}]\n";
+  CHECK(report(row) ==
+        "warning: spec.domain.devices.interfaces[0].bridge: binds the pod network \"default\", "
+        "which is qmd's NAT network on one host: connected as masquerade, the guest gets its "
+        "address there by DHCP (vm.yaml:7:44)\n");
+  CHECK(expand(kHead + row).domain.devices.interfaces[0].binding == "masquerade");
+  // On a multus network, bridge stays bridge.
+  CHECK(expand(std::string(kHead) +
+               "    memory: {guest: 1Gi}\n"
+               "    devices: {interfaces: [{name: lan, bridge: {}}]}\n"
+               "  networks: [{name: lan, multus: {networkName: br0}}]\n")
+            .domain.devices.interfaces[0]
+            .binding == "bridge");
+}
+
+TEST_CASE("machine.type \"\" is the default machine type") {
+  const auto spec = expand(std::string(kHead) + "    memory: {guest: 1Gi}\n    machine: {type: \"\"}\n");
+  CHECK(spec.domain.machine.type == "q35");
+  CHECK(report("    memory: {guest: 1Gi}\n    machine: {type: \"\"}\n") == "");
+}
+
+TEST_CASE("ports, rotationRate and resourceClaimTemplates are accepted with a warning") {
+  CHECK(report("    memory: {guest: 1Gi}\n"
+               "    devices:\n"
+               "      disks: [{name: d, disk: {bus: scsi, rotationRate: 1}}]\n"
+               "      interfaces: [{name: default, masquerade: {}, ports: [{port: 80}]}]\n"
+               "  networks: [{name: default, pod: {}}]\n"
+               "  volumes: [{name: d, hostDisk: {path: /srv/d.img, type: Disk}}]\n") ==
+        "warning: spec.domain.devices.disks[0].disk.rotationRate: is not rendered by qmd yet; "
+        "ignored: the guest sees the disk's default rotation rate (vm.yaml:8:43)\n"
+        "warning: spec.domain.devices.interfaces[0].ports: has no effect on one host (it "
+        "forwards the pod's ports in a cluster); ignored: the guest is reached at its own "
+        "address (vm.yaml:9:52)\n");
+  const auto spec = parse_spec("apiVersion: kubevirt.io/v1\n"
+                               "kind: VirtualMachine\n"
+                               "metadata: {name: c}\n"
+                               "spec:\n"
+                               "  resourceClaimTemplates: [{name: gpu}]\n"
+                               "  template: {spec: {domain: {memory: {guest: 1Gi}}}}\n",
+                               "vm.yaml");
+  REQUIRE_MESSAGE(spec.has_value(), (spec ? "" : to_string(spec.error())));
+  CHECK(to_string(spec->warnings) ==
+        "spec.resourceClaimTemplates: has no effect on one host (DRA creates resource claims in "
+        "a cluster); ignored (vm.yaml:5:3)\n");
+}
+
+TEST_CASE("interface and network names may be camel case; disk names may not") {
+  CHECK(report("    memory: {guest: 1Gi}\n"
+               "    devices: {interfaces: [{name: testSlirp, slirp: {}}]}\n"
+               "  networks: [{name: testSlirp, pod: {}}]\n") == "");
+  CHECK(report("    memory: {guest: 1Gi}\n"
+               "  volumes: [{name: Data, hostDisk: {path: /srv/d.img, type: Disk}}]\n") ==
+        "error: spec.volumes[0].name: \"Data\" is not a name qmd accepts: use 1 to 24 "
+        "lower-case letters, digits and '-', starting with a letter or digit (vm.yaml:7:14)\n");
+}
+
+TEST_CASE("the sidecar hook annotation is accepted with a warning") {
+  const std::string doc = "apiVersion: kubevirt.io/v1\n"
+                          "kind: VirtualMachine\n"
+                          "metadata: {name: c}\n"
+                          "spec:\n"
+                          "  template:\n"
+                          "    metadata:\n"
+                          "      annotations: {hooks.kubevirt.io/hookSidecars: '[]'}\n"
+                          "    spec: {domain: {memory: {guest: 1Gi}}}\n";
+  CHECK(to_string(expand(doc).warnings) ==
+        "spec.template.metadata.annotations.hooks.kubevirt.io/hookSidecars: has no effect on one "
+        "host (KubeVirt runs these sidecars in the VM's pod to edit libvirt's domain); ignored "
+        "(vm.yaml:7:21)\n");
+  CHECK(to_string(expand(std::string(kHead) + "    memory: {guest: 1Gi}\n").warnings) == "");
 }

@@ -161,11 +161,9 @@ TEST_CASE("refused fields say what to do") {
         "spec.domain.devices.sound: sound devices are not supported by qmd; remove "
         "devices.sound (vm.yaml:7:7)\n");
   CHECK(domain_errors("    firmware:\n      kernelBoot:\n        container: {image: k}\n") ==
-        "spec.domain.firmware.kernelBoot.container: kernels from container images are not "
-        "supported by qmd: give local files as kernelBoot.kernelPath and "
-        "kernelBoot.initrdPath (vm.yaml:8:9)\n"
-        "spec.domain.firmware.kernelBoot.kernelPath: missing required field \"kernelPath\" "
-        "(vm.yaml:8:9)\n");
+        "spec.domain.firmware.kernelBoot.container: a kernel from a container image is not "
+        "available on one host: qmd pulls no images; give local files as "
+        "kernelBoot.kernelPath and kernelBoot.initrdPath (vm.yaml:8:9)\n");
 }
 
 TEST_CASE("the top of the document: apiVersion, kind, metadata") {
@@ -218,7 +216,8 @@ TEST_CASE("all errors come back at once, in document order") {
         "interfaces, inputs, watchdog, tpm, rng, video, networkInterfaceMultiqueue, "
         "blockMultiQueue, useVirtioTransitional, autoattachSerialConsole, "
         "autoattachGraphicsDevice, "
-        "autoattachMemBalloon, autoattachInputDevice, autoattachPodInterface, sound "
+        "autoattachMemBalloon, autoattachInputDevice, autoattachPodInterface, sound, gpus, "
+        "hostDevices "
         "(vm.yaml:7:7)\n"
         "spec.domain.devices.disks[0].cache: expected a string, got a list (vm.yaml:10:16)\n"
         "spec.domain.cpu.cores: expected an integer, got \"x\" (vm.yaml:11:18)\n");

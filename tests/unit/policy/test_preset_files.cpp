@@ -269,7 +269,7 @@ TEST_CASE("a file replaces a built-in of its family and name; two files of one n
 metadata: {name: linux}
 spec: {devices: {preferredDiskBus: sata}}
 )");
-  const auto again = dir.write("b-linux.yaml", R"(kind: VirtualMachineClusterPreference
+  const auto again = dir.write("b-linux.yaml", R"(kind: VirtualMachinePreference
 metadata: {name: linux}
 spec: {}
 )");
@@ -474,4 +474,26 @@ spec: {preferredLaunchSecurity: {snp: {}}}
   auto snp = expand(vm("  preference: {name: snp}\n"), catalog);
   REQUIRE(snp);
   CHECK(snp->domain.launch_security.kind == LaunchSecurityKind::snp);
+}
+
+TEST_CASE("a namespaced and a cluster preset of one name are two presets, picked by kind") {
+  TempDir dir;
+  dir.write("ns.yaml", R"(kind: VirtualMachineInstancetype
+metadata: {name: csmall}
+spec: {cpu: {guest: 1}, memory: {guest: 1Gi}}
+)");
+  dir.write("cluster.yaml", R"(kind: VirtualMachineClusterInstancetype
+metadata: {name: csmall}
+spec: {cpu: {guest: 2}, memory: {guest: 2Gi}}
+)");
+  const auto catalog = load(dir);
+  CHECK(catalog.failures().empty());
+  const auto cpus = [&](const std::string& kind) {
+    auto spec = expand(vm("  instancetype: {name: csmall" + kind + "}\n"), catalog);
+    REQUIRE(spec);
+    return spec->domain.cpu.sockets.value_or(0);
+  };
+  CHECK(cpus(", kind: VirtualMachineInstancetype") == 1u);
+  CHECK(cpus(", kind: VirtualMachineClusterInstancetype") == 2u);
+  CHECK(cpus("") == 2u);  // KubeVirt's default kind is the cluster one
 }
