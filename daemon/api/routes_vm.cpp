@@ -181,12 +181,24 @@ asio::awaitable<OpResult> stop_action(Vm& vm, const Request& request) {
   co_return co_await vm.stop(grace);
 }
 
+// Where the caps came from: {"startedFrom", "probedAt", "ageSeconds", "refresh", "cacheNote"}.
+json::object probe_json(const ProbeStatus& probe) {
+  const auto age = std::chrono::duration_cast<std::chrono::seconds>(
+      std::chrono::system_clock::now() - probe.probed_at);
+  return json::object{{"startedFrom", probe.started_from},
+                      {"probedAt", format_time(probe.probed_at)},
+                      {"ageSeconds", std::max<std::int64_t>(0, age.count())},
+                      {"refresh", probe.refresh},
+                      {"cacheNote", probe.cache_note}};
+}
+
 }  // namespace
 
 void add_host_routes(Router& router, DaemonContext& ctx) {
   router.add(http::verb::get, "/v1/host", [&ctx](Request) -> asio::awaitable<Response> {
     auto host = json::parse(policy::host_caps_json(ctx.host)).as_object();
     host["presets"] = presets_json(ctx.presets);
+    host["probe"] = probe_json(ctx.probe);
     co_return json_response(json::serialize(host));
   });
 }
