@@ -25,7 +25,9 @@ struct Probed {
 // during the probe leaves the answer uncached: the next start probes again).
 Probed probe_and_cache(const Config& config) {
   const ProbeKey before = probe_key(config.qemu_binary);
-  Probed out{{policy::probe_host(config.qemu_binary), std::chrono::system_clock::now()}, {}};
+  // Whole seconds: what the cache keeps, so the time reads the same from either.
+  const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  Probed out{{policy::probe_host(config.qemu_binary), now}, {}};
   if (probe_key(config.qemu_binary) != before) {
     out.cache_note = "not cached: the QEMU binary, kernel or /dev/kvm changed during the probe";
   } else if (auto written = write_probe_cache(probe_cache_path(config.state_dir), before,
