@@ -211,8 +211,8 @@ void read_machine(Fields& in, policy::HostCaps& caps) {
   caps.cpu_flags = in.texts("cpu_flags");
   caps.vhost_net = in.flag("vhost_net");
   caps.memory_total = in.number("memory_total");
-  caps.cpus_online =
-      static_cast<std::uint32_t>(in.number("cpus_online", std::numeric_limits<std::uint32_t>::max()));
+  caps.cpus_online = static_cast<std::uint32_t>(
+      in.number("cpus_online", std::numeric_limits<std::uint32_t>::max()));
   Fields security = in.sub("launch_security");
   caps.sev = security.flag("sev");
   caps.sev_snp = security.flag("snp");
@@ -262,8 +262,7 @@ std::optional<std::string> check_paths(const policy::HostCaps& caps,
 }  // namespace
 
 std::expected<void, std::string> check_trusted_file(const std::string& path) {
-  if (!path.starts_with('/') || path.find("/../") != std::string::npos ||
-      path.ends_with("/..")) {
+  if (!path.starts_with('/') || path.find("/../") != std::string::npos || path.ends_with("/..")) {
     return std::unexpected(fmt::format("{} is not an absolute path without ..", path));
   }
   struct stat st {};
@@ -274,12 +273,12 @@ std::expected<void, std::string> check_trusted_file(const std::string& path) {
     return std::unexpected(fmt::format("{} is not a regular file", path));
   }
   if (st.st_uid != 0 && st.st_uid != ::geteuid()) {
-    return std::unexpected(fmt::format("{} belongs to uid {}, neither root nor qmd", path,
-                                       st.st_uid));
+    return std::unexpected(
+        fmt::format("{} belongs to uid {}, neither root nor qmd", path, st.st_uid));
   }
   if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-    return std::unexpected(fmt::format("{} is writable by others ({:04o})", path,
-                                       st.st_mode & 07777));
+    return std::unexpected(
+        fmt::format("{} is writable by others ({:04o})", path, st.st_mode & 07777));
   }
   return {};
 }

@@ -70,8 +70,8 @@ std::expected<std::string, std::string> read_capped(int fd, std::size_t cap) {
 
 ProbeKey probe_key(const std::string& qemu_binary) {
   ProbeKey key;
-  key.qmd = fmt::format("qmd {} format {} {}", QMD_VERSION, kFormat,
-                        file_identity("/proc/self/exe"));
+  key.qmd =
+      fmt::format("qmd {} format {} {}", QMD_VERSION, kFormat, file_identity("/proc/self/exe"));
   key.qemu = file_identity(qemu_binary);
   utsname names{};
   if (::uname(&names) == 0) {

@@ -30,8 +30,8 @@ Probed probe_and_cache(const Config& config) {
   Probed out{{policy::probe_host(config.qemu_binary), now}, {}};
   if (probe_key(config.qemu_binary) != before) {
     out.cache_note = "not cached: the QEMU binary, kernel or /dev/kvm changed during the probe";
-  } else if (auto written = write_probe_cache(probe_cache_path(config.state_dir), before,
-                                              out.probe);
+  } else if (auto written =
+                 write_probe_cache(probe_cache_path(config.state_dir), before, out.probe);
              !written) {
     out.cache_note = "not cached: " + written.error();
   }
@@ -61,9 +61,9 @@ StartCaps host_caps_at_start(const Config& config) {
   if (cached) {
     spdlog::info("host caps from the probe cache {} (probed {}); probing again in the background",
                  path, format_time(cached->probed_at));
-    return StartCaps{std::move(cached->caps), ProbeStatus{.started_from = "cache",
-                                                          .probed_at = cached->probed_at,
-                                                          .refresh = "pending"}};
+    return StartCaps{
+        std::move(cached->caps),
+        ProbeStatus{.started_from = "cache", .probed_at = cached->probed_at, .refresh = "pending"}};
   }
   spdlog::info("probing the host ({}): the probe cache {} is not used: {}", config.qemu_binary,
                path, cached.error());
@@ -73,11 +73,11 @@ StartCaps host_caps_at_start(const Config& config) {
                       .count();
   spdlog::info("host probed in {} ms{}", ms,
                probed.cache_note.empty() ? "" : "; " + probed.cache_note);
-  return StartCaps{std::move(probed.probe.caps),
-                   ProbeStatus{.started_from = "probe",
-                               .probed_at = probed.probe.probed_at,
-                               .cache_note = probed.cache_note.empty() ? cached.error()
-                                                                       : probed.cache_note}};
+  return StartCaps{
+      std::move(probed.probe.caps),
+      ProbeStatus{.started_from = "probe",
+                  .probed_at = probed.probe.probed_at,
+                  .cache_note = probed.cache_note.empty() ? cached.error() : probed.cache_note}};
 }
 
 void refresh_host_caps(DaemonContext& ctx) {
@@ -85,9 +85,14 @@ void refresh_host_caps(DaemonContext& ctx) {
     return;
   }
   auto refresh = [&ctx]() -> asio::awaitable<void> {
-    auto job = [config = ctx.config] { return probe_and_cache(config); };
-    Probed probed = co_await run_blocking(ctx.blocking, std::move(job));
-    const auto changed = changed_caps_fields(ctx.host, probed.probe.caps);
+    // The comparison too runs on the pool: two JSON documents of some 12 KiB each.
+    auto job = [config = ctx.config, before = ctx.host] {
+      Probed probed = probe_and_cache(config);
+      auto changed = changed_caps_fields(before, probed.probe.caps);
+      return std::pair{std::move(probed), std::move(changed)};
+    };
+    auto result = co_await run_blocking(ctx.blocking, std::move(job));
+    auto& [probed, changed] = result;
     if (changed.empty()) {
       ctx.probe.refresh = "same";
       spdlog::info("host probed again in the background: the same as the cache{}",
@@ -95,9 +100,10 @@ void refresh_host_caps(DaemonContext& ctx) {
     } else {
       ctx.probe.refresh = "changed";
       ctx.host = std::move(probed.probe.caps);
-      spdlog::warn("host probed again in the background: {} changed since the cache; qmd "
-                   "uses the new caps from now on",
-                   fmt::join(changed, ", "));
+      spdlog::warn(
+          "host probed again in the background: {} changed since the cache; qmd "
+          "uses the new caps from now on",
+          fmt::join(changed, ", "));
     }
     ctx.probe.probed_at = probed.probe.probed_at;
     ctx.probe.cache_note = probed.cache_note;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The host probe cache (<state dir>/host-probe.json): the first qmd probes and writes it; the
 # next starts from it (GET /v1/host probe.startedFrom "cache") with its running VM adopted,
-# and probes again in the background; a corrupt file, one others may write, another QEMU
+# and probes again in the background (and takes the new caps when they differ); a corrupt file, one others may write, another QEMU
 # binary, or the same binary touched, each make qmd probe afresh and say why.
 source "$(dirname "$0")/lib.sh"
 
@@ -61,6 +61,27 @@ scenario_second_start_uses_cache() {
   qm kill r1 >/dev/null || fail "kill r1"
 }
 
+# A cache that passes every check but no longer matches the host (its hostname edited): qmd
+# starts from it, and the background probe replaces the caps and says what changed.
+scenario_changed_caps() {
+  kill -TERM "$QMD_PID"
+  wait "$QMD_PID" 2>/dev/null || true
+  QMD_PID=
+  python3 -c 'import json, sys
+d = json.load(open(sys.argv[1])); d["caps"]["hostname"] = "elsewhere"
+open(sys.argv[1], "w").write(json.dumps(d))' "$CACHE"
+  restart_qmd
+  [[ "$(probe_field startedFrom)" == cache ]] || fail "the edited cache was not used: $(this_log)"
+  wait_for 120 "the background probe" refresh_done
+  [[ "$(probe_field refresh)" == changed ]] || fail "refresh $(probe_field refresh): $(this_log)"
+  local host
+  host=$(curl -sS --unix-socket "$SOCK" http://qmd/v1/host | json_get 'd["hostname"]')
+  [[ "$host" == "$(hostname)" ]] || fail "the caps still say hostname $host"
+  this_log | grep_q "background: hostname changed since the cache" ||
+    fail "no warning naming the field that changed"
+  [[ "$(json_get 'd["caps"]["hostname"]' <"$CACHE")" == "$(hostname)" ]] || fail "cache not rewritten"
+}
+
 # Each a cache qmd must not use, and the words qmd gives for it.
 refused_cache() {  # refused_cache WHY
   restart_qmd
@@ -108,8 +129,8 @@ scenario_touched_qemu() {
 
 setup
 # In this shell, not subshells: each scenario starts from the qmd the one before left.
-for scenario in first_start_probes second_start_uses_cache corrupt_cache others_may_write \
-  oversized another_qemu touched_qemu; do
+for scenario in first_start_probes second_start_uses_cache changed_caps corrupt_cache \
+  others_may_write oversized another_qemu touched_qemu; do
   scenario_"$scenario"
   log "PASS $scenario"
 done

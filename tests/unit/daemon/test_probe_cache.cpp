@@ -133,31 +133,41 @@ TEST_CASE("a corrupt cache is not used, and says why") {
   refused(edited(good, [](json::object& d) { d["probedAt"] = "yesterday"; }), "probedAt");
   refused(edited(good, [](json::object& d) { d["probedAt"] = 99999999999; }), "probedAt");
   refused(edited(good, [](json::object& d) { d["extra"] = 1; }), "fields qmd does not write");
-  refused(edited(good, [](json::object& d) { d["caps"].as_object()["kvm"].as_object()["usable"] = "yes"; }),
-          "caps.kvm.usable is not true or false");
+  refused(
+      edited(good,
+             [](json::object& d) { d["caps"].as_object()["kvm"].as_object()["usable"] = "yes"; }),
+      "caps.kvm.usable is not true or false");
   refused(edited(good, [](json::object& d) { d["caps"].as_object().erase("cpu_models"); }),
           "caps.cpu_models is missing");
-  refused(edited(good, [](json::object& d) { d["caps"].as_object()["cpu_models"] = json::array{1}; }),
-          "caps.cpu_models holds something that is not a string");
+  refused(
+      edited(good, [](json::object& d) { d["caps"].as_object()["cpu_models"] = json::array{1}; }),
+      "caps.cpu_models holds something that is not a string");
   refused(edited(good, [](json::object& d) { d["caps"].as_object()["cpus_online"] = -4; }),
           "caps.cpus_online is not a count");
   refused(edited(good, [](json::object& d) { d["caps"].as_object()["cpus_online"] = 1ULL << 40; }),
           "caps.cpus_online is above");
-  refused(edited(good, [](json::object& d) { d["caps"].as_object()["qemu"].as_object()["version"] = "7.x"; }),
-          "caps.qemu.version is not MAJOR.MINOR.MICRO");
+  refused(
+      edited(good,
+             [](json::object& d) { d["caps"].as_object()["qemu"].as_object()["version"] = "7.x"; }),
+      "caps.qemu.version is not MAJOR.MINOR.MICRO");
   refused(edited(good, [](json::object& d) { d["caps"].as_object()["new_field"] = true; }),
           "do not match what qmd writes");
-  refused(edited(good, [](json::object& d) {
-            d["caps"].as_object()["hyperv"].as_object()["features"].as_object()["bogus"] =
-                json::object{{"accepted", true}};
-          }),
+  refused(edited(good,
+                 [](json::object& d) {
+                   d["caps"].as_object()["hyperv"].as_object()["features"].as_object()["bogus"] =
+                       json::object{{"accepted", true}};
+                 }),
           "bogus is not a Hyper-V feature qmd knows");
-  refused(edited(good, [](json::object& d) { d["caps"].as_object()["hugepages"].as_object()["2Mx"] = json::object{}; }),
+  refused(edited(good,
+                 [](json::object& d) {
+                   d["caps"].as_object()["hugepages"].as_object()["2Mx"] = json::object{};
+                 }),
           "2Mx is not a page size");
   // Nested deeper than the caps ever are.
-  refused(edited(good, [](json::object& d) {
-            d["caps"].as_object()["hostname"] = json::parse("[[[[[[[[[[1]]]]]]]]]]");
-          }),
+  refused(edited(good,
+                 [](json::object& d) {
+                   d["caps"].as_object()["hostname"] = json::parse("[[[[[[[[[[1]]]]]]]]]]");
+                 }),
           "not JSON");
 }
 
@@ -166,7 +176,8 @@ TEST_CASE("caps that would make qmd run or hand QEMU another file are refused") 
   const auto caps = rich_caps(dir);
   auto refused = [&](qmd::policy::HostCaps changed, const std::string& why,
                      const std::string& qemu = kQemu) {
-    auto read = parse_probe_cache(probe_cache_text(some_key(), probe_of(changed)), some_key(), qemu);
+    auto read =
+        parse_probe_cache(probe_cache_text(some_key(), probe_of(changed)), some_key(), qemu);
     REQUIRE_FALSE(read.has_value());
     CHECK_MESSAGE(read.error().find(why) != std::string::npos, read.error());
   };
