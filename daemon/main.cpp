@@ -31,6 +31,7 @@
 #include "daemon/api/routes_host_shutdown.hpp"
 #include "daemon/daemon_flags.hpp"
 #include "daemon/runtime/autostart.hpp"
+#include "daemon/runtime/host_probe.hpp"
 #include "daemon/runtime/host_shutdown.hpp"
 #include "daemon/runtime/registry.hpp"
 #include "daemon/store/dir_fd.hpp"
@@ -212,13 +213,14 @@ int main(int argc, char** argv) {
                  qmd::policy::to_string(failure.errors));
   }
 
-  spdlog::info("qmd {} probing the host ({})", QMD_VERSION, config->qemu_binary);
+  spdlog::info("qmd {}", QMD_VERSION);
+  StartCaps start_caps = host_caps_at_start(*config);
   asio::io_context loop(1);
   asio::thread_pool blocking(2);
   EventBus events(loop.get_executor());
-  DaemonContext ctx{loop.get_executor(), blocking, *config,
-                    qmd::policy::probe_host(config->qemu_binary), *presets, *store, events,
-                    qemu_user, {}};
+  DaemonContext ctx{loop.get_executor(), blocking, *config, std::move(start_caps.caps), *presets,
+                    *store, events, qemu_user, {}};
+  ctx.probe = std::move(start_caps.status);
   Registry registry(ctx);
   Operations operations(loop.get_executor());
   HostShutdown host_shutdown(ctx, registry);
@@ -262,6 +264,7 @@ int main(int argc, char** argv) {
             fmt::format("{} VMs, API on {}", registry.all().size(), options.socket_path);
         spdlog::info("ready: {}", status);
         sd_notify_ready(status);
+        refresh_host_caps(ctx);
         co_await start_always_vms(ctx, registry);
       },
       asio::detached);

@@ -1,12 +1,13 @@
 #pragma once
 // What every VM of one qmd shares: the loop, a small pool for blocking file work, the
-// configuration, the host as probed once at start, presets, the store and the event bus.
+// configuration, the host as probed (or read from the probe cache), presets, the store and the event bus.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <optional>
 #include <set>
 
 #include "daemon/config.hpp"
+#include "daemon/host/probe_cache.hpp"
 #include "daemon/launch/launcher.hpp"
 #include "daemon/runtime/event_bus.hpp"
 #include "daemon/store/vm_store.hpp"
@@ -28,6 +29,7 @@ struct DaemonContext {
   // Set while the guests are shut down for the host (HostShutdown::run): no VM starts then,
   // neither by the API nor by runStrategy nor by autostart, so none escapes the plan.
   bool host_shutting_down = false;
+  ProbeStatus probe{};  // where `host` came from (host_probe.hpp)
 };
 
 }  // namespace qmd::daemon

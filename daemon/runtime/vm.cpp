@@ -121,32 +121,44 @@ Vm::Vm(DaemonContext& ctx, std::string name, std::string spec_text, VmRecord rec
 
 Vm::~Vm() = default;
 
-std::expected<policy::VmSpec, OpError> Vm::spec() const {
-  // Listing VMs asks every VM for its spec: parse each text once, not at every request.
-  if (spec_cache_ && spec_cache_->first == spec_text_) {
-    return spec_cache_->second;
+namespace {
+
+std::string run_strategy_of(const std::expected<policy::VmSpec, OpError>& spec) {
+  if (!spec) {
+    return "Manual";
+  }
+  if (spec->run_strategy) {
+    return *spec->run_strategy;
+  }
+  if (spec->running) {
+    return *spec->running ? "Always" : "Halted";
+  }
+  return "Manual";
+}
+
+}  // namespace
+
+const Vm::ParsedSpec& Vm::parsed_spec() const {
+  if (parsed_) {
+    return *parsed_;
   }
   auto spec = parse_definition(ctx_, spec_text_, name_ + "/spec.yaml");
   if (spec && !spec->domain.firmware.uuid) {
     spec->domain.firmware.uuid = record_.uuid;  // stable, and how adoption knows its QEMU
   }
-  spec_cache_.emplace(spec_text_, spec);
-  return spec;
+  std::string strategy = run_strategy_of(spec);
+  parsed_.emplace(ParsedSpec{std::move(spec), std::move(strategy)});
+  return *parsed_;
 }
 
-std::string Vm::run_strategy() const {
-  auto parsed = spec();
-  if (!parsed) {
-    return "Manual";
-  }
-  if (parsed->run_strategy) {
-    return *parsed->run_strategy;
-  }
-  if (parsed->running) {
-    return *parsed->running ? "Always" : "Halted";
-  }
-  return "Manual";
+std::string Vm::set_spec_text(std::string text) {
+  parsed_.reset();
+  return std::exchange(spec_text_, std::move(text));
 }
+
+std::expected<policy::VmSpec, OpError> Vm::spec() const { return parsed_spec().spec; }
+
+std::string Vm::run_strategy() const { return parsed_spec().run_strategy; }
 
 cmdline::VmPaths Vm::paths() const {
   return {ctx_.config.run_dir + "/vms/" + name_, ctx_.store.vm_dir(name_)};
@@ -155,7 +167,7 @@ cmdline::VmPaths Vm::paths() const {
 std::string Vm::log_path() const { return ctx_.store.vm_dir(name_) + "/qemu.log"; }
 
 std::expected<cmdline::RenderResult, OpError> Vm::render() const {
-  auto parsed = spec();
+  const auto& parsed = parsed_spec().spec;
   if (!parsed) {
     return std::unexpected(parsed.error());
   }
@@ -174,21 +186,23 @@ std::expected<cmdline::RenderResult, OpError> Vm::render() const {
   return std::move(*rendered);
 }
 
-json::object Vm::summary() const {
-  json::object out;
-  out["name"] = name_;
-  out["state"] = std::string(state_name(state_));
+json::object Vm::summary(json::storage_ptr storage) const {
+  json::object out(storage);
+  out.reserve(6);
+  out.emplace("name", name_);
+  out.emplace("state", state_name(state_));
   if (run_ && run_->qemu) {
-    out["pid"] = run_->qemu->pid();
+    out.emplace("pid", run_->qemu->pid());
   } else {
-    out["pid"] = nullptr;
+    out.emplace("pid", nullptr);
   }
-  out["runStrategy"] = run_strategy();
-  out["ready"] = ready();
-  json::object agent;
-  agent["connected"] = run_ && run_->agent_connected;
-  agent["version"] = run_ ? run_->agent_version : std::string();
-  out["agent"] = std::move(agent);
+  out.emplace("runStrategy", parsed_spec().run_strategy);
+  out.emplace("ready", ready());
+  json::object agent(storage);
+  agent.reserve(2);
+  agent.emplace("connected", run_ && run_->agent_connected);
+  agent.emplace("version", run_ ? json::string_view(run_->agent_version) : json::string_view());
+  out.emplace("agent", std::move(agent));
   return out;
 }
 
@@ -230,7 +244,7 @@ json::object Vm::details() const {
     out["probes"] = std::move(status);
   }
   // What the guest is called (cloud-init and DHCP use it): the spec's hostname, else the name.
-  if (auto parsed = spec()) {
+  if (const auto& parsed = parsed_spec().spec) {
     out["hostname"] = policy::guest_hostname(*parsed);
     out["subdomain"] = parsed->subdomain.value_or("");
   }
@@ -412,13 +426,13 @@ asio::awaitable<OpResult> Vm::redefine(std::string spec_text) {
         fmt::format("metadata.name is \"{}\" but the VM is \"{}\"; a VM cannot be renamed",
                     parsed->name, name_)));
   }
-  const std::string previous = std::exchange(spec_text_, std::move(spec_text));
+  std::string previous = set_spec_text(std::move(spec_text));
   if (auto rendered = render(); !rendered) {
-    spec_text_ = previous;
+    set_spec_text(std::move(previous));
     co_return std::unexpected(rendered.error());
   }
   if (auto saved = ctx_.store.save_spec(name_, spec_text_); !saved) {
-    spec_text_ = previous;
+    set_spec_text(std::move(previous));
     co_return std::unexpected(op_error(OpError::Code::failed, saved.error()));
   }
   publish("Updated", is_active(state_) ? "definition updated; takes effect at the next start"

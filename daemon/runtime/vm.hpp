@@ -94,7 +94,8 @@ class Vm : public std::enable_shared_from_this<Vm> {
   cmdline::VmPaths paths() const;
   std::string log_path() const;  // QEMU's stdout/stderr
 
-  boost::json::object summary() const;  // GET /v1/vms entry
+  // GET /v1/vms entry; `storage`: where its JSON lives (the list's arena, for speed).
+  boost::json::object summary(boost::json::storage_ptr storage = {}) const;
   boost::json::object details() const;  // GET /v1/vms/NAME
 
   // The argv qmd would start now (GET /v1/vms/NAME/argv).
@@ -401,13 +402,21 @@ class Vm : public std::enable_shared_from_this<Vm> {
   OpResult check_definition(const std::string& text);
   std::function<OpResult(const std::string&)> definition_check();  // check_definition
   OpResult save_definition(std::string text);
+  // Replaces the definition text (and forgets what the old one parsed to); returns the old.
+  std::string set_spec_text(std::string text);
 
   DaemonContext& ctx_;
   std::string name_;
-  std::string spec_text_;
-  // The last text spec() parsed and what it gave (the record's uuid is fixed for a VM).
-  mutable std::optional<std::pair<std::string, std::expected<policy::VmSpec, OpError>>>
-      spec_cache_;
+  std::string spec_text_;  // changed only by set_spec_text(), which drops parsed_
+  // The definition parsed once per text: every listing asks each VM for its runStrategy,
+  // so that is kept beside the spec. Parsed at its first use after each set_spec_text()
+  // (create, update, load and hotplug --persist all render or list it right away).
+  struct ParsedSpec {
+    std::expected<policy::VmSpec, OpError> spec;
+    std::string run_strategy;  // Always, RerunOnFailure, Manual, Halted
+  };
+  const ParsedSpec& parsed_spec() const;
+  mutable std::optional<ParsedSpec> parsed_;  // empty: spec_text_ not parsed yet
   VmRecord record_;
   VmState state_ = VmState::stopped;
   AsyncMutex lock_;

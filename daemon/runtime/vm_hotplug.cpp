@@ -283,9 +283,9 @@ OpResult Vm::check_definition(const std::string& text) {
   if (!parsed) {
     return std::unexpected(parsed.error());
   }
-  const std::string previous = std::exchange(spec_text_, text);
+  std::string previous = set_spec_text(text);
   auto rendered = render();
-  spec_text_ = previous;
+  set_spec_text(std::move(previous));
   if (!rendered) {
     return std::unexpected(rendered.error());
   }
@@ -300,7 +300,7 @@ OpResult Vm::save_definition(std::string text) {
   if (auto saved = ctx_.store.save_spec(name_, text); !saved) {
     return std::unexpected(op_error(OpError::Code::failed, saved.error()));
   }
-  spec_text_ = std::move(text);
+  set_spec_text(std::move(text));
   publish("Updated", "definition updated by a hotplug change (--persist)");
   return {};
 }
