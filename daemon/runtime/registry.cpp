@@ -206,12 +206,12 @@ std::expected<std::string, OpError> Registry::incoming_uri(const IncomingRequest
   return fmt::format("tcp:{}{}{}:{}", ipv6 ? "[" : "", address, ipv6 ? "]" : "", *port);
 }
 
-std::expected<boost::json::object, OpError> Registry::nbd_address(const std::string& uri,
-                                                                  const Vm& vm) {
-  boost::json::object address;
+std::expected<migration::NbdAddress, OpError> Registry::nbd_address(const std::string& uri,
+                                                                    const Vm& vm) {
+  migration::NbdAddress address;
   if (uri.starts_with("unix:")) {
-    address["type"] = "unix";
-    address["path"] = vm.paths().run_dir + "/nbd.sock";
+    address.kind = migration::NbdAddress::Kind::unix_socket;
+    address.path = vm.paths().run_dir + "/nbd.sock";
     return address;
   }
   const std::string& host = ctx_.config.migration_address;
@@ -221,13 +221,13 @@ std::expected<boost::json::object, OpError> Registry::nbd_address(const std::str
     return std::unexpected(op_error(OpError::Code::conflict, port.error()));
   }
   incoming_ports_.insert(*port);
-  address["type"] = "inet";
-  address["host"] = host;
-  address["port"] = std::to_string(*port);
+  address.kind = migration::NbdAddress::Kind::inet;
+  address.host = host;
+  address.port = std::to_string(*port);
   return address;
 }
 
-asio::awaitable<std::expected<boost::json::object, OpError>> Registry::incoming(
+asio::awaitable<std::expected<migration::IncomingReady, OpError>> Registry::incoming(
     IncomingRequest request) {
   auto spec = parse_user_definition(ctx_, request.spec_text, "the source's definition");
   if (!spec) {
@@ -326,7 +326,8 @@ asio::awaitable<std::expected<boost::json::object, OpError>> Registry::incoming(
   start.tls = migrate_tls::for_uri(ctx_.config, vm->paths().run_dir, start.uri,
                                    migrate_tls::Endpoint::server, qemu_owner);
   const bool tls = start.tls.has_value();
-  const boost::json::object nbd_answer = start.nbd_address;
+  const std::optional<migration::NbdAddress> nbd_answer =
+      start.copy_disks.empty() ? std::nullopt : std::optional(start.nbd_address);
   start.arrive_within = request.arrive_within;
   start.finish_within = request.finish_within;
   const Vm* raw = vm.get();
@@ -336,21 +337,14 @@ asio::awaitable<std::expected<boost::json::object, OpError>> Registry::incoming(
   if (const auto colon = uri.rfind(':'); uri.starts_with("tcp:")) {
     incoming_ports_.erase(static_cast<std::uint16_t>(std::stoul(uri.substr(colon + 1))));
   }
-  if (const auto* port = nbd_answer.if_contains("port"); port && port->is_string()) {
-    incoming_ports_.erase(static_cast<std::uint16_t>(std::stoul(std::string(port->as_string()))));
+  if (nbd_answer && !nbd_answer->port.empty()) {
+    incoming_ports_.erase(static_cast<std::uint16_t>(std::stoul(nbd_answer->port)));
   }
   if (!started) {
     discard(name, raw);
     co_return std::unexpected(started.error());
   }
-  boost::json::object out;
-  out["name"] = name;
-  out["uri"] = uri;
-  out["tls"] = tls;
-  if (!nbd_answer.empty()) {
-    out["nbd"] = nbd_answer;
-  }
-  co_return out;
+  co_return migration::IncomingReady{.name = name, .uri = uri, .tls = tls, .nbd = nbd_answer};
 }
 
 }  // namespace qmd::daemon

@@ -157,7 +157,7 @@ class Vm : public std::enable_shared_from_this<Vm> {
   struct MigrationTarget {
     std::string uri;
     std::vector<storage::CopyDisk> disks;
-    boost::json::object nbd;  // a QMP SocketAddress
+    migration::NbdAddress nbd;
     std::shared_ptr<const RemoteQmd> remote;  // the destination qmd, its ssh session open
     std::optional<migrate_tls::Setup> tls;    // migration.tls over tcp: QEMU's client creds
   };
@@ -172,12 +172,12 @@ class Vm : public std::enable_shared_from_this<Vm> {
     std::chrono::seconds finish_within{900};
     std::function<void()> discard;       // removes the VM from the registry and the store
     std::vector<storage::CopyDisk> copy_disks;  // created if missing, exported over NBD
-    boost::json::object nbd_address;            // where the NBD server listens
+    migration::NbdAddress nbd_address;          // where the NBD server listens
     std::optional<migrate_tls::Setup> tls;      // migration.tls over tcp: QEMU's server creds
   };
   asio::awaitable<OpResult> start_incoming(IncomingStart request);
   // The destination's view: {"status": QEMU's migration status, "state": ...}.
-  asio::awaitable<std::expected<boost::json::object, OpError>> incoming_status();
+  asio::awaitable<std::expected<migration::IncomingStatus, OpError>> incoming_status();
   // The source finished: own the definition here, and (`resume`: it ran on the source) run
   // the guest and sync its clock.
   asio::awaitable<OpResult> commit_incoming(bool resume);

@@ -183,14 +183,13 @@ asio::awaitable<void> Vm::watch_incoming(std::shared_ptr<Run> run, IncomingStart
   }
 }
 
-asio::awaitable<std::expected<json::object, OpError>> Vm::incoming_status() {
-  json::object out;
-  out["name"] = name_;
-  out["state"] = std::string(state_name(state_));
-  out["incoming"] = record_.incoming;
+asio::awaitable<std::expected<migration::IncomingStatus, OpError>> Vm::incoming_status() {
+  migration::IncomingStatus out{.name = name_,
+                                .state = std::string(state_name(state_)),
+                                .incoming = record_.incoming,
+                                .status = "gone"};
   auto run = run_;
   if (!run || !run->qmp || !run->qemu || run->qemu->exited()) {
-    out["status"] = "gone";
     co_return out;
   }
   auto info = co_await qmp::query_migrate(*run->qmp);
@@ -199,7 +198,7 @@ asio::awaitable<std::expected<json::object, OpError>> Vm::incoming_status() {
                                        fmt::format("VM {}: query-migrate: {}", name_,
                                                    info.error().to_string())));
   }
-  out["status"] = info->status.empty() ? std::string("waiting") : info->status;
+  out.status = info->status.empty() ? std::string("waiting") : info->status;
   co_return out;
 }
 

@@ -7,7 +7,6 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <filesystem>
 #include <fstream>
@@ -16,7 +15,8 @@
 #include <utility>
 
 #include "cmdline/core_configurators.hpp"
-#include "daemon/api/remote_client.hpp"
+#include "daemon/migration/peer_http.hpp"
+#include "daemon/migration/peer_protocol.hpp"
 #include "daemon/runtime/migrate_storage.hpp"
 #include "daemon/runtime/remote_qmd.hpp"
 #include "daemon/runtime/machine_type.hpp"
@@ -84,13 +84,13 @@ std::string host_name() {
   return name;
 }
 
-OpError remote_refusal(const api::RemoteResponse& response, const std::string& where) {
+OpError remote_refusal(const migration::PeerResponse& response, const std::string& where) {
   const auto code = response.status == 409   ? OpError::Code::conflict
                     : response.status == 400 ? OpError::Code::bad_request
                     : response.status == 404 ? OpError::Code::not_found
                                              : OpError::Code::failed;
   return op_error(code, fmt::format("the destination qmd at {} refused: {}", where,
-                                    api::remote_error_message(response)));
+                                    migration::error_message(response.status, response.body)));
 }
 
 json::object progress_of(const qmp::MigrationInfo& info, std::uint32_t downtime_limit) {
@@ -205,16 +205,14 @@ asio::awaitable<std::expected<std::shared_ptr<Operation>, OpError>> Vm::migrate(
   }
 
   // What only this side knows: the machine type "q35" stands for here, and the VARS.
-  json::object body;
-  body["specText"] = spec_for_destination;
-  if (!target.disks.empty()) {
-    body["disks"] = storage::to_json(target.disks);
-  }
-  body["uuid"] = record_.uuid;
-  body["source"] = fmt::format("{}:{}", host_name(), name_);
+  migration::IncomingRequest body;
+  body.spec_text = spec_for_destination;
+  body.disks = target.disks;
+  body.uuid = record_.uuid;
+  body.source = fmt::format("{}:{}", host_name(), name_);
   const std::string wanted = parsed->domain.machine.type.value_or("q35");
   auto machine_type = co_await resolved_machine_type(*run->qmp, wanted);
-  body["machineType"] = machine_type;
+  body.machine_type = machine_type;
   // A pinned TSC frequency, as QEMU runs it: after an earlier migration that is the first
   // host's, not what this host would render.
   if (auto* cpu_option = rendered->argv.find("-cpu"); cpu_option != nullptr && cpu_option->value) {
@@ -229,59 +227,53 @@ asio::awaitable<std::expected<std::shared_ptr<Operation>, OpError>> Vm::migrate(
           hz = actual->as_int64();
         }
       }
-      body["tscFrequency"] = hz;
+      body.tsc_frequency = static_cast<std::uint64_t>(hz);
     }
   }
   for (const auto& prep : rendered->prepare) {
     if (prep.kind == cmdline::FilePrep::Kind::copy_if_missing) {
       // The VARS file is QEMU's and may sit in its run dir: never read through a link.
       auto vars = read_file_nofollow(prep.path, kMaxVarsBytes);
-      body["nvram"] = qmp::encode_base64(vars ? *vars : std::string());
+      body.nvram = vars ? *vars : std::string();
     }
   }
-  json::array capabilities;
   if (options.postcopy) {
-    capabilities.push_back("postcopy-ram");
+    body.capabilities.push_back("postcopy-ram");
   }
   if (options.multifd_channels > 0) {
-    capabilities.push_back("multifd");
-    body["multifdChannels"] = options.multifd_channels;
+    body.capabilities.push_back("multifd");
+    body.multifd_channels = options.multifd_channels;
   }
-  body["capabilities"] = std::move(capabilities);
-  body["finishWithinSeconds"] = options.timeout.count() + 60;
-  body["transport"] = options.transport;
-  if (!ctx_.config.migration_tls_dir.empty()) {
-    body["tls"] = true;  // absent otherwise: a qmd without migration.tls support still answers
-  }
+  body.finish_within = options.timeout + std::chrono::seconds(60);
+  body.transport = options.transport;
+  body.tls = !ctx_.config.migration_tls_dir.empty();
   if (options.transport != "unix") {
     // A broken migration.tls here is refused before the destination starts anything.
     if (auto why = migrate_tls::unusable(ctx_.config, migrate_tls::Endpoint::client)) {
       co_return refuse(OpError::Code::conflict, *why);
     }
   }
-  body["bootId"] = read_bytes("/proc/sys/kernel/random/boot_id");
-  if (auto& id = body["bootId"].as_string(); !id.empty() && id.back() == '\n') {
-    id.pop_back();
+  body.boot_id = read_bytes("/proc/sys/kernel/random/boot_id");
+  if (!body.boot_id.empty() && body.boot_id.back() == '\n') {
+    body.boot_id.pop_back();
   }
   auto reply = co_await remote->request(ctx_.executor, http::verb::post,
-                                            "/v1/migrations/incoming", json::serialize(body),
-                                            kRemoteLimit);
+                                        "/v1/migrations/incoming", migration::to_body(body),
+                                        kRemoteLimit);
   if (!reply) {
     co_return refuse(OpError::Code::unavailable, reply.error());
   }
   if (reply->status != 201 && reply->status != 200) {
     co_return std::unexpected(remote_refusal(*reply, options.destination));
   }
-  boost::system::error_code ec;
-  const auto answer = json::parse(reply->body, ec);
-  const auto* uri = !ec && answer.is_object() ? answer.as_object().if_contains("uri") : nullptr;
-  if (uri == nullptr || !uri->is_string()) {
-    co_return refuse(OpError::Code::failed,
-                     fmt::format("the destination qmd at {} answered without a uri: {}",
-                                 options.destination, reply->body));
+  auto answer = migration::parse_incoming_ready(reply->body, !target.disks.empty());
+  if (!answer) {
+    co_return refuse(OpError::Code::failed, fmt::format("the destination qmd at {}: {}",
+                                                        options.destination,
+                                                        answer.error().message));
   }
 
-  target.uri = std::string(uri->as_string());
+  target.uri = answer->uri;
   target.remote = remote;
   std::optional<std::pair<uid_t, gid_t>> qemu_owner;
   if (ctx_.qemu_user) {
@@ -289,14 +281,8 @@ asio::awaitable<std::expected<std::shared_ptr<Operation>, OpError>> Vm::migrate(
   }
   target.tls = migrate_tls::for_uri(ctx_.config, paths().run_dir, target.uri,
                                     migrate_tls::Endpoint::client, qemu_owner);
-  if (!target.disks.empty()) {
-    const auto* nbd = answer.as_object().if_contains("nbd");
-    if (nbd == nullptr || !nbd->is_object()) {
-      co_return refuse(OpError::Code::failed,
-                       fmt::format("the destination qmd at {} exports no disks: {}",
-                                   options.destination, reply->body));
-    }
-    target.nbd = nbd->as_object();
+  if (answer->nbd) {
+    target.nbd = *answer->nbd;
   }
 
   auto op = operations.create("migrate", name_);
@@ -497,7 +483,7 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
         op->no_cancel = fmt::format("postcopy has switched: the guest runs on {} and pulls "
                                     "the rest of its memory from here; it cannot come back",
                                     dest);
-        std::string early_body = was_running ? R"({"resume":true})" : R"({"resume":false})";
+        std::string early_body = migration::to_body(migration::CommitRequest{was_running});
         const std::string early_path = incoming_path + "/commit";
         auto early = co_await remote.request(ctx_.executor, http::verb::post, early_path,
                                              std::move(early_body), kRemoteLimit);
@@ -510,7 +496,8 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
           // Asked again once every page is there.
           publish("Error", fmt::format("the destination did not take the guest at the postcopy "
                                        "switch ({}); asking again when the transfer ends",
-                                       early ? api::remote_error_message(*early)
+                                       early ? migration::error_message(early->status,
+                                                                        early->body)
                                              : early.error()));
         }
         continue;
@@ -548,7 +535,8 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
           break;
         }
         if (alive->status != 200) {
-          fail_why = "the destination dropped the VM: " + api::remote_error_message(*alive);
+          fail_why = "the destination dropped the VM: " +
+                     migration::error_message(alive->status, alive->body);
           break;
         }
       }
@@ -568,9 +556,12 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
                                                "", 10s);
           if (!ready) {
             not_ready = ready.error();
-          } else if (ready->status != 200 ||
-                     ready->body.find("\"status\":\"active\"") == std::string::npos) {
-            not_ready = api::remote_error_message(*ready);
+          } else if (ready->status != 200) {
+            not_ready = migration::error_message(ready->status, ready->body);
+          } else if (auto there = migration::parse_incoming_status(ready->body); !there) {
+            not_ready = there.error().message;
+          } else if (there->status != "active") {
+            not_ready = fmt::format("its QEMU is {}, not loading", there->status);
           }
         }
         if (!not_ready.empty()) {
@@ -634,26 +625,23 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
     op->phase = "handing over";
     const std::string commit_path = incoming_path + "/commit";
     // A VM paused here arrives paused there.
-    std::string commit_body = was_running ? R"({"resume":true})" : R"({"resume":false})";
+    std::string commit_body = migration::to_body(migration::CommitRequest{was_running});
     auto committed_now = co_await remote.request(ctx_.executor, http::verb::post, commit_path,
                                                  std::move(commit_body), kRemoteLimit);
     if (committed_now && committed_now->status == 200) {
       break;
     }
-    const std::string refused = committed_now ? api::remote_error_message(*committed_now)
-                                              : committed_now.error();
+    const std::string refused =
+        committed_now ? migration::error_message(committed_now->status, committed_now->body)
+                      : committed_now.error();
     // Did the hand-over happen and only the answer got lost (or, in postcopy, did the try at
     // the switch take after all)? Running the guest in two places is the one thing worse than
     // a failed migration, so ask before resuming here.
     const std::string vm_path = "/v1/vms/" + name_;
     auto check = co_await remote.request(ctx_.executor, http::verb::get, vm_path, "", 10s);
     if (check && check->status == 200) {
-      boost::system::error_code ec;
-      const json::value vm = json::parse(check->body, ec);
-      const json::value* state = !ec && vm.is_object() ? vm.as_object().if_contains("state")
-                                                        : nullptr;
-      if (state != nullptr && state->is_string() &&
-          (state->as_string() == "running" || state->as_string() == "paused")) {
+      const auto state = migration::parse_vm_state(check->body);
+      if (state && (*state == "running" || *state == "paused")) {
         break;  // it runs there
       }
     }
