@@ -16,6 +16,7 @@
 
 #include "cmdline/core_configurators.hpp"
 #include "daemon/migration/peer_http.hpp"
+#include "daemon/migration/decisions.hpp"
 #include "daemon/migration/peer_protocol.hpp"
 #include "daemon/runtime/migrate_storage.hpp"
 #include "daemon/runtime/remote_qmd.hpp"
@@ -459,26 +460,42 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
       for (auto& [key, value] : progress_of(*info, downtime_limit)) {
         op->progress[key] = value;
       }
-      if (info->status == "completed") {
-        if (postcopy_started && !postcopy_switched) {
-          mark_switched();  // the switch came and went between two looks
-        }
+      using Kind = migration::Verdict::Kind;
+      const migration::Look look{
+          .status = info->status,
+          .error_desc = info->error_desc,
+          .postcopy_started = postcopy_started,
+          .postcopy_switched = postcopy_switched,
+          .cancel_requested = op->cancel_requested,
+          .cancel_sent = cancel_sent,
+          .timed_out = std::chrono::steady_clock::now() - began > options.timeout,
+          .ended_why = ended_why};
+      const migration::Verdict verdict = migration::judge(look, options.timeout);
+      if (verdict.mark_switched) {
+        mark_switched();
+      }
+      if (verdict.kind == Kind::completed) {
         break;
       }
-      const bool in_postcopy = info->status.starts_with("postcopy");
-      if (postcopy_switched && info->status != "postcopy-active") {
-        // postcopy-paused (the stream broke), failed or cancelled after the switch.
-        split_why = fmt::format("the migration stopped after the switch to postcopy (QEMU: {}{})",
-                                info->status,
-                                info->error_desc.empty() ? "" : ", " + info->error_desc);
+      if (verdict.kind == Kind::split) {
+        split_why = verdict.why;
         break;
       }
-      if (in_postcopy && !postcopy_switched) {
+      if (verdict.kind == Kind::failed || verdict.kind == Kind::cancelled) {
+        fail_status = verdict.kind == Kind::cancelled ? "cancelled" : "failed";
+        fail_why = verdict.why;
+        break;
+      }
+      if (verdict.kind == Kind::cancel_now) {
+        ended_why = verdict.why;
+        cancel_sent = true;
+        (void)co_await qmp::migrate_cancel(qmp);
+        continue;
+      }
+      if (verdict.kind == Kind::switched_now) {
         // The guest's CPU state went to the destination; what memory it lacks there it pulls
         // from here on demand. It can run there now, and nowhere else: hand it over at once
-        // instead of after the last page (which would keep it paused the whole time). Any
-        // postcopy status counts: a look may miss postcopy-active and see it paused.
-        mark_switched();
+        // instead of after the last page (which would keep it paused the whole time).
         op->phase = "postcopy";
         op->no_cancel = fmt::format("postcopy has switched: the guest runs on {} and pulls "
                                     "the rest of its memory from here; it cannot come back",
@@ -502,29 +519,8 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
         }
         continue;
       }
-      if (info->status == "failed") {
-        fail_why = "QEMU: " + (info->error_desc.empty() ? std::string("the migration failed")
-                                                        : info->error_desc);
-        break;
-      }
-      if (info->status == "cancelled") {
-        fail_status = op->cancel_requested ? "cancelled" : "failed";
-        fail_why = ended_why.empty() ? std::string("QEMU cancelled the migration") : ended_why;
-        break;
-      }
-      if (!cancel_sent && !postcopy_switched && (op->cancel_requested ||
-                           std::chrono::steady_clock::now() - began > options.timeout)) {
-        ended_why = op->cancel_requested
-                        ? std::string("cancelled on request")
-                        : fmt::format("did not finish within {} s (raise the timeout, the "
-                                      "bandwidth, or the downtime limit)",
-                                      options.timeout.count());
-        cancel_sent = true;
-        (void)co_await qmp::migrate_cancel(qmp);
-        continue;
-      }
-      if (std::chrono::steady_clock::now() - last_check > 3s &&
-          (info->status == "active" || info->status == "setup")) {
+      if (migration::time_for_alive_check(info->status,
+                                          std::chrono::steady_clock::now() - last_check)) {
         // A destination qmd that went away would leave its QEMU loading with nobody to hand
         // the VM to: notice it now rather than at the switchover.
         last_check = std::chrono::steady_clock::now();
@@ -549,9 +545,9 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
         if (!paused_at) {
           paused_at = std::chrono::steady_clock::now();
         }
-        const bool recent = std::chrono::steady_clock::now() - last_check < 3s;
         std::string not_ready;
-        if (!remote.over_ssh() || !recent) {
+        if (migration::ask_before_switchover(remote.over_ssh(),
+                                             std::chrono::steady_clock::now() - last_check)) {
           auto ready = co_await remote.request(ctx_.executor, http::verb::get, incoming_path,
                                                "", 10s);
           if (!ready) {
@@ -581,20 +577,22 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
         }
       } else if (info->status == "active" && info->ram) {
         const std::int64_t passes = info->ram->passes;
-        if (options.postcopy && !postcopy_started && passes >= 2) {
-          // Precopy had its chance; from here the destination pulls what is left on demand.
+        const auto tuning = migration::tune({.postcopy_wanted = options.postcopy,
+                                             .postcopy_started = postcopy_started,
+                                             .passes = passes,
+                                             .raised_at_pass = raised_at_pass,
+                                             .expected_downtime_ms = info->expected_downtime,
+                                             .downtime_limit_ms = downtime_limit,
+                                             .max_downtime_ms = options.max_downtime_ms});
+        if (tuning.kind == migration::Tuning::Kind::start_postcopy) {
           if (auto switched = co_await run->qmp->execute("migrate-start-postcopy"); switched) {
             postcopy_started = true;
             publish("MigrationPostcopyRequested",
                     fmt::format("pass {}: switching to postcopy at the next switchover",
                                 passes));
           }
-        } else if (passes >= raised_at_pass + 3 && info->expected_downtime &&
-                   *info->expected_downtime > downtime_limit &&
-                   downtime_limit < options.max_downtime_ms) {
-          // Not converging: the guest dirties memory faster than the link moves it. Accept
-          // a longer pause, stepwise and up to a bound (as Proxmox does).
-          const std::uint32_t next = std::min(downtime_limit * 2, options.max_downtime_ms);
+        } else if (tuning.kind == migration::Tuning::Kind::raise_downtime) {
+          const std::uint32_t next = tuning.new_limit_ms;
           json::object raise;
           raise["downtime-limit"] = next;
           raised_at_pass = passes;  // a refusal is not retried at every look either
@@ -639,17 +637,23 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
     // a failed migration, so ask before resuming here.
     const std::string vm_path = "/v1/vms/" + name_;
     auto check = co_await remote.request(ctx_.executor, http::verb::get, vm_path, "", 10s);
+    migration::HandoverFacts facts{.commit_answered = committed_now.has_value(),
+                                   .state_answered = check.has_value(),
+                                   .postcopy_switched = postcopy_switched};
     if (check && check->status == 200) {
-      const auto state = migration::parse_vm_state(check->body);
-      if (state && (*state == "running" || *state == "paused")) {
-        break;  // it runs there
+      if (auto state = migration::parse_vm_state(check->body)) {
+        facts.state_there = std::move(*state);
       }
     }
-    if (postcopy_switched) {
+    const migration::Handover handover = migration::after_commit_refused(facts);
+    if (handover == migration::Handover::handed_over) {
+      break;  // it runs there
+    }
+    if (handover == migration::Handover::split) {
       split_why = "the destination did not take over: " + refused;
       break;
     }
-    if (check || committed_now) {
+    if (handover == migration::Handover::rolled_back) {
       fail_why = "the destination did not take over: " + refused;
       break;
     }
@@ -667,7 +671,8 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
     // A failure noticed between two looks may have come after the switch (a migrate-continue
     // that timed out but went through): QEMU says whether a rollback is still possible.
     if (auto now = co_await qmp::query_migrate(qmp);
-        !source_gone() && now && now->status.starts_with("postcopy")) {
+        !source_gone() && now &&
+        migration::failure_was_after_switch(postcopy_started, postcopy_switched, now->status)) {
       mark_switched();
       split_why = std::exchange(fail_why, std::string());
     }
@@ -675,17 +680,10 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
   if (!split_why.empty()) {
     // Past the point of no return: resuming here would run stale memory, and the
     // destination lacks pages only this side had. Both stay as they are for a person.
-    const std::string why = fmt::format(
-        "{}; the guest's memory is split between here and {}, so it stays paused here and "
-        "must not be resumed (its state here is stale); if {} still runs it, the guest may "
-        "be damaged: check it there, then qmctl kill {} here",
-        split_why, dest, dest, name_);
+    const std::string why = migration::split_message(split_why, dest, name_);
     // Marked since the switch; a QEMU that exited meanwhile took the stale half with it
     // (supervise() cleared the mark then, and must not find it again).
-    record_.split_memory =
-        source_gone()
-            ? std::string()
-            : fmt::format("a postcopy migration to {} failed after the switch", dest);
+    record_.split_memory = migration::split_mark(source_gone(), dest);
     record_.last_error = why;
     save_record();
     fail_paused("failed after the switch", why);
@@ -699,16 +697,21 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
     if (target.tls) {
       fail_why = migrate_tls::explain(fail_why, *target.tls);
     }
-    if (!disks.empty() && !run->exited.is_set()) {
+    auto info = co_await qmp::query_migrate(qmp);
+    const migration::SourceRollback plan = migration::plan_source_rollback(
+        {.copying_disks = !disks.empty(),
+         .qemu_exited = run->exited.is_set(),
+         .status = info ? info->status : std::string(),
+         .tls = target.tls.has_value(),
+         .was_running = was_running});
+    if (plan.abandon_mirrors) {
       co_await storage::abandon_mirrors(qmp, disks);
     }
-    auto info = co_await qmp::query_migrate(qmp);
-    if (!run->exited.is_set() && info && info->status != "failed" &&
-        info->status != "cancelled" && info->status != "completed" && !info->status.empty()) {
+    if (plan.cancel_migration && !run->exited.is_set()) {
       (void)co_await qmp::migrate_cancel(qmp);
     }
     auto dropped = co_await remote.request(ctx_.executor, http::verb::delete_,
-                                                incoming_path, "", 10s);
+                                           incoming_path, "", 10s);
     if (!dropped) {
       fail_why += fmt::format(" (the destination could not be told to drop its copy: {}; it "
                               "drops it by itself when nothing arrives)",
@@ -716,18 +719,17 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
     }
     for (int i = 0; i < 50 && !run->exited.is_set(); ++i) {
       auto now = co_await qmp::query_migrate(qmp);
-      if (!now || (now->status != "cancelling" && now->status != "active" &&
-                   now->status != "pre-switchover" && now->status != "device")) {
+      if (!now || !migration::still_cancelling(now->status)) {
         break;
       }
       co_await run->exited.wait_for(100ms);
     }
-    if (target.tls && !run->exited.is_set()) {
+    if (plan.disable_tls && !run->exited.is_set()) {
       // The creds off again, so that a later migration without TLS works.
       const std::string tls_dir = target.tls->private_dir;
       co_await migrate_tls::disable(qmp, tls_dir);
     }
-    if (!run->exited.is_set() && was_running) {
+    if (plan.resume && !run->exited.is_set()) {
       if (auto resumed = co_await qmp::cont(qmp); !resumed) {
         fail_why += fmt::format("; resuming here failed: {} (qmctl resume {})",
                                 resumed.error().to_string(), name_);
@@ -739,7 +741,7 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
                 fmt::format("migration to {} {}: {}", dest, fail_status, fail_why));
     }
     end_outgoing();
-    publish(fail_status == "cancelled" ? "MigrationCancelled" : "MigrationFailed", fail_why);
+    publish(std::string(migration::failure_event(fail_status)), fail_why);
     operations.finish(*op, fail_status, fail_why);
     co_return;
   }
