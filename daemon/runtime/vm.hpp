@@ -31,7 +31,9 @@
 namespace qmd::daemon {
 
 using OpResult = std::expected<void, OpError>;
-class RemoteQmd;
+namespace migration {
+class DestinationQmd;
+}
 
 // What qmd keeps about a VM besides its spec (record.json).
 struct VmRecord {
@@ -158,7 +160,7 @@ class Vm : public std::enable_shared_from_this<Vm> {
     std::string uri;
     std::vector<storage::CopyDisk> disks;
     migration::NbdAddress nbd;
-    std::shared_ptr<const RemoteQmd> remote;  // the destination qmd, its ssh session open
+    std::shared_ptr<migration::DestinationQmd> destination;  // its ssh session open
     std::optional<migrate_tls::Setup> tls;    // migration.tls over tcp: QEMU's client creds
   };
   struct IncomingStart {

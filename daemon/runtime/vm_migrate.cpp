@@ -15,11 +15,11 @@
 #include <utility>
 
 #include "cmdline/core_configurators.hpp"
-#include "daemon/migration/peer_http.hpp"
 #include "daemon/migration/decisions.hpp"
 #include "daemon/migration/peer_protocol.hpp"
+#include "daemon/migration/remote_destination.hpp"
+#include "daemon/migration/source_handover.hpp"
 #include "daemon/runtime/migrate_storage.hpp"
-#include "daemon/runtime/remote_qmd.hpp"
 #include "daemon/runtime/machine_type.hpp"
 #include "daemon/runtime/vm_hotplug_core.hpp"
 #include "daemon/store/dir_fd.hpp"
@@ -32,12 +32,9 @@ namespace qmd::daemon {
 
 namespace json = boost::json;
 namespace fs = std::filesystem;
-namespace http = boost::beast::http;
 using namespace std::chrono_literals;
 
 namespace {
-
-constexpr auto kRemoteLimit = 30s;  // one call to the destination qmd (it starts QEMU)
 
 // Why this VM cannot move at all, in words; nullopt when it can.
 std::optional<std::string> not_migratable(const policy::VmSpec& spec,
@@ -85,13 +82,24 @@ std::string host_name() {
   return name;
 }
 
-OpError remote_refusal(const migration::PeerResponse& response, const std::string& where) {
-  const auto code = response.status == 409   ? OpError::Code::conflict
-                    : response.status == 400 ? OpError::Code::bad_request
-                    : response.status == 404 ? OpError::Code::not_found
-                                             : OpError::Code::failed;
+// Why the destination did not get ready, as the error of POST /v1/vms/NAME/migrate.
+OpError prepare_refusal(const migration::PeerFailure& failure, const std::string& vm,
+                        const std::string& where) {
+  using Kind = migration::PeerFailure::Kind;
+  if (failure.kind == Kind::unreachable) {
+    return op_error(OpError::Code::unavailable, fmt::format("VM {}: {}", vm, failure.message));
+  }
+  if (failure.kind == Kind::malformed) {
+    return op_error(OpError::Code::failed,
+                    fmt::format("VM {}: the destination qmd at {}: {}", vm, where,
+                                failure.message));
+  }
+  const auto code = failure.http_status == 409   ? OpError::Code::conflict
+                    : failure.http_status == 400 ? OpError::Code::bad_request
+                    : failure.http_status == 404 ? OpError::Code::not_found
+                                                 : OpError::Code::failed;
   return op_error(code, fmt::format("the destination qmd at {} refused: {}", where,
-                                    migration::error_message(response.status, response.body)));
+                                    failure.message));
 }
 
 json::object progress_of(const qmp::MigrationInfo& info, std::uint32_t downtime_limit) {
@@ -161,16 +169,14 @@ asio::awaitable<std::expected<std::shared_ptr<Operation>, OpError>> Vm::migrate(
                                  "migrate",
                                  why));
   }
-  auto parsed_remote = RemoteQmd::parse(options.destination, ctx_.config);
-  if (!parsed_remote) {
-    co_return refuse(OpError::Code::bad_request, parsed_remote.error());
+  auto opened = co_await migration::RemoteDestination::open(ctx_.executor, options.destination,
+                                                            ctx_.config);
+  if (!opened) {
+    co_return refuse(opened.error().bad_name ? OpError::Code::bad_request
+                                             : OpError::Code::unavailable,
+                     opened.error().message);
   }
-  // Over ssh one connection carries every call of this migration (ControlMaster): a call
-  // made while the guest stands still for the switchover costs no new handshake.
-  auto remote = std::make_shared<RemoteQmd>(std::move(*parsed_remote));
-  if (auto opened = co_await remote->open_session(ctx_.executor); !opened) {
-    co_return refuse(OpError::Code::unavailable, opened.error());
-  }
+  std::shared_ptr<migration::DestinationQmd> destination = std::move(*opened);
   auto run = run_;
   if (auto cpus = co_await qmp::query_cpus_fast(*run->qmp);
       cpus && cpus->size() != cmdline::boot_vcpus(*parsed)) {
@@ -258,24 +264,13 @@ asio::awaitable<std::expected<std::shared_ptr<Operation>, OpError>> Vm::migrate(
   if (!body.boot_id.empty() && body.boot_id.back() == '\n') {
     body.boot_id.pop_back();
   }
-  auto reply = co_await remote->request(ctx_.executor, http::verb::post,
-                                        "/v1/migrations/incoming", migration::to_body(body),
-                                        kRemoteLimit);
-  if (!reply) {
-    co_return refuse(OpError::Code::unavailable, reply.error());
-  }
-  if (reply->status != 201 && reply->status != 200) {
-    co_return std::unexpected(remote_refusal(*reply, options.destination));
-  }
-  auto answer = migration::parse_incoming_ready(reply->body, !target.disks.empty());
+  auto answer = co_await destination->prepare(std::move(body));
   if (!answer) {
-    co_return refuse(OpError::Code::failed, fmt::format("the destination qmd at {}: {}",
-                                                        options.destination,
-                                                        answer.error().message));
+    co_return std::unexpected(prepare_refusal(answer.error(), name_, options.destination));
   }
 
   target.uri = answer->uri;
-  target.remote = remote;
+  target.destination = destination;
   std::optional<std::pair<uid_t, gid_t>> qemu_owner;
   if (ctx_.qemu_user) {
     qemu_owner.emplace(ctx_.qemu_user->uid, ctx_.qemu_user->gid);
@@ -310,8 +305,7 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
   const std::string& uri = target.uri;
   const auto& disks = target.disks;
   const std::string dest = options.destination;
-  const RemoteQmd& remote = *target.remote;
-  const std::string incoming_path = "/v1/migrations/incoming/" + name_;
+  migration::DestinationQmd& remote = *target.destination;
   std::uint32_t downtime_limit = options.downtime_limit_ms;
   // Every failure sets these and leaves through the one rollback below (no early returns:
   // g++ 12 mishandles temporaries passed to coroutines inside co_await expressions).
@@ -500,11 +494,8 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
         op->no_cancel = fmt::format("postcopy has switched: the guest runs on {} and pulls "
                                     "the rest of its memory from here; it cannot come back",
                                     dest);
-        std::string early_body = migration::to_body(migration::CommitRequest{was_running});
-        const std::string early_path = incoming_path + "/commit";
-        auto early = co_await remote.request(ctx_.executor, http::verb::post, early_path,
-                                             std::move(early_body), kRemoteLimit);
-        if (early && early->status == 200) {
+        auto early = co_await migration::take_at_switch(remote, name_, was_running);
+        if (early) {
           committed = true;
           handed_over_at = std::chrono::steady_clock::now();
           publish("MigrationPostcopy",
@@ -513,9 +504,7 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
           // Asked again once every page is there.
           publish("Error", fmt::format("the destination did not take the guest at the postcopy "
                                        "switch ({}); asking again when the transfer ends",
-                                       early ? migration::error_message(early->status,
-                                                                        early->body)
-                                             : early.error()));
+                                       early.error()));
         }
         continue;
       }
@@ -524,15 +513,9 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
         // A destination qmd that went away would leave its QEMU loading with nobody to hand
         // the VM to: notice it now rather than at the switchover.
         last_check = std::chrono::steady_clock::now();
-        auto alive = co_await remote.request(ctx_.executor, http::verb::get,
-                                                  incoming_path, "", 10s);
-        if (!alive) {
-          fail_why = "the destination qmd stopped answering: " + alive.error();
-          break;
-        }
-        if (alive->status != 200) {
-          fail_why = "the destination dropped the VM: " +
-                     migration::error_message(alive->status, alive->body);
+        auto lost = co_await migration::destination_lost(remote, name_);
+        fail_why = std::move(lost);
+        if (!fail_why.empty()) {
           break;
         }
       }
@@ -548,17 +531,8 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
         std::string not_ready;
         if (migration::ask_before_switchover(remote.over_ssh(),
                                              std::chrono::steady_clock::now() - last_check)) {
-          auto ready = co_await remote.request(ctx_.executor, http::verb::get, incoming_path,
-                                               "", 10s);
-          if (!ready) {
-            not_ready = ready.error();
-          } else if (ready->status != 200) {
-            not_ready = migration::error_message(ready->status, ready->body);
-          } else if (auto there = migration::parse_incoming_status(ready->body); !there) {
-            not_ready = there.error().message;
-          } else if (there->status != "active") {
-            not_ready = fmt::format("its QEMU is {}, not loading", there->status);
-          }
+          auto answer = co_await migration::not_ready_for_switchover(remote, name_);
+          not_ready = std::move(answer);
         }
         if (!not_ready.empty()) {
           fail_why = "the destination is not ready for the switchover: " + not_ready;
@@ -621,31 +595,10 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
     // Everything arrived. The destination resumes the guest and owns it from here; only
     // then does this side let go.
     op->phase = "handing over";
-    const std::string commit_path = incoming_path + "/commit";
     // A VM paused here arrives paused there.
-    std::string commit_body = migration::to_body(migration::CommitRequest{was_running});
-    auto committed_now = co_await remote.request(ctx_.executor, http::verb::post, commit_path,
-                                                 std::move(commit_body), kRemoteLimit);
-    if (committed_now && committed_now->status == 200) {
-      break;
-    }
-    const std::string refused =
-        committed_now ? migration::error_message(committed_now->status, committed_now->body)
-                      : committed_now.error();
-    // Did the hand-over happen and only the answer got lost (or, in postcopy, did the try at
-    // the switch take after all)? Running the guest in two places is the one thing worse than
-    // a failed migration, so ask before resuming here.
-    const std::string vm_path = "/v1/vms/" + name_;
-    auto check = co_await remote.request(ctx_.executor, http::verb::get, vm_path, "", 10s);
-    migration::HandoverFacts facts{.commit_answered = committed_now.has_value(),
-                                   .state_answered = check.has_value(),
-                                   .postcopy_switched = postcopy_switched};
-    if (check && check->status == 200) {
-      if (auto state = migration::parse_vm_state(check->body)) {
-        facts.state_there = std::move(*state);
-      }
-    }
-    const migration::Handover handover = migration::after_commit_refused(facts);
+    auto result = co_await migration::hand_over(remote, name_, was_running, postcopy_switched);
+    const migration::Handover handover = result.outcome;
+    const std::string& refused = result.refused;
     if (handover == migration::Handover::handed_over) {
       break;  // it runs there
     }
@@ -710,13 +663,8 @@ asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_
     if (plan.cancel_migration && !run->exited.is_set()) {
       (void)co_await qmp::migrate_cancel(qmp);
     }
-    auto dropped = co_await remote.request(ctx_.executor, http::verb::delete_,
-                                           incoming_path, "", 10s);
-    if (!dropped) {
-      fail_why += fmt::format(" (the destination could not be told to drop its copy: {}; it "
-                              "drops it by itself when nothing arrives)",
-                              dropped.error());
-    }
+    const std::string not_told = co_await migration::tell_to_drop(remote, name_);
+    fail_why += not_told;
     for (int i = 0; i < 50 && !run->exited.is_set(); ++i) {
       auto now = co_await qmp::query_migrate(qmp);
       if (!now || !migration::still_cancelling(now->status)) {
