@@ -340,11 +340,13 @@ class Vm : public std::enable_shared_from_this<Vm> {
   asio::awaitable<OpResult> kill_locked();
   asio::awaitable<void> maybe_restart(bool crashed);
   void save_record();
-  // vm_migrate.cpp
-  asio::awaitable<void> follow_migration(AsyncMutex::Guard guard, std::shared_ptr<Run> run,
-                                         std::shared_ptr<Operation> op, Operations& operations,
-                                         MigrateOptions options, MigrationTarget target,
-                                         bool was_running);
+  // vm_migrate.cpp: the source's start; SourceMigration (vm_migrate_follow.cpp) follows it.
+  friend class SourceMigration;
+  std::expected<std::pair<policy::VmSpec, cmdline::RenderResult>, OpError> migratable(
+      const Operations& operations) const;
+  asio::awaitable<std::expected<migration::IncomingRequest, OpError>> incoming_request_for(
+      MigrateOptions options, std::shared_ptr<Run> run, policy::VmSpec spec,
+      cmdline::RenderResult rendered);
   asio::awaitable<void> watch_incoming(std::shared_ptr<Run> run, IncomingStart timing);
   asio::awaitable<void> watch_postcopy(std::shared_ptr<Run> run);
   // Devices that came by hotplug without --persist (the destination would lack them), in
