@@ -47,6 +47,10 @@ class Registry {
   // Writes a new VM's spec and record; nothing stays stored when either fails.
   OpResult store_new(const std::string& name, const std::string& text, const VmRecord& record);
   void discard(const std::string& name, const Vm* vm);
+  // Live migration, destination side (registry_incoming.cpp): the checks before anything is
+  // stored, and how the arriving VM's QEMU starts.
+  std::expected<std::shared_ptr<Vm>, OpError> admit_incoming(const IncomingRequest& request);
+  std::expected<Vm::IncomingStart, OpError> arrival_start(IncomingRequest request, const Vm& vm);
   // Where the incoming QEMU listens: a unix socket in its run dir, or migration.address.
   std::expected<std::string, OpError> incoming_uri(const IncomingRequest& request,
                                                    const Vm& vm);
