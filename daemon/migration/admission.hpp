@@ -20,8 +20,7 @@ std::optional<std::string> name_refusal(std::string_view name,
                                         std::optional<std::string_view> existing_state);
 
 // The source's machine type must be one this host's QEMU has (the same or a newer QEMU).
-std::optional<std::string> machine_type_refusal(std::string_view vm,
-                                                std::string_view machine_type,
+std::optional<std::string> machine_type_refusal(std::string_view vm, std::string_view machine_type,
                                                 std::span<const std::string> host_types);
 
 }  // namespace qmd::daemon::migration

@@ -38,8 +38,7 @@ Verdict judge(const Look& look, std::chrono::seconds timeout) {
     // postcopy-paused (the stream broke), failed or cancelled after the switch.
     return {.kind = Kind::split,
             .why = fmt::format("the migration stopped after the switch to postcopy (QEMU: {}{})",
-                               look.status,
-                               look.error_desc.empty() ? "" : ", " + look.error_desc)};
+                               look.status, look.error_desc.empty() ? "" : ", " + look.error_desc)};
   }
   if (look.status.starts_with("postcopy") && !look.postcopy_switched) {
     // Any postcopy status counts: a look may miss postcopy-active and see it paused.
@@ -114,13 +113,12 @@ std::string_view failure_event(std::string_view fail_status) {
 }
 
 std::string split_mark(bool source_gone, std::string_view destination) {
-  return source_gone ? std::string()
-                     : fmt::format("a postcopy migration to {} failed after the switch",
-                                   destination);
+  return source_gone
+             ? std::string()
+             : fmt::format("a postcopy migration to {} failed after the switch", destination);
 }
 
-std::string split_message(std::string_view why, std::string_view destination,
-                          std::string_view vm) {
+std::string split_message(std::string_view why, std::string_view destination, std::string_view vm) {
   return fmt::format(
       "{}; the guest's memory is split between here and {}, so it stays paused here and must "
       "not be resumed (its state here is stale); if {} still runs it, the guest may be "

@@ -14,9 +14,9 @@ namespace qmd::daemon::migration {
 // --- converging: raise the downtime limit, or switch to postcopy
 struct ConvergeFacts {
   bool postcopy_wanted = false;
-  bool postcopy_started = false;       // migrate-start-postcopy already asked for
-  std::int64_t passes = 0;             // QEMU's dirty-sync-count
-  std::int64_t raised_at_pass = 0;     // the pass of the last raise (tried), 0: none yet
+  bool postcopy_started = false;    // migrate-start-postcopy already asked for
+  std::int64_t passes = 0;          // QEMU's dirty-sync-count
+  std::int64_t raised_at_pass = 0;  // the pass of the last raise (tried), 0: none yet
   std::optional<std::int64_t> expected_downtime_ms{};
   std::uint32_t downtime_limit_ms = 300;
   std::uint32_t max_downtime_ms = 2000;
@@ -41,7 +41,7 @@ struct Look {
   bool cancel_requested = false;   // the operation was cancelled
   bool cancel_sent = false;        // migrate-cancel already sent
   bool timed_out = false;          // the transfer ran past its timeout
-  std::string ended_why{};           // why qmd sent migrate-cancel (on request, the timeout)
+  std::string ended_why{};         // why qmd sent migrate-cancel (on request, the timeout)
 };
 struct Verdict {
   enum class Kind {
@@ -76,9 +76,9 @@ bool time_for_alive_check(std::string_view status,
 
 // --- the hand-over, when commit did not answer 200
 struct HandoverFacts {
-  bool commit_answered = false;             // an HTTP answer came (not a transport failure)
-  bool state_answered = false;              // GET /v1/vms/NAME answered at all
-  std::optional<std::string> state_there{};   // its state, when it answered 200 with one
+  bool commit_answered = false;              // an HTTP answer came (not a transport failure)
+  bool state_answered = false;               // GET /v1/vms/NAME answered at all
+  std::optional<std::string> state_there{};  // its state, when it answered 200 with one
   bool postcopy_switched = false;
 };
 enum class Handover {
@@ -102,7 +102,7 @@ struct SourceRollback {
   bool cancel_migration = false;
   bool drop_destination = true;  // DELETE the incoming VM there (it drops it by itself too)
   bool disable_tls = false;
-  bool resume = false;           // QMP cont: the guest ran before
+  bool resume = false;  // QMP cont: the guest ran before
   bool operator==(const SourceRollback&) const = default;
 };
 SourceRollback plan_source_rollback(const RollbackFacts& facts);
@@ -114,8 +114,7 @@ std::string_view failure_event(std::string_view fail_status);  // MigrationCance
 // --- split memory (postcopy failed after the switch)
 // The record's mark: empty when the source QEMU is gone (it took the stale half with it).
 std::string split_mark(bool source_gone, std::string_view destination);
-std::string split_message(std::string_view why, std::string_view destination,
-                          std::string_view vm);
+std::string split_message(std::string_view why, std::string_view destination, std::string_view vm);
 
 // --- a restarted source qmd finds a VM whose record says it was migrating
 bool precopy_in_flight(std::string_view status);

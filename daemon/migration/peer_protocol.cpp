@@ -18,10 +18,20 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::string_view kRequestFields[] = {
-    "specText", "uuid", "machineType", "nvram", "capabilities", "multifdChannels", "source",
-    "arriveWithinSeconds", "finishWithinSeconds", "transport", "bootId", "disks", "tscFrequency",
-    "tls"};
+constexpr std::string_view kRequestFields[] = {"specText",
+                                               "uuid",
+                                               "machineType",
+                                               "nvram",
+                                               "capabilities",
+                                               "multifdChannels",
+                                               "source",
+                                               "arriveWithinSeconds",
+                                               "finishWithinSeconds",
+                                               "transport",
+                                               "bootId",
+                                               "disks",
+                                               "tscFrequency",
+                                               "tls"};
 constexpr std::string_view kCommitFields[] = {"resume"};
 
 // A peer's JSON, parsed with a depth cap once its size is known to be within `max_bytes`.
@@ -39,8 +49,8 @@ Parsed<json::object> parse_object(std::string_view body, std::size_t max_bytes,
   boost::system::error_code ec;
   json::value value = json::parse(body, ec, {}, options);
   if (ec || !value.is_object()) {
-    return std::unexpected(PeerError{fmt::format("{} is not a JSON object{}", what,
-                                                 ec ? " (" + ec.message() + ")" : "")});
+    return std::unexpected(PeerError{
+        fmt::format("{} is not a JSON object{}", what, ec ? " (" + ec.message() + ")" : "")});
   }
   return std::move(value.as_object());
 }
@@ -101,9 +111,9 @@ class Fields {
     return v->as_int64();
   }
   std::chrono::seconds seconds(std::string_view key, std::int64_t fallback, std::int64_t max) {
-    return std::chrono::seconds{number(
-        key, fallback, 1, max,
-        fmt::format("\"{}\" must be a whole number of seconds from 1 to {}", key, max))};
+    return std::chrono::seconds{
+        number(key, fallback, 1, max,
+               fmt::format("\"{}\" must be a whole number of seconds from 1 to {}", key, max))};
   }
   std::vector<std::string> strings(std::string_view key, std::size_t max_items) {
     const auto* v = raw(key);
@@ -165,10 +175,8 @@ bool printable(std::string_view text) {
 json::array disks_json(const std::vector<CopyDisk>& disks) {
   json::array out;
   for (const auto& disk : disks) {
-    out.push_back(json::object{{"name", disk.name},
-                               {"path", disk.path},
-                               {"format", disk.format},
-                               {"size", disk.size}});
+    out.push_back(json::object{
+        {"name", disk.name}, {"path", disk.path}, {"format", disk.format}, {"size", disk.size}});
   }
   return out;
 }
@@ -224,8 +232,9 @@ Parsed<NbdAddress> parse_nbd(const json::value& value) {
   address.host = fields.text("host");
   address.port = fields.text("port");
   auto read = std::move(fields).finish(0);
-  const bool digits = !address.port.empty() && address.port.size() <= 5 &&
-                      std::ranges::all_of(address.port, [](char c) { return c >= '0' && c <= '9'; });
+  const bool digits =
+      !address.port.empty() && address.port.size() <= 5 &&
+      std::ranges::all_of(address.port, [](char c) { return c >= '0' && c <= '9'; });
   if (read && type == "unix" && address.path.starts_with('/') && printable(address.path)) {
     address.kind = NbdAddress::Kind::unix_socket;
     return address;
@@ -316,9 +325,10 @@ Parsed<IncomingRequest> parse_incoming_request(std::string_view body) {
   in.capabilities = fields.strings("capabilities", kMaxCapabilities);
   for (const auto& name : in.capabilities) {
     if (name != "postcopy-ram" && name != "multifd") {
-      fields.fail(fmt::format("capability \"{}\" is not one qmd sets on a destination "
-                              "(postcopy-ram, multifd)",
-                              printable(name) ? name.substr(0, 64) : "?"));
+      fields.fail(
+          fmt::format("capability \"{}\" is not one qmd sets on a destination "
+                      "(postcopy-ram, multifd)",
+                      printable(name) ? name.substr(0, 64) : "?"));
     }
   }
   in.multifd_channels = static_cast<std::uint32_t>(fields.number(
@@ -469,9 +479,8 @@ std::string error_message(unsigned http_status, std::string_view body) {
   std::string message;
   auto object = parse_object(body, kMaxReplyBytes, "the error");
   const auto* error = object ? object->if_contains("error") : nullptr;
-  const auto* text = error != nullptr && error->is_object()
-                         ? error->as_object().if_contains("message")
-                         : nullptr;
+  const auto* text =
+      error != nullptr && error->is_object() ? error->as_object().if_contains("message") : nullptr;
   if (text != nullptr && text->is_string()) {
     message = std::string(text->as_string());
   } else {
@@ -480,7 +489,8 @@ std::string error_message(unsigned http_status, std::string_view body) {
   if (message.size() > kMaxErrorChars) {
     message = message.substr(0, kMaxErrorChars) + "...";
   }
-  std::ranges::replace_if(message, [](unsigned char c) { return c < 0x20 || c == 0x7f; }, ' ');
+  std::ranges::replace_if(
+      message, [](unsigned char c) { return c < 0x20 || c == 0x7f; }, ' ');
   return message;
 }
 

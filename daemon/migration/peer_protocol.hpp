@@ -31,9 +31,9 @@ using Parsed = std::expected<T, PeerError>;
 
 // A local disk copied with the migration (copyStorage): made on the destination, filled over NBD.
 struct CopyDisk {
-  std::string name{};        // the spec's disk name: QEMU's format node is fmt-NAME
-  std::string path{};        // the image on the destination
-  std::string format{};      // raw|qcow2
+  std::string name{};      // the spec's disk name: QEMU's format node is fmt-NAME
+  std::string path{};      // the image on the destination
+  std::string format{};    // raw|qcow2
   std::uint64_t size = 0;  // virtual size, bytes
   bool operator==(const CopyDisk&) const = default;
 };
@@ -62,8 +62,8 @@ struct IncomingRequest {
   // the source's boot id is this host's.
   std::string transport = "auto";
   std::string boot_id{};
-  bool tls = false;              // the source has migration.tls: a stream over tcp must be TLS
-  std::vector<CopyDisk> disks{};   // copyStorage: made here, filled over NBD
+  bool tls = false;               // the source has migration.tls: a stream over tcp must be TLS
+  std::vector<CopyDisk> disks{};  // copyStorage: made here, filled over NBD
   std::chrono::seconds arrive_within{60};
   std::chrono::seconds finish_within{900};
   bool operator==(const IncomingRequest&) const = default;
@@ -81,7 +81,7 @@ struct IncomingReady {
 // 200 to GET /v1/migrations/incoming/NAME: the destination's view of the transfer.
 struct IncomingStatus {
   std::string name{};
-  std::string state{};     // the VM's state there (migrating while it arrives)
+  std::string state{};  // the VM's state there (migrating while it arrives)
   bool incoming = false;
   // QEMU's migration status there ("active" while it loads), "waiting" before the stream
   // came, "gone" when QEMU is.
@@ -102,7 +102,7 @@ inline constexpr std::size_t kMaxReplyBytes = 8 << 20;    // what the source rea
 inline constexpr std::size_t kMaxFieldBytes = 4096;       // a name, a uri, a path, a status
 inline constexpr std::size_t kMaxDisks = 64;
 inline constexpr std::size_t kMaxCapabilities = 8;
-inline constexpr std::size_t kMaxErrorChars = 2048;       // a peer's error, in our messages
+inline constexpr std::size_t kMaxErrorChars = 2048;  // a peer's error, in our messages
 
 // --- serializers: the body each message travels as.
 std::string to_body(const IncomingRequest& request);

@@ -21,8 +21,8 @@ std::string incoming_path(const std::string& name) { return "/v1/migrations/inco
 PeerResult<PeerResponse> answered(std::expected<PeerResponse, std::string> reply,
                                   unsigned also = 200) {
   if (!reply) {
-    return std::unexpected(PeerFailure{.kind = PeerFailure::Kind::unreachable,
-                                       .message = std::move(reply.error())});
+    return std::unexpected(
+        PeerFailure{.kind = PeerFailure::Kind::unreachable, .message = std::move(reply.error())});
   }
   if (reply->status != 200 && reply->status != also) {
     return std::unexpected(PeerFailure{.kind = PeerFailure::Kind::refused,

@@ -17,8 +17,8 @@ class RemoteDestination final : public DestinationQmd {
     bool bad_name = false;
     std::string message{};
   };
-  static boost::asio::awaitable<std::expected<std::shared_ptr<RemoteDestination>, OpenError>>
-  open(boost::asio::any_io_executor executor, std::string destination, const Config& config);
+  static boost::asio::awaitable<std::expected<std::shared_ptr<RemoteDestination>, OpenError>> open(
+      boost::asio::any_io_executor executor, std::string destination, const Config& config);
 
   RemoteDestination(boost::asio::any_io_executor executor, RemoteQmd remote)
       : executor_(std::move(executor)), remote_(std::move(remote)) {}
@@ -27,8 +27,7 @@ class RemoteDestination final : public DestinationQmd {
   bool over_ssh() const override { return remote_.over_ssh(); }
   boost::asio::awaitable<PeerResult<IncomingReady>> prepare(IncomingRequest request) override;
   boost::asio::awaitable<PeerResult<IncomingStatus>> status(std::string name) override;
-  boost::asio::awaitable<PeerResult<void>> commit(std::string name,
-                                                  CommitRequest commit) override;
+  boost::asio::awaitable<PeerResult<void>> commit(std::string name, CommitRequest commit) override;
   boost::asio::awaitable<PeerResult<void>> drop(std::string name) override;
   boost::asio::awaitable<PeerResult<std::string>> vm_state(std::string name) override;
 

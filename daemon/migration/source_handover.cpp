@@ -65,9 +65,10 @@ asio::awaitable<std::string> tell_to_drop(DestinationQmd& destination, std::stri
   if (dropped || dropped.error().answered()) {
     co_return std::string();
   }
-  co_return fmt::format(" (the destination could not be told to drop its copy: {}; it drops it "
-                        "by itself when nothing arrives)",
-                        dropped.error().message);
+  co_return fmt::format(
+      " (the destination could not be told to drop its copy: {}; it drops it "
+      "by itself when nothing arrives)",
+      dropped.error().message);
 }
 
 }  // namespace qmd::daemon::migration

@@ -13,8 +13,7 @@ namespace qmd::daemon::migration {
 
 // Every 3 s while QEMU sends: does the destination still hold the VM? Empty when it does,
 // else the failure to roll back with (it stopped answering, or dropped the VM).
-boost::asio::awaitable<std::string> destination_lost(DestinationQmd& destination,
-                                                     std::string name);
+boost::asio::awaitable<std::string> destination_lost(DestinationQmd& destination, std::string name);
 
 // At pre-switchover (the guest paused here): empty when the destination's QEMU is loading,
 // else why the switchover must not happen.
@@ -23,8 +22,9 @@ boost::asio::awaitable<std::string> not_ready_for_switchover(DestinationQmd& des
 
 // At the postcopy switch: the destination takes the guest at once; the error says why not
 // (the source asks again once every page is there).
-boost::asio::awaitable<std::expected<void, std::string>> take_at_switch(
-    DestinationQmd& destination, std::string name, bool resume);
+boost::asio::awaitable<std::expected<void, std::string>> take_at_switch(DestinationQmd& destination,
+                                                                        std::string name,
+                                                                        bool resume);
 
 // After the last byte: commit, and when that fails, ask whether the guest runs there anyway
 // (the answer may have been lost) before anything resumes here.

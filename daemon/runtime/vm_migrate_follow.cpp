@@ -40,10 +40,10 @@ json::object progress_of(const qmp::MigrationInfo& info, std::uint32_t downtime_
     out["dirtyPagesRate"] = info.ram->dirty_pages_rate;
     out["passes"] = info.ram->passes;
   }
-  for (const auto& [key, value] : {std::pair{"expectedDowntimeMs", info.expected_downtime},
-                                   std::pair{"downtimeMs", info.downtime},
-                                   std::pair{"totalTimeMs", info.total_time},
-                                   std::pair{"setupTimeMs", info.setup_time}}) {
+  for (const auto& [key, value] :
+       {std::pair{"expectedDowntimeMs", info.expected_downtime},
+        std::pair{"downtimeMs", info.downtime}, std::pair{"totalTimeMs", info.total_time},
+        std::pair{"setupTimeMs", info.setup_time}}) {
     if (value) {
       out[key] = *value;
     }
@@ -117,20 +117,19 @@ asio::awaitable<void> SourceMigration::follow() {
 
 asio::awaitable<SourceMigration::Step> SourceMigration::set_up() {
   auto& qmp = *run_->qmp;
-  std::vector<qmp::MigrationCapability> capabilities{
-      {"events", true},
-      {"pause-before-switchover", true},
-      {"auto-converge", options_.auto_converge},
-      {"postcopy-ram", options_.postcopy},
-      {"multifd", options_.multifd_channels > 0}};
+  std::vector<qmp::MigrationCapability> capabilities{{"events", true},
+                                                     {"pause-before-switchover", true},
+                                                     {"auto-converge", options_.auto_converge},
+                                                     {"postcopy-ram", options_.postcopy},
+                                                     {"multifd", options_.multifd_channels > 0}};
   if (auto set = co_await qmp::migrate_set_capabilities(qmp, capabilities); !set) {
     co_return failed("migrate-set-capabilities: " + set.error().to_string());
   }
   json::object parameters;
   // QEMU's own default bandwidth is 128 MiB/s; "unlimited" has to be said explicitly.
-  parameters["max-bandwidth"] =
-      options_.max_bandwidth == 0 ? std::numeric_limits<std::int64_t>::max()
-                                  : static_cast<std::int64_t>(options_.max_bandwidth);
+  parameters["max-bandwidth"] = options_.max_bandwidth == 0
+                                    ? std::numeric_limits<std::int64_t>::max()
+                                    : static_cast<std::int64_t>(options_.max_bandwidth);
   parameters["downtime-limit"] = downtime_limit_;
   // After the switch to postcopy QEMU uses its own bandwidth cap (default: none).
   parameters["max-postcopy-bandwidth"] = static_cast<std::int64_t>(options_.postcopy_bandwidth);
@@ -176,8 +175,8 @@ asio::awaitable<SourceMigration::Step> SourceMigration::copy_storage() {
       co_return failed("the source QEMU exited during the migration");
     }
     if (std::chrono::steady_clock::now() - mirror_began > options_.timeout) {
-      co_return failed(fmt::format("the disks were not copied within {} s",
-                                   options_.timeout.count()));
+      co_return failed(
+          fmt::format("the disks were not copied within {} s", options_.timeout.count()));
     }
     co_await wait_a_moment();
   }
@@ -218,15 +217,17 @@ asio::awaitable<SourceMigration::Step> SourceMigration::transfer() {
 asio::awaitable<SourceMigration::Step> SourceMigration::look() {
   auto info = co_await qmp::query_migrate(*run_->qmp);
   // A reply read after supervise() saw QEMU exit may predate the exit: not acted on.
-  const std::string lost = source_gone() ? std::string("the source QEMU exited during the "
-                                                       "migration")
-                           : !info       ? "query-migrate: " + info.error().to_string()
-                                         : std::string();
+  std::string lost;
+  if (source_gone()) {
+    lost = "the source QEMU exited during the migration";
+  } else if (!info) {
+    lost = "query-migrate: " + info.error().to_string();
+  }
   if (!lost.empty()) {
     const auto verdict = migration::lost_source(postcopy_switched_, lost);
-    co_return Step{.kind = verdict.kind == migration::Verdict::Kind::split ? Kind::split
-                                                                            : Kind::failed,
-                   .why = verdict.why};
+    co_return Step{
+        .kind = verdict.kind == migration::Verdict::Kind::split ? Kind::split : Kind::failed,
+        .why = verdict.why};
   }
   // Merged, not replaced: a cancelled or failed migration reports no figures, and the last
   // ones it had are what a caller wants to see.
@@ -275,8 +276,7 @@ asio::awaitable<SourceMigration::Step> SourceMigration::look() {
     // A destination qmd that went away would leave its QEMU loading with nobody to hand the
     // VM to: notice it now rather than at the switchover.
     last_check_ = std::chrono::steady_clock::now();
-    const std::string gone = co_await migration::destination_lost(*target_.destination,
-                                                                  vm_->name_);
+    const std::string gone = co_await migration::destination_lost(*target_.destination, vm_->name_);
     if (!gone.empty()) {
       co_return failed(gone);
     }
@@ -297,11 +297,11 @@ asio::awaitable<SourceMigration::Step> SourceMigration::look() {
 asio::awaitable<SourceMigration::Step> SourceMigration::at_switch() {
   const std::string& dest = options_.destination;
   op_->phase = "postcopy";
-  op_->no_cancel = fmt::format("postcopy has switched: the guest runs on {} and pulls the rest "
-                               "of its memory from here; it cannot come back",
-                               dest);
-  auto early = co_await migration::take_at_switch(*target_.destination, vm_->name_,
-                                                  was_running_);
+  op_->no_cancel = fmt::format(
+      "postcopy has switched: the guest runs on {} and pulls the rest "
+      "of its memory from here; it cannot come back",
+      dest);
+  auto early = co_await migration::take_at_switch(*target_.destination, vm_->name_, was_running_);
   if (early) {
     committed_ = true;
     handed_over_at_ = std::chrono::steady_clock::now();
@@ -369,8 +369,8 @@ asio::awaitable<void> SourceMigration::tune(qmp::MigrationInfo info) {
     if (auto raised = co_await qmp::migrate_set_parameters(*run_->qmp, raise); raised) {
       downtime_limit_ = next;
       vm_->publish("MigrationDowntimeRaised",
-                   fmt::format("pass {}: expected downtime {} ms; the limit is now {} ms",
-                               passes, *info.expected_downtime, downtime_limit_));
+                   fmt::format("pass {}: expected downtime {} ms; the limit is now {} ms", passes,
+                               *info.expected_downtime, downtime_limit_));
     } else {
       spdlog::warn("vm {}: raising the downtime limit to {} ms: {}", vm_->name_, next,
                    raised.error().to_string());
@@ -400,8 +400,7 @@ asio::awaitable<SourceMigration::Step> SourceMigration::hand_over() {
                                     "({}); the VM stays paused here so that it never runs "
                                     "twice: if it runs on {}, qmctl delete --force {} here, "
                                     "otherwise qmctl resume {}",
-                                    result.refused, options_.destination, vm_->name_,
-                                    vm_->name_)};
+                                    result.refused, options_.destination, vm_->name_, vm_->name_)};
 }
 
 // A failure noticed between two looks may have come after the switch (a migrate-continue that
@@ -426,12 +425,12 @@ asio::awaitable<void> SourceMigration::roll_back(Step step) {
   op_->phase = "rolling back";
   std::string why = target_.tls ? migrate_tls::explain(step.why, *target_.tls) : step.why;
   auto info = co_await qmp::query_migrate(qmp);
-  const migration::SourceRollback plan = migration::plan_source_rollback(
-      {.copying_disks = !target_.disks.empty(),
-       .qemu_exited = run_->exited.is_set(),
-       .status = info ? info->status : std::string(),
-       .tls = target_.tls.has_value(),
-       .was_running = was_running_});
+  const migration::SourceRollback plan =
+      migration::plan_source_rollback({.copying_disks = !target_.disks.empty(),
+                                       .qemu_exited = run_->exited.is_set(),
+                                       .status = info ? info->status : std::string(),
+                                       .tls = target_.tls.has_value(),
+                                       .was_running = was_running_});
   if (plan.abandon_mirrors) {
     co_await storage::abandon_mirrors(qmp, target_.disks);
   }
@@ -530,9 +529,8 @@ asio::awaitable<void> SourceMigration::succeeded() {
   record.split_memory.clear();  // a postcopy that finished: nothing stale is left here
   record.migrating_to.clear();
   vm_->save_record();
-  vm_->set_state(VmState::migrated,
-                 fmt::format("migrated to {} in {} ms (guest paused {} ms)",
-                             options_.destination, elapsed, paused));
+  vm_->set_state(VmState::migrated, fmt::format("migrated to {} in {} ms (guest paused {} ms)",
+                                                options_.destination, elapsed, paused));
   op_->phase = "done";
   operations_.finish(*op_, "succeeded");
 }

@@ -32,8 +32,8 @@ class SourceMigration : public std::enable_shared_from_this<SourceMigration> {
   };
 
   SourceMigration(std::shared_ptr<Vm> vm, AsyncMutex::Guard guard, std::shared_ptr<Vm::Run> run,
-                  std::shared_ptr<Operation> op, Operations& operations,
-                  Vm::MigrateOptions options, Vm::MigrationTarget target, bool was_running);
+                  std::shared_ptr<Operation> op, Operations& operations, Vm::MigrateOptions options,
+                  Vm::MigrationTarget target, bool was_running);
 
   // Follows the migration to its end (detached from the request that started it).
   static void start(std::shared_ptr<SourceMigration> migration);

@@ -14,8 +14,7 @@ inline PeerFailure unreachable(std::string words) {
   return {.kind = PeerFailure::Kind::unreachable, .message = std::move(words)};
 }
 inline PeerFailure refused(unsigned status, std::string message) {
-  return {.kind = PeerFailure::Kind::refused, .http_status = status,
-          .message = std::move(message)};
+  return {.kind = PeerFailure::Kind::refused, .http_status = status, .message = std::move(message)};
 }
 inline PeerFailure malformed(std::string message) {
   return {.kind = PeerFailure::Kind::malformed, .message = std::move(message)};
@@ -41,12 +40,11 @@ class FakeDestination final : public DestinationQmd {
   }
   boost::asio::awaitable<PeerResult<IncomingStatus>> status(std::string name) override {
     calls.push_back("status " + name);
-    co_return next(status_answers, PeerResult<IncomingStatus>(IncomingStatus{
-                                       .name = name, .state = "migrating", .incoming = true,
-                                       .status = "active"}));
+    co_return next(status_answers,
+                   PeerResult<IncomingStatus>(IncomingStatus{
+                       .name = name, .state = "migrating", .incoming = true, .status = "active"}));
   }
-  boost::asio::awaitable<PeerResult<void>> commit(std::string name,
-                                                  CommitRequest commit) override {
+  boost::asio::awaitable<PeerResult<void>> commit(std::string name, CommitRequest commit) override {
     calls.push_back("commit " + name + (commit.resume ? " resume" : " paused"));
     co_return next(commit_answers, PeerResult<void>());
   }

@@ -31,8 +31,7 @@ TEST_CASE("converging: nothing to do while the expected downtime fits") {
 }
 
 TEST_CASE("converging (e2e_migrate_converge): the limit doubles every 3 passes up to the bound") {
-  ConvergeFacts f{.expected_downtime_ms = 5000, .downtime_limit_ms = 100,
-                  .max_downtime_ms = 700};
+  ConvergeFacts f{.expected_downtime_ms = 5000, .downtime_limit_ms = 100, .max_downtime_ms = 700};
   // The raises a guest that never converges sees, pass by pass: 100 -> 200 -> 400 -> 700.
   std::vector<std::pair<std::int64_t, std::uint32_t>> raises;
   for (std::int64_t pass = 1; pass <= 20; ++pass) {
@@ -46,15 +45,18 @@ TEST_CASE("converging (e2e_migrate_converge): the limit doubles every 3 passes u
       CHECK(t == Tuning{});
     }
   }
-  CHECK(raises == std::vector<std::pair<std::int64_t, std::uint32_t>>{
-                      {3, 200}, {6, 400}, {9, 700}});
+  CHECK(raises ==
+        std::vector<std::pair<std::int64_t, std::uint32_t>>{{3, 200}, {6, 400}, {9, 700}});
   // At the bound: no more raises (the e2e's "maxDowntimeMs too short" then times out).
   CHECK(f.downtime_limit_ms == f.max_downtime_ms);
 }
 
 TEST_CASE("converging: a refused raise is not retried at every look") {
-  ConvergeFacts f{.passes = 4, .raised_at_pass = 3, .expected_downtime_ms = 5000,
-                  .downtime_limit_ms = 100, .max_downtime_ms = 800};
+  ConvergeFacts f{.passes = 4,
+                  .raised_at_pass = 3,
+                  .expected_downtime_ms = 5000,
+                  .downtime_limit_ms = 100,
+                  .max_downtime_ms = 800};
   CHECK(tune(f) == Tuning{});
   f.passes = 6;
   CHECK(tune(f) == Tuning{.kind = Tuning::Kind::raise_downtime, .new_limit_ms = 200});
@@ -102,9 +104,10 @@ TEST_CASE("cancel mid-way (e2e_migrate, _state, _storage): cancel sent, then 'ca
   CHECK(look("active", {.cancel_requested = true}) ==
         Verdict{.kind = Kind::cancel_now, .why = "cancelled on request"});
   CHECK(look("cancelling", {.cancel_requested = true, .cancel_sent = true}) == Verdict{});
-  CHECK(look("cancelled", {.cancel_requested = true, .cancel_sent = true,
-                           .ended_why = "cancelled on request"}) ==
-        Verdict{.kind = Kind::cancelled, .why = "cancelled on request"});
+  CHECK(
+      look("cancelled",
+           {.cancel_requested = true, .cancel_sent = true, .ended_why = "cancelled on request"}) ==
+      Verdict{.kind = Kind::cancelled, .why = "cancelled on request"});
 }
 
 TEST_CASE("the timeout (e2e_migrate_converge): cancel sent, the operation 'failed'") {
@@ -115,20 +118,22 @@ TEST_CASE("the timeout (e2e_migrate_converge): cancel sent, the operation 'faile
   CHECK(look("cancelled", {.cancel_sent = true, .timed_out = true, .ended_why = cancel.why}) ==
         Verdict{.kind = Kind::failed, .why = cancel.why});
   // QEMU cancelling by itself is a failure too.
-  CHECK(look("cancelled") ==
-        Verdict{.kind = Kind::failed, .why = "QEMU cancelled the migration"});
+  CHECK(look("cancelled") == Verdict{.kind = Kind::failed, .why = "QEMU cancelled the migration"});
 }
 
 TEST_CASE("no cancel past the switch (e2e_migrate_postcopy): a request does nothing") {
-  CHECK(look("postcopy-active", {.postcopy_started = true, .postcopy_switched = true,
-                                 .cancel_requested = true, .timed_out = true}) == Verdict{});
+  CHECK(look("postcopy-active", {.postcopy_started = true,
+                                 .postcopy_switched = true,
+                                 .cancel_requested = true,
+                                 .timed_out = true}) == Verdict{});
 }
 
 TEST_CASE("the destination QEMU killed in postcopy (e2e_migrate_postcopy): split") {
   for (const char* status : {"postcopy-paused", "failed", "cancelled"}) {
     CAPTURE(status);
     const auto v = look(status, {.error_desc = status == std::string("failed") ? "EOF" : "",
-                                 .postcopy_started = true, .postcopy_switched = true});
+                                 .postcopy_started = true,
+                                 .postcopy_switched = true});
     CHECK(v.kind == Kind::split);
     CHECK(v.why.starts_with("the migration stopped after the switch to postcopy (QEMU: " +
                             std::string(status)));
@@ -167,11 +172,13 @@ TEST_CASE("the hand-over: commit failed, but does the guest run there?") {
   // The answer got lost, the guest runs there (or arrived paused): success, not a rollback.
   CHECK(after_commit_refused({.state_answered = true, .state_there = "running"}) ==
         Handover::handed_over);
-  CHECK(after_commit_refused({.state_answered = true, .state_there = "paused",
-                              .postcopy_switched = true}) == Handover::handed_over);
+  CHECK(after_commit_refused(
+            {.state_answered = true, .state_there = "paused", .postcopy_switched = true}) ==
+        Handover::handed_over);
   // The destination answered and does not run it: roll back here.
-  CHECK(after_commit_refused({.commit_answered = true, .state_answered = true,
-                              .state_there = "migrating"}) == Handover::rolled_back);
+  CHECK(after_commit_refused(
+            {.commit_answered = true, .state_answered = true, .state_there = "migrating"}) ==
+        Handover::rolled_back);
   CHECK(after_commit_refused({.commit_answered = true}) == Handover::rolled_back);
   CHECK(after_commit_refused({.state_answered = true}) == Handover::rolled_back);
   // Past the postcopy switch there is no rollback.
@@ -194,15 +201,17 @@ TEST_CASE("rollback (cancel, dest QEMU or qmd killed, timeout): cancel, drop, re
 }
 
 TEST_CASE("rollback of copyStorage and TLS (e2e_migrate_storage, _tls)") {
-  CHECK(plan_source_rollback({.copying_disks = true, .status = "failed", .tls = true,
-                              .was_running = true}) ==
+  CHECK(plan_source_rollback(
+            {.copying_disks = true, .status = "failed", .tls = true, .was_running = true}) ==
         SourceRollback{.abandon_mirrors = true, .disable_tls = true, .resume = true});
 }
 
 TEST_CASE("rollback after the source QEMU exited: only the destination is told") {
-  CHECK(plan_source_rollback({.copying_disks = true, .qemu_exited = true, .status = "active",
-                              .tls = true, .was_running = true}) ==
-        SourceRollback{.drop_destination = true});
+  CHECK(plan_source_rollback({.copying_disks = true,
+                              .qemu_exited = true,
+                              .status = "active",
+                              .tls = true,
+                              .was_running = true}) == SourceRollback{.drop_destination = true});
 }
 
 TEST_CASE("rollback: wait while migrate-cancel takes effect") {
@@ -220,16 +229,17 @@ TEST_CASE("split memory (e2e_migrate_postcopy): marked unless the stale QEMU is 
   CHECK(split_mark(false, "/run/b.sock") ==
         "a postcopy migration to /run/b.sock failed after the switch");
   CHECK(split_mark(true, "/run/b.sock").empty());
-  const auto message = split_message("the destination did not take over: gone", "/run/b.sock",
-                                     "web");
-  CHECK(message.starts_with("the destination did not take over: gone; the guest's memory is "
-                            "split between here and /run/b.sock"));
+  const auto message =
+      split_message("the destination did not take over: gone", "/run/b.sock", "web");
+  CHECK(
+      message.starts_with("the destination did not take over: gone; the guest's memory is "
+                          "split between here and /run/b.sock"));
   CHECK(message.ends_with("then qmctl kill web here"));
 }
 
 TEST_CASE("the source qmd killed mid-way (e2e_migrate): the next one cancels a precopy") {
-  for (const char* status : {"setup", "active", "pre-switchover", "device", "wait-unplug",
-                             "cancelling"}) {
+  for (const char* status :
+       {"setup", "active", "pre-switchover", "device", "wait-unplug", "cancelling"}) {
     CHECK(precopy_in_flight(status));
   }
   CHECK_FALSE(precopy_in_flight("postcopy-active"));

@@ -63,8 +63,8 @@ TEST_CASE("incoming request: the destination refuses what it does not know, nami
         "transport, bootId, disks, tscFrequency, tls)");
   CHECK(refusal(parse_incoming_request("")) == "\"specText\" is required");
   CHECK(refusal(parse_incoming_request("[1,2]")) == "the request body is not a JSON object");
-  CHECK(refusal(parse_incoming_request(R"({"specText":"x")")).starts_with(
-      "the request body is not a JSON object ("));
+  CHECK(refusal(parse_incoming_request(R"({"specText":"x")"))
+            .starts_with("the request body is not a JSON object ("));
   CHECK(refusal(parse_incoming_request(R"({"specText":7})")) == "\"specText\" must be a string");
   CHECK(refusal(parse_incoming_request(R"({"specText":"x","nvram":"@@@"})")) ==
         "\"nvram\" is not base64");
@@ -113,16 +113,17 @@ TEST_CASE("incoming request: caps on size, nesting and fields") {
   const std::string huge(kMaxRequestBytes + 1, ' ');
   CHECK(refusal(parse_incoming_request(huge)) ==
         "the request body is 8388609 bytes; at most 8388608 are taken");
-  std::string deep = R"({"specText":"x","disks":)" + std::string(40, '[') + std::string(40, ']') +
-                     "}";
-  CHECK(refusal(parse_incoming_request(deep)).starts_with("the request body is not a JSON object ("));
+  std::string deep =
+      R"({"specText":"x","disks":)" + std::string(40, '[') + std::string(40, ']') + "}";
+  CHECK(
+      refusal(parse_incoming_request(deep)).starts_with("the request body is not a JSON object ("));
   CHECK(refusal(parse_incoming_request(R"({"specText":"x","uuid":")" + std::string(5000, 'a') +
                                        "\"}")) == "\"uuid\" is longer than 4096 bytes");
-  CHECK(refusal(parse_incoming_request(R"({"specText":"x","capabilities":[)" +
-                                       std::string(R"("multifd",)") + R"("multifd","multifd",)"
-                                       R"("multifd","multifd","multifd","multifd","multifd",)"
-                                       R"("multifd"]})")) ==
-        "\"capabilities\" must be an array of at most 8 strings");
+  CHECK(refusal(parse_incoming_request(
+            R"({"specText":"x","capabilities":[)" + std::string(R"("multifd",)") +
+            R"("multifd","multifd",)"
+            R"("multifd","multifd","multifd","multifd","multifd",)"
+            R"("multifd"]})")) == "\"capabilities\" must be an array of at most 8 strings");
 }
 
 TEST_CASE("incoming ready: both kinds of answer round-trip") {
@@ -130,12 +131,11 @@ TEST_CASE("incoming ready: both kinds of answer round-trip") {
   auto back = parse_incoming_ready(to_body(unix_ready), false);
   REQUIRE(back);
   CHECK(*back == unix_ready);
-  IncomingReady tcp_ready{.name = "web",
-                          .uri = "tcp:[2001:db8::1]:49152",
-                          .tls = true,
-                          .nbd = NbdAddress{.kind = NbdAddress::Kind::inet,
-                                            .host = "2001:db8::1",
-                                            .port = "49153"}};
+  IncomingReady tcp_ready{
+      .name = "web",
+      .uri = "tcp:[2001:db8::1]:49152",
+      .tls = true,
+      .nbd = NbdAddress{.kind = NbdAddress::Kind::inet, .host = "2001:db8::1", .port = "49153"}};
   back = parse_incoming_ready(to_body(tcp_ready), true);
   REQUIRE(back);
   CHECK(*back == tcp_ready);
@@ -167,13 +167,12 @@ TEST_CASE("incoming ready: a destination's uri goes to QEMU only when it is unix
       "no disks";
   CHECK(refused(R"({"uri":"unix:/m.sock"})", true) == "the destination exports no disks");
   CHECK(refused(R"({"uri":"unix:/m.sock","nbd":{"type":"fd","str":"3"}})", true) == no_nbd);
-  CHECK(refused(R"({"uri":"unix:/m.sock","nbd":{"type":"inet","host":"h","port":"http"}})",
-                true) == no_nbd);
+  CHECK(refused(R"({"uri":"unix:/m.sock","nbd":{"type":"inet","host":"h","port":"http"}})", true) ==
+        no_nbd);
 }
 
 TEST_CASE("incoming status, commit and the VM's state") {
-  IncomingStatus status{.name = "web", .state = "migrating", .incoming = true,
-                        .status = "active"};
+  IncomingStatus status{.name = "web", .state = "migrating", .incoming = true, .status = "active"};
   auto back = parse_incoming_status(to_body(status));
   REQUIRE(back);
   CHECK(*back == status);

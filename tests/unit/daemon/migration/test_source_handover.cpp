@@ -39,8 +39,8 @@ TEST_CASE("alive check: a destination that holds the VM is not lost") {
 
 TEST_CASE("the destination qmd killed mid-way (e2e_migrate): it stopped answering") {
   FakeDestination b;
-  b.status_answers.push_back(std::unexpected(
-      unreachable("cannot reach qmd at /run/qmd-b/qmd.sock: Connection refused")));
+  b.status_answers.push_back(
+      std::unexpected(unreachable("cannot reach qmd at /run/qmd-b/qmd.sock: Connection refused")));
   CHECK(run(destination_lost(b, "web")) ==
         "the destination qmd stopped answering: cannot reach qmd at /run/qmd-b/qmd.sock: "
         "Connection refused");
@@ -61,17 +61,17 @@ TEST_CASE("the switchover waits for a destination whose QEMU is loading") {
   CHECK(run(not_ready_for_switchover(b, "web")) == "its QEMU is gone, not loading");
   b.status_answers.push_back(std::unexpected(unreachable("timed out after 10 s")));
   CHECK(run(not_ready_for_switchover(b, "web")) == "timed out after 10 s");
-  b.status_answers.push_back(std::unexpected(malformed("the destination's status names no "
-                                                       "\"status\"")));
-  CHECK(run(not_ready_for_switchover(b, "web")) ==
-        "the destination's status names no \"status\"");
+  b.status_answers.push_back(
+      std::unexpected(malformed("the destination's status names no "
+                                "\"status\"")));
+  CHECK(run(not_ready_for_switchover(b, "web")) == "the destination's status names no \"status\"");
 }
 
 TEST_CASE("the postcopy switch: the destination takes the guest at once, or later") {
   FakeDestination b;
   CHECK(run(take_at_switch(b, "web", true)));
-  b.commit_answers.push_back(std::unexpected(
-      refused(409, "VM web: the incoming migration is active, not completed")));
+  b.commit_answers.push_back(
+      std::unexpected(refused(409, "VM web: the incoming migration is active, not completed")));
   const auto later = run(take_at_switch(b, "web", false));
   REQUIRE_FALSE(later);
   CHECK(later.error() == "VM web: the incoming migration is active, not completed");
