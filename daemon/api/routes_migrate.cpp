@@ -13,8 +13,8 @@
 
 #include "daemon/api/body_fields.hpp"
 #include "daemon/api/routes.hpp"
+#include "daemon/migration/peer_protocol.hpp"
 #include "policy/parse.hpp"
-#include "qmp/qga_commands.hpp"
 
 namespace qmd::daemon::api {
 
@@ -133,58 +133,13 @@ std::expected<Vm::MigrateOptions, OpError> migrate_options(const Request& reques
   return std::move(*fields).finish(std::move(options));
 }
 
+// The peer protocol's one parser; what it refuses is a 400 naming the field.
 std::expected<Registry::IncomingRequest, OpError> incoming_request(const Request& request) {
-  auto fields = BodyFields::parse(
-      request.body, {"specText", "uuid", "machineType", "nvram", "capabilities",
-                     "multifdChannels", "source", "arriveWithinSeconds", "finishWithinSeconds",
-                     "transport", "bootId", "disks", "tscFrequency", "tls"});
-  if (!fields) {
-    return std::unexpected(fields.error());
+  auto parsed = migration::parse_incoming_request(request.body);
+  if (!parsed) {
+    return std::unexpected(op_error(OpError::Code::bad_request, parsed.error().message));
   }
-  Registry::IncomingRequest in;
-  in.spec_text = fields->required_string("specText");
-  in.uuid = fields->optional_string("uuid").value_or("");
-  in.machine_type = fields->optional_string("machineType").value_or("");
-  if (auto nvram = fields->optional_string("nvram")) {
-    in.nvram = qmp::decode_base64(*nvram);
-    if (!in.nvram) {
-      fields->fail("\"nvram\" is not base64");
-    }
-  }
-  in.capabilities = fields->strings("capabilities");
-  for (const auto& name : in.capabilities) {
-    if (name != "postcopy-ram" && name != "multifd") {
-      fields->fail(fmt::format("capability \"{}\" is not one qmd sets on a destination "
-                               "(postcopy-ram, multifd)",
-                               name));
-    }
-  }
-  in.multifd_channels = count_field(*fields, "multifdChannels", 0, 64);
-  in.source = fields->optional_string("source").value_or("");
-  in.transport = fields->optional_string("transport").value_or("auto");
-  if (in.transport != "auto" && in.transport != "unix" && in.transport != "tcp") {
-    fields->fail("\"transport\" must be auto, unix or tcp");
-  }
-  in.boot_id = fields->optional_string("bootId").value_or("");
-  in.tls = fields->boolean("tls");  // the source's migration.tls: TLS over tcp, or refused
-  if (const auto* hz = fields->raw("tscFrequency")) {
-    if (hz->is_int64() && hz->as_int64() > 0) {
-      in.tsc_frequency = static_cast<std::uint64_t>(hz->as_int64());
-    } else {
-      fields->fail("\"tscFrequency\" must be a positive whole number of Hz");
-    }
-  }
-  if (const auto* disks = fields->raw("disks")) {
-    auto parsed = storage::from_json(*disks);
-    if (parsed) {
-      in.disks = std::move(*parsed);
-    } else {
-      fields->fail(parsed.error());
-    }
-  }
-  in.arrive_within = fields->seconds("arriveWithinSeconds", 60, 3600);
-  in.finish_within = fields->seconds("finishWithinSeconds", 900, 86400 + 3600);
-  return std::move(*fields).finish(std::move(in));
+  return std::move(*parsed);
 }
 
 }  // namespace
@@ -220,7 +175,7 @@ void add_migration_routes(Router& router, Registry& registry, Operations& operat
                if (!ready) {
                  co_return op_error_response(ready.error());
                }
-               co_return json_response(json::serialize(*ready), 201);
+               co_return json_response(migration::to_body(*ready), 201);
              });
 
   // The three per-VM incoming routes act only on a VM that is arriving.
@@ -246,7 +201,7 @@ void add_migration_routes(Router& router, Registry& registry, Operations& operat
                if (!status) {
                  co_return op_error_response(status.error());
                }
-               co_return json_response(json::serialize(*status));
+               co_return json_response(migration::to_body(*status));
              });
   router.add(http::verb::post, "/v1/migrations/incoming/{name}/commit",
              [incoming_vm, not_incoming](Request request) -> asio::awaitable<Response> {
@@ -257,13 +212,12 @@ void add_migration_routes(Router& router, Registry& registry, Operations& operat
                if (!vm) {
                  co_return not_incoming(request);
                }
-               auto fields = BodyFields::parse(request.body, {"resume"});
-               if (!fields) {
-                 co_return op_error_response(fields.error());
+               auto commit = migration::parse_commit_request(request.body);
+               if (!commit) {
+                 co_return op_error_response(
+                     op_error(OpError::Code::bad_request, commit.error().message));
                }
-               // Absent: resume (the source ran the guest).
-               const bool resume = fields->raw("resume") == nullptr || fields->boolean("resume");
-               if (auto done = co_await vm->commit_incoming(resume); !done) {
+               if (auto done = co_await vm->commit_incoming(commit->resume); !done) {
                  co_return op_error_response(done.error());
                }
                co_return json_response(json::serialize(vm->details()));

@@ -28,6 +28,14 @@ namespace {
 std::string mirror_job(const CopyDisk& disk) { return "mirror-" + disk.name; }
 std::string nbd_node(const CopyDisk& disk) { return "nbd-" + disk.name; }
 
+// The flat QMP SocketAddress (blockdev-add's nbd server).
+json::object socket_address(const migration::NbdAddress& where) {
+  if (where.kind == migration::NbdAddress::Kind::unix_socket) {
+    return {{"type", "unix"}, {"path", where.path}};
+  }
+  return {{"type", "inet"}, {"host", where.host}, {"port", where.port}};
+}
+
 const json::value* find(const json::value& v, std::string_view key) {
   return v.is_object() ? v.as_object().if_contains(key) : nullptr;
 }
@@ -125,42 +133,6 @@ std::expected<std::string, OpError> rename_paths(const std::string& text,
   });
 }
 
-json::array to_json(const std::vector<CopyDisk>& disks) {
-  json::array out;
-  for (const auto& disk : disks) {
-    json::object o;
-    o["name"] = disk.name;
-    o["path"] = disk.path;
-    o["format"] = disk.format;
-    o["size"] = disk.size;
-    out.push_back(std::move(o));
-  }
-  return out;
-}
-
-std::expected<std::vector<CopyDisk>, std::string> from_json(const json::value& value) {
-  std::vector<CopyDisk> out;
-  if (!value.is_array()) {
-    return std::unexpected(std::string("\"copyStorage\" must be a list of disks"));
-  }
-  for (const auto& entry : value.as_array()) {
-    CopyDisk disk;
-    disk.name = text(find(entry, "name"));
-    disk.path = text(find(entry, "path"));
-    disk.format = text(find(entry, "format"));
-    const auto* size = find(entry, "size");
-    disk.size = size != nullptr && size->is_number() ? size->to_number<std::uint64_t>() : 0;
-    if (!hotplug::valid_name(disk.name) || disk.path.empty() || disk.path.front() != '/' ||
-        (disk.format != "raw" && disk.format != "qcow2") || disk.size == 0) {
-      return std::unexpected(fmt::format(
-          "\"copyStorage\": {} is not {{name, path (absolute), format raw|qcow2, size}}",
-          json::serialize(entry)));
-    }
-    out.push_back(std::move(disk));
-  }
-  return out;
-}
-
 namespace {
 
 // An image the user made beforehand, beneath a root: the mirror overwrites it.
@@ -252,10 +224,11 @@ void remove_made_files(std::span<const std::string> roots, const std::vector<Mad
 
 asio::awaitable<std::expected<void, std::string>> export_disks(qmp::QmpClient& qmp,
                                                                const std::vector<CopyDisk>& disks,
-                                                               json::object address,
+                                                               migration::NbdAddress where,
                                                                std::string tls_creds) {
   // nbd-server-start still takes the legacy form {"type", "data": {...}}; blockdev-add on the
   // source takes the flat one, which is what travels.
+  json::object address = socket_address(where);
   json::object legacy;
   legacy["type"] = address["type"];
   address.erase("type");
@@ -288,8 +261,9 @@ asio::awaitable<void> stop_exports(qmp::QmpClient& qmp) {
 }
 
 asio::awaitable<std::expected<void, std::string>> start_mirrors(
-    qmp::QmpClient& qmp, const std::vector<CopyDisk>& disks, json::object server,
+    qmp::QmpClient& qmp, const std::vector<CopyDisk>& disks, migration::NbdAddress where,
     std::string tls_creds) {
+  json::object server = socket_address(where);
   for (const auto& disk : disks) {
     json::object node;
     node["driver"] = "nbd";

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon/migration/peer_protocol.hpp"
 #include "daemon/runtime/op_error.hpp"
 #include "daemon/store/storage_roots.hpp"
 #include "policy/spec.hpp"
@@ -24,12 +25,7 @@ namespace qmd::daemon::storage {
 
 namespace asio = boost::asio;
 
-struct CopyDisk {
-  std::string name;    // the spec's disk name: QEMU's format node is fmt-NAME
-  std::string path;    // the image on the destination
-  std::string format;  // raw|qcow2
-  std::uint64_t size = 0;  // virtual size, bytes
-};
+using CopyDisk = migration::CopyDisk;
 
 // The spec's local file disks (hostDisk, file volumes) with size and format as QEMU has them;
 // `paths` maps a source path to the destination's (unmapped: the same path).
@@ -39,9 +35,6 @@ asio::awaitable<std::expected<std::vector<CopyDisk>, std::string>> local_disks(
 // The definition with those volume paths renamed (yaml-cpp: comments go).
 std::expected<std::string, OpError> rename_paths(const std::string& text,
                                                  const std::map<std::string, std::string>& paths);
-
-boost::json::array to_json(const std::vector<CopyDisk>& disks);
-std::expected<std::vector<CopyDisk>, std::string> from_json(const boost::json::value& value);
 
 // --- destination
 // Makes each image that does not exist yet, beneath a storage root with O_CREAT|O_EXCL (raw:
@@ -57,12 +50,12 @@ std::optional<std::string> refuse_paths(const std::vector<CopyDisk>& disks,
                                         std::span<const std::string> roots);
 // Removes the images create_images made, where each still stands.
 void remove_made_files(std::span<const std::string> roots, const std::vector<MadeFile>& made);
-// nbd-server-start on `address` (a SocketAddress: {"type":"unix","path"} or inet) and a
+// nbd-server-start on `address` and a
 // writable export per disk, named like the disk. `tls_creds`: the migration's TLS creds object
 // (migrate_tls), for the NBD traffic too; empty: plaintext.
 asio::awaitable<std::expected<void, std::string>> export_disks(qmp::QmpClient& qmp,
                                                                const std::vector<CopyDisk>& disks,
-                                                               boost::json::object address,
+                                                               migration::NbdAddress address,
                                                                std::string tls_creds = {});
 asio::awaitable<void> stop_exports(qmp::QmpClient& qmp);
 
@@ -70,7 +63,7 @@ asio::awaitable<void> stop_exports(qmp::QmpClient& qmp);
 // An NBD client node per disk on the destination's server, then blockdev-mirror into it;
 // with `tls_creds`, over TLS checked against the server's host.
 asio::awaitable<std::expected<void, std::string>> start_mirrors(
-    qmp::QmpClient& qmp, const std::vector<CopyDisk>& disks, boost::json::object server,
+    qmp::QmpClient& qmp, const std::vector<CopyDisk>& disks, migration::NbdAddress server,
     std::string tls_creds = {});
 struct MirrorState {
   bool ready = false;  // every mirror has caught up (writes now go to both sides)

@@ -38,36 +38,25 @@ class Registry {
   // incoming), starts QEMU waiting for the stream and returns {"name", "uri"}; any failure
   // leaves nothing behind. A record of a VM that once migrated away from here ("migrated")
   // is replaced: the VM is coming back.
-  struct IncomingRequest {
-    std::string spec_text;
-    std::string uuid;                       // the source's, so -uuid stays the same
-    std::string machine_type;               // the source's resolved one
-    std::optional<std::uint64_t> tsc_frequency;  // the source's pinned TSC frequency, Hz
-    std::optional<std::string> nvram;       // VARS bytes
-    std::vector<std::string> capabilities;  // besides "events"
-    std::uint32_t multifd_channels = 0;
-    std::string source;                     // who sends, for events
-    // How the stream comes: "unix" (same host), "tcp" (migration.address), or "auto":
-    // unix when the source's boot id is this host's.
-    std::string transport = "auto";
-    std::string boot_id;
-    bool tls = false;  // the source has migration.tls: a stream over tcp must be TLS
-    std::vector<storage::CopyDisk> disks;  // copyStorage: made here, filled over NBD
-    std::chrono::seconds arrive_within{60};
-    std::chrono::seconds finish_within{900};
-  };
-  asio::awaitable<std::expected<boost::json::object, OpError>> incoming(IncomingRequest request);
+  using IncomingRequest = migration::IncomingRequest;
+  asio::awaitable<std::expected<migration::IncomingReady, OpError>> incoming(
+      IncomingRequest request);
 
  private:
   DaemonContext& ctx_;
   // Writes a new VM's spec and record; nothing stays stored when either fails.
   OpResult store_new(const std::string& name, const std::string& text, const VmRecord& record);
   void discard(const std::string& name, const Vm* vm);
+  // Live migration, destination side (registry_incoming.cpp): the checks before anything is
+  // stored, and how the arriving VM's QEMU starts.
+  std::expected<std::shared_ptr<Vm>, OpError> admit_incoming(const IncomingRequest& request);
+  std::expected<Vm::IncomingStart, OpError> arrival_start(IncomingRequest request, const Vm& vm);
   // Where the incoming QEMU listens: a unix socket in its run dir, or migration.address.
   std::expected<std::string, OpError> incoming_uri(const IncomingRequest& request,
                                                    const Vm& vm);
   // The NBD server's SocketAddress for copyStorage: beside the stream (unix or tcp).
-  std::expected<boost::json::object, OpError> nbd_address(const std::string& uri, const Vm& vm);
+  std::expected<migration::NbdAddress, OpError> nbd_address(const std::string& uri,
+                                                            const Vm& vm);
   std::set<std::uint16_t> incoming_ports_;  // handed out, QEMU not listening yet
   std::map<std::string, std::shared_ptr<Vm>> vms_;
   std::vector<std::shared_ptr<Vm>> autostart_;  // found by load(), not started yet

@@ -33,7 +33,9 @@
 namespace qmd::daemon {
 
 using OpResult = std::expected<void, OpError>;
-class RemoteQmd;
+namespace migration {
+class DestinationQmd;
+}
 
 // What qmd keeps about a VM besides its spec (record.json).
 struct VmRecord {
@@ -160,8 +162,8 @@ class Vm : public std::enable_shared_from_this<Vm> {
   struct MigrationTarget {
     std::string uri;
     std::vector<storage::CopyDisk> disks;
-    boost::json::object nbd;  // a QMP SocketAddress
-    std::shared_ptr<const RemoteQmd> remote;  // the destination qmd, its ssh session open
+    migration::NbdAddress nbd;
+    std::shared_ptr<migration::DestinationQmd> destination;  // its ssh session open
     std::optional<migrate_tls::Setup> tls;    // migration.tls over tcp: QEMU's client creds
   };
   struct IncomingStart {
@@ -175,12 +177,12 @@ class Vm : public std::enable_shared_from_this<Vm> {
     std::chrono::seconds finish_within{900};
     std::function<void()> discard;       // removes the VM from the registry and the store
     std::vector<storage::CopyDisk> copy_disks;  // created if missing, exported over NBD
-    boost::json::object nbd_address;            // where the NBD server listens
+    migration::NbdAddress nbd_address;          // where the NBD server listens
     std::optional<migrate_tls::Setup> tls;      // migration.tls over tcp: QEMU's server creds
   };
   asio::awaitable<OpResult> start_incoming(IncomingStart request);
   // The destination's view: {"status": QEMU's migration status, "state": ...}.
-  asio::awaitable<std::expected<boost::json::object, OpError>> incoming_status();
+  asio::awaitable<std::expected<migration::IncomingStatus, OpError>> incoming_status();
   // The source finished: own the definition here, and (`resume`: it ran on the source) run
   // the guest and sync its clock.
   asio::awaitable<OpResult> commit_incoming(bool resume);
@@ -371,11 +373,13 @@ class Vm : public std::enable_shared_from_this<Vm> {
   asio::awaitable<OpResult> kill_locked();
   asio::awaitable<void> maybe_restart(bool crashed);
   void save_record();
-  // vm_migrate.cpp
-  asio::awaitable<void> follow_migration(AsyncMutex::Guard guard, std::shared_ptr<Run> run,
-                                         std::shared_ptr<Operation> op, Operations& operations,
-                                         MigrateOptions options, MigrationTarget target,
-                                         bool was_running);
+  // vm_migrate.cpp: the source's start; SourceMigration (vm_migrate_follow.cpp) follows it.
+  friend class SourceMigration;
+  std::expected<std::pair<policy::VmSpec, cmdline::RenderResult>, OpError> migratable(
+      const Operations& operations) const;
+  asio::awaitable<std::expected<migration::IncomingRequest, OpError>> incoming_request_for(
+      MigrateOptions options, std::shared_ptr<Run> run, policy::VmSpec spec,
+      cmdline::RenderResult rendered);
   asio::awaitable<void> watch_incoming(std::shared_ptr<Run> run, IncomingStart timing);
   asio::awaitable<void> watch_postcopy(std::shared_ptr<Run> run);
   // Devices that came by hotplug without --persist (the destination would lack them), in

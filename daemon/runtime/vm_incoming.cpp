@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "daemon/migration/decisions.hpp"
 #include "daemon/runtime/blocking.hpp"
 #include "daemon/runtime/incoming_setup.hpp"
 #include "daemon/store/atomic_file.hpp"
@@ -167,30 +168,25 @@ asio::awaitable<void> Vm::watch_incoming(std::shared_ptr<Run> run, IncomingStart
     const auto elapsed = std::chrono::steady_clock::now() - began;
     if (!arrived) {
       auto info = co_await qmp::query_migrate(*run->qmp);
-      arrived = info && !info->status.empty() && info->status != "setup";
+      arrived = info && migration::stream_arrived(info->status);
     }
-    std::string why;
-    if (!arrived && elapsed > timing.arrive_within) {
-      why = fmt::format("no migration stream arrived within {} s", timing.arrive_within.count());
-    } else if (elapsed > timing.finish_within) {
-      why = fmt::format("the source did not hand the VM over within {} s",
-                        timing.finish_within.count());
-    }
-    if (!why.empty() && run->incoming && run_ == run) {
-      (void)co_await abort_incoming(why);
+    const auto why = migration::incoming_expired(arrived, elapsed, timing.arrive_within,
+                                                 timing.finish_within);
+    if (why && run->incoming && run_ == run) {
+      std::string reason = *why;
+      (void)co_await abort_incoming(std::move(reason));
       break;
     }
   }
 }
 
-asio::awaitable<std::expected<json::object, OpError>> Vm::incoming_status() {
-  json::object out;
-  out["name"] = name_;
-  out["state"] = std::string(state_name(state_));
-  out["incoming"] = record_.incoming;
+asio::awaitable<std::expected<migration::IncomingStatus, OpError>> Vm::incoming_status() {
+  migration::IncomingStatus out{.name = name_,
+                                .state = std::string(state_name(state_)),
+                                .incoming = record_.incoming,
+                                .status = "gone"};
   auto run = run_;
   if (!run || !run->qmp || !run->qemu || run->qemu->exited()) {
-    out["status"] = "gone";
     co_return out;
   }
   auto info = co_await qmp::query_migrate(*run->qmp);
@@ -199,7 +195,7 @@ asio::awaitable<std::expected<json::object, OpError>> Vm::incoming_status() {
                                        fmt::format("VM {}: query-migrate: {}", name_,
                                                    info.error().to_string())));
   }
-  out["status"] = info->status.empty() ? std::string("waiting") : info->status;
+  out.status = info->status.empty() ? std::string("waiting") : info->status;
   co_return out;
 }
 
@@ -215,17 +211,17 @@ asio::awaitable<OpResult> Vm::commit_incoming(bool resume) {
   // loaded them. Wait for that, briefly. In postcopy the source hands over at the switch:
   // the guest runs here while the rest of its memory arrives.
   std::string status;
-  for (int i = 0; i < 100; ++i) {
+  auto readiness = migration::CommitReadiness::wait;
+  for (int i = 0; i < 100 && readiness == migration::CommitReadiness::wait; ++i) {
     auto info = co_await qmp::query_migrate(*run->qmp);
     status = info ? info->status : "unknown (" + info.error().to_string() + ")";
-    if (status == "completed" || status == "postcopy-active" || status == "failed" ||
-        run->exited.is_set()) {
-      break;
+    readiness = migration::commit_readiness(status, run->exited.is_set());
+    if (readiness == migration::CommitReadiness::wait) {
+      co_await run->exited.wait_for(100ms);
     }
-    co_await run->exited.wait_for(100ms);
   }
-  const bool postcopy = status == "postcopy-active";
-  if (status != "completed" && !postcopy) {
+  const bool postcopy = readiness == migration::CommitReadiness::postcopy;
+  if (readiness != migration::CommitReadiness::completed && !postcopy) {
     co_return std::unexpected(op_error(
         OpError::Code::conflict,
         fmt::format("VM {}: the incoming migration is {}, not completed; not resuming here",

@@ -1,13 +1,11 @@
-// The source side of a live migration: checks, the destination's preparation, then the
-// transfer followed to the end — the switchover confirmed with the destination, and on any
-// failure the migration cancelled, the destination cleaned and this VM running again.
+// The source side of a live migration, up to the transfer: the checks, the request the
+// destination gets ready with, and its answer; vm_migrate_follow.cpp follows the transfer.
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <filesystem>
 #include <fstream>
@@ -16,11 +14,12 @@
 #include <utility>
 
 #include "cmdline/core_configurators.hpp"
-#include "daemon/api/remote_client.hpp"
+#include "daemon/migration/peer_protocol.hpp"
+#include "daemon/migration/remote_destination.hpp"
 #include "daemon/runtime/migrate_storage.hpp"
-#include "daemon/runtime/remote_qmd.hpp"
 #include "daemon/runtime/machine_type.hpp"
 #include "daemon/runtime/vm_hotplug_core.hpp"
+#include "daemon/runtime/vm_migrate_follow.hpp"
 #include "daemon/store/dir_fd.hpp"
 #include "daemon/store/remove_tree.hpp"
 #include "policy/tsc.hpp"
@@ -31,12 +30,9 @@ namespace qmd::daemon {
 
 namespace json = boost::json;
 namespace fs = std::filesystem;
-namespace http = boost::beast::http;
 using namespace std::chrono_literals;
 
 namespace {
-
-constexpr auto kRemoteLimit = 30s;  // one call to the destination qmd (it starts QEMU)
 
 // Why this VM cannot move at all, in words; nullopt when it can.
 std::optional<std::string> not_migratable(const policy::VmSpec& spec,
@@ -84,109 +80,163 @@ std::string host_name() {
   return name;
 }
 
-OpError remote_refusal(const api::RemoteResponse& response, const std::string& where) {
-  const auto code = response.status == 409   ? OpError::Code::conflict
-                    : response.status == 400 ? OpError::Code::bad_request
-                    : response.status == 404 ? OpError::Code::not_found
-                                             : OpError::Code::failed;
+// Why the destination did not get ready, as the error of POST /v1/vms/NAME/migrate.
+OpError prepare_refusal(const migration::PeerFailure& failure, const std::string& vm,
+                        const std::string& where) {
+  using Kind = migration::PeerFailure::Kind;
+  if (failure.kind == Kind::unreachable) {
+    return op_error(OpError::Code::unavailable, fmt::format("VM {}: {}", vm, failure.message));
+  }
+  if (failure.kind == Kind::malformed) {
+    return op_error(OpError::Code::failed,
+                    fmt::format("VM {}: the destination qmd at {}: {}", vm, where,
+                                failure.message));
+  }
+  const auto code = failure.http_status == 409   ? OpError::Code::conflict
+                    : failure.http_status == 400 ? OpError::Code::bad_request
+                    : failure.http_status == 404 ? OpError::Code::not_found
+                                                 : OpError::Code::failed;
   return op_error(code, fmt::format("the destination qmd at {} refused: {}", where,
-                                    api::remote_error_message(response)));
+                                    failure.message));
 }
 
-json::object progress_of(const qmp::MigrationInfo& info, std::uint32_t downtime_limit) {
-  json::object out;
-  out["status"] = info.status;
-  if (info.ram) {
-    out["bytesSent"] = info.ram->transferred;
-    out["bytesRemaining"] = info.ram->remaining;
-    out["bytesTotal"] = info.ram->total;
-    out["dirtyPagesRate"] = info.ram->dirty_pages_rate;
-    out["passes"] = info.ram->passes;
+// A pinned TSC frequency, as QEMU runs it: after an earlier migration that is the first
+// host's, not what this host would render. nullopt when none is pinned.
+asio::awaitable<std::optional<std::uint64_t>> running_tsc_frequency(qmp::QmpClient& qmp,
+                                                                    std::string cpu) {
+  const auto pinned = policy::cpu_tsc_frequency(cpu);
+  if (!pinned) {
+    co_return std::nullopt;
   }
-  if (info.expected_downtime) {
-    out["expectedDowntimeMs"] = *info.expected_downtime;
+  std::int64_t hz = static_cast<std::int64_t>(*pinned);
+  auto vcpus = co_await qmp::query_cpus_fast(qmp);
+  if (vcpus && !vcpus->empty()) {
+    std::string path = vcpus->front().qom_path;
+    std::string property = "tsc-frequency";
+    auto actual = co_await qmp::qom_get(qmp, std::move(path), std::move(property));
+    if (actual && actual->is_int64() && actual->as_int64() > 0) {
+      hz = actual->as_int64();
+    }
   }
-  if (info.downtime) {
-    out["downtimeMs"] = *info.downtime;
-  }
-  if (info.total_time) {
-    out["totalTimeMs"] = *info.total_time;
-  }
-  if (info.setup_time) {
-    out["setupTimeMs"] = *info.setup_time;
-  }
-  out["downtimeLimitMs"] = downtime_limit;
-  return out;
+  co_return static_cast<std::uint64_t>(hz);
 }
 
 }  // namespace
 
-asio::awaitable<std::expected<std::shared_ptr<Operation>, OpError>> Vm::migrate(
-    MigrateOptions options, Operations& operations) {
-  auto guard = co_await lock_.lock();
+// Why this VM cannot move now, checked under the lock before anything is sent; else its
+// spec and argv.
+std::expected<std::pair<policy::VmSpec, cmdline::RenderResult>, OpError> Vm::migratable(
+    const Operations& operations) const {
   auto refuse = [this](OpError::Code code, std::string why) {
     return std::unexpected(op_error(code, fmt::format("VM {}: {}", name_, why)));
   };
   if (auto active = check_active("migrate"); !active) {
-    co_return std::unexpected(active.error());
+    return std::unexpected(active.error());
   }
   if (state_ != VmState::running && state_ != VmState::paused) {
-    co_return refuse(OpError::Code::conflict,
-                     fmt::format("cannot migrate while {}", state_name(state_)));
+    return refuse(OpError::Code::conflict,
+                  fmt::format("cannot migrate while {}", state_name(state_)));
   }
   if (auto running = operations.running_on(name_)) {
-    co_return refuse(OpError::Code::conflict,
-                     fmt::format("operation {} is already under way", running->id));
+    return refuse(OpError::Code::conflict,
+                  fmt::format("operation {} is already under way", running->id));
   }
   if (!record_.split_memory.empty()) {
-    co_return refuse(OpError::Code::conflict,
-                     fmt::format("{}; its memory here is stale and cannot go anywhere "
-                                 "(qmctl kill {})",
-                                 record_.split_memory, name_));
+    return refuse(OpError::Code::conflict,
+                  fmt::format("{}; its memory here is stale and cannot go anywhere "
+                              "(qmctl kill {})",
+                              record_.split_memory, name_));
   }
   auto parsed = spec();
   auto rendered = render();
   if (!parsed || !rendered) {
-    co_return std::unexpected(parsed ? rendered.error() : parsed.error());
+    return std::unexpected(parsed ? rendered.error() : parsed.error());
   }
   if (auto why = not_migratable(*parsed, *rendered)) {
-    co_return refuse(OpError::Code::conflict, "not migratable: " + *why);
+    return refuse(OpError::Code::conflict, "not migratable: " + *why);
   }
   if (auto why = transient_devices(); !why.empty()) {
-    co_return refuse(OpError::Code::conflict,
-                     fmt::format("not migratable yet: devices changed by hotplug in this run "
-                                 "({}) do not sit where the definition puts them; restart the "
-                                 "VM (with --persist the change is in its definition), then "
-                                 "migrate",
-                                 why));
+    return refuse(OpError::Code::conflict,
+                  fmt::format("not migratable yet: devices changed by hotplug in this run "
+                              "({}) do not sit where the definition puts them; restart the "
+                              "VM (with --persist the change is in its definition), then "
+                              "migrate",
+                              why));
   }
-  auto parsed_remote = RemoteQmd::parse(options.destination, ctx_.config);
-  if (!parsed_remote) {
-    co_return refuse(OpError::Code::bad_request, parsed_remote.error());
-  }
-  // Over ssh one connection carries every call of this migration (ControlMaster): a call
-  // made while the guest stands still for the switchover costs no new handshake.
-  auto remote = std::make_shared<RemoteQmd>(std::move(*parsed_remote));
-  if (auto opened = co_await remote->open_session(ctx_.executor); !opened) {
-    co_return refuse(OpError::Code::unavailable, opened.error());
-  }
-  auto run = run_;
-  if (auto cpus = co_await qmp::query_cpus_fast(*run->qmp);
-      cpus && cpus->size() != cmdline::boot_vcpus(*parsed)) {
-    co_return refuse(OpError::Code::conflict,
-                     fmt::format("not migratable yet: {} vCPUs run now but the definition "
-                                 "boots {}; set-cpus back to {}, or restart the VM with the "
-                                 "count in its definition",
-                                 cpus->size(), cmdline::boot_vcpus(*parsed),
-                                 cmdline::boot_vcpus(*parsed)));
-  }
+  return std::pair{std::move(*parsed), std::move(*rendered)};
+}
 
-  // copyStorage: the local disks as QEMU has them, and the definition with the destination's
-  // paths for them.
+asio::awaitable<std::expected<std::shared_ptr<Operation>, OpError>> Vm::migrate(
+    MigrateOptions options, Operations& operations) {
+  auto guard = co_await lock_.lock();
+  auto checked = migratable(operations);
+  if (!checked) {
+    co_return std::unexpected(checked.error());
+  }
+  auto& [parsed, rendered] = *checked;
+  auto opened = co_await migration::RemoteDestination::open(ctx_.executor, options.destination,
+                                                            ctx_.config);
+  if (!opened) {
+    co_return std::unexpected(op_error(
+        opened.error().bad_name ? OpError::Code::bad_request : OpError::Code::unavailable,
+        fmt::format("VM {}: {}", name_, opened.error().message)));
+  }
+  std::shared_ptr<migration::DestinationQmd> destination = std::move(*opened);
+  auto run = run_;
+  const auto boots = cmdline::boot_vcpus(parsed);
+  if (auto cpus = co_await qmp::query_cpus_fast(*run->qmp); cpus && cpus->size() != boots) {
+    co_return std::unexpected(op_error(
+        OpError::Code::conflict,
+        fmt::format("VM {}: not migratable yet: {} vCPUs run now but the definition boots {}; "
+                    "set-cpus back to {}, or restart the VM with the count in its definition",
+                    name_, cpus->size(), boots, boots)));
+  }
+  auto request = co_await incoming_request_for(options, run, parsed, rendered);
+  if (!request) {
+    co_return std::unexpected(request.error());
+  }
   MigrationTarget target;
-  std::string spec_for_destination = spec_text_;
+  target.disks = request->disks;
+  auto answer = co_await destination->prepare(std::move(*request));
+  if (!answer) {
+    co_return std::unexpected(prepare_refusal(answer.error(), name_, options.destination));
+  }
+  target.uri = answer->uri;
+  target.destination = destination;
+  std::optional<std::pair<uid_t, gid_t>> qemu_owner;
+  if (ctx_.qemu_user) {
+    qemu_owner.emplace(ctx_.qemu_user->uid, ctx_.qemu_user->gid);
+  }
+  target.tls = migrate_tls::for_uri(ctx_.config, paths().run_dir, target.uri,
+                                    migrate_tls::Endpoint::client, qemu_owner);
+  if (answer->nbd) {
+    target.nbd = *answer->nbd;
+  }
+  auto op = operations.create("migrate", name_);
+  op->phase = "starting";
+  op->progress["destination"] = options.destination;
+  const bool was_running = state_ == VmState::running;
+  set_state(VmState::migrating, fmt::format("migrating to {} (operation {})",
+                                            options.destination, op->id));
+  SourceMigration::start(std::make_shared<SourceMigration>(
+      shared_from_this(), std::move(guard), run, op, operations, std::move(options),
+      std::move(target), was_running));
+  co_return op;
+}
+
+// What the destination gets ready with: the definition (with the destination's paths for
+// copied disks), and what only this side knows: the machine type "q35" stands for here, the
+// TSC frequency QEMU runs, the VARS.
+asio::awaitable<std::expected<migration::IncomingRequest, OpError>> Vm::incoming_request_for(
+    MigrateOptions options, std::shared_ptr<Run> run, policy::VmSpec spec,
+    cmdline::RenderResult rendered) {
+  auto refuse = [this](OpError::Code code, std::string why) {
+    return std::unexpected(op_error(code, fmt::format("VM {}: {}", name_, why)));
+  };
+  migration::IncomingRequest body;
+  body.spec_text = spec_text_;
   if (options.copy_storage) {
-    auto disks = co_await storage::local_disks(*run->qmp, *parsed, options.storage_paths);
+    auto disks = co_await storage::local_disks(*run->qmp, spec, options.storage_paths);
     if (!disks) {
       co_return refuse(OpError::Code::failed, disks.error());
     }
@@ -198,596 +248,49 @@ asio::awaitable<std::expected<std::shared_ptr<Operation>, OpError>> Vm::migrate(
     if (!renamed) {
       co_return std::unexpected(renamed.error());
     }
-    target.disks = std::move(*disks);
-    spec_for_destination = std::move(*renamed);
+    body.disks = std::move(*disks);
+    body.spec_text = std::move(*renamed);
   } else if (!options.storage_paths.empty()) {
     co_return refuse(OpError::Code::bad_request, "storagePaths needs copyStorage");
   }
-
-  // What only this side knows: the machine type "q35" stands for here, and the VARS.
-  json::object body;
-  body["specText"] = spec_for_destination;
-  if (!target.disks.empty()) {
-    body["disks"] = storage::to_json(target.disks);
-  }
-  body["uuid"] = record_.uuid;
-  body["source"] = fmt::format("{}:{}", host_name(), name_);
-  const std::string wanted = parsed->domain.machine.type.value_or("q35");
+  body.uuid = record_.uuid;
+  body.source = fmt::format("{}:{}", host_name(), name_);
+  const std::string wanted = spec.domain.machine.type.value_or("q35");
   auto machine_type = co_await resolved_machine_type(*run->qmp, wanted);
-  body["machineType"] = machine_type;
-  // A pinned TSC frequency, as QEMU runs it: after an earlier migration that is the first
-  // host's, not what this host would render.
-  if (auto* cpu_option = rendered->argv.find("-cpu"); cpu_option != nullptr && cpu_option->value) {
-    if (const auto pinned = policy::cpu_tsc_frequency(*cpu_option->value)) {
-      std::int64_t hz = static_cast<std::int64_t>(*pinned);
-      auto vcpus = co_await qmp::query_cpus_fast(*run->qmp);
-      if (vcpus && !vcpus->empty()) {
-        std::string path = vcpus->front().qom_path;
-        std::string property = "tsc-frequency";
-        auto actual = co_await qmp::qom_get(*run->qmp, std::move(path), std::move(property));
-        if (actual && actual->is_int64() && actual->as_int64() > 0) {
-          hz = actual->as_int64();
-        }
-      }
-      body["tscFrequency"] = hz;
-    }
+  body.machine_type = machine_type;
+  if (const auto* cpu = rendered.argv.find("-cpu"); cpu != nullptr && cpu->value) {
+    std::string model = *cpu->value;
+    auto hz = co_await running_tsc_frequency(*run->qmp, std::move(model));
+    body.tsc_frequency = hz;
   }
-  for (const auto& prep : rendered->prepare) {
+  for (const auto& prep : rendered.prepare) {
     if (prep.kind == cmdline::FilePrep::Kind::copy_if_missing) {
       // The VARS file is QEMU's and may sit in its run dir: never read through a link.
       auto vars = read_file_nofollow(prep.path, kMaxVarsBytes);
-      body["nvram"] = qmp::encode_base64(vars ? *vars : std::string());
+      body.nvram = vars ? *vars : std::string();
     }
   }
-  json::array capabilities;
   if (options.postcopy) {
-    capabilities.push_back("postcopy-ram");
+    body.capabilities.push_back("postcopy-ram");
   }
   if (options.multifd_channels > 0) {
-    capabilities.push_back("multifd");
-    body["multifdChannels"] = options.multifd_channels;
+    body.capabilities.push_back("multifd");
+    body.multifd_channels = options.multifd_channels;
   }
-  body["capabilities"] = std::move(capabilities);
-  body["finishWithinSeconds"] = options.timeout.count() + 60;
-  body["transport"] = options.transport;
-  if (!ctx_.config.migration_tls_dir.empty()) {
-    body["tls"] = true;  // absent otherwise: a qmd without migration.tls support still answers
-  }
+  body.finish_within = options.timeout + std::chrono::seconds(60);
+  body.transport = options.transport;
+  body.tls = !ctx_.config.migration_tls_dir.empty();
   if (options.transport != "unix") {
     // A broken migration.tls here is refused before the destination starts anything.
     if (auto why = migrate_tls::unusable(ctx_.config, migrate_tls::Endpoint::client)) {
       co_return refuse(OpError::Code::conflict, *why);
     }
   }
-  body["bootId"] = read_bytes("/proc/sys/kernel/random/boot_id");
-  if (auto& id = body["bootId"].as_string(); !id.empty() && id.back() == '\n') {
-    id.pop_back();
+  body.boot_id = read_bytes("/proc/sys/kernel/random/boot_id");
+  if (!body.boot_id.empty() && body.boot_id.back() == '\n') {
+    body.boot_id.pop_back();
   }
-  auto reply = co_await remote->request(ctx_.executor, http::verb::post,
-                                            "/v1/migrations/incoming", json::serialize(body),
-                                            kRemoteLimit);
-  if (!reply) {
-    co_return refuse(OpError::Code::unavailable, reply.error());
-  }
-  if (reply->status != 201 && reply->status != 200) {
-    co_return std::unexpected(remote_refusal(*reply, options.destination));
-  }
-  boost::system::error_code ec;
-  const auto answer = json::parse(reply->body, ec);
-  const auto* uri = !ec && answer.is_object() ? answer.as_object().if_contains("uri") : nullptr;
-  if (uri == nullptr || !uri->is_string()) {
-    co_return refuse(OpError::Code::failed,
-                     fmt::format("the destination qmd at {} answered without a uri: {}",
-                                 options.destination, reply->body));
-  }
-
-  target.uri = std::string(uri->as_string());
-  target.remote = remote;
-  std::optional<std::pair<uid_t, gid_t>> qemu_owner;
-  if (ctx_.qemu_user) {
-    qemu_owner.emplace(ctx_.qemu_user->uid, ctx_.qemu_user->gid);
-  }
-  target.tls = migrate_tls::for_uri(ctx_.config, paths().run_dir, target.uri,
-                                    migrate_tls::Endpoint::client, qemu_owner);
-  if (!target.disks.empty()) {
-    const auto* nbd = answer.as_object().if_contains("nbd");
-    if (nbd == nullptr || !nbd->is_object()) {
-      co_return refuse(OpError::Code::failed,
-                       fmt::format("the destination qmd at {} exports no disks: {}",
-                                   options.destination, reply->body));
-    }
-    target.nbd = nbd->as_object();
-  }
-
-  auto op = operations.create("migrate", name_);
-  op->phase = "starting";
-  op->progress["destination"] = options.destination;
-  const bool was_running = state_ == VmState::running;
-  set_state(VmState::migrating, fmt::format("migrating to {} (operation {})",
-                                            options.destination, op->id));
-  auto self = shared_from_this();
-  auto follow = [self, guard = std::move(guard), run, op, &operations, options,
-                 target = std::move(target), was_running]() mutable {
-    return self->follow_migration(std::move(guard), run, op, operations, std::move(options),
-                                  std::move(target), was_running);
-  };
-  asio::co_spawn(ctx_.executor, std::move(follow), asio::detached);
-  co_return op;
-}
-
-asio::awaitable<void> Vm::follow_migration(AsyncMutex::Guard guard, std::shared_ptr<Run> run,
-                                           std::shared_ptr<Operation> op,
-                                           Operations& operations, MigrateOptions options,
-                                           MigrationTarget target, bool was_running) {
-  auto& qmp = *run->qmp;
-  const std::string& uri = target.uri;
-  const auto& disks = target.disks;
-  const std::string dest = options.destination;
-  const RemoteQmd& remote = *target.remote;
-  const std::string incoming_path = "/v1/migrations/incoming/" + name_;
-  std::uint32_t downtime_limit = options.downtime_limit_ms;
-  // Every failure sets these and leaves through the one rollback below (no early returns:
-  // g++ 12 mishandles temporaries passed to coroutines inside co_await expressions).
-  std::string fail_status = "failed";
-  std::string fail_why;
-  // Set when a postcopy migration fails after the switch: the guest's newest memory is on
-  // both hosts and neither copy may run, so there is no rollback.
-  std::string split_why;
-  bool postcopy_started = false;   // migrate-start-postcopy asked for
-  bool postcopy_switched = false;  // the source's CPUs stopped for good: no way back
-  // Marked in the record at once, before anything else can wait: a qmd that dies, or a
-  // source QEMU that exits, from here on must find the VM marked (no resume, no restart).
-  auto mark_switched = [&] {
-    postcopy_switched = true;
-    record_.split_memory =
-        fmt::format("the guest switched to {} in a postcopy migration", dest);
-    save_record();
-  };
-  // Every end clears it (an adopting qmd acts on it).
-  record_.migrating_to = dest;
-  save_record();
-  auto end_outgoing = [&] {
-    record_.migrating_to.clear();
-    save_record();
-  };
-  // A reply read after supervise() saw QEMU exit may predate the exit: not acted on.
-  auto source_gone = [&] { return run->qemu_gone || run->exited.is_set(); };
-  // The two ends that leave the source paused for a person rather than risk two guests.
-  auto fail_paused = [&](const char* phase, const std::string& why) {
-    end_outgoing();
-    op->phase = phase;
-    if (run_ == run && !run->exited.is_set()) {
-      set_state(VmState::paused, why);
-    }
-    publish("MigrationFailed", why);
-    operations.finish(*op, "failed", why);
-  };
-
-  // qmd's own clock beside QEMU's figures (which QEMU 7.2 leaves at 0 when block mirrors ran):
-  // the whole operation, and how long the guest stood still from the switchover's pause
-  // until the destination ran it.
-  const auto operation_began = std::chrono::steady_clock::now();
-  std::optional<std::chrono::steady_clock::time_point> paused_at;
-  std::optional<std::chrono::steady_clock::time_point> handed_over_at;  // postcopy: early
-  auto wake = std::make_shared<asio::steady_timer>(ctx_.executor);
-  run->migration_wake = wake;
-  op->on_cancel = [wake] { wake->cancel(); };
-  do {
-    std::vector<qmp::MigrationCapability> capabilities{
-        {"events", true},
-        {"pause-before-switchover", true},
-        {"auto-converge", options.auto_converge},
-        {"postcopy-ram", options.postcopy},
-        {"multifd", options.multifd_channels > 0}};
-    if (auto set = co_await qmp::migrate_set_capabilities(qmp, capabilities); !set) {
-      fail_why = "migrate-set-capabilities: " + set.error().to_string();
-      break;
-    }
-    json::object parameters;
-    // QEMU's own default bandwidth is 128 MiB/s; "unlimited" has to be said explicitly.
-    parameters["max-bandwidth"] =
-        options.max_bandwidth == 0 ? std::numeric_limits<std::int64_t>::max()
-                                   : static_cast<std::int64_t>(options.max_bandwidth);
-    parameters["downtime-limit"] = downtime_limit;
-    // After the switch to postcopy QEMU uses its own bandwidth cap (default: none).
-    parameters["max-postcopy-bandwidth"] = static_cast<std::int64_t>(options.postcopy_bandwidth);
-    if (options.multifd_channels > 0) {
-      parameters["multifd-channels"] = options.multifd_channels;
-    }
-    if (auto set = co_await qmp::migrate_set_parameters(qmp, parameters); !set) {
-      fail_why = "migrate-set-parameters: " + set.error().to_string();
-      break;
-    }
-    if (target.tls) {
-      if (auto secured = co_await migrate_tls::enable(qmp, *target.tls, ctx_.blocking); !secured) {
-        fail_why = secured.error();
-        break;
-      }
-    }
-    const std::string nbd_creds = migrate_tls::creds_id(target.tls);
-    if (!disks.empty()) {
-      // The disks first: RAM goes once every mirror has caught up and writes reach both sides.
-      op->phase = "copying storage";
-      if (auto mirrored = co_await storage::start_mirrors(qmp, disks, target.nbd, nbd_creds);
-          !mirrored) {
-        fail_why = mirrored.error();
-        break;
-      }
-      const auto mirror_began = std::chrono::steady_clock::now();
-      for (;;) {
-        auto state = co_await storage::mirror_state(qmp, disks);
-        op->progress["storageBytesDone"] = state.done;
-        op->progress["storageBytesTotal"] = state.total;
-        if (!state.error.empty()) {
-          fail_why = state.error;
-        } else if (state.ready) {
-          break;
-        } else if (op->cancel_requested) {
-          fail_status = "cancelled";
-          fail_why = "cancelled on request";
-        } else if (run->exited.is_set()) {
-          fail_why = "the source QEMU exited during the migration";
-        } else if (std::chrono::steady_clock::now() - mirror_began > options.timeout) {
-          fail_why = fmt::format("the disks were not copied within {} s",
-                                 options.timeout.count());
-        }
-        if (!fail_why.empty()) {
-          break;
-        }
-        wake->expires_after(250ms);
-        boost::system::error_code ec;
-        co_await wake->async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      }
-      if (!fail_why.empty()) {
-        break;
-      }
-    }
-    if (auto started = co_await qmp::migrate(qmp, uri); !started) {
-      fail_why = fmt::format("migrate {}: {}", uri, started.error().to_string());
-      break;
-    }
-    publish("MigrationStarted",
-            fmt::format("sending to {} over {} (operation {})", dest, uri, op->id));
-    op->phase = "transferring";
-    const auto began = std::chrono::steady_clock::now();
-    auto last_check = began;
-    bool cancel_sent = false;
-    bool committed = false;          // the destination runs the guest (postcopy: already)
-    std::int64_t raised_at_pass = 0;
-    std::string ended_why;  // why qmd cancelled: on request, or the timeout
-    for (;;) {
-      run->migration_event = false;
-      auto info = co_await qmp::query_migrate(qmp);
-      if (source_gone()) {
-        (postcopy_switched ? split_why : fail_why) =
-            "the source QEMU exited during the migration";
-        break;
-      }
-      if (!info) {
-        (postcopy_switched ? split_why : fail_why) =
-            "query-migrate: " + info.error().to_string();
-        break;
-      }
-      // Merged, not replaced: a cancelled or failed migration reports no figures, and the
-      // last ones it had are what a caller wants to see.
-      for (auto& [key, value] : progress_of(*info, downtime_limit)) {
-        op->progress[key] = value;
-      }
-      if (info->status == "completed") {
-        if (postcopy_started && !postcopy_switched) {
-          mark_switched();  // the switch came and went between two looks
-        }
-        break;
-      }
-      const bool in_postcopy = info->status.starts_with("postcopy");
-      if (postcopy_switched && info->status != "postcopy-active") {
-        // postcopy-paused (the stream broke), failed or cancelled after the switch.
-        split_why = fmt::format("the migration stopped after the switch to postcopy (QEMU: {}{})",
-                                info->status,
-                                info->error_desc.empty() ? "" : ", " + info->error_desc);
-        break;
-      }
-      if (in_postcopy && !postcopy_switched) {
-        // The guest's CPU state went to the destination; what memory it lacks there it pulls
-        // from here on demand. It can run there now, and nowhere else: hand it over at once
-        // instead of after the last page (which would keep it paused the whole time). Any
-        // postcopy status counts: a look may miss postcopy-active and see it paused.
-        mark_switched();
-        op->phase = "postcopy";
-        op->no_cancel = fmt::format("postcopy has switched: the guest runs on {} and pulls "
-                                    "the rest of its memory from here; it cannot come back",
-                                    dest);
-        std::string early_body = was_running ? R"({"resume":true})" : R"({"resume":false})";
-        const std::string early_path = incoming_path + "/commit";
-        auto early = co_await remote.request(ctx_.executor, http::verb::post, early_path,
-                                             std::move(early_body), kRemoteLimit);
-        if (early && early->status == 200) {
-          committed = true;
-          handed_over_at = std::chrono::steady_clock::now();
-          publish("MigrationPostcopy",
-                  fmt::format("switched: the guest runs on {} while its memory follows", dest));
-        } else {
-          // Asked again once every page is there.
-          publish("Error", fmt::format("the destination did not take the guest at the postcopy "
-                                       "switch ({}); asking again when the transfer ends",
-                                       early ? api::remote_error_message(*early)
-                                             : early.error()));
-        }
-        continue;
-      }
-      if (info->status == "failed") {
-        fail_why = "QEMU: " + (info->error_desc.empty() ? std::string("the migration failed")
-                                                        : info->error_desc);
-        break;
-      }
-      if (info->status == "cancelled") {
-        fail_status = op->cancel_requested ? "cancelled" : "failed";
-        fail_why = ended_why.empty() ? std::string("QEMU cancelled the migration") : ended_why;
-        break;
-      }
-      if (!cancel_sent && !postcopy_switched && (op->cancel_requested ||
-                           std::chrono::steady_clock::now() - began > options.timeout)) {
-        ended_why = op->cancel_requested
-                        ? std::string("cancelled on request")
-                        : fmt::format("did not finish within {} s (raise the timeout, the "
-                                      "bandwidth, or the downtime limit)",
-                                      options.timeout.count());
-        cancel_sent = true;
-        (void)co_await qmp::migrate_cancel(qmp);
-        continue;
-      }
-      if (std::chrono::steady_clock::now() - last_check > 3s &&
-          (info->status == "active" || info->status == "setup")) {
-        // A destination qmd that went away would leave its QEMU loading with nobody to hand
-        // the VM to: notice it now rather than at the switchover.
-        last_check = std::chrono::steady_clock::now();
-        auto alive = co_await remote.request(ctx_.executor, http::verb::get,
-                                                  incoming_path, "", 10s);
-        if (!alive) {
-          fail_why = "the destination qmd stopped answering: " + alive.error();
-          break;
-        }
-        if (alive->status != 200) {
-          fail_why = "the destination dropped the VM: " + api::remote_error_message(*alive);
-          break;
-        }
-      }
-      if (info->status == "pre-switchover") {
-        // The source is paused with everything sent but the last pass: go on only when the
-        // destination is alive and still loading. Over ssh each question costs a handshake
-        // of guest downtime, so a recent answer will do (a destination lost since then fails
-        // the hand-over, and the source resumes).
-        op->phase = "switchover";
-        if (!paused_at) {
-          paused_at = std::chrono::steady_clock::now();
-        }
-        const bool recent = std::chrono::steady_clock::now() - last_check < 3s;
-        std::string not_ready;
-        if (!remote.over_ssh() || !recent) {
-          auto ready = co_await remote.request(ctx_.executor, http::verb::get, incoming_path,
-                                               "", 10s);
-          if (!ready) {
-            not_ready = ready.error();
-          } else if (ready->status != 200 ||
-                     ready->body.find("\"status\":\"active\"") == std::string::npos) {
-            not_ready = api::remote_error_message(*ready);
-          }
-        }
-        if (!not_ready.empty()) {
-          fail_why = "the destination is not ready for the switchover: " + not_ready;
-          break;
-        }
-        if (!disks.empty()) {
-          // The guest is paused: what the mirrors hold goes out now, then they end.
-          if (auto finished = co_await storage::finish_mirrors(qmp, disks); !finished) {
-            fail_why = finished.error();
-            break;
-          }
-        }
-        if (auto go = co_await qmp::migrate_continue(qmp, "pre-switchover"); !go) {
-          fail_why = "migrate-continue: " + go.error().to_string();
-          break;
-        }
-      } else if (info->status == "active" && info->ram) {
-        const std::int64_t passes = info->ram->passes;
-        if (options.postcopy && !postcopy_started && passes >= 2) {
-          // Precopy had its chance; from here the destination pulls what is left on demand.
-          if (auto switched = co_await run->qmp->execute("migrate-start-postcopy"); switched) {
-            postcopy_started = true;
-            publish("MigrationPostcopyRequested",
-                    fmt::format("pass {}: switching to postcopy at the next switchover",
-                                passes));
-          }
-        } else if (passes >= raised_at_pass + 3 && info->expected_downtime &&
-                   *info->expected_downtime > downtime_limit &&
-                   downtime_limit < options.max_downtime_ms) {
-          // Not converging: the guest dirties memory faster than the link moves it. Accept
-          // a longer pause, stepwise and up to a bound (as Proxmox does).
-          const std::uint32_t next = std::min(downtime_limit * 2, options.max_downtime_ms);
-          json::object raise;
-          raise["downtime-limit"] = next;
-          raised_at_pass = passes;  // a refusal is not retried at every look either
-          if (auto raised = co_await qmp::migrate_set_parameters(qmp, raise); raised) {
-            downtime_limit = next;
-            publish("MigrationDowntimeRaised",
-                    fmt::format("pass {}: expected downtime {} ms; the limit is now {} ms",
-                                passes, *info->expected_downtime, downtime_limit));
-          } else {
-            spdlog::warn("vm {}: raising the downtime limit to {} ms: {}", name_, next,
-                         raised.error().to_string());
-          }
-        }
-      }
-      if (run->migration_event) {
-        continue;  // an event came while we asked: the source may be paused for switchover
-      }
-      wake->expires_after(250ms);
-      boost::system::error_code ec;
-      co_await wake->async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    }
-    if (!fail_why.empty() || !split_why.empty() || committed) {
-      break;
-    }
-
-    // Everything arrived. The destination resumes the guest and owns it from here; only
-    // then does this side let go.
-    op->phase = "handing over";
-    const std::string commit_path = incoming_path + "/commit";
-    // A VM paused here arrives paused there.
-    std::string commit_body = was_running ? R"({"resume":true})" : R"({"resume":false})";
-    auto committed_now = co_await remote.request(ctx_.executor, http::verb::post, commit_path,
-                                                 std::move(commit_body), kRemoteLimit);
-    if (committed_now && committed_now->status == 200) {
-      break;
-    }
-    const std::string refused = committed_now ? api::remote_error_message(*committed_now)
-                                              : committed_now.error();
-    // Did the hand-over happen and only the answer got lost (or, in postcopy, did the try at
-    // the switch take after all)? Running the guest in two places is the one thing worse than
-    // a failed migration, so ask before resuming here.
-    const std::string vm_path = "/v1/vms/" + name_;
-    auto check = co_await remote.request(ctx_.executor, http::verb::get, vm_path, "", 10s);
-    if (check && check->status == 200) {
-      boost::system::error_code ec;
-      const json::value vm = json::parse(check->body, ec);
-      const json::value* state = !ec && vm.is_object() ? vm.as_object().if_contains("state")
-                                                        : nullptr;
-      if (state != nullptr && state->is_string() &&
-          (state->as_string() == "running" || state->as_string() == "paused")) {
-        break;  // it runs there
-      }
-    }
-    if (postcopy_switched) {
-      split_why = "the destination did not take over: " + refused;
-      break;
-    }
-    if (check || committed_now) {
-      fail_why = "the destination did not take over: " + refused;
-      break;
-    }
-    const std::string why = fmt::format(
-        "the destination stopped answering during the hand-over ({}); the VM stays "
-        "paused here so that it never runs twice: if it runs on {}, qmctl delete --force "
-        "{} here, otherwise qmctl resume {}",
-        refused, dest, name_, name_);
-    fail_paused("unknown", why);
-    co_return;
-  } while (false);
-  run->migration_wake.reset();
-
-  if (!fail_why.empty() && postcopy_started && !postcopy_switched && !source_gone()) {
-    // A failure noticed between two looks may have come after the switch (a migrate-continue
-    // that timed out but went through): QEMU says whether a rollback is still possible.
-    if (auto now = co_await qmp::query_migrate(qmp);
-        !source_gone() && now && now->status.starts_with("postcopy")) {
-      mark_switched();
-      split_why = std::exchange(fail_why, std::string());
-    }
-  }
-  if (!split_why.empty()) {
-    // Past the point of no return: resuming here would run stale memory, and the
-    // destination lacks pages only this side had. Both stay as they are for a person.
-    const std::string why = fmt::format(
-        "{}; the guest's memory is split between here and {}, so it stays paused here and "
-        "must not be resumed (its state here is stale); if {} still runs it, the guest may "
-        "be damaged: check it there, then qmctl kill {} here",
-        split_why, dest, dest, name_);
-    // Marked since the switch; a QEMU that exited meanwhile took the stale half with it
-    // (supervise() cleared the mark then, and must not find it again).
-    record_.split_memory =
-        source_gone()
-            ? std::string()
-            : fmt::format("a postcopy migration to {} failed after the switch", dest);
-    record_.last_error = why;
-    save_record();
-    fail_paused("failed after the switch", why);
-    co_return;
-  }
-
-  if (!fail_why.empty()) {
-    // Every way out but success: the source's migration stopped, the destination told to
-    // let go, this VM running again (if it was), and the operation says what happened.
-    op->phase = "rolling back";
-    if (target.tls) {
-      fail_why = migrate_tls::explain(fail_why, *target.tls);
-    }
-    if (!disks.empty() && !run->exited.is_set()) {
-      co_await storage::abandon_mirrors(qmp, disks);
-    }
-    auto info = co_await qmp::query_migrate(qmp);
-    if (!run->exited.is_set() && info && info->status != "failed" &&
-        info->status != "cancelled" && info->status != "completed" && !info->status.empty()) {
-      (void)co_await qmp::migrate_cancel(qmp);
-    }
-    auto dropped = co_await remote.request(ctx_.executor, http::verb::delete_,
-                                                incoming_path, "", 10s);
-    if (!dropped) {
-      fail_why += fmt::format(" (the destination could not be told to drop its copy: {}; it "
-                              "drops it by itself when nothing arrives)",
-                              dropped.error());
-    }
-    for (int i = 0; i < 50 && !run->exited.is_set(); ++i) {
-      auto now = co_await qmp::query_migrate(qmp);
-      if (!now || (now->status != "cancelling" && now->status != "active" &&
-                   now->status != "pre-switchover" && now->status != "device")) {
-        break;
-      }
-      co_await run->exited.wait_for(100ms);
-    }
-    if (target.tls && !run->exited.is_set()) {
-      // The creds off again, so that a later migration without TLS works.
-      const std::string tls_dir = target.tls->private_dir;
-      co_await migrate_tls::disable(qmp, tls_dir);
-    }
-    if (!run->exited.is_set() && was_running) {
-      if (auto resumed = co_await qmp::cont(qmp); !resumed) {
-        fail_why += fmt::format("; resuming here failed: {} (qmctl resume {})",
-                                resumed.error().to_string(), name_);
-      }
-    }
-    if (run_ == run && !run->exited.is_set()) {
-      auto now = co_await qmp::query_status(qmp);
-      set_state(now && now->running ? VmState::running : VmState::paused,
-                fmt::format("migration to {} {}: {}", dest, fail_status, fail_why));
-    }
-    end_outgoing();
-    publish(fail_status == "cancelled" ? "MigrationCancelled" : "MigrationFailed", fail_why);
-    operations.finish(*op, fail_status, fail_why);
-    co_return;
-  }
-
-  const auto handed_over = handed_over_at.value_or(std::chrono::steady_clock::now());
-  op->progress["elapsedMs"] =
-      std::chrono::duration_cast<std::chrono::milliseconds>(handed_over - operation_began).count();
-  op->progress["pausedMs"] = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                 handed_over - paused_at.value_or(handed_over))
-                                 .count();
-
-  // The destination runs the guest: this QEMU and swtpm go, and so do the persistent VARS
-  // and TPM state, which are the destination's now (and hold secrets).
-  run->stop_requested = true;
-  (void)co_await qmp::quit(qmp);
-  const bool quit = co_await run->exited.wait_for(10s);
-  if (!quit && run->qemu) {
-    run->qemu->signal(SIGKILL);
-    co_await run->exited.wait_for(10s);
-  }
-  const cmdline::VmPaths where = paths();
-  std::error_code ec;
-  fs::remove(where.nvram(true), ec);
-  (void)remove_tree(where.tpm_state_dir(true));
-  record_.migrated_to = dest;
-  record_.migrated_at = format_time(std::chrono::system_clock::now());
-  record_.split_memory.clear();  // a postcopy that finished: nothing stale is left here
-  record_.migrating_to.clear();
-  save_record();
-  set_state(VmState::migrated,
-            fmt::format("migrated to {} in {} ms (guest paused {} ms)", dest,
-                        json::serialize(op->progress["elapsedMs"]),
-                        json::serialize(op->progress["pausedMs"])));
-  op->phase = "done";
-  operations.finish(*op, "succeeded");
-  (void)guard;
+  co_return body;
 }
 
 // A device added or removed in this run sits where the definition does not put it, so the

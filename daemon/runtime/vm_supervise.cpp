@@ -12,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "daemon/migration/decisions.hpp"
 #include "daemon/runtime/vm.hpp"
 #include "qmp/commands.hpp"
 #include "qmp/qga_commands.hpp"
@@ -61,12 +62,6 @@ std::optional<pid_t> read_pid(const std::string& path) {
   } catch (const std::exception&) {
   }
   return std::nullopt;
-}
-
-// An outgoing migration QEMU still runs and that can be cancelled back to the source.
-bool precopy_in_flight(const std::string& status) {
-  return status == "setup" || status == "active" || status == "pre-switchover" ||
-         status == "device" || status == "wait-unplug" || status == "cancelling";
 }
 
 }  // namespace
@@ -268,7 +263,7 @@ asio::awaitable<bool> Vm::adopt() {
     const std::string dest = record_.migrating_to;
     auto migration = co_await qmp::query_migrate(*run->qmp);
     std::string status = migration ? migration->status : std::string();
-    if (precopy_in_flight(status)) {
+    if (migration::precopy_in_flight(status)) {
       (void)co_await qmp::migrate_cancel(*run->qmp);
       for (int i = 0; i < 100 && !run->exited.is_set(); ++i) {
         auto now = co_await qmp::query_migrate(*run->qmp);
@@ -276,13 +271,14 @@ asio::awaitable<bool> Vm::adopt() {
           break;
         }
         status = now->status;
-        if (!precopy_in_flight(status)) {
+        if (!migration::precopy_in_flight(status)) {
           break;
         }
         co_await run->exited.wait_for(100ms);
       }
     }
-    if (status.starts_with("postcopy")) {
+    const auto adopted = migration::after_restart(status, !record_.split_memory.empty());
+    if (adopted == migration::Adopted::split) {
       if (record_.split_memory.empty()) {
         record_.split_memory = fmt::format(
             "a postcopy migration to {} had switched the guest away (QEMU: {}) when qmd "
@@ -291,14 +287,14 @@ asio::awaitable<bool> Vm::adopt() {
       }
       publish("MigrationFailed", record_.split_memory + "; check the VM there, then qmctl kill " +
                                      name_ + " here");
-    } else if (status == "completed" && !record_.split_memory.empty()) {
+    } else if (adopted == migration::Adopted::finished_after_switch) {
       // A postcopy that switched (and may have been handed over) and then finished.
       publish("MigrationFailed",
               fmt::format("a postcopy migration to {} finished while qmd was down; the guest "
                           "runs there if it was handed over: check it there, then qmctl kill "
                           "{} here",
                           dest, name_));
-    } else if (status == "completed") {
+    } else if (adopted == migration::Adopted::completed_unhanded) {
       publish("MigrationFailed",
               fmt::format("a migration to {} completed but was never handed over (qmd "
                           "stopped); the VM stays paused here: if {} does not run it, "

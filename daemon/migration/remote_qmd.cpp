@@ -1,4 +1,4 @@
-#include "daemon/runtime/remote_qmd.hpp"
+#include "daemon/migration/remote_qmd.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -15,11 +15,11 @@
 #include "daemon/launch/launcher.hpp"
 #include "daemon/launch/unique_fd.hpp"
 #include "daemon/runtime/process_handle.hpp"
-#include "daemon/runtime/ssh_master.hpp"
+#include "daemon/migration/ssh_master.hpp"
 
 extern char** environ;
 
-namespace qmd::daemon {
+namespace qmd::daemon::migration {
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
@@ -135,7 +135,7 @@ asio::awaitable<std::expected<void, std::string>> RemoteQmd::open_session(
     asio::any_io_executor executor) {
   if (!over_ssh()) {
     // Whatever a user names: the probe is all it gets unless it answers as a qmd.
-    co_return co_await api::probe_local_qmd(executor, socket_, kProbeLimit);
+    co_return co_await probe_local_qmd(executor, socket_, kProbeLimit);
   }
   if (master_) {
     co_return std::expected<void, std::string>{};
@@ -165,14 +165,14 @@ asio::awaitable<std::expected<void, std::string>> RemoteQmd::open_session(
   if (!host) {
     co_return std::unexpected(host.error());
   }
-  co_return api::check_qmd_host_reply(*host, destination_);
+  co_return check_qmd_host_reply(*host, destination_);
 }
 
-asio::awaitable<std::expected<api::RemoteResponse, std::string>> RemoteQmd::request(
+asio::awaitable<std::expected<PeerResponse, std::string>> RemoteQmd::request(
     asio::any_io_executor executor, boost::beast::http::verb method, std::string target,
     std::string body, std::chrono::milliseconds limit) const {
   if (!over_ssh()) {
-    co_return co_await api::remote_request(executor, socket_, method, std::move(target),
+    co_return co_await peer_request(executor, socket_, method, std::move(target),
                                            std::move(body), limit);
   }
   // ssh's stdin and stdout are one end of a socketpair: the other end is the API connection.
@@ -217,7 +217,7 @@ asio::awaitable<std::expected<api::RemoteResponse, std::string>> RemoteQmd::requ
   ProcessHandle ssh(executor, pid, pidfd, true);
   asio::local::stream_protocol::socket socket(executor, asio::local::stream_protocol(),
                                               ours.release());
-  auto answer = co_await api::remote_exchange(std::move(socket), destination_, method,
+  auto answer = co_await peer_exchange(std::move(socket), destination_, method,
                                               std::move(target), std::move(body), limit);
   // The exchange closed its end: ssh sees EOF, the remote proxy ends, so does ssh.
   // Named results: g++ 12 miscompiles `if (!co_await x)` in some coroutines.
@@ -242,4 +242,4 @@ asio::awaitable<std::expected<api::RemoteResponse, std::string>> RemoteQmd::requ
   co_return answer;
 }
 
-}  // namespace qmd::daemon
+}  // namespace qmd::daemon::migration

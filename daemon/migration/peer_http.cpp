@@ -1,4 +1,4 @@
-#include "daemon/api/remote_client.hpp"
+#include "daemon/migration/peer_http.hpp"
 
 #include <fmt/format.h>
 #include <sys/socket.h>
@@ -14,11 +14,12 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
-#include <boost/json/parse.hpp>
 #include <cerrno>
 #include <cstring>
 
-namespace qmd::daemon::api {
+#include "daemon/migration/peer_protocol.hpp"
+
+namespace qmd::daemon::migration {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -27,13 +28,13 @@ using Stream = beast::basic_stream<asio::local::stream_protocol>;
 
 namespace {
 
-constexpr std::uint64_t kBodyLimit = 8 << 20;       // Beast's default for a response
+constexpr std::uint64_t kBodyLimit = kMaxReplyBytes;
 constexpr std::uint64_t kProbeBodyLimit = 256 << 10;  // /v1/host is a few KiB
 constexpr std::uint32_t kHeaderLimit = 16 << 10;
 
 // Request and response on a connected stream whose deadline is set; the response's body at
 // most `body_limit` bytes.
-asio::awaitable<std::expected<RemoteResponse, std::string>> exchange(
+asio::awaitable<std::expected<PeerResponse, std::string>> exchange(
     Stream& stream, const std::string& peer, http::verb method, const std::string& target,
     std::string body, std::chrono::milliseconds limit, std::uint64_t body_limit = kBodyLimit) {
   boost::system::error_code ec;
@@ -68,7 +69,7 @@ asio::awaitable<std::expected<RemoteResponse, std::string>> exchange(
   beast::error_code ignored;
   stream.socket().shutdown(asio::socket_base::shutdown_both, ignored);
   auto response = parser.release();
-  co_return RemoteResponse{response.result_int(), std::move(response.body())};
+  co_return PeerResponse{response.result_int(), std::move(response.body())};
 }
 
 // Who listens on a connected Unix socket: SO_PEERCRED's uid, or what failed.
@@ -86,16 +87,9 @@ bool trusted_uid(uid_t uid) { return uid == 0 || uid == ::geteuid(); }
 
 }  // namespace
 
-std::expected<void, std::string> check_qmd_host_reply(const RemoteResponse& response,
+std::expected<void, std::string> check_qmd_host_reply(const PeerResponse& response,
                                                       const std::string& peer) {
-  boost::system::error_code ec;
-  const auto value = boost::json::parse(response.body, ec);
-  const auto* doc = !ec && value.is_object() ? &value.as_object() : nullptr;
-  const auto* qemu = doc != nullptr ? doc->if_contains("qemu") : nullptr;
-  const bool shaped = response.status == 200 && doc != nullptr && doc->contains("hostname") &&
-                      doc->contains("machine_types") && qemu != nullptr && qemu->is_object() &&
-                      qemu->as_object().contains("version");
-  if (!shaped) {
+  if (response.status != 200 || !is_qmd_host_document(response.body)) {
     return std::unexpected(fmt::format(
         "{} does not answer as a qmd (GET /v1/host gave HTTP {}, not qmd's host document): a "
         "destination must be another qmd's API socket",
@@ -143,7 +137,7 @@ asio::awaitable<std::expected<void, std::string>> probe_local_qmd(
   co_return check_qmd_host_reply(*answer, socket_path);
 }
 
-asio::awaitable<std::expected<RemoteResponse, std::string>> remote_request(
+asio::awaitable<std::expected<PeerResponse, std::string>> peer_request(
     asio::any_io_executor executor, std::string socket_path, http::verb method,
     std::string target, std::string body, std::chrono::milliseconds limit) {
   Stream stream(executor);
@@ -159,7 +153,7 @@ asio::awaitable<std::expected<RemoteResponse, std::string>> remote_request(
   co_return co_await exchange(stream, socket_path, method, target, std::move(body), limit);
 }
 
-asio::awaitable<std::expected<RemoteResponse, std::string>> remote_exchange(
+asio::awaitable<std::expected<PeerResponse, std::string>> peer_exchange(
     asio::local::stream_protocol::socket socket, std::string peer, http::verb method,
     std::string target, std::string body, std::chrono::milliseconds limit) {
   Stream stream(std::move(socket));
@@ -167,18 +161,4 @@ asio::awaitable<std::expected<RemoteResponse, std::string>> remote_exchange(
   co_return co_await exchange(stream, peer, method, target, std::move(body), limit);
 }
 
-std::string remote_error_message(const RemoteResponse& response) {
-  boost::system::error_code ec;
-  const auto value = boost::json::parse(response.body, ec);
-  if (!ec && value.is_object()) {
-    if (const auto* error = value.as_object().if_contains("error"); error && error->is_object()) {
-      if (const auto* message = error->as_object().if_contains("message");
-          message && message->is_string()) {
-        return std::string(message->as_string());
-      }
-    }
-  }
-  return fmt::format("HTTP {}: {}", response.status, response.body);
-}
-
-}  // namespace qmd::daemon::api
+}  // namespace qmd::daemon::migration

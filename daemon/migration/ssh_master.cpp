@@ -1,4 +1,4 @@
-#include "daemon/runtime/ssh_master.hpp"
+#include "daemon/migration/ssh_master.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -17,7 +17,7 @@
 
 #include "daemon/launch/launcher.hpp"
 
-namespace qmd::daemon {
+namespace qmd::daemon::migration {
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
@@ -223,4 +223,4 @@ asio::awaitable<std::expected<std::shared_ptr<SshMaster>, std::string>> SshMaste
   }
 }
 
-}  // namespace qmd::daemon
+}  // namespace qmd::daemon::migration

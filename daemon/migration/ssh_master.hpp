@@ -16,7 +16,7 @@
 #include "daemon/launch/unique_fd.hpp"
 #include "daemon/runtime/process_handle.hpp"
 
-namespace qmd::daemon {
+namespace qmd::daemon::migration {
 
 class SshMaster {
   struct Key {  // only start() makes one (through make_shared)
@@ -53,4 +53,4 @@ class SshMaster {
   std::optional<ProcessHandle> process_;
 };
 
-}  // namespace qmd::daemon
+}  // namespace qmd::daemon::migration

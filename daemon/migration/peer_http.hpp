@@ -1,7 +1,8 @@
 #pragma once
-// qmd talking to another qmd (live migration): one HTTP/1.1 exchange over that qmd's Unix
-// socket, with a deadline on the whole exchange. Transport failures come back as words that
-// name the socket; an HTTP error status is a response like any other.
+// The peer protocol's transport: one HTTP/1.1 exchange with another qmd over its Unix socket
+// (or a socket already connected to one through ssh), with a deadline on the whole exchange
+// and caps on the reply. Transport failures come back as words that name the socket; an HTTP
+// error status is a response like any other.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
@@ -10,21 +11,21 @@
 #include <expected>
 #include <string>
 
-namespace qmd::daemon::api {
+namespace qmd::daemon::migration {
 
-struct RemoteResponse {
+struct PeerResponse {
   unsigned status = 0;
   std::string body;
 };
 
-boost::asio::awaitable<std::expected<RemoteResponse, std::string>> remote_request(
+boost::asio::awaitable<std::expected<PeerResponse, std::string>> peer_request(
     boost::asio::any_io_executor executor, std::string socket_path,
     boost::beast::http::verb method, std::string target, std::string body,
     std::chrono::milliseconds limit);
 
 // The same exchange over a socket already connected to a qmd (one end of a socketpair whose
 // other end is an `ssh HOST qmctl stdio-proxy`); `peer` names it in errors.
-boost::asio::awaitable<std::expected<RemoteResponse, std::string>> remote_exchange(
+boost::asio::awaitable<std::expected<PeerResponse, std::string>> peer_exchange(
     boost::asio::local::stream_protocol::socket socket, std::string peer,
     boost::beast::http::verb method, std::string target, std::string body,
     std::chrono::milliseconds limit);
@@ -38,10 +39,7 @@ boost::asio::awaitable<std::expected<void, std::string>> probe_local_qmd(
     std::chrono::milliseconds limit);
 
 // Whether a GET /v1/host reply from `peer` is qmd's host document; the error says so.
-std::expected<void, std::string> check_qmd_host_reply(const RemoteResponse& response,
+std::expected<void, std::string> check_qmd_host_reply(const PeerResponse& response,
                                                       const std::string& peer);
 
-// The "message" of an API error body ({"error":{"message":...}}), else the body itself.
-std::string remote_error_message(const RemoteResponse& response);
-
-}  // namespace qmd::daemon::api
+}  // namespace qmd::daemon::migration

@@ -14,10 +14,10 @@
 #include <string>
 #include <vector>
 
-#include "daemon/api/remote_client.hpp"
+#include "daemon/migration/peer_http.hpp"
 #include "daemon/config.hpp"
 
-namespace qmd::daemon {
+namespace qmd::daemon::migration {
 
 class SshMaster;
 
@@ -27,14 +27,14 @@ class RemoteQmd {
   static std::expected<RemoteQmd, std::string> parse(const std::string& destination,
                                                      const Config& config);
 
-  // A socket path: probes it (api::probe_local_qmd). Over ssh: opens the connection (an ssh
+  // A socket path: probes it (probe_local_qmd). Over ssh: opens the connection (an ssh
   // ControlMaster) every later request() of this object, and of copies made afterwards, goes
   // through, and checks that a qmd answers there. The error is ssh's own words or what did
   // not answer as a qmd. The connection ends with the last of these copies.
   boost::asio::awaitable<std::expected<void, std::string>> open_session(
       boost::asio::any_io_executor executor);
 
-  boost::asio::awaitable<std::expected<api::RemoteResponse, std::string>> request(
+  boost::asio::awaitable<std::expected<PeerResponse, std::string>> request(
       boost::asio::any_io_executor executor, boost::beast::http::verb method,
       std::string target, std::string body, std::chrono::milliseconds limit) const;
 
@@ -51,4 +51,4 @@ class RemoteQmd {
   std::shared_ptr<SshMaster> master_;     // after open_session(), shared by the copies
 };
 
-}  // namespace qmd::daemon
+}  // namespace qmd::daemon::migration
