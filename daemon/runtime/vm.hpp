@@ -321,10 +321,6 @@ class Vm : public std::enable_shared_from_this<Vm> {
   OpResult check_migration(VmAction action, std::string_view what = {}) const {
     return verdict(action, state_) == Verdict::migration_busy ? check(action, what) : OpResult{};
   }
-  // check() for an action on a running QEMU.
-  OpResult check_active(std::string_view action) const {
-    return check(VmAction::hotplug, action);
-  }
   OpResult startable() const;
   asio::awaitable<OpResult> set_vcpus_running(bool running);  // pause and resume
 

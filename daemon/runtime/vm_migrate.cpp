@@ -130,12 +130,8 @@ std::expected<std::pair<policy::VmSpec, cmdline::RenderResult>, OpError> Vm::mig
   auto refuse = [this](OpError::Code code, std::string why) {
     return std::unexpected(op_error(code, fmt::format("VM {}: {}", name_, why)));
   };
-  if (auto active = check_active("migrate"); !active) {
-    return std::unexpected(active.error());
-  }
-  if (state_ != VmState::running && state_ != VmState::paused) {
-    return refuse(OpError::Code::conflict,
-                  fmt::format("cannot migrate while {}", state_name(state_)));
+  if (auto allowed = check(VmAction::migrate); !allowed) {
+    return std::unexpected(allowed.error());
   }
   if (auto running = operations.running_on(name_)) {
     return refuse(OpError::Code::conflict,
