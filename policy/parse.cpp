@@ -80,6 +80,37 @@ void read_template_metadata(MapReader& meta, VmSpec& out) {
   out.annotations.merge(annotations);
 }
 
+// KubeVirt's run strategies that mean something on one host, and its rule that `running`
+// and `runStrategy` exclude each other.
+void read_run_strategy_rules(MapReader& spec, VmSpec& out) {
+  if (out.run_strategy && out.running) {
+    spec.error_at("runStrategy", "cannot be set together with spec.running (KubeVirt refuses "
+                                 "both): keep runStrategy and remove running");
+  }
+  if (!out.run_strategy) {
+    return;
+  }
+  // Once: started by a request, never restarted; what Manual does here.
+  const auto known = [](const std::string& s) {
+    return s == "Always" || s == "RerunOnFailure" || s == "Manual" || s == "Halted" ||
+           s == "Once";
+  };
+  const std::string& strategy = *out.run_strategy;
+  if (strategy == "WaitAsReceiver") {
+    spec.error_at("runStrategy", "WaitAsReceiver marks a KubeVirt migration target; qmd makes "
+                                 "its migration targets itself (qmctl migrate): use Always, "
+                                 "RerunOnFailure, Manual or Halted");
+  } else if (!known(strategy)) {
+    spec.error_at("runStrategy",
+                  fmt::format("\"{}\" is not a run strategy: use Always (restart on any exit), "
+                              "RerunOnFailure (restart after a crash), Manual, Once or Halted",
+                              strategy));
+  }
+  if (!known(strategy)) {
+    out.run_strategy.reset();
+  }
+}
+
 void read_vm_spec(MapReader& spec, VmSpec& out) {
   spec.accept_ignored("dataVolumeTemplates",
                      "has no effect on one host (CDI imports data volumes in a cluster); "
@@ -89,6 +120,7 @@ void read_vm_spec(MapReader& spec, VmSpec& out) {
                       "ignored");
   spec.read("running", out.running);
   spec.read("runStrategy", out.run_strategy);
+  read_run_strategy_rules(spec, out);
   read_preset_ref(spec, "instancetype", out.instancetype);
   read_preset_ref(spec, "preference", out.preference);
   spec.require("template");

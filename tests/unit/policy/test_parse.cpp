@@ -70,7 +70,6 @@ metadata:
     note: hello
 spec:
   running: true
-  runStrategy: Always
   instancetype:
     name: u1.medium
     kind: VirtualMachineClusterInstancetype
@@ -92,7 +91,7 @@ spec:
                            {"app", "web"}, {"tier", "1"}, {"kubevirt.io/vm", "web-1"}});
   CHECK(spec.annotations == std::map<std::string, std::string>{{"note", "hello"}});
   CHECK(spec.running == true);
-  CHECK(spec.run_strategy == "Always");
+  CHECK(!spec.run_strategy);  // running and runStrategy exclude each other
   REQUIRE(spec.instancetype);
   CHECK(spec.instancetype->name == "u1.medium");
   CHECK(spec.instancetype->kind == "VirtualMachineClusterInstancetype");
