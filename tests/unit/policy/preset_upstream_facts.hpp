@@ -37,6 +37,17 @@
 //                       disk-dedicatediothread; .desktop adds tablet-virtio), requirements
 //                       1/1.5Gi @84f941e9
 //   legacy              legacy/kustomization.yaml @51a1a78e (sata, e1000)
+//   rhel.10             rhel/10/amd64/kustomization.yaml @545533f5 (rhel base = linux,
+//                       disk-dedicatediothread, efi, rng, secureboot; amd64); values as
+//                       rendered in release v1.7.0's bundle (kubevirt/kubevirt
+//                       pkg/virt-operator/resource/generate/components/data/common-instancetypes/
+//                       common-clusterpreferences-bundle.yaml @02dc55e4): EFI + secure boot +
+//                       SMM, architecture amd64, requirements 1/1.5Gi
+//   opensuse.leap       opensuse/leap/kustomization.yaml @d080fdd0 (virtio, virtio-net, rng),
+//                       requirements 1/2Gi from the v1.7.0 bundle @02dc55e4
+//   windows.2k12.virtio windows/2k12_virtio/kustomization.yaml @c5aa0872 (2k12 + diskbus-virtio-blk,
+//                       interfacemodel-virtio-net, tablet-virtio), requirements 1/512Mi (v1.7.0
+//                       bundle @02dc55e4)
 //   instancetypes       README.md @02d112e6 (series and sizes), cx/1/sizes.yaml @cd946235,
 //                       cx/1/cx1.yaml @55be4883, d/1/d1.yaml @754a058d + sizes @1fe0c1d5,
 //                       m/1/m1.yaml @d1fcb24e, n/1/n1.yaml @5b4cfa70, o/1/o1.yaml @216ef441,
@@ -89,12 +100,15 @@ inline const PreferenceFact kPreferences[] = {
  {"rhel.8.desktop",      "virtio","virtio", "",        "",             false,false, false, false, false, false, kVirtioTablet, 0,    1, "1.5Gi", ""},
  {"rhel.9",              "virtio","virtio", "",        "sb",           true, false, false, true,  true,  false, "",            0,    1, "1.5Gi", "amd64"},
  {"rhel.9.desktop",      "virtio","virtio", "",        "sb",           true, false, false, true,  true,  false, kVirtioTablet, 0,    1, "1.5Gi", "amd64"},
+ {"rhel.10",             "virtio","virtio", "",        "sb",           true, false, false, true,  true,  false, "",            0,    1, "1.5Gi", "amd64"},
  {"centos.stream9",      "virtio","virtio", "",        "",             false,false, false, true,  true,  false, "",            0,    1, "1.5Gi", ""},
  {"centos.stream9.desktop","virtio","virtio","",       "",             false,false, false, true,  true,  false, kVirtioTablet, 0,    1, "1.5Gi", ""},
  {"windows.2k12",        "sata",  "e1000e", "sockets", "",             false,false, true,  false, false, false, kUsb,          3600, 1, "512Mi", ""},
+ {"windows.2k12.virtio", "virtio","virtio", "sockets", "",             false,false, true,  false, false, false, kVirtioTablet, 3600, 1, "512Mi", ""},
  {"centos.stream10",     "virtio","virtio", "",        "",             false,false, false, true,  true,  false, "",            0,    1, "1.5Gi", ""},
  {"centos.stream10.desktop","virtio","virtio","",      "",             false,false, false, true,  true,  false, kVirtioTablet, 0,    1, "1.5Gi", ""},
  {"opensuse.tumbleweed", "virtio","virtio", "",        "",             false,false, false, true,  false, false, "",            0,    1, "2Gi",   ""},
+ {"opensuse.leap",       "virtio","virtio", "",        "",             false,false, false, true,  false, false, "",            0,    1, "2Gi",   ""},
  {"sles",                "virtio","virtio", "",        "",             false,false, false, true,  false, false, "",            0,    1, "2Gi",   ""},
  {"oraclelinux",         "virtio","virtio", "",        "no-sb",        false,false, false, true,  false, false, "",            0,    2, "4Gi",   ""},
  {"legacy",              "sata",  "e1000",  "",        "",             false,false, false, false, false, false, "",            0,    0, "",      ""},
