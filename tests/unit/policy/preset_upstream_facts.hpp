@@ -48,6 +48,8 @@
 //   windows.2k12.virtio windows/2k12_virtio/kustomization.yaml @c5aa0872 (2k12 + diskbus-virtio-blk,
 //                       interfacemodel-virtio-net, tablet-virtio), requirements 1/512Mi (v1.7.0
 //                       bundle @02dc55e4)
+//   windows.2k8, .7     the v1.7.0 bundle @02dc55e4: the windows base (BIOS, no TPM); 2k8 with
+//                       an e1000 NIC and requirements 1/512Mi, 7 with 1/2Gi; .virtio as above
 //   instancetypes       README.md @02d112e6 (series and sizes), cx/1/sizes.yaml @cd946235,
 //                       cx/1/cx1.yaml @55be4883, d/1/d1.yaml @754a058d + sizes @1fe0c1d5,
 //                       m/1/m1.yaml @d1fcb24e, n/1/n1.yaml @5b4cfa70, o/1/o1.yaml @216ef441,
@@ -105,6 +107,10 @@ inline const PreferenceFact kPreferences[] = {
  {"centos.stream9.desktop","virtio","virtio","",       "",             false,false, false, true,  true,  false, kVirtioTablet, 0,    1, "1.5Gi", ""},
  {"windows.2k12",        "sata",  "e1000e", "sockets", "",             false,false, true,  false, false, false, kUsb,          3600, 1, "512Mi", ""},
  {"windows.2k12.virtio", "virtio","virtio", "sockets", "",             false,false, true,  false, false, false, kVirtioTablet, 3600, 1, "512Mi", ""},
+ {"windows.2k8",         "sata",  "e1000",  "sockets", "",             false,false, true,  false, false, false, kUsb,          3600, 1, "512Mi", ""},
+ {"windows.2k8.virtio",  "virtio","virtio", "sockets", "",             false,false, true,  false, false, false, kVirtioTablet, 3600, 1, "512Mi", ""},
+ {"windows.7",           "sata",  "e1000e", "sockets", "",             false,false, true,  false, false, false, kUsb,          3600, 1, "2Gi",   ""},
+ {"windows.7.virtio",    "virtio","virtio", "sockets", "",             false,false, true,  false, false, false, kVirtioTablet, 3600, 1, "2Gi",   ""},
  {"centos.stream10",     "virtio","virtio", "",        "",             false,false, false, true,  true,  false, "",            0,    1, "1.5Gi", ""},
  {"centos.stream10.desktop","virtio","virtio","",      "",             false,false, false, true,  true,  false, kVirtioTablet, 0,    1, "1.5Gi", ""},
  {"opensuse.tumbleweed", "virtio","virtio", "",        "",             false,false, false, true,  false, false, "",            0,    1, "2Gi",   ""},
