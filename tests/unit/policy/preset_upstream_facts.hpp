@@ -48,6 +48,12 @@
 //   windows.2k12.virtio windows/2k12_virtio/kustomization.yaml @c5aa0872 (2k12 + diskbus-virtio-blk,
 //                       interfacemodel-virtio-net, tablet-virtio), requirements 1/512Mi (v1.7.0
 //                       bundle @02dc55e4)
+//   *.dpdk              the v1.7.0 bundle @02dc55e4 (rhel.8.dpdk, rhel.9.dpdk,
+//                       centos.stream9.dpdk): the OS's base plus NIC multiqueue and a spread
+//                       topology across SocketsCoresThreads with ratio 4; requirements 8/1.5Gi
+//   rhel.9.realtime     the v1.7.0 bundle @02dc55e4: rhel.9 plus NIC multiqueue, spread across
+//                       SocketsCoresThreads, no graphics, no balloon, a serial console;
+//                       requirements 4/4Gi
 //   windows.2k8, .7     the v1.7.0 bundle @02dc55e4: the windows base (BIOS, no TPM); 2k8 with
 //                       an e1000 NIC and requirements 1/512Mi, 7 with 1/2Gi; .virtio as above
 //   instancetypes       README.md @02d112e6 (series and sizes), cx/1/sizes.yaml @cd946235,
@@ -71,55 +77,65 @@ struct PreferenceFact {
   unsigned req_cpu;
   const char* req_memory;
   const char* arch;  // preferredArchitecture and requirements.architecture
+  // The rest, as space-separated tokens: "spread=<across>/<ratio or ->" (spreadOptions),
+  // "graphics=false", "balloon=false", "serial=true" (preferredAutoattach*).
+  const char* extra;
 };
 
 inline constexpr const char* kUsb = "autoattach";
 inline constexpr const char* kVirtioTablet = "autoattach,virtio,tablet";
+inline constexpr const char* kSpread4 = "spread=SocketsCoresThreads/4";
+inline constexpr const char* kRealtime =
+    "spread=SocketsCoresThreads/- graphics=false balloon=false serial=true";
 
 // clang-format off
 inline const PreferenceFact kPreferences[] = {
- // name                  disk     nic      topology  efi             smm   tpm    hyperv rng    iothr  mq     input          grace cpu mem      arch
- {"windows.10",          "sata",  "e1000e", "cores",   "sb",           true, true,  true,  false, false, false, kUsb,          3600, 1, "2Gi",   ""},
- {"windows.10.virtio",   "virtio","virtio", "cores",   "sb",           true, true,  true,  false, false, false, kVirtioTablet, 3600, 1, "2Gi",   ""},
- {"windows.11",          "sata",  "e1000e", "cores",   "sb+persistent",true, true,  true,  false, false, false, kUsb,          3600, 2, "4Gi",   ""},
- {"windows.11.virtio",   "virtio","virtio", "cores",   "sb+persistent",true, true,  true,  false, false, false, kVirtioTablet, 3600, 2, "4Gi",   ""},
- {"windows.2k16",        "sata",  "e1000e", "sockets", "sb",           true, false, true,  false, false, false, kUsb,          3600, 1, "2Gi",   ""},
- {"windows.2k16.virtio", "virtio","virtio", "sockets", "sb",           true, false, true,  false, false, false, kVirtioTablet, 3600, 1, "2Gi",   ""},
- {"windows.2k19",        "sata",  "e1000e", "sockets", "sb",           true, false, true,  false, false, false, kUsb,          3600, 1, "2Gi",   ""},
- {"windows.2k19.virtio", "virtio","virtio", "sockets", "sb",           true, false, true,  false, false, false, kVirtioTablet, 3600, 1, "2Gi",   ""},
- {"windows.2k22",        "sata",  "e1000e", "sockets", "sb+persistent",true, true,  true,  false, false, false, kUsb,          3600, 1, "2Gi",   ""},
- {"windows.2k22.virtio", "virtio","virtio", "sockets", "sb+persistent",true, true,  true,  false, false, false, kVirtioTablet, 3600, 1, "2Gi",   ""},
- {"windows.2k25",        "sata",  "e1000e", "sockets", "sb+persistent",true, true,  true,  false, false, false, kUsb,          3600, 1, "2Gi",   ""},
- {"windows.2k25.virtio", "virtio","virtio", "sockets", "sb+persistent",true, true,  true,  false, false, false, kVirtioTablet, 3600, 1, "2Gi",   ""},
- {"linux",               "virtio","virtio", "",        "",             false,false, false, true,  false, false, "",            0,    0, "",      ""},
- {"linux.efi",           "virtio","virtio", "",        "no-sb",        false,false, false, true,  false, false, "",            0,    0, "",      ""},
- {"debian",              "virtio","virtio", "",        "no-sb",        false,false, false, true,  false, false, "",            0,    1, "512Mi", ""},
- {"ubuntu",              "virtio","virtio", "",        "",             false,false, false, true,  false, false, "",            0,    1, "2Gi",   ""},
- {"fedora",              "virtio","virtio", "",        "sb",           true, false, false, true,  false, true,  "",            0,    1, "2Gi",   "amd64"},
- {"rhel.7",              "virtio","virtio", "",        "",             false,false, false, false, false, false, "",            0,    1, "1Gi",   ""},
- {"rhel.7.desktop",      "virtio","virtio", "",        "",             false,false, false, false, false, false, kVirtioTablet, 0,    1, "1Gi",   ""},
- {"rhel.8",              "virtio","virtio", "",        "",             false,false, false, false, false, false, "",            0,    1, "1.5Gi", ""},
- {"rhel.8.desktop",      "virtio","virtio", "",        "",             false,false, false, false, false, false, kVirtioTablet, 0,    1, "1.5Gi", ""},
- {"rhel.9",              "virtio","virtio", "",        "sb",           true, false, false, true,  true,  false, "",            0,    1, "1.5Gi", "amd64"},
- {"rhel.9.desktop",      "virtio","virtio", "",        "sb",           true, false, false, true,  true,  false, kVirtioTablet, 0,    1, "1.5Gi", "amd64"},
- {"rhel.10",             "virtio","virtio", "",        "sb",           true, false, false, true,  true,  false, "",            0,    1, "1.5Gi", "amd64"},
- {"centos.stream9",      "virtio","virtio", "",        "",             false,false, false, true,  true,  false, "",            0,    1, "1.5Gi", ""},
- {"centos.stream9.desktop","virtio","virtio","",       "",             false,false, false, true,  true,  false, kVirtioTablet, 0,    1, "1.5Gi", ""},
- {"windows.2k12",        "sata",  "e1000e", "sockets", "",             false,false, true,  false, false, false, kUsb,          3600, 1, "512Mi", ""},
- {"windows.2k12.virtio", "virtio","virtio", "sockets", "",             false,false, true,  false, false, false, kVirtioTablet, 3600, 1, "512Mi", ""},
- {"windows.2k8",         "sata",  "e1000",  "sockets", "",             false,false, true,  false, false, false, kUsb,          3600, 1, "512Mi", ""},
- {"windows.2k8.virtio",  "virtio","virtio", "sockets", "",             false,false, true,  false, false, false, kVirtioTablet, 3600, 1, "512Mi", ""},
- {"windows.7",           "sata",  "e1000e", "sockets", "",             false,false, true,  false, false, false, kUsb,          3600, 1, "2Gi",   ""},
- {"windows.7.virtio",    "virtio","virtio", "sockets", "",             false,false, true,  false, false, false, kVirtioTablet, 3600, 1, "2Gi",   ""},
- {"centos.stream10",     "virtio","virtio", "",        "",             false,false, false, true,  true,  false, "",            0,    1, "1.5Gi", ""},
- {"centos.stream10.desktop","virtio","virtio","",      "",             false,false, false, true,  true,  false, kVirtioTablet, 0,    1, "1.5Gi", ""},
- {"opensuse.tumbleweed", "virtio","virtio", "",        "",             false,false, false, true,  false, false, "",            0,    1, "2Gi",   ""},
- {"opensuse.leap",       "virtio","virtio", "",        "",             false,false, false, true,  false, false, "",            0,    1, "2Gi",   ""},
- {"sles",                "virtio","virtio", "",        "",             false,false, false, true,  false, false, "",            0,    1, "2Gi",   ""},
- {"oraclelinux",         "virtio","virtio", "",        "no-sb",        false,false, false, true,  false, false, "",            0,    2, "4Gi",   ""},
- {"legacy",              "sata",  "e1000",  "",        "",             false,false, false, false, false, false, "",            0,    0, "",      ""},
- {"alpine",              "virtio","virtio", "",        "",             false,false, false, false, false, false, "",            0,    1, "512Mi", ""},
- {"cirros",              "virtio","virtio", "",        "",             false,false, false, false, false, false, "",            0,    1, "256Mi", ""},
+ // name                  disk     nic      topology  efi             smm   tpm    hyperv rng    iothr  mq     input          grace cpu mem      arch     extra
+ {"windows.10",          "sata",  "e1000e", "cores",   "sb",           true, true,  true,  false, false, false, kUsb,          3600, 1, "2Gi",   "", ""},
+ {"windows.10.virtio",   "virtio","virtio", "cores",   "sb",           true, true,  true,  false, false, false, kVirtioTablet, 3600, 1, "2Gi",   "", ""},
+ {"windows.11",          "sata",  "e1000e", "cores",   "sb+persistent",true, true,  true,  false, false, false, kUsb,          3600, 2, "4Gi",   "", ""},
+ {"windows.11.virtio",   "virtio","virtio", "cores",   "sb+persistent",true, true,  true,  false, false, false, kVirtioTablet, 3600, 2, "4Gi",   "", ""},
+ {"windows.2k16",        "sata",  "e1000e", "sockets", "sb",           true, false, true,  false, false, false, kUsb,          3600, 1, "2Gi",   "", ""},
+ {"windows.2k16.virtio", "virtio","virtio", "sockets", "sb",           true, false, true,  false, false, false, kVirtioTablet, 3600, 1, "2Gi",   "", ""},
+ {"windows.2k19",        "sata",  "e1000e", "sockets", "sb",           true, false, true,  false, false, false, kUsb,          3600, 1, "2Gi",   "", ""},
+ {"windows.2k19.virtio", "virtio","virtio", "sockets", "sb",           true, false, true,  false, false, false, kVirtioTablet, 3600, 1, "2Gi",   "", ""},
+ {"windows.2k22",        "sata",  "e1000e", "sockets", "sb+persistent",true, true,  true,  false, false, false, kUsb,          3600, 1, "2Gi",   "", ""},
+ {"windows.2k22.virtio", "virtio","virtio", "sockets", "sb+persistent",true, true,  true,  false, false, false, kVirtioTablet, 3600, 1, "2Gi",   "", ""},
+ {"windows.2k25",        "sata",  "e1000e", "sockets", "sb+persistent",true, true,  true,  false, false, false, kUsb,          3600, 1, "2Gi",   "", ""},
+ {"windows.2k25.virtio", "virtio","virtio", "sockets", "sb+persistent",true, true,  true,  false, false, false, kVirtioTablet, 3600, 1, "2Gi",   "", ""},
+ {"linux",               "virtio","virtio", "",        "",             false,false, false, true,  false, false, "",            0,    0, "",      "", ""},
+ {"linux.efi",           "virtio","virtio", "",        "no-sb",        false,false, false, true,  false, false, "",            0,    0, "",      "", ""},
+ {"debian",              "virtio","virtio", "",        "no-sb",        false,false, false, true,  false, false, "",            0,    1, "512Mi", "", ""},
+ {"ubuntu",              "virtio","virtio", "",        "",             false,false, false, true,  false, false, "",            0,    1, "2Gi",   "", ""},
+ {"fedora",              "virtio","virtio", "",        "sb",           true, false, false, true,  false, true,  "",            0,    1, "2Gi",   "amd64", ""},
+ {"rhel.7",              "virtio","virtio", "",        "",             false,false, false, false, false, false, "",            0,    1, "1Gi",   "", ""},
+ {"rhel.7.desktop",      "virtio","virtio", "",        "",             false,false, false, false, false, false, kVirtioTablet, 0,    1, "1Gi",   "", ""},
+ {"rhel.8",              "virtio","virtio", "",        "",             false,false, false, false, false, false, "",            0,    1, "1.5Gi", "", ""},
+ {"rhel.8.desktop",      "virtio","virtio", "",        "",             false,false, false, false, false, false, kVirtioTablet, 0,    1, "1.5Gi", "", ""},
+ {"rhel.9",              "virtio","virtio", "",        "sb",           true, false, false, true,  true,  false, "",            0,    1, "1.5Gi", "amd64", ""},
+ {"rhel.9.desktop",      "virtio","virtio", "",        "sb",           true, false, false, true,  true,  false, kVirtioTablet, 0,    1, "1.5Gi", "amd64", ""},
+ {"rhel.10",             "virtio","virtio", "",        "sb",           true, false, false, true,  true,  false, "",            0,    1, "1.5Gi", "amd64", ""},
+ {"rhel.8.dpdk",         "virtio","virtio", "spread",  "",             false,false, false, true,  false, true,  "",            0,    8, "1.5Gi", "",      kSpread4},
+ {"rhel.9.dpdk",         "virtio","virtio", "spread",  "sb",           true, false, false, true,  true,  true,  "",            0,    8, "1.5Gi", "amd64", kSpread4},
+ {"rhel.9.realtime",     "virtio","virtio", "spread",  "sb",           true, false, false, true,  true,  true,  "",            0,    4, "4Gi",   "amd64", kRealtime},
+ {"centos.stream9.dpdk", "virtio","virtio", "spread",  "",             false,false, false, true,  true,  true,  "",            0,    8, "1.5Gi", "",      kSpread4},
+ {"centos.stream9",      "virtio","virtio", "",        "",             false,false, false, true,  true,  false, "",            0,    1, "1.5Gi", "", ""},
+ {"centos.stream9.desktop","virtio","virtio","",       "",             false,false, false, true,  true,  false, kVirtioTablet, 0,    1, "1.5Gi", "", ""},
+ {"windows.2k12",        "sata",  "e1000e", "sockets", "",             false,false, true,  false, false, false, kUsb,          3600, 1, "512Mi", "", ""},
+ {"windows.2k12.virtio", "virtio","virtio", "sockets", "",             false,false, true,  false, false, false, kVirtioTablet, 3600, 1, "512Mi", "", ""},
+ {"windows.2k8",         "sata",  "e1000",  "sockets", "",             false,false, true,  false, false, false, kUsb,          3600, 1, "512Mi", "", ""},
+ {"windows.2k8.virtio",  "virtio","virtio", "sockets", "",             false,false, true,  false, false, false, kVirtioTablet, 3600, 1, "512Mi", "", ""},
+ {"windows.7",           "sata",  "e1000e", "sockets", "",             false,false, true,  false, false, false, kUsb,          3600, 1, "2Gi",   "", ""},
+ {"windows.7.virtio",    "virtio","virtio", "sockets", "",             false,false, true,  false, false, false, kVirtioTablet, 3600, 1, "2Gi",   "", ""},
+ {"centos.stream10",     "virtio","virtio", "",        "",             false,false, false, true,  true,  false, "",            0,    1, "1.5Gi", "", ""},
+ {"centos.stream10.desktop","virtio","virtio","",      "",             false,false, false, true,  true,  false, kVirtioTablet, 0,    1, "1.5Gi", "", ""},
+ {"opensuse.tumbleweed", "virtio","virtio", "",        "",             false,false, false, true,  false, false, "",            0,    1, "2Gi",   "", ""},
+ {"opensuse.leap",       "virtio","virtio", "",        "",             false,false, false, true,  false, false, "",            0,    1, "2Gi",   "", ""},
+ {"sles",                "virtio","virtio", "",        "",             false,false, false, true,  false, false, "",            0,    1, "2Gi",   "", ""},
+ {"oraclelinux",         "virtio","virtio", "",        "no-sb",        false,false, false, true,  false, false, "",            0,    2, "4Gi",   "", ""},
+ {"legacy",              "sata",  "e1000",  "",        "",             false,false, false, false, false, false, "",            0,    0, "",      "", ""},
+ {"alpine",              "virtio","virtio", "",        "",             false,false, false, false, false, false, "",            0,    1, "512Mi", "", ""},
+ {"cirros",              "virtio","virtio", "",        "",             false,false, false, false, false, false, "",            0,    1, "256Mi", "", ""},
 };
 // clang-format on
 

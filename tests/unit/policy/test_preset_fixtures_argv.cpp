@@ -73,10 +73,31 @@ std::string upstream_file(const test::upstream::PreferenceFact& f) {
         "      hpet:\n        present: false\n      hyperv: {}\n      pit:\n"
         "        tickPolicy: delay\n      rtc:\n        tickPolicy: catchup\n";
   }
+  const std::string_view extra = f.extra;
+  auto token = [&](std::string_view key) -> std::string {  // "key=value" in extra -> value
+    const auto at = extra.find(fmt::format("{}=", key));
+    if (at == std::string_view::npos) {
+      return "";
+    }
+    const auto value = extra.substr(at + key.size() + 1);
+    return std::string(value.substr(0, value.find(' ')));
+  };
   if (*f.topology != '\0') {
     out += fmt::format("  cpu:\n    preferredCPUTopology: {}\n", f.topology);
   }
+  if (const auto spread = token("spread"); !spread.empty()) {
+    const auto slash = spread.find('/');
+    out += fmt::format("    spreadOptions:\n      across: {}\n", spread.substr(0, slash));
+    out += spread.substr(slash + 1) != "-"
+               ? fmt::format("      ratio: {}\n", spread.substr(slash + 1))
+               : "";
+  }
   out += "  devices:\n";
+  for (auto [key, field] : {std::pair{"graphics", "GraphicsDevice"},
+                            std::pair{"balloon", "MemBalloon"}, std::pair{"serial", "SerialConsole"}}) {
+    const auto value = token(key);
+    out += value.empty() ? "" : fmt::format("    preferredAutoattach{}: {}\n", field, value);
+  }
   out += input.empty() ? "" : "    preferredAutoattachInputDevice: true\n";
   out += fmt::format("    preferredDiskBus: {}\n", f.disk_bus);
   out += f.dedicated_io_thread ? "    preferredDiskDedicatedIoThread: true\n" : "";
@@ -176,7 +197,7 @@ TEST_CASE("every built-in preference renders what a file with upstream's values 
   CHECK(files->notes().size() == std::size(test::upstream::kPreferences));
   for (const auto& fact : test::upstream::kPreferences) {
     CAPTURE(fact.name);
-    const auto text = vm("u1.xlarge", fact.name);
+    const auto text = vm(fact.req_cpu > 4 ? "u1.2xlarge" : "u1.xlarge", fact.name);
     CHECK(argv(text, *files) == argv(text, builtins));
   }
 }

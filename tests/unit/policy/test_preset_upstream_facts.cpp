@@ -121,10 +121,27 @@ std::string on(bool b) { return b ? "true" : "false"; }
 std::string expected(const PreferenceFact& f) {
   return fmt::format(
       "disk={} nic={} topology={} efi={} smm={} tpm={} hyperv={} rng={} iothread={} mq={} "
-      "input={} grace={} req={}/{} arch={}",
+      "input={} grace={} req={}/{} arch={} extra={}",
       f.disk_bus, f.interface_model, f.topology, f.efi, on(f.smm), on(f.tpm_persistent),
       f.hyperv_windows ? kWindowsHyperv : "", on(f.rng), on(f.dedicated_io_thread),
-      on(f.multiqueue), f.input, f.grace, f.req_cpu, f.req_memory, f.arch);
+      on(f.multiqueue), f.input, f.grace, f.req_cpu, f.req_memory, f.arch, f.extra);
+}
+
+// spreadOptions and the autoattach switches, in the fact's `extra` terms.
+std::string extra(const Preference& p) {
+  std::vector<std::string> out;
+  if (p.spread.across || p.spread.ratio) {
+    out.push_back(fmt::format("spread={}/{}", p.spread.across.value_or("-"),
+                              p.spread.ratio ? std::to_string(*p.spread.ratio) : "-"));
+  }
+  for (auto [name, flag] : {std::pair{"graphics", &p.autoattach_graphics_device},
+                            std::pair{"balloon", &p.autoattach_mem_balloon},
+                            std::pair{"serial", &p.autoattach_serial_console}}) {
+    if (*flag) {
+      out.push_back(fmt::format("{}={}", name, on(**flag)));
+    }
+  }
+  return fmt::format("{}", fmt::join(out, " "));
 }
 
 std::string efi(const std::optional<EfiSpec>& e) {
@@ -178,13 +195,13 @@ std::string actual(const Preference& p) {
                                : "preferred/required differ";
   return fmt::format(
       "disk={} nic={} topology={} efi={} smm={} tpm={} hyperv={} rng={} iothread={} mq={} "
-      "input={} grace={} req={}/{} arch={}",
+      "input={} grace={} req={}/{} arch={} extra={}",
       p.disk_bus.value_or(""), p.interface_model.value_or(""), p.cpu_topology.value_or(""),
       efi(p.efi), on(p.smm.has_value()), on(p.tpm && p.tpm->persistent.value_or(false)), hyperv(p),
       on(p.rng.value_or(false)), on(p.disk_dedicated_io_thread.value_or(false)),
       on(p.network_interface_multiqueue.value_or(false)), input(p),
       p.termination_grace_period_seconds.value_or(0), r.cpu_guest.value_or(0),
-      r.memory_guest ? mem(*r.memory_guest) : "", arch);
+      r.memory_guest ? mem(*r.memory_guest) : "", arch, extra(p));
 }
 
 std::string traits(const Instancetype& it) {
