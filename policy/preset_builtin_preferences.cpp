@@ -34,6 +34,7 @@ const std::vector<Component> kComponents = {
     {"interface-multiqueue", "{devices: {preferredNetworkInterfaceMultiQueue: true}}"},
     {"disk-dedicatediothread", "{devices: {preferredDiskDedicatedIoThread: true}}"},
     {"rng", "{devices: {preferredRng: {}}}"},
+    {"virtio-transitional", "{devices: {preferredUseVirtioTransitional: true}}"},
     {"tablet-usb", "{devices: {preferredAutoattachInputDevice: true}}"},
     {"tablet-virtio",
      "{devices: {preferredAutoattachInputDevice: true, preferredInputBus: virtio, "
@@ -101,6 +102,7 @@ const std::vector<PreferenceRow> kRows = {
      "{cpu: {guest: 1}, memory: {guest: 2Gi}}"},
     {"linux", kLinux},
     {"linux.efi", parts({&kLinux}, {"efi"})},
+    {"linux.virtiotransitional", parts({&kLinux}, {"virtio-transitional"})},
     {"debian", parts({&kLinux}, {"efi"}), "{cpu: {guest: 1}, memory: {guest: 512Mi}}"},
     {"ubuntu", kLinux, "{cpu: {guest: 1}, memory: {guest: 2Gi}}"},
     {"fedora", parts({&kLinux}, {"interface-multiqueue", "secureboot", "architecture-amd64"}),

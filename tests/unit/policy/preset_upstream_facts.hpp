@@ -51,6 +51,8 @@
 //   *.dpdk              the v1.7.0 bundle @02dc55e4 (rhel.8.dpdk, rhel.9.dpdk,
 //                       centos.stream9.dpdk): the OS's base plus NIC multiqueue and a spread
 //                       topology across SocketsCoresThreads with ratio 4; requirements 8/1.5Gi
+//   linux.virtiotransitional  the v1.7.0 bundle @02dc55e4: linux plus
+//                       preferredUseVirtioTransitional
 //   rhel.9.realtime     the v1.7.0 bundle @02dc55e4: rhel.9 plus NIC multiqueue, spread across
 //                       SocketsCoresThreads, no graphics, no balloon, a serial console;
 //                       requirements 4/4Gi
@@ -78,7 +80,8 @@ struct PreferenceFact {
   const char* req_memory;
   const char* arch;  // preferredArchitecture and requirements.architecture
   // The rest, as space-separated tokens: "spread=<across>/<ratio or ->" (spreadOptions),
-  // "graphics=false", "balloon=false", "serial=true" (preferredAutoattach*).
+  // "graphics=false", "balloon=false", "serial=true" (preferredAutoattach*),
+  // "transitional=true" (preferredUseVirtioTransitional).
   const char* extra;
 };
 
@@ -105,6 +108,7 @@ inline const PreferenceFact kPreferences[] = {
  {"windows.2k25.virtio", "virtio","virtio", "sockets", "sb+persistent",true, true,  true,  false, false, false, kVirtioTablet, 3600, 1, "2Gi",   "", ""},
  {"linux",               "virtio","virtio", "",        "",             false,false, false, true,  false, false, "",            0,    0, "",      "", ""},
  {"linux.efi",           "virtio","virtio", "",        "no-sb",        false,false, false, true,  false, false, "",            0,    0, "",      "", ""},
+ {"linux.virtiotransitional","virtio","virtio","",    "",             false,false, false, true,  false, false, "",            0,    0, "",      "",      "transitional=true"},
  {"debian",              "virtio","virtio", "",        "no-sb",        false,false, false, true,  false, false, "",            0,    1, "512Mi", "", ""},
  {"ubuntu",              "virtio","virtio", "",        "",             false,false, false, true,  false, false, "",            0,    1, "2Gi",   "", ""},
  {"fedora",              "virtio","virtio", "",        "sb",           true, false, false, true,  false, true,  "",            0,    1, "2Gi",   "amd64", ""},

@@ -107,6 +107,7 @@ std::string upstream_file(const test::upstream::PreferenceFact& f) {
   out += f.multiqueue ? "    preferredNetworkInterfaceMultiQueue: true\n" : "";
   out += f.rng ? "    preferredRng: {}\n" : "";
   out += f.tpm_persistent ? "    preferredTPM:\n      persistent: true\n" : "";
+  out += token("transitional").empty() ? "" : "    preferredUseVirtioTransitional: true\n";
   if (f.hyperv_windows || f.smm) {
     out += "  features:\n";
   }

@@ -136,7 +136,8 @@ std::string extra(const Preference& p) {
   }
   for (auto [name, flag] : {std::pair{"graphics", &p.autoattach_graphics_device},
                             std::pair{"balloon", &p.autoattach_mem_balloon},
-                            std::pair{"serial", &p.autoattach_serial_console}}) {
+                            std::pair{"serial", &p.autoattach_serial_console},
+                            std::pair{"transitional", &p.use_virtio_transitional}}) {
     if (*flag) {
       out.push_back(fmt::format("{}={}", name, on(**flag)));
     }

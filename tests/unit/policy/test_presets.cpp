@@ -118,7 +118,7 @@ TEST_CASE("the built-in catalog loads without failures, every preset built in") 
     CHECK(p.errors.empty());
   }
   CHECK(builtins().instancetype_names().size() == 60);
-  CHECK(builtins().preference_names().size() == 45);
+  CHECK(builtins().preference_names().size() == 46);
 }
 
 TEST_CASE("each u1 instancetype sets vCPUs as sockets and guest memory as upstream") {
