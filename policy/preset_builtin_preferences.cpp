@@ -34,6 +34,7 @@ const std::vector<Component> kComponents = {
     {"interface-multiqueue", "{devices: {preferredNetworkInterfaceMultiQueue: true}}"},
     {"disk-dedicatediothread", "{devices: {preferredDiskDedicatedIoThread: true}}"},
     {"rng", "{devices: {preferredRng: {}}}"},
+    {"videotype-virtio", "{devices: {preferredVideoType: virtio}}"},
     {"virtio-transitional", "{devices: {preferredUseVirtioTransitional: true}}"},
     {"tablet-usb", "{devices: {preferredAutoattachInputDevice: true}}"},
     {"tablet-virtio",
@@ -52,7 +53,8 @@ using Parts = std::vector<std::string_view>;
 const Parts kWindows = {"hyperv",       "cpu-topology-sockets",
                         "diskbus-sata", "interfacemodel-e1000e",
                         "tablet-usb",   "termination-grace-period"};
-const Parts kWindowsVirtio = {"diskbus-virtio-blk", "interfacemodel-virtio-net", "tablet-virtio"};
+const Parts kWindowsVirtio = {"diskbus-virtio-blk", "interfacemodel-virtio-net", "tablet-virtio",
+                              "videotype-virtio"};
 const Parts kLinux = {"diskbus-virtio-blk", "interfacemodel-virtio-net", "rng"};
 const Parts kVirtio = {"diskbus-virtio-blk", "interfacemodel-virtio-net"};
 
@@ -71,8 +73,7 @@ const std::vector<PreferenceRow> kRows = {
     {"windows.10", parts({&kWindows}, {"cpu-topology-cores", "tpm", "secureboot"}),
      "{cpu: {guest: 1}, memory: {guest: 2Gi}}"},
     {"windows.10.virtio",
-     parts({&kWindows}, {"cpu-topology-cores", "tpm", "secureboot", "diskbus-virtio-blk",
-                         "interfacemodel-virtio-net", "tablet-virtio"}),
+     parts({&kWindows, &kWindowsVirtio}, {"cpu-topology-cores", "tpm", "secureboot"}),
      "{cpu: {guest: 1}, memory: {guest: 2Gi}}"},
     {"windows.11", parts({&kWindows}, {"cpu-topology-cores", "efi-persisted", "tpm", "secureboot"}),
      "{cpu: {guest: 2}, memory: {guest: 4Gi}}"},

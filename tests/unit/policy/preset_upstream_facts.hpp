@@ -56,6 +56,8 @@
 //   rhel.9.realtime     the v1.7.0 bundle @02dc55e4: rhel.9 plus NIC multiqueue, spread across
 //                       SocketsCoresThreads, no graphics, no balloon, a serial console;
 //                       requirements 4/4Gi
+//   windows.*.virtio    preferredVideoType: virtio on every one, as the v1.7.0 bundle @02dc55e4
+//                       renders them (videotype-virtio component @6cec5835)
 //   windows.2k8, .7     the v1.7.0 bundle @02dc55e4: the windows base (BIOS, no TPM); 2k8 with
 //                       an e1000 NIC and requirements 1/512Mi, 7 with 1/2Gi; .virtio as above
 //   instancetypes       README.md @02d112e6 (series and sizes), cx/1/sizes.yaml @cd946235,
@@ -81,12 +83,13 @@ struct PreferenceFact {
   const char* arch;  // preferredArchitecture and requirements.architecture
   // The rest, as space-separated tokens: "spread=<across>/<ratio or ->" (spreadOptions),
   // "graphics=false", "balloon=false", "serial=true" (preferredAutoattach*),
-  // "transitional=true" (preferredUseVirtioTransitional).
+  // "transitional=true" (preferredUseVirtioTransitional), "video=virtio" (preferredVideoType).
   const char* extra;
 };
 
 inline constexpr const char* kUsb = "autoattach";
 inline constexpr const char* kVirtioTablet = "autoattach,virtio,tablet";
+inline constexpr const char* kVirtioVideo = "video=virtio";
 inline constexpr const char* kSpread4 = "spread=SocketsCoresThreads/4";
 inline constexpr const char* kRealtime =
     "spread=SocketsCoresThreads/- graphics=false balloon=false serial=true";
@@ -95,17 +98,17 @@ inline constexpr const char* kRealtime =
 inline const PreferenceFact kPreferences[] = {
  // name                  disk     nic      topology  efi             smm   tpm    hyperv rng    iothr  mq     input          grace cpu mem      arch     extra
  {"windows.10",          "sata",  "e1000e", "cores",   "sb",           true, true,  true,  false, false, false, kUsb,          3600, 1, "2Gi",   "", ""},
- {"windows.10.virtio",   "virtio","virtio", "cores",   "sb",           true, true,  true,  false, false, false, kVirtioTablet, 3600, 1, "2Gi",   "", ""},
+ {"windows.10.virtio",   "virtio","virtio", "cores",   "sb",           true, true,  true,  false, false, false, kVirtioTablet, 3600, 1, "2Gi",   "", kVirtioVideo},
  {"windows.11",          "sata",  "e1000e", "cores",   "sb+persistent",true, true,  true,  false, false, false, kUsb,          3600, 2, "4Gi",   "", ""},
- {"windows.11.virtio",   "virtio","virtio", "cores",   "sb+persistent",true, true,  true,  false, false, false, kVirtioTablet, 3600, 2, "4Gi",   "", ""},
+ {"windows.11.virtio",   "virtio","virtio", "cores",   "sb+persistent",true, true,  true,  false, false, false, kVirtioTablet, 3600, 2, "4Gi",   "", kVirtioVideo},
  {"windows.2k16",        "sata",  "e1000e", "sockets", "sb",           true, false, true,  false, false, false, kUsb,          3600, 1, "2Gi",   "", ""},
- {"windows.2k16.virtio", "virtio","virtio", "sockets", "sb",           true, false, true,  false, false, false, kVirtioTablet, 3600, 1, "2Gi",   "", ""},
+ {"windows.2k16.virtio", "virtio","virtio", "sockets", "sb",           true, false, true,  false, false, false, kVirtioTablet, 3600, 1, "2Gi",   "", kVirtioVideo},
  {"windows.2k19",        "sata",  "e1000e", "sockets", "sb",           true, false, true,  false, false, false, kUsb,          3600, 1, "2Gi",   "", ""},
- {"windows.2k19.virtio", "virtio","virtio", "sockets", "sb",           true, false, true,  false, false, false, kVirtioTablet, 3600, 1, "2Gi",   "", ""},
+ {"windows.2k19.virtio", "virtio","virtio", "sockets", "sb",           true, false, true,  false, false, false, kVirtioTablet, 3600, 1, "2Gi",   "", kVirtioVideo},
  {"windows.2k22",        "sata",  "e1000e", "sockets", "sb+persistent",true, true,  true,  false, false, false, kUsb,          3600, 1, "2Gi",   "", ""},
- {"windows.2k22.virtio", "virtio","virtio", "sockets", "sb+persistent",true, true,  true,  false, false, false, kVirtioTablet, 3600, 1, "2Gi",   "", ""},
+ {"windows.2k22.virtio", "virtio","virtio", "sockets", "sb+persistent",true, true,  true,  false, false, false, kVirtioTablet, 3600, 1, "2Gi",   "", kVirtioVideo},
  {"windows.2k25",        "sata",  "e1000e", "sockets", "sb+persistent",true, true,  true,  false, false, false, kUsb,          3600, 1, "2Gi",   "", ""},
- {"windows.2k25.virtio", "virtio","virtio", "sockets", "sb+persistent",true, true,  true,  false, false, false, kVirtioTablet, 3600, 1, "2Gi",   "", ""},
+ {"windows.2k25.virtio", "virtio","virtio", "sockets", "sb+persistent",true, true,  true,  false, false, false, kVirtioTablet, 3600, 1, "2Gi",   "", kVirtioVideo},
  {"linux",               "virtio","virtio", "",        "",             false,false, false, true,  false, false, "",            0,    0, "",      "", ""},
  {"linux.efi",           "virtio","virtio", "",        "no-sb",        false,false, false, true,  false, false, "",            0,    0, "",      "", ""},
  {"linux.virtiotransitional","virtio","virtio","",    "",             false,false, false, true,  false, false, "",            0,    0, "",      "",      "transitional=true"},
@@ -126,11 +129,11 @@ inline const PreferenceFact kPreferences[] = {
  {"centos.stream9",      "virtio","virtio", "",        "",             false,false, false, true,  true,  false, "",            0,    1, "1.5Gi", "", ""},
  {"centos.stream9.desktop","virtio","virtio","",       "",             false,false, false, true,  true,  false, kVirtioTablet, 0,    1, "1.5Gi", "", ""},
  {"windows.2k12",        "sata",  "e1000e", "sockets", "",             false,false, true,  false, false, false, kUsb,          3600, 1, "512Mi", "", ""},
- {"windows.2k12.virtio", "virtio","virtio", "sockets", "",             false,false, true,  false, false, false, kVirtioTablet, 3600, 1, "512Mi", "", ""},
+ {"windows.2k12.virtio", "virtio","virtio", "sockets", "",             false,false, true,  false, false, false, kVirtioTablet, 3600, 1, "512Mi", "", kVirtioVideo},
  {"windows.2k8",         "sata",  "e1000",  "sockets", "",             false,false, true,  false, false, false, kUsb,          3600, 1, "512Mi", "", ""},
- {"windows.2k8.virtio",  "virtio","virtio", "sockets", "",             false,false, true,  false, false, false, kVirtioTablet, 3600, 1, "512Mi", "", ""},
+ {"windows.2k8.virtio",  "virtio","virtio", "sockets", "",             false,false, true,  false, false, false, kVirtioTablet, 3600, 1, "512Mi", "", kVirtioVideo},
  {"windows.7",           "sata",  "e1000e", "sockets", "",             false,false, true,  false, false, false, kUsb,          3600, 1, "2Gi",   "", ""},
- {"windows.7.virtio",    "virtio","virtio", "sockets", "",             false,false, true,  false, false, false, kVirtioTablet, 3600, 1, "2Gi",   "", ""},
+ {"windows.7.virtio",    "virtio","virtio", "sockets", "",             false,false, true,  false, false, false, kVirtioTablet, 3600, 1, "2Gi",   "", kVirtioVideo},
  {"centos.stream10",     "virtio","virtio", "",        "",             false,false, false, true,  true,  false, "",            0,    1, "1.5Gi", "", ""},
  {"centos.stream10.desktop","virtio","virtio","",      "",             false,false, false, true,  true,  false, kVirtioTablet, 0,    1, "1.5Gi", "", ""},
  {"opensuse.tumbleweed", "virtio","virtio", "",        "",             false,false, false, true,  false, false, "",            0,    1, "2Gi",   "", ""},

@@ -108,6 +108,7 @@ std::string upstream_file(const test::upstream::PreferenceFact& f) {
   out += f.rng ? "    preferredRng: {}\n" : "";
   out += f.tpm_persistent ? "    preferredTPM:\n      persistent: true\n" : "";
   out += token("transitional").empty() ? "" : "    preferredUseVirtioTransitional: true\n";
+  out += token("video").empty() ? "" : fmt::format("    preferredVideoType: {}\n", token("video"));
   if (f.hyperv_windows || f.smm) {
     out += "  features:\n";
   }

@@ -134,6 +134,9 @@ std::string extra(const Preference& p) {
     out.push_back(fmt::format("spread={}/{}", p.spread.across.value_or("-"),
                               p.spread.ratio ? std::to_string(*p.spread.ratio) : "-"));
   }
+  if (p.video_type) {
+    out.push_back("video=" + *p.video_type);
+  }
   for (auto [name, flag] : {std::pair{"graphics", &p.autoattach_graphics_device},
                             std::pair{"balloon", &p.autoattach_mem_balloon},
                             std::pair{"serial", &p.autoattach_serial_console},
