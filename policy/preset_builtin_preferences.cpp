@@ -56,7 +56,6 @@ const Parts kWindows = {"hyperv",       "cpu-topology-sockets",
 const Parts kWindowsVirtio = {"diskbus-virtio-blk", "interfacemodel-virtio-net", "tablet-virtio",
                               "videotype-virtio"};
 const Parts kLinux = {"diskbus-virtio-blk", "interfacemodel-virtio-net", "rng"};
-const Parts kVirtio = {"diskbus-virtio-blk", "interfacemodel-virtio-net"};
 
 Parts parts(std::initializer_list<const Parts*> bases, Parts more = {}) {
   Parts out;
@@ -106,13 +105,13 @@ const std::vector<PreferenceRow> kRows = {
     {"linux.virtiotransitional", parts({&kLinux}, {"virtio-transitional"})},
     {"debian", parts({&kLinux}, {"efi"}), "{cpu: {guest: 1}, memory: {guest: 512Mi}}"},
     {"ubuntu", kLinux, "{cpu: {guest: 1}, memory: {guest: 2Gi}}"},
-    {"fedora", parts({&kLinux}, {"interface-multiqueue", "secureboot", "architecture-amd64"}),
+    {"fedora", parts({&kLinux}, {"secureboot", "architecture-amd64"}),
      "{cpu: {guest: 1}, memory: {guest: 2Gi}}"},
-    {"rhel.7", kVirtio, "{cpu: {guest: 1}, memory: {guest: 1Gi}}"},
-    {"rhel.7.desktop", parts({&kVirtio}, {"tablet-virtio"}),
+    {"rhel.7", kLinux, "{cpu: {guest: 1}, memory: {guest: 1Gi}}"},
+    {"rhel.7.desktop", parts({&kLinux}, {"tablet-virtio"}),
      "{cpu: {guest: 1}, memory: {guest: 1Gi}}"},
-    {"rhel.8", kVirtio, "{cpu: {guest: 1}, memory: {guest: 1.5Gi}}"},
-    {"rhel.8.desktop", parts({&kVirtio}, {"tablet-virtio"}),
+    {"rhel.8", kLinux, "{cpu: {guest: 1}, memory: {guest: 1.5Gi}}"},
+    {"rhel.8.desktop", parts({&kLinux}, {"tablet-virtio"}),
      "{cpu: {guest: 1}, memory: {guest: 1.5Gi}}"},
     {"rhel.9", parts({&kLinux}, {"disk-dedicatediothread", "secureboot", "architecture-amd64"}),
      "{cpu: {guest: 1}, memory: {guest: 1.5Gi}}"},
@@ -148,8 +147,8 @@ const std::vector<PreferenceRow> kRows = {
      "{cpu: {guest: 1}, memory: {guest: 1.5Gi}}"},
     {"centos.stream10.desktop", parts({&kLinux}, {"disk-dedicatediothread", "tablet-virtio"}),
      "{cpu: {guest: 1}, memory: {guest: 1.5Gi}}"},
-    {"alpine", kVirtio, "{cpu: {guest: 1}, memory: {guest: 512Mi}}"},
-    {"cirros", kVirtio, "{cpu: {guest: 1}, memory: {guest: 256Mi}}"},
+    {"alpine", kLinux, "{cpu: {guest: 1}, memory: {guest: 512Mi}}"},
+    {"cirros", kLinux, "{cpu: {guest: 1}, memory: {guest: 256Mi}}"},
 };
 
 }  // namespace

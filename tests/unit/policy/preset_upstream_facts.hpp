@@ -51,6 +51,10 @@
 //   *.dpdk              the v1.7.0 bundle @02dc55e4 (rhel.8.dpdk, rhel.9.dpdk,
 //                       centos.stream9.dpdk): the OS's base plus NIC multiqueue and a spread
 //                       topology across SocketsCoresThreads with ratio 4; requirements 8/1.5Gi
+//   rng, multiqueue     rhel.7/8 (and .desktop), alpine and cirros are built on the linux base
+//                       (alpine/kustomization.yaml @f31cac73, cirros @2e99c7b3, rhel/base @f31cac73),
+//                       so they carry its RNG; fedora/amd64/kustomization.yaml @2e99c7b3 is linux +
+//                       secureboot, without NIC multiqueue (both as the v1.7.0 bundle @02dc55e4)
 //   linux.virtiotransitional  the v1.7.0 bundle @02dc55e4: linux plus
 //                       preferredUseVirtioTransitional
 //   rhel.9.realtime     the v1.7.0 bundle @02dc55e4: rhel.9 plus NIC multiqueue, spread across
@@ -114,11 +118,11 @@ inline const PreferenceFact kPreferences[] = {
  {"linux.virtiotransitional","virtio","virtio","",    "",             false,false, false, true,  false, false, "",            0,    0, "",      "",      "transitional=true"},
  {"debian",              "virtio","virtio", "",        "no-sb",        false,false, false, true,  false, false, "",            0,    1, "512Mi", "", ""},
  {"ubuntu",              "virtio","virtio", "",        "",             false,false, false, true,  false, false, "",            0,    1, "2Gi",   "", ""},
- {"fedora",              "virtio","virtio", "",        "sb",           true, false, false, true,  false, true,  "",            0,    1, "2Gi",   "amd64", ""},
- {"rhel.7",              "virtio","virtio", "",        "",             false,false, false, false, false, false, "",            0,    1, "1Gi",   "", ""},
- {"rhel.7.desktop",      "virtio","virtio", "",        "",             false,false, false, false, false, false, kVirtioTablet, 0,    1, "1Gi",   "", ""},
- {"rhel.8",              "virtio","virtio", "",        "",             false,false, false, false, false, false, "",            0,    1, "1.5Gi", "", ""},
- {"rhel.8.desktop",      "virtio","virtio", "",        "",             false,false, false, false, false, false, kVirtioTablet, 0,    1, "1.5Gi", "", ""},
+ {"fedora",              "virtio","virtio", "",        "sb",           true, false, false, true,  false, false, "",            0,    1, "2Gi",   "amd64", ""},
+ {"rhel.7",              "virtio","virtio", "",        "",             false,false, false, true,  false, false, "",            0,    1, "1Gi",   "", ""},
+ {"rhel.7.desktop",      "virtio","virtio", "",        "",             false,false, false, true,  false, false, kVirtioTablet, 0,    1, "1Gi",   "", ""},
+ {"rhel.8",              "virtio","virtio", "",        "",             false,false, false, true,  false, false, "",            0,    1, "1.5Gi", "", ""},
+ {"rhel.8.desktop",      "virtio","virtio", "",        "",             false,false, false, true,  false, false, kVirtioTablet, 0,    1, "1.5Gi", "", ""},
  {"rhel.9",              "virtio","virtio", "",        "sb",           true, false, false, true,  true,  false, "",            0,    1, "1.5Gi", "amd64", ""},
  {"rhel.9.desktop",      "virtio","virtio", "",        "sb",           true, false, false, true,  true,  false, kVirtioTablet, 0,    1, "1.5Gi", "amd64", ""},
  {"rhel.10",             "virtio","virtio", "",        "sb",           true, false, false, true,  true,  false, "",            0,    1, "1.5Gi", "amd64", ""},
@@ -141,8 +145,8 @@ inline const PreferenceFact kPreferences[] = {
  {"sles",                "virtio","virtio", "",        "",             false,false, false, true,  false, false, "",            0,    1, "2Gi",   "", ""},
  {"oraclelinux",         "virtio","virtio", "",        "no-sb",        false,false, false, true,  false, false, "",            0,    2, "4Gi",   "", ""},
  {"legacy",              "sata",  "e1000",  "",        "",             false,false, false, false, false, false, "",            0,    0, "",      "", ""},
- {"alpine",              "virtio","virtio", "",        "",             false,false, false, false, false, false, "",            0,    1, "512Mi", "", ""},
- {"cirros",              "virtio","virtio", "",        "",             false,false, false, false, false, false, "",            0,    1, "256Mi", "", ""},
+ {"alpine",              "virtio","virtio", "",        "",             false,false, false, true,  false, false, "",            0,    1, "512Mi", "", ""},
+ {"cirros",              "virtio","virtio", "",        "",             false,false, false, true,  false, false, "",            0,    1, "256Mi", "", ""},
 };
 // clang-format on
 
