@@ -45,16 +45,17 @@
 //                       SMM, architecture amd64, requirements 1/1.5Gi
 //   opensuse.leap       opensuse/leap/kustomization.yaml @d080fdd0 (virtio, virtio-net, rng),
 //                       requirements 1/2Gi from the v1.7.0 bundle @02dc55e4
-//   windows.2k12.virtio windows/2k12_virtio/kustomization.yaml @c5aa0872 (2k12 + diskbus-virtio-blk,
-//                       interfacemodel-virtio-net, tablet-virtio), requirements 1/512Mi (v1.7.0
-//                       bundle @02dc55e4)
+//   windows.2k12.virtio windows/2k12_virtio/kustomization.yaml @c5aa0872 (2k12 +
+//                       diskbus-virtio-blk, interfacemodel-virtio-net, tablet-virtio),
+//                       requirements 1/512Mi (v1.7.0 bundle @02dc55e4)
 //   *.dpdk              the v1.7.0 bundle @02dc55e4 (rhel.8.dpdk, rhel.9.dpdk,
 //                       centos.stream9.dpdk): the OS's base plus NIC multiqueue and a spread
 //                       topology across SocketsCoresThreads with ratio 4; requirements 8/1.5Gi
 //   rng, multiqueue     rhel.7/8 (and .desktop), alpine and cirros are built on the linux base
-//                       (alpine/kustomization.yaml @f31cac73, cirros @2e99c7b3, rhel/base @f31cac73),
-//                       so they carry its RNG; fedora/amd64/kustomization.yaml @2e99c7b3 is linux +
-//                       secureboot, without NIC multiqueue (both as the v1.7.0 bundle @02dc55e4)
+//                       (alpine/kustomization.yaml @f31cac73, cirros @2e99c7b3, rhel/base
+//                       @f31cac73), so they carry its RNG; fedora/amd64/kustomization.yaml
+//                       @2e99c7b3 is linux + secureboot, without NIC multiqueue (both as the
+//                       v1.7.0 bundle @02dc55e4)
 //   linux.virtiotransitional  the v1.7.0 bundle @02dc55e4: linux plus
 //                       preferredUseVirtioTransitional
 //   rhel.9.realtime     the v1.7.0 bundle @02dc55e4: rhel.9 plus NIC multiqueue, spread across

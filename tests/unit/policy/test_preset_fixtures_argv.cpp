@@ -93,8 +93,9 @@ std::string upstream_file(const test::upstream::PreferenceFact& f) {
                : "";
   }
   out += "  devices:\n";
-  for (auto [key, field] : {std::pair{"graphics", "GraphicsDevice"},
-                            std::pair{"balloon", "MemBalloon"}, std::pair{"serial", "SerialConsole"}}) {
+  for (auto [key, field] :
+       {std::pair{"graphics", "GraphicsDevice"}, std::pair{"balloon", "MemBalloon"},
+        std::pair{"serial", "SerialConsole"}}) {
     const auto value = token(key);
     out += value.empty() ? "" : fmt::format("    preferredAutoattach{}: {}\n", field, value);
   }
