@@ -307,6 +307,9 @@ class Vm : public std::enable_shared_from_this<Vm> {
     // Why qmd killed QEMU for the guest's fault (a panic, a failed liveness probe): the
     // run's failure in the record and the state change instead of "killed by signal 9".
     std::string kill_reason;
+    // A postcopy destination whose pages still arrive (vm_incoming.cpp): page faults slow the
+    // guest, so probes wait; a liveness kill would lose memory the source no longer has.
+    bool pages_arriving = false;
   };
 
   void set_state(VmState state, std::string message);
@@ -352,6 +355,7 @@ class Vm : public std::enable_shared_from_this<Vm> {
   asio::awaitable<void> watch_agent(std::shared_ptr<Run> run);
   // Spawns a loop per probe of the spec for `run` (called as the agent watch begins).
   void start_probes(const std::shared_ptr<Run>& run);
+  bool probe_counts(const std::shared_ptr<Run>& run) const;
   asio::awaitable<void> probe_loop(std::shared_ptr<Run> run, bool liveness, policy::Probe probe);
   void probe_changed(const std::shared_ptr<Run>& run, bool liveness, const policy::Probe& probe);
   asio::awaitable<void> sync_access_keys(std::shared_ptr<Run> run, bool connected_now);

@@ -259,6 +259,7 @@ asio::awaitable<OpResult> Vm::commit_incoming(bool resume) {
   asio::co_spawn(ctx_.executor, std::move(watch), asio::detached);
   if (postcopy) {
     publish("MigrationPostcopy", "running here while the rest of the memory arrives");
+    run->pages_arriving = true;
     auto follow = [self, run] { return self->watch_postcopy(run); };
     asio::co_spawn(ctx_.executor, std::move(follow), asio::detached);
   }
@@ -294,6 +295,7 @@ asio::awaitable<void> Vm::watch_postcopy(std::shared_ptr<Run> run) {
   if (status == "completed") {
     const std::string tls_dir = migrate_tls::private_dir(paths().run_dir);
     co_await migrate_tls::disable(*run->qmp, tls_dir);
+    run->pages_arriving = false;
     publish("MigrationCompleted", "postcopy: every page arrived");
     co_return;
   }

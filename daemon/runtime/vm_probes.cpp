@@ -10,19 +10,18 @@
 
 #include "daemon/runtime/event_bus.hpp"
 #include "daemon/runtime/vm.hpp"
+#include "qmp/guest_text.hpp"
 #include "qmp/qga_commands.hpp"
 
 namespace qmd::daemon {
 
 namespace {
 
-// The first line of a failed command's stderr, short: enough to say why in an event.
+// The first line of a failed command's stderr, short and printable: the guest wrote it, and
+// it goes into events and the VM's record.
 std::string first_line(const std::string& text) {
-  std::string line = text.substr(0, text.find('\n'));
-  if (line.size() > 200) {
-    line = line.substr(0, 200) + "...";
-  }
-  return line;
+  const std::string_view all(text);
+  return qmp::sanitize_guest_text(all.substr(0, all.find('\n')), 200);
 }
 
 // "" when the probe passed, else why it failed.
@@ -87,19 +86,27 @@ void Vm::start_probes(const std::shared_ptr<Run>& run) {
   }
 }
 
+// Whether a probe of `run` means anything now: the guest runs here, whole, thawed, and no
+// stop or exit is under way (a result then says nothing about the guest's health).
+bool Vm::probe_counts(const std::shared_ptr<Run>& run) const {
+  return run_ == run && state_ == VmState::running && !run->exited.is_set() &&
+         !run->stop_requested && !run->qemu_gone && !run->pages_arriving && !run->auto_thaw;
+}
+
 asio::awaitable<void> Vm::probe_loop(std::shared_ptr<Run> run, bool liveness,
                                      policy::Probe probe) {
   const std::chrono::seconds delay{probe.initial_delay_seconds};
   const std::chrono::seconds period{probe.period_seconds};
-  if (co_await run->exited.wait_for(delay)) {
+  const bool ended = co_await run->exited.wait_for(delay);
+  if (ended) {
     co_return;
   }
   while (!run->exited.is_set()) {
-    if (run_ == run && state_ == VmState::running) {
+    if (probe_counts(run)) {
       std::string failure = co_await run_probe(run->agent, probe);
-      // The run may have ended, paused or begun migrating meanwhile: a ping that failed
-      // because of that says nothing about the guest.
-      if (run->exited.is_set() || run_ != run || state_ != VmState::running) {
+      // The run may have ended, paused, frozen or begun migrating meanwhile: a probe that
+      // failed because of that says nothing about the guest.
+      if (!probe_counts(run)) {
         co_await run->exited.wait_for(period);
         continue;
       }

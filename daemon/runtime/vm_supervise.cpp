@@ -149,8 +149,10 @@ asio::awaitable<void> Vm::supervise(std::shared_ptr<Run> run) {
     record_.split_memory.clear();
     save_record();
   }
-  if (std::chrono::steady_clock::now() - began > 60s) {
-    restarts_ = 0;  // it ran a while: a new failure starts the backoff over
+  // It ran a while: a new failure starts the backoff over. Not after a failed liveness probe,
+  // which comes late by design: a probe that never passes must not restart it every second.
+  if (std::chrono::steady_clock::now() - began > 60s && run->kill_reason.empty()) {
+    restarts_ = 0;
   }
   if (expected) {
     set_state(VmState::stopped, fmt::format("QEMU {}", how));
