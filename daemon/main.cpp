@@ -132,6 +132,9 @@ int fail(const std::string& message) {
 
 }  // namespace
 
+// The start-up sequence in order (flags, config, probe, store, adoption, API, signals); long
+// because each step is one or two lines with its failure exit. To be split into phases with
+// the daemon renovation.
 int main(int argc, char** argv) {
   auto flags = parse_daemon_flags(argc, argv);
   if (!flags) {

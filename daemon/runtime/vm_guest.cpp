@@ -246,6 +246,8 @@ qmp::QmpOptions Vm::qmp_options() {
   return options;
 }
 
+// One gather per agent command, each a few lines; long because it lists them all. Moves to
+// structs (not JSON) with the runtime/API split.
 asio::awaitable<std::expected<json::object, OpError>> Vm::guest_info() {
   auto run = run_;
   if (auto unreachable = co_await reach_agent(name_, state_, run)) {

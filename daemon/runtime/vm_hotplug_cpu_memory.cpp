@@ -61,6 +61,8 @@ void Vm::unpin_vcpu(HotplugScope& scope, const std::string& id) {
   }
 }
 
+// Plug and unplug share one lock scope and one rollback of the pinning; long for that. To be
+// split into plug and unplug phases with the Vm split.
 asio::awaitable<std::expected<json::object, OpError>> Vm::set_cpus(std::uint32_t count,
                                                                     bool persist) {
   if (auto movable = check_migration(VmAction::hotplug, "set-cpus"); !movable) {

@@ -188,6 +188,8 @@ std::vector<hotplug::Step> node_steps(const devices::DiskParams& params) {
 
 }  // namespace
 
+// The checks, then the fd-set node and the persist edit (helpers above); a little over the
+// usual length because every refusal names the disk and what to do.
 asio::awaitable<OpResult> Vm::attach_disk(DiskAttach request) {
   if (auto movable = check_migration(VmAction::hotplug, "attach-disk"); !movable) {
     co_return movable;

@@ -73,6 +73,8 @@ std::optional<policy::InterfaceDevice> in_definition(const policy::VmSpec& spec,
 
 }  // namespace
 
+// The checks per binding, then attach_planned; a little over the usual length because every
+// refusal names the interface and what to do.
 asio::awaitable<OpResult> Vm::attach_interface(InterfaceAttach request) {
   if (auto movable = check_migration(VmAction::hotplug, "attach-interface"); !movable) {
     co_return movable;

@@ -215,6 +215,8 @@ asio::awaitable<void> Vm::watch_agent(std::shared_ptr<Run> run) {
   }
 }
 
+// Adoption in order: pidfile, uuid, swtpm, QMP, an interrupted migration, the state. The
+// migration part is decided by migration/ functions; splitting the rest waits for the Vm split.
 asio::awaitable<bool> Vm::adopt() {
   auto guard = co_await lock_.lock();
   const cmdline::VmPaths where = paths();
