@@ -143,6 +143,8 @@ Adopted after_restart(std::string_view status, bool split_marked) {
 
 bool stream_arrived(std::string_view status) { return !status.empty() && status != "setup"; }
 
+bool incoming_past_switch(std::string_view status) { return status.starts_with("postcopy-"); }
+
 std::optional<std::string> incoming_expired(bool arrived,
                                             std::chrono::steady_clock::duration elapsed,
                                             std::chrono::seconds arrive_within,

@@ -129,6 +129,9 @@ Adopted after_restart(std::string_view status, bool split_marked);
 // --- the destination
 // QEMU's incoming status says the stream came.
 bool stream_arrived(std::string_view status);
+// A restarted destination qmd keeps an unhanded incoming QEMU at this status: past the
+// postcopy switch the guest's CPU state is here and the source cannot take it back.
+bool incoming_past_switch(std::string_view status);
 // Why an incoming VM is dropped now, or nullopt while it may still come.
 std::optional<std::string> incoming_expired(bool arrived,
                                             std::chrono::steady_clock::duration elapsed,

@@ -50,9 +50,15 @@ asio::awaitable<std::vector<std::string>> Registry::load() {
       continue;  // it runs on another qmd now
     }
     if (record.incoming) {
-      // An incoming migration that an earlier qmd did not finish: its source still has the
-      // VM. Whatever QEMU is left goes, and so does the definition.
-      (void)co_await vm->adopt();
+      // An incoming migration that an earlier qmd did not finish. Past the postcopy switch
+      // the guest is here and adopt keeps it arriving; before it the source still has the
+      // VM, and whatever QEMU is left goes, and so does the definition.
+      const Vm* raw = vm.get();
+      vm->set_discard([this, name = entry.name, raw] { discard(name, raw); });
+      const bool adopted = co_await vm->adopt();
+      if (adopted && vm->state() == VmState::migrating) {
+        continue;
+      }
       (void)co_await vm->retire(true);
       discard(entry.name, vm.get());
       problems.push_back(fmt::format("VM {}: dropped an unfinished incoming migration",

@@ -189,6 +189,8 @@ class Vm : public std::enable_shared_from_this<Vm> {
   // The source gave up (or never came): QEMU and swtpm go, and the VM with them.
   asio::awaitable<OpResult> abort_incoming(std::string why);
   bool is_incoming() const { return record_.incoming; }
+  // How an incoming VM leaves the registry: set before a restarted qmd adopts one.
+  void set_discard(std::function<void()> discard) { discard_ = std::move(discard); }
 
   // Probes (vm_probes.cpp). Ready: running, and the readiness probe passes when the spec has
   // one (KubeVirt's Ready condition).
@@ -382,6 +384,7 @@ class Vm : public std::enable_shared_from_this<Vm> {
       cmdline::RenderResult rendered);
   asio::awaitable<void> watch_incoming(std::shared_ptr<Run> run, IncomingStart timing);
   asio::awaitable<void> watch_postcopy(std::shared_ptr<Run> run);
+  asio::awaitable<bool> keep_incoming(std::shared_ptr<Run> run, pid_t pid);
   // Devices that came by hotplug without --persist (the destination would lack them), in
   // words; empty when there are none (vm_hotplug.cpp keeps that state).
   std::string transient_devices() const;

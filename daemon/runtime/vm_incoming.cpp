@@ -180,6 +180,29 @@ asio::awaitable<void> Vm::watch_incoming(std::shared_ptr<Run> run, IncomingStart
   }
 }
 
+// qmd restarted while a migration came in (adopt holds the lock). Before the postcopy switch
+// the source still has the guest and Registry::load drops this copy. Past it the guest's CPU
+// state is here and the source cannot take it back: wait for the hand-over, which the source
+// asks for again when the transfer ends.
+asio::awaitable<bool> Vm::keep_incoming(std::shared_ptr<Run> run, pid_t pid) {
+  auto info = co_await qmp::query_migrate(*run->qmp);
+  const std::string status = info ? info->status : std::string();
+  if (!migration::incoming_past_switch(status)) {
+    co_return false;
+  }
+  run->incoming = true;
+  run->started_at = "(adopted)";
+  set_state(VmState::migrating,
+            fmt::format("adopted QEMU pid {} past the postcopy switch ({}); waiting for the "
+                        "source to hand the VM over",
+                        pid, status));
+  auto self = shared_from_this();
+  asio::co_spawn(ctx_.executor, [self, run] { return self->supervise(run); }, asio::detached);
+  auto watch = [self, run] { return self->watch_incoming(run, IncomingStart{}); };
+  asio::co_spawn(ctx_.executor, std::move(watch), asio::detached);
+  co_return true;
+}
+
 asio::awaitable<std::expected<migration::IncomingStatus, OpError>> Vm::incoming_status() {
   migration::IncomingStatus out{.name = name_,
                                 .state = std::string(state_name(state_)),

@@ -259,6 +259,12 @@ asio::awaitable<bool> Vm::adopt() {
     co_return false;
   }
   watch_events();
+  if (record_.incoming) {
+    const bool kept = co_await keep_incoming(run, *pid);
+    if (kept) {
+      co_return true;
+    }
+  }
   if (!record_.migrating_to.empty()) {
     // An earlier qmd died while this VM migrated to migrating_to: nobody will hand it over.
     // A precopy migration is cancelled back (QEMU resumes the guest if it ran; the

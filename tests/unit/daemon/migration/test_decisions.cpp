@@ -267,6 +267,18 @@ TEST_CASE("the destination: nothing arrives (e2e_migrate's arriveWithinSeconds)"
         "the source did not hand the VM over within 900 s");
 }
 
+TEST_CASE("a destination qmd restarted before the hand-over keeps only a switched guest") {
+  CHECK(incoming_past_switch("postcopy-active"));
+  CHECK(incoming_past_switch("postcopy-paused"));
+  CHECK(incoming_past_switch("postcopy-recover"));
+  // Before the switch the source still runs the guest: this copy goes.
+  CHECK_FALSE(incoming_past_switch("active"));
+  CHECK_FALSE(incoming_past_switch("setup"));
+  CHECK_FALSE(incoming_past_switch(""));
+  CHECK_FALSE(incoming_past_switch("completed"));
+  CHECK_FALSE(incoming_past_switch("failed"));
+}
+
 TEST_CASE("the destination's commit: completed, postcopy, wait, or refuse") {
   CHECK(commit_readiness("completed", false) == CommitReadiness::completed);
   CHECK(commit_readiness("completed", true) == CommitReadiness::completed);
