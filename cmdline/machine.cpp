@@ -6,6 +6,11 @@ namespace qmd::cmdline {
 
 namespace {
 std::string on_off(bool b) { return b ? "on" : "off"; }
+
+bool disables_pci_hole64(const policy::VmSpec& spec) {
+  const auto it = spec.annotations.find("kubevirt.io/disablePCIHole64");
+  return it != spec.annotations.end() && it->second == "true";  // KubeVirt's test, exactly
+}
 }  // namespace
 
 void MachineConfigurator::configure(const policy::VmSpec& spec, RenderResult& out) const {
@@ -37,6 +42,14 @@ void MachineConfigurator::configure(const policy::VmSpec& spec, RenderResult& ou
   }
   out.argv.add("-machine", m);
   out.argv.add("-accel", kvm_ ? "kvm" : "tcg");
+  if (disables_pci_hole64(spec)) {
+    // As KubeVirt (libvirt's pcihole64 0): no 64-bit PCI window in QEMU's ACPI tables, and
+    // SeaBIOS told not to place BARs above 4 GiB, which guests like Windows XP cannot reach.
+    const bool i440fx = m.starts_with("pc,") || m.starts_with("pc-i440fx");
+    out.argv.add("-global",
+                 fmt::format("{}.pci-hole64-size=0", i440fx ? "i440FX-pcihost" : "q35-pcihost"));
+    out.argv.add("-fw_cfg", "name=opt/org.seabios/pci64,string=no");
+  }
 }
 
 }  // namespace qmd::cmdline

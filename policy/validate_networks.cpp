@@ -58,7 +58,8 @@ void validate_interfaces(const VmSpec& spec, const RunPolicy& policy, SpecErrors
           nic_path(i) + ".name",
           fmt::format("\"{}\" is already the name of interfaces[{}]", nic.name, it->second)));
     }
-    check_one_of(spec, nic_path(i) + ".model", nic.model, {"virtio", "e1000e", "e1000"}, errors);
+    check_one_of(spec, nic_path(i) + ".model", nic.model,
+                 {"virtio", "e1000e", "e1000", "rtl8139", "pcnet", "ne2k_pci"}, errors);
     if (nic.mac_address) {
       validate_mac(spec, i, *nic.mac_address, errors);
     }

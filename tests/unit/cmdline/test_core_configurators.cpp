@@ -59,6 +59,24 @@ TEST_CASE("machine: no features adds only the type; features add their propertie
               "-accel tcg"});
 }
 
+TEST_CASE("machine: kubevirt.io/disablePCIHole64 \"true\" closes the 64-bit PCI window") {
+  VmSpec s = base_spec();
+  s.annotations["kubevirt.io/disablePCIHole64"] = "true";
+  CHECK(run(MachineConfigurator(true, false), s) ==
+        Lines{"-machine q35,usb=off,dump-guest-core=off", "-accel kvm",
+              "-global q35-pcihost.pci-hole64-size=0",
+              "-fw_cfg name=opt/org.seabios/pci64,string=no"});
+  s.domain.machine.type = "pc-i440fx-7.2";
+  CHECK(run(MachineConfigurator(true, false), s) ==
+        Lines{"-machine pc-i440fx-7.2,usb=off,dump-guest-core=off", "-accel kvm",
+              "-global i440FX-pcihost.pci-hole64-size=0",
+              "-fw_cfg name=opt/org.seabios/pci64,string=no"});
+  // KubeVirt compares with "true" exactly: anything else leaves the window open.
+  s.annotations["kubevirt.io/disablePCIHole64"] = "True";
+  CHECK(run(MachineConfigurator(true, false), s) ==
+        Lines{"-machine pc-i440fx-7.2,usb=off,dump-guest-core=off", "-accel kvm"});
+}
+
 TEST_CASE("cpu: model mapping, kvm hidden, kvmclock") {
   VmSpec s = base_spec();
   CHECK(run(CpuConfigurator(true, {}), s) == Lines{"-cpu host"});

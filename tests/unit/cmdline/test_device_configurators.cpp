@@ -240,6 +240,23 @@ TEST_CASE("NIC bindings: tap, bridge, multiqueue, vhost") {
             "-device e1000e,id=nic-br,bus=pci.3,addr=0x0,netdev=net-br,mac=02:00:00:00:00:02"});
 }
 
+TEST_CASE("NIC models for old guests are QEMU's devices of the same name") {
+  auto spec = bare_spec();
+  for (const char* model : {"rtl8139", "pcnet", "ne2k_pci"}) {
+    policy::InterfaceDevice nic;
+    nic.name = model == std::string_view("ne2k_pci") ? "n2k" : model;
+    nic.binding = "user";
+    nic.model = model;
+    nic.mac_address = "02:00:00:00:00:09";
+    spec.domain.devices.interfaces = {nic};
+    const auto lines = run<cmdline::NicsConfigurator>(spec, facts()).argv.lines();
+    CAPTURE(model);
+    REQUIRE(lines.size() == 2);
+    CHECK(lines[1].starts_with(fmt::format("-device {},id=nic-{},", model, nic.name)));
+    CHECK(lines[1].find("mq=") == std::string::npos);
+  }
+}
+
 TEST_CASE("a bridge binding asks the daemon for a tap on its network; a tap binding does not") {
   auto spec = bare_spec();
   spec.domain.devices.network_interface_multiqueue = true;

@@ -63,6 +63,11 @@
 //                       requirements 4/4Gi
 //   windows.*.virtio    preferredVideoType: virtio on every one, as the v1.7.0 bundle @02dc55e4
 //                       renders them (videotype-virtio component @6cec5835)
+//   windows.2k3, .xp    windows/2k3/kustomization.yaml @174e54fa (base, pcihole64,
+//                       interfacemodel-rtl8139), windows/xp/kustomization.yaml @f31cac73 (base,
+//                       pcihole64); components/pcihole64/pcihole64.yaml @f31cac73 (the
+//                       kubevirt.io/disablePCIHole64 annotation); requirements 1/256Mi
+//                       @84f941e9 (2k3) and 1/128Mi @2e6be060 (xp)
 //   windows.2k8, .7     the v1.7.0 bundle @02dc55e4: the windows base (BIOS, no TPM); 2k8 with
 //                       an e1000 NIC and requirements 1/512Mi, 7 with 1/2Gi; .virtio as above
 //   instancetypes       README.md @02d112e6 (series and sizes), cx/1/sizes.yaml @cd946235,
@@ -88,13 +93,15 @@ struct PreferenceFact {
   const char* arch;  // preferredArchitecture and requirements.architecture
   // The rest, as space-separated tokens: "spread=<across>/<ratio or ->" (spreadOptions),
   // "graphics=false", "balloon=false", "serial=true" (preferredAutoattach*),
-  // "transitional=true" (preferredUseVirtioTransitional), "video=virtio" (preferredVideoType).
+  // "transitional=true" (preferredUseVirtioTransitional), "video=virtio" (preferredVideoType),
+// "annotation:<key>=<value>" (spec.annotations).
   const char* extra;
 };
 
 inline constexpr const char* kUsb = "autoattach";
 inline constexpr const char* kVirtioTablet = "autoattach,virtio,tablet";
 inline constexpr const char* kVirtioVideo = "video=virtio";
+inline constexpr const char* kNoPciHole64 = "annotation:kubevirt.io/disablePCIHole64=true";
 inline constexpr const char* kSpread4 = "spread=SocketsCoresThreads/4";
 inline constexpr const char* kRealtime =
     "spread=SocketsCoresThreads/- graphics=false balloon=false serial=true";
@@ -137,6 +144,8 @@ inline const PreferenceFact kPreferences[] = {
  {"windows.2k12.virtio", "virtio","virtio", "sockets", "",             false,false, true,  false, false, false, kVirtioTablet, 3600, 1, "512Mi", "", kVirtioVideo},
  {"windows.2k8",         "sata",  "e1000",  "sockets", "",             false,false, true,  false, false, false, kUsb,          3600, 1, "512Mi", "", ""},
  {"windows.2k8.virtio",  "virtio","virtio", "sockets", "",             false,false, true,  false, false, false, kVirtioTablet, 3600, 1, "512Mi", "", kVirtioVideo},
+ {"windows.2k3",         "sata",  "rtl8139","sockets", "",             false,false, true,  false, false, false, kUsb,          3600, 1, "256Mi", "", kNoPciHole64},
+ {"windows.xp",          "sata",  "e1000e", "sockets", "",             false,false, true,  false, false, false, kUsb,          3600, 1, "128Mi", "", kNoPciHole64},
  {"windows.7",           "sata",  "e1000e", "sockets", "",             false,false, true,  false, false, false, kUsb,          3600, 1, "2Gi",   "", ""},
  {"windows.7.virtio",    "virtio","virtio", "sockets", "",             false,false, true,  false, false, false, kVirtioTablet, 3600, 1, "2Gi",   "", kVirtioVideo},
  {"centos.stream10",     "virtio","virtio", "",        "",             false,false, false, true,  true,  false, "",            0,    1, "1.5Gi", "", ""},

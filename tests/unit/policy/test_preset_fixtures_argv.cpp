@@ -67,6 +67,13 @@ std::string upstream_file(const test::upstream::PreferenceFact& f) {
       "---\napiVersion: instancetype.kubevirt.io/v1beta1\nkind: VirtualMachineClusterPreference\n"
       "metadata:\n  labels:\n    instancetype.kubevirt.io/vendor: kubevirt.io\n  name: {}\nspec:\n",
       f.name);
+  // One annotation at most: "annotation:<key>=<value>" in extra.
+  if (const auto at = std::string_view(f.extra).find("annotation:"); at != std::string_view::npos) {
+    auto pair = std::string_view(f.extra).substr(at + std::string_view("annotation:").size());
+    pair = pair.substr(0, pair.find(' '));
+    const auto eq = pair.find('=');
+    out += fmt::format("  annotations:\n    {}: \"{}\"\n", pair.substr(0, eq), pair.substr(eq + 1));
+  }
   if (f.hyperv_windows) {
     out +=
         "  clock:\n    preferredClockOffset:\n      utc: {}\n    preferredTimer:\n"

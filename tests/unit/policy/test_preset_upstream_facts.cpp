@@ -145,6 +145,9 @@ std::string extra(const Preference& p) {
       out.push_back(fmt::format("{}={}", name, on(**flag)));
     }
   }
+  for (const auto& [key, value] : p.annotations) {
+    out.push_back(fmt::format("annotation:{}={}", key, value));
+  }
   return fmt::format("{}", fmt::join(out, " "));
 }
 

@@ -118,7 +118,7 @@ TEST_CASE("the built-in catalog loads without failures, every preset built in") 
     CHECK(p.errors.empty());
   }
   CHECK(builtins().instancetype_names().size() == 60);
-  CHECK(builtins().preference_names().size() == 46);
+  CHECK(builtins().preference_names().size() == 48);
 }
 
 TEST_CASE("each u1 instancetype sets vCPUs as sockets and guest memory as upstream") {
@@ -251,7 +251,7 @@ TEST_CASE("unknown preset names list the available ones") {
   CHECK(text.find(", u1.small, u1.xlarge (vm.yaml:5:18)\n"
                   "spec.preference.name: unknown preference \"windows.95\"; available: alpine, "
                   "centos.stream10, ") != std::string::npos);
-  CHECK(text.ends_with(", windows.7.virtio (vm.yaml:6:16)\n"));
+  CHECK(text.ends_with(", windows.xp (vm.yaml:6:16)\n"));
 }
 
 TEST_CASE("user presets from a directory: instancetype with extras, preferred topology") {

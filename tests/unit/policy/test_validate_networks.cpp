@@ -80,12 +80,15 @@ TEST_CASE("bindings fit their network kind; one pod network at most") {
 TEST_CASE("models and MAC addresses") {
   auto spec = bridged_vm();
   auto& nics = spec.domain.devices.interfaces;
-  nics[0].model = "rtl8139";
+  nics[0].model = "igb";
   nics[0].mac_address = "02:00:00:00:00";
   nics[1].model = "e1000";
   nics[1].mac_address = "01:00:5e:00:00:01";
   CHECK(errors_of(spec, kBridges) ==
-        kNic + "[0].model: \"rtl8139\" is not one of virtio, e1000e, e1000 (<spec>)\n" + kNic +
+        kNic +
+            "[0].model: \"igb\" is not one of virtio, e1000e, e1000, rtl8139, pcnet, ne2k_pci "
+            "(<spec>)\n" +
+            kNic +
             "[0].macAddress: \"02:00:00:00:00\" is not a MAC address like "
             "02:00:00:00:00:01 (<spec>)\n" +
             kNic +

@@ -232,9 +232,9 @@ const Row kRows[] = {
      "spec.domain.devices.interfaces[0].name: interface \"lan\" has no network of the same "
      "name; add networks: - name: lan (vm.yaml:7:29)"},
     {"    memory: {guest: 1Gi}\n    devices: {interfaces: [{name: default, masquerade: {}, "
-     "model: rtl8139}]}\n  networks: [{name: default, pod: {}}]\n",
-     "spec.domain.devices.interfaces[0].model: \"rtl8139\" is not one of virtio, e1000e, e1000 "
-     "(vm.yaml:7:60)"},
+     "model: igb}]}\n  networks: [{name: default, pod: {}}]\n",
+     "spec.domain.devices.interfaces[0].model: \"igb\" is not one of virtio, e1000e, e1000, "
+     "rtl8139, pcnet, ne2k_pci (vm.yaml:7:60)"},
     {"    memory: {guest: 1Gi}\n    devices: {interfaces: [{name: default, masquerade: {}, "
      "macAddress: \"01:00:5e:00:00:01\"}]}\n  networks: [{name: default, pod: {}}]\n",
      "spec.domain.devices.interfaces[0].macAddress: \"01:00:5e:00:00:01\" is a multicast "
