@@ -85,6 +85,19 @@ std::expected<uid_t, std::string> listener_uid(Stream& stream) {
 
 bool trusted_uid(uid_t uid) { return uid == 0 || uid == ::geteuid(); }
 
+// Within the deadline already set on `stream`.
+asio::awaitable<std::expected<void, std::string>> connect_peer(Stream& stream,
+                                                              const std::string& socket_path) {
+  boost::system::error_code ec;
+  co_await stream.async_connect(asio::local::stream_protocol::endpoint(socket_path),
+                                asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) {
+    co_return std::unexpected(
+        fmt::format("cannot reach qmd at {}: {}", socket_path, ec.message()));
+  }
+  co_return std::expected<void, std::string>{};
+}
+
 }  // namespace
 
 std::expected<void, std::string> check_qmd_host_reply(const PeerResponse& response,
@@ -115,12 +128,9 @@ asio::awaitable<std::expected<void, std::string>> probe_local_qmd(
   }
   Stream stream(executor);
   stream.expires_after(limit);
-  boost::system::error_code ec;
-  co_await stream.async_connect(asio::local::stream_protocol::endpoint(socket_path),
-                                asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) {
-    co_return std::unexpected(fmt::format("cannot reach qmd at {}: {}", socket_path,
-                                          ec.message()));
+  auto connected = co_await connect_peer(stream, socket_path);
+  if (!connected) {
+    co_return std::unexpected(connected.error());
   }
   auto uid = listener_uid(stream);
   if (!uid || !trusted_uid(*uid)) {
@@ -143,12 +153,9 @@ asio::awaitable<std::expected<PeerResponse, std::string>> peer_request(
   Stream stream(executor);
   // One deadline for connect, write and read together: a peer that stalls anywhere fails.
   stream.expires_after(limit);
-  boost::system::error_code ec;
-  co_await stream.async_connect(asio::local::stream_protocol::endpoint(socket_path),
-                                asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) {
-    co_return std::unexpected(fmt::format("cannot reach qmd at {}: {}", socket_path,
-                                          ec.message()));
+  auto connected = co_await connect_peer(stream, socket_path);
+  if (!connected) {
+    co_return std::unexpected(connected.error());
   }
   co_return co_await exchange(stream, socket_path, method, target, std::move(body), limit);
 }
