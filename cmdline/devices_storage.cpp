@@ -88,6 +88,7 @@ std::optional<devices::DiskParams> disk_params(const policy::VmSpec& spec,
   params->readonly = disk.readonly.value_or(params->cdrom);
   params->boot_order = disk.boot_order;
   params->serial = disk.serial;
+  params->rotation_rate = disk.rotation_rate;
   params->cache = disk.cache;
   params->io = disk.io;
   params->transitional = devs.use_virtio_transitional.value_or(false);

@@ -63,6 +63,9 @@ Props device_props(const DiskParams& p) {
   if (p.serial) {
     props.push_back({"serial", *p.serial});
   }
+  if (p.rotation_rate && !p.cdrom && (p.bus == "scsi" || p.bus == "sata")) {
+    props.push_back({"rotation_rate", std::int64_t{*p.rotation_rate}});
+  }
   if (p.boot_order) {
     props.push_back({"bootindex", std::int64_t{*p.boot_order}});
   }

@@ -25,11 +25,12 @@ struct DiskParams {
   bool readonly = false;
   std::optional<std::uint32_t> boot_order;
   std::optional<std::string> serial;
-  std::optional<std::string> cache;     // none|writethrough|writeback
-  std::optional<std::string> io;        // native|threads
-  std::optional<std::string> iothread;  // virtio only
-  std::optional<std::uint32_t> queues;  // virtio num-queues (blockMultiQueue)
-  bool transitional = false;            // virtio-blk-pci-transitional
+  std::optional<std::string> cache;            // none|writethrough|writeback
+  std::optional<std::string> io;               // native|threads
+  std::optional<std::string> iothread;         // virtio only
+  std::optional<std::uint32_t> queues;         // virtio num-queues (blockMultiQueue)
+  bool transitional = false;                   // virtio-blk-pci-transitional
+  std::optional<std::uint32_t> rotation_rate;  // scsi-hd and ide-hd only (validated)
   // Where the device sits: a PCI slot (virtio), or a controller bus plus unit: "ide.2"
   // (unit unused), "scsi0.0" (unit = lun), "usb.0".
   std::optional<PciSlot> pci;

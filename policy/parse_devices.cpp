@@ -20,9 +20,7 @@ void read_disk(MapReader& disk, DiskDevice& out) {
     disk.read_map(kKeys[*which], [&](MapReader& target) {
       target.read("bus", out.bus);
       target.read("readonly", out.readonly);
-      target.accept_ignored("rotationRate",
-                            "is not rendered by qmd yet; ignored: the guest sees the disk's "
-                            "default rotation rate");
+      target.read("rotationRate", out.rotation_rate);
       if (out.kind == DiskKind::disk) {
         target.read("pciAddress", out.pci_address);  // where KubeVirt puts it
       }

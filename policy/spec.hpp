@@ -36,21 +36,21 @@ struct CpuSpec {
   std::optional<bool> dedicated_cpu_placement;         // dedicatedCpuPlacement
   std::optional<bool> isolate_emulator_thread;         // isolateEmulatorThread
   std::optional<bool> numa_guest_mapping_passthrough;  // numa.guestMappingPassthrough: {}
-  std::vector<CpuFeature> features{};                   // cpu.features: named CPUID flags
+  std::vector<CpuFeature> features{};                  // cpu.features: named CPUID flags
 };
 
 struct MemorySpec {
-  std::optional<std::uint64_t> guest;              // bytes
+  std::optional<std::uint64_t> guest;  // bytes
   // What the spec asked for when that was not a whole MiB: `guest` is then aligned up to
   // 1 MiB as libvirt does, and errors about `guest` name both figures.
   std::optional<std::uint64_t> guest_unaligned;
   std::optional<std::uint64_t> hugepages_page_size;  // hugepages.pageSize in bytes (2Mi or 1Gi)
-  std::optional<std::uint64_t> max_guest;          // maxGuest: virtio-mem ceiling, bytes
+  std::optional<std::uint64_t> max_guest;            // maxGuest: virtio-mem ceiling, bytes
 };
 
 struct ResourceList {
-  std::optional<double> cpu;             // cores; "500m" parses to 0.5
-  std::optional<std::uint64_t> memory;   // bytes
+  std::optional<double> cpu;            // cores; "500m" parses to 0.5
+  std::optional<std::uint64_t> memory;  // bytes
 };
 
 struct Resources {
@@ -162,7 +162,8 @@ struct DiskDevice {
   std::optional<std::string> cache;  // none|writethrough|writeback
   std::optional<std::string> io;     // native|threads
   std::optional<bool> dedicated_io_thread;
-  std::optional<std::string> pci_address;  // e.g. 0000:81:01.0 (informational for virtio)
+  std::optional<std::string> pci_address;      // e.g. 0000:81:01.0 (informational for virtio)
+  std::optional<std::uint32_t> rotation_rate;  // 1: non-rotating (SSD); 1025-65534: rpm
   bool for_volume = false;  // added for a volume no disk named; its name is checked there
 };
 
@@ -170,7 +171,7 @@ struct InterfaceDevice {
   std::string name;
   std::optional<std::string> model;  // virtio|e1000e|e1000
   std::optional<std::string> mac_address;
-  std::string binding;               // masquerade|user|bridge|tap (exactly one)
+  std::string binding;  // masquerade|user|bridge|tap (exactly one)
   std::optional<std::uint32_t> boot_order;
   std::optional<std::string> pci_address;
   std::optional<std::string> tap_name;  // tap binding: host tap device name (our extension)
@@ -234,14 +235,22 @@ struct DomainSpec {
   LaunchSecurity launch_security;
 };
 
-enum class VolumeKind { host_disk, file, block, persistent_volume_claim, container_disk,
-                        data_volume, cloud_init_no_cloud, empty_disk };
+enum class VolumeKind {
+  host_disk,
+  file,
+  block,
+  persistent_volume_claim,
+  container_disk,
+  data_volume,
+  cloud_init_no_cloud,
+  empty_disk
+};
 
 struct Volume {
   std::string name;
   VolumeKind kind = VolumeKind::file;
-  std::string path;                     // hostDisk.path, file.path, block.path
-  std::optional<std::string> format;    // file.format raw|qcow2 (hostDisk: raw)
+  std::string path;                           // hostDisk.path, file.path, block.path
+  std::optional<std::string> format;          // file.format raw|qcow2 (hostDisk: raw)
   std::optional<std::string> host_disk_type;  // Disk|DiskOrCreate
   std::optional<std::uint64_t> capacity;      // hostDisk.capacity, emptyDisk.capacity, bytes
   std::string claim_name;  // persistentVolumeClaim.claimName / dataVolume.name / image
@@ -280,7 +289,7 @@ struct VmSpec {
   std::map<std::string, std::string> labels;
   std::map<std::string, std::string> annotations;
 
-  std::optional<bool> running;           // VirtualMachine spec.running
+  std::optional<bool> running;  // VirtualMachine spec.running
   std::optional<std::string> run_strategy;
   std::optional<PresetRef> instancetype;
   std::optional<PresetRef> preference;

@@ -10,7 +10,6 @@
 namespace qmd::policy::rules {
 namespace {
 
-
 std::string disk_path(std::size_t i) { return fmt::format("domain.devices.disks[{}]", i); }
 
 const char* kind_key(DiskKind kind) {
@@ -41,6 +40,30 @@ void validate_disk_bus(const VmSpec& spec, std::size_t i, const DiskDevice& disk
   }
 }
 
+// What the SCSI and ATA identify data can say: 1 is "non-rotating medium", 1025 to 65534 are
+// rpm; the values between are reserved. virtio-blk and USB disks report none.
+void validate_rotation_rate(const VmSpec& spec, std::size_t i, const DiskDevice& disk,
+                            SpecErrors& errors) {
+  if (!disk.rotation_rate) {
+    return;
+  }
+  const auto at = fmt::format("{}.{}.rotationRate", disk_path(i), kind_key(disk.kind));
+  const auto rate = *disk.rotation_rate;
+  if (rate != 1 && (rate < 1025 || rate > 65534)) {
+    errors.push_back(spec.source.error_at(
+        at, fmt::format("{} is not a rotation rate: use 1 for a non-rotating disk (SSD) or "
+                        "1025 to 65534 rpm",
+                        rate)));
+  }
+  const auto bus = disk.bus.value_or(disk.kind == DiskKind::disk ? "virtio" : "scsi");
+  if (disk.kind == DiskKind::cdrom || (bus != "scsi" && bus != "sata")) {
+    errors.push_back(spec.source.error_at(
+        at, fmt::format("needs a disk on bus scsi or sata (this {} is on {}): only those "
+                        "report a rotation rate",
+                        kind_key(disk.kind), bus)));
+  }
+}
+
 void validate_disk(const VmSpec& spec, std::size_t i, const DiskDevice& disk, SpecErrors& errors) {
   const auto base = disk_path(i);
   validate_disk_bus(spec, i, disk, errors);
@@ -57,6 +80,7 @@ void validate_disk(const VmSpec& spec, std::size_t i, const DiskDevice& disk, Sp
         base + ".dedicatedIOThread",
         fmt::format("needs bus virtio (the disk is on {})", disk.bus.value_or(""))));
   }
+  validate_rotation_rate(spec, i, disk, errors);
   static const std::regex kSerial("[A-Za-z0-9_.-]{1,20}");
   if (disk.serial && !std::regex_match(*disk.serial, kSerial)) {
     errors.push_back(spec.source.error_at(
@@ -162,8 +186,6 @@ void validate_watchdog_tpm(const VmSpec& spec, const RunPolicy& policy, SpecErro
 constexpr std::size_t kSataPorts = 6;
 constexpr std::size_t kPcPciSlots = 0x1f - 0x3 + 1;
 
-
-
 // The PCI devices the renderer places (cmdline/devices_layout.cpp), spare hotplug slots not
 // counted: on pc they are only addresses, nothing QEMU sees.
 std::size_t pci_devices(const VmSpec& spec) {
@@ -198,8 +220,8 @@ std::size_t pci_devices(const VmSpec& spec) {
 
 void validate_device_counts(const VmSpec& spec, SpecErrors& errors) {
   const auto& disks = spec.domain.devices.disks;
-  const auto sata = static_cast<std::size_t>(std::ranges::count_if(
-      disks, [](const DiskDevice& d) { return disk_bus(d) == "sata"; }));
+  const auto sata = static_cast<std::size_t>(
+      std::ranges::count_if(disks, [](const DiskDevice& d) { return disk_bus(d) == "sata"; }));
   if (sata > kSataPorts) {
     errors.push_back(spec.source.error_at(
         "domain.devices.disks",

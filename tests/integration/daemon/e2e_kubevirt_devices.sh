@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# What the windows.xp and windows.2k3 preferences ask of QEMU, on the real test guest: the
-# kubevirt.io/disablePCIHole64 annotation reaches QEMU (no 64-bit PCI window, SeaBIOS told
-# through fw_cfg) and an rtl8139 NIC sits on the guest's PCI bus; an unknown NIC model is a
-# 400 naming the field.
+# KubeVirt device fields on the real test guest: the kubevirt.io/disablePCIHole64 annotation
+# reaches QEMU (no 64-bit PCI window, SeaBIOS told through fw_cfg), an rtl8139 NIC sits on
+# the guest's PCI bus (both for the windows.xp and windows.2k3 preferences), and a SCSI disk
+# with rotationRate: 1 is non-rotational in the guest while one without is rotational. An
+# unknown NIC model and a rotationRate on virtio are 400s naming the field.
 source "$(dirname "$0")/lib.sh"
 e2e_setup
 
@@ -11,6 +12,12 @@ file=$(spec "$vm" Manual)
 sed -i 's/^  template:$/&\n    metadata:\n      annotations: {kubevirt.io\/disablePCIHole64: "true"}/' "$file"
 sed -i 's/^          interfaces: \[\]$/          interfaces: [{name: default, masquerade: {}, model: rtl8139}]/' "$file"
 sed -i 's/^      networks: \[\]$/      networks: [{name: default, pod: {}}]/' "$file"
+sed -i "s|^          interfaces: |          disks: [{name: ssd, disk: {bus: scsi, rotationRate: 1}}, {name: hdd, disk: {bus: scsi}}]\n&|" "$file"
+cat >>"$file" <<EOF
+      volumes:
+      - {name: ssd, hostDisk: {path: $S/ssd.img, type: DiskOrCreate, capacity: 1Mi}}
+      - {name: hdd, hostDisk: {path: $S/hdd.img, type: DiskOrCreate, capacity: 1Mi}}
+EOF
 grep_q 'model: rtl8139' "$file" && grep_q 'disablePCIHole64' "$file" || fail "spec: $(cat "$file")"
 
 bad=$T/bad.yaml
@@ -19,6 +26,12 @@ expect_status 400 POST /v1/vms -H 'Content-Type: application/yaml' --data-binary
 json_get 'd["error"]["message"]' <<<"$BODY" | grep_q -F \
   'interfaces[0].model: "igb" is not one of virtio, e1000e, e1000, rtl8139, pcnet, ne2k_pci' ||
   fail "igb: $BODY"
+expect_status 404 GET "/v1/vms/$vm"
+sed 's/{bus: scsi, rotationRate: 1}/{bus: virtio, rotationRate: 1}/' "$file" >"$bad"
+expect_status 400 POST /v1/vms -H 'Content-Type: application/yaml' --data-binary "@$bad"
+json_get 'd["error"]["message"]' <<<"$BODY" | grep_q -F \
+  'disks[0].disk.rotationRate: needs a disk on bus scsi or sata (this disk is on virtio)' ||
+  fail "rotationRate on virtio: $BODY"
 expect_status 404 GET "/v1/vms/$vm"
 
 expect_status 201 POST /v1/vms -H 'Content-Type: application/yaml' --data-binary "@$file"
@@ -31,5 +44,9 @@ grep_q -- '-fw_cfg name=opt/org.seabios/pci64,string=no ' <<<"$argv" || fail "no
 ids=$(qm exec "$vm" -- /bin/sh -c 'cd /sys/bus/pci/devices && for d in *; do
   echo "$(cat $d/vendor):$(cat $d/device)"; done') || fail "list the guest's PCI devices"
 grep_q '^0x10ec:0x8139$' <<<"$ids" || fail "the guest has no rtl8139: $ids"
+# The SCSI disks by their serial-less model: sda is the first (ssd), sdb the second.
+rot=$(qm exec "$vm" -- /bin/sh -c 'for d in /sys/block/sd*; do
+  echo "${d##*/} $(cat $d/size) $(cat $d/queue/rotational)"; done') || fail "read the guest's disks"
+[[ "$rot" == $'sda 2048 0\nsdb 2048 1' ]] || fail "rotational flags in the guest: $rot"
 qm kill "$vm" >/dev/null || fail "qmctl kill"
 log "PASS old guests"

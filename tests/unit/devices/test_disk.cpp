@@ -113,6 +113,24 @@ TEST_CASE("cdrom and scsi devices") {
         Option{"-device", "usb-storage,id=disk-db,bus=usb.0,drive=fmt-db"});
 }
 
+TEST_CASE("rotationRate: rotation_rate on scsi-hd and ide-hd") {
+  DiskParams ssd;
+  ssd.name = "ssd";
+  ssd.path = "/d/ssd.img";
+  ssd.bus = "scsi";
+  ssd.controller_bus = "scsi0.0";
+  ssd.rotation_rate = 1;
+  CHECK(device_option(disk_parts(ssd).device) ==
+        Option{"-device",
+               "scsi-hd,id=disk-ssd,bus=scsi0.0,channel=0,scsi-id=0,lun=0,drive=fmt-ssd,"
+               "rotation_rate=1"});
+  ssd.bus = "sata";
+  ssd.controller_bus = "ide.1";
+  ssd.rotation_rate = 7200;
+  CHECK(device_option(disk_parts(ssd).device) ==
+        Option{"-device", "ide-hd,id=disk-ssd,bus=ide.1,drive=fmt-ssd,rotation_rate=7200"});
+}
+
 TEST_CASE("hotplug sends the coldplug nodes and props; unplug reverses it") {
   auto p = virtio_disk();
   p.cache = "none";

@@ -200,6 +200,15 @@ const Row kRows[] = {
      "dedicatedIOThread: true}]\n  volumes: [{name: a, file: {path: /srv/a.img}}]\n",
      "spec.domain.devices.disks[0].dedicatedIOThread: needs bus virtio (the disk is on sata) "
      "(vm.yaml:8:44)"},
+    {"    memory: {guest: 1Gi}\n    devices:\n      disks: [{name: a, disk: {rotationRate: 1}}]\n"
+     "  volumes: [{name: a, file: {path: /srv/a.img}}]\n",
+     "spec.domain.devices.disks[0].disk.rotationRate: needs a disk on bus scsi or sata (this disk "
+     "is on virtio): only those report a rotation rate (vm.yaml:8:32)"},
+    {"    memory: {guest: 1Gi}\n    devices:\n      disks: [{name: a, disk: {bus: sata, "
+     "rotationRate: 7200}}, {name: b, disk: {bus: scsi, rotationRate: 1000}}]\n"
+     "  volumes: [{name: a, file: {path: /srv/a.img}}, {name: b, file: {path: /srv/b.img}}]\n",
+     "spec.domain.devices.disks[1].disk.rotationRate: 1000 is not a rotation rate: use 1 for a "
+     "non-rotating disk (SSD) or 1025 to 65534 rpm (vm.yaml:8:93)"},
     {"    memory: {guest: 1Gi}\n    devices:\n      disks: [{name: a, serial: \"has space\"}]\n"
      "  volumes: [{name: a, file: {path: /srv/a.img}}]\n",
      "spec.domain.devices.disks[0].serial: \"has space\" must be 1 to 20 of A-Z a-z 0-9 _ - . "
