@@ -20,6 +20,7 @@ struct PresetEntry {
   // KubeVirt keeps namespaced and cluster kinds apart: a file of the other scope with the same
   // name (VirtualMachineInstancetype csmall beside VirtualMachineClusterInstancetype csmall).
   std::optional<T> other_scope;
+  std::string other_scope_origin;
 };
 
 // Whether a kind is one of the cluster-wide two.

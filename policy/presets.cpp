@@ -58,6 +58,7 @@ void add_entry(std::map<std::string, PresetEntry<T>>& map, T preset, const YAML:
   if (entry.preset && !entry.other_scope &&
       cluster_scoped(entry.preset->kind) != cluster_scoped(preset.kind)) {
     entry.other_scope = std::move(preset);
+    entry.other_scope_origin = file;
     return;
   }
   SpecError clash{"metadata.name",
@@ -161,6 +162,14 @@ void list(const Map& map, const char* family, std::vector<PresetListing>& out) {
                                 .origin = entry.origin,
                                 .replaces_builtin = entry.replaces_builtin,
                                 .errors = entry.errors});
+    if (entry.other_scope) {  // the same name in the other scope is a preset of its own
+      out.push_back(PresetListing{.family = family,
+                                  .name = name,
+                                  .kind = entry.other_scope->kind,
+                                  .origin = entry.other_scope_origin,
+                                  .replaces_builtin = false,
+                                  .errors = {}});
+    }
   }
 }
 

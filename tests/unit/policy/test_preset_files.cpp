@@ -496,4 +496,15 @@ spec: {cpu: {guest: 2}, memory: {guest: 2Gi}}
   CHECK(cpus(", kind: VirtualMachineInstancetype") == 1u);
   CHECK(cpus(", kind: VirtualMachineClusterInstancetype") == 2u);
   CHECK(cpus("") == 2u);  // KubeVirt's default kind is the cluster one
+  // qmctl host lists both.
+  std::string listed;
+  for (const auto& p : catalog.listing()) {
+    if (p.origin != "built-in") {
+      listed += fmt::format("{} {} [{}] {}\n", p.family, p.name, p.kind,
+                            std::filesystem::path(p.origin).filename().string());
+    }
+  }
+  CHECK(listed ==
+        "instancetype csmall [VirtualMachineClusterInstancetype] cluster.yaml\n"
+        "instancetype csmall [VirtualMachineInstancetype] ns.yaml\n");
 }
