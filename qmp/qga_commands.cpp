@@ -141,8 +141,23 @@ asio::awaitable<QgaTyped<GuestOsInfo>> guest_get_osinfo(QgaClient& client) {
                         guest_text(*o, "version"),        guest_text(*o, "version-id")};
 }
 
-asio::awaitable<QgaTyped<std::int64_t>> guest_exec_start(QgaClient& client, std::string path,
-                                                         std::vector<std::string> args) {
+namespace {
+
+// One command within `timeout` when given, else the client's default.
+asio::awaitable<QgaResult> execute_within(QgaClient& client, std::string name,
+                                          json::object arguments,
+                                          std::optional<std::chrono::milliseconds> timeout) {
+  if (timeout) {
+    co_return co_await client.execute(std::move(name), std::move(arguments), *timeout);
+  }
+  co_return co_await client.execute(std::move(name), std::move(arguments));
+}
+
+}  // namespace
+
+asio::awaitable<QgaTyped<std::int64_t>> guest_exec_start(
+    QgaClient& client, std::string path, std::vector<std::string> args,
+    std::optional<std::chrono::milliseconds> timeout) {
   json::array arg;
   for (auto& a : args) {
     arg.emplace_back(a);
@@ -151,7 +166,7 @@ asio::awaitable<QgaTyped<std::int64_t>> guest_exec_start(QgaClient& client, std:
   if (!arg.empty()) {
     arguments["arg"] = std::move(arg);
   }
-  auto reply = co_await client.execute("guest-exec", std::move(arguments));
+  auto reply = co_await execute_within(client, "guest-exec", std::move(arguments), timeout);
   if (!reply) {
     co_return std::unexpected(reply.error());
   }
@@ -162,11 +177,11 @@ asio::awaitable<QgaTyped<std::int64_t>> guest_exec_start(QgaClient& client, std:
   co_return *pid;
 }
 
-asio::awaitable<QgaTyped<std::optional<GuestExecResult>>> guest_exec_status(QgaClient& client,
-                                                                            std::int64_t pid) {
+asio::awaitable<QgaTyped<std::optional<GuestExecResult>>> guest_exec_status(
+    QgaClient& client, std::int64_t pid, std::optional<std::chrono::milliseconds> timeout) {
   // Named first: g++ 12 rejects a braced json::object built inside a co_await expression.
   json::object arguments{{"pid", pid}};
-  auto reply = co_await client.execute("guest-exec-status", std::move(arguments));
+  auto reply = co_await execute_within(client, "guest-exec-status", std::move(arguments), timeout);
   if (!reply) {
     co_return std::unexpected(reply.error());
   }
@@ -194,15 +209,23 @@ asio::awaitable<QgaTyped<std::optional<GuestExecResult>>> guest_exec_status(QgaC
 asio::awaitable<QgaTyped<GuestExecResult>> guest_exec(QgaClient& client, std::string path,
                                                       std::vector<std::string> args,
                                                       std::chrono::milliseconds limit) {
+  // Every step within what is left of `limit`: an agent that stops answering fails the whole
+  // run on time (a probe's timeoutSeconds), not after the client's default.
   const auto deadline = std::chrono::steady_clock::now() + limit;
-  auto pid = co_await guest_exec_start(client, path, std::move(args));
+  const auto left = [deadline] {
+    return std::max(std::chrono::duration_cast<std::chrono::milliseconds>(
+                        deadline - std::chrono::steady_clock::now()),
+                    std::chrono::milliseconds{1});
+  };
+  auto pid = co_await guest_exec_start(client, path, std::move(args), limit);
   if (!pid) {
     co_return std::unexpected(pid.error());
   }
   asio::steady_timer pause(co_await asio::this_coro::executor);
   auto wait = 20ms;
   for (;;) {
-    auto status = co_await guest_exec_status(client, *pid);
+    const std::chrono::milliseconds step = left();
+    auto status = co_await guest_exec_status(client, *pid, step);
     if (!status) {
       co_return std::unexpected(status.error());
     }

@@ -50,12 +50,15 @@ using QgaTyped = std::expected<T, QmpError>;
 asio::awaitable<QgaDone> guest_ping(QgaClient& client, std::chrono::milliseconds timeout = 5s);
 asio::awaitable<QgaTyped<GuestInfo>> guest_info(QgaClient& client);
 asio::awaitable<QgaTyped<GuestOsInfo>> guest_get_osinfo(QgaClient& client);
-// Starts `path` with `args` (output captured) and returns the guest pid.
-asio::awaitable<QgaTyped<std::int64_t>> guest_exec_start(QgaClient& client, std::string path,
-                                                         std::vector<std::string> args);
+// Starts `path` with `args` (output captured) and returns the guest pid. `timeout` bounds
+// the command (default: the client's command_timeout).
+asio::awaitable<QgaTyped<std::int64_t>> guest_exec_start(
+    QgaClient& client, std::string path, std::vector<std::string> args,
+    std::optional<std::chrono::milliseconds> timeout = std::nullopt);
 // The status of a started process; nullopt while it runs.
-asio::awaitable<QgaTyped<std::optional<GuestExecResult>>> guest_exec_status(QgaClient& client,
-                                                                            std::int64_t pid);
+asio::awaitable<QgaTyped<std::optional<GuestExecResult>>> guest_exec_status(
+    QgaClient& client, std::int64_t pid,
+    std::optional<std::chrono::milliseconds> timeout = std::nullopt);
 // Starts and polls until the process exits; Kind::timeout when it runs longer than `limit`.
 // Each poll is its own command, so other commands interleave with a long run.
 asio::awaitable<QgaTyped<GuestExecResult>> guest_exec(QgaClient& client, std::string path,
@@ -150,8 +153,7 @@ asio::awaitable<QgaDone> guest_set_user_password(QgaClient& client, std::string 
 // Makes `keys` (OpenSSH public key lines) `user`'s authorized keys in the guest: with `reset`
 // exactly these, else added to what is there.
 asio::awaitable<QgaDone> guest_ssh_add_authorized_keys(QgaClient& client, std::string user,
-                                                       std::vector<std::string> keys,
-                                                       bool reset);
+                                                       std::vector<std::string> keys, bool reset);
 asio::awaitable<QgaDone> guest_set_time(QgaClient& client,
                                         std::optional<std::int64_t> nanoseconds = std::nullopt);
 

@@ -145,6 +145,25 @@ TEST_CASE("guest_exec polls until exit and decodes the output") {
   CHECK(**result == QgaTyped<GuestExecResult>(GuestExecResult{3, std::nullopt, "hi\n", "", false}));
 }
 
+TEST_CASE("guest_exec's limit bounds every step, not only the polling") {
+  asio::io_context ioc;
+  FakeAgent agent(ioc);
+  // A client default far beyond the test's patience: only the limit can end this.
+  QgaOptions patient;
+  patient.command_timeout = std::chrono::hours(1);
+  QgaClient client = agent.client(patient);
+  auto result = start(ioc, guest_exec(client, "/bin/sleep", {"9"}, 300ms));
+  agent.sync_reply(agent.sync_request());
+  agent.request();
+  agent.send("{\"return\": {\"pid\": 7}}\n");
+  agent.sync_reply(agent.sync_request());
+  CHECK(agent.request() == obj(R"({"execute": "guest-exec-status", "arguments": {"pid": 7}})"));
+  // The agent never answers the status.
+  REQUIRE(run_until(ioc, [&] { return result->has_value(); }));
+  REQUIRE_FALSE(result->value().has_value());
+  CHECK(result->value().error().kind == QmpError::Kind::timeout);
+}
+
 TEST_CASE("base64 decoding") {
   CHECK(decode_base64("") == std::optional<std::string>(""));
   CHECK(decode_base64("TGludXg=") == std::optional<std::string>("Linux"));
