@@ -27,6 +27,7 @@
 #include "daemon/runtime/vm_state.hpp"
 #include "policy/spec.hpp"
 #include "qmp/client.hpp"
+#include "qmp/key_codes.hpp"
 #include "qmp/replies.hpp"
 #include "qmp/qga_client.hpp"
 
@@ -264,6 +265,19 @@ class Vm : public std::enable_shared_from_this<Vm> {
   asio::awaitable<OpResult> set_memory(std::uint64_t bytes, bool persist = false);
   // The balloon target, for VMs without virtio-mem.
   asio::awaitable<OpResult> set_balloon(std::uint64_t bytes);
+
+  // The screen (vm_screen.cpp), of a running or paused VM with a graphics device. No lock.
+  struct ScreenSocket {
+    std::string path;  // QEMU's VNC server (a Unix socket in the run dir)
+    pid_t pid = 0;     // the QEMU that must be listening on it
+  };
+  // Where the VNC relay connects; refused (named `what`) when the VM shows no screen now.
+  std::expected<ScreenSocket, OpError> screen_socket(std::string_view what) const;
+  // The display as PNG bytes.
+  asio::awaitable<std::expected<std::string, OpError>> screenshot();
+  // Presses each combination in turn on the VM's keyboard, each held `hold`.
+  asio::awaitable<OpResult> send_keys(std::vector<qmp::KeyCombo> combos,
+                                      std::chrono::milliseconds hold);
 
  private:
   struct Run {
