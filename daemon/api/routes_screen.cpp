@@ -1,12 +1,14 @@
-// The VM's screen through the API: GET /v1/vms/{name}/vnc (an upgraded connection relayed to
+// The VM's screen and media through the API: GET /v1/vms/{name}/vnc (an upgraded connection relayed to
 // QEMU's VNC server, as the console is to its serial port), GET .../screenshot (image/png)
-// and POST .../send-keys. Relays are counted and capped per VM and in all; each write has the
+// and POST .../send-keys; PUT/DELETE .../disks/{disk}/medium (a cdrom's disc). Relays are counted and capped per VM and in all; each write has the
 // API's write deadline, so a viewer that stops reading is dropped, and either end going
 // closes both.
 #include <fmt/format.h>
 #include <sys/socket.h>
 
 #include <boost/asio/this_coro.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
 
 #include "daemon/api/body_fields.hpp"
 #include "daemon/api/routes.hpp"
@@ -130,6 +132,35 @@ std::expected<KeysRequest, OpError> parse_post_send_keys(const Request& request)
   return std::move(*body).finish(std::move(out));
 }
 
+bool flag(const Request& request, const std::string& key) {
+  const auto value = request.query_value(key);
+  return value && (*value == "true" || *value == "1" || value->empty());
+}
+
+struct MediumRequest {
+  std::string path;
+  bool persist = false;
+};
+
+std::expected<MediumRequest, OpError> parse_put_medium(const Request& request) {
+  auto body = BodyFields::parse(request.body, {"path", "persist"});
+  if (!body) {
+    return std::unexpected(body.error());
+  }
+  MediumRequest out;
+  out.path = body->required_string("path", "\"path\" (the image to insert) is required");
+  out.persist = body->boolean("persist");
+  return std::move(*body).finish(std::move(out));
+}
+
+Response medium_response(const std::string& vm, const std::string& disk,
+                         const std::optional<std::string>& path) {
+  return json_response(path ? fmt::format("{{\"name\":\"{}\",\"disk\":\"{}\",\"inserted\":{}}}",
+                                          vm, disk, boost::json::serialize(boost::json::value(*path)))
+                            : fmt::format("{{\"name\":\"{}\",\"disk\":\"{}\",\"ejected\":true}}",
+                                          vm, disk));
+}
+
 }  // namespace
 
 void add_screen_routes(Router& router, Registry& registry, DaemonContext& ctx) {
@@ -155,6 +186,39 @@ void add_screen_routes(Router& router, Registry& registry, DaemonContext& ctx) {
                response.content_type = "image/png";
                response.body = std::move(*png);
                co_return response;
+             });
+
+  router.add(http::verb::put, "/v1/vms/{name}/disks/{disk}/medium",
+             [&registry](Request request) -> asio::awaitable<Response> {
+               auto vm = registry.find(request.param("name"));
+               if (!vm) {
+                 co_return no_vm(request.param("name"));
+               }
+               auto parsed = parse_put_medium(request);
+               if (!parsed) {
+                 co_return op_error_response(parsed.error());
+               }
+               const std::string disk = request.param("disk");
+               const std::optional<std::string> path = parsed->path;
+               auto done = co_await vm->change_medium(disk, path, parsed->persist);
+               if (!done) {
+                 co_return op_error_response(done.error());
+               }
+               co_return medium_response(vm->name(), disk, path);
+             });
+
+  router.add(http::verb::delete_, "/v1/vms/{name}/disks/{disk}/medium",
+             [&registry](Request request) -> asio::awaitable<Response> {
+               auto vm = registry.find(request.param("name"));
+               if (!vm) {
+                 co_return no_vm(request.param("name"));
+               }
+               const std::string disk = request.param("disk");
+               auto done = co_await vm->change_medium(disk, std::nullopt, flag(request, "persist"));
+               if (!done) {
+                 co_return op_error_response(done.error());
+               }
+               co_return medium_response(vm->name(), disk, std::nullopt);
              });
 
   router.add(http::verb::post, "/v1/vms/{name}/send-keys",

@@ -1,5 +1,6 @@
-// qmctl's screen commands: vnc (a local relay to the VM's VNC server through qmd),
-// screenshot (a PNG of the display) and send-keys (key combinations on its keyboard).
+// qmctl's screen and media commands: vnc (a local relay to the VM's VNC server through qmd),
+// screenshot (a PNG of the display), send-keys (key combinations on its keyboard) and cdrom
+// (a disc in or out of a cdrom drive).
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -115,6 +116,29 @@ int send_keys(const Invocation& in) {
                 in.names[0] + ": keys sent");
 }
 
+int cdrom(const Invocation& in) {
+  const bool insert = in.has("--insert");
+  if (insert == in.has("--eject")) {
+    std::cerr << "qmctl cdrom: give one of --insert FILE and --eject\n";
+    return 2;
+  }
+  const std::string target =
+      vm_path(in, "/disks/" + url_escape(in.names[1]) + "/medium");
+  const std::string persisted = in.has("--persist") ? " (persisted)" : "";
+  if (!insert) {
+    return finish(in.globals,
+                  client_for(in.globals).request(
+                      "DELETE", target + (in.has("--persist") ? "?persist=true" : "")),
+                  in.names[0] + ": cdrom " + in.names[1] + " ejected" + persisted);
+  }
+  json::object body{{"path", in.value("--insert")}, {"persist", in.has("--persist")}};
+  return finish(in.globals,
+                client_for(in.globals).request("PUT", target, json::serialize(body),
+                                               "application/json"),
+                in.names[0] + ": cdrom " + in.names[1] + ": " + in.value("--insert") +
+                    " inserted" + persisted);
+}
+
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {{"vnc",
@@ -142,6 +166,17 @@ const std::vector<Command>& commands() {
         2,
         2},
        screenshot},
+      {{"cdrom",
+        "cdrom NAME DISK --insert FILE | --eject [--persist]",
+        "put a disc into a running VM's cdrom drive, or take it out",
+        "  --insert FILE   the image (ISO or raw/qcow2), beneath a storage root; the drive's\n"
+        "                  old disc goes (the tray opens even if the guest locked it)\n"
+        "  --eject         leave the drive empty\n"
+        "  --persist       also make it the definition's volume (or drop the volume)\n",
+        {{"--insert", "", true}, {"--eject", "", false}, {"--persist", "", false}},
+        2,
+        2},
+       cdrom},
       {{"send-keys",
         "send-keys NAME COMBO... [--hold MS]",
         "press key combinations on the VM's keyboard, one after another",

@@ -266,6 +266,12 @@ class Vm : public std::enable_shared_from_this<Vm> {
   // The balloon target, for VMs without virtio-mem.
   asio::awaitable<OpResult> set_balloon(std::uint64_t bytes);
 
+  // CD-ROM media (vm_cdrom.cpp): `path` (beneath a storage root, read-only) goes into the
+  // cdrom drive `disk`, replacing what it held; nullopt ejects. `persist` writes the medium
+  // (a file volume) or its absence into the definition.
+  asio::awaitable<OpResult> change_medium(std::string disk, std::optional<std::string> path,
+                                          bool persist);
+
   // The screen (vm_screen.cpp), of a running or paused VM with a graphics device. No lock.
   struct ScreenSocket {
     std::string path;  // QEMU's VNC server (a Unix socket in the run dir)
@@ -407,6 +413,8 @@ class Vm : public std::enable_shared_from_this<Vm> {
   std::expected<HotplugScope, OpError> hotplug_scope(std::string_view action);
   asio::awaitable<OpResult> attach_planned(HotplugScope& scope, AttachPlan plan);
   asio::awaitable<OpResult> detach_planned(HotplugScope& scope, DetachPlan plan, bool persist);
+  asio::awaitable<OpResult> swap_medium(std::shared_ptr<Run> run, std::string disk,
+                                        UniqueFd image, std::string format);
   // Pins a hot-added vCPU (its device id) to a free host CPU; unpin_vcpu gives it back.
   asio::awaitable<OpResult> pin_vcpu(HotplugScope& scope, std::string id);
   void unpin_vcpu(HotplugScope& scope, const std::string& id);

@@ -60,6 +60,8 @@ inline constexpr ApiRoute kApiRoutes[] = {
     {verb::post, "/v1/host/shutdown-guests", false},
     {verb::get, "/v1/vms/{name}/vnc", false},
     {verb::get, "/v1/vms/{name}/screenshot", false},
+    {verb::put, "/v1/vms/{name}/disks/{disk}/medium", false},
+    {verb::delete_, "/v1/vms/{name}/disks/{disk}/medium", false},
     {verb::post, "/v1/vms/{name}/send-keys", false},
 };
 
