@@ -20,7 +20,8 @@ void add_hotplug_routes(Router& router, Registry& registry);
 // /v1/vms/{name}/migrate, /v1/migrations/incoming..., /v1/operations (routes_migrate.cpp)
 void add_migration_routes(Router& router, Registry& registry, Operations& operations);
 
-// /v1/vms/{name}/vnc (upgrade), /screenshot, /disks/{disk}/medium, /send-keys
+// /v1/vms/{name}/vnc (upgrade), /screenshot, /disks/{disk}/medium, /disks/{disk}/size,
+// /send-keys
 // (routes_screen.cpp)
 void add_screen_routes(Router& router, Registry& registry, DaemonContext& ctx);
 

@@ -1,6 +1,6 @@
 // qmctl's screen and media commands: vnc (a local relay to the VM's VNC server through qmd),
 // screenshot (a PNG of the display), send-keys (key combinations on its keyboard) and cdrom
-// (a disc in or out of a cdrom drive).
+// (a disc in or out of a cdrom drive); resize-disk (online growth of a disk).
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -139,6 +139,16 @@ int cdrom(const Invocation& in) {
                     " inserted" + persisted);
 }
 
+int resize_disk(const Invocation& in) {
+  json::object body{{"size", in.names[2]}, {"persist", in.has("--persist")}};
+  return finish(in.globals,
+                client_for(in.globals).request(
+                    "PUT", vm_path(in, "/disks/" + url_escape(in.names[1]) + "/size"),
+                    json::serialize(body), "application/json"),
+                in.names[0] + ": disk " + in.names[1] + " is " + in.names[2] + " now" +
+                    (in.has("--persist") ? " (persisted)" : ""));
+}
+
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {{"vnc",
@@ -177,6 +187,16 @@ const std::vector<Command>& commands() {
         2,
         2},
        cdrom},
+      {{"resize-disk",
+        "resize-disk NAME DISK SIZE [--persist]",
+        "grow a running VM's disk (never shrink); the guest sees the new size at once",
+        "  SIZE        the new size, above the present one: 20Gi, 512Mi, or bytes\n"
+        "  --persist   also write it as the capacity of a volume qmd creates (hostDisk\n"
+        "              DiskOrCreate, emptyDisk); other image files keep the size anyway\n",
+        {{"--persist", "", false}},
+        3,
+        3},
+       resize_disk},
       {{"send-keys",
         "send-keys NAME COMBO... [--hold MS]",
         "press key combinations on the VM's keyboard, one after another",

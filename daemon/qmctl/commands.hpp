@@ -61,7 +61,8 @@ bool is_host_shutdown_command(std::string_view name);
 int cmd_host_shutdown(const std::vector<std::string>& args, GlobalFlags globals);
 std::string host_shutdown_command_summary();
 
-// Screen and media commands (cmd_screen.cpp): vnc, screenshot, send-keys, cdrom.
+// Screen and media commands (cmd_screen.cpp): vnc, screenshot, send-keys, cdrom,
+// resize-disk.
 bool is_screen_command(std::string_view name);
 int cmd_screen(std::string_view name, const std::vector<std::string>& args, GlobalFlags globals);
 std::string screen_command_summary();

@@ -272,6 +272,11 @@ class Vm : public std::enable_shared_from_this<Vm> {
   asio::awaitable<OpResult> change_medium(std::string disk, std::optional<std::string> path,
                                           bool persist);
 
+  // Online resize (vm_resize.cpp): the disk grows to `bytes` (a whole number of sectors,
+  // above its size now), seen by the guest at once. `persist` writes the capacity of a
+  // volume qmd creates (hostDisk DiskOrCreate, emptyDisk).
+  asio::awaitable<OpResult> resize_disk(std::string disk, std::uint64_t bytes, bool persist);
+
   // The screen (vm_screen.cpp), of a running or paused VM with a graphics device. No lock.
   struct ScreenSocket {
     std::string path;  // QEMU's VNC server (a Unix socket in the run dir)

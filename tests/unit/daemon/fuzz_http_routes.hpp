@@ -62,6 +62,7 @@ inline constexpr ApiRoute kApiRoutes[] = {
     {verb::get, "/v1/vms/{name}/screenshot", false},
     {verb::put, "/v1/vms/{name}/disks/{disk}/medium", false},
     {verb::delete_, "/v1/vms/{name}/disks/{disk}/medium", false},
+    {verb::put, "/v1/vms/{name}/disks/{disk}/size", false},
     {verb::post, "/v1/vms/{name}/send-keys", false},
 };
 
