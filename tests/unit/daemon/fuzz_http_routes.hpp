@@ -60,10 +60,10 @@ inline constexpr ApiRoute kApiRoutes[] = {
     {verb::post, "/v1/host/shutdown-guests", false},
     {verb::get, "/v1/vms/{name}/vnc", false},
     {verb::get, "/v1/vms/{name}/screenshot", false},
+    {verb::post, "/v1/vms/{name}/send-keys", false},
     {verb::put, "/v1/vms/{name}/disks/{disk}/medium", false},
     {verb::delete_, "/v1/vms/{name}/disks/{disk}/medium", false},
     {verb::put, "/v1/vms/{name}/disks/{disk}/size", false},
-    {verb::post, "/v1/vms/{name}/send-keys", false},
 };
 
 }  // namespace qmd::test
