@@ -72,18 +72,22 @@ std::optional<devices::DiskParams> disk_params(const policy::VmSpec& spec,
                                                const DiskPlace& place, const DeviceFacts& facts,
                                                const VmPaths& paths, RenderResult& out) {
   const auto* volume = find_volume(spec, disk.name);
-  if (volume == nullptr) {
+  const bool empty_cdrom = volume == nullptr && disk.kind == policy::DiskKind::cdrom;
+  if (volume == nullptr && !empty_cdrom) {
     out.warnings.push_back(
         fmt::format("disk \"{}\" has no volume of the same name; left out", disk.name));
     return std::nullopt;
   }
-  auto params = backing(*volume, paths, out);
+  // A cdrom without a volume is an empty drive (KubeVirt's): a medium comes at run time.
+  auto params = empty_cdrom ? std::optional<devices::DiskParams>(devices::DiskParams{})
+                            : backing(*volume, paths, out);
   if (!params) {
     return std::nullopt;
   }
   const auto& devs = spec.domain.devices;
   params->name = disk.name;
   params->cdrom = disk.kind == policy::DiskKind::cdrom;
+  params->empty = empty_cdrom;
   params->bus = disk_bus(disk);
   params->readonly = disk.readonly.value_or(params->cdrom);
   params->boot_order = disk.boot_order;

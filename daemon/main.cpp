@@ -236,6 +236,8 @@ int main(int argc, char** argv) {
   qmd::daemon::api::add_hotplug_routes(router, registry);
   qmd::daemon::api::add_migration_routes(router, registry, operations);
   qmd::daemon::api::add_host_shutdown_routes(router, host_shutdown);
+  qmd::daemon::api::add_screen_routes(router, registry, ctx);
+  qmd::daemon::api::add_media_routes(router, registry);
   qmd::daemon::api::ServerOptions options;
   options.socket_path = socket_path(*config);
   options.group = api_group;

@@ -48,7 +48,9 @@ Props device_props(const DiskParams& p) {
     props.push_back({"scsi-id", std::int64_t{0}});
     props.push_back({"lun", std::int64_t{p.unit}});
   }
-  props.push_back({"drive", format_node(p.name)});
+  if (!p.empty) {
+    props.push_back({"drive", format_node(p.name)});
+  }
   if (p.bus == "virtio") {
     if (p.iothread) {
       props.push_back({"iothread", *p.iothread});
@@ -81,6 +83,9 @@ QmpCall blockdev_del(const std::string& node) {
 }  // namespace
 
 DiskParts disk_parts(const DiskParams& p) {
+  if (p.empty) {
+    return {{}, {}, {device_driver(p), device_props(p)}};
+  }
   const auto cache = cache_json(p.cache, p.io);
 
   boost::json::object file;
@@ -111,6 +116,9 @@ DiskParts disk_parts(const DiskParams& p) {
 }
 
 std::vector<Option> disk_options(const DiskParts& parts) {
+  if (parts.file_node.empty()) {
+    return {device_option(parts.device)};
+  }
   return {json_option("-blockdev", parts.file_node), json_option("-blockdev", parts.format_node),
           device_option(parts.device)};
 }

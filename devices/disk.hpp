@@ -21,6 +21,7 @@ struct DiskParams {
   bool host_device = false;    // a block device: driver host_device, else file
   std::string format = "raw";  // raw|qcow2
   bool cdrom = false;
+  bool empty = false;          // a cdrom drive with no medium: the device alone, no nodes
   std::string bus = "virtio";  // virtio|sata|scsi|usb
   bool readonly = false;
   std::optional<std::uint32_t> boot_order;
@@ -46,7 +47,7 @@ struct DiskParts {
 
 DiskParts disk_parts(const DiskParams& params);
 
-// -blockdev (file), -blockdev (format), -device.
+// -blockdev (file), -blockdev (format), -device; only -device for an empty drive.
 std::vector<Option> disk_options(const DiskParts& parts);
 // blockdev-add (file), blockdev-add (format), device_add.
 std::vector<QmpCall> disk_hotplug(const DiskParts& parts);

@@ -15,7 +15,8 @@ _qmctl() {
     cword=$COMP_CWORD
   }
   local commands="host list show create apply delete start stop kill pause resume reset
-    reboot argv console events logs render validate trial version help"
+    reboot argv console events logs render validate trial version help
+    vnc screenshot send-keys cdrom resize-disk"
   local global="-s --socket -o -h --help"
 
   # The command is the first word that is neither a global flag nor its value; -s PATH is
@@ -63,6 +64,10 @@ _qmctl() {
     render) flags="--config --emulation --hyperv --fake-host --run-dir --state-dir --preset-dir" ;;
     validate) flags="--config --emulation --hyperv --fake-host --preset-dir" ;;
     trial) flags="--config --emulation --hyperv --timeout --scratch-disks" ;;
+    vnc) flags="--port --unix --websocket --once" ;;
+    send-keys) flags="--hold" ;;
+    cdrom) flags="--insert --eject --persist" ;;
+    resize-disk) flags="--persist" ;;
   esac
   if [[ $cur == -* ]]; then
     COMPREPLY=($(compgen -W "$flags $global" -- "$cur"))
@@ -70,7 +75,7 @@ _qmctl() {
   fi
   case $cmd in
     show | delete | start | stop | kill | pause | resume | reset | reboot | argv | console | \
-      events | logs)
+      events | logs | vnc | screenshot | send-keys | cdrom | resize-disk)
       COMPREPLY=($(compgen -W "$(_qmctl_vms "$socket")" -- "$cur")) ;;
     render | validate | trial)
       COMPREPLY=($(compgen -f -X '!*.@(yaml|yml|json)' -- "$cur") $(compgen -d -- "$cur")) ;;

@@ -105,7 +105,7 @@ void validate_disks(const VmSpec& spec, SpecErrors& errors) {
     for (const auto& v : spec.volumes) {
       has_volume = has_volume || v.name == disk.name;
     }
-    if (!has_volume) {
+    if (!has_volume && disk.kind != DiskKind::cdrom) {  // a cdrom without one is empty
       errors.push_back(spec.source.error_at(
           disk_path(i) + ".name",
           fmt::format("disk \"{}\" has no volume of the same name; add volumes: - name: {}",

@@ -20,6 +20,11 @@ void add_hotplug_routes(Router& router, Registry& registry);
 // /v1/vms/{name}/migrate, /v1/migrations/incoming..., /v1/operations (routes_migrate.cpp)
 void add_migration_routes(Router& router, Registry& registry, Operations& operations);
 
+// /v1/vms/{name}/vnc (upgrade), /screenshot, /send-keys (routes_screen.cpp)
+void add_screen_routes(Router& router, Registry& registry, DaemonContext& ctx);
+// /v1/vms/{name}/disks/{disk}/medium, /disks/{disk}/size (routes_media.cpp)
+void add_media_routes(Router& router, Registry& registry);
+
 // OpError -> {"error":{code,message}} with its HTTP status; bad_spec also lists "details"
 // and, beside "error", "errors": [{field, line, column, message}], every error of the spec.
 Response op_error_response(const OpError& error);

@@ -78,23 +78,6 @@ asio::awaitable<void> follow(stream_socket& socket, std::shared_ptr<EventBus::Ch
   }
 }
 
-// Copies bytes one way until either side ends or a write misses its deadline.
-asio::awaitable<void> pump(stream_socket& from, stream_socket& to, milliseconds deadline) {
-  std::array<char, 4096> buffer{};
-  for (;;) {
-    const asio::mutable_buffer space = asio::buffer(buffer);
-    auto [ec, n] = co_await from.async_read_some(space, kTuple);
-    if (ec || n == 0) {
-      co_return;
-    }
-    const asio::const_buffer data = asio::buffer(buffer.data(), n);
-    const bool written = co_await write_within(to, data, deadline);
-    if (!written) {
-      co_return;
-    }
-  }
-}
-
 milliseconds write_deadline(const DaemonContext& ctx) {
   return std::chrono::seconds(ctx.config.api_write_timeout_seconds);
 }
@@ -168,11 +151,7 @@ asio::awaitable<Response> console_response(Registry& registry, DaemonContext& ct
   response.stream = [console, held = *lease,
                      deadline = write_deadline(ctx)](stream_socket& client)
       -> asio::awaitable<void> {
-    using namespace asio::experimental::awaitable_operators;
-    auto in = pump(client, *console, deadline);
-    auto out = pump(*console, client, deadline);
-    auto either = std::move(in) || std::move(out);
-    co_await std::move(either);
+    co_await relay(client, *console, deadline);
   };
   co_return response;
 }

@@ -81,6 +81,37 @@ asio::awaitable<boost::system::error_code> connect_within(StreamSocket& socket, 
   }
 }
 
+namespace {
+
+// Copies bytes one way until either side ends or a write misses its deadline.
+asio::awaitable<void> pump(StreamSocket& from, StreamSocket& to,
+                           std::chrono::milliseconds deadline) {
+  std::array<char, 4096> buffer{};
+  for (;;) {
+    const asio::mutable_buffer space = asio::buffer(buffer);
+    auto [ec, n] = co_await from.async_read_some(space, kTuple);
+    if (ec || n == 0) {
+      co_return;
+    }
+    const asio::const_buffer data = asio::buffer(buffer.data(), n);
+    const bool written = co_await write_within(to, data, deadline);
+    if (!written) {
+      co_return;
+    }
+  }
+}
+
+}  // namespace
+
+asio::awaitable<void> relay(StreamSocket& a, StreamSocket& b,
+                            std::chrono::milliseconds deadline) {
+  using namespace asio::experimental::awaitable_operators;
+  auto there = pump(a, b, deadline);
+  auto back = pump(b, a, deadline);
+  auto either = std::move(there) || std::move(back);
+  co_await std::move(either);
+}
+
 asio::awaitable<bool> client_closed(StreamSocket& socket) {
   auto [ec] = co_await socket.async_wait(StreamSocket::wait_read, kTuple);
   if (ec) {

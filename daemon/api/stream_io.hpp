@@ -1,5 +1,5 @@
 #pragma once
-// Socket work for the stream routes (events, console) that must never stall the loop: a
+// Socket work for the stream routes (events, console, VNC) that must never stall the loop: a
 // write with a deadline, a connect with a deadline that does not block, and noticing a
 // client that went away while the stream waits for something else.
 #include <boost/asio/awaitable.hpp>
@@ -23,6 +23,10 @@ asio::awaitable<bool> write_within(StreamSocket& socket, asio::const_buffer data
 // a listener whose backlog is full is retried until `deadline`, then asio::error::timed_out.
 asio::awaitable<boost::system::error_code> connect_within(StreamSocket& socket, std::string path,
                                                           std::chrono::milliseconds deadline);
+
+// Copies bytes both ways between `a` and `b` (4 KiB at a time each way) until either side
+// ends or a write misses `deadline` (a peer that stopped reading); the other way is cancelled.
+asio::awaitable<void> relay(StreamSocket& a, StreamSocket& b, std::chrono::milliseconds deadline);
 
 // Completes when the client sent something or closed its end; true when it closed (or
 // failed). Bytes it sent are read and dropped (a follower has nothing to say).

@@ -61,6 +61,12 @@ bool is_host_shutdown_command(std::string_view name);
 int cmd_host_shutdown(const std::vector<std::string>& args, GlobalFlags globals);
 std::string host_shutdown_command_summary();
 
+// Screen and media commands (cmd_screen.cpp): vnc, screenshot, send-keys, cdrom,
+// resize-disk.
+bool is_screen_command(std::string_view name);
+int cmd_screen(std::string_view name, const std::vector<std::string>& args, GlobalFlags globals);
+std::string screen_command_summary();
+
 // qmctl stdio-proxy (stdio_proxy.cpp): relays one API connection over stdin/stdout (what a
 // qmd on another host runs through ssh). Returns the exit code.
 int stdio_proxy(const std::string& socket_path);

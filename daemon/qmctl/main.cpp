@@ -48,6 +48,7 @@ void print_usage(std::ostream& out) {
       << qmd::qmctl::hotplug_command_summary()
       << "\nLive migration:\n" << qmd::qmctl::migrate_command_summary()
       << "\nHost shutdown:\n" << qmd::qmctl::host_shutdown_command_summary()
+      << "\nScreen and media:\n" << qmd::qmctl::screen_command_summary()
       << "\nGuest agent commands (qemu-ga in the guest):\n"
       << qmd::qmctl::guest_command_summary() << kUsageTail;
 }
@@ -137,6 +138,9 @@ int main(int argc, char** argv) {
   }
   if (qmd::qmctl::is_host_shutdown_command(cmd)) {
     return qmd::qmctl::cmd_host_shutdown(rest, globals);
+  }
+  if (qmd::qmctl::is_screen_command(cmd)) {
+    return qmd::qmctl::cmd_screen(cmd, rest, globals);
   }
   if (qmd::qmctl::is_guest_command(cmd)) {
     return qmd::qmctl::cmd_guest(cmd, rest, globals);

@@ -27,6 +27,7 @@
 #include "daemon/runtime/vm_state.hpp"
 #include "policy/spec.hpp"
 #include "qmp/client.hpp"
+#include "qmp/key_codes.hpp"
 #include "qmp/replies.hpp"
 #include "qmp/qga_client.hpp"
 
@@ -267,6 +268,30 @@ class Vm : public std::enable_shared_from_this<Vm> {
   // The balloon target, for VMs without virtio-mem.
   asio::awaitable<OpResult> set_balloon(std::uint64_t bytes);
 
+  // CD-ROM media (vm_cdrom.cpp): `path` (beneath a storage root, read-only) goes into the
+  // cdrom drive `disk`, replacing what it held; nullopt ejects. `persist` writes the medium
+  // (a file volume) or its absence into the definition.
+  asio::awaitable<OpResult> change_medium(std::string disk, std::optional<std::string> path,
+                                          bool persist);
+
+  // Online resize (vm_resize.cpp): the disk grows to `bytes` (a whole number of sectors,
+  // above its size now), seen by the guest at once. `persist` writes the capacity of a
+  // volume qmd creates (hostDisk DiskOrCreate, emptyDisk).
+  asio::awaitable<OpResult> resize_disk(std::string disk, std::uint64_t bytes, bool persist);
+
+  // The screen (vm_screen.cpp), of a running or paused VM with a graphics device. No lock.
+  struct ScreenSocket {
+    std::string path;  // QEMU's VNC server (a Unix socket in the run dir)
+    pid_t pid = 0;     // the QEMU that must be listening on it
+  };
+  // Where the VNC relay connects; refused (named `what`) when the VM shows no screen now.
+  std::expected<ScreenSocket, OpError> screen_socket(std::string_view what) const;
+  // The display as PNG bytes.
+  asio::awaitable<std::expected<std::string, OpError>> screenshot();
+  // Presses each combination in turn on the VM's keyboard, each held `hold`.
+  asio::awaitable<OpResult> send_keys(std::vector<qmp::KeyCombo> combos,
+                                      std::chrono::milliseconds hold);
+
  private:
   struct Run {
     Run(asio::any_io_executor ex, std::string agent_path, qmp::QgaOptions agent_options)
@@ -396,6 +421,8 @@ class Vm : public std::enable_shared_from_this<Vm> {
   std::expected<HotplugScope, OpError> hotplug_scope(std::string_view action);
   asio::awaitable<OpResult> attach_planned(HotplugScope& scope, AttachPlan plan);
   asio::awaitable<OpResult> detach_planned(HotplugScope& scope, DetachPlan plan, bool persist);
+  asio::awaitable<OpResult> swap_medium(std::shared_ptr<Run> run, std::string disk,
+                                        UniqueFd image, std::string format);
   // Pins a hot-added vCPU (its device id) to a free host CPU; unpin_vcpu gives it back.
   asio::awaitable<OpResult> pin_vcpu(HotplugScope& scope, std::string id);
   void unpin_vcpu(HotplugScope& scope, const std::string& id);

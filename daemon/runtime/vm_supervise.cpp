@@ -15,6 +15,7 @@
 #include "daemon/migration/decisions.hpp"
 #include "daemon/runtime/vm.hpp"
 #include "qmp/commands.hpp"
+#include "qmp/guest_panic.hpp"
 #include "qmp/qga_commands.hpp"
 
 namespace qmd::daemon {
@@ -101,7 +102,13 @@ void Vm::watch_events() {
       run->kill_reason = "the guest panicked";
       run->guest_shutdown = false;
       run->stop_requested = false;
-      self->publish("GuestPanicked", "the guest kernel panicked; stopping QEMU");
+      const std::string crash = qmp::describe_crash(qmp::parse_guest_panicked(event.data));
+      self->publish("GuestPanicked",
+                    crash.empty() ? std::string("the guest kernel panicked; stopping QEMU")
+                                  : "the guest kernel panicked: " + crash + "; stopping QEMU");
+      if (!crash.empty()) {
+        run->kill_reason += ": " + crash;
+      }
       if (run->qemu) {
         run->qemu->signal(SIGKILL);
       }

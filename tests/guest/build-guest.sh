@@ -70,9 +70,10 @@ pkg=$work/pkg
 # The package ships no modules.dep (postinst runs depmod); make one to resolve the order.
 depmod -b "$pkg" "$kver"
 # In the Debian cloud kernel (CONFIG_*=y): ACPI CPU/memory hotplug, PCIe hotplug, TPM TIS/CRB,
-# ext4, devtmpfs, unix/packet sockets. Everything below is =m and not compressed.
+# ext4, devtmpfs, unix/packet sockets. Everything below is =m and not compressed (sr_mod:
+# SCSI CD-ROMs, for the media tests).
 modules=(virtio_pci virtio_blk virtio_scsi sd_mod virtio_net virtio_console virtio_balloon
-  virtio_mem virtio_rng)
+  virtio_mem virtio_rng sr_mod)
 root=$work/root
 mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,lib/modules,etc/qmd,proc,sys,dev,run,tmp,mnt,root}
 : >"$root/etc/qmd/modules.order"

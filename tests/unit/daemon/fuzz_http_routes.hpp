@@ -58,6 +58,12 @@ inline constexpr ApiRoute kApiRoutes[] = {
     {verb::get, "/v1/operations/{id}", false},
     {verb::delete_, "/v1/operations/{id}", false},
     {verb::post, "/v1/host/shutdown-guests", false},
+    {verb::get, "/v1/vms/{name}/vnc", false},
+    {verb::get, "/v1/vms/{name}/screenshot", false},
+    {verb::post, "/v1/vms/{name}/send-keys", false},
+    {verb::put, "/v1/vms/{name}/disks/{disk}/medium", false},
+    {verb::delete_, "/v1/vms/{name}/disks/{disk}/medium", false},
+    {verb::put, "/v1/vms/{name}/disks/{disk}/size", false},
 };
 
 }  // namespace qmd::test

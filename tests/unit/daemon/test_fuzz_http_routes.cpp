@@ -46,6 +46,8 @@ TEST_CASE("fuzz routes: the fuzz target's table is qmd's route table, in order")
   add_hotplug_routes(router, registry);
   add_migration_routes(router, registry, operations);
   add_host_shutdown_routes(router, host_shutdown);
+  add_screen_routes(router, registry, ctx);
+  add_media_routes(router, registry);
 
   const auto real = router.patterns();
   const auto& fuzzed = qmd::test::kApiRoutes;
