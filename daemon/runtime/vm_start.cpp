@@ -19,7 +19,9 @@
 #include "daemon/runtime/blocking.hpp"
 #include "daemon/runtime/incoming_setup.hpp"
 #include "daemon/runtime/disk_fds.hpp"
+#include "daemon/runtime/ignition_file.hpp"
 #include "daemon/runtime/seed_iso.hpp"
+#include "policy/ignition.hpp"
 #include "daemon/runtime/spec_paths.hpp"
 #include "daemon/runtime/vm.hpp"
 #include "daemon/store/atomic_file.hpp"
@@ -273,10 +275,15 @@ asio::awaitable<OpResult> Vm::start_locked(const IncomingStart* incoming) {
   if (owner) {
     seeds.owner = PathOwner{owner->uid, owner->gid};
   }
-  auto prepare = [&rendered, where, owner, seeds,
+  auto parsed = spec();
+  std::optional<std::string> ignition = parsed ? policy::ignition_data(*parsed) : std::nullopt;
+  auto prepare = [&rendered, where, owner, seeds, ignition = std::move(ignition),
                   places = trial::PrepPlaces{storage_roots(ctx_.config), where.run_dir}] {
     auto failed = trial::prepare_files(*rendered, where.run_dir + "/prepare.log", 120s, {},
                                        owner, &places);
+    if (!failed && ignition) {
+      failed = write_ignition_file(*ignition, where, seeds.owner.value_or(self_owner()));
+    }
     return failed ? failed : build_seeds(*rendered, seeds);
   };
   if (incoming && incoming->nvram) {

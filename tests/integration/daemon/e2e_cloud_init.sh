@@ -5,10 +5,13 @@
 # user; a missing secret fails the start naming the volume and the path, leaving no image;
 # and a small Debian 12 with Debian's real cloud-init (tests/guest/build-cloud-guest.sh,
 # cached) boots under TCG from a NoCloud seed whose userData sets its host name, creates a
-# user and gives it an SSH key, read back through the guest agent.
+# user and gives it an SSH key, read back through the guest agent; the same VM's
+# kubevirt.io/ignitiondata annotation is in the guest's fw_cfg, and (qmd at debug verbosity)
+# SeaBIOS's debug port is in its firmware.log, which outlives the run as the seed does not.
 source "$(dirname "$0")/lib.sh"
 
 CLOUD_DIR=${QMD_CLOUD_GUEST_DIR:-$QMD_GUEST_DIR/../cloud-guest}
+IGNITION='{"ignition":{"version":"3.3.0"},"passwd":{"users":[{"name":"core"}]}}'
 "$QMD_SOURCE_DIR/tests/guest/ensure-packages.sh" genisoimage  # isoinfo reads the seeds back
 
 e2e_dir
@@ -103,6 +106,9 @@ metadata:
 spec:
   runStrategy: Manual
   template:
+    metadata:
+      annotations:
+        kubevirt.io/ignitiondata: '$IGNITION'
     spec:
       hostname: meta-name
       domain:
@@ -151,7 +157,22 @@ YAML
   qm exec ci1 -- /bin/cat /run/cloud-init/result.json | grep_q 'DataSourceNoCloud' ||
     fail "cloud-init did not use the NoCloud datasource"
   log "PASS Debian's cloud-init applied the host name, the user and its SSH key (instance-id = uuid)"
+  # Ignition's config through fw_cfg, as the guest's qemu_fw_cfg driver shows it.
+  [[ "$(qm exec ci1 -- /bin/cat /sys/firmware/qemu_fw_cfg/by_name/opt/com.coreos/config/raw)" == \
+    "$IGNITION" ]] || fail "the guest's fw_cfg opt/com.coreos/config is not the annotation"
+  [[ "$(stat -c %U:%a "$T/run/vms/ci1/ignition.json")" == "$QEMU_USER:600" ]] ||
+    fail "ignition.json owner/mode $(stat -c %U:%a "$T/run/vms/ci1/ignition.json")"
+  log "PASS the kubevirt.io/ignitiondata annotation reaches the guest through fw_cfg"
+  # qmd runs at debug verbosity here: SeaBIOS's debug port goes to the firmware log.
+  grep_q '^SeaBIOS (version' "$T/run/vms/ci1/firmware.log" ||
+    fail "no SeaBIOS banner in firmware.log: $(head -c 300 "$T/run/vms/ci1/firmware.log")"
+  log "PASS the firmware's debug port is in the VM's firmware.log"
   qm kill ci1 >/dev/null || fail "kill ci1"
+  wait_state ci1 stopped 30
+  [[ ! -e "$T/run/vms/ci1/ignition.json" && ! -e "$T/run/vms/ci1/seed-cloudinitdisk.iso" ]] ||
+    fail "the seed or the Ignition config outlived the run"
+  [[ -s "$T/run/vms/ci1/firmware.log" ]] || fail "the firmware log went with the run"
+  log "PASS the seed and the Ignition config go with the run; the firmware log stays"
 }
 
 scenario_bad_payload
