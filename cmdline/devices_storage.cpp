@@ -63,6 +63,11 @@ std::optional<devices::DiskParams> backing(const policy::VmSpec& spec, const pol
       p.path = out.seeds.back().path;
       p.format = "raw";
       return p;
+    case policy::VolumeKind::sysprep:
+      out.seeds.push_back(sysprep_seed(v, paths));
+      p.path = out.seeds.back().path;
+      p.format = "raw";
+      return p;
   }
   out.warnings.push_back(
       fmt::format("volume \"{}\" has no local path qmd can open; its disk is left out", v.name));

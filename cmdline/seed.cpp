@@ -77,4 +77,22 @@ SeedPlan cloud_init_seed(const policy::VmSpec& spec, const policy::Volume& volum
   return plan;
 }
 
+SeedPlan sysprep_seed(const policy::Volume& volume, const VmPaths& paths) {
+  SeedPlan plan;
+  plan.volume = volume.name;
+  plan.source = "sysprep";
+  plan.path = fmt::format("{}/seed-{}.iso", paths.run_dir, volume.name);
+  plan.label = "sysprep";
+  plan.needs_one = true;
+  SeedFile autounattend = payload("autounattend.xml", std::nullopt, volume.sysprep_secret,
+                                  "autounattend.xml", "Autounattend.xml");
+  autounattend.optional = true;
+  SeedFile unattend = payload("unattend.xml", std::nullopt, volume.sysprep_secret,
+                              "unattend.xml", "Unattend.xml");
+  unattend.optional = true;
+  unattend.whole_file = false;
+  plan.files = {autounattend, unattend};
+  return plan;
+}
+
 }  // namespace qmd::cmdline

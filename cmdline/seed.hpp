@@ -17,6 +17,8 @@ struct SeedFile {
   // that exists (as KubeVirt reads a Kubernetes secret), or the file <secrets.dir>/SECRET.
   std::string secret;
   std::vector<std::string> keys;
+  bool optional = false;    // a secret without any of `keys`: the file is left out
+  bool whole_file = true;   // a secret that is one file gives this file's bytes
   bool operator==(const SeedFile&) const = default;
 };
 
@@ -26,6 +28,7 @@ struct SeedPlan {
   std::string path;    // the image: <runDir>/seed-VOLUME.iso
   std::string label;   // ISO volume id: cidata (NoCloud) | config-2 (ConfigDrive)
   std::vector<SeedFile> files;
+  bool needs_one = false;  // at least one optional file must be there (sysprep)
   bool operator==(const SeedPlan&) const = default;
 };
 
@@ -33,5 +36,10 @@ struct SeedPlan {
 // none, as under `qmctl trial`), local-hostname its `hostname` or name.
 SeedPlan cloud_init_seed(const policy::VmSpec& spec, const policy::Volume& volume,
                          const VmPaths& paths);
+
+// The CD-ROM a sysprep volume becomes (label `sysprep`): autounattend.xml and/or
+// unattend.xml from its local secret, a directory holding either (KubeVirt's ConfigMap or
+// Secret keys), or one file taken as autounattend.xml.
+SeedPlan sysprep_seed(const policy::Volume& volume, const VmPaths& paths);
 
 }  // namespace qmd::cmdline

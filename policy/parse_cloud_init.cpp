@@ -1,4 +1,4 @@
-// cloudInitNoCloud and cloudInitConfigDrive, KubeVirt's fields: user data and network data,
+// sysprep, cloudInitNoCloud and cloudInitConfigDrive, KubeVirt's fields: user data and network data,
 // each inline, base64 or from a secret (a local one here: <secrets.dir>/NAME). Base64 is
 // decoded and sizes are checked while parsing, so every error has its line:column.
 #include <fmt/format.h>
@@ -139,6 +139,14 @@ bool read_data(MapReader& source, const DataKeys& keys, std::optional<std::strin
 }
 
 }  // namespace
+
+// KubeVirt's sysprep: {configMap: {name}} or {secret: {name}}, both a local secret here.
+void read_sysprep(MapReader& source, std::string& secret) {
+  const auto which = source.one_of({"configMap", "secret"});
+  if (which) {
+    read_secret_ref(source, *which == 0 ? "configMap" : "secret", secret);
+  }
+}
 
 void read_cloud_init(MapReader& source, CloudInitSource& out) {
   const bool user = read_data(source, kUserData, out.user_data, out.user_data_secret);

@@ -27,6 +27,8 @@ void read_probes(yaml::MapReader& spec, VmSpec& out);
 
 // cloudInitNoCloud / cloudInitConfigDrive: the payloads, decoded and size-capped.
 void read_cloud_init(yaml::MapReader& source, CloudInitSource& out);
+// sysprep: its configMap or secret's name (a local secret here).
+void read_sysprep(yaml::MapReader& source, std::string& secret);
 
 // A Kubernetes object name (DNS-1123 subdomain) that is also one file name: no '/', no
 // leading '.', so it names an entry beneath secrets.dir and nothing else.

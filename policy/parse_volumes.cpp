@@ -11,13 +11,13 @@ namespace {
 
 using yaml::MapReader;
 
-constexpr std::array<std::string_view, 9> kVolumeSources{
+constexpr std::array<std::string_view, 10> kVolumeSources{
     "hostDisk", "file", "block", "emptyDisk", "persistentVolumeClaim", "containerDisk",
-    "dataVolume", "cloudInitNoCloud", "cloudInitConfigDrive"};
-constexpr std::array<VolumeKind, 9> kVolumeKinds{
+    "dataVolume", "cloudInitNoCloud", "cloudInitConfigDrive", "sysprep"};
+constexpr std::array<VolumeKind, 10> kVolumeKinds{
     VolumeKind::host_disk, VolumeKind::file, VolumeKind::block, VolumeKind::empty_disk,
     VolumeKind::persistent_volume_claim, VolumeKind::container_disk, VolumeKind::data_volume,
-    VolumeKind::cloud_init_no_cloud, VolumeKind::cloud_init_config_drive};
+    VolumeKind::cloud_init_no_cloud, VolumeKind::cloud_init_config_drive, VolumeKind::sysprep};
 
 void read_source(MapReader& source, VolumeKind kind, Volume& out) {
   switch (kind) {
@@ -59,6 +59,9 @@ void read_source(MapReader& source, VolumeKind kind, Volume& out) {
     case VolumeKind::cloud_init_config_drive:
       read_cloud_init(source, out.cloud_init);
       break;
+    case VolumeKind::sysprep:
+      read_sysprep(source, out.sysprep_secret);
+      break;
   }
 }
 
@@ -69,7 +72,7 @@ void read_volume(MapReader& volume, Volume& out) {
   volume.read("name", out.name);
   const auto which = volume.one_of({"hostDisk", "file", "block", "emptyDisk",
                                     "persistentVolumeClaim", "containerDisk", "dataVolume",
-                                    "cloudInitNoCloud", "cloudInitConfigDrive"});
+                                    "cloudInitNoCloud", "cloudInitConfigDrive", "sysprep"});
   if (!which) {
     return;
   }

@@ -235,7 +235,8 @@ struct DomainSpec {
 };
 
 enum class VolumeKind { host_disk, file, block, persistent_volume_claim, container_disk,
-                        data_volume, cloud_init_no_cloud, empty_disk, cloud_init_config_drive };
+                        data_volume, cloud_init_no_cloud, empty_disk, cloud_init_config_drive,
+                        sysprep };
 
 // KubeVirt's cap on inline cloud-init data, user and network data alike (cloudInitUserMaxLen
 // and cloudInitNetworkMaxLen, 2048 bytes, in its vmi-create-admitter.go): larger data goes in
@@ -260,6 +261,7 @@ struct Volume {
   std::optional<std::uint64_t> capacity;      // hostDisk.capacity, emptyDisk.capacity, bytes
   std::string claim_name;  // persistentVolumeClaim.claimName / dataVolume.name / image
   CloudInitSource cloud_init;  // cloudInitNoCloud / cloudInitConfigDrive
+  std::string sysprep_secret;  // sysprep.configMap/secret name: local secret <secrets.dir>/NAME
 };
 
 enum class NetworkKind { pod, multus };

@@ -25,6 +25,8 @@ const char* source_key(VolumeKind kind) {
       return "cloudInitNoCloud";
     case VolumeKind::cloud_init_config_drive:
       return "cloudInitConfigDrive";
+    case VolumeKind::sysprep:
+      return "sysprep";
     case VolumeKind::empty_disk:
       return "emptyDisk";
   }
@@ -45,6 +47,7 @@ void validate_volume(const VmSpec& spec, std::size_t j, const Volume& v, SpecErr
       return;
     case VolumeKind::cloud_init_no_cloud:
     case VolumeKind::cloud_init_config_drive:
+    case VolumeKind::sysprep:
       return;  // checked while parsing; qmd builds the seed (parse_cloud_init.cpp)
     case VolumeKind::empty_disk:
       if (!v.capacity) {

@@ -130,14 +130,30 @@ std::expected<void, std::string> fill(const cmdline::SeedPlan& plan, const SeedB
   if (!staging) {
     return std::unexpected(staging.error());
   }
+  std::vector<std::string> optional;
+  bool any_optional = false;
   for (const auto& file : plan.files) {
     auto bytes = seed_payload(file, how.secrets_dir);
     if (!bytes) {
       return std::unexpected(bytes.error());
     }
-    if (auto staged = stage(staging->root(), file.path, *bytes); !staged) {
+    if (file.optional) {
+      optional.push_back(file.path);
+      any_optional = any_optional || bytes->has_value();
+    }
+    if (!*bytes) {
+      continue;
+    }
+    if (auto staged = stage(staging->root(), file.path, **bytes); !staged) {
       return staged;
     }
+  }
+  if (plan.needs_one && !any_optional) {
+    const auto& secret = plan.files.front().secret;
+    return std::unexpected(fmt::format("secret {} ({}/{}) holds none of {}: put the answer file "
+                                       "there as {}",
+                                       secret, how.secrets_dir, secret,
+                                       fmt::join(optional, ", "), optional.front()));
   }
   return run_tool(plan, how, *staging, image);
 }

@@ -25,10 +25,10 @@ struct SeedBuild {
   std::string tool = "genisoimage";
 };
 
-// The bytes of `file`: its content, or its secret's key file. The error names the secret,
-// the paths looked at and what to do.
-std::expected<std::string, std::string> seed_payload(const cmdline::SeedFile& file,
-                                                     const std::string& secrets_dir);
+// The bytes of `file`: its content, or its secret's key file; nothing for an optional file
+// its secret does not hold. The error names the secret, the paths looked at and what to do.
+std::expected<std::optional<std::string>, std::string> seed_payload(
+    const cmdline::SeedFile& file, const std::string& secrets_dir);
 
 // Builds one image (replacing the one a previous start left).
 std::expected<void, std::string> build_seed(const cmdline::SeedPlan& plan,

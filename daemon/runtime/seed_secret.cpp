@@ -54,8 +54,8 @@ std::expected<std::optional<std::string>, std::string> read_key(int dir, const s
 
 }  // namespace
 
-std::expected<std::string, std::string> seed_payload(const cmdline::SeedFile& file,
-                                                     const std::string& secrets_dir) {
+std::expected<std::optional<std::string>, std::string> seed_payload(
+    const cmdline::SeedFile& file, const std::string& secrets_dir) {
   if (file.secret.empty()) {
     return file.content;
   }
@@ -77,7 +77,10 @@ std::expected<std::string, std::string> seed_payload(const cmdline::SeedFile& fi
     if (!whole) {
       return std::unexpected(whole.error());
     }
-    return std::move(**whole);
+    if (!file.whole_file) {
+      return std::nullopt;  // a one-file secret is another file of the image
+    }
+    return std::move(*whole);
   }
   for (const auto& key : file.keys) {
     auto read = read_key(secret.get(), key, shown + "/" + key);
@@ -85,8 +88,11 @@ std::expected<std::string, std::string> seed_payload(const cmdline::SeedFile& fi
       return std::unexpected(read.error());
     }
     if (*read) {
-      return std::move(**read);
+      return std::move(*read);
     }
+  }
+  if (file.optional) {
+    return std::nullopt;
   }
   return std::unexpected(fmt::format("secret {} ({}) has no key {}: put the data in {}/{}",
                                      file.secret, shown, fmt::join(file.keys, " or "), shown,

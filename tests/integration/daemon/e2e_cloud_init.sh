@@ -1,6 +1,7 @@
 #!/bin/bash
 # cloud-init seeds end to end. A malformed payload is a 400 naming the field and its
-# line:column, and nothing is defined; a ConfigDrive seed (user data from a local secret) is
+# line:column, and nothing is defined; a sysprep volume is a CD-ROM holding the local
+# secret's autounattend.xml; a ConfigDrive seed (user data from a local secret) is
 # built at start in the run dir, labelled config-2, with the VM's uuid, handed to the QEMU
 # user; a missing secret fails the start naming the volume and the path, leaving no image;
 # and a small Debian 12 with Debian's real cloud-init (tests/guest/build-cloud-guest.sh,
@@ -84,6 +85,25 @@ scenario_missing_secret() {
   [[ -z "$(find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'qmd-seed-*' -newer "$file" 2>/dev/null)" ]] ||
     fail "a staging directory was left"
   log "PASS a missing secret fails the start naming volume and path; nothing left"
+}
+
+scenario_sysprep() {
+  local file iso
+  mkdir -p -m 0700 "$T/state/secrets/win-answers"
+  printf '<unattend xmlns="urn:schemas-microsoft-com:unattend"/>\n' \
+    >"$T/state/secrets/win-answers/Autounattend.xml"
+  file=$(spec sp1)
+  with_volume "$file" "{name: answers, cdrom: {bus: sata}}" \
+    "{name: answers, sysprep: {configMap: {name: win-answers}}}"
+  qm create -f "$file" >/dev/null || fail "create sp1"
+  qm start sp1 >/dev/null || fail "start sp1"
+  iso=$T/run/vms/sp1/seed-answers.iso
+  [[ "$(isoinfo -d -i "$iso" | sed -n 's/^Volume id: //p')" == sysprep ]] || fail "label of $iso"
+  [[ "$(isoinfo -R -f -i "$iso")" == /autounattend.xml ]] || fail "files: $(isoinfo -R -f -i "$iso")"
+  [[ "$(isoinfo -R -i "$iso" -x /autounattend.xml)" == \
+    "$(cat "$T/state/secrets/win-answers/Autounattend.xml")" ]] || fail "autounattend.xml"
+  qm kill sp1 >/dev/null || fail "kill sp1"
+  log "PASS a sysprep volume is a CD-ROM labelled sysprep holding the secret's answer file"
 }
 
 scenario_real_cloud_init() {
@@ -178,5 +198,6 @@ YAML
 scenario_bad_payload
 scenario_config_drive
 scenario_missing_secret
+scenario_sysprep
 scenario_real_cloud_init
 echo "PASS cloud-init"

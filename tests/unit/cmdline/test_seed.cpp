@@ -139,3 +139,31 @@ TEST_CASE("seed: the disk reads the image the daemon builds, as the spec's disk 
                                "drive=fmt-ci,iothread=iothread-shared"));
   }
 }
+
+TEST_CASE("seed: sysprep is a CD labelled sysprep with the answer files of its secret") {
+  policy::Volume v;
+  v.name = "answers";
+  v.kind = policy::VolumeKind::sysprep;
+  v.sysprep_secret = "win-answers";
+  auto autounattend = secret("autounattend.xml", "win-answers",
+                             {"autounattend.xml", "Autounattend.xml"});
+  autounattend.optional = true;
+  auto unattend = secret("unattend.xml", "win-answers", {"unattend.xml", "Unattend.xml"});
+  unattend.optional = true;
+  unattend.whole_file = false;
+  SeedPlan want;
+  want.volume = "answers";
+  want.source = "sysprep";
+  want.path = "/run/qmd/vms/web/seed-answers.iso";
+  want.label = "sysprep";
+  want.needs_one = true;
+  want.files = {autounattend, unattend};
+  CHECK(cmdline::sysprep_seed(v, kPaths) == want);
+
+  auto spec = spec_with(v, policy::DiskKind::cdrom);
+  cmdline::RenderResult out;
+  cmdline::DisksConfigurator(cmdline::DeviceFacts{}, kPaths).configure(spec, out);
+  REQUIRE(out.seeds.size() == 1);
+  CHECK(out.seeds[0] == want);
+  CHECK(out.argv.lines().back() == "-device ide-cd,id=disk-answers,bus=ide.0,drive=fmt-answers");
+}

@@ -232,3 +232,45 @@ TEST_CASE("seed image: a tool that fails or is missing leaves nothing; errors na
   CHECK(!fs::exists(d.run / "seed-ci.iso"));
   CHECK(d.staging_gone());
 }
+
+TEST_CASE("seed image: sysprep's answer files from a directory or one file; none is an error") {
+  Dirs d;
+  auto answer = [](std::string path, std::vector<std::string> keys, bool whole) {
+    cmdline::SeedFile f;
+    f.path = std::move(path);
+    f.secret = "win";
+    f.keys = std::move(keys);
+    f.optional = true;
+    f.whole_file = whole;
+    return f;
+  };
+  auto p = plan(d, "sysprep",
+                {answer("autounattend.xml", {"autounattend.xml", "Autounattend.xml"}, true),
+                 answer("unattend.xml", {"unattend.xml", "Unattend.xml"}, false)});
+  p.needs_one = true;
+  d.write(d.secrets / "win" / "Autounattend.xml", "<unattend>setup</unattend>\n");
+  auto built = build_seed(p, d.how());
+  REQUIRE_MESSAGE(built, (built ? "" : built.error()));
+  CHECK(iso_label(p.path) == "sysprep");
+  CHECK(iso_file(p.path, "/autounattend.xml") == "<unattend>setup</unattend>\n");
+  CHECK(output_of(fmt::format("isoinfo -R -f -i {}", p.path)) == "/autounattend.xml\n");
+
+  fs::remove_all(d.secrets / "win");
+  d.write(d.secrets / "win", "<unattend>one file</unattend>\n");
+  built = build_seed(p, d.how());
+  REQUIRE_MESSAGE(built, (built ? "" : built.error()));
+  CHECK(output_of(fmt::format("isoinfo -R -f -i {}", p.path)) == "/autounattend.xml\n");
+  CHECK(iso_file(p.path, "/autounattend.xml") == "<unattend>one file</unattend>\n");
+
+  fs::remove(d.secrets / "win");
+  fs::create_directories(d.secrets / "win");
+  d.write(d.secrets / "win" / "notes.txt", "no answer file\n");
+  built = build_seed(p, d.how());
+  REQUIRE(!built);
+  CHECK(built.error() == fmt::format("secret win ({}/win) holds none of autounattend.xml, "
+                                     "unattend.xml: put the answer file there as "
+                                     "autounattend.xml",
+                                     d.secrets.string()));
+  CHECK(d.run_dir_empty());
+  CHECK(d.staging_gone());
+}

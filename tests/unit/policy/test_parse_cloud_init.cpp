@@ -104,3 +104,19 @@ TEST_CASE("cloud-init: over KubeVirt's inline cap, two sources, none, a bad secr
         "spec.volumes[0].cloudInitNoCloud.userdata: unknown field \"userdata\" (did you mean "
         "\"userData\"?) (vm.yaml:8:37)\n");
 }
+
+TEST_CASE("sysprep: a configMap or a secret, both a local secret's name") {
+  auto v = parsed_volume("    sysprep: {configMap: {name: win-answers}}\n");
+  CHECK(v.kind == VolumeKind::sysprep);
+  CHECK(v.sysprep_secret == "win-answers");
+  v = parsed_volume("    sysprep: {secret: {name: win.secret}}\n");
+  CHECK(v.sysprep_secret == "win.secret");
+  CHECK(errors("    sysprep: {}\n") ==
+        "spec.volumes[0].sysprep: set exactly one of configMap, secret (vm.yaml:8:14)\n");
+  CHECK(errors("    sysprep: {configMap: {name: a}, secret: {name: b}}\n") ==
+        "spec.volumes[0].sysprep.secret: \"configMap\" and \"secret\" cannot both be set: set "
+        "exactly one of configMap, secret (vm.yaml:8:37)\n");
+  CHECK(errors("    sysprep: {secret: {name: ../x}}\n") ==
+        "spec.volumes[0].sysprep.secret.name: \"../x\" is not a secret name: use lowercase "
+        "letters, digits, '-' and '.' (a Kubernetes object name) (vm.yaml:8:30)\n");
+}
