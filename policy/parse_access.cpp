@@ -76,8 +76,9 @@ void read_ssh_key(MapReader& ssh, VmSpec::SshKeyCredential& cred) {
     bool cloud_init = false;
     for (auto key : {"configDrive", "noCloud"}) {
       cloud_init = cloud_init || method.has(key);
-      method.reject(key, "needs a cloud-init seed, which qmd does not build yet; use "
-                         "qemuGuestAgent: {users: [...]}");
+      method.reject(key, "is not supported by qmd: put the keys in the cloud-init volume's "
+                         "userData (ssh_authorized_keys), or use qemuGuestAgent: {users: "
+                         "[...]}");
     }
     if (!cloud_init) {
       method.require("qemuGuestAgent");
