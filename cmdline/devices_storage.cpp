@@ -24,8 +24,8 @@ const policy::Volume* find_volume(const policy::VmSpec& spec, const std::string&
 
 // Fills path/format/host_device from the volume; nullopt (with a warning) when the volume
 // cannot be opened by QEMU directly.
-std::optional<devices::DiskParams> backing(const policy::Volume& v, const VmPaths& paths,
-                                           RenderResult& out) {
+std::optional<devices::DiskParams> backing(const policy::VmSpec& spec, const policy::Volume& v,
+                                           const VmPaths& paths, RenderResult& out) {
   devices::DiskParams p;
   p.path = v.path;
   p.format = v.format.value_or("raw");
@@ -58,7 +58,16 @@ std::optional<devices::DiskParams> backing(const policy::Volume& v, const VmPath
       }
       break;
     case policy::VolumeKind::cloud_init_no_cloud:
-      break;
+    case policy::VolumeKind::cloud_init_config_drive:
+      out.seeds.push_back(cloud_init_seed(spec, v, paths));
+      p.path = out.seeds.back().path;
+      p.format = "raw";
+      return p;
+    case policy::VolumeKind::sysprep:
+      out.seeds.push_back(sysprep_seed(v, paths));
+      p.path = out.seeds.back().path;
+      p.format = "raw";
+      return p;
   }
   out.warnings.push_back(
       fmt::format("volume \"{}\" has no local path qmd can open; its disk is left out", v.name));
@@ -80,7 +89,7 @@ std::optional<devices::DiskParams> disk_params(const policy::VmSpec& spec,
   }
   // A cdrom without a volume is an empty drive (KubeVirt's): a medium comes at run time.
   auto params = empty_cdrom ? std::optional<devices::DiskParams>(devices::DiskParams{})
-                            : backing(*volume, paths, out);
+                            : backing(spec, *volume, paths, out);
   if (!params) {
     return std::nullopt;
   }

@@ -4,6 +4,7 @@
 
 #include "cmdline/core_configurators.hpp"
 #include "cmdline/device_configurators.hpp"
+#include "cmdline/provisioning.hpp"
 
 namespace qmd::cmdline {
 
@@ -33,6 +34,7 @@ std::vector<std::unique_ptr<Configurator>> configurators(const policy::VmSpec& s
   list.push_back(std::make_unique<SmbiosConfigurator>());
   list.push_back(std::make_unique<ClockConfigurator>(kvm));
   list.push_back(std::make_unique<LaunchSecurityConfigurator>(host.sev_cbitpos));
+  list.push_back(std::make_unique<IgnitionConfigurator>(paths));
 
   DeviceFacts facts;
   facts.q35 = is_q35(spec);

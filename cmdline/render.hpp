@@ -9,6 +9,7 @@
 
 #include "cmdline/argv.hpp"
 #include "cmdline/paths.hpp"
+#include "cmdline/seed.hpp"
 #include "policy/host_caps.hpp"
 #include "policy/spec.hpp"
 #include "policy/spec_error.hpp"
@@ -53,6 +54,7 @@ struct RenderResult {
   Argv argv;
   std::vector<SidecarCommand> sidecars;
   std::vector<FilePrep> prepare;
+  std::vector<SeedPlan> seeds;  // seed images the daemon builds before QEMU starts
   std::vector<TapPlan> taps;
   PinningPlan pinning;
   std::vector<std::string> env;       // extra NAME=VALUE for QEMU (TZ for the guest clock)

@@ -11,10 +11,6 @@ namespace qmd::policy::parse_parts {
 
 using yaml::MapReader;
 
-namespace {
-
-// A Kubernetes object name (DNS-1123 subdomain) that is also one file name: no '/', no
-// leading '.', so it names a directory beneath secrets.dir and nothing else.
 bool is_secret_name(std::string_view name) {
   if (name.empty() || name.size() > 253 || name.front() == '.' || name.back() == '.' ||
       name.front() == '-' || name.back() == '-') {
@@ -24,6 +20,8 @@ bool is_secret_name(std::string_view name) {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
   });
 }
+
+namespace {
 
 // A POSIX user name as useradd takes it (what guest-ssh-add-authorized-keys looks up).
 bool is_user_name(std::string_view name) {
@@ -78,8 +76,9 @@ void read_ssh_key(MapReader& ssh, VmSpec::SshKeyCredential& cred) {
     bool cloud_init = false;
     for (auto key : {"configDrive", "noCloud"}) {
       cloud_init = cloud_init || method.has(key);
-      method.reject(key, "needs a cloud-init seed, which qmd does not build yet; use "
-                         "qemuGuestAgent: {users: [...]}");
+      method.reject(key, "is not supported by qmd: put the keys in the cloud-init volume's "
+                         "userData (ssh_authorized_keys), or use qemuGuestAgent: {users: "
+                         "[...]}");
     }
     if (!cloud_init) {
       method.require("qemuGuestAgent");

@@ -25,6 +25,15 @@ void read_access_credentials(yaml::MapReader& spec, VmSpec& out);
 // readinessProbe and livenessProbe (guestAgentPing or exec).
 void read_probes(yaml::MapReader& spec, VmSpec& out);
 
+// cloudInitNoCloud / cloudInitConfigDrive: the payloads, decoded and size-capped.
+void read_cloud_init(yaml::MapReader& source, CloudInitSource& out);
+// sysprep: its configMap or secret's name (a local secret here).
+void read_sysprep(yaml::MapReader& source, std::string& secret);
+
+// A Kubernetes object name (DNS-1123 subdomain) that is also one file name: no '/', no
+// leading '.', so it names an entry beneath secrets.dir and nothing else.
+bool is_secret_name(std::string_view name);
+
 // A Kubernetes DNS-1123 label: 1-63 of a-z, 0-9 and '-', starting and ending alphanumeric.
 bool is_dns_label(std::string_view name);
 

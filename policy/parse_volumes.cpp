@@ -1,5 +1,6 @@
 // spec.template.spec.volumes and .networks. Cluster-only sources (PVC, containerDisk,
-// dataVolume, cloudInitNoCloud) are parsed into their kind; validation refuses or maps them.
+// dataVolume) are parsed into their kind; validation refuses or maps them. cloud-init
+// sources are read by parse_cloud_init.cpp.
 #include <array>
 
 #include "policy/parse_parts.hpp"
@@ -10,13 +11,13 @@ namespace {
 
 using yaml::MapReader;
 
-constexpr std::array<std::string_view, 8> kVolumeSources{
+constexpr std::array<std::string_view, 10> kVolumeSources{
     "hostDisk", "file", "block", "emptyDisk", "persistentVolumeClaim", "containerDisk",
-    "dataVolume", "cloudInitNoCloud"};
-constexpr std::array<VolumeKind, 8> kVolumeKinds{
+    "dataVolume", "cloudInitNoCloud", "cloudInitConfigDrive", "sysprep"};
+constexpr std::array<VolumeKind, 10> kVolumeKinds{
     VolumeKind::host_disk, VolumeKind::file, VolumeKind::block, VolumeKind::empty_disk,
     VolumeKind::persistent_volume_claim, VolumeKind::container_disk, VolumeKind::data_volume,
-    VolumeKind::cloud_init_no_cloud};
+    VolumeKind::cloud_init_no_cloud, VolumeKind::cloud_init_config_drive, VolumeKind::sysprep};
 
 void read_source(MapReader& source, VolumeKind kind, Volume& out) {
   switch (kind) {
@@ -55,7 +56,12 @@ void read_source(MapReader& source, VolumeKind kind, Volume& out) {
       source.read("name", out.claim_name);
       break;
     case VolumeKind::cloud_init_no_cloud:
-      break;  // only the kind matters: validation refuses it
+    case VolumeKind::cloud_init_config_drive:
+      read_cloud_init(source, out.cloud_init);
+      break;
+    case VolumeKind::sysprep:
+      read_sysprep(source, out.sysprep_secret);
+      break;
   }
 }
 
@@ -66,15 +72,11 @@ void read_volume(MapReader& volume, Volume& out) {
   volume.read("name", out.name);
   const auto which = volume.one_of({"hostDisk", "file", "block", "emptyDisk",
                                     "persistentVolumeClaim", "containerDisk", "dataVolume",
-                                    "cloudInitNoCloud"});
+                                    "cloudInitNoCloud", "cloudInitConfigDrive", "sysprep"});
   if (!which) {
     return;
   }
   out.kind = kVolumeKinds[*which];
-  if (out.kind == VolumeKind::cloud_init_no_cloud) {
-    volume.take(kVolumeSources[*which]);  // contents are not read
-    return;
-  }
   volume.read_map(kVolumeSources[*which],
                   [&](MapReader& source) { read_source(source, out.kind, out); });
 }

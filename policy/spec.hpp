@@ -235,15 +235,22 @@ struct DomainSpec {
   LaunchSecurity launch_security;
 };
 
-enum class VolumeKind {
-  host_disk,
-  file,
-  block,
-  persistent_volume_claim,
-  container_disk,
-  data_volume,
-  cloud_init_no_cloud,
-  empty_disk
+enum class VolumeKind { host_disk, file, block, persistent_volume_claim, container_disk,
+                        data_volume, cloud_init_no_cloud, empty_disk, cloud_init_config_drive,
+                        sysprep };
+
+// KubeVirt's cap on inline cloud-init data, user and network data alike (cloudInitUserMaxLen
+// and cloudInitNetworkMaxLen, 2048 bytes, in its vmi-create-admitter.go): larger data goes in
+// a secret, as there. Kept, so a spec KubeVirt takes is taken here and the other way round.
+inline constexpr std::size_t kCloudInitInlineMax = 2048;
+
+// cloudInitNoCloud / cloudInitConfigDrive: what goes into the seed qmd builds at each start.
+// Inline data is already decoded (userDataBase64); a secret is read when the seed is built.
+struct CloudInitSource {
+  std::optional<std::string> user_data;     // userData or userDataBase64
+  std::string user_data_secret;             // secretRef.name: local secret <secrets.dir>/NAME
+  std::optional<std::string> network_data;  // networkData or networkDataBase64
+  std::string network_data_secret;          // networkDataSecretRef.name
 };
 
 struct Volume {
@@ -254,6 +261,8 @@ struct Volume {
   std::optional<std::string> host_disk_type;  // Disk|DiskOrCreate
   std::optional<std::uint64_t> capacity;      // hostDisk.capacity, emptyDisk.capacity, bytes
   std::string claim_name;  // persistentVolumeClaim.claimName / dataVolume.name / image
+  CloudInitSource cloud_init;  // cloudInitNoCloud / cloudInitConfigDrive
+  std::string sysprep_secret;  // sysprep.configMap/secret name: local secret <secrets.dir>/NAME
 };
 
 enum class NetworkKind { pod, multus };

@@ -6,6 +6,7 @@
 
 #include <regex>
 
+#include "policy/ignition.hpp"
 #include "policy/validate_rules.hpp"
 
 namespace qmd::policy {
@@ -142,6 +143,7 @@ SpecErrors validate_spec(const VmSpec& spec, const RunPolicy& policy) {
   rules::validate_devices(spec, policy, errors);
   rules::validate_networks(spec, policy, errors);
   rules::validate_volumes(spec, errors);
+  validate_ignition(spec, errors);
   validate_io_threads_policy(spec, errors);
   return errors;
 }

@@ -23,6 +23,10 @@ const char* source_key(VolumeKind kind) {
       return "dataVolume";
     case VolumeKind::cloud_init_no_cloud:
       return "cloudInitNoCloud";
+    case VolumeKind::cloud_init_config_drive:
+      return "cloudInitConfigDrive";
+    case VolumeKind::sysprep:
+      return "sysprep";
     case VolumeKind::empty_disk:
       return "emptyDisk";
   }
@@ -42,9 +46,9 @@ void validate_volume(const VmSpec& spec, std::size_t j, const Volume& v, SpecErr
                            v.name, source_key(v.kind))));
       return;
     case VolumeKind::cloud_init_no_cloud:
-      errors.push_back(spec.source.error_at(
-          src, fmt::format("volume \"{}\": cloudInitNoCloud is not supported yet", v.name)));
-      return;
+    case VolumeKind::cloud_init_config_drive:
+    case VolumeKind::sysprep:
+      return;  // checked while parsing; qmd builds the seed (parse_cloud_init.cpp)
     case VolumeKind::empty_disk:
       if (!v.capacity) {
         errors.push_back(spec.source.error_at(src, "needs capacity, e.g. capacity: 1Gi"));

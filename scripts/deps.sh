@@ -9,7 +9,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libyaml-cpp-dev libspdlog-dev libseccomp-dev libgnutls28-dev
   doctest-dev
   # run time
-  qemu-system-x86 qemu-utils ovmf swtpm swtpm-tools
+  qemu-system-x86 qemu-utils ovmf swtpm swtpm-tools genisoimage
   # the test guest (tests/guest/build-guest.sh) and its boot test
   cpio kmod socat e2fsprogs gzip
   # the daemon end-to-end tests (tests/integration/daemon/*.sh); ssh: migrate-ssh runs its own

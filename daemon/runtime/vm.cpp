@@ -7,7 +7,9 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <fstream>
+#include <spdlog/spdlog.h>
 
+#include "cmdline/provisioning.hpp"
 #include "cmdline/render.hpp"
 #include "daemon/runtime/spec_paths.hpp"
 #include "policy/parse.hpp"
@@ -182,6 +184,9 @@ std::expected<cmdline::RenderResult, OpError> Vm::render() const {
     return std::unexpected(OpError{OpError::Code::bad_spec,
                                    policy::to_string(rendered.error()), rendered.error()});
   }
+  // The firmware debug port at qmd's debug verbosity (KubeVirt: SeaBIOS at its debug level).
+  cmdline::FirmwareLogConfigurator(where, spdlog::should_log(spdlog::level::debug))
+      .configure(*parsed, *rendered);
   rendered->binary = ctx_.config.qemu_binary;
   return std::move(*rendered);
 }

@@ -19,6 +19,9 @@
 #include "daemon/runtime/blocking.hpp"
 #include "daemon/runtime/incoming_setup.hpp"
 #include "daemon/runtime/disk_fds.hpp"
+#include "daemon/runtime/ignition_file.hpp"
+#include "daemon/runtime/seed_iso.hpp"
+#include "policy/ignition.hpp"
 #include "daemon/runtime/spec_paths.hpp"
 #include "daemon/runtime/vm.hpp"
 #include "daemon/store/atomic_file.hpp"
@@ -266,10 +269,22 @@ asio::awaitable<OpResult> Vm::start_locked(const IncomingStart* incoming) {
   if (ctx_.qemu_user) {
     owner = trial::FileOwner{ctx_.qemu_user->uid, ctx_.qemu_user->gid};
   }
-  auto prepare = [&rendered, where, owner,
+  SeedBuild seeds;
+  seeds.secrets_dir = secrets_dir(ctx_.config);
+  seeds.run_dir = where.run_dir;
+  if (owner) {
+    seeds.owner = PathOwner{owner->uid, owner->gid};
+  }
+  auto parsed = spec();
+  std::optional<std::string> ignition = parsed ? policy::ignition_data(*parsed) : std::nullopt;
+  auto prepare = [&rendered, where, owner, seeds, ignition = std::move(ignition),
                   places = trial::PrepPlaces{storage_roots(ctx_.config), where.run_dir}] {
-    return trial::prepare_files(*rendered, where.run_dir + "/prepare.log", 120s, {}, owner,
-                                &places);
+    auto failed = trial::prepare_files(*rendered, where.run_dir + "/prepare.log", 120s, {},
+                                       owner, &places);
+    if (!failed && ignition) {
+      failed = write_ignition_file(*ignition, where, seeds.owner.value_or(self_owner()));
+    }
+    return failed ? failed : build_seeds(*rendered, seeds);
   };
   if (incoming && incoming->nvram) {
     // Before prepare: its copy_if_missing must keep the source's VARS, not the template.

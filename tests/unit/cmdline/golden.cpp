@@ -116,6 +116,16 @@ std::string render_golden(const std::string& yaml_path, const std::string& defau
                        p.source.empty() ? "" : " from " + p.source,
                        p.size ? fmt::format(" size={} format={}", p.size, p.format) : "", p.mode);
   }
+  for (const auto& seed : r->seeds) {
+    out += fmt::format("# seed {} label={} ({} {})\n", seed.path, seed.label, seed.source,
+                       seed.volume);
+    for (const auto& f : seed.files) {
+      out += f.secret.empty()
+                 ? fmt::format("#   {}: {:?}\n", f.path, f.content)
+                 : fmt::format("#   {}: secret {} key {}\n", f.path, f.secret,
+                               fmt::join(f.keys, "|"));
+    }
+  }
   if (r->start_paused) {
     out += "# start paused (no cont)\n";
   }

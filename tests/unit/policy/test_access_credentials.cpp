@@ -48,9 +48,9 @@ TEST_CASE("accessCredentials: what is refused, where, and what to do") {
   CHECK(errors("      - sshPublicKey:\n"
                "          source: {secret: {secretName: k}}\n"
                "          propagationMethod: {noCloud: {}}\n") ==
-        "spec.template.spec.accessCredentials[0].sshPublicKey.propagationMethod.noCloud: needs "
-        "a cloud-init seed, which qmd does not build yet; use qemuGuestAgent: {users: [...]} "
-        "(vm.yaml:11:31)\n");
+        "spec.template.spec.accessCredentials[0].sshPublicKey.propagationMethod.noCloud: is not "
+        "supported by qmd: put the keys in the cloud-init volume's userData "
+        "(ssh_authorized_keys), or use qemuGuestAgent: {users: [...]} (vm.yaml:11:31)\n");
   CHECK(errors("      - sshPublicKey:\n"
                "          source: {secret: {secretName: k}}\n"
                "          propagationMethod: {qemuGuestAgent: {users: [\"a b\"]}}\n") ==

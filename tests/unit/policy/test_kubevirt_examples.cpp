@@ -1,7 +1,8 @@
 // KubeVirt's own examples/ specs (tests/fixtures/kubevirt-examples, see its README), with preset
 // files for the examples' instancetypes and preferences: each one either validates (with its
-// cluster volumes swapped for hostDisks on a copy, where it has any) or is refused with the
-// exact errors, because it needs what one host does not have.
+// cluster volumes swapped for hostDisks on a copy, where it has any; cloud-init volumes stay
+// as written) or is refused with the exact errors, because it needs what one host does not
+// have.
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
@@ -20,7 +21,11 @@ const std::string kDir = std::string(QMD_SOURCE_DIR) + "/tests/fixtures/kubevirt
 
 bool cluster_volume(VolumeKind kind) {
   return kind == VolumeKind::persistent_volume_claim || kind == VolumeKind::data_volume ||
-         kind == VolumeKind::container_disk || kind == VolumeKind::cloud_init_no_cloud;
+         kind == VolumeKind::container_disk;
+}
+
+bool cloud_init_volume(VolumeKind kind) {
+  return kind == VolumeKind::cloud_init_no_cloud || kind == VolumeKind::cloud_init_config_drive;
 }
 
 // What the storage mapping will do for these sources, until it lands: a local disk image.
@@ -41,6 +46,7 @@ bool swap_cluster_volumes(VmSpec& spec) {
 struct Outcome {
   std::string errors;  // every error, one a line; empty: it validates
   bool swapped = false;
+  std::size_t cloud_init = 0;  // cloud-init volumes, validated as written
 };
 
 Outcome validate_example(const std::string& file, bool swap) {
@@ -51,6 +57,8 @@ Outcome validate_example(const std::string& file, bool swap) {
   if (swap) {
     out.swapped = swap_cluster_volumes(parsed.spec);
   }
+  out.cloud_init = static_cast<std::size_t>(std::ranges::count_if(
+      parsed.spec.volumes, [](const Volume& v) { return cloud_init_volume(v.kind); }));
   static const PresetCatalog catalog = [] {
     auto c = PresetCatalog::load(kDir + "/presets");
     REQUIRE_MESSAGE(c.has_value(), (c ? "" : to_string(c.error())));
@@ -155,15 +163,21 @@ const std::pair<const char*, std::string> kRefused[] = {
 }  // namespace
 
 TEST_CASE("every KubeVirt example that needs only one host validates") {
+  std::size_t with_cloud_init = 0;
   for (const auto& example : kValidates) {
     CAPTURE(example.file);
     const auto swapped = validate_example(example.file, true);
     CHECK(swapped.errors == "");
     CHECK(swapped.swapped == example.cluster_volumes);
+    with_cloud_init += swapped.cloud_init > 0 ? 1 : 0;
     if (!example.cluster_volumes) {
       CHECK(validate_example(example.file, false).errors == "");
     }
   }
+  // Their cloudInitNoCloud volumes validate as written (no example uses ConfigDrive).
+  CHECK(with_cloud_init == 18);
+  MESSAGE(fmt::format("{} validating examples have a cloud-init volume, validated as written",
+                      with_cloud_init));
 }
 
 TEST_CASE("KubeVirt examples that need what one host lacks are refused, each naming the field") {

@@ -168,6 +168,7 @@ spec:
   CHECK(spec.volumes[2].kind == VolumeKind::data_volume);
   CHECK(spec.volumes[2].claim_name == "dv1");
   CHECK(spec.volumes[3].kind == VolumeKind::cloud_init_no_cloud);
+  CHECK(spec.volumes[3].cloud_init.user_data == "#cloud-config\n");
   CHECK(spec.volumes[4].kind == VolumeKind::empty_disk);
   CHECK(spec.volumes[4].capacity == (2ULL << 30));
   CHECK(spec.volumes[5].kind == VolumeKind::block);

@@ -149,7 +149,8 @@ TEST_CASE("exactly-one-of groups name their alternatives") {
 TEST_CASE("volume and network sources are exactly one of the known kinds") {
   CHECK(errors_of(std::string(kHead) + "    cpu: {}\n  volumes:\n  - name: a\n") ==
         "spec.volumes[0]: set exactly one of hostDisk, file, block, emptyDisk, "
-        "persistentVolumeClaim, containerDisk, dataVolume, cloudInitNoCloud (vm.yaml:8:5)\n");
+        "persistentVolumeClaim, containerDisk, dataVolume, cloudInitNoCloud, "
+        "cloudInitConfigDrive, sysprep (vm.yaml:8:5)\n");
   CHECK(errors_of(std::string(kHead) +
                   "    cpu: {}\n  networks:\n  - {name: a, pod: {}, multus: {networkName: b}}\n") ==
         "spec.networks[0].multus: \"pod\" and \"multus\" cannot both be set: set exactly one of "

@@ -232,9 +232,9 @@ const Row kRows[] = {
      "spec.volumes[0].containerDisk: volume \"a\": containerDisk exists only in a cluster; use "
      "hostDisk or file with a local path (or map PVCs in qmd.yaml) (vm.yaml:8:23)"},
     {"    memory: {guest: 1Gi}\n    devices: {disks: [{name: ci}]}\n"
-     "  volumes: [{name: ci, cloudInitNoCloud: {userData: \"#cloud-config\"}}]\n",
-     "spec.volumes[0].cloudInitNoCloud: volume \"ci\": cloudInitNoCloud is not supported yet "
-     "(vm.yaml:8:24)"},
+     "  volumes: [{name: ci, cloudInitNoCloud: {userDataBase64: \"I2Nsb3VkLWNvbmZpZw\"}}]\n",
+     "spec.volumes[0].cloudInitNoCloud.userDataBase64: is not base64: 18 characters is not a "
+     "multiple of 4 (is its = padding missing?) (vm.yaml:8:59)"},
 
     // --- interfaces and networks --------------------------------------------------------
     {"    memory: {guest: 1Gi}\n    devices: {interfaces: [{name: lan, bridge: {}}]}\n",

@@ -59,7 +59,15 @@ TEST_CASE("file formats are raw or qcow2; emptyDisk needs capacity") {
         kVol + "[0].emptyDisk: needs capacity, e.g. capacity: 1Gi (<spec>)\n");
 }
 
-TEST_CASE("cluster-only sources and cloud-init are refused by name") {
+TEST_CASE("cloud-init volumes validate: qmd builds their seed") {
+  for (auto kind : {VolumeKind::cloud_init_no_cloud, VolumeKind::cloud_init_config_drive}) {
+    auto v = volume(kind, "");
+    v.cloud_init.user_data = "#cloud-config\n";
+    CHECK(errors_of(with_volume(v)) == "");
+  }
+}
+
+TEST_CASE("cluster-only sources are refused by name") {
   CHECK(errors_of(with_volume(volume(VolumeKind::persistent_volume_claim, ""))) ==
         kVol +
             "[0].persistentVolumeClaim: volume \"d\": persistentVolumeClaim exists only in a "
@@ -69,8 +77,4 @@ TEST_CASE("cluster-only sources and cloud-init are refused by name") {
         kVol +
             "[0].containerDisk: volume \"d\": containerDisk exists only in a cluster; use "
             "hostDisk or file with a local path (or map PVCs in qmd.yaml) (<spec>)\n");
-  CHECK(errors_of(with_volume(volume(VolumeKind::cloud_init_no_cloud, ""))) ==
-        kVol +
-            "[0].cloudInitNoCloud: volume \"d\": cloudInitNoCloud is not supported yet "
-            "(<spec>)\n");
 }
