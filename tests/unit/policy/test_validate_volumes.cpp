@@ -59,16 +59,7 @@ TEST_CASE("file formats are raw or qcow2; emptyDisk needs capacity") {
         kVol + "[0].emptyDisk: needs capacity, e.g. capacity: 1Gi (<spec>)\n");
 }
 
-TEST_CASE("cluster-only sources and cloud-init are refused by name") {
-  CHECK(errors_of(with_volume(volume(VolumeKind::persistent_volume_claim, ""))) ==
-        kVol +
-            "[0].persistentVolumeClaim: volume \"d\": persistentVolumeClaim exists only in a "
-            "cluster; use hostDisk or file with a local path (or map PVCs in qmd.yaml) "
-            "(<spec>)\n");
-  CHECK(errors_of(with_volume(volume(VolumeKind::container_disk, ""))) ==
-        kVol +
-            "[0].containerDisk: volume \"d\": containerDisk exists only in a cluster; use "
-            "hostDisk or file with a local path (or map PVCs in qmd.yaml) (<spec>)\n");
+TEST_CASE("cloud-init is refused by name") {
   CHECK(errors_of(with_volume(volume(VolumeKind::cloud_init_no_cloud, ""))) ==
         kVol +
             "[0].cloudInitNoCloud: volume \"d\": cloudInitNoCloud is not supported yet "
