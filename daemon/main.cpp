@@ -122,6 +122,15 @@ std::expected<void, std::string> prepare_storage_roots(const Config& config) {
     return checked;
   }
   spdlog::info("storage roots: {}", describe_roots(roots));
+  for (const auto& dir : {claims_dir(config), images_dir(config)}) {
+    if (::mkdir(dir.c_str(), 0711) != 0 && errno != EEXIST) {
+      return std::unexpected(fmt::format("cannot create {} (storage.claims/storage.images in "
+                                         "qmd.yaml): {}",
+                                         dir, std::strerror(errno)));
+    }
+  }
+  spdlog::info("claims in {}, container disk images in {}", claims_dir(config),
+               images_dir(config));
   return {};
 }
 
