@@ -245,6 +245,15 @@ struct Volume {
   std::optional<std::string> host_disk_type;  // Disk|DiskOrCreate
   std::optional<std::uint64_t> capacity;      // hostDisk.capacity, emptyDisk.capacity, bytes
   std::string claim_name;  // persistentVolumeClaim.claimName / dataVolume.name / image
+  // What the daemon found on this host for a claim or containerDisk volume (never from a
+  // spec; unset offline): render attaches it, or a per-run overlay over it.
+  struct Resolved {
+    std::string path;
+    std::string format = "raw";  // raw|qcow2
+    bool device = false;         // a block device (storage.claimDevices)
+    std::uint64_t virtual_size = 0;
+  };
+  std::optional<Resolved> resolved;
 };
 
 enum class NetworkKind { pod, multus };
