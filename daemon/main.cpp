@@ -243,6 +243,7 @@ int main(int argc, char** argv) {
   qmd::daemon::api::add_stream_routes(router, registry, ctx);
   qmd::daemon::api::add_guest_routes(router, registry);
   qmd::daemon::api::add_hotplug_routes(router, registry);
+  qmd::daemon::api::add_storage_routes(router, registry, ctx);
   qmd::daemon::api::add_migration_routes(router, registry, operations);
   qmd::daemon::api::add_host_shutdown_routes(router, host_shutdown);
   qmd::daemon::api::ServerOptions options;
