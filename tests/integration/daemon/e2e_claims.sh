@@ -82,9 +82,8 @@ scenario_clone_and_resize() {
   qm volume create data2 --clone data --format qcow2 >/dev/null || fail "volume create --clone"
   [[ "$(qemu-img info --output=json "$CLAIMS/data2.qcow2" | json_get 'd["virtual-size"]')" == 4194304 ]] ||
     fail "the clone is not 4 MiB"
-  head -c 20 "$CLAIMS/data.raw" >"$T/want"
-  qemu-img dd -f qcow2 -O raw if="$CLAIMS/data2.qcow2" of="$T/got" bs=20 count=1 2>/dev/null
-  cmp -s "$T/want" "$T/got" || fail "the clone does not hold the claim's bytes"
+  qemu-img convert -f qcow2 -O raw "$CLAIMS/data2.qcow2" "$T/clone.raw"
+  cmp -s "$CLAIMS/data.raw" "$T/clone.raw" || fail "the clone does not hold the claim's bytes"
   qm volume resize data2 8Mi >/dev/null || fail "resize data2"
   [[ "$(qemu-img info --output=json "$CLAIMS/data2.qcow2" | json_get 'd["virtual-size"]')" == 8388608 ]] ||
     fail "data2 did not grow to 8 MiB"
