@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Claims and container disks against a root-run qmd (QEMU as nobody): `qmctl volume create`
 # makes a claim the test guest boots with and reads; `qmctl image import` stores a disk (a
-# plain image and a container-disk tar) under its reference, a containerDisk VM runs on a
-# per-run overlay that is gone after the stop while the stored image stays as it was. Then the
+# plain image, a container-disk tar, an OCI layout) under its reference, a containerDisk VM
+# runs on a per-run overlay that is gone after the stop while the stored image stays as it
+# was. Then the
 # attacks: a claimName that climbs out, a claim file that is a link to a root-only file, a
 # --from and an import of files outside the roots or through links, a missing and an ambiguous
 # claim, deletes and a resize while VMs use them: each refused with the documented error and
@@ -138,6 +139,31 @@ scenario_container_disk_tar() {
   return 0
 }
 
+# An OCI image layout (index.json -> manifest -> a gzipped layer holding disk/disk.img), as
+# `skopeo copy docker://... oci:DIR` writes one.
+scenario_container_disk_oci_layout() {
+  local oci=$S/src/oci marker="qmd-oci-marker-$RANDOM"
+  mkdir -p "$T/layer/disk" "$oci/blobs/sha256"
+  marker_image "$T/layer/disk/disk.img" "$marker"
+  tar -C "$T/layer" -czf "$T/layer.tar.gz" disk
+  local layer manifest
+  layer=$(sha256sum "$T/layer.tar.gz" | cut -d' ' -f1)
+  mv "$T/layer.tar.gz" "$oci/blobs/sha256/$layer"
+  printf '{"schemaVersion":2,"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:%s"}]}' \
+    "$layer" >"$T/manifest.json"
+  manifest=$(sha256sum "$T/manifest.json" | cut -d' ' -f1)
+  mv "$T/manifest.json" "$oci/blobs/sha256/$manifest"
+  printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s"}]}' \
+    "$manifest" >"$oci/index.json"
+  qm image import localhost/oci-disk:1 "$oci" >/dev/null || fail "import an OCI layout"
+  local stored
+  stored=$(qm -o json image list | json_get "[i['path'] for i in d['images'] if i['ref']=='localhost/oci-disk:1'][0]")
+  [[ "$(head -c ${#marker} "$stored")" == "$marker" ]] || fail "the layout's disk is not what was stored"
+  # A manifest digest that climbs out of the layout is refused.
+  printf '{"manifests":[{"digest":"sha256:../../../../etc/passwd"}]}' >"$oci/index.json"
+  refused "is not sha256:HEX" -- qm image import localhost/oci-evil:1 "$oci"
+}
+
 scenario_missing_claim() {
   qm create -f "$(with_volume cl-missing "{name: data, persistentVolumeClaim: {claimName: nope}}")" \
     >/dev/null || fail "a VM naming a claim still to come is defined"
@@ -196,7 +222,8 @@ scenario_symlinked_claim() {
 
 failed=0
 for scenario in claim_create_and_boot clone_and_resize delete_while_used \
-  container_disk_overlay container_disk_tar missing_claim ambiguous_claim \
+  container_disk_overlay container_disk_tar container_disk_oci_layout \
+  missing_claim ambiguous_claim \
   claim_name_climbs_out symlinked_claim; do
   if (scenario_"$scenario"); then
     log "PASS $scenario"
