@@ -22,6 +22,34 @@ const policy::Volume* find_volume(const policy::VmSpec& spec, const std::string&
   return nullptr;
 }
 
+// A claim or a container disk, as the daemon found it on this host: the claim itself, or a
+// per-run qcow2 overlay in the run directory over the image (KubeVirt's containerDisk: the
+// guest's writes are gone at the stop). Offline (`qmctl render`) nothing is found: a note.
+std::optional<devices::DiskParams> claim_disk(const policy::Volume& v, const VmPaths& paths,
+                                              RenderResult& out) {
+  if (!v.resolved) {
+    out.warnings.push_back(fmt::format(
+        "volume \"{}\": {} {} is looked up by qmd when the VM starts (storage.{} in qmd.yaml); "
+        "its disk is left out here",
+        v.name, v.kind == policy::VolumeKind::container_disk ? "image" : "claim", v.claim_name,
+        v.kind == policy::VolumeKind::container_disk ? "images" : "claims"));
+    return std::nullopt;
+  }
+  devices::DiskParams p;
+  if (v.kind != policy::VolumeKind::container_disk) {
+    p.path = v.resolved->path;
+    p.format = v.resolved->format;
+    p.host_device = v.resolved->device;
+    return p;
+  }
+  p.path = fmt::format("{}/overlay-{}.qcow2", paths.run_dir, v.name);
+  p.format = "qcow2";
+  p.backing = devices::BackingImage{v.resolved->path, v.resolved->format, v.resolved->device};
+  out.prepare.push_back({FilePrep::Kind::create_image_if_missing, "", p.path,
+                         v.resolved->virtual_size, "qcow2", 0600});
+  return p;
+}
+
 // Fills path/format/host_device from the volume; nullopt (with a warning) when the volume
 // cannot be opened by QEMU directly.
 std::optional<devices::DiskParams> backing(const policy::VmSpec& spec, const policy::Volume& v,
@@ -53,10 +81,7 @@ std::optional<devices::DiskParams> backing(const policy::VmSpec& spec, const pol
     case policy::VolumeKind::persistent_volume_claim:
     case policy::VolumeKind::data_volume:
     case policy::VolumeKind::container_disk:
-      if (!v.path.empty()) {  // the daemon mapped the claim to a local path
-        return p;
-      }
-      break;
+      return claim_disk(v, paths, out);
     case policy::VolumeKind::cloud_init_no_cloud:
     case policy::VolumeKind::cloud_init_config_drive:
       out.seeds.push_back(cloud_init_seed(spec, v, paths));

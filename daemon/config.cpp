@@ -1,6 +1,7 @@
 #include "daemon/config.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
@@ -15,6 +16,7 @@
 #include <regex>
 #include <utility>
 
+#include "policy/claims.hpp"
 #include "policy/source_map.hpp"
 #include "policy/yaml_reader.hpp"
 
@@ -277,23 +279,13 @@ void read_autostart(MapReader& top, Config& out) {
   });
 }
 
-// storage: {roots: [/srv/vm-disks, /var/lib/qmd/storage]}
-void read_storage(MapReader& top, Config& out) {
-  auto node = top.take("storage");
-  if (!node) {
-    return;
-  }
-  MapReader storage(top.doc(), *node, top.child_path("storage"), top.key_mark("storage"));
-  auto roots = storage.take("roots");
-  if (!node->IsMap() || !roots) {
-    return;  // the reader has said so, or there are no roots: the default
-  }
-  if (!roots->IsSequence()) {
+void read_roots(MapReader& storage, const YAML::Node& roots, Config& out) {
+  if (!roots.IsSequence()) {
     storage.error_at("roots", fmt::format("expected a list of directories, got {}",
-                                          policy::yaml::describe(*roots)));
+                                          policy::yaml::describe(roots)));
     return;
   }
-  for (const auto& item : *roots) {
+  for (const auto& item : roots) {
     std::string root = item.IsScalar() ? item.Scalar() : std::string();
     while (root.size() > 1 && root.ends_with('/')) {
       root.pop_back();
@@ -306,6 +298,51 @@ void read_storage(MapReader& top, Config& out) {
     }
     out.storage_roots.push_back(root);
   }
+}
+
+// storage.claims / storage.images: a directory strictly beneath a root (by its name: the
+// daemon opens what is in it beneath that root, never through a link).
+void read_store_dir(MapReader& storage, std::string_view key, const Config& config,
+                    std::string& out) {
+  read_absolute(storage, key, out);
+  while (out.size() > 1 && out.ends_with('/')) {
+    out.pop_back();
+  }
+  if (out.empty()) {
+    return;
+  }
+  const auto roots = storage_roots(config);
+  const bool beneath = std::ranges::any_of(roots, [&](const std::string& root) {
+    return out.size() > root.size() && out.starts_with(root) &&
+           (root == "/" || out[root.size()] == '/');
+  });
+  if (!beneath || out.find("/../") != std::string::npos || out.ends_with("/..")) {
+    storage.error_at(key, fmt::format("{} is not beneath a storage root ({}); put it in one, "
+                                      "or add a root that holds it to storage.roots",
+                                      out, fmt::join(roots, ", ")));
+  }
+}
+
+// storage: {roots: [/srv/vm-disks, /var/lib/qmd/storage], claims: DIR, images: DIR,
+//           claimDevices: {NAME: /dev/...}}
+void read_storage(MapReader& top, Config& out) {
+  top.read_map("storage", [&out](MapReader& storage) {
+    if (auto roots = storage.take("roots")) {
+      read_roots(storage, *roots, out);
+    }
+    read_store_dir(storage, "claims", out, out.storage_claims);
+    read_store_dir(storage, "images", out, out.storage_images);
+    storage.read_string_map("claimDevices", out.claim_devices);
+    for (const auto& [name, device] : out.claim_devices) {
+      if (!policy::is_claim_name(name)) {
+        storage.error_at("claimDevices", policy::claim_name_error(name));
+      } else if (!device.starts_with("/dev/")) {
+        storage.error_at("claimDevices",
+                         fmt::format("claim {}: {} is not a device path; write it from /dev/",
+                                     name, device));
+      }
+    }
+  });
 }
 
 // secrets: {dir: /etc/qmd/secrets, syncInterval: 60s}
@@ -379,6 +416,16 @@ std::vector<std::string> storage_roots(const Config& config) {
     return {default_storage_root(config)};
   }
   return config.storage_roots;
+}
+
+std::string claims_dir(const Config& config) {
+  return config.storage_claims.empty() ? storage_roots(config).front() + "/claims"
+                                       : config.storage_claims;
+}
+
+std::string images_dir(const Config& config) {
+  return config.storage_images.empty() ? storage_roots(config).front() + "/images"
+                                       : config.storage_images;
 }
 
 std::string secrets_dir(const Config& config) {

@@ -76,6 +76,14 @@ struct Config {
   // storage.roots: the only directories whose files a spec, a hotplug call or an incoming
   // migration may name (disks, ISOs, kernels). Empty: <stateDir>/storage alone.
   std::vector<std::string> storage_roots;
+  // storage.claims / storage.images: where persistentVolumeClaim and dataVolume claims
+  // (<claims>/NAME.qcow2|.img|.raw) and the containerDisk image store live, each beneath a
+  // storage root. Empty: claims/ and images/ in the first storage root.
+  std::string storage_claims;
+  std::string storage_images;
+  // storage.claimDevices: claims that are block devices, by claim name (the administrator's
+  // paths, outside the roots as devices are).
+  std::map<std::string, std::string> claim_devices;
   // secrets: the local stand-in for Kubernetes secrets (accessCredentials): secret NAME is
   // the directory (or file) <dir>/NAME. Empty dir: <stateDir>/secrets. Keys are re-read and
   // pushed to the guest every syncInterval, and whenever its agent connects.
@@ -99,6 +107,9 @@ Config default_config();
 std::vector<std::string> storage_roots(const Config& config);
 // <stateDir>/storage, the root qmd makes itself when storage.roots is not set.
 std::string default_storage_root(const Config& config);
+// The claims and image store directories in force (storage.claims, storage.images).
+std::string claims_dir(const Config& config);
+std::string images_dir(const Config& config);
 // The secrets directory in force: secrets.dir, or <stateDir>/secrets.
 std::string secrets_dir(const Config& config);
 // <runDir>/qmd.sock for `config`, or its explicit `socket`.

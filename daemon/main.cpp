@@ -122,6 +122,15 @@ std::expected<void, std::string> prepare_storage_roots(const Config& config) {
     return checked;
   }
   spdlog::info("storage roots: {}", describe_roots(roots));
+  for (const auto& dir : {claims_dir(config), images_dir(config)}) {
+    if (::mkdir(dir.c_str(), 0711) != 0 && errno != EEXIST) {
+      return std::unexpected(fmt::format("cannot create {} (storage.claims/storage.images in "
+                                         "qmd.yaml): {}",
+                                         dir, std::strerror(errno)));
+    }
+  }
+  spdlog::info("claims in {}, container disk images in {}", claims_dir(config),
+               images_dir(config));
   return {};
 }
 
@@ -234,6 +243,7 @@ int main(int argc, char** argv) {
   qmd::daemon::api::add_stream_routes(router, registry, ctx);
   qmd::daemon::api::add_guest_routes(router, registry);
   qmd::daemon::api::add_hotplug_routes(router, registry);
+  qmd::daemon::api::add_storage_routes(router, registry, ctx);
   qmd::daemon::api::add_migration_routes(router, registry, operations);
   qmd::daemon::api::add_host_shutdown_routes(router, host_shutdown);
   qmd::daemon::api::add_screen_routes(router, registry, ctx);

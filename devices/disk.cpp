@@ -80,6 +80,29 @@ QmpCall blockdev_del(const std::string& node) {
   return {"blockdev-del", std::move(args)};
 }
 
+// The base under an overlay: read-only, and a qcow2 base opens no backing file of its own.
+std::vector<boost::json::object> backing_nodes(const BackingImage& b, const std::string& name,
+                                               const std::optional<boost::json::object>& cache) {
+  boost::json::object file;
+  file["driver"] = b.host_device ? "host_device" : "file";
+  file["filename"] = b.path;
+  file["node-name"] = file_node(name);
+  if (cache) {
+    file["cache"] = *cache;
+  }
+  file["read-only"] = true;
+  file["auto-read-only"] = true;
+  boost::json::object format;
+  format["driver"] = b.format;
+  format["file"] = file_node(name);
+  format["node-name"] = format_node(name);
+  format["read-only"] = true;
+  if (b.format == "qcow2") {
+    format["backing"] = nullptr;
+  }
+  return {std::move(file), std::move(format)};
+}
+
 }  // namespace
 
 DiskParts disk_parts(const DiskParams& p) {
@@ -112,28 +135,50 @@ DiskParts disk_parts(const DiskParams& p) {
   format["read-only"] = p.readonly;
   format["discard"] = "unmap";
 
-  return {std::move(file), std::move(format), {device_driver(p), device_props(p)}};
+  std::vector<boost::json::object> base;
+  if (p.backing) {
+    base = backing_nodes(*p.backing, backing_name(p.name), cache);
+    format["backing"] = format_node(backing_name(p.name));
+  }
+  return {std::move(base), std::move(file), std::move(format),
+          {device_driver(p), device_props(p)}};
 }
 
 std::vector<Option> disk_options(const DiskParts& parts) {
   if (parts.file_node.empty()) {
-    return {device_option(parts.device)};
+    return {device_option(parts.device)};  // an empty drive: a medium comes at run time
   }
-  return {json_option("-blockdev", parts.file_node), json_option("-blockdev", parts.format_node),
-          device_option(parts.device)};
+  std::vector<Option> out;
+  for (const auto& node : parts.backing_nodes) {
+    out.push_back(json_option("-blockdev", node));
+  }
+  out.push_back(json_option("-blockdev", parts.file_node));
+  out.push_back(json_option("-blockdev", parts.format_node));
+  out.push_back(device_option(parts.device));
+  return out;
 }
 
 std::vector<QmpCall> disk_hotplug(const DiskParts& parts) {
-  return {{"blockdev-add", parts.file_node},
-          {"blockdev-add", parts.format_node},
-          device_add(parts.device)};
+  std::vector<QmpCall> out;
+  for (const auto& node : parts.backing_nodes) {
+    out.push_back({"blockdev-add", node});
+  }
+  out.push_back({"blockdev-add", parts.file_node});
+  out.push_back({"blockdev-add", parts.format_node});
+  out.push_back(device_add(parts.device));
+  return out;
 }
 
 QmpCall disk_unplug(const DiskParts& parts) { return device_del(parts.device.id()); }
 
 std::vector<QmpCall> disk_release(const DiskParts& parts) {
-  return {blockdev_del(std::string(parts.format_node.at("node-name").get_string())),
-          blockdev_del(std::string(parts.file_node.at("node-name").get_string()))};
+  std::vector<QmpCall> out{
+      blockdev_del(std::string(parts.format_node.at("node-name").get_string())),
+      blockdev_del(std::string(parts.file_node.at("node-name").get_string()))};
+  for (auto node = parts.backing_nodes.rbegin(); node != parts.backing_nodes.rend(); ++node) {
+    out.push_back(blockdev_del(std::string(node->at("node-name").get_string())));
+  }
+  return out;
 }
 
 }  // namespace qmd::devices

@@ -15,9 +15,19 @@
 
 namespace qmd::devices {
 
+// The read-only image under a per-run overlay (containerDisk, ephemeral): its own file and
+// format nodes (file-X.b, fmt-X.b), named as the overlay's backing, so QEMU opens nothing by a
+// name written in an image header.
+struct BackingImage {
+  std::string path;
+  std::string format = "raw";
+  bool host_device = false;
+};
+
 struct DiskParams {
   std::string name;
   std::string path;
+  std::optional<BackingImage> backing;  // path is then the overlay (qcow2)
   bool host_device = false;    // a block device: driver host_device, else file
   std::string format = "raw";  // raw|qcow2
   bool cdrom = false;
@@ -40,6 +50,7 @@ struct DiskParams {
 };
 
 struct DiskParts {
+  std::vector<boost::json::object> backing_nodes;  // file-X.b, fmt-X.b; empty without backing
   boost::json::object file_node;
   boost::json::object format_node;
   Component device;
@@ -47,7 +58,8 @@ struct DiskParts {
 
 DiskParts disk_parts(const DiskParams& params);
 
-// -blockdev (file), -blockdev (format), -device; only -device for an empty drive.
+// -blockdev (backing file, backing format, when any), -blockdev (file), -blockdev (format),
+// -device; only -device for an empty drive.
 std::vector<Option> disk_options(const DiskParts& parts);
 // blockdev-add (file), blockdev-add (format), device_add.
 std::vector<QmpCall> disk_hotplug(const DiskParts& parts);

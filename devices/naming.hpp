@@ -5,7 +5,8 @@
 // QEMU ids match [A-Za-z][A-Za-z0-9._-]*; block node-names must stay within 31 chars, and
 // validation caps spec names at 24, so "file-"/"disk-" prefixes always fit.
 //
-//   disk X          block nodes file-X (protocol), fmt-X (format); device disk-X
+//   disk X          block nodes file-X (protocol), fmt-X (format); device disk-X; an
+//                   overlay's base file-X.b, fmt-X.b
 //   iothreads       iothread-X (auto / dedicatedIOThread), iothread-shared (everyone else)
 //   interface X     netdev net-X, device nic-X; bridge taps tap-<8 hex> (made by the daemon)
 //   input X         input-X
@@ -23,6 +24,9 @@ namespace qmd::devices {
 
 inline std::string file_node(const std::string& disk) { return "file-" + disk; }
 inline std::string format_node(const std::string& disk) { return "fmt-" + disk; }
+// An overlay's read-only base (containerDisk, ephemeral): file-X.b, fmt-X.b ('.' is in no
+// spec name, so no disk's own nodes can be these).
+inline std::string backing_name(const std::string& disk) { return disk + ".b"; }
 inline std::string disk_id(const std::string& disk) { return "disk-" + disk; }
 inline std::string iothread_id(const std::string& disk) { return "iothread-" + disk; }
 inline const std::string shared_iothread_id = "iothread-shared";

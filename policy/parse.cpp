@@ -114,7 +114,7 @@ void read_run_strategy_rules(MapReader& spec, VmSpec& out) {
 void read_vm_spec(MapReader& spec, VmSpec& out) {
   spec.accept_ignored("dataVolumeTemplates",
                      "has no effect on one host (CDI imports data volumes in a cluster); "
-                     "ignored: give the VM a hostDisk or file volume instead");
+                     "ignored: create each claim with `qmctl volume create NAME --size S`");
   spec.accept_ignored("resourceClaimTemplates",
                       "has no effect on one host (DRA creates resource claims in a cluster); "
                       "ignored");

@@ -263,6 +263,15 @@ struct Volume {
   std::string claim_name;  // persistentVolumeClaim.claimName / dataVolume.name / image
   CloudInitSource cloud_init;  // cloudInitNoCloud / cloudInitConfigDrive
   std::string sysprep_secret;  // sysprep.configMap/secret name: local secret <secrets.dir>/NAME
+  // What the daemon found on this host for a claim or containerDisk volume (never from a
+  // spec; unset offline): render attaches it, or a per-run overlay over it.
+  struct Resolved {
+    std::string path;
+    std::string format = "raw";  // raw|qcow2
+    bool device = false;         // a block device (storage.claimDevices)
+    std::uint64_t virtual_size = 0;
+  };
+  std::optional<Resolved> resolved;
 };
 
 enum class NetworkKind { pod, multus };

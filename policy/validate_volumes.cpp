@@ -1,5 +1,7 @@
-// Volume sources: only host-local ones run here; cluster-only ones are refused by name.
+// Volume sources: host-local paths, and the claims and container disk images qmd keeps.
 #include <fmt/format.h>
+
+#include "policy/claims.hpp"
 
 #include "policy/validate_rules.hpp"
 
@@ -33,17 +35,29 @@ const char* source_key(VolumeKind kind) {
   return "";
 }
 
+// A claim or an image is looked up where the daemon keeps them (storage.claims, .images).
+void validate_local_source(const VmSpec& spec, const std::string& src, const Volume& v,
+                           SpecErrors& errors) {
+  if (v.kind == VolumeKind::container_disk) {
+    if (auto ref = parse_image_ref(v.claim_name); !ref) {
+      errors.push_back(spec.source.error_at(src + ".image", ref.error()));
+    }
+    return;
+  }
+  if (!is_claim_name(v.claim_name)) {
+    const char* key = v.kind == VolumeKind::data_volume ? ".name" : ".claimName";
+    errors.push_back(spec.source.error_at(src + key, claim_name_error(v.claim_name)));
+  }
+}
+
 void validate_volume(const VmSpec& spec, std::size_t j, const Volume& v, SpecErrors& errors) {
   const auto base = fmt::format("volumes[{}]", j);
   const auto src = fmt::format("{}.{}", base, source_key(v.kind));
   switch (v.kind) {
     case VolumeKind::persistent_volume_claim:
-    case VolumeKind::container_disk:
     case VolumeKind::data_volume:
-      errors.push_back(spec.source.error_at(
-          src, fmt::format("volume \"{}\": {} exists only in a cluster; use hostDisk or file "
-                           "with a local path (or map PVCs in qmd.yaml)",
-                           v.name, source_key(v.kind))));
+    case VolumeKind::container_disk:
+      validate_local_source(spec, src, v, errors);  // claims.cpp's names; qmd resolves them
       return;
     case VolumeKind::cloud_init_no_cloud:
     case VolumeKind::cloud_init_config_drive:

@@ -17,6 +17,9 @@ void add_guest_routes(Router& router, Registry& registry);
 // /v1/vms/{name}/disks, /interfaces, /cpus, /memory, /balloon (routes_hotplug.cpp)
 void add_hotplug_routes(Router& router, Registry& registry);
 
+// /v1/volumes[/{name}[/resize]], /v1/images[?ref=REF] (routes_volumes.cpp)
+void add_storage_routes(Router& router, Registry& registry, DaemonContext& ctx);
+
 // /v1/vms/{name}/migrate, /v1/migrations/incoming..., /v1/operations (routes_migrate.cpp)
 void add_migration_routes(Router& router, Registry& registry, Operations& operations);
 

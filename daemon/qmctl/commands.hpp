@@ -56,6 +56,11 @@ std::string hotplug_command_summary();
 bool is_migrate_command(std::string_view name);
 int cmd_migrate(std::string_view name, const std::vector<std::string>& args, GlobalFlags globals);
 std::string migrate_command_summary();
+// Storage commands (cmd_volume.cpp): volume create|list|delete|resize, image
+// import|list|delete. `name` is "volume" or "image"; args[0] is the subcommand.
+bool is_storage_command(std::string_view name);
+int cmd_storage(std::string_view name, const std::vector<std::string>& args, GlobalFlags globals);
+std::string storage_command_summary();
 // qmctl shutdown-guests (cmd_host_shutdown.cpp): every guest powered off, as at host shutdown.
 bool is_host_shutdown_command(std::string_view name);
 int cmd_host_shutdown(const std::vector<std::string>& args, GlobalFlags globals);

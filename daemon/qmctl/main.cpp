@@ -49,6 +49,7 @@ void print_usage(std::ostream& out) {
       << "\nLive migration:\n" << qmd::qmctl::migrate_command_summary()
       << "\nHost shutdown:\n" << qmd::qmctl::host_shutdown_command_summary()
       << "\nScreen and media:\n" << qmd::qmctl::screen_command_summary()
+      << "\nClaims and container disk images:\n" << qmd::qmctl::storage_command_summary()
       << "\nGuest agent commands (qemu-ga in the guest):\n"
       << qmd::qmctl::guest_command_summary() << kUsageTail;
 }
@@ -135,6 +136,9 @@ int main(int argc, char** argv) {
   }
   if (qmd::qmctl::is_migrate_command(cmd)) {
     return qmd::qmctl::cmd_migrate(cmd, rest, globals);
+  }
+  if (qmd::qmctl::is_storage_command(cmd)) {
+    return qmd::qmctl::cmd_storage(cmd, rest, globals);
   }
   if (qmd::qmctl::is_host_shutdown_command(cmd)) {
     return qmd::qmctl::cmd_host_shutdown(rest, globals);

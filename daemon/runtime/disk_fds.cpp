@@ -6,6 +6,7 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -53,6 +54,20 @@ std::expected<UniqueFd, std::string> open_one(const std::string& path, int flags
     return std::unexpected(fd.error().message);
   }
   return checked(std::move(*fd), path);
+}
+
+// A claim device from qmd.yaml: opened by its path (a /dev/disk/by-id link is fine: the
+// path is the administrator's), and only a block device will do.
+std::expected<UniqueFd, std::string> open_device(const std::string& path, int flags) {
+  UniqueFd fd(::open(path.c_str(), flags | O_NONBLOCK | O_CLOEXEC));
+  struct stat st {};
+  if (!fd || ::fstat(fd.get(), &st) != 0) {
+    return std::unexpected(fmt::format("open {}: {}", path, std::strerror(errno)));
+  }
+  if (!S_ISBLK(st.st_mode)) {
+    return std::unexpected(fmt::format("{} (storage.claimDevices) is not a block device", path));
+  }
+  return checked(std::move(fd), path);
 }
 
 }  // namespace
@@ -139,8 +154,11 @@ std::string with_image_names(std::string_view text, const std::vector<std::strin
 
 std::expected<std::vector<UniqueFd>, std::string> open_disk_image(
     const std::string& path, bool readonly, std::span<const std::string> roots,
-    const std::string& run_dir) {
-  auto fd = open_one(path, readonly ? O_RDONLY : O_RDWR, roots, run_dir);
+    const std::string& run_dir, std::span<const std::string> devices) {
+  const int flags = readonly ? O_RDONLY : O_RDWR;
+  auto fd = std::ranges::find(devices, path) != devices.end()
+                ? open_device(path, flags)
+                : open_one(path, flags, roots, run_dir);
   if (!fd) {
     return std::unexpected(fd.error());
   }

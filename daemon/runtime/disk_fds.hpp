@@ -43,9 +43,10 @@ std::string with_image_names(std::string_view text, const std::vector<std::strin
 // Opens the image of one disk for QEMU: one descriptor, read-write for a writable disk and
 // read-only for a read-only one (with_fdsets turns auto-read-only off, so QEMU never asks the
 // set for the other mode). An image in `run_dir` (emptyDisk) is opened through that
-// directory's descriptor; any other beneath `roots`.
+// directory's descriptor; one of `devices` (storage.claimDevices: the administrator's block
+// devices) by its path, and only if it is a block device; any other beneath `roots`.
 std::expected<std::vector<UniqueFd>, std::string> open_disk_image(
     const std::string& path, bool readonly, std::span<const std::string> roots,
-    const std::string& run_dir);
+    const std::string& run_dir, std::span<const std::string> devices = {});
 
 }  // namespace qmd::daemon

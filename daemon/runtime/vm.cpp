@@ -11,6 +11,7 @@
 
 #include "cmdline/provisioning.hpp"
 #include "cmdline/render.hpp"
+#include "daemon/runtime/volume_sources.hpp"
 #include "daemon/runtime/spec_paths.hpp"
 #include "policy/parse.hpp"
 #include "policy/presets.hpp"
@@ -179,7 +180,11 @@ std::expected<cmdline::RenderResult, OpError> Vm::render() const {
   policy.bridges = ctx_.config.bridges;
   const cmdline::VmPaths where = paths();
   policy.state_dir = where.state_dir;
-  auto rendered = cmdline::render(*parsed, ctx_.host, where, policy);
+  // Claims and images found now are attached; one missing is left out here and refused by
+  // check_paths_at_start, so a VM can be defined before its claims exist.
+  policy::VmSpec resolved = *parsed;
+  (void)resolve_volume_sources(resolved, storage::places_of(ctx_.config));
+  auto rendered = cmdline::render(resolved, ctx_.host, where, policy);
   if (!rendered) {
     return std::unexpected(OpError{OpError::Code::bad_spec,
                                    policy::to_string(rendered.error()), rendered.error()});

@@ -94,6 +94,8 @@ class Vm : public std::enable_shared_from_this<Vm> {
   const std::string& spec_text() const { return spec_text_; }
   const VmRecord& record() const { return record_; }
   std::string run_strategy() const;  // Always, RerunOnFailure, Manual, Halted
+  // The stored definition, parsed (cached): which claims and images it names.
+  std::expected<policy::VmSpec, OpError> definition() const { return spec(); }
   cmdline::VmPaths paths() const;
   std::string log_path() const;  // QEMU's stdout/stderr
 

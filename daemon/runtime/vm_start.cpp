@@ -23,6 +23,7 @@
 #include "daemon/runtime/seed_iso.hpp"
 #include "policy/ignition.hpp"
 #include "daemon/runtime/spec_paths.hpp"
+#include "daemon/runtime/volume_sources.hpp"
 #include "daemon/runtime/vm.hpp"
 #include "daemon/store/atomic_file.hpp"
 #include "daemon/store/dir_fd.hpp"
@@ -163,6 +164,8 @@ OpResult Vm::check_paths_at_start() const {
     return std::unexpected(parsed.error());
   }
   auto refused = check_user_paths(*parsed, storage_roots(ctx_.config), PathCheck::starting);
+  auto unresolved = resolve_volume_sources(*parsed, storage::places_of(ctx_.config));
+  refused.insert(refused.end(), unresolved.begin(), unresolved.end());
   if (refused.empty()) {
     return {};
   }
@@ -486,10 +489,14 @@ std::expected<Vm::DiskDescriptors, std::string> Vm::disk_descriptors(
     const std::vector<std::string>& args) const {
   DiskDescriptors out;
   const auto files = disk_files(args);
+  std::vector<std::string> claim_devices;  // storage.claimDevices: outside the roots
+  for (const auto& [claim, device] : ctx_.config.claim_devices) {
+    claim_devices.push_back(device);
+  }
   std::vector<std::vector<int>> numbers;
   for (const auto& file : files) {
-    auto opened =
-        open_disk_image(file.filename, file.readonly, storage_roots(ctx_.config), paths().run_dir);
+    auto opened = open_disk_image(file.filename, file.readonly, storage_roots(ctx_.config),
+                                  paths().run_dir, claim_devices);
     if (!opened) {
       return std::unexpected(fmt::format("disk {}: {}", file.node.substr(5), opened.error()));
     }

@@ -44,6 +44,7 @@ TEST_CASE("fuzz routes: the fuzz target's table is qmd's route table, in order")
   add_stream_routes(router, registry, ctx);
   add_guest_routes(router, registry);
   add_hotplug_routes(router, registry);
+  add_storage_routes(router, registry, ctx);
   add_migration_routes(router, registry, operations);
   add_host_shutdown_routes(router, host_shutdown);
   add_screen_routes(router, registry, ctx);

@@ -242,7 +242,8 @@ TEST_CASE("cluster-only fields are accepted with a warning each") {
   const std::string t = "spec.template.spec.";
   CHECK(out ==
         "spec.dataVolumeTemplates: has no effect on one host (CDI imports data volumes in a "
-        "cluster); ignored: give the VM a hostDisk or file volume instead (vm.yaml:5:3)\n" +
+        "cluster); ignored: create each claim with `qmctl volume create NAME --size S` "
+        "(vm.yaml:5:3)\n" +
             t + "priorityClassName" + cluster + " (vm.yaml:9:7)\n" + t + "evictionStrategy" +
             cluster + " (vm.yaml:10:7)\n" + t + "nodeSelector" + cluster + " (vm.yaml:11:7)\n" +
             t + "tolerations" + cluster + " (vm.yaml:12:7)\n" + t + "affinity" + cluster +

@@ -224,13 +224,16 @@ const Row kRows[] = {
      "  volumes: [{name: a, file: {path: /srv/a.vmdk, format: vmdk}}]\n",
      "spec.volumes[0].file.format: \"vmdk\" is not one of raw, qcow2 (vm.yaml:8:49)"},
     {"    memory: {guest: 1Gi}\n    devices: {disks: [{name: a}]}\n"
-     "  volumes: [{name: a, persistentVolumeClaim: {claimName: pvc-a}}]\n",
-     "spec.volumes[0].persistentVolumeClaim: volume \"a\": persistentVolumeClaim exists only in a "
-     "cluster; use hostDisk or file with a local path (or map PVCs in qmd.yaml) (vm.yaml:8:23)"},
+     "  volumes: [{name: a, persistentVolumeClaim: {claimName: ../../etc/passwd}}]\n",
+     "spec.volumes[0].persistentVolumeClaim.claimName: \"../../etc/passwd\" is not a claim "
+     "name: use 1 to 63 lower-case letters, digits and '-', starting and ending with a letter "
+     "or digit (a DNS-1123 label) (vm.yaml:8:47)"},
     {"    memory: {guest: 1Gi}\n    devices: {disks: [{name: a}]}\n"
-     "  volumes: [{name: a, containerDisk: {image: quay.io/fedora}}]\n",
-     "spec.volumes[0].containerDisk: volume \"a\": containerDisk exists only in a cluster; use "
-     "hostDisk or file with a local path (or map PVCs in qmd.yaml) (vm.yaml:8:23)"},
+     "  volumes: [{name: a, containerDisk: {image: quay.io/Fedora}}]\n",
+     "spec.volumes[0].containerDisk.image: \"quay.io/Fedora\" is not an image reference "
+     "(\"Fedora\" is not a path component: lower-case letters and digits, separated by '.', "
+     "'_', '__' or '-'); write it as [HOST[:PORT]/]PATH[:TAG][@DIGEST], e.g. "
+     "quay.io/containerdisks/fedora:40 (vm.yaml:8:39)"},
     {"    memory: {guest: 1Gi}\n    devices: {disks: [{name: ci}]}\n"
      "  volumes: [{name: ci, cloudInitNoCloud: {userDataBase64: \"I2Nsb3VkLWNvbmZpZw\"}}]\n",
      "spec.volumes[0].cloudInitNoCloud.userDataBase64: is not base64: 18 characters is not a "

@@ -66,15 +66,3 @@ TEST_CASE("cloud-init volumes validate: qmd builds their seed") {
     CHECK(errors_of(with_volume(v)) == "");
   }
 }
-
-TEST_CASE("cluster-only sources are refused by name") {
-  CHECK(errors_of(with_volume(volume(VolumeKind::persistent_volume_claim, ""))) ==
-        kVol +
-            "[0].persistentVolumeClaim: volume \"d\": persistentVolumeClaim exists only in a "
-            "cluster; use hostDisk or file with a local path (or map PVCs in qmd.yaml) "
-            "(<spec>)\n");
-  CHECK(errors_of(with_volume(volume(VolumeKind::container_disk, ""))) ==
-        kVol +
-            "[0].containerDisk: volume \"d\": containerDisk exists only in a cluster; use "
-            "hostDisk or file with a local path (or map PVCs in qmd.yaml) (<spec>)\n");
-}

@@ -1,0 +1,113 @@
+#include "daemon/storage/image_tools.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "daemon/trial/file_prep.hpp"
+#include "daemon/trial/process.hpp"
+
+namespace qmd::daemon::storage {
+
+namespace {
+
+namespace json = boost::json;
+
+constexpr std::size_t kMaxInfoBytes = 1 << 20;
+
+// A source for qemu-img with its format fixed and no backing file followed.
+std::string source_spec(int fd, const std::string& format) {
+  json::object file{{"driver", "file"}, {"filename", fd_path(fd)}};
+  json::object node{{"driver", format}, {"file", std::move(file)}};
+  if (format == "qcow2") {
+    node["backing"] = nullptr;
+  }
+  return "json:" + json::serialize(node);
+}
+
+std::string read_small(const std::string& path) {
+  std::ifstream in(path);
+  std::string text(kMaxInfoBytes, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  return text;
+}
+
+}  // namespace
+
+std::string qemu_img_beside(const std::string& qemu_binary) {
+  const auto sibling = std::filesystem::path(qemu_binary).parent_path() / "qemu-img";
+  std::error_code ec;
+  return std::filesystem::exists(sibling, ec) ? sibling.string() : std::string("qemu-img");
+}
+
+std::string fd_path(int fd) { return fmt::format("/proc/{}/fd/{}", ::getpid(), fd); }
+
+std::expected<ImageInfo, std::string> image_info(int fd, const Tools& tools) {
+  const std::string out = tools.log + ".info";
+  (void)::unlink(out.c_str());
+  auto done = trial::run_to_completion(
+      {tools.qemu_img, "info", "-U", "--output=json", fd_path(fd)}, out, tools.quick_timeout);
+  const std::string text = read_small(out);
+  (void)::unlink(out.c_str());
+  if (!done) {
+    return std::unexpected(done.error());
+  }
+  std::error_code ec;
+  const json::value parsed = json::parse(text, ec);
+  const auto* object = parsed.if_object();
+  if (ec || object == nullptr || !object->contains("format") ||
+      !object->at("format").is_string() || !object->contains("virtual-size")) {
+    return std::unexpected(std::string("qemu-img info gave no format and size"));
+  }
+  ImageInfo info;
+  info.format = std::string(object->at("format").as_string());
+  info.virtual_size = object->at("virtual-size").to_number<std::uint64_t>();
+  info.has_backing = object->contains("backing-filename");
+  return info;
+}
+
+std::expected<void, std::string> copy_image(int from, const std::string& from_format, int to,
+                                            const std::string& to_format, std::uint64_t size,
+                                            const Tools& tools) {
+  auto made = trial::format_image(to, to_format, size, tools.qemu_img, tools.log,
+                                  tools.quick_timeout);
+  if (!made) {
+    return made;
+  }
+  return trial::run_to_completion({tools.qemu_img, "convert", "-n", "-f", from_format, "-O",
+                                   to_format, source_spec(from, from_format), fd_path(to)},
+                                  tools.log, tools.copy_timeout);
+}
+
+std::expected<void, std::string> grow_image(int fd, const std::string& format,
+                                            std::uint64_t size, const Tools& tools) {
+  if (format == "raw") {
+    if (::ftruncate(fd, static_cast<off_t>(size)) != 0) {
+      return std::unexpected(fmt::format("set the size to {} bytes: {}", size,
+                                         std::strerror(errno)));
+    }
+    return {};
+  }
+  return trial::run_to_completion(
+      {tools.qemu_img, "resize", source_spec(fd, "qcow2"), std::to_string(size)}, tools.log,
+      tools.quick_timeout);
+}
+
+std::expected<void, std::string> hand_over(int fd, const Tools& tools) {
+  if (tools.owner && ::fchown(fd, tools.owner->first, tools.owner->second) != 0) {
+    return std::unexpected(fmt::format("hand it to {}:{}: {}", tools.owner->first,
+                                       tools.owner->second, std::strerror(errno)));
+  }
+  return {};
+}
+
+}  // namespace qmd::daemon::storage
