@@ -107,7 +107,7 @@ std::vector<boost::json::object> backing_nodes(const BackingImage& b, const std:
 
 DiskParts disk_parts(const DiskParams& p) {
   if (p.empty) {
-    return {{}, {}, {device_driver(p), device_props(p)}};
+    return {{}, {}, {}, {device_driver(p), device_props(p)}};
   }
   const auto cache = cache_json(p.cache, p.io);
 
