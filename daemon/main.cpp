@@ -122,11 +122,13 @@ std::expected<void, std::string> prepare_storage_roots(const Config& config) {
     return checked;
   }
   spdlog::info("storage roots: {}", describe_roots(roots));
+  // Optional: a qmd whose VMs use no claims or container disks starts without them (a user's
+  // qmd under a root-owned root cannot make them); using one then names the directory.
   for (const auto& dir : {claims_dir(config), images_dir(config)}) {
     if (::mkdir(dir.c_str(), 0711) != 0 && errno != EEXIST) {
-      return std::unexpected(fmt::format("cannot create {} (storage.claims/storage.images in "
-                                         "qmd.yaml): {}",
-                                         dir, std::strerror(errno)));
+      spdlog::warn("cannot create {} (storage.claims/storage.images in qmd.yaml): {}; claims "
+                   "and container disks there fail until it exists",
+                   dir, std::strerror(errno));
     }
   }
   spdlog::info("claims in {}, container disk images in {}", claims_dir(config),
