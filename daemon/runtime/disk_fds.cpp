@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "daemon/storage/image_tools.hpp"
 #include "daemon/store/remove_tree.hpp"
 #include "daemon/store/storage_roots.hpp"
 
@@ -161,6 +162,9 @@ std::expected<std::vector<UniqueFd>, std::string> open_disk_image(
                 : open_one(path, flags, roots, run_dir);
   if (!fd) {
     return std::unexpected(fd.error());
+  }
+  if (auto plain = storage::refuse_external_data_file(fd->get()); !plain) {
+    return std::unexpected(fmt::format("{}: {}", path, plain.error()));
   }
   std::vector<UniqueFd> out;
   out.push_back(std::move(*fd));

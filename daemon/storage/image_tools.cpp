@@ -51,7 +51,31 @@ std::string qemu_img_beside(const std::string& qemu_binary) {
 
 std::string fd_path(int fd) { return fmt::format("/proc/{}/fd/{}", ::getpid(), fd); }
 
+std::expected<void, std::string> refuse_external_data_file(int fd) {
+  // qcow2 v3: magic "QFI\xfb", version (be32 at 4), incompatible_features (be64 at 72) whose
+  // bit 2 is "external data file".
+  unsigned char header[80] = {};
+  const ssize_t got = ::pread(fd, header, sizeof header, 0);
+  if (got < static_cast<ssize_t>(sizeof header) || header[0] != 'Q' || header[1] != 'F' ||
+      header[2] != 'I' || header[3] != 0xfb) {
+    return {};
+  }
+  const std::uint32_t version = (std::uint32_t{header[4]} << 24) |
+                                (std::uint32_t{header[5]} << 16) |
+                                (std::uint32_t{header[6]} << 8) | std::uint32_t{header[7]};
+  if (version >= 3 && (header[79] & 0x04) != 0) {
+    return std::unexpected(std::string(
+        "it is a qcow2 image with an external data file, which qmd does not open (the file "
+        "its header names would be read past the storage roots); convert it to a plain image "
+        "first: qemu-img convert -O qcow2 IMAGE NEW"));
+  }
+  return {};
+}
+
 std::expected<ImageInfo, std::string> image_info(int fd, const Tools& tools) {
+  if (auto plain = refuse_external_data_file(fd); !plain) {
+    return std::unexpected(plain.error());
+  }
   const std::string out = tools.log + ".info";
   (void)::unlink(out.c_str());
   auto done = trial::run_to_completion(
@@ -78,6 +102,9 @@ std::expected<ImageInfo, std::string> image_info(int fd, const Tools& tools) {
 std::expected<void, std::string> copy_image(int from, const std::string& from_format, int to,
                                             const std::string& to_format, std::uint64_t size,
                                             const Tools& tools) {
+  if (auto plain = refuse_external_data_file(from); !plain) {
+    return plain;
+  }
   auto made = trial::format_image(to, to_format, size, tools.qemu_img, tools.log,
                                   tools.quick_timeout);
   if (!made) {
@@ -96,6 +123,9 @@ std::expected<void, std::string> grow_image(int fd, const std::string& format,
                                          std::strerror(errno)));
     }
     return {};
+  }
+  if (auto plain = refuse_external_data_file(fd); !plain) {
+    return plain;
   }
   return trial::run_to_completion(
       {tools.qemu_img, "resize", source_spec(fd, "qcow2"), std::to_string(size)}, tools.log,

@@ -36,6 +36,11 @@ struct ImageInfo {
 // `qemu-img info` of the image open as `fd` (qemu-img probes the format; it opens no backing).
 std::expected<ImageInfo, std::string> image_info(int fd, const Tools& tools);
 
+// Refuses a qcow2 image whose header names an external data file: QEMU and qemu-img open that
+// file by the path in the header, past every root check (as root, for qemu-img). Other
+// images, and anything unreadable as qcow2, pass.
+std::expected<void, std::string> refuse_external_data_file(int fd);
+
 // The image open as `from` (format `from_format`, its backing never opened) copied into the
 // empty `to` as `to_format`, at least `size` bytes of virtual size.
 std::expected<void, std::string> copy_image(int from, const std::string& from_format, int to,

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -11,6 +12,7 @@
 #include "daemon/storage/claim_files.hpp"
 #include "daemon/storage/image_files.hpp"
 #include "daemon/storage/image_size.hpp"
+#include "daemon/storage/image_tools.hpp"
 #include "tests/integration/support.hpp"
 
 namespace fs = std::filesystem;
@@ -170,4 +172,26 @@ TEST_CASE("attack: a stored image that is a link is refused, and not listed") {
   REQUIRE_FALSE(image);
   CHECK(image.error().find("goes through a symbolic link") != std::string::npos);
   CHECK(list_images(s.places).empty());
+}
+
+TEST_CASE("attack: a qcow2 naming an external data file is refused; plain images pass") {
+  Store s;
+  const auto secret = (s.outside / "secret").string();
+  const auto evil = (s.root / "claims" / "evil.qcow2").string();
+  const auto plain = (s.root / "claims" / "plain.qcow2").string();
+  // Real images from the real qemu-img: one whose data lives in the "secret" outside the roots.
+  REQUIRE(std::system(("qemu-img create -q -f qcow2 -o data_file=" + secret +
+                       ",data_file_raw=on " + evil + " 1M")
+                          .c_str()) == 0);
+  REQUIRE(std::system(("qemu-img create -q -f qcow2 " + plain + " 1M").c_str()) == 0);
+  const auto refused = [](const std::string& path) {
+    qmd::daemon::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    REQUIRE(fd);
+    return refuse_external_data_file(fd.get());
+  };
+  const auto evil_result = refused(evil);
+  REQUIRE_FALSE(evil_result);
+  CHECK(evil_result.error().starts_with("it is a qcow2 image with an external data file"));
+  CHECK(refused(plain));
+  CHECK(refused(secret));  // raw bytes: nothing to follow
 }
