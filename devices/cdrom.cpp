@@ -34,6 +34,9 @@ std::vector<QmpCall> medium_add(const MediumNodes& nodes, const std::string& fil
                           {"file", nodes.file},
                           {"node-name", nodes.format},
                           {"read-only", true}};
+  if (format == "qcow2") {
+    fmt["backing"] = nullptr;  // a header's backing file is a path no root check saw
+  }
   return {call("blockdev-add", std::move(file)), call("blockdev-add", std::move(fmt))};
 }
 

@@ -139,6 +139,8 @@ DiskParts disk_parts(const DiskParams& p) {
   if (p.backing) {
     base = backing_nodes(*p.backing, backing_name(p.name), cache);
     format["backing"] = format_node(backing_name(p.name));
+  } else if (p.format == "qcow2") {
+    format["backing"] = nullptr;  // a header's backing file is a path no root check saw
   }
   return {std::move(base), std::move(file), std::move(format),
           {device_driver(p), device_props(p)}};

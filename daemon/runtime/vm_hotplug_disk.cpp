@@ -173,11 +173,8 @@ std::function<void(YAML::Node)> persist_edit(const Vm::DiskAttach& d, const std:
 std::vector<hotplug::Step> node_steps(const devices::DiskParams& params) {
   auto parts = devices::disk_parts(params);
   parts.file_node["auto-read-only"] = false;  // the set holds one mode; QEMU must not ask another
-  if (params.format == "qcow2") {
-    // A qcow2 header names its backing file, which the guest may have written: QEMU must not
-    // open a path from an image it was handed.
-    parts.format_node["backing"] = nullptr;
-  }
+  // disk_parts already keeps QEMU from a qcow2 header's backing file (the guest may have
+  // written it): the only backing is one qmd names.
   const auto calls = devices::disk_hotplug(parts);    // file node, format node, device
   const auto release = devices::disk_release(parts);  // format node, file node
   // A node QEMU refuses is the caller's file or format; a refused device_add is ours.

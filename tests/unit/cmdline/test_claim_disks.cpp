@@ -72,7 +72,7 @@ TEST_CASE("a resolved claim is the disk itself, in its format; a device claim a 
             R"(-blockdev {"driver":"file","filename":"/srv/claims/web.qcow2","node-name":"file-root",)"
             R"("read-only":false,"auto-read-only":true,"discard":"unmap"})",
             R"(-blockdev {"driver":"qcow2","file":"file-root","node-name":"fmt-root",)"
-            R"("read-only":false,"discard":"unmap"})",
+            R"("read-only":false,"discard":"unmap","backing":null})",
             "-device ide-hd,id=disk-root,bus=ide.0,drive=fmt-root"});
   CHECK(out.prepare.empty());
   v.resolved = policy::Volume::Resolved{"/dev/vg0/web", "raw", true, 1 << 30};

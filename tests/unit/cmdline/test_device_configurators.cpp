@@ -118,7 +118,7 @@ TEST_CASE("KubeVirt's autoattached devices on q35, with spare hotplug ports") {
           R"(-blockdev {"driver":"file","filename":"/vms/root.img","node-name":"file-root",)"
           R"("read-only":false,"auto-read-only":true,"discard":"unmap"})",
           R"(-blockdev {"driver":"qcow2","file":"file-root","node-name":"fmt-root",)"
-          R"("read-only":false,"discard":"unmap"})",
+          R"("read-only":false,"discard":"unmap","backing":null})",
           "-device virtio-blk-pci,id=disk-root,bus=pci.3,addr=0x0,drive=fmt-root,"
           "iothread=iothread-shared",
           "-netdev user,id=net-default",

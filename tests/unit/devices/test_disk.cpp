@@ -28,7 +28,7 @@ TEST_CASE("a plain disk sets no cache, aio, iothread, queues, serial or bootinde
              R"("read-only":false,"auto-read-only":true,"discard":"unmap"})"},
             {"-blockdev",
              R"({"driver":"qcow2","file":"file-root","node-name":"fmt-root","read-only":false,)"
-             R"("discard":"unmap"})"},
+             R"("discard":"unmap","backing":null})"},
             {"-device", "virtio-blk-pci,id=disk-root,bus=pci.3,addr=0x0,drive=fmt-root"}});
 }
 
@@ -42,18 +42,19 @@ TEST_CASE("virtio disk with every knob") {
   p.boot_order = 1;
   p.transitional = true;
   const auto parts = disk_parts(p);
-  CHECK(disk_options(parts) ==
-        std::vector<Option>{
-            {"-blockdev",
-             R"({"driver":"file","filename":"/var/lib/vm/root.qcow2","node-name":"file-root",)"
-             R"("cache":{"direct":true,"no-flush":false},"aio":"native","read-only":false,)"
-             R"("auto-read-only":true,"discard":"unmap"})"},
-            {"-blockdev",
-             R"({"driver":"qcow2","file":"file-root","node-name":"fmt-root",)"
-             R"("cache":{"direct":true,"no-flush":false},"read-only":false,"discard":"unmap"})"},
-            {"-device",
-             "virtio-blk-pci-transitional,id=disk-root,bus=pci.3,addr=0x0,drive=fmt-root,"
-             "iothread=iothread-root,num-queues=4,serial=SN,,1,bootindex=1"}});
+  CHECK(
+      disk_options(parts) ==
+      std::vector<Option>{
+          {"-blockdev",
+           R"({"driver":"file","filename":"/var/lib/vm/root.qcow2","node-name":"file-root",)"
+           R"("cache":{"direct":true,"no-flush":false},"aio":"native","read-only":false,)"
+           R"("auto-read-only":true,"discard":"unmap"})"},
+          {"-blockdev",
+           R"({"driver":"qcow2","file":"file-root","node-name":"fmt-root",)"
+           R"("cache":{"direct":true,"no-flush":false},"read-only":false,"discard":"unmap","backing":null})"},
+          {"-device",
+           "virtio-blk-pci-transitional,id=disk-root,bus=pci.3,addr=0x0,drive=fmt-root,"
+           "iothread=iothread-root,num-queues=4,serial=SN,,1,bootindex=1"}});
 }
 
 TEST_CASE("io native without a cache mode opens the image with O_DIRECT") {
