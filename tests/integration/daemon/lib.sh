@@ -68,6 +68,15 @@ e2e_cleanup() {
     kill -KILL "$QMD_PID" 2>/dev/null || true
     wait "$QMD_PID" 2>/dev/null || true
   fi
+  # Every qmd this test started, also those a subshell's start_qmd left: only a pid that is
+  # still this test's qmd (its cmdline names $T) is killed.
+  if [[ -n "$T" && -f "$T/qmd.pids" ]]; then
+    local started
+    while read -r started; do
+      [[ "$({ tr '\0' ' ' <"/proc/$started/cmdline"; } 2>/dev/null)" == *"$QMD_BIN"*"$T/"* ]] &&
+        kill -KILL "$started" 2>/dev/null || true
+    done <"$T/qmd.pids"
+  fi
   if [[ -n "$T" ]]; then
     local pids pid i
     for i in $(seq 1 50); do
@@ -137,6 +146,7 @@ start_qmd() {
   args+=("${QMD_ARGS[@]}")
   "${wrap[@]}" "$QMD_BIN" "${args[@]}" >>"$T/qmd.log" 2>&1 &
   QMD_PID=$!
+  echo "$QMD_PID" >>"$T/qmd.pids"  # a scenario in a subshell sets QMD_PID only there
   local until=$(($(now_ms) + 20000))
   until curl -sf --max-time 2 --unix-socket "$SOCK" http://qmd/v1/host >/dev/null 2>&1; do
     kill -0 "$QMD_PID" 2>/dev/null || fail "qmd exited at start"
