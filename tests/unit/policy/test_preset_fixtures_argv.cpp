@@ -61,6 +61,7 @@ std::string argv(const std::string& text, const policy::PresetCatalog& catalog) 
 
 // A preference written from upstream's facts in upstream's layout (block style, keys sorted as
 // kustomize emits them), independent of the built-in tables.
+// One straight run of keys in kustomize's order: split, it would scatter that order.
 std::string upstream_file(const test::upstream::PreferenceFact& f) {
   const std::string_view input = f.input;
   std::string out = fmt::format(
