@@ -8,12 +8,11 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/serializer.hpp>
 #include <charconv>
-#include <deque>
-#include <fstream>
 
 #include "daemon/api/presets_json.hpp"
 #include "daemon/api/routes.hpp"
 #include "daemon/runtime/blocking.hpp"
+#include "daemon/trial/process.hpp"
 #include "policy/all_errors.hpp"
 #include "policy/host_caps.hpp"
 #include "policy/parse.hpp"
@@ -86,6 +85,9 @@ Response op_error_response(const OpError& error) {
 
 namespace {
 
+// GET .../logs returns at most QEMU's last 16 MiB: the log grows with whatever QEMU prints.
+constexpr std::size_t kMaxLogBytes = 16 << 20;
+
 Response not_found(const std::string& name) {
   return error_response(404, "NotFound",
                         fmt::format("no VM named {} (qmctl list shows the VMs)", name));
@@ -98,24 +100,6 @@ Response vm_response(const Vm& vm, unsigned status = 200) {
 bool flag(const Request& request, const std::string& key) {
   const auto value = request.query_value(key);
   return value && (*value == "true" || *value == "1" || value->empty());
-}
-
-std::string tail_lines(const std::string& path, std::size_t lines) {
-  std::ifstream in(path, std::ios::binary);
-  std::deque<std::string> kept;
-  std::string line;
-  while (std::getline(in, line)) {
-    kept.push_back(std::move(line));
-    if (lines > 0 && kept.size() > lines) {
-      kept.pop_front();
-    }
-  }
-  std::string out;
-  for (const auto& kept_line : kept) {
-    out += kept_line;
-    out += '\n';
-  }
-  return out;
 }
 
 OpError bad_spec(policy::SpecError error) {
@@ -346,7 +330,7 @@ void add_vm_routes(Router& router, Registry& registry, DaemonContext& ctx) {
              });
 
   router.add(http::verb::get, "/v1/vms/{name}/logs",
-             [&registry](Request request) -> asio::awaitable<Response> {
+             [&registry, &ctx](Request request) -> asio::awaitable<Response> {
                auto vm = registry.find(request.param("name"));
                if (!vm) {
                  co_return not_found(request.param("name"));
@@ -362,7 +346,10 @@ void add_vm_routes(Router& router, Registry& registry, DaemonContext& ctx) {
                }
                Response response;
                response.content_type = "text/plain; charset=utf-8";
-               response.body = tail_lines(vm->log_path(), lines);
+               auto job = [path = vm->log_path(), lines] {
+                 return trial::file_tail(path, lines, kMaxLogBytes);
+               };
+               response.body = co_await run_blocking(ctx.blocking, std::move(job));
                co_return response;
              });
 }

@@ -56,7 +56,10 @@ std::expected<void, std::string> run_to_completion(const std::vector<std::string
                                                    const std::string& log_path,
                                                    std::chrono::milliseconds timeout);
 
-// The last `lines` lines of a file ("" when it cannot be read).
-std::string file_tail(const std::string& path, std::size_t lines);
+// The last `lines` lines (0: all) of at most the last `max_bytes` of a regular file, never
+// through a link or a FIFO ("" when it cannot be read).
+inline constexpr std::size_t kTailBytes = 1 << 20;
+std::string file_tail(const std::string& path, std::size_t lines,
+                      std::size_t max_bytes = kTailBytes);
 
 }  // namespace qmd::trial
