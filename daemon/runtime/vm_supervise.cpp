@@ -14,6 +14,7 @@
 
 #include "daemon/migration/decisions.hpp"
 #include "daemon/runtime/vm.hpp"
+#include "daemon/store/dir_fd.hpp"
 #include "qmp/commands.hpp"
 #include "qmp/guest_panic.hpp"
 #include "qmp/qga_commands.hpp"
@@ -53,8 +54,15 @@ bool cmdline_has_uuid(pid_t pid, const std::string& uuid) {
   return false;
 }
 
+// Pid files sit in the run dir, where swtpm (the QEMU user) writes: read them without
+// following a link or blocking on a FIFO, and only a few bytes.
 std::optional<pid_t> read_pid(const std::string& path) {
-  const std::string text = read_small(path);
+  constexpr std::size_t kMaxPidFileBytes = 32;
+  const auto read = read_file_nofollow(path, kMaxPidFileBytes);
+  if (!read) {
+    return std::nullopt;
+  }
+  const std::string& text = *read;
   try {
     const long value = std::stol(text);
     if (value > 1) {

@@ -129,6 +129,17 @@ qm start pers >/dev/null || fail "start pers again"
 wait_state pers running 60
 victims_unchanged "a second start with planted links"
 
+log "FIFOs planted as swtpm's pid and log files: a restarted qmd does not hang on them"
+for name in swtpm.pid swtpm.log; do
+  as_qemu rm -f "$T/run/vms/pers/$name"
+  as_qemu mkfifo "$T/run/vms/pers/$name" || fail "plant a FIFO as $name"
+done
+kill_qmd
+start_qmd  # fails unless the API answers within 20 s
+show=$(timeout 20 "$QMCTL_BIN" -s "$SOCK" show pers 2>&1) || fail "qmctl show after the restart: $show"
+grep -q "running" <<<"$show" || fail "pers is not adopted as running: $show"
+victims_unchanged "a restart with FIFOs as pid files"
+
 log "a VM whose VARS and TPM live in the run dir: links in their place"
 vm_spec eph false
 qm start eph >/dev/null || fail "start eph"
