@@ -1,5 +1,3 @@
-// Deadlines are a timer raced against the operation (asio's || cancels the loser), so an
-// expired write is cancelled, never left pending on a socket that is about to close.
 #include "daemon/api/stream_io.hpp"
 
 #include <sys/socket.h>
@@ -36,21 +34,6 @@ int try_connect(int fd, const std::string& path) {
 
 }  // namespace
 
-asio::awaitable<bool> write_within(StreamSocket& socket, asio::const_buffer data,
-                                   std::chrono::milliseconds deadline) {
-  using namespace asio::experimental::awaitable_operators;
-  asio::steady_timer timer(socket.get_executor(), deadline);
-  auto write = asio::async_write(socket, data, kTuple);
-  auto expiry = timer.async_wait(kTuple);
-  auto raced = std::move(write) || std::move(expiry);
-  auto outcome = co_await std::move(raced);
-  if (outcome.index() != 0) {
-    co_return false;  // the deadline passed first
-  }
-  const auto [ec, n] = std::get<0>(outcome);
-  co_return !ec;
-}
-
 asio::awaitable<boost::system::error_code> connect_within(StreamSocket& socket, std::string path,
                                                           std::chrono::milliseconds deadline) {
   boost::system::error_code ec;
@@ -81,33 +64,11 @@ asio::awaitable<boost::system::error_code> connect_within(StreamSocket& socket, 
   }
 }
 
-namespace {
-
-// Copies bytes one way until either side ends or a write misses its deadline.
-asio::awaitable<void> pump(StreamSocket& from, StreamSocket& to,
-                           std::chrono::milliseconds deadline) {
-  std::array<char, 4096> buffer{};
-  for (;;) {
-    const asio::mutable_buffer space = asio::buffer(buffer);
-    auto [ec, n] = co_await from.async_read_some(space, kTuple);
-    if (ec || n == 0) {
-      co_return;
-    }
-    const asio::const_buffer data = asio::buffer(buffer.data(), n);
-    const bool written = co_await write_within(to, data, deadline);
-    if (!written) {
-      co_return;
-    }
-  }
-}
-
-}  // namespace
-
 asio::awaitable<void> relay(StreamSocket& a, StreamSocket& b,
                             std::chrono::milliseconds deadline) {
   using namespace asio::experimental::awaitable_operators;
-  auto there = pump(a, b, deadline);
-  auto back = pump(b, a, deadline);
+  auto there = pump<4096>(a, b, deadline);
+  auto back = pump<4096>(b, a, deadline);
   auto either = std::move(there) || std::move(back);
   co_await std::move(either);
 }

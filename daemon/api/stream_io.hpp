@@ -9,15 +9,12 @@
 #include <chrono>
 #include <string>
 
+#include "daemon/api/byte_pump.hpp"
+
 namespace qmd::daemon::api {
 
 namespace asio = boost::asio;
 using StreamSocket = asio::local::stream_protocol::socket;
-
-// Writes all of `data`; false when the peer is gone or did not take it within `deadline`
-// (a client that stopped reading).
-asio::awaitable<bool> write_within(StreamSocket& socket, asio::const_buffer data,
-                                   std::chrono::milliseconds deadline);
 
 // Connects `socket` (opened here) to the Unix socket at `path` without blocking the loop:
 // a listener whose backlog is full is retried until `deadline`, then asio::error::timed_out.
