@@ -60,13 +60,19 @@ RemoteDestination::open(asio::any_io_executor executor, std::string destination,
   co_return made;
 }
 
+asio::awaitable<PeerResult<PeerResponse>> RemoteDestination::call(
+    http::verb verb, std::string target, std::string body, std::chrono::milliseconds timeout,
+    unsigned also) {
+  auto reply = co_await remote_.request(executor_, verb, std::move(target), std::move(body),
+                                        timeout);
+  co_return answered(std::move(reply), also);
+}
+
 asio::awaitable<PeerResult<IncomingReady>> RemoteDestination::prepare(IncomingRequest request) {
   const bool expect_nbd = !request.disks.empty();
-  std::string body = to_body(request);
   std::string target = "/v1/migrations/incoming";
-  auto reply = co_await remote_.request(executor_, http::verb::post, std::move(target),
-                                        std::move(body), kSlowCall);
-  auto ok = answered(std::move(reply), 201);
+  std::string body = to_body(request);
+  auto ok = co_await call(http::verb::post, std::move(target), std::move(body), kSlowCall, 201);
   if (!ok) {
     co_return std::unexpected(ok.error());
   }
@@ -76,9 +82,7 @@ asio::awaitable<PeerResult<IncomingReady>> RemoteDestination::prepare(IncomingRe
 asio::awaitable<PeerResult<IncomingStatus>> RemoteDestination::status(std::string name) {
   std::string target = incoming_path(name);
   std::string body;
-  auto reply = co_await remote_.request(executor_, http::verb::get, std::move(target),
-                                        std::move(body), kQuickCall);
-  auto ok = answered(std::move(reply));
+  auto ok = co_await call(http::verb::get, std::move(target), std::move(body), kQuickCall);
   if (!ok) {
     co_return std::unexpected(ok.error());
   }
@@ -89,9 +93,7 @@ asio::awaitable<PeerResult<void>> RemoteDestination::commit(std::string name,
                                                             CommitRequest commit) {
   std::string target = incoming_path(name) + "/commit";
   std::string body = to_body(commit);
-  auto reply = co_await remote_.request(executor_, http::verb::post, std::move(target),
-                                        std::move(body), kSlowCall);
-  auto ok = answered(std::move(reply));
+  auto ok = co_await call(http::verb::post, std::move(target), std::move(body), kSlowCall);
   if (!ok) {
     co_return std::unexpected(ok.error());
   }
@@ -101,9 +103,8 @@ asio::awaitable<PeerResult<void>> RemoteDestination::commit(std::string name,
 asio::awaitable<PeerResult<void>> RemoteDestination::drop(std::string name) {
   std::string target = incoming_path(name);
   std::string body;
-  auto reply = co_await remote_.request(executor_, http::verb::delete_, std::move(target),
-                                        std::move(body), kQuickCall);
-  auto ok = answered(std::move(reply), 204);
+  auto ok = co_await call(http::verb::delete_, std::move(target), std::move(body), kQuickCall,
+                          204);
   if (!ok) {
     co_return std::unexpected(ok.error());
   }
@@ -113,9 +114,7 @@ asio::awaitable<PeerResult<void>> RemoteDestination::drop(std::string name) {
 asio::awaitable<PeerResult<std::string>> RemoteDestination::vm_state(std::string name) {
   std::string target = "/v1/vms/" + name;
   std::string body;
-  auto reply = co_await remote_.request(executor_, http::verb::get, std::move(target),
-                                        std::move(body), kQuickCall);
-  auto ok = answered(std::move(reply));
+  auto ok = co_await call(http::verb::get, std::move(target), std::move(body), kQuickCall);
   if (!ok) {
     co_return std::unexpected(ok.error());
   }

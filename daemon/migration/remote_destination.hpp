@@ -1,6 +1,8 @@
 #pragma once
 // The real DestinationQmd: the peer protocol over RemoteQmd (a socket path, or ssh).
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/beast/http/verb.hpp>
+#include <chrono>
 #include <memory>
 
 #include "daemon/config.hpp"
@@ -32,6 +34,12 @@ class RemoteDestination final : public DestinationQmd {
   boost::asio::awaitable<PeerResult<std::string>> vm_state(std::string name) override;
 
  private:
+  // One request to the destination qmd; a status other than 200 (or `also`) is a failure.
+  boost::asio::awaitable<PeerResult<PeerResponse>> call(boost::beast::http::verb verb,
+                                                        std::string target, std::string body,
+                                                        std::chrono::milliseconds timeout,
+                                                        unsigned also = 200);
+
   boost::asio::any_io_executor executor_;
   RemoteQmd remote_;
 };
