@@ -180,60 +180,56 @@ void add_migration_routes(Router& router, Registry& registry, Operations& operat
                co_return json_response(migration::to_body(*ready), 201);
              });
 
-  // The three per-VM incoming routes act only on a VM that is arriving.
-  auto incoming_vm = [&registry](const Request& request) -> std::shared_ptr<Vm> {
+  // The per-VM incoming routes are root's and qmd's own; commit and abort act only on a VM
+  // that is arriving. The error is the response to send.
+  auto incoming_target = [&registry](const Request& request, bool arriving_only)
+      -> std::expected<std::shared_ptr<Vm>, Response> {
+    if (auto refused = not_for_group(request)) {
+      return std::unexpected(std::move(*refused));
+    }
     auto vm = registry.find(request.param("name"));
-    return vm && vm->is_incoming() ? vm : nullptr;
-  };
-  auto not_incoming = [](const Request& request) {
-    return error_response(404, "NotFound",
-                          fmt::format("no incoming migration of a VM named {} here",
-                                      request.param("name")));
+    if (!vm || (arriving_only && !vm->is_incoming())) {
+      return std::unexpected(error_response(
+          404, "NotFound",
+          fmt::format("no incoming migration of a VM named {} here", request.param("name"))));
+    }
+    return vm;
   };
   router.add(http::verb::get, "/v1/migrations/incoming/{name}",
-             [incoming_vm, not_incoming, &registry](Request request) -> asio::awaitable<Response> {
-               if (auto refused = not_for_group(request)) {
-                 co_return *refused;
-               }
-               auto vm = registry.find(request.param("name"));
+             [incoming_target](Request request) -> asio::awaitable<Response> {
+               auto vm = incoming_target(request, false);
                if (!vm) {
-                 co_return not_incoming(request);
+                 co_return vm.error();
                }
-               auto status = co_await vm->incoming_status();
+               auto status = co_await (*vm)->incoming_status();
                if (!status) {
                  co_return op_error_response(status.error());
                }
                co_return json_response(migration::to_body(*status));
              });
   router.add(http::verb::post, "/v1/migrations/incoming/{name}/commit",
-             [incoming_vm, not_incoming](Request request) -> asio::awaitable<Response> {
-               if (auto refused = not_for_group(request)) {
-                 co_return *refused;
-               }
-               auto vm = incoming_vm(request);
+             [incoming_target](Request request) -> asio::awaitable<Response> {
+               auto vm = incoming_target(request, true);
                if (!vm) {
-                 co_return not_incoming(request);
+                 co_return vm.error();
                }
                auto commit = migration::parse_commit_request(request.body);
                if (!commit) {
                  co_return op_error_response(
                      op_error(OpError::Code::bad_request, commit.error().message));
                }
-               if (auto done = co_await vm->commit_incoming(commit->resume); !done) {
+               if (auto done = co_await (*vm)->commit_incoming(commit->resume); !done) {
                  co_return op_error_response(done.error());
                }
-               co_return json_response(json::serialize(vm->details()));
+               co_return json_response(json::serialize((*vm)->details()));
              });
   router.add(http::verb::delete_, "/v1/migrations/incoming/{name}",
-             [incoming_vm, not_incoming](Request request) -> asio::awaitable<Response> {
-               if (auto refused = not_for_group(request)) {
-                 co_return *refused;
-               }
-               auto vm = incoming_vm(request);
+             [incoming_target](Request request) -> asio::awaitable<Response> {
+               auto vm = incoming_target(request, true);
                if (!vm) {
-                 co_return not_incoming(request);
+                 co_return vm.error();
                }
-               if (auto done = co_await vm->abort_incoming("the source gave up"); !done) {
+               if (auto done = co_await (*vm)->abort_incoming("the source gave up"); !done) {
                  co_return op_error_response(done.error());
                }
                co_return Response{204, "application/json", "", {}, nullptr};
