@@ -23,13 +23,6 @@ using hotplug::conflict;
 
 namespace {
 
-std::string sniff(int fd) {
-  char magic[4] = {};
-  const bool qcow2 =
-      ::pread(fd, magic, sizeof magic, 0) == 4 && std::memcmp(magic, "QFI\xfb", 4) == 0;
-  return qcow2 ? "qcow2" : "raw";
-}
-
 // The drive's medium now (its format node), from QEMU.
 asio::awaitable<std::expected<std::string, OpError>> current_medium(qmp::QmpClient& qmp,
                                                                    std::string vm,
@@ -96,7 +89,7 @@ asio::awaitable<OpResult> Vm::change_medium(std::string disk, std::optional<std:
       co_return std::unexpected(bad_request(fmt::format("cannot insert: {}", fds.error())));
     }
     image = std::move(fds->front());
-    format = sniff(image.get());
+    format = hotplug::sniff_format(image.get());
   }
   if (persist) {
     auto edited =

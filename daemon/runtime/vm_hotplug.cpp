@@ -4,8 +4,10 @@
 // edited for --persist. The QMP arguments come from devices/, the same functions coldplug
 // renders from, so a hot-added device looks like a coldplugged one.
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/json/serialize.hpp>
@@ -42,6 +44,13 @@ OpError qmp_failure(const std::string& vm, std::string_view what, const qmp::Qmp
 bool valid_name(const std::string& name) {
   static const std::regex kName("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
   return name.size() <= 24 && std::regex_match(name, kName);
+}
+
+std::string sniff_format(int fd) {
+  char magic[4] = {};
+  const bool qcow2 =
+      ::pread(fd, magic, sizeof magic, 0) == 4 && std::memcmp(magic, "QFI\xfb", 4) == 0;
+  return qcow2 ? "qcow2" : "raw";
 }
 
 bool is_q35(const policy::VmSpec& spec) {

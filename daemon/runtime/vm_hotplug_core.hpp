@@ -72,6 +72,9 @@ OpError qmp_failure(const std::string& vm, std::string_view what, const qmp::Qmp
                     OpError::Code command_code = OpError::Code::failed);
 // Spec names (validation caps them at 24 so that node names stay within QEMU's 31).
 bool valid_name(const std::string& name);
+// A file attached at run time without a format: qcow2 when it starts with qcow2's magic
+// ("QFI\xfb"), else raw. Its backing file is never opened either way.
+std::string sniff_format(int fd);
 // As the renderer decides it: q35 unless machine.type names another family.
 bool is_q35(const policy::VmSpec& spec);
 asio::awaitable<qmp::QmpDone> run_call(qmp::QmpClient& qmp, const devices::QmpCall& call);

@@ -26,14 +26,6 @@ using hotplug::conflict;
 
 namespace {
 
-// qcow2 files start with "QFI\xfb"; everything else is attached raw.
-std::string sniff_format(int fd) {
-  char magic[4] = {};
-  const bool qcow2 = ::pread(fd, magic, sizeof(magic), 0) == 4 &&
-                     std::memcmp(magic, "QFI\xfb", 4) == 0;
-  return qcow2 ? "qcow2" : "raw";
-}
-
 struct AttachFile {
   UniqueFd fd;  // what QEMU gets: read-write, or read-only for a read-only disk
   struct stat st {};
@@ -55,7 +47,7 @@ std::expected<AttachFile, OpError> check_file(const Vm::DiskAttach& d,
         bad_request(fmt::format("cannot attach {}: {}", d.path, std::strerror(errno))));
   }
   file.format =
-      d.format.value_or(S_ISBLK(file.st.st_mode) ? "raw" : sniff_format(file.fd.get()));
+      d.format.value_or(S_ISBLK(file.st.st_mode) ? "raw" : hotplug::sniff_format(file.fd.get()));
   return file;
 }
 
