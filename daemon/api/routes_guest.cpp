@@ -8,6 +8,7 @@
 #include <chrono>
 
 #include "daemon/api/body_fields.hpp"
+#include "daemon/api/guest_json.hpp"
 #include "daemon/api/routes.hpp"
 
 namespace qmd::daemon::api {
@@ -92,7 +93,7 @@ using GuestHandler = asio::awaitable<Response> (*)(Vm&, const Request&);
 
 asio::awaitable<Response> get_info(Vm& vm, const Request&) {
   auto info = co_await vm.guest_info();
-  co_return info ? ok(std::move(*info)) : op_error_response(info.error());
+  co_return info ? ok(to_json(*info)) : op_error_response(info.error());
 }
 
 asio::awaitable<Response> post_exec(Vm& vm, const Request& request) {
@@ -101,7 +102,7 @@ asio::awaitable<Response> post_exec(Vm& vm, const Request& request) {
     co_return op_error_response(parsed.error());
   }
   auto result = co_await vm.guest_exec(parsed->path, parsed->args, parsed->timeout);
-  co_return result ? ok(std::move(*result)) : op_error_response(result.error());
+  co_return result ? ok(to_json(*result)) : op_error_response(result.error());
 }
 
 asio::awaitable<Response> post_ping(Vm& vm, const Request& request) {

@@ -16,6 +16,7 @@
 #include "cmdline/render.hpp"
 #include "daemon/launch/unique_fd.hpp"
 #include "daemon/runtime/context.hpp"
+#include "daemon/runtime/guest_report.hpp"
 #include "daemon/runtime/migrate_storage.hpp"
 #include "daemon/runtime/migrate_tls.hpp"
 #include "daemon/runtime/operations.hpp"
@@ -213,13 +214,11 @@ class Vm : public std::enable_shared_from_this<Vm> {
   // itself, and a hung agent must not hold up pause, stop or kill. Each pings the agent first
   // (a few seconds at most): Conflict when no agent has answered in this run, timeout when
   // one did and now stays silent.
-  // Everything the agent tells about the guest; a field the agent lacks or fails holds
-  // {"error": "..."}.
-  asio::awaitable<std::expected<boost::json::object, OpError>> guest_info();
-  // Runs `path` with `args` in the guest: {exitCode, signal?, stdout, stderr, truncated}, plus
-  // stdoutBase64/stderrBase64 (the exact bytes) for output that is not UTF-8; timeout when it
-  // runs longer than `limit` (the process keeps running in the guest).
-  asio::awaitable<std::expected<boost::json::object, OpError>> guest_exec(
+  // Everything the agent tells about the guest; a field the agent lacks or fails holds why.
+  asio::awaitable<std::expected<GuestReport, OpError>> guest_info();
+  // Runs `path` with `args` in the guest: its exit code or signal and its output; timeout
+  // when it runs longer than `limit` (the process keeps running in the guest).
+  asio::awaitable<std::expected<qmp::GuestExecResult, OpError>> guest_exec(
       std::string path, std::vector<std::string> args, std::chrono::seconds limit);
   asio::awaitable<OpResult> guest_ping();
   // The password goes to the agent only: never into a log, an event or an error.

@@ -10,7 +10,6 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/json/array.hpp>
 #include <functional>
 
 #include "daemon/runtime/vm.hpp"
@@ -18,7 +17,6 @@
 
 namespace qmd::daemon {
 
-namespace json = boost::json;
 using namespace std::chrono_literals;
 
 namespace {
@@ -76,131 +74,6 @@ asio::awaitable<std::optional<OpError>> reach_agent(const std::string& vm, VmSta
   co_return std::nullopt;
 }
 
-// `bytes` with every byte that is not part of a well-formed UTF-8 sequence replaced by '?';
-// `clean` tells whether there was none. JSON strings must be UTF-8, and guest output need not.
-std::string utf8_text(std::string_view bytes, bool& clean) {
-  std::string out;
-  out.reserve(bytes.size());
-  clean = true;
-  std::size_t i = 0;
-  while (i < bytes.size()) {
-    const auto lead = static_cast<unsigned char>(bytes[i]);
-    const std::size_t length = lead < 0x80                   ? 1
-                               : lead >= 0xC2 && lead < 0xE0 ? 2
-                               : lead >= 0xE0 && lead < 0xF0 ? 3
-                               : lead >= 0xF0 && lead < 0xF5 ? 4
-                                                             : 0;
-    bool ok = length != 0 && i + length <= bytes.size();
-    for (std::size_t k = 1; ok && k < length; ++k) {
-      ok = (static_cast<unsigned char>(bytes[i + k]) & 0xC0) == 0x80;
-    }
-    if (!ok) {
-      out.push_back('?');
-      clean = false;
-      ++i;
-      continue;
-    }
-    out.append(bytes.substr(i, length));
-    i += length;
-  }
-  return out;
-}
-
-// Output as text; when it is not UTF-8, also the exact bytes as KEYBase64.
-void put_output(json::object& out, const std::string& key, const std::string& bytes) {
-  bool clean = true;
-  out[key] = utf8_text(bytes, clean);
-  if (!clean) {
-    out[key + "Base64"] = qmp::encode_base64(bytes);
-  }
-}
-
-json::value error_field(std::string message) {
-  json::object out;
-  out["error"] = std::move(message);
-  return out;
-}
-
-json::object os_json(const qmp::GuestOsInfo& os) {
-  json::object out;
-  out["kernelRelease"] = os.kernel_release;
-  out["kernelVersion"] = os.kernel_version;
-  out["machine"] = os.machine;
-  out["id"] = os.id;
-  out["name"] = os.name;
-  out["prettyName"] = os.pretty_name;
-  out["version"] = os.version;
-  out["versionId"] = os.version_id;
-  return out;
-}
-
-json::object timezone_json(const qmp::GuestTimezone& zone) {
-  json::object out;
-  out["zone"] = zone.zone ? json::value(*zone.zone) : json::value(nullptr);
-  out["offsetSeconds"] = zone.offset;
-  return out;
-}
-
-json::array users_json(const std::vector<qmp::GuestUser>& users) {
-  json::array out;
-  for (const auto& user : users) {
-    json::object entry;
-    entry["user"] = user.user;
-    if (user.domain) {
-      entry["domain"] = *user.domain;
-    }
-    entry["loginTime"] = user.login_time;
-    out.push_back(std::move(entry));
-  }
-  return out;
-}
-
-json::array filesystems_json(const std::vector<qmp::GuestFilesystem>& filesystems) {
-  json::array out;
-  for (const auto& fs : filesystems) {
-    json::object entry;
-    entry["name"] = fs.name;
-    entry["mountpoint"] = fs.mountpoint;
-    entry["type"] = fs.type;
-    entry["usedBytes"] = fs.used_bytes ? json::value(*fs.used_bytes) : json::value(nullptr);
-    entry["totalBytes"] = fs.total_bytes ? json::value(*fs.total_bytes) : json::value(nullptr);
-    json::array disks;
-    for (const auto& disk : fs.disks) {
-      json::object d;
-      d["dev"] = disk.dev ? json::value(*disk.dev) : json::value(nullptr);
-      d["serial"] = disk.serial ? json::value(*disk.serial) : json::value(nullptr);
-      d["busType"] = disk.bus_type;
-      d["pciController"] = fmt::format("{:04x}:{:02x}:{:02x}.{:x}", disk.pci_controller.domain,
-                                       disk.pci_controller.bus, disk.pci_controller.slot,
-                                       disk.pci_controller.function);
-      disks.push_back(std::move(d));
-    }
-    entry["disks"] = std::move(disks);
-    out.push_back(std::move(entry));
-  }
-  return out;
-}
-
-json::array interfaces_json(const std::vector<qmp::GuestNetworkInterface>& interfaces) {
-  json::array out;
-  for (const auto& nic : interfaces) {
-    json::object entry;
-    entry["name"] = nic.name;
-    entry["hardwareAddress"] = nic.hardware_address;
-    json::array addresses;
-    for (const auto& ip : nic.ip_addresses) {
-      json::object a;
-      a["type"] = ip.type == qmp::GuestIpAddress::Family::ipv4 ? "ipv4" : "ipv6";
-      a["address"] = ip.address;
-      a["prefix"] = ip.prefix;
-      addresses.push_back(std::move(a));
-    }
-    entry["ipAddresses"] = std::move(addresses);
-    out.push_back(std::move(entry));
-  }
-  return out;
-}
-
 }  // namespace
 
 qmp::QgaOptions Vm::agent_options() {
@@ -246,9 +119,9 @@ qmp::QmpOptions Vm::qmp_options() {
   return options;
 }
 
-// One gather per agent command, each a few lines; long because it lists them all. Moves to
-// structs (not JSON) with the runtime/API split.
-asio::awaitable<std::expected<json::object, OpError>> Vm::guest_info() {
+// One gather per agent command: a timeout ends the whole report (the agent hangs; asking on
+// would only add a timeout per field); any other failure is that field's error.
+asio::awaitable<std::expected<GuestReport, OpError>> Vm::guest_info() {
   auto run = run_;
   if (auto unreachable = co_await reach_agent(name_, state_, run)) {
     co_return std::unexpected(std::move(*unreachable));
@@ -257,93 +130,67 @@ asio::awaitable<std::expected<json::object, OpError>> Vm::guest_info() {
   if (!info) {
     co_return std::unexpected(agent_error(name_, "guest-info", info.error()));
   }
-  json::object out;
-  json::object agent;
-  agent["version"] = info->version;
-  agent["supportedCommands"] = json::array(info->enabled_commands.begin(),
-                                           info->enabled_commands.end());
-  out["agent"] = std::move(agent);
-
-  // Each field: absent from the agent's list -> an error naming the command; the agent's own
-  // error -> that error; a timeout ends the whole request (the agent hangs; asking on would
-  // only add a timeout per field).
+  GuestReport out;
+  out.agent = *info;
   std::optional<OpError> hung;
-  const auto gather = [&](const char* key, const char* command, const auto& result,
-                          const auto& to_json) -> void {
+  // Whether to ask `command` for `field`: not after a hang; not when the agent lacks it (the
+  // field then says so).
+  const auto ask = [&](auto& field, const char* command) {
     if (hung) {
-      return;
+      return false;
     }
-    if (!result) {
-      if (result.error().kind == qmp::QmpError::Kind::timeout) {
-        hung = agent_error(name_, command, result.error());
-        return;
-      }
-      out[key] = error_field(result.error().to_string());
-      return;
+    if (std::ranges::find(info->enabled_commands, command) == info->enabled_commands.end()) {
+      field.error =
+          fmt::format("the guest agent does not offer {} (disabled, or too old)", command);
+      return false;
     }
-    out[key] = to_json(*result);
+    return true;
   };
-  const auto supported = [&](const char* command) {
-    return std::ranges::find(info->enabled_commands, command) != info->enabled_commands.end();
+  const auto gather = [&](auto& field, const char* command, auto& result) {
+    if (result) {
+      field.value = std::move(*result);
+    } else if (result.error().kind == qmp::QmpError::Kind::timeout) {
+      hung = agent_error(name_, command, result.error());
+    } else {
+      field.error = result.error().to_string();
+    }
   };
-  const auto lacks = [&](const char* key, const char* command) {
-    out[key] = error_field(
-        fmt::format("the guest agent does not offer {} (disabled, or too old)", command));
-  };
-
-  if (supported("guest-get-osinfo")) {
-    auto os = co_await qmp::guest_get_osinfo(run->agent);
-    gather("os", "guest-get-osinfo", os, [](const auto& v) { return os_json(v); });
-  } else {
-    lacks("os", "guest-get-osinfo");
+  if (ask(out.os, "guest-get-osinfo")) {
+    auto answer = co_await qmp::guest_get_osinfo(run->agent);
+    gather(out.os, "guest-get-osinfo", answer);
   }
-  if (supported("guest-get-host-name")) {
-    auto host = co_await qmp::guest_get_host_name(run->agent);
-    gather("hostname", "guest-get-host-name", host,
-           [](const std::string& v) { return json::value(v); });
-  } else {
-    lacks("hostname", "guest-get-host-name");
+  if (ask(out.hostname, "guest-get-host-name")) {
+    auto answer = co_await qmp::guest_get_host_name(run->agent);
+    gather(out.hostname, "guest-get-host-name", answer);
   }
-  if (supported("guest-get-timezone")) {
-    auto zone = co_await qmp::guest_get_timezone(run->agent);
-    gather("timezone", "guest-get-timezone", zone,
-           [](const auto& v) { return timezone_json(v); });
-  } else {
-    lacks("timezone", "guest-get-timezone");
+  if (ask(out.timezone, "guest-get-timezone")) {
+    auto answer = co_await qmp::guest_get_timezone(run->agent);
+    gather(out.timezone, "guest-get-timezone", answer);
   }
-  if (supported("guest-get-users")) {
-    auto users = co_await qmp::guest_get_users(run->agent);
-    gather("users", "guest-get-users", users,
-           [](const auto& v) { return users_json(v); });
-  } else {
-    lacks("users", "guest-get-users");
+  if (ask(out.users, "guest-get-users")) {
+    auto answer = co_await qmp::guest_get_users(run->agent);
+    gather(out.users, "guest-get-users", answer);
   }
-  if (supported("guest-get-fsinfo")) {
-    auto filesystems = co_await qmp::guest_get_fsinfo(run->agent);
-    gather("filesystems", "guest-get-fsinfo", filesystems,
-           [](const auto& v) { return filesystems_json(v); });
-  } else {
-    lacks("filesystems", "guest-get-fsinfo");
+  if (ask(out.filesystems, "guest-get-fsinfo")) {
+    auto answer = co_await qmp::guest_get_fsinfo(run->agent);
+    gather(out.filesystems, "guest-get-fsinfo", answer);
   }
-  if (supported("guest-network-get-interfaces")) {
-    auto interfaces = co_await qmp::guest_network_get_interfaces(run->agent);
-    gather("interfaces", "guest-network-get-interfaces", interfaces,
-           [](const auto& v) { return interfaces_json(v); });
-  } else {
-    lacks("interfaces", "guest-network-get-interfaces");
+  if (ask(out.interfaces, "guest-network-get-interfaces")) {
+    auto answer = co_await qmp::guest_network_get_interfaces(run->agent);
+    gather(out.interfaces, "guest-network-get-interfaces", answer);
   }
-  // Frozen, the agent disables most commands above; the status says why.
-  auto frozen = co_await qmp::guest_fsfreeze_status(run->agent);
-  gather("fsfreeze", "guest-fsfreeze-status", frozen, [](qmp::FsFreezeStatus s) {
-    return json::value(s == qmp::FsFreezeStatus::frozen ? "frozen" : "thawed");
-  });
+  if (!hung) {
+    // Frozen, the agent disables most commands above; the status says why.
+    auto frozen = co_await qmp::guest_fsfreeze_status(run->agent);
+    gather(out.fsfreeze, "guest-fsfreeze-status", frozen);
+  }
   if (hung) {
     co_return std::unexpected(std::move(*hung));
   }
   co_return out;
 }
 
-asio::awaitable<std::expected<json::object, OpError>> Vm::guest_exec(
+asio::awaitable<std::expected<qmp::GuestExecResult, OpError>> Vm::guest_exec(
     std::string path, std::vector<std::string> args, std::chrono::seconds limit) {
   auto run = run_;
   if (auto unreachable = co_await reach_agent(name_, state_, run)) {
@@ -353,15 +200,7 @@ asio::awaitable<std::expected<json::object, OpError>> Vm::guest_exec(
   if (!result) {
     co_return std::unexpected(agent_error(name_, "guest-exec of " + path, result.error()));
   }
-  json::object out;
-  out["exitCode"] = result->exit_code;
-  if (result->signal) {
-    out["signal"] = *result->signal;
-  }
-  put_output(out, "stdout", result->out);
-  put_output(out, "stderr", result->err);
-  out["truncated"] = result->truncated;
-  co_return out;
+  co_return std::move(*result);
 }
 
 asio::awaitable<OpResult> Vm::guest_ping() {
