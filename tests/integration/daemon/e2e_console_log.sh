@@ -3,7 +3,9 @@
 # in `qmctl console NAME --log` (and GET /v1/vms/NAME/console/log) without any session ever
 # attached; an interactive session still works and what it shows is kept too; the log
 # outlives the run, holds at most its last 1 MiB when the guest writes more, and answers 404
-# for an unknown VM; an attach to a stopped VM is a 409 pointing at --log.
+# for an unknown VM; an attach to a stopped VM is a 409 pointing at --log. A kernel panic in
+# the guest (sysrq c) reaches qmd through the pvpanic device: the VM is crashed, the event
+# says the guest panicked, and the panic message is in the log.
 source "$(dirname "$0")/lib.sh"
 e2e_setup
 
@@ -54,6 +56,28 @@ scenario_log_bounded_to_1MiB() {
   return 0
 }
 
+# A kernel panic in the test guest (sysrq c) reaches QEMU through the pvpanic device qmd
+# renders: GUEST_PANICKED, the VM crashed with the reason, and the panic's own lines kept in
+# the console log after QEMU is gone.
+scenario_panic_seen() {
+  qm create -f "$(loud_spec pn1)" >/dev/null || fail "create pn1"
+  qm argv pn1 | grep_q -x -- "pvpanic,id=pvpanic0" || fail "no pvpanic in the argv"
+  qm start pn1 >/dev/null || fail "start pn1"
+  wait_agent pn1
+  [[ "$(qm exec pn1 -- sh -c 'ls /sys/bus/platform/drivers/ | grep -c pvpanic')" != 0 ]] ||
+    fail "the guest has no pvpanic driver bound"
+  # The agent never answers this exec: the guest is gone before it could.
+  qm exec pn1 --timeout 5 -- sh -c 'echo c >/proc/sysrq-trigger' >/dev/null 2>&1 || true
+  wait_state pn1 crashed 60
+  api GET '/v1/events?vm=pn1'
+  grep_q '"GuestPanicked"' <<<"$BODY" || fail "no GuestPanicked event: $BODY"
+  grep_q 'the guest kernel panicked' <<<"$BODY" || fail "the event says not why: $BODY"
+  qm -o json show pn1 | json_get 'd["lastError"]' | grep_q "the guest panicked" ||
+    fail "lastError: $(qm -o json show pn1 | json_get 'd["lastError"]')"
+  log_has pn1 "Kernel panic - not syncing" || fail "the panic is not in the console log"
+  qm delete pn1 >/dev/null || fail "delete pn1"
+}
+
 scenario_log_outlives_the_run() {
   qm kill cl1 >/dev/null || fail "kill cl1"
   log_has cl1 END-OF-FLOOD || fail "the log is gone with the run"
@@ -68,7 +92,7 @@ scenario_log_outlives_the_run() {
 failed=0
 for scenario in scenario_boot_messages_kept_without_attach \
   scenario_interactive_session_still_works scenario_log_bounded_to_1MiB \
-  scenario_log_outlives_the_run; do
+  scenario_log_outlives_the_run scenario_panic_seen; do
   if (set -e; $scenario); then
     echo "PASS ${scenario#scenario_}"
   else
