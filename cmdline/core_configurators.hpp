@@ -39,12 +39,15 @@ class MachineConfigurator final : public Configurator {
 // lacks.
 class CpuConfigurator final : public Configurator {
  public:
+  // `hv_crash`: the guest reports panics through the Hyper-V crash MSRs (policy's
+  // panic_notifier decided it from the spec and the host's verdict).
   CpuConfigurator(bool kvm, std::vector<std::string> dropped, std::uint64_t tsc_khz = 0,
-                  std::vector<std::string> dropped_cpu_flags = {})
+                  std::vector<std::string> dropped_cpu_flags = {}, bool hv_crash = false)
       : kvm_(kvm),
         dropped_(std::move(dropped)),
         tsc_khz_(tsc_khz),
-        dropped_cpu_flags_(std::move(dropped_cpu_flags)) {}
+        dropped_cpu_flags_(std::move(dropped_cpu_flags)),
+        hv_crash_(hv_crash) {}
   void configure(const policy::VmSpec& spec, RenderResult& out) const override;
 
  private:
@@ -52,6 +55,7 @@ class CpuConfigurator final : public Configurator {
   std::vector<std::string> dropped_;
   std::uint64_t tsc_khz_;
   std::vector<std::string> dropped_cpu_flags_;
+  bool hv_crash_;
 };
 
 // -smp with topology and the vCPU hotplug ceiling; the pinning plan.

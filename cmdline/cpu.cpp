@@ -56,6 +56,9 @@ void CpuConfigurator::configure(const policy::VmSpec& spec, RenderResult& out) c
   for (const auto& flag : hyperv_cpu_flags(spec, dropped_)) {
     cpu += "," + flag;
   }
+  if (hv_crash_) {
+    cpu += ",hv-crash";
+  }
   for (const auto& flag : cpu_feature_flags(spec.domain.cpu, dropped_cpu_flags_)) {
     cpu += "," + flag;
   }

@@ -4,7 +4,9 @@
 
 #include "cmdline/core_configurators.hpp"
 #include "cmdline/device_configurators.hpp"
+#include "cmdline/panic.hpp"
 #include "cmdline/provisioning.hpp"
+#include "policy/panic_device.hpp"
 
 namespace qmd::cmdline {
 
@@ -26,8 +28,11 @@ std::vector<std::unique_ptr<Configurator>> configurators(const policy::VmSpec& s
   std::vector<std::unique_ptr<Configurator>> list;
   list.push_back(std::make_unique<BaseConfigurator>(paths));
   list.push_back(std::make_unique<MachineConfigurator>(kvm, efi));
+  const bool hyperv_probed = kvm ? host.hyperv_probed : host.hyperv_tcg_probed;
+  const auto* verdicts = hyperv_probed ? (kvm ? &host.hyperv : &host.hyperv_tcg) : nullptr;
+  const bool hv_crash = policy::panic_notifier(spec, verdicts) == policy::PanicNotifier::hv_crash;
   list.push_back(std::make_unique<CpuConfigurator>(kvm, check.dropped_hyperv, host.tsc_khz,
-                                                   check.dropped_cpu_flags));
+                                                   check.dropped_cpu_flags, hv_crash));
   list.push_back(std::make_unique<SmpConfigurator>());
   list.push_back(std::make_unique<MemoryConfigurator>());
   list.push_back(std::make_unique<FirmwareConfigurator>(ovmf, paths));
@@ -50,6 +55,7 @@ std::vector<std::unique_ptr<Configurator>> configurators(const policy::VmSpec& s
   for (auto& c : device_configurators(facts, paths)) {
     list.push_back(std::move(c));
   }
+  list.push_back(std::make_unique<PanicDeviceConfigurator>(!hv_crash));
   return list;
 }
 

@@ -14,7 +14,7 @@ const std::vector<std::string>& known_hyperv_features() {
       "relaxed", "vapic",     "spinlocks", "vpindex",         "runtime",
       "synic",   "time",      "stimer",    "stimer-direct",   "reset",
       "vendor-id", "frequencies", "reenlightenment", "tlbflush", "tlbflush-ext",
-      "ipi",     "evmcs",     "tlbflush-direct", "passthrough"};
+      "ipi",     "evmcs",     "tlbflush-direct", "passthrough", "crash"};
   return features;
 }
 

@@ -1,5 +1,6 @@
-// Streams: /v1/events (newline-delimited JSON, optionally followed) and
-// /v1/vms/{name}/console (an upgraded connection spliced to the VM's serial console). Every
+// Streams: /v1/events (newline-delimited JSON, optionally followed), /v1/vms/{name}/console
+// (an upgraded connection to the VM's serial console, through qmd's console log) and
+// /v1/vms/{name}/console/log (what the console printed). Every
 // write has a deadline (a client that stops reading is dropped), a follower that goes away
 // is noticed at once, and the history is serialised one event at a time, never copied.
 #include <fmt/format.h>
@@ -12,6 +13,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "daemon/api/console_relay.hpp"
 #include "daemon/api/console_sessions.hpp"
 #include "daemon/api/routes.hpp"
 #include "daemon/api/stream_io.hpp"
@@ -23,8 +25,6 @@ namespace {
 using stream_socket = asio::local::stream_protocol::socket;
 using std::chrono::milliseconds;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
-// QEMU's console socket takes a connection at once unless its backlog is full.
-constexpr std::chrono::seconds kConsoleConnectTimeout{5};
 
 asio::awaitable<bool> write_line(stream_socket& socket, Event event, milliseconds deadline) {
   const std::string line = boost::json::serialize(event.to_json()) + "\n";
@@ -104,18 +104,12 @@ Response events_response(DaemonContext& ctx, const Request& request) {
   return response;
 }
 
-Response console_unavailable(const Vm& vm, const boost::system::error_code& ec) {
-  if (ec == asio::error::timed_out) {
-    return error_response(
-        504, "Timeout",
-        fmt::format("the console of VM {} did not accept a connection within {} s ({} is "
-                    "busy: QEMU is not taking connections); try again later",
-                    vm.name(), kConsoleConnectTimeout.count(), vm.paths().console_socket()));
-  }
+Response no_console(const Vm& vm) {
   return error_response(409, "Conflict",
-                        fmt::format("VM {} has no console to attach to ({}: {}); is it running "
-                                    "with autoattachSerialConsole?",
-                                    vm.name(), vm.paths().console_socket(), ec.message()));
+                        fmt::format("VM {} has no console to attach to: it is not running, or "
+                                    "its spec sets autoattachSerialConsole: false (qmctl "
+                                    "console {} --log shows what it printed before)",
+                                    vm.name(), vm.name()));
 }
 
 asio::awaitable<Response> console_response(Registry& registry, DaemonContext& ctx,
@@ -129,31 +123,40 @@ asio::awaitable<Response> console_response(Registry& registry, DaemonContext& ct
   if (!request.wants_upgrade) {
     co_return error_response(400, "BadRequest",
                              "the console is a raw byte stream: send Connection: Upgrade and "
-                             "Upgrade: qmd-console (qmctl console does)");
+                             "Upgrade: qmd-console (qmctl console does), or GET "
+                             "/v1/vms/NAME/console/log for what it printed");
+  }
+  auto log = vm->console_log();
+  if (!log->connection()) {
+    co_return no_console(*vm);
   }
   auto lease = sessions->acquire(vm->name(), request.peer);
   if (!lease) {
     co_return error_response(409, "Conflict", console_busy_message(vm->name(), lease.error()));
   }
-  auto executor = co_await asio::this_coro::executor;
-  auto console = std::make_shared<stream_socket>(executor);
-  const std::string path = vm->paths().console_socket();
-  const milliseconds connect_deadline = kConsoleConnectTimeout;
-  stream_socket& console_socket = *console;
-  const auto ec = co_await connect_within(console_socket, path, connect_deadline);
-  if (ec) {
-    co_return console_unavailable(*vm, ec);
-  }
   Response response;
   response.status = 101;
   response.content_type.clear();
   response.headers["Upgrade"] = "qmd-console";
-  response.stream = [console, held = *lease,
+  response.stream = [log, held = *lease,
                      deadline = write_deadline(ctx)](stream_socket& client)
       -> asio::awaitable<void> {
-    co_await relay(client, *console, deadline);
+    co_await console_relay(client, log, deadline);
   };
   co_return response;
+}
+
+// What the serial console printed (the last ConsoleLog::kCapacity bytes, across runs).
+Response console_log_response(Registry& registry, const Request& request) {
+  auto vm = registry.find(request.param("name"));
+  if (!vm) {
+    return error_response(404, "NotFound", fmt::format("no VM named {}", request.param("name")));
+  }
+  const ByteRing& ring = vm->console_log()->ring();
+  Response response;
+  response.content_type = "text/plain";
+  response.body = ring.read(0, ring.held()).bytes;
+  return response;
 }
 
 }  // namespace
@@ -168,6 +171,10 @@ void add_stream_routes(Router& router, Registry& registry, DaemonContext& ctx) {
                auto pending = console_response(registry, ctx, sessions, std::move(request));
                auto response = co_await std::move(pending);
                co_return response;
+             });
+  router.add(http::verb::get, "/v1/vms/{name}/console/log",
+             [&registry](Request request) -> asio::awaitable<Response> {
+               co_return console_log_response(registry, request);
              });
 }
 

@@ -267,13 +267,20 @@ const std::vector<Command>& commands() {
                });
          }});
     t.push_back({{"console",
-                  "console NAME",
-                  "attach to a VM's serial console",
-                  "  In a terminal, Ctrl-] detaches. Over a pipe, EOF on stdin ends it.\n",
-                  {},
+                  "console NAME [--log]",
+                  "attach to a VM's serial console, or print what it printed",
+                  "  In a terminal, Ctrl-] detaches. Over a pipe, EOF on stdin ends it.\n"
+                  "  --log   print the console's kept output (its last 1 MiB) and exit\n",
+                  {{"--log", "", false}},
                   1,
                   1},
-                 [](const Invocation& in) { return console_attach(client_for(in.globals), in.name()); }});
+                 [](const Invocation& in) {
+                   if (in.has("--log")) {
+                     return run_stream(in, "/v1/vms/" + url_escape(in.name()) + "/console/log",
+                                       false, false);
+                   }
+                   return console_attach(client_for(in.globals), in.name());
+                 }});
     t.push_back({{"events",
                   "events [NAME] [--follow]",
                   "recent lifecycle events: TIME VM TYPE STATE MESSAGE",

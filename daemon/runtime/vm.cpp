@@ -120,7 +120,8 @@ Vm::Vm(DaemonContext& ctx, std::string name, std::string spec_text, VmRecord rec
       spec_text_(std::move(spec_text)),
       record_(std::move(record)),
       state_(record_.migrated_to.empty() ? VmState::stopped : VmState::migrated),
-      lock_(ctx.executor) {}
+      lock_(ctx.executor),
+      console_(std::make_shared<ConsoleLog>(ctx.executor)) {}
 
 Vm::~Vm() = default;
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cmdline/render.hpp"
+#include "daemon/runtime/console_log.hpp"
 #include "daemon/launch/unique_fd.hpp"
 #include "daemon/runtime/context.hpp"
 #include "daemon/runtime/guest_report.hpp"
@@ -280,6 +281,10 @@ class Vm : public std::enable_shared_from_this<Vm> {
   // volume qmd creates (hostDisk DiskOrCreate, emptyDisk).
   asio::awaitable<OpResult> resize_disk(std::string disk, std::uint64_t bytes, bool persist);
 
+  // The serial console as qmd keeps it (vm_console.cpp): its log, and QEMU's end for a
+  // session while the VM runs with one.
+  std::shared_ptr<ConsoleLog> console_log() const { return console_; }
+
   // The screen (vm_screen.cpp), of a running or paused VM with a graphics device. No lock.
   struct ScreenSocket {
     std::string path;  // QEMU's VNC server (a Unix socket in the run dir)
@@ -375,6 +380,9 @@ class Vm : public std::enable_shared_from_this<Vm> {
   std::optional<std::string> apply_pinning(const cmdline::RenderResult& rendered,
                                            const std::vector<qmp::CpuInfo>& cpus);
   void watch_events();
+  // qmd becomes the console's client for this run (before the guest runs, so its first
+  // line is kept); `why` heads the run's part of the log ("started", "adopted").
+  asio::awaitable<void> keep_console(std::string why);
   // The agent's and QMP's options with the over-size hooks that log (once per run) and
   // publish what a misbehaving guest or QEMU did (vm_guest.cpp).
   qmp::QgaOptions agent_options();
@@ -456,6 +464,7 @@ class Vm : public std::enable_shared_from_this<Vm> {
   VmState state_ = VmState::stopped;
   AsyncMutex lock_;
   std::shared_ptr<Run> run_;
+  std::shared_ptr<ConsoleLog> console_;  // for the VM's life: the log outlasts each run
   int restarts_ = 0;  // consecutive automatic restarts, for the backoff
   bool retired_ = false;
   std::function<void()> discard_;  // an incoming VM's way out of the registry

@@ -312,6 +312,7 @@ asio::awaitable<OpResult> Vm::start_locked(const IncomingStart* incoming) {
     co_return co_await fail("qmp", *failed);
   }
   watch_events();
+  co_await keep_console(incoming != nullptr ? "incoming" : "started");
   if (rendered->pinning.dedicated) {
     auto cpus = co_await qmp::query_cpus_fast(*run->qmp);
     if (!cpus) {

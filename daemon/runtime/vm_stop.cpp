@@ -152,6 +152,9 @@ asio::awaitable<void> Vm::teardown(Run& run) {
   if (run.qmp) {
     run.qmp->close();
   }
+  if (run_.get() == &run || !run_) {
+    console_->disconnect();
+  }
   if (run.qemu && !run.qemu->exited()) {
     run.qemu->signal(SIGKILL);
     co_await run.qemu->wait_exit_for(10s);

@@ -93,8 +93,13 @@ void Vm::watch_events() {
         self->set_state(VmState::running, "QEMU resumed the vCPUs");
       }
     } else if (event.name == "SHUTDOWN") {
-      run->guest_shutdown = true;
       const auto* reason = event.data.if_contains("reason");
+      // QEMU's panic action (shutdown by default) follows GUEST_PANICKED with a SHUTDOWN
+      // of reason guest-panic: still a crash, not a power-off.
+      const bool after_panic = (reason != nullptr && reason->is_string() &&
+                                reason->as_string() == "guest-panic") ||
+                               !run->kill_reason.empty();
+      run->guest_shutdown = !after_panic;
       std::string message = fmt::format("QEMU shutting down ({})",
                                         reason != nullptr && reason->is_string()
                                             ? std::string(reason->as_string())
@@ -274,6 +279,7 @@ asio::awaitable<bool> Vm::adopt() {
     co_return false;
   }
   watch_events();
+  co_await keep_console("adopted (what it printed before is not kept)");
   if (record_.incoming) {
     const bool kept = co_await keep_incoming(run, *pid);
     if (kept) {

@@ -71,9 +71,10 @@ pkg=$work/pkg
 depmod -b "$pkg" "$kver"
 # In the Debian cloud kernel (CONFIG_*=y): ACPI CPU/memory hotplug, PCIe hotplug, TPM TIS/CRB,
 # ext4, devtmpfs, unix/packet sockets. Everything below is =m and not compressed (sr_mod:
-# SCSI CD-ROMs, for the media tests).
+# SCSI CD-ROMs, for the media tests; pvpanic_mmio: the ISA pvpanic device qmd gives every
+# guest, so a panic reaches QEMU as GUEST_PANICKED).
 modules=(virtio_pci virtio_blk virtio_scsi sd_mod virtio_net virtio_console virtio_balloon
-  virtio_mem virtio_rng sr_mod)
+  virtio_mem virtio_rng sr_mod pvpanic_mmio)
 root=$work/root
 mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,lib/modules,etc/qmd,proc,sys,dev,run,tmp,mnt,root}
 : >"$root/etc/qmd/modules.order"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The daemon stays responsive whatever a member of its API group does (a root-run qmd, the
 # attacks made as a plain group member): console sessions beyond one per VM are 409 and a
-# console whose QEMU takes no connections is a 504 while root is served; a thousand
+# console whose QEMU takes no more connections still serves a session (qmd holds its own
+# connection) while root is served; a thousand
 # abandoned events followers leave no fd behind; a follower that stops reading is dropped
 # after the write deadline; the per-uid connection cap refuses a member while root gets in;
 # oversized bodies are 413; malformed and deeply nested bodies are 400 and leave qmd's RSS
@@ -83,24 +84,23 @@ scenario_console_one_session_per_vm() {
   qm kill con1 >/dev/null && qm delete con1 >/dev/null || fail "kill/delete con1"
 }
 
-scenario_console_connect_deadline() {
+scenario_console_full_backlog() {
   local file
   file=$(spec con2)
   qm create -f "$file" >/dev/null || fail "create con2"
   qm start con2 >/dev/null || fail "start con2"
-  # QEMU's console socket stops taking connections (its backlog full): what four stuck
-  # console sessions did before. Root does this directly to the socket.
+  # QEMU's console socket stops taking connections (its backlog full). qmd has held its own
+  # connection since the start (the console log), so a session is not held up by it.
   touch "$T/hold.fill"
   python3 "$CLIENT" fill-backlog "$T/run/vms/con2/console.sock" "$T/fill.out" "$T/hold.fill" &
   local filler=$!
   EXTRA_PIDS+=("$filler")
   wait_for 10 "the backlog of con2's console to fill" file_exists "$T/fill.out"
   local started=$(now_ms) out
-  out=$(as_member "$QMCTL_BIN" -s "$SOCK" console con2 </dev/null 2>&1) &&
-    fail "console on a full backlog succeeded: $out"
-  grep_q "did not accept a connection within 5 s" <<<"$out" || fail "no 504 message: $out"
+  out=$(as_member "$QMCTL_BIN" -s "$SOCK" console con2 </dev/null 2>&1) ||
+    fail "console on a full backlog of QEMU's socket failed: $out"
   root_served
-  (($(now_ms) - started < 15000)) || fail "the console refusal took $(($(now_ms) - started)) ms"
+  (($(now_ms) - started < 15000)) || fail "the console session took $(($(now_ms) - started)) ms"
   rm -f "$T/hold.fill"
   wait "$filler" || true
   qm kill con2 >/dev/null && qm delete con2 >/dev/null || fail "kill/delete con2"
@@ -226,7 +226,7 @@ scenario_device_count_is_400() {
 }
 
 failed=0
-for scenario in scenario_console_one_session_per_vm scenario_console_connect_deadline \
+for scenario in scenario_console_one_session_per_vm scenario_console_full_backlog \
   scenario_abandoned_followers_free_their_fds scenario_stalled_follower_dropped_after_deadline \
   scenario_per_uid_cap_member_refused_root_served scenario_oversized_bodies_are_413 \
   scenario_device_count_is_400 scenario_malformed_requests_leave_rss_at_idle \

@@ -35,6 +35,7 @@ inline constexpr ApiRoute kApiRoutes[] = {
     {verb::get, "/v1/vms/{name}/logs", false},
     {verb::get, "/v1/events", false},
     {verb::get, "/v1/vms/{name}/console", false},
+    {verb::get, "/v1/vms/{name}/console/log", false},
     {verb::get, "/v1/vms/{name}/guest", false},
     {verb::post, "/v1/vms/{name}/guest/exec", false},
     {verb::post, "/v1/vms/{name}/guest/ping", false},

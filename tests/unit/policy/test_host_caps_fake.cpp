@@ -170,7 +170,7 @@ TEST_CASE("unknown keys and bad values are errors naming the word") {
   CHECK(error_of("hyperv=relaxed,turbo") ==
         "unknown Hyper-V feature \"turbo\" in \"hyperv=relaxed,turbo\"; known: relaxed,vapic,"
         "spinlocks,vpindex,runtime,synic,time,stimer,stimer-direct,reset,vendor-id,frequencies,"
-        "reenlightenment,tlbflush,tlbflush-ext,ipi,evmcs,tlbflush-direct,passthrough");
+        "reenlightenment,tlbflush,tlbflush-ext,ipi,evmcs,tlbflush-direct,passthrough,crash");
   CHECK(error_of("kvm=no hyperv=all") ==
         "\"hyperv=all\" needs kvm=yes: without KVM nothing is probed");
 }

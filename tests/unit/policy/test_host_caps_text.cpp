@@ -134,6 +134,10 @@ TEST_CASE("a described host as JSON") {
       "passthrough": {
         "accepted": false,
         "detail": "refused by the described host"
+      },
+      "crash": {
+        "accepted": false,
+        "detail": "refused by the described host"
       }
     }
   },
@@ -204,6 +208,10 @@ TEST_CASE("a described host as JSON") {
       },
       "passthrough": {
         "accepted": true
+      },
+      "crash": {
+        "accepted": false,
+        "detail": "refused by the described host"
       }
     }
   },
@@ -264,6 +272,7 @@ hyperv (kvm, -cpu host): accepted: relaxed, vpindex, synic
                          refused:  evmcs (refused by the described host)
                          refused:  tlbflush-direct (refused by the described host)
                          refused:  passthrough (refused by the described host)
+                         refused:  crash (refused by the described host)
 hyperv (tcg, -cpu max):  accepted: relaxed, vapic, spinlocks, runtime, time, reset, vendor-id,
                                    frequencies, reenlightenment, evmcs, tlbflush-direct, passthrough
                          refused:  vpindex (refused by the described host)
@@ -273,6 +282,7 @@ hyperv (tcg, -cpu max):  accepted: relaxed, vapic, spinlocks, runtime, time, res
                          refused:  tlbflush (refused by the described host)
                          refused:  tlbflush-ext (refused by the described host)
                          refused:  ipi (refused by the described host)
+                         refused:  crash (refused by the described host)
 vhost-net:               yes
 hugepages:               2Mi: 512 free of 1024
                          1Gi: 0 free of 4

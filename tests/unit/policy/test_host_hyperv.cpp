@@ -17,7 +17,7 @@ TEST_CASE("known Hyper-V features are unique and list dependencies first") {
                      "relaxed", "vapic", "spinlocks", "vpindex", "runtime", "synic", "time",
                      "stimer", "stimer-direct", "reset", "vendor-id", "frequencies",
                      "reenlightenment", "tlbflush", "tlbflush-ext", "ipi", "evmcs",
-                     "tlbflush-direct", "passthrough"});
+                     "tlbflush-direct", "passthrough", "crash"});
   for (std::size_t i = 0; i < known.size(); ++i) {
     for (const auto& dep : hyperv_dependencies(known[i])) {
       const auto at = std::ranges::find(known, dep);
