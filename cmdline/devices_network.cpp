@@ -1,4 +1,6 @@
 // NicsConfigurator: interfaces + their binding -> -netdev backends and guest NICs.
+#include <algorithm>
+
 #include "cmdline/device_configurators.hpp"
 #include "cmdline/devices_layout.hpp"
 #include "cmdline/devices_params.hpp"
@@ -7,6 +9,11 @@
 #include "devices/passt.hpp"
 
 namespace qmd::cmdline {
+
+namespace {
+// KubeVirt's cap on networkInterfaceMultiqueue: one queue per vCPU, at most 256.
+constexpr std::uint32_t kMaxNicQueues = 256;
+}  // namespace
 
 devices::NicParams nic_params(const policy::VmSpec& spec, const policy::InterfaceDevice& iface,
                               const devices::PciSlot& slot, const DeviceFacts& facts) {
@@ -26,7 +33,7 @@ devices::NicParams nic_params(const policy::VmSpec& spec, const policy::Interfac
   // masquerade and user: slirp (masquerade: passt for an unprivileged qmd, see configure).
   p.vhost = facts.vhost_net;
   if (devs.network_interface_multiqueue.value_or(false)) {
-    p.queues = facts.vcpus;
+    p.queues = std::min(facts.vcpus, kMaxNicQueues);
   }
   p.transitional = devs.use_virtio_transitional.value_or(false);
   p.boot_order = iface.boot_order;
