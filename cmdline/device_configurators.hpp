@@ -22,6 +22,11 @@ struct DeviceFacts {
   std::string swtpm = "/usr/bin/swtpm";
   std::string swtpm_setup = "/usr/bin/swtpm_setup";
   std::uint32_t hotplug_ports = 4;  // spare pcie-root-ports for hotplug (q35)
+  // interfaces[].ports: the host ports the daemon chose (a forward missing here uses its own
+  // number), and whether masquerade runs on passt (qmd cannot make taps: not root).
+  std::vector<policy::PortForward> port_forwards;
+  bool passt_for_masquerade = false;
+  std::string passt = "/usr/bin/passt";
   // No bridge map: a bridge binding renders a tap named devices::bridge_tap_name; the daemon
   // creates that tap and enslaves it to the bridge from its config.
 };

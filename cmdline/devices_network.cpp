@@ -1,11 +1,19 @@
 // NicsConfigurator: interfaces + their binding -> -netdev backends and guest NICs.
+#include <algorithm>
+
 #include "cmdline/device_configurators.hpp"
 #include "cmdline/devices_layout.hpp"
 #include "cmdline/devices_params.hpp"
 #include "devices/naming.hpp"
 #include "devices/nic.hpp"
+#include "devices/passt.hpp"
 
 namespace qmd::cmdline {
+
+namespace {
+// KubeVirt's cap on networkInterfaceMultiqueue: one queue per vCPU, at most 256.
+constexpr std::uint32_t kMaxNicQueues = 256;
+}  // namespace
 
 devices::NicParams nic_params(const policy::VmSpec& spec, const policy::InterfaceDevice& iface,
                               const devices::PciSlot& slot, const DeviceFacts& facts) {
@@ -22,10 +30,10 @@ devices::NicParams nic_params(const policy::VmSpec& spec, const policy::Interfac
     p.tap = true;
     p.tap_name = devices::bridge_tap_name(spec.name, iface.name);
   }
-  // masquerade and user: slirp. qmd has no pod network, so masquerade is user-mode NAT.
+  // masquerade and user: slirp (masquerade: passt for an unprivileged qmd, see configure).
   p.vhost = facts.vhost_net;
   if (devs.network_interface_multiqueue.value_or(false)) {
-    p.queues = facts.vcpus;
+    p.queues = std::min(facts.vcpus, kMaxNicQueues);
   }
   p.transitional = devs.use_virtio_transitional.value_or(false);
   p.boot_order = iface.boot_order;
@@ -33,10 +41,43 @@ devices::NicParams nic_params(const policy::VmSpec& spec, const policy::Interfac
   return p;
 }
 
+namespace {
+
+bool uses_passt(const policy::InterfaceDevice& iface, const DeviceFacts& facts) {
+  return iface.binding == "passt" || (iface.binding == "masquerade" && facts.passt_for_masquerade);
+}
+
+// passt's sidecar for `iface`: it must listen before QEMU starts.
+SidecarCommand passt_sidecar(const policy::InterfaceDevice& iface, const DeviceFacts& facts,
+                             const VmPaths& paths, std::vector<policy::PortForward> forwards) {
+  devices::PasstParams passt;
+  passt.binary = facts.passt;
+  passt.socket = paths.passt_socket(iface.name);
+  passt.pid_file = paths.passt_pid(iface.name);
+  passt.forwards = std::move(forwards);
+  SidecarCommand sidecar;
+  sidecar.name = "passt-" + iface.name;
+  sidecar.argv = devices::passt_argv(passt);
+  sidecar.ready_socket = passt.socket;
+  sidecar.pid_file = passt.pid_file;
+  sidecar.own_sandbox = true;
+  return sidecar;
+}
+
+}  // namespace
+
 void NicsConfigurator::configure(const policy::VmSpec& spec, RenderResult& out) const {
   const auto layout = layout_devices(spec, facts_);
   for (const auto& iface : interfaces_to_render(spec)) {
-    const auto params = nic_params(spec, iface, layout.nics.at(iface.name), facts_);
+    auto params = nic_params(spec, iface, layout.nics.at(iface.name), facts_);
+    auto forwards = policy::interface_forwards(spec, iface.name, facts_.port_forwards);
+    out.forwards.insert(out.forwards.end(), forwards.begin(), forwards.end());
+    if (uses_passt(iface, facts_)) {
+      params.passt_socket = paths_.passt_socket(iface.name);
+      out.sidecars.push_back(passt_sidecar(iface, facts_, paths_, std::move(forwards)));
+    } else if (!params.tap) {
+      params.forwards = std::move(forwards);
+    }
     out.argv.append(devices::nic_options(devices::nic_parts(params)));
     if (iface.binding == "bridge") {
       for (const auto& net : spec.networks) {

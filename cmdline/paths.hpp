@@ -17,6 +17,13 @@ struct VmPaths {
   std::string swtpm_ctrl_socket() const { return run_dir + "/swtpm-ctrl.sock"; }
   std::string swtpm_pid() const { return run_dir + "/swtpm.pid"; }
   std::string swtpm_log() const { return run_dir + "/swtpm.log"; }
+  // passt, one per interface (`iface` is the interface's device id part: net-X's X).
+  std::string passt_socket(const std::string& iface) const {
+    return run_dir + "/passt-" + iface + ".sock";
+  }
+  std::string passt_pid(const std::string& iface) const {
+    return run_dir + "/passt-" + iface + ".pid";
+  }
   std::string nvram(bool persistent) const {
     return (persistent ? state_dir : run_dir) + "/OVMF_VARS.fd";
   }

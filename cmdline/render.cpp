@@ -46,6 +46,8 @@ std::vector<std::unique_ptr<Configurator>> configurators(const policy::VmSpec& s
   facts.vhost_net = host.vhost_net;
   facts.kvm = kvm;
   facts.vcpus = boot_vcpus(spec);
+  facts.port_forwards = policy.port_forwards;
+  facts.passt_for_masquerade = policy.passt_for_masquerade;
   if (!host.swtpm.path.empty()) {
     facts.swtpm = host.swtpm.path;
   }

@@ -18,10 +18,14 @@
 namespace qmd::cmdline {
 
 struct SidecarCommand {
-  std::string name;               // "swtpm-setup" (run once, to completion) or "swtpm"
+  std::string name;               // "swtpm-setup" (run once, to completion), "swtpm", "passt-X"
   std::vector<std::string> argv;  // binary first
   bool run_once = false;          // true: must exit 0 before QEMU starts
   std::string skip_if_exists;     // run_once only: skip when this path exists (manufactured)
+  std::string ready_socket{};     // QEMU starts once this socket exists (passt listens)
+  std::string pid_file{};         // where the daemon finds it again after its own restart
+  bool own_sandbox = false;       // sandboxes itself (passt): qmd's seccomp profile would
+                                  // refuse the namespaces it makes
 };
 
 struct FilePrep {
@@ -56,6 +60,8 @@ struct RenderResult {
   std::vector<FilePrep> prepare;
   std::vector<SeedPlan> seeds;  // seed images the daemon builds before QEMU starts
   std::vector<TapPlan> taps;
+  // interfaces[].ports as rendered: each forward with the host port it listens on.
+  std::vector<policy::PortForward> forwards;
   PinningPlan pinning;
   std::vector<std::string> env;       // extra NAME=VALUE for QEMU (TZ for the guest clock)
   std::vector<std::string> warnings;  // e.g. Hyper-V features dropped under bestEffort

@@ -1,5 +1,7 @@
 #include "devices/nic.hpp"
 
+#include <fmt/format.h>
+
 #include "devices/naming.hpp"
 
 namespace qmd::devices {
@@ -13,6 +15,26 @@ std::string nic_driver(const NicParams& p) {
   return p.model;  // e1000e, e1000: QEMU device names already
 }
 
+// The host side: slirp (user), passt's socket (stream) or a tap.
+Component nic_backend(const NicParams& p) {
+  if (!p.passt_socket.empty()) {
+    return {"stream",
+            {{"id", netdev_id(p.name)},
+             {"server", false},
+             {"addr.type", std::string("unix")},
+             {"addr.path", p.passt_socket}}};
+  }
+  Component netdev{p.tap ? "tap" : "user", {{"id", netdev_id(p.name)}}};
+  if (!p.tap) {
+    for (const auto& f : p.forwards) {
+      // Every host address, as KubeVirt's slirp forwards the pod's ports.
+      netdev.props.push_back({"hostfwd", fmt::format("{}::{}-:{}", f.protocol == "UDP" ? "udp" : "tcp",
+                                                     f.host_port, f.guest_port)});
+    }
+  }
+  return netdev;
+}
+
 }  // namespace
 
 bool tap_multiqueue(const NicParams& p) {
@@ -23,7 +45,7 @@ NicParts nic_parts(const NicParams& p) {
   const bool virtio = p.model == "virtio";
   const bool multiqueue = tap_multiqueue(p);
 
-  Component netdev{p.tap ? "tap" : "user", {{"id", netdev_id(p.name)}}};
+  Component netdev = nic_backend(p);
   if (p.tap) {
     netdev.props.push_back({"ifname", p.tap_name});
     // QEMU runs with -sandbox spawn=deny: it must never run the ifup scripts.

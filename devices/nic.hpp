@@ -9,6 +9,7 @@
 #include "devices/fragment.hpp"
 #include "devices/pci.hpp"
 #include "devices/props.hpp"
+#include "policy/port_forward.hpp"
 #include "devices/qmp_call.hpp"
 
 namespace qmd::devices {
@@ -21,6 +22,10 @@ struct NicParams {
   // tap: an existing host tap named `tap_name` (the daemon made it, or the user did).
   bool tap = false;
   std::string tap_name;
+  // passt: a stream netdev on passt's Unix socket (an unprivileged qmd's masquerade).
+  std::string passt_socket;
+  // user (slirp) only: hostfwd rules; passt forwards in its own argv.
+  std::vector<policy::PortForward> forwards;
   bool vhost = false;        // host has /dev/vhost-net and the model is virtio
   std::uint32_t queues = 1;  // > 1: multiqueue (tap + virtio only)
   bool transitional = false;

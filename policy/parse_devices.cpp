@@ -38,6 +38,16 @@ void read_disk(MapReader& disk, DiskDevice& out) {
   }
 }
 
+// KubeVirt's Port; the values are checked by validation (validate_networks.cpp).
+void read_port(MapReader& port, InterfacePort& out) {
+  port.read("name", out.name);
+  port.require("port");
+  std::optional<std::uint32_t> number;
+  port.read("port", number);
+  out.port = number.value_or(0);
+  port.read("protocol", out.protocol);
+}
+
 void read_interface(MapReader& iface, InterfaceDevice& out) {
   iface.require("name");
   iface.read("name", out.name);
@@ -45,9 +55,9 @@ void read_interface(MapReader& iface, InterfaceDevice& out) {
   iface.read("macAddress", out.mac_address);
   iface.read("bootOrder", out.boot_order);
   iface.read("pciAddress", out.pci_address);
-  iface.accept_ignored("ports",
-                       "has no effect on one host (it forwards the pod's ports in a cluster); "
-                       "ignored: the guest is reached at its own address");
+  iface.read_list("ports", [&](MapReader& port, std::size_t) {
+    read_port(port, out.ports.emplace_back());
+  });
   if (iface.has("sriov")) {
     iface.reject("sriov",
                  "SR-IOV is not available on one host: qmd passes no virtual function to a "
@@ -60,9 +70,9 @@ void read_interface(MapReader& iface, InterfaceDevice& out) {
                  "network named under bridges: in qmd.yaml)");
     return;
   }
-  constexpr std::array<std::string_view, 5> kBindings{"masquerade", "user", "slirp", "bridge",
-                                                      "tap"};
-  const auto which = iface.one_of({"masquerade", "user", "slirp", "bridge", "tap"});
+  constexpr std::array<std::string_view, 6> kBindings{"masquerade", "user", "slirp", "passt",
+                                                      "bridge",     "tap"};
+  const auto which = iface.one_of({"masquerade", "user", "slirp", "passt", "bridge", "tap"});
   if (!which) {
     return;
   }

@@ -167,14 +167,25 @@ struct DiskDevice {
   bool for_volume = false;  // added for a volume no disk named; its name is checked there
 };
 
+// interfaces[].ports: KubeVirt's Port, a host port forwarded to the guest (masquerade, user,
+// passt). Which host port serves it is the daemon's choice at start (the same number when
+// free, else one from qmd.yaml's network.ports.range).
+struct InterfacePort {
+  std::optional<std::string> name;  // IANA_SVC_NAME
+  std::uint32_t port = 0;           // 1-65535
+  std::string protocol = "TCP";     // TCP|UDP
+  bool operator==(const InterfacePort&) const = default;
+};
+
 struct InterfaceDevice {
   std::string name;
   std::optional<std::string> model;  // virtio|e1000e|e1000
   std::optional<std::string> mac_address;
-  std::string binding;  // masquerade|user|bridge|tap (exactly one)
+  std::string binding;  // masquerade|user|passt|bridge|tap (exactly one)
   std::optional<std::uint32_t> boot_order;
   std::optional<std::string> pci_address;
   std::optional<std::string> tap_name;  // tap binding: host tap device name (our extension)
+  std::vector<InterfacePort> ports;
 };
 
 struct InputDevice {

@@ -3,8 +3,10 @@
 #include <expected>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "policy/host_caps.hpp"
+#include "policy/port_forward.hpp"
 #include "policy/spec.hpp"
 #include "policy/spec_error.hpp"
 
@@ -17,6 +19,11 @@ struct RunPolicy {
   std::string state_dir;             // where persistent TPM/EFI state lives; "" = none
   std::map<std::string, std::string> pvc_dirs;  // unused for now: PVC name -> directory
   std::map<std::string, std::string> bridges;   // multus networkName -> host bridge
+  // The host ports the daemon chose for this run (interfaces[].ports); a forward missing
+  // here is rendered on its own number.
+  std::vector<PortForward> port_forwards;
+  // qmd cannot create taps (it is not root): masquerade interfaces use a passt sidecar.
+  bool passt_for_masquerade = false;
 };
 
 // Fills KubeVirt's defaults into every unset field that rendering needs (q35, 1 socket/

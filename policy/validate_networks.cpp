@@ -29,7 +29,8 @@ void validate_binding(const VmSpec& spec, const RunPolicy& policy, std::size_t i
                       const InterfaceDevice& nic, std::size_t j, SpecErrors& errors) {
   const auto& net = spec.networks[j];
   const auto rel = fmt::format("{}.{}", nic_path(i), nic.binding);
-  const bool pod_binding = nic.binding == "masquerade" || nic.binding == "user";
+  const bool pod_binding =
+      nic.binding == "masquerade" || nic.binding == "user" || nic.binding == "passt";
   if (pod_binding && net.kind != NetworkKind::pod) {
     errors.push_back(spec.source.error_at(
         rel, fmt::format("{} works only on a pod network, and network \"{}\" is multus; use "
@@ -38,7 +39,7 @@ void validate_binding(const VmSpec& spec, const RunPolicy& policy, std::size_t i
   } else if (!pod_binding && net.kind != NetworkKind::multus) {
     errors.push_back(spec.source.error_at(
         rel, fmt::format("{} needs a multus network naming a host bridge, and network \"{}\" is "
-                         "the pod network; use masquerade or user",
+                         "the pod network; use masquerade, user or passt",
                          nic.binding, net.name)));
   } else if (nic.binding == "bridge" && !policy.bridges.contains(net.multus_network_name)) {
     errors.push_back(spec.source.error_at(
@@ -63,6 +64,7 @@ void validate_interfaces(const VmSpec& spec, const RunPolicy& policy, SpecErrors
     if (nic.mac_address) {
       validate_mac(spec, i, *nic.mac_address, errors);
     }
+    validate_ports(spec, i, nic, errors);
     std::optional<std::size_t> net;
     for (std::size_t j = 0; j < spec.networks.size() && !net; ++j) {
       if (spec.networks[j].name == nic.name) {

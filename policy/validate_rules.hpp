@@ -35,5 +35,8 @@ void validate_features(const VmSpec& spec, SpecErrors& errors);
 void validate_devices(const VmSpec& spec, const RunPolicy& policy, SpecErrors& errors);
 void validate_networks(const VmSpec& spec, const RunPolicy& policy, SpecErrors& errors);
 void validate_volumes(const VmSpec& spec, SpecErrors& errors);
+// interfaces[i].ports (validate_ports.cpp); called by validate_networks.
+void validate_ports(const VmSpec& spec, std::size_t i, const InterfaceDevice& nic,
+                    SpecErrors& errors);
 
 }  // namespace qmd::policy::rules

@@ -35,6 +35,29 @@ std::string header(const std::string& text, const std::string& prefix) {
   return out;
 }
 
+// `# run: forward=IFACE/TCP/80=20080` words: the host ports the daemon would have chosen.
+std::vector<policy::PortForward> chosen_forwards(const std::string& run) {
+  std::vector<policy::PortForward> out;
+  std::istringstream words(run);
+  for (std::string word; words >> word;) {
+    if (!word.starts_with("forward=")) {
+      continue;
+    }
+    std::istringstream parts(word.substr(8));
+    policy::PortForward f;
+    std::string guest;
+    std::string host;
+    std::getline(parts, f.interface, '/');
+    std::getline(parts, f.protocol, '/');
+    std::getline(parts, guest, '=');
+    std::getline(parts, host);
+    f.guest_port = static_cast<std::uint16_t>(std::stoi(guest));
+    f.host_port = static_cast<std::uint16_t>(std::stoi(host));
+    out.push_back(f);
+  }
+  return out;
+}
+
 std::string errors_text(const policy::SpecErrors& errors) {
   std::string out;
   for (const auto& e : errors) {
@@ -88,6 +111,8 @@ std::string render_golden(const std::string& yaml_path, const std::string& defau
     rp.hyperv = policy::RunPolicy::Hyperv::best_effort;
   }
   rp.bridges = {{"br-prod", "br0"}};
+  rp.passt_for_masquerade = run.find("passt") != std::string::npos;  // an unprivileged qmd
+  rp.port_forwards = chosen_forwards(run);
   cmdline::VmPaths paths{"/run/qmd/vms/" + spec->name, "/var/lib/qmd/vms/" + spec->name};
   rp.state_dir = paths.state_dir;
   auto r = cmdline::render(*spec, *host, paths, rp);
@@ -110,6 +135,14 @@ std::string render_golden(const std::string& yaml_path, const std::string& defau
     if (!s.skip_if_exists.empty()) {
       out += fmt::format("#   skip if exists: {}\n", s.skip_if_exists);
     }
+    if (!s.ready_socket.empty()) {
+      out += fmt::format("#   ready: {} pid: {} own sandbox: {}\n", s.ready_socket, s.pid_file,
+                         s.own_sandbox);
+    }
+  }
+  for (const auto& f : r->forwards) {
+    out += fmt::format("# forward {} {} host {} -> guest {}{}\n", f.interface, f.protocol,
+                       f.host_port, f.guest_port, f.name.empty() ? "" : " (" + f.name + ")");
   }
   for (const auto& p : r->prepare) {
     out += fmt::format("# prepare {} {}{}{} mode={:04o}\n", prep_kind(p.kind), p.path,

@@ -296,16 +296,13 @@ TEST_CASE("machine.type \"\" is the default machine type") {
   CHECK(report("    memory: {guest: 1Gi}\n    machine: {type: \"\"}\n") == "");
 }
 
-TEST_CASE("ports and resourceClaimTemplates are accepted with a warning") {
+TEST_CASE("ports are read, and resourceClaimTemplates accepted with a warning") {
   CHECK(report("    memory: {guest: 1Gi}\n"
                "    devices:\n"
                "      disks: [{name: d, disk: {bus: scsi, rotationRate: 1}}]\n"
                "      interfaces: [{name: default, masquerade: {}, ports: [{port: 80}]}]\n"
                "  networks: [{name: default, pod: {}}]\n"
-               "  volumes: [{name: d, hostDisk: {path: /srv/d.img, type: Disk}}]\n") ==
-        "warning: spec.domain.devices.interfaces[0].ports: has no effect on one host (it "
-        "forwards the pod's ports in a cluster); ignored: the guest is reached at its own "
-        "address (vm.yaml:9:52)\n");
+               "  volumes: [{name: d, hostDisk: {path: /srv/d.img, type: Disk}}]\n") == "");
   const auto spec = parse_spec("apiVersion: kubevirt.io/v1\n"
                                "kind: VirtualMachine\n"
                                "metadata: {name: c}\n"

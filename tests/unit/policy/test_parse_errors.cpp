@@ -121,11 +121,11 @@ TEST_CASE("exactly-one-of groups name their alternatives") {
        "spec.domain.devices.disks[0].lun: \"disk\" and \"lun\" cannot both be set: set exactly "
        "one of disk, cdrom, lun (vm.yaml:8:29)"},
       {"    devices:\n      interfaces:\n      - name: a\n",
-       "spec.domain.devices.interfaces[0]: set exactly one of masquerade, user, slirp, bridge, "
-       "tap (vm.yaml:8:9)"},
+       "spec.domain.devices.interfaces[0]: set exactly one of masquerade, user, slirp, passt, "
+       "bridge, tap (vm.yaml:8:9)"},
       {"    devices:\n      interfaces:\n      - {name: a, user: {}, bridge: {}}\n",
        "spec.domain.devices.interfaces[0].bridge: \"user\" and \"bridge\" cannot both be set: set "
-       "exactly one of masquerade, user, slirp, bridge, tap (vm.yaml:8:29)"},
+       "exactly one of masquerade, user, slirp, passt, bridge, tap (vm.yaml:8:29)"},
       {"    devices:\n      watchdog: {name: w}\n",
        "spec.domain.devices.watchdog: set exactly one of i6300esb (vm.yaml:7:17)"},
       {"    launchSecurity: {}\n",

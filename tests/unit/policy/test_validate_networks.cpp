@@ -73,7 +73,7 @@ TEST_CASE("bindings fit their network kind; one pod network at most") {
             "multus; use bridge or tap (<spec>)\n" +
             kNic +
             "[2].tap: tap needs a multus network naming a host bridge, and network "
-            "\"pod2\" is the pod network; use masquerade or user (<spec>)\n" +
+            "\"pod2\" is the pod network; use masquerade, user or passt (<spec>)\n" +
             kNet + "[2].pod: only one pod network is allowed (networks[0] is one) (<spec>)\n");
 }
 

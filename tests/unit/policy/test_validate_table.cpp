@@ -59,7 +59,7 @@ const Row kRows[] = {
     {"    memory: {guest: 1Gi}\n    devices:\n      interfaces:\n"
      "      - {name: default, masquerade: {}, bridge: {}}\n",
      "spec.domain.devices.interfaces[0].bridge: \"masquerade\" and \"bridge\" cannot both be set: "
-     "set exactly one of masquerade, user, slirp, bridge, tap (vm.yaml:9:41)"},
+     "set exactly one of masquerade, user, slirp, passt, bridge, tap (vm.yaml:9:41)"},
     {"    memory: {guest: 1Gi}\n    devices:\n      disks:\n"
      "      - {name: a, disk: {}, cdrom: {}}\n",
      "spec.domain.devices.disks[0].cdrom: \"disk\" and \"cdrom\" cannot both be set: set exactly "

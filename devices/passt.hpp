@@ -1,0 +1,24 @@
+#pragma once
+// passt (Debian's `passt`): user-mode networking for an unprivileged qmd's masquerade
+// interfaces, as KubeVirt's passt binding. One passt per interface listens on a Unix socket
+// in the run dir; QEMU joins it with `-netdev stream` (QEMU >= 7.2). passt answers the
+// guest's DHCP, DNS and NDP with the host's own addresses, and forwards the host ports of
+// interfaces[].ports (`-t`/`-u HOST:GUEST`). It serves one QEMU and exits when QEMU goes
+// (`--one-off`), and sandboxes itself (namespaces, its own seccomp filter).
+#include <string>
+#include <vector>
+
+#include "policy/port_forward.hpp"
+
+namespace qmd::devices {
+
+struct PasstParams {
+  std::string binary = "/usr/bin/passt";
+  std::string socket;    // the Unix socket QEMU connects to
+  std::string pid_file;  // written by passt once it listens
+  std::vector<policy::PortForward> forwards;  // this interface's, with their host ports
+};
+
+std::vector<std::string> passt_argv(const PasstParams& params);
+
+}  // namespace qmd::devices
