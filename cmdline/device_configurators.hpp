@@ -22,6 +22,7 @@ struct DeviceFacts {
   std::string swtpm = "/usr/bin/swtpm";
   std::string swtpm_setup = "/usr/bin/swtpm_setup";
   std::uint32_t hotplug_ports = 4;  // spare pcie-root-ports for hotplug (q35)
+  bool masquerade_nat = false;      // masquerade: a tap on the managed NAT bridge, not slirp
   // No bridge map: a bridge binding renders a tap named devices::bridge_tap_name; the daemon
   // creates that tap and enslaves it to the bridge from its config.
 };

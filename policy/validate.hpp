@@ -17,6 +17,9 @@ struct RunPolicy {
   std::string state_dir;             // where persistent TPM/EFI state lives; "" = none
   std::map<std::string, std::string> pvc_dirs;  // unused for now: PVC name -> directory
   std::map<std::string, std::string> bridges;   // multus networkName -> host bridge
+  // masquerade interfaces become a tap on qmd's managed NAT bridge (network.masquerade: nat)
+  // instead of QEMU's user-mode networking.
+  bool masquerade_nat = false;
 };
 
 // Fills KubeVirt's defaults into every unset field that rendering needs (q35, 1 socket/

@@ -129,6 +129,7 @@ policy::RunPolicy run_policy(const DaemonContext& ctx) {
   policy.use_emulation = ctx.config.use_emulation;
   policy.hyperv = ctx.config.hyperv;
   policy.bridges = ctx.config.bridges;
+  policy.masquerade_nat = masquerade_mode(ctx.config) == NetworkConfig::Masquerade::nat;
   policy.state_dir = ctx.config.state_dir;
   return policy;
 }
