@@ -266,6 +266,7 @@ asio::awaitable<bool> Vm::adopt() {
     co_return false;
   }
   watch_events();
+  co_await readopt_taps(run);
   if (record_.incoming) {
     const bool kept = co_await keep_incoming(run, *pid);
     if (kept) {
