@@ -50,7 +50,8 @@ asio::awaitable<void> NatNetwork::adopt() {
   (void)co_await load_leases();
   if (!found.inet_table || !found.bridge_table) {
     // The running guests' guards come back as their VMs are adopted (attach).
-    if (auto made = co_await nft(nat_tables({settings_.bridge, settings_.cidr})); !made) {
+    boost::json::object batch = nat_tables({settings_.bridge, settings_.cidr});
+    if (auto made = co_await nft(std::move(batch)); !made) {
       notice_(fmt::format("NAT network {}: its nftables tables were missing and could not be "
                           "made again: {}",
                           settings_.bridge, made.error()));

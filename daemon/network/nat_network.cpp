@@ -35,7 +35,8 @@ DnsmasqFiles NatNetwork::dnsmasq_files() const {
 
 asio::awaitable<Result> NatNetwork::nft(boost::json::object batch) {
   auto job = [batch = std::move(batch), places = places_] { return nft_apply(batch, places); };
-  co_return co_await run_blocking(pool_, std::move(job));
+  auto applied = co_await run_blocking(pool_, std::move(job));
+  co_return applied;
 }
 
 asio::awaitable<Result> NatNetwork::load_leases() {
@@ -129,7 +130,9 @@ asio::awaitable<std::expected<NatAttachment, std::string>> NatNetwork::attach(
       co_return std::unexpected(fmt::format("NAT network leases: {}", saved.error()));
     }
   }
-  auto guarded = co_await nft(guard_add({tap, lease->mac, lease->ipv4}));
+  const GuestGuard wanted{tap, lease->mac, lease->ipv4};
+  boost::json::object batch = guard_add(wanted);
+  auto guarded = co_await nft(std::move(batch));
   if (!guarded) {
     co_return std::unexpected(guarded.error());
   }
@@ -143,11 +146,14 @@ asio::awaitable<void> NatNetwork::detach(std::string tap) {
   if (attached_.erase(tap) == 0 && !up_) {
     co_return;
   }
-  auto removed = co_await nft(guard_remove(tap));
+  boost::json::object batch = guard_remove(tap);
+  auto removed = co_await nft(std::move(batch));
   if (!removed) {
     // Part of it is gone already (a flushed table): remove what is left, piece by piece.
     for (auto& step : guard_remove_steps(tap)) {
-      (void)co_await nft(one_command(std::move(step)));
+      boost::json::object one = one_command(std::move(step));
+      auto done = co_await nft(std::move(one));
+      (void)done;
     }
   }
 }
