@@ -158,6 +158,16 @@ asio::awaitable<void> NatNetwork::detach(std::string tap) {
   }
 }
 
+asio::awaitable<Result> NatNetwork::set_port_forwards(std::vector<PortForward> forwards) {
+  auto guard = co_await lock_.lock();
+  if (!up_) {
+    co_return std::unexpected(fmt::format("the NAT network {} is not up", settings_.bridge));
+  }
+  boost::json::object batch = port_forwards_replace(forwards);
+  auto applied = co_await nft(std::move(batch));
+  co_return applied;
+}
+
 asio::awaitable<void> NatNetwork::forget(std::string vm) {
   auto guard = co_await lock_.lock();
   if (auto loaded = co_await load_leases(); !loaded) {

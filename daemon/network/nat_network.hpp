@@ -21,6 +21,7 @@
 #include "daemon/network/dnsmasq_sidecar.hpp"
 #include "daemon/network/host_commands.hpp"
 #include "daemon/network/leases.hpp"
+#include "daemon/network/nft_rules.hpp"
 #include "daemon/runtime/sync.hpp"
 
 namespace qmd::daemon::network {
@@ -71,6 +72,10 @@ class NatNetwork : public std::enable_shared_from_this<NatNetwork> {
   asio::awaitable<void> detach(std::string tap);
   // The VM is deleted: its addresses are free again.
   asio::awaitable<void> forget(std::string vm);
+  // Every port forward of the host at once (chain portforwards replaced in one transaction);
+  // the network must be up (a VM attached). For interfaces[].ports.
+  asio::awaitable<std::expected<void, std::string>> set_port_forwards(
+      std::vector<PortForward> forwards);
   // Bridge, tables and dnsmasq removed; refused while a VM is attached, naming them.
   asio::awaitable<std::expected<void, std::string>> down();
 

@@ -64,7 +64,7 @@ start_uplink() {
     >"$T/http.log" 2>&1 &
   EXTRA_PIDS+=($!)
   ip netns exec "$NSU" dnsmasq --keep-in-foreground --no-resolv --no-hosts --bind-interfaces \
-    --listen-address="$UPLINK" --host-record="uplink.test,$UPLINK" \
+    --listen-address="$UPLINK" --local=/test/ --host-record="uplink.test,$UPLINK" \
     --pid-file="$T/uplink-dns.pid" --log-facility="$T/uplink-dns.log" &
   EXTRA_PIDS+=($!)
   uplink_up() { inu curl -sf --max-time 2 "http://$UPLINK:8080/token" >/dev/null; }
