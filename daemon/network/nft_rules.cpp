@@ -39,7 +39,18 @@ json::object rule(const char* family, const std::string& chain_name, json::array
 }
 
 json::object match(const char* op, json::value left, json::value right) {
-  return {{"match", json::object{{"op", op}, {"left", std::move(left)}, {"right", std::move(right)}}}};
+  return {{"match",
+           json::object{{"op", op}, {"left", std::move(left)}, {"right", std::move(right)}}}};
+}
+
+json::object jump(const std::string& target) {
+  return {{"jump", json::object{{"target", target}}}};
+}
+
+// An element of map `ports` (the key alone, or key and verdict).
+json::object ports_element(json::value elem) {
+  return {{"family", "bridge"}, {"table", kTable}, {"name", "ports"},
+          {"elem", json::array{std::move(elem)}}};
 }
 
 json::object payload(const char* protocol, const char* field) {
@@ -85,11 +96,9 @@ json::array nat_rules(const NatRulesPlan& p) {
   // Port forwards apply to packets for one of the host's own addresses, from outside
   // (prerouting) and from the host itself (output).
   for (const char* hook : {"prerouting", "output"}) {
-    out.push_back(rule(inet, hook,
-                       {match("==", json::object{{"fib", json::object{{"result", "type"},
-                                                                     {"flags", json::array{"daddr"}}}}},
-                              "local"),
-                        json::object{{"jump", json::object{{"target", "portforwards"}}}}}));
+    const json::object fib{
+        {"fib", json::object{{"result", "type"}, {"flags", json::array{"daddr"}}}}};
+    out.push_back(rule(inet, hook, {match("==", fib, "local"), jump("portforwards")}));
   }
   return out;
 }
@@ -160,23 +169,15 @@ json::object guard_add(const GuestGuard& g) {
                              match("==", payload("udp", "dport"), 67), verdict("accept")}));
   c.push_back(rule(b, name, {verdict("drop")}));  // anything else: IPv6, VLANs, other types
   c.push_back(json::object{
-      {"add", json::object{{"element", json::object{
-                                           {"family", "bridge"},
-                                           {"table", kTable},
-                                           {"name", "ports"},
-                                           {"elem", json::array{json::array{
-                                                        json::string(g.tap),
-                                                        json::object{{"jump", json::object{{"target", name}}}}}}}}}}}});
+      {"add", json::object{{"element", ports_element(json::array{json::string(g.tap),
+                                                                 jump(name)})}}}});
   return batch(std::move(c));
 }
 
 std::vector<json::object> guard_remove_steps(const std::string& tap) {
   const std::string name = guard_chain(tap);
   return {
-      json::object{{"delete", json::object{{"element", json::object{{"family", "bridge"},
-                                                                    {"table", kTable},
-                                                                    {"name", "ports"},
-                                                                    {"elem", json::array{json::string(tap)}}}}}}},
+      json::object{{"delete", json::object{{"element", ports_element(json::string(tap))}}}},
       json::object{{"flush", json::object{{"chain", chain("bridge", name)}}}},
       json::object{{"delete", json::object{{"chain", chain("bridge", name)}}}},
   };
