@@ -408,6 +408,15 @@ void read_config(MapReader& top, Config& out) {
   read_absolute(top, "qemuBinary", out.qemu_binary);
   read_bridges(top, out);
   read_network(top, out);
+  for (const auto& [network, bridge] : out.bridges) {
+    // A bridge binding's tap there would join without the anti-spoofing guard.
+    if (bridge == out.network.nat.bridge) {
+      top.error_at("bridges", fmt::format("{}: {} is the NAT network's bridge (network.nat."
+                                          "bridge), which only qmd's masquerade taps may join; "
+                                          "name another bridge",
+                                          network, bridge));
+    }
+  }
   read_migration(top, out);
   read_storage(top, out);
   read_absolute(top, "socket", out.socket);
