@@ -97,6 +97,9 @@ scenario_dhcp_stable_address() {
   wait_for 90 "n2's DHCP lease $IP2" guest_ip_is n2 "$IP2"
   qm show n1 | grep_q "^nat default: $IP1 (mac 02:00:00:5a:00:01, bridge qmd0)" ||
     fail "qmctl show: $(qm show n1)"
+  qm network | grep_q "^bridge qmd0 10.91.0.0/24 gateway $GW: up, dnsmasq pid [0-9]" ||
+    fail "qmctl network: $(qm network)"
+  qm network | grep_q "^n2 .*default .*02:00:00:5a:00:02 .*$IP2" || fail "qmctl network: $(qm network)"
 }
 
 scenario_dns_and_uplink() {
