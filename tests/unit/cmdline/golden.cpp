@@ -89,7 +89,7 @@ std::string render_golden(const std::string& yaml_path, const std::string& defau
   }
   rp.bridges = {{"br-prod", "br0"}};
   // `# run: nat`: qmd's managed NAT network is on (network.masquerade: nat).
-  rp.masquerade_nat = run.find("nat") != std::string::npos;
+  rp.masquerade_nat = (" " + run).find(" nat ") != std::string::npos;
   cmdline::VmPaths paths{"/run/qmd/vms/" + spec->name, "/var/lib/qmd/vms/" + spec->name};
   rp.state_dir = paths.state_dir;
   auto r = cmdline::render(*spec, *host, paths, rp);
