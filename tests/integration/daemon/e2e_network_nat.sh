@@ -8,7 +8,7 @@
 # reached from qmd's namespace and from each other; a spoofed source address or MAC does not
 # get through; the network survives a SIGKILL of qmd and of its dnsmasq; `qmctl network
 # down` is refused while VMs use it and then leaves no bridge, table or dnsmasq; a CIDR that
-# overlaps a route is refused naming both, leaving nothing.
+# overlaps a route, and a missing /dev/net/tun, are refused naming them, leaving nothing.
 source "$(dirname "$0")/lib.sh"
 if [[ $(id -u) -ne 0 ]]; then
   echo "skipped: network namespaces, bridges and nftables need root"
@@ -236,6 +236,23 @@ scenario_clashing_cidr() {
   [[ ! -s "$T/run/network/dnsmasq.pid" ]] || fail "a dnsmasq pid file is left"
 }
 
+scenario_no_tun() {
+  log "no /dev/net/tun: the start fails naming it; nothing is left"
+  kill_qmd
+  QMD_ARGS=()
+  # qmd in a mount namespace of its own whose /dev/net is empty.
+  QMD_WRAP=(unshare -m --propagation private sh -c
+    'mount -t tmpfs qmdnotun /dev/net && exec "$@"' sh ip netns exec "$NSQ")
+  start_qmd
+  api POST /v1/vms/n1/start
+  [[ "$STATUS" != 200 ]] || fail "n1 started without /dev/net/tun"
+  grep_q "/dev/net/tun: No such file or directory; the NAT network's taps need it" <<<"$BODY" ||
+    fail "the error does not name /dev/net/tun: $BODY"
+  ! inq ip link show qmd0 >/dev/null 2>&1 || fail "bridge qmd0 is left"
+  ! inq nft list tables | grep_q qmd || fail "tables left"
+  [[ ! -s "$T/run/network/dnsmasq.pid" ]] || fail "a dnsmasq pid file is left"
+}
+
 make_namespaces
 QEMU_USER=root  # /dev/net/tun is 0600 root on these build hosts (see e2e_bridge.sh)
 QMD_MASQUERADE=nat
@@ -256,7 +273,8 @@ IP2=$(nat_ip n2)
 # The scenarios build on each other (one network, one qmd at a time): in order, and the first
 # failure ends the test with its reason.
 for s in scenario_dhcp_stable_address scenario_dns_and_uplink scenario_reachable \
-  scenario_spoofing_dropped scenario_restarts scenario_down_and_stable scenario_clashing_cidr; do
+  scenario_spoofing_dropped scenario_restarts scenario_down_and_stable scenario_clashing_cidr \
+  scenario_no_tun; do
   "$s"
   echo "PASS $s"
 done
