@@ -69,12 +69,21 @@ std::expected<void, std::string> delete_bridge(const std::string& name, const To
 
 std::expected<void, std::string> enable_ip_forward() {
   const char* path = "/proc/sys/net/ipv4/ip_forward";
+  {
+    std::ifstream in(path);
+    std::string now;
+    if (in >> now && now == "1") {
+      return {};  // on already (the host's sysctl.d, or an earlier qmd)
+    }
+  }
   std::ofstream out(path);
   out << "1\n";
   out.flush();
   if (!out) {
-    return std::unexpected(fmt::format("cannot write 1 to {} (IPv4 forwarding, which NAT "
-                                       "needs)",
+    return std::unexpected(fmt::format("net.ipv4.ip_forward is 0 and qmd cannot write 1 to {} "
+                                       "(NAT needs IPv4 forwarding; under systemd /proc/sys is "
+                                       "read-only): set net.ipv4.ip_forward = 1 in "
+                                       "/etc/sysctl.d/",
                                        path));
   }
   return {};
