@@ -27,6 +27,7 @@ struct DeviceFacts {
   std::vector<policy::PortForward> port_forwards;
   bool passt_for_masquerade = false;
   std::string passt = "/usr/bin/passt";
+  bool masquerade_nat = false;      // masquerade: a tap on the managed NAT bridge, not slirp
   // No bridge map: a bridge binding renders a tap named devices::bridge_tap_name; the daemon
   // creates that tap and enslaves it to the bridge from its config.
 };

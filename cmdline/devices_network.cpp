@@ -25,12 +25,14 @@ devices::NicParams nic_params(const policy::VmSpec& spec, const policy::Interfac
   if (iface.binding == "tap") {
     p.tap = true;
     p.tap_name = iface.tap_name.value_or(devices::bridge_tap_name(spec.name, iface.name));
-  } else if (iface.binding == "bridge") {
-    // The daemon creates this tap and enslaves it to the bridge before QEMU starts.
+  } else if (iface.binding == "bridge" || (iface.binding == "masquerade" && facts.masquerade_nat)) {
+    // The daemon creates this tap and joins it to the bridge (a host bridge, or its managed
+    // NAT bridge for masquerade) before QEMU starts.
     p.tap = true;
     p.tap_name = devices::bridge_tap_name(spec.name, iface.name);
   }
-  // masquerade and user: slirp (masquerade: passt for an unprivileged qmd, see configure).
+  // user, and masquerade without the NAT network: QEMU's user-mode networking (slirp);
+  // masquerade on passt for an unprivileged qmd (see configure).
   p.vhost = facts.vhost_net;
   if (devs.network_interface_multiqueue.value_or(false)) {
     p.queues = std::min(facts.vcpus, kMaxNicQueues);
@@ -83,9 +85,12 @@ void NicsConfigurator::configure(const policy::VmSpec& spec, RenderResult& out) 
       for (const auto& net : spec.networks) {
         if (net.name == iface.name) {
           out.taps.push_back({params.tap_name, net.multus_network_name,
-                              devices::tap_multiqueue(params)});
+                              devices::tap_multiqueue(params), false, iface.name, params.mac});
         }
       }
+    } else if (iface.binding == "masquerade" && facts_.masquerade_nat) {
+      out.taps.push_back(
+          {params.tap_name, "", devices::tap_multiqueue(params), true, iface.name, params.mac});
     }
   }
 }

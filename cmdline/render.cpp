@@ -44,6 +44,7 @@ std::vector<std::unique_ptr<Configurator>> configurators(const policy::VmSpec& s
   DeviceFacts facts;
   facts.q35 = is_q35(spec);
   facts.vhost_net = host.vhost_net;
+  facts.masquerade_nat = policy.masquerade_nat;
   facts.kvm = kvm;
   facts.vcpus = boot_vcpus(spec);
   facts.port_forwards = policy.port_forwards;

@@ -45,11 +45,15 @@ struct PinningPlan {
   bool numa_passthrough = false;
 };
 
-// A host tap the daemon must create before QEMU starts (bridge bindings).
+// A host tap the daemon must create before QEMU starts (bridge bindings, and masquerade on
+// the managed NAT network).
 struct TapPlan {
   std::string name;     // the tap QEMU opens by name (ifname=)
   std::string network;  // multus networkName; the daemon's `bridges` maps it to a bridge
   bool multiqueue = false;
+  bool nat = false;       // masquerade: joins the managed NAT bridge (network is empty)
+  std::string interface;  // the spec's interface name
+  std::string mac;        // the guest NIC's MAC (the NAT network's DHCP lease is keyed on it)
   bool operator==(const TapPlan&) const = default;
 };
 

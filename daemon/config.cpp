@@ -16,6 +16,7 @@
 #include <regex>
 #include <utility>
 
+#include "daemon/network/cidr.hpp"
 #include "policy/claims.hpp"
 #include "policy/source_map.hpp"
 #include "policy/yaml_reader.hpp"
@@ -104,6 +105,46 @@ void read_bridges(MapReader& top, Config& out) {
     }
     out.bridges.emplace(network, *bridge);
   }
+}
+
+// network: {masquerade: nat|user, nat: {bridge: qmd0, ipv4: 10.91.0.0/24, dns: true}}
+void read_network(MapReader& top, Config& out) {
+  top.read_map("network", [&out](MapReader& map) {
+    std::optional<std::string> mode;
+    map.read("masquerade", mode);
+    if (mode == "nat") {
+      out.network.masquerade = NetworkConfig::Masquerade::nat;
+    } else if (mode == "user") {
+      out.network.masquerade = NetworkConfig::Masquerade::user;
+    } else if (mode) {
+      map.error_at("masquerade", fmt::format("\"{}\" is not one of nat, user", *mode));
+    }
+    map.read_map("nat", [&out](MapReader& nat) {
+      std::optional<std::string> text;
+      nat.read("bridge", text);
+      if (text) {
+        if (auto why = bad_ifname(*text)) {
+          nat.error_at("bridge", fmt::format("bridge \"{}\" {}", *text, *why));
+        }
+        out.network.nat.bridge = *text;
+      }
+      text.reset();
+      nat.read("ipv4", text);
+      if (text) {
+        auto cidr = network::parse_cidr(*text);
+        if (!cidr) {
+          nat.error_at("ipv4", cidr.error());
+        } else if (cidr->prefix < network::kMinNatPrefix || cidr->prefix > network::kMaxNatPrefix) {
+          nat.error_at("ipv4", fmt::format("{}: use a prefix from /{} to /{}", *text,
+                                           network::kMinNatPrefix, network::kMaxNatPrefix));
+        }
+        out.network.nat.ipv4 = *text;
+      }
+      std::optional<bool> dns;
+      nat.read("dns", dns);
+      out.network.nat.dns = dns.value_or(out.network.nat.dns);
+    });
+  });
 }
 
 // migration: {address: 192.0.2.10, ports: 49152-49215, tls: {dir: /etc/qmd/migration-tls},
@@ -366,6 +407,16 @@ void read_config(MapReader& top, Config& out) {
   read_absolute(top, "presetDir", out.preset_dir);
   read_absolute(top, "qemuBinary", out.qemu_binary);
   read_bridges(top, out);
+  read_network(top, out);
+  for (const auto& [network, bridge] : out.bridges) {
+    // A bridge binding's tap there would join without the anti-spoofing guard.
+    if (bridge == out.network.nat.bridge) {
+      top.error_at("bridges", fmt::format("{}: {} is the NAT network's bridge (network.nat."
+                                          "bridge), which only qmd's masquerade taps may join; "
+                                          "name another bridge",
+                                          network, bridge));
+    }
+  }
   read_migration(top, out);
   read_storage(top, out);
   read_absolute(top, "socket", out.socket);
@@ -430,6 +481,13 @@ std::string images_dir(const Config& config) {
 
 std::string secrets_dir(const Config& config) {
   return config.secrets_dir.empty() ? config.state_dir + "/secrets" : config.secrets_dir;
+}
+
+NetworkConfig::Masquerade masquerade_mode(const Config& config) {
+  if (config.network.masquerade) {
+    return *config.network.masquerade;
+  }
+  return ::geteuid() == 0 ? NetworkConfig::Masquerade::nat : NetworkConfig::Masquerade::user;
 }
 
 std::string socket_path(const Config& config) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <expected>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +37,26 @@ struct AutostartConfig {
   bool operator==(const AutostartConfig&) const = default;
 };
 
+// network: how `masquerade` interfaces (and KubeVirt's pod network) reach the outside.
+// nat: a tap on a bridge qmd creates and owns (network.nat), with DHCP and DNS from a dnsmasq
+// sidecar and NAT to the uplink through nftables (docs/networking.md). user: QEMU's user-mode
+// networking (SLIRP), no host set-up at all.
+struct NatNetworkConfig {
+  std::string bridge = "qmd0";
+  // Private, and clear of the usual home/office LANs (192.168.0-1.x, 10.0.0.x), SLIRP's
+  // 10.0.2.0/24, docker's 172.17.0.0/16, libvirt's 192.168.122.0/24, podman's 10.88.0.0/16,
+  // Kubernetes' 10.96.0.0/12 and 10.244.0.0/16 and k3s' 10.42/10.43.
+  std::string ipv4 = "10.91.0.0/24";
+  bool dns = true;  // dnsmasq answers DNS on the gateway address (forwarding to the host's)
+  bool operator==(const NatNetworkConfig&) const = default;
+};
+struct NetworkConfig {
+  enum class Masquerade { nat, user };
+  std::optional<Masquerade> masquerade;  // unset: nat when qmd runs as root, else user
+  NatNetworkConfig nat;
+  bool operator==(const NetworkConfig&) const = default;
+};
+
 struct Config {
   bool use_emulation = false;  // useEmulation: TCG instead of KVM
   policy::RunPolicy::Hyperv hyperv = policy::RunPolicy::Hyperv::strict;
@@ -43,6 +64,7 @@ struct Config {
   std::string run_dir = "/run/qmd";        // per-VM sockets in <runDir>/vms/NAME
   std::string preset_dir = "/etc/qmd/presets";
   std::map<std::string, std::string> bridges;  // multus networkName -> host bridge
+  NetworkConfig network;
   std::string qemu_binary = "/usr/bin/qemu-system-x86_64";
   // The daemon's own settings (qmctl ignores them).
   std::string socket;                  // API socket; empty: <runDir>/qmd.sock
@@ -112,6 +134,8 @@ std::string claims_dir(const Config& config);
 std::string images_dir(const Config& config);
 // The secrets directory in force: secrets.dir, or <stateDir>/secrets.
 std::string secrets_dir(const Config& config);
+// network.masquerade in force: the setting, else nat for root and user for anyone else.
+NetworkConfig::Masquerade masquerade_mode(const Config& config);
 // <runDir>/qmd.sock for `config`, or its explicit `socket`.
 std::string socket_path(const Config& config);
 // Where qmctl looks for qmd: $QMD_SOCKET, else socket_path(default_config()).

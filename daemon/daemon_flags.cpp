@@ -21,6 +21,8 @@ Flags (each overrides /etc/qmd/qmd.yaml):
   --storage-root DIR  a directory whose files specs may name (repeat for more; replaces
                       storage.roots; default <stateDir>/storage)
   --emulation         run guests under TCG instead of KVM (KubeVirt's useEmulation)
+  --masquerade MODE   nat or user: what masquerade interfaces become (network.masquerade;
+                      default nat as root, user otherwise; docs/networking.md)
   --qemu-user USER    when root, run QEMU and swtpm as USER (default qmd-qemu)
   --group GROUP       members of GROUP may use the API (besides root and qmd's own user)
   --log-level LEVEL   trace, debug, info (default), warn, error
@@ -58,6 +60,12 @@ std::expected<DaemonFlags, std::string> parse_daemon_flags(int argc, char** argv
       ok = value(flags.group);
     } else if (arg == "--log-level") {
       ok = value(flags.log_level);
+    } else if (arg == "--masquerade") {
+      ok = value(flags.masquerade);
+      if (ok && flags.masquerade != "nat" && flags.masquerade != "user") {
+        return std::unexpected(
+            fmt::format("--masquerade \"{}\": use nat or user", flags.masquerade));
+      }
     } else if (arg == "--emulation") {
       flags.emulation = true;
     } else if (arg == "--print-seccomp") {
@@ -93,6 +101,8 @@ std::expected<Config, std::string> daemon_config(const DaemonFlags& flags) {
   if (!flags.qemu_user.empty()) config->qemu_user = flags.qemu_user;
   if (!flags.group.empty()) config->group = flags.group;
   if (flags.emulation) config->use_emulation = true;
+  if (flags.masquerade == "nat") config->network.masquerade = NetworkConfig::Masquerade::nat;
+  if (flags.masquerade == "user") config->network.masquerade = NetworkConfig::Masquerade::user;
   if (!flags.storage_roots.empty()) config->storage_roots = flags.storage_roots;
   return std::move(*config);
 }

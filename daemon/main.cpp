@@ -30,6 +30,7 @@
 #include "daemon/api/routes.hpp"
 #include "daemon/api/routes_host_shutdown.hpp"
 #include "daemon/daemon_flags.hpp"
+#include "daemon/network/nat_network.hpp"
 #include "daemon/runtime/autostart.hpp"
 #include "daemon/runtime/host_probe.hpp"
 #include "daemon/runtime/host_shutdown.hpp"
@@ -235,6 +236,9 @@ int main(int argc, char** argv) {
   DaemonContext ctx{loop.get_executor(), blocking, *config, std::move(start_caps.caps), *presets,
                     *store, events, qemu_user, {}};
   ctx.probe = std::move(start_caps.status);
+  ctx.nat = qmd::daemon::network::nat_network_for(
+      *config, loop.get_executor(), blocking,
+      [](const std::string& notice) { spdlog::warn("{}", notice); });
   Registry registry(ctx);
   Operations operations(loop.get_executor());
   HostShutdown host_shutdown(ctx, registry);
@@ -250,6 +254,7 @@ int main(int argc, char** argv) {
   qmd::daemon::api::add_host_shutdown_routes(router, host_shutdown);
   qmd::daemon::api::add_screen_routes(router, registry, ctx);
   qmd::daemon::api::add_media_routes(router, registry);
+  qmd::daemon::api::add_network_routes(router, ctx);
   qmd::daemon::api::ServerOptions options;
   options.socket_path = socket_path(*config);
   options.group = api_group;
@@ -272,6 +277,9 @@ int main(int argc, char** argv) {
   asio::co_spawn(
       loop,
       [&]() -> asio::awaitable<void> {
+        if (ctx.nat) {  // before the VMs: adopted ones re-attach to it
+          co_await ctx.nat->adopt();
+        }
         const auto problems = co_await registry.load();
         for (const auto& problem : problems) {
           spdlog::warn("{}", problem);

@@ -18,7 +18,7 @@ struct NicParams {
   std::string name;
   std::string model = "virtio";  // virtio|e1000e|e1000
   std::string mac;
-  // user: slirp (KubeVirt's masquerade maps here too: qmd has no pod network to NAT into).
+  // user: slirp (masquerade too when qmd's NAT network is off: network.masquerade: user).
   // tap: an existing host tap named `tap_name` (the daemon made it, or the user did).
   bool tap = false;
   std::string tap_name;

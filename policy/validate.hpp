@@ -24,6 +24,9 @@ struct RunPolicy {
   std::vector<PortForward> port_forwards;
   // qmd cannot create taps (it is not root): masquerade interfaces use a passt sidecar.
   bool passt_for_masquerade = false;
+  // masquerade interfaces become a tap on qmd's managed NAT bridge (network.masquerade: nat)
+  // instead of QEMU's user-mode networking.
+  bool masquerade_nat = false;
 };
 
 // Fills KubeVirt's defaults into every unset field that rendering needs (q35, 1 socket/

@@ -28,6 +28,9 @@ void add_screen_routes(Router& router, Registry& registry, DaemonContext& ctx);
 // /v1/vms/{name}/disks/{disk}/medium, /disks/{disk}/size (routes_media.cpp)
 void add_media_routes(Router& router, Registry& registry);
 
+// /v1/network, /v1/network/down: the managed NAT network (routes_network.cpp)
+void add_network_routes(Router& router, DaemonContext& ctx);
+
 // OpError -> {"error":{code,message}} with its HTTP status; bad_spec also lists "details"
 // and, beside "error", "errors": [{field, line, column, message}], every error of the spec.
 Response op_error_response(const OpError& error);

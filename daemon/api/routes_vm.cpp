@@ -10,6 +10,7 @@
 #include <charconv>
 
 #include "daemon/api/presets_json.hpp"
+#include "daemon/api/network_json.hpp"
 #include "daemon/api/routes.hpp"
 #include "daemon/runtime/blocking.hpp"
 #include "daemon/trial/process.hpp"
@@ -93,8 +94,14 @@ Response not_found(const std::string& name) {
                         fmt::format("no VM named {} (qmctl list shows the VMs)", name));
 }
 
-Response vm_response(const Vm& vm, unsigned status = 200) {
-  return json_response(json::serialize(vm.details()), status);
+Response vm_response(const DaemonContext& ctx, const Vm& vm, unsigned status = 200) {
+  auto details = vm.details();
+  if (ctx.nat) {  // its stable addresses on the NAT network, while stopped too
+    if (auto nat = nat_interfaces_json(*ctx.nat, vm.name()); !nat.empty()) {
+      details["natInterfaces"] = std::move(nat);
+    }
+  }
+  return json_response(json::serialize(details), status);
 }
 
 bool flag(const Request& request, const std::string& key) {
@@ -113,6 +120,7 @@ policy::RunPolicy run_policy(const DaemonContext& ctx) {
   policy.use_emulation = ctx.config.use_emulation;
   policy.hyperv = ctx.config.hyperv;
   policy.bridges = ctx.config.bridges;
+  policy.masquerade_nat = masquerade_mode(ctx.config) == NetworkConfig::Masquerade::nat;
   policy.state_dir = ctx.config.state_dir;
   return policy;
 }
@@ -243,13 +251,13 @@ void add_vm_routes(Router& router, Registry& registry, DaemonContext& ctx) {
                    co_return op_error_response(started.error());
                  }
                }
-               co_return vm_response(*vm, 201);
+               co_return vm_response(ctx, *vm, 201);
              });
 
   router.add(http::verb::get, "/v1/vms/{name}",
-             [&registry](Request request) -> asio::awaitable<Response> {
+             [&registry, &ctx](Request request) -> asio::awaitable<Response> {
                auto vm = registry.find(request.param("name"));
-               co_return vm ? vm_response(*vm) : not_found(request.param("name"));
+               co_return vm ? vm_response(ctx, *vm) : not_found(request.param("name"));
              });
 
   router.add(http::verb::put, "/v1/vms/{name}",
@@ -265,7 +273,7 @@ void add_vm_routes(Router& router, Registry& registry, DaemonContext& ctx) {
                if (auto done = co_await vm->redefine(std::move(request.body)); !done) {
                  co_return op_error_response(done.error());
                }
-               co_return vm_response(*vm);
+               co_return vm_response(ctx, *vm);
              });
 
   router.add(http::verb::delete_, "/v1/vms/{name}",
@@ -286,7 +294,7 @@ void add_vm_routes(Router& router, Registry& registry, DaemonContext& ctx) {
       {"reboot", &simple<&Vm::reboot>}, {"discard-saved", &simple<&Vm::discard_saved_state>}};
   for (const auto& [verb, action] : kActions) {
     router.add(http::verb::post, fmt::format("/v1/vms/{{name}}/{}", verb),
-               [&registry, action](Request request) -> asio::awaitable<Response> {
+               [&registry, &ctx, action](Request request) -> asio::awaitable<Response> {
                  auto vm = registry.find(request.param("name"));
                  if (!vm) {
                    co_return not_found(request.param("name"));
@@ -294,7 +302,7 @@ void add_vm_routes(Router& router, Registry& registry, DaemonContext& ctx) {
                  if (auto done = co_await action(*vm, request); !done) {
                    co_return op_error_response(done.error());
                  }
-                 co_return vm_response(*vm);
+                 co_return vm_response(ctx, *vm);
                });
   }
 

@@ -157,6 +157,14 @@ std::string vm_details(const json::value& vm) {
       out += '\n';
       continue;
     }
+    if (key == "natInterfaces" && value.is_array()) {  // one line per interface
+      for (const auto& nic : value.as_array()) {
+        out += "nat " + text_of(member(nic, "name")) + ": " + text_of(member(nic, "ipAddress")) +
+               " (mac " + text_of(member(nic, "mac")) + ", bridge " +
+               text_of(member(nic, "bridge")) + ")\n";
+      }
+      continue;
+    }
     if (key == "probes" && value.is_object()) {
       out += probes_text(value);
       continue;

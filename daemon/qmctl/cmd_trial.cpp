@@ -174,6 +174,8 @@ int cmd_trial(int argc, char** argv) {
     std::printf("scratch disks: host-local volumes become images under %s/disks\n",
                 loaded->paths.run_dir.c_str());
   }
+  // A trial has no qmd to make the NAT network's taps: masquerade stays user-mode here.
+  loaded->policy.masquerade_nat = false;
   std::printf("render: %s under %s\n", loaded->spec.name.c_str(),
               loaded->policy.use_emulation ? "emulation (TCG)" : "KVM");
   auto rendered = cmdline::render(loaded->spec, loaded->host, loaded->paths, loaded->policy);

@@ -66,6 +66,11 @@ bool is_host_shutdown_command(std::string_view name);
 int cmd_host_shutdown(const std::vector<std::string>& args, GlobalFlags globals);
 std::string host_shutdown_command_summary();
 
+// qmctl network [down] (cmd_network.cpp): the managed NAT network, and its removal.
+bool is_network_command(std::string_view name);
+int cmd_network(const std::vector<std::string>& args, GlobalFlags globals);
+std::string network_command_summary();
+
 // Screen and media commands (cmd_screen.cpp): vnc, screenshot, send-keys, cdrom,
 // resize-disk.
 bool is_screen_command(std::string_view name);

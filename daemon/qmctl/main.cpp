@@ -47,6 +47,7 @@ void print_usage(std::ostream& out) {
   out << kUsageHead << qmd::qmctl::api_command_summary()
       << qmd::qmctl::hotplug_command_summary()
       << "\nLive migration:\n" << qmd::qmctl::migrate_command_summary()
+      << "\nNAT network:\n" << qmd::qmctl::network_command_summary()
       << "\nHost shutdown:\n" << qmd::qmctl::host_shutdown_command_summary()
       << "\nScreen and media:\n" << qmd::qmctl::screen_command_summary()
       << "\nClaims and container disk images:\n" << qmd::qmctl::storage_command_summary()
@@ -139,6 +140,9 @@ int main(int argc, char** argv) {
   }
   if (qmd::qmctl::is_storage_command(cmd)) {
     return qmd::qmctl::cmd_storage(cmd, rest, globals);
+  }
+  if (qmd::qmctl::is_network_command(cmd)) {
+    return qmd::qmctl::cmd_network(rest, globals);
   }
   if (qmd::qmctl::is_host_shutdown_command(cmd)) {
     return qmd::qmctl::cmd_host_shutdown(rest, globals);

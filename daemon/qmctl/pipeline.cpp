@@ -98,6 +98,8 @@ policy::RunPolicy run_policy(const daemon::Config& config) {
   policy.use_emulation = config.use_emulation;
   policy.hyperv = config.hyperv;
   policy.bridges = config.bridges;
+  policy.masquerade_nat =
+      daemon::masquerade_mode(config) == daemon::NetworkConfig::Masquerade::nat;
   return policy;
 }
 

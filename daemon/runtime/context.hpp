@@ -3,6 +3,7 @@
 // configuration, the host as probed (or read from the probe cache), presets, the store and the event bus.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <memory>
 #include <optional>
 #include <set>
 
@@ -15,6 +16,10 @@
 #include "policy/presets.hpp"
 
 namespace qmd::daemon {
+
+namespace network {
+class NatNetwork;
+}
 
 struct DaemonContext {
   asio::any_io_executor executor;  // the one loop thread: all VM state lives here
@@ -30,6 +35,9 @@ struct DaemonContext {
   // neither by the API nor by runStrategy nor by autostart, so none escapes the plan.
   bool host_shutting_down = false;
   ProbeStatus probe{};  // where `host` came from (host_probe.hpp)
+  // The managed NAT network masquerade interfaces join (network.masquerade: nat); null when
+  // masquerade is user-mode networking.
+  std::shared_ptr<network::NatNetwork> nat{};
 };
 
 }  // namespace qmd::daemon

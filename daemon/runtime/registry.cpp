@@ -9,6 +9,7 @@
 #include <fstream>
 #include <random>
 
+#include "daemon/network/nat_network.hpp"
 #include "daemon/store/remove_tree.hpp"
 
 namespace qmd::daemon {
@@ -138,6 +139,10 @@ asio::awaitable<OpResult> Registry::remove(const std::string& name, bool force) 
     co_return std::unexpected(op_error(OpError::Code::failed, removed.error()));
   }
   (void)remove_tree(vm->paths().run_dir);
+  if (ctx_.nat) {  // its NAT addresses are free again
+    std::string gone = name;
+    co_await ctx_.nat->forget(gone);
+  }
   ctx_.events.publish(
       Event{std::chrono::system_clock::now(), name, "Deleted", "stopped", "definition removed"});
   co_return OpResult{};

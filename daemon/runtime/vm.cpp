@@ -179,6 +179,7 @@ std::expected<cmdline::RenderResult, OpError> Vm::render() const {
   policy.use_emulation = ctx_.config.use_emulation;
   policy.hyperv = ctx_.config.hyperv;
   policy.bridges = ctx_.config.bridges;
+  policy.masquerade_nat = masquerade_mode(ctx_.config) == NetworkConfig::Masquerade::nat;
   const cmdline::VmPaths where = paths();
   policy.state_dir = where.state_dir;
   // Claims and images found now are attached; one missing is left out here and refused by

@@ -315,7 +315,8 @@ class Vm : public std::enable_shared_from_this<Vm> {
     std::string qemu_version;
     std::string started_at;
     std::vector<int> pinned;     // host CPUs taken from the context
-    std::vector<std::string> taps;  // host taps qmd made for bridge bindings
+    std::vector<std::string> taps;  // host taps qmd made for bridge bindings (and NAT ones)
+    std::vector<std::string> nat_taps;  // taps whose guard is on the NAT network
     std::vector<std::string> disk_images;  // fd set N holds disk_images[N-1] (QEMU's errors)
     bool incoming = false;          // QEMU waits for a migration stream (-incoming defer)
     // Outgoing migration: cancelled (woken) by MIGRATION events and by a cancel request.
@@ -374,6 +375,12 @@ class Vm : public std::enable_shared_from_this<Vm> {
   std::expected<DiskDescriptors, std::string> disk_descriptors(
       const std::vector<std::string>& args) const;
   std::optional<std::string> prepare_host(const cmdline::RenderResult& rendered);
+  // The NAT network (vm_nat.cpp): each masquerade tap's lease and guard before the tap is
+  // made, the guards' removal when the run ends, and both again for a QEMU adopted after a
+  // restart of qmd (its taps are this run's again, so they go when it stops).
+  asio::awaitable<std::optional<std::string>> attach_nat(const cmdline::RenderResult& rendered);
+  asio::awaitable<void> detach_nat(Run& run);
+  asio::awaitable<void> readopt_taps(std::shared_ptr<Run> run);
   asio::awaitable<std::optional<std::string>> start_swtpm(const cmdline::RenderResult& rendered);
   asio::awaitable<std::optional<std::string>> start_qemu(const cmdline::RenderResult& rendered);
   asio::awaitable<std::optional<std::string>> connect_qmp(std::chrono::milliseconds limit);

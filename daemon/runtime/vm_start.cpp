@@ -299,6 +299,9 @@ asio::awaitable<OpResult> Vm::start_locked(const IncomingStart* incoming) {
   if (prepared) {
     co_return co_await fail("prepare", *prepared);
   }
+  if (auto failed = co_await attach_nat(*rendered)) {
+    co_return co_await fail("network", *failed);
+  }
   if (auto failed = prepare_host(*rendered)) {
     co_return co_await fail("host", *failed);
   }
@@ -381,15 +384,16 @@ void Vm::mark_started(const std::shared_ptr<Run>& run, bool paused) {
   asio::co_spawn(ctx_.executor, [self, run] { return self->watch_agent(run); }, asio::detached);
 }
 
-// Taps for bridge bindings and the 1Gi hugetlbfs mount: what QEMU, unprivileged and under
-// spawn=deny, cannot do for itself.
+// Taps for bridge bindings (and masquerade on the NAT network) and the 1Gi hugetlbfs mount:
+// what QEMU, unprivileged and under spawn=deny, cannot do for itself.
 std::optional<std::string> Vm::prepare_host(const cmdline::RenderResult& rendered) {
   for (const auto& plan : rendered.taps) {
     const auto bridge = ctx_.config.bridges.find(plan.network);
-    if (bridge == ctx_.config.bridges.end()) {
+    if (!plan.nat && bridge == ctx_.config.bridges.end()) {
       return fmt::format("network {} has no bridge in qmd.yaml's bridges", plan.network);
     }
-    TapSpec tap{plan.name, bridge->second, plan.multiqueue, std::nullopt, std::nullopt};
+    TapSpec tap{plan.name, plan.nat ? ctx_.config.network.nat.bridge : bridge->second,
+                plan.multiqueue, std::nullopt, std::nullopt};
     if (ctx_.qemu_user) {
       tap.owner = ctx_.qemu_user->uid;
       tap.group = ctx_.qemu_user->gid;

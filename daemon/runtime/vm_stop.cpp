@@ -177,6 +177,7 @@ asio::awaitable<void> Vm::teardown(Run& run) {
     }
   }
   run.taps.clear();
+  co_await detach_nat(run);
   for (int cpu : run.pinned) {
     ctx_.pinned_cpus.erase(cpu);
   }

@@ -280,6 +280,7 @@ asio::awaitable<bool> Vm::adopt() {
   }
   watch_events();
   co_await keep_console("adopted (what it printed before is not kept)");
+  co_await readopt_taps(run);
   if (record_.incoming) {
     const bool kept = co_await keep_incoming(run, *pid);
     if (kept) {

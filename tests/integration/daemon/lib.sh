@@ -132,6 +132,8 @@ QMD_ARGS=()  # extra qmd flags a test sets before e2e_setup (e.g. --config)
 EXIT_HOOKS=()  # commands the EXIT trap runs after the processes are gone (a test's bridge, ...)
 QEMU_USER=nobody  # when root; a test that needs /dev/net/tun (0600 on these hosts) uses root
 QMD_AS=           # root only: run qmd itself as this user (a developer's unprivileged qmd)
+QMD_MASQUERADE=   # nat: qmd runs the managed NAT network (only inside a test's own netns)
+QMD_WRAP=()       # a command qmd runs under (e.g. ip netns exec NS: qmd in a test's netns)
 
 start_qmd() {
   local args=(--state-dir "$T/state" --run-dir "$T/run" --storage-root "$S" --emulation
@@ -143,8 +145,11 @@ start_qmd() {
   elif [[ $(id -u) -eq 0 ]]; then
     args+=(--qemu-user "$QEMU_USER")
   fi
+  # masquerade stays user-mode networking unless a test asks for the NAT network (which it
+  # runs in its own network namespace): no test touches the host's network.
+  args+=(--masquerade "${QMD_MASQUERADE:-user}")
   args+=("${QMD_ARGS[@]}")
-  "${wrap[@]}" "$QMD_BIN" "${args[@]}" >>"$T/qmd.log" 2>&1 &
+  "${wrap[@]}" "${QMD_WRAP[@]}" "$QMD_BIN" "${args[@]}" >>"$T/qmd.log" 2>&1 &
   QMD_PID=$!
   echo "$QMD_PID" >>"$T/qmd.pids"  # a scenario in a subshell sets QMD_PID only there
   local until=$(($(now_ms) + 20000))

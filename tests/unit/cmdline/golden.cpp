@@ -113,6 +113,8 @@ std::string render_golden(const std::string& yaml_path, const std::string& defau
   rp.bridges = {{"br-prod", "br0"}};
   rp.passt_for_masquerade = run.find("passt") != std::string::npos;  // an unprivileged qmd
   rp.port_forwards = chosen_forwards(run);
+  // `# run: nat`: qmd's managed NAT network is on (network.masquerade: nat).
+  rp.masquerade_nat = (" " + run).find(" nat ") != std::string::npos;
   cmdline::VmPaths paths{"/run/qmd/vms/" + spec->name, "/var/lib/qmd/vms/" + spec->name};
   rp.state_dir = paths.state_dir;
   auto r = cmdline::render(*spec, *host, paths, rp);
@@ -157,6 +159,12 @@ std::string render_golden(const std::string& yaml_path, const std::string& defau
                  ? fmt::format("#   {}: {:?}\n", f.path, f.content)
                  : fmt::format("#   {}: secret {} key {}\n", f.path, f.secret,
                                fmt::join(f.keys, "|"));
+    }
+  }
+  for (const auto& tap : r->taps) {
+    if (tap.nat) {  // bridge taps are in the argv already; these also get a lease
+      out += fmt::format("# nat tap {} interface={} mac={} multiqueue={}\n", tap.name,
+                         tap.interface, tap.mac, tap.multiqueue);
     }
   }
   if (r->start_paused) {

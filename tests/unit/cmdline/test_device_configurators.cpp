@@ -275,11 +275,43 @@ TEST_CASE("a bridge binding asks the daemon for a tap on its network; a tap bind
   spec.networks = {lan};
   const auto out = run<cmdline::NicsConfigurator>(spec, facts());
   REQUIRE(out.taps.size() == 1);
-  CHECK(out.taps[0] ==
-        cmdline::TapPlan{devices::bridge_tap_name("t", "lan"), "prod", /*multiqueue=*/true});
+  CHECK(out.taps[0] == cmdline::TapPlan{devices::bridge_tap_name("t", "lan"), "prod",
+                                        /*multiqueue=*/true, /*nat=*/false, "lan",
+                                        devices::stable_mac("t", "lan")});
   auto one_cpu = facts();
   one_cpu.vcpus = 1;  // one queue: a plain tap
   CHECK(run<cmdline::NicsConfigurator>(spec, one_cpu).taps.at(0).multiqueue == false);
+}
+
+TEST_CASE("masquerade: slirp without the NAT network; on it a tap for the daemon's bridge") {
+  auto spec = bare_spec();
+  policy::InterfaceDevice pod;
+  pod.name = "default";
+  pod.binding = "masquerade";
+  pod.mac_address = "02:00:00:00:00:05";
+  policy::InterfaceDevice slirp;
+  slirp.name = "old";
+  slirp.binding = "user";
+  slirp.mac_address = "02:00:00:00:00:06";
+  spec.domain.devices.interfaces = {pod, slirp};
+  auto off = run<cmdline::NicsConfigurator>(spec, facts());
+  CHECK(off.taps.empty());
+  CHECK(off.argv.lines().at(0) == "-netdev user,id=net-default");
+  auto f = facts();
+  f.masquerade_nat = true;
+  const auto tap = devices::bridge_tap_name("t", "default");
+  const auto on = run<cmdline::NicsConfigurator>(spec, f);
+  CHECK(on.argv.lines() ==
+        std::vector<std::string>{
+            "-netdev tap,id=net-default,ifname=" + tap + ",script=no,downscript=no",
+            "-device virtio-net-pci,id=nic-default,bus=pci.2,addr=0x0,netdev=net-default,"
+            "mac=02:00:00:00:00:05",
+            "-netdev user,id=net-old",  // user stays user-mode networking
+            "-device virtio-net-pci,id=nic-old,bus=pci.3,addr=0x0,netdev=net-old,"
+            "mac=02:00:00:00:00:06"});
+  REQUIRE(on.taps.size() == 1);
+  CHECK(on.taps[0] == cmdline::TapPlan{tap, "", false, /*nat=*/true, "default",
+                                       "02:00:00:00:00:05"});
 }
 
 TEST_CASE("inputs: usb needs the xhci controller, virtio takes a port") {

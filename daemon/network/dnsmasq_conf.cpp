@@ -1,0 +1,36 @@
+#include "daemon/network/dnsmasq_conf.hpp"
+
+#include <fmt/format.h>
+
+namespace qmd::daemon::network {
+
+std::string dnsmasq_conf(const DnsmasqPlan& p) {
+  const std::string gateway = format_ipv4(p.cidr.gateway());
+  std::string out = fmt::format(
+      "# qmd's managed network on {} ({}): written by qmd at each start, edits are lost.\n"
+      "strict-order\n"
+      "pid-file={}\n"
+      "except-interface=lo\n"
+      "bind-dynamic\n"
+      "interface={}\n"
+      "no-hosts\n"
+      "log-facility=-\n"
+      "log-dhcp\n"
+      "dhcp-range={},static,{},1h\n"
+      "dhcp-no-override\n"
+      "dhcp-authoritative\n"
+      "dhcp-hostsfile={}\n"
+      "dhcp-leasefile={}\n"
+      "dhcp-option=option:router,{}\n",
+      p.bridge, format_cidr(p.cidr), p.pid_file, p.bridge, format_ipv4(p.cidr.network),
+      netmask_text(p.cidr), p.hosts_file, p.lease_file, gateway);
+  if (p.dns) {
+    out += fmt::format("dhcp-option=option:dns-server,{}\n", gateway);
+  } else {
+    out += "port=0\n";  // no DNS server at all, and none offered to the guests
+    out += "dhcp-option=option:dns-server\n";
+  }
+  return out;
+}
+
+}  // namespace qmd::daemon::network

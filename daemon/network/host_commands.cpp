@@ -1,0 +1,109 @@
+#include "daemon/network/host_commands.hpp"
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <boost/json/serialize.hpp>
+#include <chrono>
+#include <fstream>
+#include <vector>
+
+#include "daemon/store/atomic_file.hpp"
+#include "daemon/trial/process.hpp"
+
+namespace qmd::daemon::network {
+
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto kToolTimeout = 10s;
+
+std::expected<void, std::string> run(const std::vector<std::string>& argv,
+                                     const ToolPlaces& places) {
+  return trial::run_to_completion(argv, places.log(), kToolTimeout);
+}
+
+}  // namespace
+
+bool bridge_exists(const std::string& name) {
+  struct stat st {};
+  return ::stat(fmt::format("/sys/class/net/{}/bridge", name).c_str(), &st) == 0;
+}
+
+std::expected<void, std::string> create_bridge(const std::string& name, const Ipv4Cidr& cidr,
+                                               const ToolPlaces& places) {
+  struct stat st {};
+  if (::stat(fmt::format("/sys/class/net/{}", name).c_str(), &st) == 0 && !bridge_exists(name)) {
+    return std::unexpected(fmt::format("network.nat.bridge {}: an interface of that name "
+                                       "exists and is not a bridge; remove it or choose "
+                                       "another name",
+                                       name));
+  }
+  const bool made = !bridge_exists(name);
+  const std::vector<std::vector<std::string>> steps{
+      {"ip", "link", "add", name, "type", "bridge"},
+      {"ip", "addr", "replace", gateway_with_prefix(cidr), "dev", name},
+      {"ip", "link", "set", name, "up"},
+  };
+  for (std::size_t i = made ? 0 : 1; i < steps.size(); ++i) {
+    if (auto done = run(steps[i], places); !done) {
+      if (made) {
+        (void)delete_bridge(name, places);
+      }
+      return std::unexpected(fmt::format("bridge {}: {}", name, done.error()));
+    }
+  }
+  return {};
+}
+
+std::expected<void, std::string> delete_bridge(const std::string& name, const ToolPlaces& places) {
+  if (!bridge_exists(name)) {
+    return {};
+  }
+  if (auto done = run({"ip", "link", "del", name}, places); !done) {
+    return std::unexpected(fmt::format("bridge {}: {}", name, done.error()));
+  }
+  return {};
+}
+
+std::expected<void, std::string> enable_ip_forward() {
+  const char* path = "/proc/sys/net/ipv4/ip_forward";
+  {
+    std::ifstream in(path);
+    std::string now;
+    if (in >> now && now == "1") {
+      return {};  // on already (the host's sysctl.d, or an earlier qmd)
+    }
+  }
+  std::ofstream out(path);
+  out << "1\n";
+  out.flush();
+  if (!out) {
+    return std::unexpected(fmt::format("net.ipv4.ip_forward is 0 and qmd cannot write 1 to {} "
+                                       "(NAT needs IPv4 forwarding; under systemd /proc/sys is "
+                                       "read-only): set net.ipv4.ip_forward = 1 in "
+                                       "/etc/sysctl.d/",
+                                       path));
+  }
+  return {};
+}
+
+std::expected<void, std::string> nft_apply(const boost::json::object& batch,
+                                           const ToolPlaces& places) {
+  const std::string file = places.dir + "/nft-batch.json";
+  if (auto written = write_file_atomic(file, boost::json::serialize(batch) + "\n", 0600);
+      !written) {
+    return std::unexpected(fmt::format("nftables: {}", written.error()));
+  }
+  if (auto done = run({"nft", "-j", "-f", file}, places); !done) {
+    return std::unexpected(fmt::format("nftables (nft -j -f {}): {}", file, done.error()));
+  }
+  return {};
+}
+
+bool nft_table_exists(const std::string& family, const ToolPlaces& places) {
+  return run({"nft", "list", "table", family, "qmd"}, places).has_value();
+}
+
+}  // namespace qmd::daemon::network

@@ -1,0 +1,34 @@
+#pragma once
+// What the managed network changes on the host, each through a real tool with a time limit
+// (`ip` from iproute2, `nft -j`), its output appended to a log in the network's run
+// directory. Blocking: only ever called on the daemon's pool, never on the loop.
+#include <boost/json/object.hpp>
+#include <expected>
+#include <string>
+
+#include "daemon/network/cidr.hpp"
+
+namespace qmd::daemon::network {
+
+// Where the tools' output and the last nft batch go: <runDir>/network.
+struct ToolPlaces {
+  std::string dir;
+  std::string log() const { return dir + "/tools.log"; }
+};
+
+bool bridge_exists(const std::string& name);
+// A bridge named `name` with the gateway address of `cidr`, up. On failure nothing is left
+// (a bridge made here is removed again). The error names the bridge and the step.
+std::expected<void, std::string> create_bridge(const std::string& name, const Ipv4Cidr& cidr,
+                                               const ToolPlaces& places);
+std::expected<void, std::string> delete_bridge(const std::string& name, const ToolPlaces& places);
+// net.ipv4.ip_forward = 1 (of qmd's network namespace): NAT needs the host to route.
+std::expected<void, std::string> enable_ip_forward();
+
+// Applies one batch atomically with `nft -j -f` (the batch is kept as nft-batch.json).
+std::expected<void, std::string> nft_apply(const boost::json::object& batch,
+                                           const ToolPlaces& places);
+// Whether table `family` qmd exists.
+bool nft_table_exists(const std::string& family, const ToolPlaces& places);
+
+}  // namespace qmd::daemon::network

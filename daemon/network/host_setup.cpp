@@ -1,0 +1,106 @@
+#include "daemon/network/host_setup.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <fmt/ranges.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "daemon/network/host_routes.hpp"
+#include "daemon/network/nft_rules.hpp"
+#include "daemon/store/atomic_file.hpp"
+#include "daemon/store/dir_fd.hpp"
+
+namespace qmd::daemon::network {
+
+namespace {
+
+std::expected<void, std::string> check_host(const HostSetup& s) {
+  if (auto route = clashing_route(s.cidr, read_host_routes(), s.bridge)) {
+    return std::unexpected(fmt::format(
+        "network.nat.ipv4 {} overlaps the host's route to {} on {}; choose another CIDR in "
+        "qmd.yaml's network.nat.ipv4",
+        format_cidr(s.cidr), format_cidr(route->destination), route->device));
+  }
+  if (::access("/dev/net/tun", R_OK | W_OK) != 0) {
+    return std::unexpected(fmt::format("/dev/net/tun: {}; the NAT network's taps need it "
+                                       "(modprobe tun), or set network.masquerade: user",
+                                       std::strerror(errno)));
+  }
+  return {};
+}
+
+}  // namespace
+
+std::expected<void, std::string> make_run_dir(const ToolPlaces& places) {
+  auto made = make_dir_path(places.dir, 0755, self_owner());
+  if (!made) {
+    return std::unexpected(made.error());
+  }
+  return {};
+}
+
+std::expected<void, std::string> write_hosts_file(const std::string& path,
+                                                  const std::string& text) {
+  return write_file_atomic(path, text, 0644);
+}
+
+std::expected<void, std::string> set_up_host(const HostSetup& s) {
+  if (auto checked = check_host(s); !checked) {
+    return checked;
+  }
+  if (auto dir = make_run_dir(s.places); !dir) {
+    return dir;
+  }
+  auto written = write_file_atomic(s.conf_path, dnsmasq_conf(s.dnsmasq), 0644);
+  if (written) {
+    written = write_hosts_file(s.dnsmasq.hosts_file, s.hosts_text);
+  }
+  if (!written) {
+    return std::unexpected(written.error());
+  }
+  const bool bridge_was_there = bridge_exists(s.bridge);
+  auto done = create_bridge(s.bridge, s.cidr, s.places);
+  if (done) {
+    done = enable_ip_forward();
+  }
+  if (done) {
+    done = nft_apply(nat_tables({s.bridge, s.cidr}), s.places);
+  }
+  if (!done) {
+    for (auto& step : tables_delete_steps()) {
+      (void)nft_apply(one_command(std::move(step)), s.places);
+    }
+    if (!bridge_was_there) {
+      (void)delete_bridge(s.bridge, s.places);
+    }
+  }
+  return done;
+}
+
+std::expected<void, std::string> tear_down_host(const std::string& bridge,
+                                                const ToolPlaces& places) {
+  std::vector<std::string> left;
+  auto steps = tables_delete_steps();
+  const char* families[] = {"inet", "bridge"};
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    if (!nft_table_exists(families[i], places)) {
+      continue;
+    }
+    if (auto done = nft_apply(one_command(std::move(steps[i])), places); !done) {
+      left.push_back(done.error());
+    }
+  }
+  if (auto done = delete_bridge(bridge, places); !done) {
+    left.push_back(done.error());
+  }
+  if (!left.empty()) {
+    return std::unexpected(fmt::format("{}", fmt::join(left, "; ")));
+  }
+  return {};
+}
+
+}  // namespace qmd::daemon::network

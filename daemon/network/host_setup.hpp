@@ -1,0 +1,34 @@
+#pragma once
+// The managed network's host side, made or removed in one blocking call on the daemon's pool:
+// checks (the CIDR against the host's routes, /dev/net/tun), the bridge with the gateway
+// address, IPv4 forwarding, qmd's nftables tables, dnsmasq's files. A failure undoes what
+// the call made, so nothing stray is left.
+#include <expected>
+#include <string>
+
+#include "daemon/network/cidr.hpp"
+#include "daemon/network/dnsmasq_conf.hpp"
+#include "daemon/network/host_commands.hpp"
+
+namespace qmd::daemon::network {
+
+struct HostSetup {
+  std::string bridge;
+  Ipv4Cidr cidr;
+  ToolPlaces places;       // <runDir>/network
+  DnsmasqPlan dnsmasq;     // its conf goes to conf_path
+  std::string conf_path;
+  std::string hosts_text;  // dhcp_hosts_text() of the leases now
+};
+
+// <runDir>/network (0755: dnsmasq, once it has dropped root, re-reads its hosts file there).
+std::expected<void, std::string> make_run_dir(const ToolPlaces& places);
+std::expected<void, std::string> set_up_host(const HostSetup& setup);
+// Best effort, every part: the tables, then the bridge. The error lists what stayed.
+std::expected<void, std::string> tear_down_host(const std::string& bridge,
+                                                const ToolPlaces& places);
+// The static leases dnsmasq reads (written whole, then dnsmasq gets SIGHUP).
+std::expected<void, std::string> write_hosts_file(const std::string& path,
+                                                  const std::string& text);
+
+}  // namespace qmd::daemon::network

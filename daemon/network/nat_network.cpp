@@ -1,0 +1,214 @@
+#include "daemon/network/nat_network.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "daemon/network/host_setup.hpp"
+#include "daemon/network/nft_rules.hpp"
+#include "daemon/runtime/blocking.hpp"
+#include "daemon/store/atomic_file.hpp"
+#include "daemon/store/dir_fd.hpp"
+
+namespace qmd::daemon::network {
+
+using Result = std::expected<void, std::string>;
+
+NatNetwork::NatNetwork(asio::any_io_executor executor, asio::thread_pool& pool,
+                       NatSettings settings, Notice notice)
+    : executor_(executor),
+      pool_(pool),
+      settings_(std::move(settings)),
+      notice_(std::move(notice)),
+      places_{settings_.run_dir},
+      lock_(executor) {
+  dnsmasq_ = std::make_shared<DnsmasqSidecar>(executor_, dnsmasq_files(), notice_);
+}
+
+DnsmasqFiles NatNetwork::dnsmasq_files() const {
+  return {settings_.run_dir + "/dnsmasq.conf", settings_.run_dir + "/dnsmasq.pid",
+          settings_.run_dir + "/dnsmasq.log"};
+}
+
+asio::awaitable<Result> NatNetwork::nft(boost::json::object batch) {
+  auto job = [batch = std::move(batch), places = places_] { return nft_apply(batch, places); };
+  auto applied = co_await run_blocking(pool_, std::move(job));
+  co_return applied;
+}
+
+asio::awaitable<Result> NatNetwork::load_leases() {
+  if (leases_loaded_) {
+    co_return Result{};
+  }
+  auto job = [path = leases_path()]() -> std::expected<std::string, std::string> {
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();  // none yet: no leases
+  };
+  auto text = co_await run_blocking(pool_, std::move(job));
+  leases_ = LeaseTable::parse(text.value_or(""), settings_.cidr);
+  leases_loaded_ = true;
+  co_return Result{};
+}
+
+asio::awaitable<Result> NatNetwork::save_leases() {
+  auto job = [state = settings_.state_dir, places = places_, file = leases_path(),
+              hosts = hosts_path(), text = leases_.to_text(),
+              hosts_text = dhcp_hosts_text(leases_.leases())]() -> Result {
+    if (auto made = make_dir_path(state, 0700, self_owner()); !made) {
+      return std::unexpected(made.error());
+    }
+    if (auto written = write_file_atomic(file, text, 0600); !written) {
+      return written;
+    }
+    if (auto dir = make_run_dir(places); !dir) {
+      return dir;
+    }
+    return write_hosts_file(hosts, hosts_text);
+  };
+  auto saved = co_await run_blocking(pool_, std::move(job));
+  if (saved) {
+    dnsmasq_->reload();  // re-reads the hosts file
+  }
+  co_return saved;
+}
+
+asio::awaitable<Result> NatNetwork::ensure_up() {
+  if (auto loaded = co_await load_leases(); !loaded) {
+    co_return loaded;
+  }
+  if (up_) {
+    co_return Result{};
+  }
+  HostSetup setup{settings_.bridge,
+                  settings_.cidr,
+                  places_,
+                  DnsmasqPlan{settings_.bridge, settings_.cidr, settings_.dns,
+                              dnsmasq_files().pid, hosts_path(),
+                              settings_.run_dir + "/dnsmasq.leases"},
+                  dnsmasq_files().conf,
+                  dhcp_hosts_text(leases_.leases())};
+  auto job = [setup] { return set_up_host(setup); };
+  auto made = co_await run_blocking(pool_, std::move(job));
+  if (!made) {
+    co_return std::unexpected(fmt::format("NAT network {} ({}): {}", settings_.bridge,
+                                          format_cidr(settings_.cidr), made.error()));
+  }
+  auto started = co_await dnsmasq_->start();
+  if (!started) {
+    auto undo = [bridge = settings_.bridge, places = places_] {
+      return tear_down_host(bridge, places);
+    };
+    (void)co_await run_blocking(pool_, std::move(undo));
+    co_return std::unexpected(fmt::format("NAT network {}: {}", settings_.bridge,
+                                          started.error()));
+  }
+  dnsmasq_->supervise();
+  up_ = true;
+  spdlog::info(fmt::format("NAT network {} ({}) is up; dnsmasq pid {}", settings_.bridge,
+                      format_cidr(settings_.cidr), dnsmasq_->pid()));
+  co_return Result{};
+}
+
+asio::awaitable<std::expected<NatAttachment, std::string>> NatNetwork::attach(
+    std::string vm, std::string interface, std::string mac, std::string tap) {
+  auto guard = co_await lock_.lock();
+  if (auto up = co_await ensure_up(); !up) {
+    co_return std::unexpected(up.error());
+  }
+  const std::string before = leases_.to_text();
+  auto lease = leases_.assign(vm, interface, mac, settings_.cidr);
+  if (!lease) {
+    co_return std::unexpected(lease.error());
+  }
+  if (leases_.to_text() != before) {
+    if (auto saved = co_await save_leases(); !saved) {
+      co_return std::unexpected(fmt::format("NAT network leases: {}", saved.error()));
+    }
+  }
+  const GuestGuard wanted{tap, lease->mac, lease->ipv4};
+  boost::json::object batch = guard_add(wanted);
+  auto guarded = co_await nft(std::move(batch));
+  if (!guarded) {
+    co_return std::unexpected(guarded.error());
+  }
+  NatAttachment attached{vm, interface, tap, lease->mac, lease->ipv4};
+  attached_[tap] = attached;
+  co_return attached;
+}
+
+asio::awaitable<void> NatNetwork::detach(std::string tap) {
+  auto guard = co_await lock_.lock();
+  if (attached_.erase(tap) == 0 && !up_) {
+    co_return;
+  }
+  boost::json::object batch = guard_remove(tap);
+  auto removed = co_await nft(std::move(batch));
+  if (!removed) {
+    // Part of it is gone already (a flushed table): remove what is left, piece by piece.
+    for (auto& step : guard_remove_steps(tap)) {
+      boost::json::object one = one_command(std::move(step));
+      auto done = co_await nft(std::move(one));
+      (void)done;
+    }
+  }
+}
+
+asio::awaitable<Result> NatNetwork::set_port_forwards(std::vector<PortForward> forwards) {
+  auto guard = co_await lock_.lock();
+  if (!up_) {
+    co_return std::unexpected(fmt::format("the NAT network {} is not up", settings_.bridge));
+  }
+  boost::json::object batch = port_forwards_replace(forwards);
+  auto applied = co_await nft(std::move(batch));
+  co_return applied;
+}
+
+asio::awaitable<void> NatNetwork::forget(std::string vm) {
+  auto guard = co_await lock_.lock();
+  if (auto loaded = co_await load_leases(); !loaded) {
+    co_return;
+  }
+  if (leases_.release(vm)) {
+    if (auto saved = co_await save_leases(); !saved) {
+      notice_(fmt::format("NAT network: VM {}'s address is not freed: {}", vm, saved.error()));
+    }
+  }
+}
+
+NatStatus NatNetwork::status() const {
+  NatStatus s{up_, settings_.bridge, settings_.cidr, dnsmasq_->pid(), {}, leases_.leases()};
+  for (const auto& [tap, a] : attached_) {
+    s.attached.push_back(a);
+  }
+  return s;
+}
+
+std::shared_ptr<NatNetwork> nat_network_for(const Config& config, asio::any_io_executor executor,
+                                            asio::thread_pool& pool, NatNetwork::Notice notice) {
+  if (masquerade_mode(config) != NetworkConfig::Masquerade::nat) {
+    return nullptr;
+  }
+  const auto cidr = parse_cidr(config.network.nat.ipv4);  // checked when the config was read
+  NatSettings settings{config.network.nat.bridge, cidr.value_or(Ipv4Cidr{}),
+                       config.network.nat.dns, config.state_dir + "/network",
+                       config.run_dir + "/network"};
+  return std::make_shared<NatNetwork>(std::move(executor), pool, std::move(settings),
+                                      std::move(notice));
+}
+
+std::optional<NatAttachment> NatNetwork::attachment(const std::string& vm,
+                                                    const std::string& interface) const {
+  for (const auto& [tap, a] : attached_) {
+    if (a.vm == vm && a.interface == interface) {
+      return a;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace qmd::daemon::network

@@ -1,0 +1,113 @@
+#pragma once
+// The managed NAT network (network.masquerade: nat) as the runtime sees it: brought up the
+// first time a VM needs it, taken over as it stands after a qmd restart, and taken down only
+// when told to and no VM uses it. It hands each VM interface its stable address and puts the
+// guest's anti-spoofing guard in before the VM's tap joins the bridge. Lives on the loop
+// thread; everything that blocks (ip, nft, files) runs on the daemon's pool.
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <cstdint>
+#include <expected>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "daemon/config.hpp"
+#include "daemon/network/cidr.hpp"
+#include "daemon/network/dnsmasq_sidecar.hpp"
+#include "daemon/network/host_commands.hpp"
+#include "daemon/network/leases.hpp"
+#include "daemon/network/nft_rules.hpp"
+#include "daemon/runtime/sync.hpp"
+
+namespace qmd::daemon::network {
+
+struct NatSettings {
+  std::string bridge;
+  Ipv4Cidr cidr;
+  bool dns = true;
+  std::string state_dir;  // <stateDir>/network: the leases
+  std::string run_dir;    // <runDir>/network: dnsmasq's files, the tools' log
+};
+
+// One guest NIC on the network.
+struct NatAttachment {
+  std::string vm;
+  std::string interface;
+  std::string tap;
+  std::string mac;
+  std::uint32_t ipv4 = 0;
+};
+
+struct NatStatus {
+  bool up = false;
+  std::string bridge;
+  Ipv4Cidr cidr;
+  pid_t dnsmasq_pid = -1;  // -1: not running
+  std::vector<NatAttachment> attached;
+  std::vector<Lease> leases;
+};
+
+class NatNetwork : public std::enable_shared_from_this<NatNetwork> {
+ public:
+  using Notice = std::function<void(const std::string&)>;
+  NatNetwork(asio::any_io_executor executor, asio::thread_pool& pool, NatSettings settings,
+             Notice notice);
+
+  // At qmd start, before the VMs are adopted: a network an earlier qmd left up (its bridge
+  // is there) is taken over without rebuilding it (dnsmasq adopted, or started when gone;
+  // the tables made again only when missing). Stray pieces of one that is not up go.
+  asio::awaitable<void> adopt();
+  // Before `tap` joins the bridge: the network up, the interface's lease, its guard. The
+  // error names what failed; the VM must not start then.
+  asio::awaitable<std::expected<NatAttachment, std::string>> attach(std::string vm,
+                                                                    std::string interface,
+                                                                    std::string mac,
+                                                                    std::string tap);
+  // After the VM stopped: its guard goes (the lease stays).
+  asio::awaitable<void> detach(std::string tap);
+  // The VM is deleted: its addresses are free again.
+  asio::awaitable<void> forget(std::string vm);
+  // Every port forward of the host at once (chain portforwards replaced in one transaction);
+  // the network must be up (a VM attached). For interfaces[].ports.
+  asio::awaitable<std::expected<void, std::string>> set_port_forwards(
+      std::vector<PortForward> forwards);
+  // Bridge, tables and dnsmasq removed; refused while a VM is attached, naming them.
+  asio::awaitable<std::expected<void, std::string>> down();
+
+  NatStatus status() const;
+  std::optional<NatAttachment> attachment(const std::string& vm,
+                                          const std::string& interface) const;
+  const NatSettings& settings() const { return settings_; }
+
+ private:
+  asio::awaitable<std::expected<void, std::string>> ensure_up();
+  asio::awaitable<std::expected<void, std::string>> load_leases();
+  asio::awaitable<std::expected<void, std::string>> save_leases();
+  asio::awaitable<std::expected<void, std::string>> nft(boost::json::object batch);
+  std::string leases_path() const { return settings_.state_dir + "/leases"; }
+  std::string hosts_path() const { return settings_.run_dir + "/dhcp-hosts"; }
+  DnsmasqFiles dnsmasq_files() const;
+
+  asio::any_io_executor executor_;
+  asio::thread_pool& pool_;
+  NatSettings settings_;
+  Notice notice_;
+  ToolPlaces places_;
+  AsyncMutex lock_;
+  bool up_ = false;
+  bool leases_loaded_ = false;
+  LeaseTable leases_;
+  std::map<std::string, NatAttachment> attached_;  // by tap
+  std::shared_ptr<DnsmasqSidecar> dnsmasq_;
+};
+
+// The network `config` asks for: null when masquerade is user-mode networking.
+std::shared_ptr<NatNetwork> nat_network_for(const Config& config, asio::any_io_executor executor,
+                                            asio::thread_pool& pool, NatNetwork::Notice notice);
+
+}  // namespace qmd::daemon::network

@@ -1,0 +1,221 @@
+#include "daemon/network/nft_rules.hpp"
+
+#include <boost/json/array.hpp>
+
+namespace qmd::daemon::network {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr const char* kTable = "qmd";
+
+json::object batch(json::array commands) {
+  json::array all;
+  all.push_back(json::object{{"metainfo", json::object{{"json_schema_version", 1}}}});
+  for (auto& c : commands) {
+    all.push_back(std::move(c));
+  }
+  return json::object{{"nftables", std::move(all)}};
+}
+
+json::object table(const char* family) { return {{"family", family}, {"name", kTable}}; }
+
+json::object base_chain(const char* family, const char* name, const char* type,
+                        const char* hook, int prio) {
+  return {{"family", family}, {"table", kTable}, {"name", name}, {"type", type},
+          {"hook", hook},     {"prio", prio},    {"policy", "accept"}};
+}
+
+json::object chain(const char* family, const std::string& name) {
+  return {{"family", family}, {"table", kTable}, {"name", name}};
+}
+
+json::object rule(const char* family, const std::string& chain_name, json::array expr) {
+  return {{"add", json::object{{"rule", json::object{{"family", family},
+                                                     {"table", kTable},
+                                                     {"chain", chain_name},
+                                                     {"expr", std::move(expr)}}}}}};
+}
+
+json::object match(const char* op, json::value left, json::value right) {
+  return {{"match",
+           json::object{{"op", op}, {"left", std::move(left)}, {"right", std::move(right)}}}};
+}
+
+json::object jump(const std::string& target) {
+  return {{"jump", json::object{{"target", target}}}};
+}
+
+// An element of map `ports` (the key alone, or key and verdict).
+json::object ports_element(json::value elem) {
+  return {{"family", "bridge"}, {"table", kTable}, {"name", "ports"},
+          {"elem", json::array{std::move(elem)}}};
+}
+
+json::object payload(const char* protocol, const char* field) {
+  return {{"payload", json::object{{"protocol", protocol}, {"field", field}}}};
+}
+
+json::object meta(const char* key) { return {{"meta", json::object{{"key", key}}}}; }
+
+json::object prefix(const Ipv4Cidr& cidr) {
+  return {{"prefix", json::object{{"addr", format_ipv4(cidr.network)}, {"len", cidr.prefix}}}};
+}
+
+json::object verdict(const char* which) { return {{which, nullptr}}; }
+
+json::array nat_rules(const NatRulesPlan& p) {
+  json::array out;
+  const char* inet = "inet";
+  // The guests' connections leave with the uplink's address.
+  out.push_back(rule(inet, "postrouting",
+                     {match("==", payload("ip", "saddr"), prefix(p.cidr)),
+                      match("!=", payload("ip", "daddr"), prefix(p.cidr)),
+                      match("!=", meta("oifname"), json::string(p.bridge)),
+                      json::object{{"masquerade", nullptr}}}));
+  // Forwarding: out from the guests, and back in only as replies or port forwards. Accepted
+  // here; a drop elsewhere (another table's forward policy) still wins (docs/networking.md).
+  out.push_back(rule(inet, "forward",
+                     {match("==", meta("iifname"), json::string(p.bridge)),
+                      match("==", payload("ip", "saddr"), prefix(p.cidr)),
+                      verdict("accept")}));
+  out.push_back(rule(inet, "forward",
+                     {match("==", meta("oifname"), json::string(p.bridge)),
+                      match("in", json::object{{"ct", json::object{{"key", "state"}}}},
+                            json::array{"established", "related"}),
+                      verdict("accept")}));
+  out.push_back(rule(inet, "forward",
+                     {match("==", meta("oifname"), json::string(p.bridge)),
+                      match("in", json::object{{"ct", json::object{{"key", "status"}}}}, "dnat"),
+                      verdict("accept")}));
+  out.push_back(rule(inet, "forward",
+                     {match("==", meta("oifname"), json::string(p.bridge)), verdict("drop")}));
+  out.push_back(rule(inet, "forward",
+                     {match("==", meta("iifname"), json::string(p.bridge)), verdict("drop")}));
+  // Port forwards apply to packets for one of the host's own addresses, from outside
+  // (prerouting) and from the host itself (output).
+  for (const char* hook : {"prerouting", "output"}) {
+    const json::object fib{
+        {"fib", json::object{{"result", "type"}, {"flags", json::array{"daddr"}}}}};
+    out.push_back(rule(inet, hook, {match("==", fib, "local"), jump("portforwards")}));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string guard_chain(const std::string& tap) { return "vm-" + tap; }
+
+json::object one_command(json::object command) {
+  json::array c;
+  c.push_back(std::move(command));
+  return batch(std::move(c));
+}
+
+json::object nat_tables(const NatRulesPlan& plan) {
+  json::array c;
+  for (const char* family : {"inet", "bridge"}) {
+    // add + delete + add: the table afresh whether it existed or not, in one transaction.
+    c.push_back(json::object{{"add", json::object{{"table", table(family)}}}});
+    c.push_back(json::object{{"delete", json::object{{"table", table(family)}}}});
+    c.push_back(json::object{{"add", json::object{{"table", table(family)}}}});
+  }
+  const auto add_chain = [&c](json::object chain_object) {
+    c.push_back(json::object{{"add", json::object{{"chain", std::move(chain_object)}}}});
+  };
+  add_chain(base_chain("inet", "postrouting", "nat", "postrouting", 100));
+  add_chain(base_chain("inet", "prerouting", "nat", "prerouting", -100));
+  add_chain(base_chain("inet", "output", "nat", "output", -100));
+  add_chain(base_chain("inet", "forward", "filter", "forward", 0));
+  add_chain(chain("inet", "portforwards"));
+  c.push_back(json::object{
+      {"add", json::object{{"map", json::object{{"family", "bridge"},
+                                                {"table", kTable},
+                                                {"name", "ports"},
+                                                {"type", "ifname"},
+                                                {"map", "verdict"}}}}}});
+  // Before the bridge's own processing: a spoofed frame is neither forwarded nor delivered.
+  add_chain(base_chain("bridge", "prerouting", "filter", "prerouting", -200));
+  for (auto& r : nat_rules(plan)) {
+    c.push_back(std::move(r));
+  }
+  c.push_back(rule("bridge", "prerouting",
+                   {json::object{{"vmap", json::object{{"key", meta("iifname")},
+                                                       {"data", "@ports"}}}}}));
+  return batch(std::move(c));
+}
+
+json::object guard_add(const GuestGuard& g) {
+  const std::string name = guard_chain(g.tap);
+  const std::string ip = format_ipv4(g.ipv4);
+  json::array c;
+  c.push_back(json::object{{"add", json::object{{"chain", chain("bridge", name)}}}});
+  c.push_back(json::object{{"flush", json::object{{"chain", chain("bridge", name)}}}});
+  const char* b = "bridge";
+  c.push_back(rule(b, name, {match("!=", payload("ether", "saddr"), json::string(g.mac)),
+                             verdict("drop")}));
+  c.push_back(rule(b, name, {match("!=", payload("arp", "saddr ether"), json::string(g.mac)),
+                             verdict("drop")}));
+  // 0.0.0.0: an address probe (RFC 5227), which no neighbour learns from.
+  c.push_back(rule(b, name, {match("!=", payload("arp", "saddr ip"),
+                                   json::object{{"set", json::array{"0.0.0.0", json::string(ip)}}}),
+                             verdict("drop")}));
+  c.push_back(rule(b, name, {match("==", payload("ether", "type"), "arp"), verdict("accept")}));
+  c.push_back(rule(b, name, {match("==", payload("ip", "saddr"), json::string(ip)),
+                             verdict("accept")}));
+  c.push_back(rule(b, name, {match("==", payload("ip", "saddr"), "0.0.0.0"),
+                             match("==", payload("udp", "sport"), 68),
+                             match("==", payload("udp", "dport"), 67), verdict("accept")}));
+  c.push_back(rule(b, name, {verdict("drop")}));  // anything else: IPv6, VLANs, other types
+  c.push_back(json::object{
+      {"add", json::object{{"element", ports_element(json::array{json::string(g.tap),
+                                                                 jump(name)})}}}});
+  return batch(std::move(c));
+}
+
+std::vector<json::object> guard_remove_steps(const std::string& tap) {
+  const std::string name = guard_chain(tap);
+  return {
+      json::object{{"delete", json::object{{"element", ports_element(json::string(tap))}}}},
+      json::object{{"flush", json::object{{"chain", chain("bridge", name)}}}},
+      json::object{{"delete", json::object{{"chain", chain("bridge", name)}}}},
+  };
+}
+
+json::object guard_remove(const std::string& tap) {
+  json::array c;
+  for (auto& step : guard_remove_steps(tap)) {
+    c.push_back(std::move(step));
+  }
+  return batch(std::move(c));
+}
+
+json::object port_forwards_replace(const std::vector<PortForward>& forwards) {
+  json::array c;
+  c.push_back(json::object{{"flush", json::object{{"chain", chain("inet", "portforwards")}}}});
+  for (const auto& f : forwards) {
+    const char* proto = f.protocol == PortForward::Protocol::tcp ? "tcp" : "udp";
+    c.push_back(rule("inet", "portforwards",
+                     {match("==", payload(proto, "dport"), f.host_port),
+                      json::object{{"dnat", json::object{{"family", "ip"},
+                                                         {"addr", format_ipv4(f.guest_ipv4)},
+                                                         {"port", f.guest_port}}}}}));
+  }
+  return batch(std::move(c));
+}
+
+std::vector<json::object> tables_delete_steps() {
+  return {json::object{{"delete", json::object{{"table", table("inet")}}}},
+          json::object{{"delete", json::object{{"table", table("bridge")}}}}};
+}
+
+json::object tables_delete() {
+  json::array c;
+  for (auto& step : tables_delete_steps()) {
+    c.push_back(std::move(step));
+  }
+  return batch(std::move(c));
+}
+
+}  // namespace qmd::daemon::network

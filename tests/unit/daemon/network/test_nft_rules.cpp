@@ -1,0 +1,110 @@
+#include <doctest/doctest.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "daemon/network/nft_rules.hpp"
+
+using namespace qmd::daemon::network;
+namespace json = boost::json;
+
+namespace {
+
+const char* kHead = R"({"metainfo":{"json_schema_version":1}})";
+
+// The batch's commands after the metadata, one JSON text each.
+std::vector<std::string> commands(const json::object& batch) {
+  std::vector<std::string> out;
+  const auto& all = batch.at("nftables").as_array();
+  REQUIRE(json::serialize(all.at(0)) == kHead);
+  for (std::size_t i = 1; i < all.size(); ++i) {
+    out.push_back(json::serialize(all[i]));
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("no port forwards: the chain is only flushed") {
+  CHECK(commands(port_forwards_replace({})) ==
+        std::vector<std::string>{
+            R"({"flush":{"chain":{"family":"inet","table":"qmd","name":"portforwards"}}})"});
+}
+
+TEST_CASE("port forwards: one DNAT rule each, TCP and UDP") {
+  const std::vector<PortForward> forwards{
+      {PortForward::Protocol::tcp, 8080, *parse_ipv4("10.91.0.5"), 80},
+      {PortForward::Protocol::udp, 5353, *parse_ipv4("10.91.0.6"), 53}};
+  CHECK(commands(port_forwards_replace(forwards)) ==
+        std::vector<std::string>{
+            R"({"flush":{"chain":{"family":"inet","table":"qmd","name":"portforwards"}}})",
+            R"({"add":{"rule":{"family":"inet","table":"qmd","chain":"portforwards","expr":[)"
+            R"({"match":{"op":"==","left":{"payload":{"protocol":"tcp","field":"dport"}},"right":8080}},)"
+            R"({"dnat":{"family":"ip","addr":"10.91.0.5","port":80}}]}}})",
+            R"({"add":{"rule":{"family":"inet","table":"qmd","chain":"portforwards","expr":[)"
+            R"({"match":{"op":"==","left":{"payload":{"protocol":"udp","field":"dport"}},"right":5353}},)"
+            R"({"dnat":{"family":"ip","addr":"10.91.0.6","port":53}}]}}})"});
+}
+
+TEST_CASE("a guest's guard: its MAC, its IPv4, DHCP from 0.0.0.0, ARP as itself") {
+  const auto c = commands(guard_add({"tap-1234abcd", "02:00:00:00:00:01", *parse_ipv4("10.91.0.2")}));
+  const std::string r = R"({"add":{"rule":{"family":"bridge","table":"qmd","chain":"vm-tap-1234abcd","expr":[)";
+  CHECK(c == std::vector<std::string>{
+                 R"({"add":{"chain":{"family":"bridge","table":"qmd","name":"vm-tap-1234abcd"}}})",
+                 R"({"flush":{"chain":{"family":"bridge","table":"qmd","name":"vm-tap-1234abcd"}}})",
+                 r + R"({"match":{"op":"!=","left":{"payload":{"protocol":"ether","field":"saddr"}},"right":"02:00:00:00:00:01"}},{"drop":null}]}}})",
+                 r + R"({"match":{"op":"!=","left":{"payload":{"protocol":"arp","field":"saddr ether"}},"right":"02:00:00:00:00:01"}},{"drop":null}]}}})",
+                 r + R"({"match":{"op":"!=","left":{"payload":{"protocol":"arp","field":"saddr ip"}},"right":{"set":["0.0.0.0","10.91.0.2"]}}},{"drop":null}]}}})",
+                 r + R"({"match":{"op":"==","left":{"payload":{"protocol":"ether","field":"type"}},"right":"arp"}},{"accept":null}]}}})",
+                 r + R"({"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"saddr"}},"right":"10.91.0.2"}},{"accept":null}]}}})",
+                 r + R"({"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"saddr"}},"right":"0.0.0.0"}},)"
+                     R"({"match":{"op":"==","left":{"payload":{"protocol":"udp","field":"sport"}},"right":68}},)"
+                     R"({"match":{"op":"==","left":{"payload":{"protocol":"udp","field":"dport"}},"right":67}},{"accept":null}]}}})",
+                 r + R"({"drop":null}]}}})",
+                 R"({"add":{"element":{"family":"bridge","table":"qmd","name":"ports","elem":[["tap-1234abcd",{"jump":{"target":"vm-tap-1234abcd"}}]]}}})"});
+}
+
+TEST_CASE("removing a guard: element, then the emptied chain") {
+  CHECK(commands(guard_remove("tap-1")) ==
+        std::vector<std::string>{
+            R"({"delete":{"element":{"family":"bridge","table":"qmd","name":"ports","elem":["tap-1"]}}})",
+            R"({"flush":{"chain":{"family":"bridge","table":"qmd","name":"vm-tap-1"}}})",
+            R"({"delete":{"chain":{"family":"bridge","table":"qmd","name":"vm-tap-1"}}})"});
+  CHECK(guard_remove_steps("tap-1").size() == 3);
+  CHECK(commands(one_command(guard_remove_steps("tap-1")[0])).size() == 1);
+}
+
+TEST_CASE("the tables: created afresh, qmd's own only, NAT of the CIDR out of other links") {
+  const auto c = commands(nat_tables({"qmd0", *parse_cidr("10.91.0.0/24")}));
+  REQUIRE(c.size() == 22);
+  CHECK(c[0] == R"({"add":{"table":{"family":"inet","name":"qmd"}}})");
+  CHECK(c[1] == R"({"delete":{"table":{"family":"inet","name":"qmd"}}})");
+  CHECK(c[2] == R"({"add":{"table":{"family":"inet","name":"qmd"}}})");
+  CHECK(c[5] == R"({"add":{"table":{"family":"bridge","name":"qmd"}}})");
+  CHECK(c[6] == R"({"add":{"chain":{"family":"inet","table":"qmd","name":"postrouting","type":"nat","hook":"postrouting","prio":100,"policy":"accept"}}})");
+  CHECK(c[11] == R"({"add":{"map":{"family":"bridge","table":"qmd","name":"ports","type":"ifname","map":"verdict"}}})");
+  CHECK(c[12] == R"({"add":{"chain":{"family":"bridge","table":"qmd","name":"prerouting","type":"filter","hook":"prerouting","prio":-200,"policy":"accept"}}})");
+  CHECK(c[13] ==
+        R"({"add":{"rule":{"family":"inet","table":"qmd","chain":"postrouting","expr":[)"
+        R"({"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"saddr"}},"right":{"prefix":{"addr":"10.91.0.0","len":24}}}},)"
+        R"({"match":{"op":"!=","left":{"payload":{"protocol":"ip","field":"daddr"}},"right":{"prefix":{"addr":"10.91.0.0","len":24}}}},)"
+        R"({"match":{"op":"!=","left":{"meta":{"key":"oifname"}},"right":"qmd0"}},{"masquerade":null}]}}})");
+  CHECK(c[21] == R"({"add":{"rule":{"family":"bridge","table":"qmd","chain":"prerouting","expr":[{"vmap":{"key":{"meta":{"key":"iifname"}},"data":"@ports"}}]}}})");
+  // Nothing outside table qmd.
+  for (const auto& command : c) {
+    CAPTURE(command);
+    const auto v = json::parse(command).as_object();
+    const auto& what = v.begin()->value().as_object().begin()->value().as_object();
+    if (what.contains("table") && what.at("table").is_string()) {
+      CHECK(what.at("table").as_string() == "qmd");
+    } else {
+      CHECK(what.at("name").as_string() == "qmd");
+    }
+  }
+}
+
+TEST_CASE("teardown: both tables") {
+  CHECK(commands(tables_delete()) ==
+        std::vector<std::string>{R"({"delete":{"table":{"family":"inet","name":"qmd"}}})",
+                                 R"({"delete":{"table":{"family":"bridge","name":"qmd"}}})"});
+}
