@@ -155,6 +155,34 @@ void read_migration(MapReader& top, Config& out) {
   }
 }
 
+// network.ports: {range: 20000-20999}: where forwarded ports (interfaces[].ports) go when
+// their own number is taken on the host.
+void read_port_range(MapReader& network, Config& out) {
+  network.read_map("ports", [&out](MapReader& ports) {
+    std::optional<std::string> range;
+    ports.read("range", range);
+    if (!range) {
+      return;
+    }
+    unsigned low = 0;
+    unsigned high = 0;
+    char dash = 0;
+    char extra = 0;
+    if (std::sscanf(range->c_str(), "%u %c %u %c", &low, &dash, &high, &extra) != 3 ||
+        dash != '-' || low == 0 || high > 65535 || low > high) {
+      ports.error_at("range", fmt::format("\"{}\" is not a port range such as 20000-20999",
+                                          *range));
+      return;
+    }
+    out.forward_ports = {static_cast<std::uint16_t>(low), static_cast<std::uint16_t>(high)};
+  });
+}
+
+// network: the host side of VM networking.
+void read_network(MapReader& top, Config& out) {
+  top.read_map("network", [&out](MapReader& network) { read_port_range(network, out); });
+}
+
 // api: {maxConnections: 256, maxConnectionsPerUser: 32, writeTimeoutSeconds: 10}
 void read_api(MapReader& top, Config& out) {
   top.read_map("api", [&out](MapReader& api) {
@@ -367,6 +395,7 @@ void read_config(MapReader& top, Config& out) {
   read_absolute(top, "qemuBinary", out.qemu_binary);
   read_bridges(top, out);
   read_migration(top, out);
+  read_network(top, out);
   read_storage(top, out);
   read_absolute(top, "socket", out.socket);
   read_absolute(top, "logDir", out.log_dir);

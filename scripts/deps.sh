@@ -10,6 +10,8 @@ packages=(
   doctest-dev
   # run time
   qemu-system-x86 qemu-utils ovmf swtpm swtpm-tools genisoimage
+  # an unprivileged qmd's masquerade interfaces (passt binding); e2e passt
+  passt
   # the test guest (tests/guest/build-guest.sh) and its boot test
   cpio kmod socat e2fsprogs gzip
   # the daemon end-to-end tests (tests/integration/daemon/*.sh); ssh: migrate-ssh runs its own

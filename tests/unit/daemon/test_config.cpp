@@ -99,8 +99,8 @@ TEST_CASE("an unknown key names itself, its line and column, and the near known 
         "statedir: unknown field \"statedir\" (did you mean \"stateDir\"?) (qmd.yaml:3:1)\n");
   CHECK(errors_of("bridges:\n  prod: br0\nvolumes: {}\n") ==
         "volumes: unknown field \"volumes\"; known fields here: useEmulation, hyperv, "
-        "stateDir, runDir, presetDir, qemuBinary, bridges, migration, storage, socket, logDir, "
-        "qemuUser, group, api, hostShutdown, autostart, secrets "
+        "stateDir, runDir, presetDir, qemuBinary, bridges, migration, network, storage, socket, "
+        "logDir, qemuUser, group, api, hostShutdown, autostart, secrets "
         "(qmd.yaml:3:1)\n");
 }
 
