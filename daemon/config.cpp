@@ -107,7 +107,31 @@ void read_bridges(MapReader& top, Config& out) {
   }
 }
 
-// network: {masquerade: nat|user, nat: {bridge: qmd0, ipv4: 10.91.0.0/24, dns: true}}
+// network.ports: {range: 20000-20999}: where forwarded ports (interfaces[].ports) go when
+// their own number is taken on the host.
+void read_port_range(MapReader& network, Config& out) {
+  network.read_map("ports", [&out](MapReader& ports) {
+    std::optional<std::string> range;
+    ports.read("range", range);
+    if (!range) {
+      return;
+    }
+    unsigned low = 0;
+    unsigned high = 0;
+    char dash = 0;
+    char extra = 0;
+    if (std::sscanf(range->c_str(), "%u %c %u %c", &low, &dash, &high, &extra) != 3 ||
+        dash != '-' || low == 0 || high > 65535 || low > high) {
+      ports.error_at("range", fmt::format("\"{}\" is not a port range such as 20000-20999",
+                                          *range));
+      return;
+    }
+    out.forward_ports = {static_cast<std::uint16_t>(low), static_cast<std::uint16_t>(high)};
+  });
+}
+
+// network: {masquerade: nat|user, nat: {bridge: qmd0, ipv4: 10.91.0.0/24, dns: true},
+//           ports: {range: 20000-20999}}
 void read_network(MapReader& top, Config& out) {
   top.read_map("network", [&out](MapReader& map) {
     std::optional<std::string> mode;
@@ -144,6 +168,7 @@ void read_network(MapReader& top, Config& out) {
       nat.read("dns", dns);
       out.network.nat.dns = dns.value_or(out.network.nat.dns);
     });
+    read_port_range(map, out);
   });
 }
 
@@ -195,6 +220,7 @@ void read_migration(MapReader& top, Config& out) {
     }
   }
 }
+
 
 // api: {maxConnections: 256, maxConnectionsPerUser: 32, writeTimeoutSeconds: 10}
 void read_api(MapReader& top, Config& out) {

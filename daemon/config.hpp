@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "daemon/host/port_range.hpp"
 #include "policy/spec_error.hpp"
 #include "policy/validate.hpp"
 
@@ -76,6 +77,9 @@ struct Config {
   std::string migration_address;
   std::uint16_t migration_port_min = 49152;  // libvirt's range
   std::uint16_t migration_port_max = 49215;
+  // network.ports.range: where a forwarded port (interfaces[].ports) goes when its own
+  // number is taken on the host. Empty: nowhere (the VM does not start).
+  PortRange forward_ports;
   // Outgoing migrations to ssh:// destinations: an ssh_config for `ssh -F` (empty: none,
   // not even qmd's user's own) and the qmctl that relays the API on the other host.
   std::string migration_ssh_config;

@@ -234,7 +234,7 @@ int main(int argc, char** argv) {
   asio::thread_pool blocking(2);
   EventBus events(loop.get_executor());
   DaemonContext ctx{loop.get_executor(), blocking, *config, std::move(start_caps.caps), *presets,
-                    *store, events, qemu_user, {}};
+                    *store, events, qemu_user, {}, {}};
   ctx.probe = std::move(start_caps.status);
   ctx.nat = qmd::daemon::network::nat_network_for(
       *config, loop.get_executor(), blocking,

@@ -12,6 +12,8 @@ packages=(
   qemu-system-x86 qemu-utils ovmf swtpm swtpm-tools genisoimage
   # the managed NAT network (network.masquerade: nat): the bridge, its rules, DHCP and DNS
   iproute2 nftables dnsmasq-base
+  # an unprivileged qmd's masquerade interfaces (passt binding); e2e passt
+  passt
   # the test guest (tests/guest/build-guest.sh) and its boot test
   cpio kmod socat e2fsprogs gzip
   # the daemon end-to-end tests (tests/integration/daemon/*.sh); ssh: migrate-ssh runs its own

@@ -94,6 +94,19 @@ Response not_found(const std::string& name) {
                         fmt::format("no VM named {} (qmctl list shows the VMs)", name));
 }
 
+// interfaces[].ports of a running VM: the host port each one listens on.
+json::array port_forwards_json(const std::vector<policy::PortForward>& forwards) {
+  json::array out;
+  for (const auto& f : forwards) {
+    out.push_back(json::object{{"interface", f.interface},
+                               {"name", f.name},
+                               {"protocol", f.protocol},
+                               {"guestPort", std::int64_t{f.guest_port}},
+                               {"hostPort", std::int64_t{f.host_port}}});
+  }
+  return out;
+}
+
 Response vm_response(const DaemonContext& ctx, const Vm& vm, unsigned status = 200) {
   auto details = vm.details();
   if (ctx.nat) {  // its stable addresses on the NAT network, while stopped too
@@ -101,6 +114,7 @@ Response vm_response(const DaemonContext& ctx, const Vm& vm, unsigned status = 2
       details["natInterfaces"] = std::move(nat);
     }
   }
+  details["portForwards"] = port_forwards_json(vm.port_forwards());
   return json_response(json::serialize(details), status);
 }
 

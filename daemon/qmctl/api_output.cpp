@@ -98,6 +98,19 @@ std::string probes_text(const json::value& probes) {
   return out;
 }
 
+// "port: TCP host 20022 -> guest 22 (interface default, ssh)", one a line.
+std::string port_forwards_text(const json::array& forwards) {
+  std::string out;
+  for (const auto& f : forwards) {
+    const auto name = text_of(member(f, "name"));
+    out += "port: " + text_of(member(f, "protocol")) + " host " + text_of(member(f, "hostPort")) +
+           " -> guest " + text_of(member(f, "guestPort")) + " (interface " +
+           text_of(member(f, "interface")) + (name.empty() || name == "-" ? "" : ", " + name) +
+           ")\n";
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string pretty_json(const json::value& value) {
@@ -167,6 +180,10 @@ std::string vm_details(const json::value& vm) {
     }
     if (key == "probes" && value.is_object()) {
       out += probes_text(value);
+      continue;
+    }
+    if (key == "portForwards" && value.is_array()) {
+      out += port_forwards_text(value.as_array());
       continue;
     }
     out += std::string(key) + ": " + text_of(&value) + '\n';

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "daemon/config.hpp"
+#include "daemon/host/port_forward.hpp"
 #include "daemon/host/probe_cache.hpp"
 #include "daemon/launch/launcher.hpp"
 #include "daemon/runtime/event_bus.hpp"
@@ -31,6 +32,7 @@ struct DaemonContext {
   EventBus& events;
   std::optional<Credentials> qemu_user;  // set when qmd runs as root
   std::set<int> pinned_cpus;             // host CPUs given to dedicatedCpuPlacement vCPUs
+  HeldPorts forwarded_ports;             // host ports of running VMs' interfaces[].ports
   // Set while the guests are shut down for the host (HostShutdown::run): no VM starts then,
   // neither by the API nor by runStrategy nor by autostart, so none escapes the plan.
   bool host_shutting_down = false;

@@ -4,6 +4,9 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <unistd.h>
+
+#include <boost/json/array.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <fstream>
@@ -22,6 +25,40 @@ namespace qmd::daemon {
 
 namespace json = boost::json;
 using namespace std::chrono_literals;
+
+namespace {
+
+// The record's "forwards": what a qmd restarted under a running VM holds for it again.
+std::vector<policy::PortForward> forwards_from_json(const json::value* value) {
+  std::vector<policy::PortForward> out;
+  if (value == nullptr || !value->is_array()) {
+    return out;
+  }
+  for (const auto& item : value->as_array()) {
+    const auto* o = item.if_object();
+    if (o == nullptr) {
+      continue;
+    }
+    auto text = [o](const char* key) {
+      const auto* v = o->if_contains(key);
+      return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
+    };
+    auto port = [o](const char* key) -> std::uint16_t {
+      const auto* v = o->if_contains(key);
+      const bool valid = v != nullptr && v->is_int64() && v->as_int64() > 0 &&
+                         v->as_int64() <= 65535;
+      return valid ? static_cast<std::uint16_t>(v->as_int64()) : 0;
+    };
+    policy::PortForward f{text("interface"), text("name"), text("protocol"), port("guestPort"),
+                          port("hostPort")};
+    if (f.guest_port != 0 && f.host_port != 0) {
+      out.push_back(std::move(f));
+    }
+  }
+  return out;
+}
+
+}  // namespace
 
 boost::json::object VmRecord::to_json() const {
   json::object out;
@@ -49,6 +86,17 @@ boost::json::object VmRecord::to_json() const {
   }
   if (!started_argv.empty()) {
     out["startedArgv"] = started_argv;
+  }
+  if (!forwards.empty()) {
+    json::array list;
+    for (const auto& f : forwards) {
+      list.push_back(json::object{{"interface", f.interface},
+                                  {"name", f.name},
+                                  {"protocol", f.protocol},
+                                  {"guestPort", std::int64_t{f.guest_port}},
+                                  {"hostPort", std::int64_t{f.host_port}}});
+    }
+    out["forwards"] = std::move(list);
   }
   return out;
 }
@@ -80,6 +128,7 @@ VmRecord VmRecord::from_json(const std::string& text) {
   record.started_argv = text_of("startedArgv");
   const auto* paused = object.if_contains("savedPaused");
   record.saved_paused = paused != nullptr && paused->is_bool() && paused->as_bool();
+  record.forwards = forwards_from_json(object.if_contains("forwards"));
   return record;
 }
 
@@ -171,6 +220,11 @@ cmdline::VmPaths Vm::paths() const {
 std::string Vm::log_path() const { return ctx_.store.vm_dir(name_) + "/qemu.log"; }
 
 std::expected<cmdline::RenderResult, OpError> Vm::render() const {
+  return render(run_ ? run_->forwards : std::vector<policy::PortForward>{});
+}
+
+std::expected<cmdline::RenderResult, OpError> Vm::render(
+    const std::vector<policy::PortForward>& forwards) const {
   const auto& parsed = parsed_spec().spec;
   if (!parsed) {
     return std::unexpected(parsed.error());
@@ -180,6 +234,9 @@ std::expected<cmdline::RenderResult, OpError> Vm::render() const {
   policy.hyperv = ctx_.config.hyperv;
   policy.bridges = ctx_.config.bridges;
   policy.masquerade_nat = masquerade_mode(ctx_.config) == NetworkConfig::Masquerade::nat;
+  policy.port_forwards = forwards;
+  // Only root makes taps; anyone else's masquerade interfaces get passt.
+  policy.passt_for_masquerade = ::geteuid() != 0 && !policy.masquerade_nat;
   const cmdline::VmPaths where = paths();
   policy.state_dir = where.state_dir;
   // Claims and images found now are attached; one missing is left out here and refused by

@@ -67,6 +67,9 @@ struct VmRecord {
   // argv_digest of the running QEMU's command line as rendered at its start (kept across qmd
   // restarts): a save needs the definition to render it still.
   std::string started_argv;
+  // The host ports this run's interfaces[].ports use (kept across qmd restarts: an adopted
+  // VM holds them still); empty while stopped.
+  std::vector<policy::PortForward> forwards;
   boost::json::object to_json() const;
   static VmRecord from_json(const std::string& text);
 };
@@ -99,14 +102,20 @@ class Vm : public std::enable_shared_from_this<Vm> {
   // The stored definition, parsed (cached): which claims and images it names.
   std::expected<policy::VmSpec, OpError> definition() const { return spec(); }
   cmdline::VmPaths paths() const;
+  // interfaces[].ports of the running VM with the host port each uses; empty when stopped.
+  std::vector<policy::PortForward> port_forwards() const;
   std::string log_path() const;  // QEMU's stdout/stderr
 
   // GET /v1/vms entry; `storage`: where its JSON lives (the list's arena, for speed).
   boost::json::object summary(boost::json::storage_ptr storage = {}) const;
   boost::json::object details() const;  // GET /v1/vms/NAME
 
-  // The argv qmd would start now (GET /v1/vms/NAME/argv).
+  // The argv qmd would start now (GET /v1/vms/NAME/argv); a running VM's forwards keep the
+  // host ports they use.
   std::expected<cmdline::RenderResult, OpError> render() const;
+  // ... with the host ports of interfaces[].ports chosen by the daemon.
+  std::expected<cmdline::RenderResult, OpError> render(
+      const std::vector<policy::PortForward>& forwards) const;
 
   // Lifecycle; each waits for the VM's lock, then for the change to finish.
   asio::awaitable<OpResult> start();
@@ -317,6 +326,8 @@ class Vm : public std::enable_shared_from_this<Vm> {
     std::vector<int> pinned;     // host CPUs taken from the context
     std::vector<std::string> taps;  // host taps qmd made for bridge bindings (and NAT ones)
     std::vector<std::string> nat_taps;  // taps whose guard is on the NAT network
+    std::vector<ProcessHandle> passt;  // one passt per masquerade interface (unprivileged)
+    std::vector<policy::PortForward> forwards;  // interfaces[].ports with their host ports
     std::vector<std::string> disk_images;  // fd set N holds disk_images[N-1] (QEMU's errors)
     bool incoming = false;          // QEMU waits for a migration stream (-incoming defer)
     // Outgoing migration: cancelled (woken) by MIGRATION events and by a cancel request.
@@ -382,6 +393,15 @@ class Vm : public std::enable_shared_from_this<Vm> {
   asio::awaitable<void> detach_nat(Run& run);
   asio::awaitable<void> readopt_taps(std::shared_ptr<Run> run);
   asio::awaitable<std::optional<std::string>> start_swtpm(const cmdline::RenderResult& rendered);
+  // Port forwards and passt (vm_ports.cpp). choose_forwards picks the host ports of the
+  // spec's interfaces[].ports (probing on the blocking pool) before anything starts;
+  // hold_forwards marks them taken for this run, release_forwards gives them back.
+  asio::awaitable<std::expected<std::vector<policy::PortForward>, OpError>> choose_forwards();
+  void hold_forwards(Run& run, std::vector<policy::PortForward> forwards);
+  void release_forwards(Run& run);
+  asio::awaitable<std::optional<std::string>> start_passt(cmdline::SidecarCommand sidecar);
+  void adopt_passt(Run& run);  // passt sidecars and forwards of an adopted QEMU
+  asio::awaitable<void> stop_passt(Run& run);
   asio::awaitable<std::optional<std::string>> start_qemu(const cmdline::RenderResult& rendered);
   asio::awaitable<std::optional<std::string>> connect_qmp(std::chrono::milliseconds limit);
   std::optional<std::string> apply_pinning(const cmdline::RenderResult& rendered,

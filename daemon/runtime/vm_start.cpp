@@ -222,6 +222,19 @@ asio::awaitable<OpResult> Vm::start_locked(const IncomingStart* incoming) {
     save_record();
     co_return std::unexpected(refused.error());
   }
+  // A port another VM or process holds, with no range to fall back on, stops the start here.
+  auto forwards = co_await choose_forwards();
+  if (!forwards) {
+    record_.last_error = forwards.error().message;
+    save_record();
+    co_return std::unexpected(forwards.error());
+  }
+  if (!forwards->empty()) {
+    rendered = render(*forwards);
+    if (!rendered) {
+      co_return std::unexpected(rendered.error());
+    }
+  }
   // What this start runs, before the incoming adjustments: a later save compares it.
   record_.started_argv = argv_digest(*rendered);
   // A state saved at host shutdown comes back through the same -incoming path.
@@ -268,6 +281,7 @@ asio::awaitable<OpResult> Vm::start_locked(const IncomingStart* incoming) {
     co_return co_await fail("prepare", *bad);
   }
   co_await teardown(*run);  // stale sockets from a crash would confuse the waits below
+  hold_forwards(*run, std::move(*forwards));
   std::optional<trial::FileOwner> owner;
   if (ctx_.qemu_user) {
     owner = trial::FileOwner{ctx_.qemu_user->uid, ctx_.qemu_user->gid};
@@ -306,7 +320,7 @@ asio::awaitable<OpResult> Vm::start_locked(const IncomingStart* incoming) {
     co_return co_await fail("host", *failed);
   }
   if (auto failed = co_await start_swtpm(*rendered)) {
-    co_return co_await fail("swtpm", *failed);
+    co_return co_await fail("sidecars", *failed);
   }
   if (auto failed = co_await start_qemu(*rendered)) {
     co_return co_await fail("qemu", *failed);
@@ -450,6 +464,12 @@ asio::awaitable<std::optional<std::string>> Vm::start_swtpm(
       auto done = co_await run_blocking(ctx_.blocking, std::move(setup));
       if (!done) {
         co_return fmt::format("{}: {}", sidecar.name, done.error());
+      }
+      continue;
+    }
+    if (sidecar.own_sandbox) {
+      if (auto failed = co_await start_passt(sidecar)) {
+        co_return failed;
       }
       continue;
     }

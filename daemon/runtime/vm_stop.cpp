@@ -171,6 +171,8 @@ asio::awaitable<void> Vm::teardown(Run& run) {
       }
     }
   }
+  co_await stop_passt(run);
+  release_forwards(run);
   for (const auto& tap : run.taps) {
     if (auto removed = delete_tap(tap); !removed) {
       publish("Error", removed.error());

@@ -269,6 +269,7 @@ asio::awaitable<bool> Vm::adopt() {
       }
     }
   }
+  adopt_passt(*run);
   if (auto failed = co_await connect_qmp(10s)) {
     publish("Adoption", fmt::format("QEMU pid {} is running but QMP did not answer: {}; "
                                     "killing it",

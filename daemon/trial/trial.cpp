@@ -40,6 +40,9 @@ struct Failure {
 
 // The control socket a long-running sidecar listens on: `--ctrl type=unixio,path=X`.
 std::string ctrl_socket_of(const cmdline::SidecarCommand& sidecar, const cmdline::VmPaths& paths) {
+  if (!sidecar.ready_socket.empty()) {
+    return sidecar.ready_socket;  // passt
+  }
   for (std::size_t i = 0; i + 1 < sidecar.argv.size(); ++i) {
     if (sidecar.argv[i] != "--ctrl") {
       continue;

@@ -38,7 +38,7 @@ fail() {
   exit 1
 }
 
-# Pids of every process whose command line mentions the temp dir (QEMU, swtpm), but not
+# Pids of every process whose command line mentions the temp dir (QEMU, swtpm, passt), but not
 # this shell's own helpers (curl, python, qmctl get the socket path, not a VM path).
 procs_of_tmp() {
   local pid cmd
@@ -46,12 +46,12 @@ procs_of_tmp() {
     pid=${pid#/proc/}
     cmd=$({ tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null) || continue
     case "$cmd" in
-      *qemu-system*"$T/"* | *swtpm*"$T/"*) echo "$pid" ;;
+      *qemu-system*"$T/"* | *swtpm*"$T/"* | *passt*"$T/"*) echo "$pid" ;;
     esac
   done
 }
 
-# Pids of this VM's QEMU and swtpm (their command lines hold RUN/vms/NAME/).
+# Pids of this VM's QEMU, swtpm and passt (their command lines hold RUN/vms/NAME/).
 procs_of_vm() {
   local name=$1 pid cmd
   for pid in $(procs_of_tmp); do

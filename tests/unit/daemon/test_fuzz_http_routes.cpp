@@ -34,7 +34,7 @@ TEST_CASE("fuzz routes: the fuzz target's table is qmd's route table, in order")
   auto presets = qmd::policy::PresetCatalog::load();
   REQUIRE(presets);
   DaemonContext ctx{loop.get_executor(), blocking, Config{}, qmd::policy::HostCaps{}, *presets,
-                    *store, events, std::nullopt, {}};
+                    *store, events, std::nullopt, {}, {}};
   Registry registry(ctx);
   Operations operations(loop.get_executor());
   HostShutdown host_shutdown(ctx, registry);

@@ -1,0 +1,184 @@
+// Port forwards (interfaces[].ports) and the passt sidecars of an unprivileged qmd's
+// masquerade interfaces: which host port each forward uses, held for the run and given back
+// at its end; passt started before QEMU (it must listen), found again by a restarted qmd,
+// and never left behind.
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "daemon/host/port_forward.hpp"
+#include "daemon/runtime/blocking.hpp"
+#include "daemon/runtime/vm.hpp"
+#include "daemon/trial/process.hpp"
+
+namespace qmd::daemon {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::size_t kTailLines = 20;
+constexpr int kAllocateAttempts = 3;
+
+std::string holder_name(const std::string& vm, const policy::PortForward& f) {
+  return fmt::format("VM {} (interface {})", vm, f.interface);
+}
+
+bool is_socket(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+std::string read_small(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str().substr(0, 4096);
+}
+
+}  // namespace
+
+std::vector<policy::PortForward> Vm::port_forwards() const {
+  return run_ ? run_->forwards : std::vector<policy::PortForward>{};
+}
+
+asio::awaitable<std::expected<std::vector<policy::PortForward>, OpError>> Vm::choose_forwards() {
+  auto parsed = spec();
+  if (!parsed) {
+    co_return std::unexpected(parsed.error());
+  }
+  const auto wanted = policy::wanted_forwards(*parsed);
+  if (wanted.empty()) {
+    co_return std::vector<policy::PortForward>{};
+  }
+  // Another VM may take a port while the probe runs on the pool: then choose again.
+  for (int attempt = 1;; ++attempt) {
+    auto job = [name = name_, wanted, range = ctx_.config.forward_ports,
+                held = ctx_.forwarded_ports] {
+      return allocate_host_ports(name, wanted, range, held);
+    };
+    auto chosen = co_await run_blocking(ctx_.blocking, std::move(job));
+    if (!chosen) {
+      co_return std::unexpected(op_error(OpError::Code::conflict, chosen.error()));
+    }
+    const bool clash = std::ranges::any_of(*chosen, [this](const policy::PortForward& f) {
+      return ctx_.forwarded_ports.contains({f.protocol, f.host_port});
+    });
+    if (!clash) {
+      co_return std::move(*chosen);
+    }
+    if (attempt == kAllocateAttempts) {
+      co_return std::unexpected(op_error(
+          OpError::Code::conflict,
+          fmt::format("VM {}: other VMs took the host ports chosen for interfaces[].ports "
+                      "{} times while it started; start it again",
+                      name_, kAllocateAttempts)));
+    }
+  }
+}
+
+void Vm::hold_forwards(Run& run, std::vector<policy::PortForward> forwards) {
+  for (const auto& f : forwards) {
+    ctx_.forwarded_ports[{f.protocol, f.host_port}] = holder_name(name_, f);
+  }
+  run.forwards = std::move(forwards);
+  record_.forwards = run.forwards;
+}
+
+void Vm::release_forwards(Run& run) {
+  for (const auto& f : run.forwards) {
+    const auto held = ctx_.forwarded_ports.find({f.protocol, f.host_port});
+    if (held != ctx_.forwarded_ports.end() && held->second == holder_name(name_, f)) {
+      ctx_.forwarded_ports.erase(held);
+    }
+  }
+  run.forwards.clear();
+  record_.forwards.clear();
+}
+
+// passt runs as the QEMU user (when qmd is root) without qmd's seccomp profile: it makes
+// its own sandbox (user, mount, IPC, UTS namespaces, pivot_root, a seccomp allow-list),
+// which that profile would refuse.
+asio::awaitable<std::optional<std::string>> Vm::start_passt(cmdline::SidecarCommand sidecar) {
+  const std::string log = fmt::format("{}/{}.log", paths().run_dir, sidecar.name);
+  LaunchSpec spec;
+  spec.argv = sidecar.argv;
+  spec.log_path = log;
+  spec.drop_to = ctx_.qemu_user;
+  spec.seccomp = !sidecar.own_sandbox;
+  auto launched = launch(spec);
+  if (!launched) {
+    co_return fmt::format("{}: {}", sidecar.name, launched.error());
+  }
+  auto& passt = run_->passt.emplace_back(ctx_.executor, launched->pid, launched->pidfd, true);
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  while (!is_socket(sidecar.ready_socket)) {
+    const bool gone = co_await passt.wait_exit_for(20ms);
+    if (gone) {
+      co_return fmt::format("{} {} before listening on {}; its output:\n{}", sidecar.name,
+                            passt.describe(), sidecar.ready_socket,
+                            trial::file_tail(log, kTailLines));
+    }
+    if (std::chrono::steady_clock::now() > until) {
+      co_return fmt::format("{}: socket {} did not appear within 10 s; its output:\n{}",
+                            sidecar.name, sidecar.ready_socket, trial::file_tail(log, kTailLines));
+    }
+  }
+  co_return std::nullopt;
+}
+
+// A restarted qmd finds each passt by its pid file in the run dir (its command line names
+// that dir), and the host ports the run holds in the record.
+void Vm::adopt_passt(Run& run) {
+  const std::string dir = paths().run_dir;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string file = entry.path().filename().string();
+    if (!file.starts_with("passt-") || !file.ends_with(".pid")) {
+      continue;
+    }
+    pid_t pid = 0;
+    try {
+      pid = static_cast<pid_t>(std::stol(read_small(entry.path().string())));
+    } catch (const std::exception&) {
+      continue;
+    }
+    const std::string args = read_small(fmt::format("/proc/{}/cmdline", pid));
+    if (pid <= 1 || args.find(dir + "/passt-") == std::string::npos) {
+      continue;
+    }
+    if (auto handle = ProcessHandle::open(ctx_.executor, pid)) {
+      run.passt.push_back(std::move(*handle));
+    }
+  }
+  hold_forwards(run, record_.forwards);
+}
+
+// passt --one-off ends once QEMU has gone; give it a moment, then insist.
+asio::awaitable<void> Vm::stop_passt(Run& run) {
+  for (auto& passt : run.passt) {
+    if (passt.exited()) {
+      continue;
+    }
+    const bool ended = co_await passt.wait_exit_for(1s);
+    if (!ended) {
+      passt.signal(SIGTERM);
+      const bool terminated = co_await passt.wait_exit_for(2s);
+      if (!terminated) {
+        passt.signal(SIGKILL);
+        co_await passt.wait_exit_for(5s);
+      }
+    }
+  }
+  run.passt.clear();
+}
+
+}  // namespace qmd::daemon
