@@ -94,7 +94,11 @@ print(f"{n / (1 << 20) / (time.monotonic() - t0):.1f}")
 PY
   local receiver=$!
   sleep 0.5
-  q exec "$vm" -- sh -c "dd if=/dev/zero bs=65536 count=$((mb * 16)) 2>/dev/null | nc $host $port" >/dev/null 2>&1 || true
+  # A fresh address may not answer at once: retry the connect (nc sends nothing until then).
+  q exec "$vm" -- sh -c "for i in 1 2 3 4 5 6 7 8 9 10; do
+      dd if=/dev/zero bs=65536 count=$((mb * 16)) 2>/dev/null | nc $host $port && break
+      sleep 1
+    done" >/dev/null 2>&1 || true
   wait "$receiver" || true
   result=$(cat "$work/up.$vm")
   echo "${result:-failed}"

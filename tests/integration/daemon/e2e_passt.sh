@@ -7,7 +7,8 @@
 # to it arrives at the guest's port (Debian 12's passt 0.0~git20230309 leaves that handshake
 # in SYN_RECV in the guest, so the server's answer is logged, not required); a second VM
 # whose port has no free host port left does not start, with an error naming the VM, the
-# interface and the port, and leaves no passt; no passt outlives its VM.
+# interface and the port, and leaves no passt; a restarted qmd adopts the VM with its passt
+# and forwards; no passt outlives its VM.
 source "$(dirname "$0")/lib.sh"
 if [[ $(id -u) -ne 0 ]]; then
   echo "skipped: making a network namespace needs root"
@@ -114,6 +115,16 @@ arrived() { qm exec web -- netstat -tn 2>/dev/null | grep_q ":$GUEST_PORT *[^ ]*
 wait_for 20 "a connection through host port $RANGE_PORT at the guest's port $GUEST_PORT" arrived
 wait "$client" || true
 log "a connection to host port $RANGE_PORT reached the guest's port $GUEST_PORT; the guest's server answered: $(cat "$T/forwarded")"
+
+# A qmd killed and started again adopts web with its passt and its forwards.
+passt_pid=$(passt_of web)
+kill_qmd
+start_qmd
+wait_state web running 30
+[[ "$(passt_of web)" == "$passt_pid" ]] || fail "web's passt $passt_pid is not the one running now: $(passt_of web)"
+[[ "$(show_field web 'd["portForwards"][0]["hostPort"]')" == "$RANGE_PORT" ]] ||
+  fail "the restarted qmd does not report web's forward: $(show_field web 'd["portForwards"]')"
+log "a restarted qmd adopted web, its passt $passt_pid and host port $RANGE_PORT"
 
 qm create -f "$(web_spec two)" >/dev/null || fail "create two"
 if out=$(qm start two 2>&1); then fail "two started though no host port was free"; fi
