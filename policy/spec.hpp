@@ -237,7 +237,7 @@ struct DomainSpec {
 
 enum class VolumeKind { host_disk, file, block, persistent_volume_claim, container_disk,
                         data_volume, cloud_init_no_cloud, empty_disk, cloud_init_config_drive,
-                        sysprep };
+                        sysprep, ephemeral };
 
 // KubeVirt's cap on inline cloud-init data, user and network data alike (cloudInitUserMaxLen
 // and cloudInitNetworkMaxLen, 2048 bytes, in its vmi-create-admitter.go): larger data goes in
@@ -260,7 +260,9 @@ struct Volume {
   std::optional<std::string> format;          // file.format raw|qcow2 (hostDisk: raw)
   std::optional<std::string> host_disk_type;  // Disk|DiskOrCreate
   std::optional<std::uint64_t> capacity;      // hostDisk.capacity, emptyDisk.capacity, bytes
-  std::string claim_name;  // persistentVolumeClaim.claimName / dataVolume.name / image
+  // persistentVolumeClaim.claimName / dataVolume.name / containerDisk.image /
+  // ephemeral.persistentVolumeClaim.claimName
+  std::string claim_name;
   CloudInitSource cloud_init;  // cloudInitNoCloud / cloudInitConfigDrive
   std::string sysprep_secret;  // sysprep.configMap/secret name: local secret <secrets.dir>/NAME
   // What the daemon found on this host for a claim or containerDisk volume (never from a
