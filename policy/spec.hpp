@@ -276,6 +276,18 @@ struct Volume {
   std::optional<Resolved> resolved;
 };
 
+// A VM's dataVolumeTemplates entry (KubeVirt/CDI's DataVolume): the claim `name` that qmd
+// makes when it is missing, from one source, at least `size` bytes.
+struct DataVolumeTemplate {
+  enum class Source { blank, pvc, registry, http };
+  std::string name;        // metadata.name: the claim
+  Source source = Source::blank;
+  std::string from;        // pvc: the claim cloned; registry: the image reference (no
+                           // docker://); http: the URL
+  std::uint64_t size = 0;  // spec.storage or spec.pvc resources.requests.storage
+  std::size_t index = 0;   // its place in dataVolumeTemplates, for errors
+};
+
 enum class NetworkKind { pod, multus };
 
 struct Network {
@@ -313,6 +325,7 @@ struct VmSpec {
   std::optional<std::string> run_strategy;
   std::optional<PresetRef> instancetype;
   std::optional<PresetRef> preference;
+  std::vector<DataVolumeTemplate> data_volume_templates;  // VirtualMachine spec
 
   DomainSpec domain;
   std::vector<Volume> volumes;
