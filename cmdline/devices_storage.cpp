@@ -23,8 +23,9 @@ const policy::Volume* find_volume(const policy::VmSpec& spec, const std::string&
 }
 
 // A claim or a container disk, as the daemon found it on this host: the claim itself, or a
-// per-run qcow2 overlay in the run directory over the image (KubeVirt's containerDisk: the
-// guest's writes are gone at the stop). Offline (`qmctl render`) nothing is found: a note.
+// per-run qcow2 overlay in the run directory over the image or (ephemeral) the claim
+// (KubeVirt's containerDisk and ephemeral: the guest's writes are gone at the stop).
+// Offline (`qmctl render`) nothing is found: a note.
 std::optional<devices::DiskParams> claim_disk(const policy::Volume& v, const VmPaths& paths,
                                               RenderResult& out) {
   if (!v.resolved) {
@@ -36,7 +37,7 @@ std::optional<devices::DiskParams> claim_disk(const policy::Volume& v, const VmP
     return std::nullopt;
   }
   devices::DiskParams p;
-  if (v.kind != policy::VolumeKind::container_disk) {
+  if (v.kind != policy::VolumeKind::container_disk && v.kind != policy::VolumeKind::ephemeral) {
     p.path = v.resolved->path;
     p.format = v.resolved->format;
     p.host_device = v.resolved->device;
@@ -81,6 +82,7 @@ std::optional<devices::DiskParams> backing(const policy::VmSpec& spec, const pol
     case policy::VolumeKind::persistent_volume_claim:
     case policy::VolumeKind::data_volume:
     case policy::VolumeKind::container_disk:
+    case policy::VolumeKind::ephemeral:
       return claim_disk(v, paths, out);
     case policy::VolumeKind::cloud_init_no_cloud:
     case policy::VolumeKind::cloud_init_config_drive:

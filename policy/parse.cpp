@@ -112,9 +112,9 @@ void read_run_strategy_rules(MapReader& spec, VmSpec& out) {
 }
 
 void read_vm_spec(MapReader& spec, VmSpec& out) {
-  spec.accept_ignored("dataVolumeTemplates",
-                     "has no effect on one host (CDI imports data volumes in a cluster); "
-                     "ignored: create each claim with `qmctl volume create NAME --size S`");
+  spec.read_list("dataVolumeTemplates", [&](MapReader& entry, std::size_t i) {
+    parse_parts::read_data_volume_template(entry, i, out);
+  });
   spec.accept_ignored("resourceClaimTemplates",
                       "has no effect on one host (DRA creates resource claims in a cluster); "
                       "ignored");

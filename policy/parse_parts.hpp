@@ -19,6 +19,9 @@ void read_devices(yaml::MapReader& devices, DevicesSpec& out);
 void read_volume(yaml::MapReader& volume, Volume& out);
 void read_network(yaml::MapReader& network, Network& out);
 
+// One dataVolumeTemplates entry: the claim's name, its source and size.
+void read_data_volume_template(yaml::MapReader& entry, std::size_t index, VmSpec& out);
+
 // accessCredentials: sshPublicKey from a secret, propagated by the guest agent.
 void read_access_credentials(yaml::MapReader& spec, VmSpec& out);
 

@@ -11,13 +11,22 @@ namespace {
 
 using yaml::MapReader;
 
-constexpr std::array<std::string_view, 10> kVolumeSources{
+constexpr std::array<std::string_view, 11> kVolumeSources{
     "hostDisk", "file", "block", "emptyDisk", "persistentVolumeClaim", "containerDisk",
-    "dataVolume", "cloudInitNoCloud", "cloudInitConfigDrive", "sysprep"};
-constexpr std::array<VolumeKind, 10> kVolumeKinds{
+    "dataVolume", "cloudInitNoCloud", "cloudInitConfigDrive", "sysprep", "ephemeral"};
+constexpr std::array<VolumeKind, 11> kVolumeKinds{
     VolumeKind::host_disk, VolumeKind::file, VolumeKind::block, VolumeKind::empty_disk,
     VolumeKind::persistent_volume_claim, VolumeKind::container_disk, VolumeKind::data_volume,
-    VolumeKind::cloud_init_no_cloud, VolumeKind::cloud_init_config_drive, VolumeKind::sysprep};
+    VolumeKind::cloud_init_no_cloud, VolumeKind::cloud_init_config_drive, VolumeKind::sysprep,
+    VolumeKind::ephemeral};
+
+// persistentVolumeClaim: {claimName, readOnly}, alone or inside ephemeral.
+void read_claim_ref(MapReader& source, Volume& out) {
+  source.require("claimName");
+  source.read("claimName", out.claim_name);
+  std::optional<bool> read_only;  // checked for type; the claim is opened as the disk says
+  source.read("readOnly", read_only);
+}
 
 void read_source(MapReader& source, VolumeKind kind, Volume& out) {
   switch (kind) {
@@ -40,13 +49,15 @@ void read_source(MapReader& source, VolumeKind kind, Volume& out) {
       source.require("capacity");
       source.read_bytes("capacity", out.capacity);
       break;
-    case VolumeKind::persistent_volume_claim: {
-      source.require("claimName");
-      source.read("claimName", out.claim_name);
-      std::optional<bool> read_only;  // checked for type; PVCs are refused by validation
-      source.read("readOnly", read_only);
+    case VolumeKind::persistent_volume_claim:
+      read_claim_ref(source, out);
       break;
-    }
+    case VolumeKind::ephemeral:
+      // KubeVirt's ephemeral volume: the claim under a per-run overlay.
+      source.require("persistentVolumeClaim");
+      source.read_map("persistentVolumeClaim",
+                      [&](MapReader& claim) { read_claim_ref(claim, out); });
+      break;
     case VolumeKind::container_disk:
       source.require("image");
       source.read("image", out.claim_name);
@@ -72,7 +83,8 @@ void read_volume(MapReader& volume, Volume& out) {
   volume.read("name", out.name);
   const auto which = volume.one_of({"hostDisk", "file", "block", "emptyDisk",
                                     "persistentVolumeClaim", "containerDisk", "dataVolume",
-                                    "cloudInitNoCloud", "cloudInitConfigDrive", "sysprep"});
+                                    "cloudInitNoCloud", "cloudInitConfigDrive", "sysprep",
+                                    "ephemeral"});
   if (!which) {
     return;
   }

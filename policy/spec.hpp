@@ -248,7 +248,7 @@ struct DomainSpec {
 
 enum class VolumeKind { host_disk, file, block, persistent_volume_claim, container_disk,
                         data_volume, cloud_init_no_cloud, empty_disk, cloud_init_config_drive,
-                        sysprep };
+                        sysprep, ephemeral };
 
 // KubeVirt's cap on inline cloud-init data, user and network data alike (cloudInitUserMaxLen
 // and cloudInitNetworkMaxLen, 2048 bytes, in its vmi-create-admitter.go): larger data goes in
@@ -271,7 +271,9 @@ struct Volume {
   std::optional<std::string> format;          // file.format raw|qcow2 (hostDisk: raw)
   std::optional<std::string> host_disk_type;  // Disk|DiskOrCreate
   std::optional<std::uint64_t> capacity;      // hostDisk.capacity, emptyDisk.capacity, bytes
-  std::string claim_name;  // persistentVolumeClaim.claimName / dataVolume.name / image
+  // persistentVolumeClaim.claimName / dataVolume.name / containerDisk.image /
+  // ephemeral.persistentVolumeClaim.claimName
+  std::string claim_name;
   CloudInitSource cloud_init;  // cloudInitNoCloud / cloudInitConfigDrive
   std::string sysprep_secret;  // sysprep.configMap/secret name: local secret <secrets.dir>/NAME
   // What the daemon found on this host for a claim or containerDisk volume (never from a
@@ -283,6 +285,18 @@ struct Volume {
     std::uint64_t virtual_size = 0;
   };
   std::optional<Resolved> resolved;
+};
+
+// A VM's dataVolumeTemplates entry (KubeVirt/CDI's DataVolume): the claim `name` that qmd
+// makes when it is missing, from one source, at least `size` bytes.
+struct DataVolumeTemplate {
+  enum class Source { blank, pvc, registry, http };
+  std::string name;        // metadata.name: the claim
+  Source source = Source::blank;
+  std::string from;        // pvc: the claim cloned; registry: the image reference (no
+                           // docker://); http: the URL
+  std::uint64_t size = 0;  // spec.storage or spec.pvc resources.requests.storage
+  std::size_t index = 0;   // its place in dataVolumeTemplates, for errors
 };
 
 enum class NetworkKind { pod, multus };
@@ -322,6 +336,7 @@ struct VmSpec {
   std::optional<std::string> run_strategy;
   std::optional<PresetRef> instancetype;
   std::optional<PresetRef> preference;
+  std::vector<DataVolumeTemplate> data_volume_templates;  // VirtualMachine spec
 
   DomainSpec domain;
   std::vector<Volume> volumes;

@@ -31,6 +31,8 @@ const char* source_key(VolumeKind kind) {
       return "sysprep";
     case VolumeKind::empty_disk:
       return "emptyDisk";
+    case VolumeKind::ephemeral:
+      return "ephemeral.persistentVolumeClaim";
   }
   return "";
 }
@@ -57,6 +59,7 @@ void validate_volume(const VmSpec& spec, std::size_t j, const Volume& v, SpecErr
     case VolumeKind::persistent_volume_claim:
     case VolumeKind::data_volume:
     case VolumeKind::container_disk:
+    case VolumeKind::ephemeral:
       validate_local_source(spec, src, v, errors);  // claims.cpp's names; qmd resolves them
       return;
     case VolumeKind::cloud_init_no_cloud:

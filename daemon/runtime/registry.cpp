@@ -1,6 +1,7 @@
 #include "daemon/runtime/registry.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <array>
@@ -10,6 +11,10 @@
 #include <random>
 
 #include "daemon/network/nat_network.hpp"
+#include "daemon/runtime/blocking.hpp"
+#include "daemon/runtime/volume_sources.hpp"
+#include "daemon/storage/claim_ops.hpp"
+#include "daemon/storage/places.hpp"
 #include "daemon/store/remove_tree.hpp"
 
 namespace qmd::daemon {
@@ -120,6 +125,13 @@ asio::awaitable<std::expected<std::shared_ptr<Vm>, OpError>> Registry::create(st
     co_return std::unexpected(stored.error());
   }
   vms_.emplace(name, vm);
+  // dataVolumeTemplates: the claims are made now; a VM whose claims cannot be made is not
+  // defined (the claims it made are gone again).
+  if (auto made = co_await vm->provision(); !made) {
+    vms_.erase(name);
+    (void)ctx_.store.remove(name);
+    co_return std::unexpected(made.error());
+  }
   ctx_.events.publish(Event{std::chrono::system_clock::now(), name, "Defined", "stopped",
                             fmt::format("defined (uuid {})", record.uuid)});
   co_return vm;
@@ -145,7 +157,38 @@ asio::awaitable<OpResult> Registry::remove(const std::string& name, bool force) 
   }
   ctx_.events.publish(
       Event{std::chrono::system_clock::now(), name, "Deleted", "stopped", "definition removed"});
+  co_await delete_owned_claims(name, vm->record().owned_claims);
   co_return OpResult{};
+}
+
+// KubeVirt deletes a VM's data volumes with it: the claims qmd made for `vm`'s
+// dataVolumeTemplates go, except one another VM uses now (kept, and said so).
+asio::awaitable<void> Registry::delete_owned_claims(std::string vm,
+                                                    std::vector<std::string> claims) {
+  for (const auto& claim : claims) {
+    std::vector<std::string> users;
+    for (const auto& [name, other] : vms_) {
+      auto spec = other->definition();
+      if (spec && uses_claim(*spec, claim)) {
+        users.push_back(name);
+      }
+    }
+    std::string message;
+    if (!users.empty()) {
+      message = fmt::format("claim {} (made for {}) is kept: VM {} uses it", claim, vm,
+                            fmt::join(users, ", "));
+    } else {
+      auto job = [places = storage::places_of(ctx_.config), claim] {
+        return storage::delete_claim(places, claim);
+      };
+      auto deleted = co_await run_blocking(ctx_.blocking, std::move(job));
+      message = deleted ? fmt::format("claim {} deleted with VM {}", claim, vm)
+                        : fmt::format("claim {} of VM {} not deleted: {}", claim, vm,
+                                      deleted.error());
+    }
+    ctx_.events.publish(
+        Event{std::chrono::system_clock::now(), vm, "ClaimDeleted", "stopped", message});
+  }
 }
 
 OpResult Registry::store_new(const std::string& name, const std::string& text,

@@ -46,6 +46,7 @@ class Registry {
   DaemonContext& ctx_;
   // Writes a new VM's spec and record; nothing stays stored when either fails.
   OpResult store_new(const std::string& name, const std::string& text, const VmRecord& record);
+  asio::awaitable<void> delete_owned_claims(std::string vm, std::vector<std::string> claims);
   void discard(const std::string& name, const Vm* vm);
   // Live migration, destination side (registry_incoming.cpp): the checks before anything is
   // stored, and how the arriving VM's QEMU starts.

@@ -98,6 +98,9 @@ boost::json::object VmRecord::to_json() const {
     }
     out["forwards"] = std::move(list);
   }
+  if (!owned_claims.empty()) {
+    out["ownedClaims"] = json::array(owned_claims.begin(), owned_claims.end());
+  }
   return out;
 }
 
@@ -126,6 +129,13 @@ VmRecord VmRecord::from_json(const std::string& text) {
   record.saved_machine = text_of("savedMachine");
   record.saved_argv = text_of("savedArgv");
   record.started_argv = text_of("startedArgv");
+  if (const auto* owned = object.if_contains("ownedClaims"); owned && owned->is_array()) {
+    for (const auto& claim : owned->as_array()) {
+      if (claim.is_string()) {
+        record.owned_claims.emplace_back(claim.as_string());
+      }
+    }
+  }
   const auto* paused = object.if_contains("savedPaused");
   record.saved_paused = paused != nullptr && paused->is_bool() && paused->as_bool();
   record.forwards = forwards_from_json(object.if_contains("forwards"));
@@ -280,6 +290,7 @@ json::object Vm::details() const {
   out["uuid"] = record_.uuid;
   out["createdAt"] = record_.created_at;
   out["lastError"] = record_.last_error;
+  out["ownedClaims"] = json::array(record_.owned_claims.begin(), record_.owned_claims.end());
   if (!record_.migrated_to.empty()) {
     out["migratedTo"] = record_.migrated_to;
     out["migratedAt"] = record_.migrated_at;

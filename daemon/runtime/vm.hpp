@@ -70,6 +70,8 @@ struct VmRecord {
   // The host ports this run's interfaces[].ports use (kept across qmd restarts: an adopted
   // VM holds them still); empty while stopped.
   std::vector<policy::PortForward> forwards;
+  // Claims qmd made for this VM's dataVolumeTemplates: deleted with the VM, never otherwise.
+  std::vector<std::string> owned_claims;
   boost::json::object to_json() const;
   static VmRecord from_json(const std::string& text);
 };
@@ -132,6 +134,10 @@ class Vm : public std::enable_shared_from_this<Vm> {
   asio::awaitable<OpResult> redefine(std::string spec_text);
   // Kills the VM when `force` (else a running VM is a conflict), then forgets its runtime.
   asio::awaitable<OpResult> retire(bool force);
+
+  // dataVolumeTemplates (vm_data_volumes.cpp): makes each template's claim that is missing
+  // and records it as owned. Under the VM's lock (create calls it; a start does it itself).
+  asio::awaitable<OpResult> provision();
 
   // Suspend to disk (vm_saved_state.cpp): the guest's memory and device state go into a file
   // in its state directory and QEMU quits; the next start restores it instead of booting.
@@ -407,6 +413,7 @@ class Vm : public std::enable_shared_from_this<Vm> {
   std::optional<std::string> apply_pinning(const cmdline::RenderResult& rendered,
                                            const std::vector<qmp::CpuInfo>& cpus);
   void watch_events();
+  asio::awaitable<OpResult> make_data_volumes();  // provision() without the lock
   // qmd becomes the console's client for this run (before the guest runs, so its first
   // line is kept); `why` heads the run's part of the log ("started", "adopted").
   asio::awaitable<void> keep_console(std::string why);

@@ -113,9 +113,11 @@ std::string Vm::unsaveable(const policy::VmSpec& spec, const cmdline::RenderResu
       return fmt::format("emptyDisk {} lives in the run directory and is gone at the stop",
                          volume.name);
     }
-    if (volume.kind == policy::VolumeKind::container_disk) {
-      return fmt::format("containerDisk {} runs on an overlay in the run directory, gone at "
-                         "the stop",
+    if (volume.kind == policy::VolumeKind::container_disk ||
+        volume.kind == policy::VolumeKind::ephemeral) {
+      return fmt::format("{} {} runs on an overlay in the run directory, gone at the stop",
+                         volume.kind == policy::VolumeKind::ephemeral ? "ephemeral volume"
+                                                                      : "containerDisk",
                          volume.name);
     }
   }

@@ -211,6 +211,15 @@ asio::awaitable<OpResult> Vm::start_locked(const IncomingStart* incoming) {
   if (auto allowed = startable(); !allowed) {
     co_return allowed;
   }
+  // Before the render: a claim made now is a disk of this start. Not for an incoming
+  // migration: its disks hold the source's data, and an empty claim made here would not.
+  if (incoming == nullptr) {
+    if (auto made = co_await make_data_volumes(); !made) {
+      record_.last_error = made.error().message;
+      save_record();
+      co_return made;
+    }
+  }
   auto rendered = render();
   if (!rendered) {
     record_.last_error = rendered.error().message;

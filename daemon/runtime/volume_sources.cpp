@@ -16,7 +16,8 @@ namespace {
 using policy::VolumeKind;
 
 bool is_claim(VolumeKind kind) {
-  return kind == VolumeKind::persistent_volume_claim || kind == VolumeKind::data_volume;
+  return kind == VolumeKind::persistent_volume_claim || kind == VolumeKind::data_volume ||
+         kind == VolumeKind::ephemeral;
 }
 
 std::string field_of(std::size_t i, VolumeKind kind) {
@@ -25,6 +26,8 @@ std::string field_of(std::size_t i, VolumeKind kind) {
       return fmt::format("volumes[{}].persistentVolumeClaim.claimName", i);
     case VolumeKind::data_volume:
       return fmt::format("volumes[{}].dataVolume.name", i);
+    case VolumeKind::ephemeral:
+      return fmt::format("volumes[{}].ephemeral.persistentVolumeClaim.claimName", i);
     default:
       return fmt::format("volumes[{}].containerDisk.image", i);
   }

@@ -3,7 +3,7 @@
 # makes a claim the test guest boots with and reads; `qmctl image import` stores a disk (a
 # plain image, a container-disk tar, an OCI layout) under its reference, a containerDisk VM
 # runs on a per-run overlay that is gone after the stop while the stored image stays as it
-# was. Then the
+# was, and so does an ephemeral volume over a claim. Then the
 # attacks: a claimName that climbs out, a claim file that is a link to a root-only file, a
 # --from and an import of files outside the roots or through links, a missing and an ambiguous
 # claim, deletes and a resize while VMs use them: each refused with the documented error and
@@ -97,6 +97,36 @@ scenario_delete_while_used() {
   [[ -f "$CLAIMS/data.raw" ]] || fail "the used claim is gone"
   qm volume delete data2 >/dev/null || fail "delete the unused data2"
   [[ ! -e "$CLAIMS/data2.qcow2" ]] || fail "data2 is still there"
+}
+
+# An ephemeral volume over the claim: the guest reads the claim, writes over it, and after a
+# stop and start its write is gone and the claim file is byte for byte what it was.
+scenario_ephemeral_claim() {
+  local prefix sum
+  prefix=$(head -c 17 "$CLAIMS/data.raw")
+  [[ "$prefix" == qmd-claim-marker- ]] || fail "the claim lost its marker: $prefix"
+  sum=$(md5sum <"$CLAIMS/data.raw")
+  qm create -f "$(with_volume eph-vm \
+    "{name: data, ephemeral: {persistentVolumeClaim: {claimName: data}}}")" >/dev/null ||
+    fail "create eph-vm"
+  qm start eph-vm >/dev/null || fail "start eph-vm"
+  wait_agent eph-vm 120
+  guest_wait 60 "the claim's marker" eph-vm "head -c 17 /dev/vda; echo" "$prefix"
+  [[ -f "$T/run/vms/eph-vm/overlay-data.qcow2" ]] || fail "no overlay in the run dir"
+  guest_sh eph-vm "printf ephemeral-write >/dev/vda && sync" >/dev/null ||
+    fail "eph-vm's shell is gone"
+  guest_wait 30 "the guest's own write" eph-vm "head -c 15 /dev/vda; echo" ephemeral-write
+  refused "claim data is used by VM" -- qm volume delete data
+  refused "claim data is in use by running VM eph-vm" -- qm volume resize data 8Mi
+  qm stop eph-vm >/dev/null || fail "stop eph-vm"
+  [[ ! -e "$T/run/vms/eph-vm/overlay-data.qcow2" ]] || fail "the overlay outlived the stop"
+  [[ "$(md5sum <"$CLAIMS/data.raw")" == "$sum" ]] || fail "the claim changed"
+  qm start eph-vm >/dev/null || fail "start eph-vm again"
+  wait_agent eph-vm 120
+  guest_wait 60 "the claim's marker after the restart" eph-vm "head -c 17 /dev/vda; echo" \
+    "$prefix"
+  qm kill eph-vm >/dev/null && qm delete eph-vm >/dev/null || fail "kill/delete eph-vm"
+  [[ "$(md5sum <"$CLAIMS/data.raw")" == "$sum" ]] || fail "the claim changed"
 }
 
 scenario_container_disk_overlay() {
@@ -221,7 +251,7 @@ scenario_symlinked_claim() {
 }
 
 failed=0
-for scenario in claim_create_and_boot clone_and_resize delete_while_used \
+for scenario in claim_create_and_boot clone_and_resize delete_while_used ephemeral_claim \
   container_disk_overlay container_disk_tar container_disk_oci_layout \
   missing_claim ambiguous_claim \
   claim_name_climbs_out symlinked_claim; do

@@ -103,3 +103,28 @@ TEST_CASE("a container disk runs on a qcow2 overlay in the run dir over the read
   CHECK(out.prepare[0].format == "qcow2");
   CHECK(out.prepare[0].size == 5u << 20);
 }
+
+TEST_CASE("an ephemeral volume runs on a qcow2 overlay in the run dir over the read-only claim") {
+  auto v = volume(policy::VolumeKind::ephemeral, "web");
+  v.resolved = policy::Volume::Resolved{"/srv/claims/web.raw", "raw", false, 4u << 20};
+  const auto out = disks(spec_with(v));
+  CHECK(out.argv.lines() ==
+        std::vector<std::string>{
+            R"(-blockdev {"driver":"file","filename":"/srv/claims/web.raw",)"
+            R"("node-name":"file-root.b","read-only":true,"auto-read-only":true})",
+            R"(-blockdev {"driver":"raw","file":"file-root.b","node-name":"fmt-root.b",)"
+            R"("read-only":true})",
+            R"(-blockdev {"driver":"file","filename":"/run/qmd/vms/t/overlay-root.qcow2",)"
+            R"("node-name":"file-root","read-only":false,"auto-read-only":true,"discard":"unmap"})",
+            R"(-blockdev {"driver":"qcow2","file":"file-root","node-name":"fmt-root",)"
+            R"("read-only":false,"discard":"unmap","backing":"fmt-root.b"})",
+            "-device ide-hd,id=disk-root,bus=ide.0,drive=fmt-root"});
+  REQUIRE(out.prepare.size() == 1);
+  CHECK(out.prepare[0].path == "/run/qmd/vms/t/overlay-root.qcow2");
+  CHECK(out.prepare[0].size == 4u << 20);
+  const auto unresolved = disks(spec_with(volume(policy::VolumeKind::ephemeral, "web")));
+  CHECK(unresolved.argv.lines().empty());
+  CHECK(unresolved.warnings ==
+        std::vector<std::string>{"volume \"root\": claim web is looked up by qmd when the VM "
+                                 "starts (storage.claims in qmd.yaml); its disk is left out here"});
+}

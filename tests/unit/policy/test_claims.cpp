@@ -121,6 +121,10 @@ TEST_CASE("validation: claims and images are accepted by name, bad names at thei
         "letter or digit (a DNS-1123 label) (<spec>)\n");
   CHECK(errors_of(with_volume(claim_volume(VolumeKind::data_volume, "A"))).starts_with(
       "spec.template.spec.volumes[0].dataVolume.name: \"A\" is not a claim name"));
+  CHECK(errors_of(with_volume(claim_volume(VolumeKind::ephemeral, "web"))) == "");
+  CHECK(errors_of(with_volume(claim_volume(VolumeKind::ephemeral, "../x"))).starts_with(
+      "spec.template.spec.volumes[0].ephemeral.persistentVolumeClaim.claimName: \"../x\" is "
+      "not a claim name"));
   CHECK(errors_of(with_volume(claim_volume(VolumeKind::container_disk, "/etc/passwd")))
             .starts_with("spec.template.spec.volumes[0].containerDisk.image: \"/etc/passwd\" is "
                          "not an image reference"));

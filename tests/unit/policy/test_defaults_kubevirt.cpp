@@ -218,7 +218,7 @@ TEST_CASE("cluster-only fields are accepted with a warning each") {
                           "kind: VirtualMachine\n"
                           "metadata: {name: c}\n"
                           "spec:\n"
-                          "  dataVolumeTemplates: [{metadata: {name: dv}}]\n"
+                          "  resourceClaimTemplates: [{name: dv}]\n"
                           "  template:\n"
                           "    spec:\n"
                           "      domain: {memory: {guest: 1Gi}}\n"
@@ -241,9 +241,8 @@ TEST_CASE("cluster-only fields are accepted with a warning each") {
       ": has no effect on one host (it places or schedules the VM in a cluster); ignored";
   const std::string t = "spec.template.spec.";
   CHECK(out ==
-        "spec.dataVolumeTemplates: has no effect on one host (CDI imports data volumes in a "
-        "cluster); ignored: create each claim with `qmctl volume create NAME --size S` "
-        "(vm.yaml:5:3)\n" +
+        "spec.resourceClaimTemplates: has no effect on one host (DRA creates resource claims "
+        "in a cluster); ignored (vm.yaml:5:3)\n" +
             t + "priorityClassName" + cluster + " (vm.yaml:9:7)\n" + t + "evictionStrategy" +
             cluster + " (vm.yaml:10:7)\n" + t + "nodeSelector" + cluster + " (vm.yaml:11:7)\n" +
             t + "tolerations" + cluster + " (vm.yaml:12:7)\n" + t + "affinity" + cluster +

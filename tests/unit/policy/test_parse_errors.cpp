@@ -150,7 +150,7 @@ TEST_CASE("volume and network sources are exactly one of the known kinds") {
   CHECK(errors_of(std::string(kHead) + "    cpu: {}\n  volumes:\n  - name: a\n") ==
         "spec.volumes[0]: set exactly one of hostDisk, file, block, emptyDisk, "
         "persistentVolumeClaim, containerDisk, dataVolume, cloudInitNoCloud, "
-        "cloudInitConfigDrive, sysprep (vm.yaml:8:5)\n");
+        "cloudInitConfigDrive, sysprep, ephemeral (vm.yaml:8:5)\n");
   CHECK(errors_of(std::string(kHead) +
                   "    cpu: {}\n  networks:\n  - {name: a, pod: {}, multus: {networkName: b}}\n") ==
         "spec.networks[0].multus: \"pod\" and \"multus\" cannot both be set: set exactly one of "
