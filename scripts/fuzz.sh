@@ -34,7 +34,7 @@ qga_sources="qmp/qga_client.cpp qmp/qga_commands.cpp qmp/qga_commands_info.cpp
 qmp_sources="qmp/client.cpp qmp/session.cpp qmp/commands.cpp qmp/commands_block.cpp
   qmp/commands_migration.cpp qmp/replies.cpp qmp/framing.cpp qmp/error.cpp qmp/guest_text.cpp"
 spec_sources="policy/parse.cpp policy/parse_domain.cpp policy/parse_features.cpp
-  policy/parse_devices.cpp policy/parse_volumes.cpp policy/parse_cloud_init.cpp policy/parse_access.cpp policy/parse_probes.cpp policy/quantity.cpp
+  policy/parse_devices.cpp policy/parse_volumes.cpp policy/parse_data_volumes.cpp policy/claims.cpp policy/parse_cloud_init.cpp policy/parse_access.cpp policy/parse_probes.cpp policy/quantity.cpp
   policy/yaml_reader.cpp
   policy/yaml_reader_scalars.cpp policy/spec_error.cpp policy/source_map.cpp
   policy/spec_limits.cpp policy/spec_limits_yaml.cpp"
