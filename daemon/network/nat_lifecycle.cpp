@@ -86,6 +86,7 @@ asio::awaitable<Result> NatNetwork::down() {
   };
   auto removed = co_await run_blocking(pool_, std::move(undo));
   up_ = false;
+  forwards_.clear();
   if (!removed) {
     co_return std::unexpected(fmt::format("NAT network {}: {}", settings_.bridge,
                                           removed.error()));

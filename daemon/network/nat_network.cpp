@@ -158,13 +158,36 @@ asio::awaitable<void> NatNetwork::detach(std::string tap) {
   }
 }
 
-asio::awaitable<Result> NatNetwork::set_port_forwards(std::vector<PortForward> forwards) {
+asio::awaitable<Result> NatNetwork::set_vm_forwards(std::string vm,
+                                                    std::vector<PortForward> forwards) {
   auto guard = co_await lock_.lock();
-  if (!up_) {
-    co_return std::unexpected(fmt::format("the NAT network {} is not up", settings_.bridge));
+  auto wanted = forwards_;
+  if (forwards.empty()) {
+    wanted.erase(vm);
+  } else {
+    wanted[vm] = std::move(forwards);
   }
-  boost::json::object batch = port_forwards_replace(forwards);
+  if (wanted == forwards_) {
+    co_return Result{};
+  }
+  if (!up_) {
+    if (wanted.contains(vm)) {
+      co_return std::unexpected(
+          fmt::format("the NAT network {} is not up for VM {}'s port forwards", settings_.bridge,
+                      vm));
+    }
+    forwards_ = std::move(wanted);
+    co_return Result{};
+  }
+  std::vector<PortForward> all;
+  for (const auto& [name, list] : wanted) {
+    all.insert(all.end(), list.begin(), list.end());
+  }
+  boost::json::object batch = port_forwards_replace(all);
   auto applied = co_await nft(std::move(batch));
+  if (applied) {
+    forwards_ = std::move(wanted);
+  }
   co_return applied;
 }
 

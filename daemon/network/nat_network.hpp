@@ -72,10 +72,11 @@ class NatNetwork : public std::enable_shared_from_this<NatNetwork> {
   asio::awaitable<void> detach(std::string tap);
   // The VM is deleted: its addresses are free again.
   asio::awaitable<void> forget(std::string vm);
-  // Every port forward of the host at once (chain portforwards replaced in one transaction);
-  // the network must be up (a VM attached). For interfaces[].ports.
-  asio::awaitable<std::expected<void, std::string>> set_port_forwards(
-      std::vector<PortForward> forwards);
+  // The port forwards of `vm` (interfaces[].ports of its NAT interfaces), replacing what it
+  // had; empty: none. Chain portforwards is rewritten with every VM's in one transaction; on
+  // failure the VM's previous forwards stay, in the chain and here.
+  asio::awaitable<std::expected<void, std::string>> set_vm_forwards(
+      std::string vm, std::vector<PortForward> forwards);
   // Bridge, tables and dnsmasq removed; refused while a VM is attached, naming them.
   asio::awaitable<std::expected<void, std::string>> down();
 
@@ -103,6 +104,7 @@ class NatNetwork : public std::enable_shared_from_this<NatNetwork> {
   bool leases_loaded_ = false;
   LeaseTable leases_;
   std::map<std::string, NatAttachment> attached_;  // by tap
+  std::map<std::string, std::vector<PortForward>> forwards_;  // by VM
   std::shared_ptr<DnsmasqSidecar> dnsmasq_;
 };
 

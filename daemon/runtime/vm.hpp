@@ -397,6 +397,8 @@ class Vm : public std::enable_shared_from_this<Vm> {
   // restart of qmd (its taps are this run's again, so they go when it stops).
   asio::awaitable<std::optional<std::string>> attach_nat(const cmdline::RenderResult& rendered);
   asio::awaitable<void> detach_nat(Run& run);
+  asio::awaitable<std::optional<std::string>> forward_nat_ports(
+      const cmdline::RenderResult& rendered);
   asio::awaitable<void> readopt_taps(std::shared_ptr<Run> run);
   asio::awaitable<std::optional<std::string>> start_swtpm(const cmdline::RenderResult& rendered);
   // Port forwards and passt (vm_ports.cpp). choose_forwards picks the host ports of the

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+
 #include "daemon/network/nat_network.hpp"
 #include "daemon/runtime/vm.hpp"
 
@@ -29,12 +31,54 @@ asio::awaitable<std::optional<std::string>> Vm::attach_nat(
     }
     run_->nat_taps.push_back(plan.name);
   }
+  auto forwarded = co_await forward_nat_ports(rendered);
+  co_return forwarded;
+}
+
+// interfaces[].ports of NAT interfaces: DNAT from the host port the run holds to the guest's
+// stable address (user-mode and passt interfaces forward in QEMU or passt instead).
+asio::awaitable<std::optional<std::string>> Vm::forward_nat_ports(
+    const cmdline::RenderResult& rendered) {
+  if (!ctx_.nat) {
+    co_return std::nullopt;
+  }
+  std::vector<network::PortForward> forwards;
+  for (const auto& f : run_->forwards) {
+    const bool on_nat = std::ranges::any_of(rendered.taps, [&](const cmdline::TapPlan& plan) {
+      return plan.nat && plan.interface == f.interface;
+    });
+    const auto attached = ctx_.nat->attachment(name_, f.interface);
+    if (!on_nat || !attached) {
+      continue;
+    }
+    network::PortForward dnat;
+    dnat.protocol = f.protocol == "UDP" ? network::PortForward::Protocol::udp
+                                        : network::PortForward::Protocol::tcp;
+    dnat.host_port = f.host_port;
+    dnat.guest_ipv4 = attached->ipv4;
+    dnat.guest_port = f.guest_port;
+    forwards.push_back(dnat);
+  }
+  std::string vm = name_;
+  auto set = co_await ctx_.nat->set_vm_forwards(vm, std::move(forwards));
+  if (!set) {
+    co_return fmt::format("port forwards on the NAT network: {}", set.error());
+  }
   co_return std::nullopt;
 }
 
 asio::awaitable<void> Vm::detach_nat(Run& run) {
   const std::vector<std::string> taps = std::move(run.nat_taps);
   run.nat_taps.clear();
+  if (ctx_.nat && !taps.empty()) {
+    std::string vm = name_;
+    std::vector<network::PortForward> none;
+    auto cleared = co_await ctx_.nat->set_vm_forwards(vm, std::move(none));
+    if (!cleared) {
+      publish("Error", fmt::format("the NAT network kept VM {}'s port forwards: {}", name_,
+                                   cleared.error()));
+    }
+  }
   for (const auto& tap : taps) {
     if (ctx_.nat) {
       std::string name = tap;

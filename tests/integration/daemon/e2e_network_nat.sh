@@ -71,11 +71,12 @@ start_uplink() {
   wait_for 20 "the uplink's HTTP server" uplink_up
 }
 
-# A guest with one masquerade interface on the pod network and a fixed MAC.
+# A guest with one masquerade interface on the pod network, a fixed MAC and optional ports
+# (nat_vm NAME MAC ["{port: 8000}, ..."]).
 nat_vm() {
-  local name=$1 mac=$2 file
+  local name=$1 mac=$2 ports=${3:-} file
   file=$(spec "$name")
-  sed -i "s/^          interfaces: \[\]$/          interfaces: [{name: default, masquerade: {}, macAddress: \"$mac\"}]/" "$file"
+  sed -i "s/^          interfaces: \[\]$/          interfaces: [{name: default, masquerade: {}, macAddress: \"$mac\", ports: [$ports]}]/" "$file"
   sed -i 's/^      networks: \[\]$/      networks: [{name: default, pod: {}}]/' "$file"
   qm create -f "$file" >/dev/null || fail "create $name"
 }
@@ -123,6 +124,19 @@ scenario_reachable() {
   local out
   out=$(qm exec n1 -- wget -qO- "http://$IP2:8000/") || fail "n1 -> n2: $out"
   [[ "$out" == n2-page ]] || fail "n1 got '$out' from n2"
+}
+
+scenario_port_forward() {
+  log "a forwarded port reaches the guest from the uplink and from qmd's namespace"
+  qm show n2 | grep_q "^port: TCP host 8000 -> guest 8000 (interface default, http)" ||
+    fail "qmctl show lacks the forward: $(qm show n2)"
+  local out
+  out=$(inu curl -sf --max-time 5 "http://192.0.2.1:8000/") || fail "uplink -> 192.0.2.1:8000 failed"
+  [[ "$out" == n2-page ]] || fail "the forward from the uplink answered '$out'"
+  out=$(inq curl -sf --max-time 5 "http://192.0.2.1:8000/") || fail "qmd's namespace -> 8000 failed"
+  [[ "$out" == n2-page ]] || fail "the forward from qmd's namespace answered '$out'"
+  inq nft -j list chain inet qmd portforwards | grep_q "\"addr\": \"$IP2\"" ||
+    fail "no DNAT to $IP2: $(inq nft list chain inet qmd portforwards)"
 }
 
 scenario_spoofing_dropped() {
@@ -186,6 +200,9 @@ scenario_restarts() {
   [[ "$(nat_ip n1)" == "$IP1" ]] || fail "n1's address changed across the qmd restart"
   [[ "$(qm exec n1 -- wget -qO- "http://uplink.test:8080/token")" == "uplink-token-$$" ]] ||
     fail "n1 lost the uplink across the qmd restart"
+  wait_state n2 running 30
+  [[ "$(inu curl -sf --max-time 5 "http://192.0.2.1:8000/")" == n2-page ]] ||
+    fail "n2's forwarded port is gone after the qmd restart"
   kill -KILL "$before"
   restarted() { local now; now=$(dnsmasq_pid); [[ -n "$now" && "$now" != "$before" ]]; }
   wait_for 30 "dnsmasq to be restarted" restarted
@@ -260,7 +277,7 @@ QMD_WRAP=(ip netns exec "$NSQ")
 e2e_setup
 start_uplink
 nat_vm n1 02:00:00:5a:00:01
-nat_vm n2 02:00:00:5a:00:02
+nat_vm n2 02:00:00:5a:00:02 "{name: http, port: 8000}"
 qm start n1 >/dev/null || fail "start n1"
 qm start n2 >/dev/null || fail "start n2"
 inq ip link show qmd0 >/dev/null || fail "no bridge qmd0 in qmd's namespace"
@@ -273,7 +290,7 @@ IP2=$(nat_ip n2)
 # The scenarios build on each other (one network, one qmd at a time): in order, and the first
 # failure ends the test with its reason.
 for s in scenario_dhcp_stable_address scenario_dns_and_uplink scenario_reachable \
-  scenario_spoofing_dropped scenario_restarts scenario_down_and_stable scenario_clashing_cidr \
+  scenario_port_forward scenario_spoofing_dropped scenario_restarts scenario_down_and_stable scenario_clashing_cidr \
   scenario_no_tun; do
   "$s"
   echo "PASS $s"
