@@ -16,6 +16,7 @@
 #include "daemon/host/port_forward.hpp"
 #include "daemon/runtime/blocking.hpp"
 #include "daemon/runtime/vm.hpp"
+#include "daemon/store/dir_fd.hpp"
 #include "daemon/trial/process.hpp"
 
 namespace qmd::daemon {
@@ -145,9 +146,11 @@ void Vm::adopt_passt(Run& run) {
     if (!file.starts_with("passt-") || !file.ends_with(".pid")) {
       continue;
     }
+    // passt (the QEMU user) writes it: no link, no FIFO, a few bytes.
+    const auto text = read_file_nofollow(entry.path().string(), 32);
     pid_t pid = 0;
     try {
-      pid = static_cast<pid_t>(std::stol(read_small(entry.path().string())));
+      pid = text ? static_cast<pid_t>(std::stol(*text)) : 0;
     } catch (const std::exception&) {
       continue;
     }
