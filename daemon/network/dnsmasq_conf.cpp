@@ -19,6 +19,7 @@ std::string dnsmasq_conf(const DnsmasqPlan& p) {
       "dhcp-range={},static,{},1h\n"
       "dhcp-no-override\n"
       "dhcp-authoritative\n"
+      "dhcp-ignore-names\n"  // a guest may not name itself (wpad, another VM) in DNS
       "dhcp-hostsfile={}\n"
       "dhcp-leasefile={}\n"
       "dhcp-option=option:router,{}\n",

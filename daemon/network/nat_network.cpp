@@ -120,6 +120,14 @@ asio::awaitable<std::expected<NatAttachment, std::string>> NatNetwork::attach(
   if (auto up = co_await ensure_up(); !up) {
     co_return std::unexpected(up.error());
   }
+  // Another VM's tap of the same name (a hash collision, or a tap binding naming it) must
+  // not get this guard, nor lose its own when this start fails.
+  if (const auto held = attached_.find(tap); held != attached_.end() &&
+                                             (held->second.vm != vm ||
+                                              held->second.interface != interface)) {
+    co_return std::unexpected(fmt::format("tap {} is VM {}'s (interface {}) on the NAT network",
+                                          tap, held->second.vm, held->second.interface));
+  }
   const std::string before = leases_.to_text();
   auto lease = leases_.assign(vm, interface, mac, settings_.cidr);
   if (!lease) {

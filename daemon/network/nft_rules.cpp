@@ -162,6 +162,9 @@ json::object guard_add(const GuestGuard& g) {
                                    json::object{{"set", json::array{"0.0.0.0", json::string(ip)}}}),
                              verdict("drop")}));
   c.push_back(rule(b, name, {match("==", payload("ether", "type"), "arp"), verdict("accept")}));
+  // A guest answering DHCP would hand the others its own router and DNS: dnsmasq alone serves.
+  c.push_back(rule(b, name, {match("==", payload("ether", "type"), "ip"),
+                             match("==", payload("udp", "sport"), 67), verdict("drop")}));
   c.push_back(rule(b, name, {match("==", payload("ip", "saddr"), json::string(ip)),
                              verdict("accept")}));
   c.push_back(rule(b, name, {match("==", payload("ip", "saddr"), "0.0.0.0"),

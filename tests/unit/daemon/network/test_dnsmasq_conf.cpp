@@ -21,6 +21,7 @@ TEST_CASE("dnsmasq: on the bridge only, static leases, DNS on the gateway") {
         "dhcp-range=10.91.0.0,static,255.255.255.0,1h\n"
         "dhcp-no-override\n"
         "dhcp-authoritative\n"
+        "dhcp-ignore-names\n"
         "dhcp-hostsfile=/run/qmd/network/dhcp-hosts\n"
         "dhcp-leasefile=/run/qmd/network/dnsmasq.leases\n"
         "dhcp-option=option:router,10.91.0.1\n"

@@ -46,7 +46,7 @@ TEST_CASE("port forwards: one DNAT rule each, TCP and UDP") {
             R"({"dnat":{"family":"ip","addr":"10.91.0.6","port":53}}]}}})"});
 }
 
-TEST_CASE("a guest's guard: its MAC, its IPv4, DHCP from 0.0.0.0, ARP as itself") {
+TEST_CASE("a guest's guard: its MAC, its IPv4, DHCP from 0.0.0.0, ARP as itself, no DHCP server") {
   const auto c = commands(guard_add({"tap-1234abcd", "02:00:00:00:00:01", *parse_ipv4("10.91.0.2")}));
   const std::string r = R"({"add":{"rule":{"family":"bridge","table":"qmd","chain":"vm-tap-1234abcd","expr":[)";
   CHECK(c == std::vector<std::string>{
@@ -56,6 +56,8 @@ TEST_CASE("a guest's guard: its MAC, its IPv4, DHCP from 0.0.0.0, ARP as itself"
                  r + R"({"match":{"op":"!=","left":{"payload":{"protocol":"arp","field":"saddr ether"}},"right":"02:00:00:00:00:01"}},{"drop":null}]}}})",
                  r + R"({"match":{"op":"!=","left":{"payload":{"protocol":"arp","field":"saddr ip"}},"right":{"set":["0.0.0.0","10.91.0.2"]}}},{"drop":null}]}}})",
                  r + R"({"match":{"op":"==","left":{"payload":{"protocol":"ether","field":"type"}},"right":"arp"}},{"accept":null}]}}})",
+                 r + R"({"match":{"op":"==","left":{"payload":{"protocol":"ether","field":"type"}},"right":"ip"}},)"
+                     R"({"match":{"op":"==","left":{"payload":{"protocol":"udp","field":"sport"}},"right":67}},{"drop":null}]}}})",
                  r + R"({"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"saddr"}},"right":"10.91.0.2"}},{"accept":null}]}}})",
                  r + R"({"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"saddr"}},"right":"0.0.0.0"}},)"
                      R"({"match":{"op":"==","left":{"payload":{"protocol":"udp","field":"sport"}},"right":68}},)"
