@@ -86,7 +86,8 @@ std::expected<UniqueFd, std::string> open_log(const std::string& path) {
     return std::unexpected("open log: no log path");
   }
   // Never through a link: some logs live in the run dir, which the QEMU user owns.
-  constexpr int kFlags = O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW;
+  // Non-blocking: a FIFO planted there must not stall the loop (it is refused below).
+  constexpr int kFlags = O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK;
   // Created here with exactly 0640 (whatever the umask); an existing log is appended to.
   UniqueFd fd(::open(path.c_str(), kFlags | O_CREAT | O_EXCL, 0640));
   if (fd) {
@@ -97,6 +98,14 @@ std::expected<UniqueFd, std::string> open_log(const std::string& path) {
     fd.reset(::open(path.c_str(), kFlags));
   }
   if (!fd) {
+    return std::unexpected(errno_text("open log " + path, errno));
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return std::unexpected("open log " + path + ": not a regular file");
+  }
+  const int status = ::fcntl(fd.get(), F_GETFL);
+  if (status < 0 || ::fcntl(fd.get(), F_SETFL, status & ~O_NONBLOCK) != 0) {  // the child's stdout
     return std::unexpected(errno_text("open log " + path, errno));
   }
   fd = above_stdio(std::move(fd));
