@@ -71,6 +71,8 @@ std::expected<void, std::string> probe_host_port(const std::string& protocol,
   return {};
 }
 
+constexpr std::uint16_t kFirstUnprivilegedPort = 1024;
+
 std::expected<std::vector<PortForward>, std::string> allocate_host_ports(
     const std::string& vm, std::vector<PortForward> wanted, const PortRange& range,
     const HeldPorts& held) {
@@ -78,7 +80,11 @@ std::expected<std::vector<PortForward>, std::string> allocate_host_ports(
   for (auto& forward : wanted) {
     const Key own{forward.protocol, forward.guest_port};
     std::string why;
-    if (auto holder = held.find(own); holder != held.end()) {
+    if (forward.guest_port < kFirstUnprivilegedPort) {
+      // QEMU and passt cannot bind it as the QEMU user, and a VM must not shadow a host
+      // service that is down for a moment (sshd, a web server): privileged ports never.
+      why = "ports below 1024 are the host's own";
+    } else if (auto holder = held.find(own); holder != held.end()) {
       why = fmt::format("{} forwards it", holder->second);
     } else if (mine.contains(own)) {
       why = fmt::format("another interface of VM {} forwards it", vm);

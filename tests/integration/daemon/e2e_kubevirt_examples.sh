@@ -16,6 +16,7 @@ e2e_dir
 cat >"$T/qmd.yaml" <<EOC
 presetDir: $X/presets
 hyperv: bestEffort
+network: {ports: {range: 20000-20099}}  # vmi-masquerade forwards port 80: it gets one of these
 EOC
 QMD_ARGS=(--config "$T/qmd.yaml")
 e2e_setup
