@@ -16,6 +16,8 @@ start_qmd_b() {
   local args=(--state-dir "$T/b-state" --run-dir "$T/b-run" --storage-root "$S" --emulation
     --log-level debug)
   [[ $(id -u) -eq 0 ]] && args+=(--qemu-user "$QEMU_USER")
+  # As on A: user-mode networking, never a NAT bridge on the host's own network.
+  args+=(--masquerade "${QMD_MASQUERADE:-user}")
   "$QMD_BIN" "${args[@]}" "${QMD_B_ARGS[@]}" >>"$T/qmd-b.log" 2>&1 &
   QMD_B_PID=$!
   wait_for 20 "qmd B to answer" curl -sf --max-time 2 --unix-socket "$SOCK_B" \
