@@ -157,6 +157,8 @@ std::string ProcessResult::last_error_line() const {
   return std::string(last);
 }
 
+// Pipes, fork, exec, then one poll loop that feeds stdin, drains stdout/stderr and enforces the
+// deadline; kept whole so every fd is closed on every path in one place.
 ProcessResult run_process(const std::vector<std::string>& argv, std::string_view input,
                           std::chrono::milliseconds timeout) {
   ProcessResult result;

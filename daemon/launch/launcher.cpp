@@ -196,6 +196,8 @@ std::vector<std::string> merged_environment(const std::vector<std::string>& extr
   return out;
 }
 
+// One fork/exec with every step the child takes prepared here, before fork (the child may only
+// make async-signal-safe calls); long because each prepared step sits beside its failure text.
 std::expected<Launched, std::string> launch(const LaunchSpec& spec) {
   if (spec.argv.empty() || spec.argv[0].empty()) {
     return std::unexpected("launch: empty argv");

@@ -163,6 +163,7 @@ int run_define_checked(const Invocation& in, bool create) {
   return run_define(in, create);
 }
 
+// The command table: one entry per qmctl command (name, usage, handler), a list by design.
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = [] {
     std::vector<Command> t;

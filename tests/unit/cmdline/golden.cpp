@@ -80,6 +80,8 @@ const char* prep_kind(cmdline::FilePrep::Kind k) {
 
 }  // namespace
 
+// Reads the golden's header lines (host, run flags) into one policy and renders; a flat list of
+// header keys, each one or two lines.
 std::string render_golden(const std::string& yaml_path, const std::string& default_host) {
   const std::string text = read_file(yaml_path);
   std::string host_text = header(text, "# host:");
