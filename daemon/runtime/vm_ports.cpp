@@ -15,6 +15,7 @@
 
 #include "daemon/host/port_forward.hpp"
 #include "daemon/runtime/blocking.hpp"
+#include "daemon/runtime/proc_files.hpp"
 #include "daemon/runtime/vm.hpp"
 #include "daemon/store/dir_fd.hpp"
 #include "daemon/trial/process.hpp"
@@ -31,18 +32,6 @@ constexpr int kAllocateAttempts = 3;
 
 std::string holder_name(const std::string& vm, const policy::PortForward& f) {
   return fmt::format("VM {} (interface {})", vm, f.interface);
-}
-
-bool is_socket(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode);
-}
-
-std::string read_small(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str().substr(0, 4096);
 }
 
 }  // namespace
@@ -154,7 +143,7 @@ void Vm::adopt_passt(Run& run) {
     } catch (const std::exception&) {
       continue;
     }
-    const std::string args = read_small(fmt::format("/proc/{}/cmdline", pid));
+    const std::string args = read_proc_file(fmt::format("/proc/{}/cmdline", pid));
     if (pid <= 1 || args.find(dir + "/passt-") == std::string::npos) {
       continue;
     }

@@ -24,6 +24,7 @@
 #include "policy/ignition.hpp"
 #include "daemon/runtime/spec_paths.hpp"
 #include "daemon/runtime/volume_sources.hpp"
+#include "daemon/runtime/proc_files.hpp"
 #include "daemon/runtime/vm.hpp"
 #include "daemon/store/atomic_file.hpp"
 #include "daemon/store/dir_fd.hpp"
@@ -41,11 +42,6 @@ using std::chrono::milliseconds;
 namespace {
 
 constexpr std::size_t kTailLines = 20;
-
-bool is_socket(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode);
-}
 
 // The control socket swtpm listens on: `--ctrl type=unixio,path=X`.
 std::string ctrl_socket_of(const cmdline::SidecarCommand& sidecar) {

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "daemon/migration/decisions.hpp"
+#include "daemon/runtime/proc_files.hpp"
 #include "daemon/runtime/vm.hpp"
 #include "daemon/store/dir_fd.hpp"
 #include "qmp/commands.hpp"
@@ -26,16 +27,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string read_small(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // The NUL-separated command line of `pid` holds "-uuid" followed by `uuid`.
 bool cmdline_has_uuid(pid_t pid, const std::string& uuid) {
-  const std::string text = read_small(fmt::format("/proc/{}/cmdline", pid));
+  const std::string text = read_proc_file(fmt::format("/proc/{}/cmdline", pid));
   std::vector<std::string> args;
   std::string::size_type begin = 0;
   while (begin < text.size()) {
@@ -262,7 +256,7 @@ asio::awaitable<bool> Vm::adopt() {
   auto run = run_;
   run->qemu.emplace(std::move(*qemu));
   if (auto swtpm_pid = read_pid(where.swtpm_pid())) {
-    const std::string args = read_small(fmt::format("/proc/{}/cmdline", *swtpm_pid));
+    const std::string args = read_proc_file(fmt::format("/proc/{}/cmdline", *swtpm_pid));
     if (args.find(where.run_dir) != std::string::npos) {
       if (auto swtpm = ProcessHandle::open(ctx_.executor, *swtpm_pid)) {
         run->swtpm.emplace(std::move(*swtpm));
