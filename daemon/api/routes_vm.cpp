@@ -12,7 +12,7 @@
 #include "daemon/api/presets_json.hpp"
 #include "daemon/api/network_json.hpp"
 #include "daemon/api/routes.hpp"
-#include "daemon/runtime/blocking.hpp"
+#include "daemon/async/blocking.hpp"
 #include "daemon/trial/process.hpp"
 #include "policy/all_errors.hpp"
 #include "policy/host_caps.hpp"

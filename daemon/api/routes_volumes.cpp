@@ -11,7 +11,7 @@
 
 #include "daemon/api/body_fields.hpp"
 #include "daemon/api/routes.hpp"
-#include "daemon/runtime/blocking.hpp"
+#include "daemon/async/blocking.hpp"
 #include "daemon/runtime/volume_sources.hpp"
 #include "daemon/storage/claim_ops.hpp"
 #include "daemon/storage/image_import.hpp"

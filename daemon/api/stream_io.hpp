@@ -10,16 +10,12 @@
 #include <string>
 
 #include "daemon/api/byte_pump.hpp"
+#include "daemon/async/unix_connect.hpp"
 
 namespace qmd::daemon::api {
 
 namespace asio = boost::asio;
 using StreamSocket = asio::local::stream_protocol::socket;
-
-// Connects `socket` (opened here) to the Unix socket at `path` without blocking the loop:
-// a listener whose backlog is full is retried until `deadline`, then asio::error::timed_out.
-asio::awaitable<boost::system::error_code> connect_within(StreamSocket& socket, std::string path,
-                                                          std::chrono::milliseconds deadline);
 
 // Copies bytes both ways between `a` and `b` (4 KiB at a time each way) until either side
 // ends or a write misses `deadline` (a peer that stopped reading); the other way is cancelled.

@@ -14,7 +14,7 @@
 
 #include "daemon/launch/launcher.hpp"
 #include "daemon/launch/unique_fd.hpp"
-#include "daemon/runtime/process_handle.hpp"
+#include "daemon/launch/process_handle.hpp"
 #include "daemon/migration/ssh_master.hpp"
 
 extern char** environ;

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "daemon/launch/unique_fd.hpp"
-#include "daemon/runtime/process_handle.hpp"
+#include "daemon/launch/process_handle.hpp"
 
 namespace qmd::daemon::migration {
 

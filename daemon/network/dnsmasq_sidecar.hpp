@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/runtime/process_handle.hpp"
+#include "daemon/launch/process_handle.hpp"
 
 namespace qmd::daemon::network {
 

@@ -8,7 +8,7 @@
 #include "daemon/network/host_setup.hpp"
 #include "daemon/network/nat_network.hpp"
 #include "daemon/network/nft_rules.hpp"
-#include "daemon/runtime/blocking.hpp"
+#include "daemon/async/blocking.hpp"
 
 namespace qmd::daemon::network {
 

@@ -9,7 +9,7 @@
 
 #include "daemon/network/host_setup.hpp"
 #include "daemon/network/nft_rules.hpp"
-#include "daemon/runtime/blocking.hpp"
+#include "daemon/async/blocking.hpp"
 #include "daemon/store/atomic_file.hpp"
 #include "daemon/store/dir_fd.hpp"
 

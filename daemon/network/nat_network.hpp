@@ -22,7 +22,7 @@
 #include "daemon/network/host_commands.hpp"
 #include "daemon/network/leases.hpp"
 #include "daemon/network/nft_rules.hpp"
-#include "daemon/runtime/sync.hpp"
+#include "daemon/async/sync.hpp"
 
 namespace qmd::daemon::network {
 

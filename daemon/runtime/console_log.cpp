@@ -11,7 +11,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "daemon/api/stream_io.hpp"
+#include "daemon/async/unix_connect.hpp"
 
 namespace qmd::daemon {
 
@@ -74,7 +74,7 @@ asio::awaitable<std::optional<std::string>> ConsoleLog::connect(std::string path
   auto socket = std::make_shared<Socket>(executor_);
   Socket& plain = *socket;
   const std::chrono::milliseconds deadline = kConnectTimeout;
-  const auto ec = co_await api::connect_within(plain, path, deadline);
+  const auto ec = co_await connect_within(plain, path, deadline);
   if (ec) {
     co_return fmt::format("{}: {}", path, ec.message());
   }

@@ -8,7 +8,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/json/parse.hpp>
 
-#include "daemon/runtime/blocking.hpp"
+#include "daemon/async/blocking.hpp"
 #include "daemon/runtime/event_bus.hpp"
 
 namespace qmd::daemon {

@@ -17,7 +17,7 @@
 #include <map>
 #include <memory>
 
-#include "daemon/runtime/blocking.hpp"
+#include "daemon/async/blocking.hpp"
 #include "daemon/runtime/registry.hpp"
 #include "daemon/store/atomic_file.hpp"
 

@@ -12,7 +12,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "daemon/runtime/blocking.hpp"
+#include "daemon/async/blocking.hpp"
 #include "daemon/runtime/migrate_tls_key.hpp"
 #include "daemon/store/remove_tree.hpp"
 #include "qmp/commands.hpp"

@@ -10,7 +10,7 @@
 #include <memory>
 #include <string>
 
-#include "daemon/runtime/sync.hpp"
+#include "daemon/async/sync.hpp"
 
 namespace qmd::daemon {
 

@@ -11,7 +11,7 @@
 #include <random>
 
 #include "daemon/network/nat_network.hpp"
-#include "daemon/runtime/blocking.hpp"
+#include "daemon/async/blocking.hpp"
 #include "daemon/runtime/volume_sources.hpp"
 #include "daemon/storage/claim_ops.hpp"
 #include "daemon/storage/places.hpp"

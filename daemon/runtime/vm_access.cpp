@@ -6,7 +6,7 @@
 #include <map>
 
 #include "daemon/runtime/access_keys.hpp"
-#include "daemon/runtime/blocking.hpp"
+#include "daemon/async/blocking.hpp"
 #include "daemon/runtime/vm.hpp"
 #include "qmp/qga_commands.hpp"
 

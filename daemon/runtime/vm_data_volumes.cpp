@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <atomic>
 
-#include "daemon/runtime/blocking.hpp"
+#include "daemon/async/blocking.hpp"
 #include "daemon/runtime/vm.hpp"
 #include "daemon/storage/data_volumes.hpp"
 #include "daemon/storage/places.hpp"

@@ -10,7 +10,7 @@
 #include <filesystem>
 
 #include "daemon/migration/decisions.hpp"
-#include "daemon/runtime/blocking.hpp"
+#include "daemon/async/blocking.hpp"
 #include "daemon/runtime/incoming_setup.hpp"
 #include "daemon/store/atomic_file.hpp"
 #include "daemon/store/dir_fd.hpp"

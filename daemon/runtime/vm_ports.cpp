@@ -14,7 +14,7 @@
 #include <sstream>
 
 #include "daemon/host/port_forward.hpp"
-#include "daemon/runtime/blocking.hpp"
+#include "daemon/async/blocking.hpp"
 #include "daemon/runtime/proc_files.hpp"
 #include "daemon/runtime/vm.hpp"
 #include "daemon/store/dir_fd.hpp"

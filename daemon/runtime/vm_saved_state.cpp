@@ -16,7 +16,7 @@
 #include <functional>
 #include <utility>
 
-#include "daemon/runtime/blocking.hpp"
+#include "daemon/async/blocking.hpp"
 #include "daemon/runtime/machine_type.hpp"
 #include "cmdline/core_configurators.hpp"
 #include "daemon/runtime/vm.hpp"

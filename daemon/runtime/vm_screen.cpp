@@ -13,7 +13,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "daemon/runtime/blocking.hpp"
+#include "daemon/async/blocking.hpp"
 #include "daemon/runtime/vm.hpp"
 #include "qmp/commands.hpp"
 

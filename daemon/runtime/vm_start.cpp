@@ -16,7 +16,7 @@
 
 #include "daemon/host/hugetlbfs.hpp"
 #include "daemon/host/tap.hpp"
-#include "daemon/runtime/blocking.hpp"
+#include "daemon/async/blocking.hpp"
 #include "daemon/runtime/incoming_setup.hpp"
 #include "daemon/runtime/disk_fds.hpp"
 #include "daemon/runtime/ignition_file.hpp"

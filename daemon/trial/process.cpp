@@ -187,17 +187,6 @@ void ChildProcess::stop(milliseconds grace) {
   reap();
 }
 
-std::string describe_status(int wait_status) {
-  if (WIFEXITED(wait_status)) {
-    return fmt::format("exited with status {}", WEXITSTATUS(wait_status));
-  }
-  if (WIFSIGNALED(wait_status)) {
-    const int sig = WTERMSIG(wait_status);
-    return fmt::format("killed by signal {} ({})", sig, ::strsignal(sig));
-  }
-  return fmt::format("ended with wait status {}", wait_status);
-}
-
 std::expected<void, std::string> run_to_completion(const std::vector<std::string>& argv,
                                                    const std::string& log_path,
                                                    milliseconds timeout) {

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "daemon/launch/wait_status.hpp"
+
 namespace qmd::trial {
 
 class ChildProcess {
@@ -47,8 +49,7 @@ class ChildProcess {
   std::optional<int> status_;
 };
 
-// "exited with status 1", "killed by signal 6 (Aborted)".
-std::string describe_status(int wait_status);
+using daemon::describe_status;
 
 // Runs `argv` to completion within `timeout`; the error says what failed and carries the
 // tail of the log.

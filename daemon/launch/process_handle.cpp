@@ -1,4 +1,4 @@
-#include "daemon/runtime/process_handle.hpp"
+#include "daemon/launch/process_handle.hpp"
 
 #include <fmt/format.h>
 #include <poll.h>
@@ -14,7 +14,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "daemon/trial/process.hpp"
+#include "daemon/launch/wait_status.hpp"
 
 namespace qmd::daemon {
 
@@ -91,7 +91,7 @@ std::string ProcessHandle::describe() const {
     return "running";
   }
   if (status_) {
-    return trial::describe_status(*status_);
+    return describe_status(*status_);
   }
   return "exited (status unknown: not a child of this qmd)";
 }
