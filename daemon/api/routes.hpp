@@ -1,6 +1,7 @@
 #pragma once
 // The API's routes (README "API"): they turn requests into Registry/Vm operations and
 // OpErrors into HTTP errors.
+#include "daemon/api/op_error_response.hpp"
 #include "daemon/api/router.hpp"
 #include "daemon/runtime/context.hpp"
 #include "daemon/runtime/operations.hpp"
@@ -30,9 +31,5 @@ void add_media_routes(Router& router, Registry& registry);
 
 // /v1/network, /v1/network/down: the managed NAT network (routes_network.cpp)
 void add_network_routes(Router& router, DaemonContext& ctx);
-
-// OpError -> {"error":{code,message}} with its HTTP status; bad_spec also lists "details"
-// and, beside "error", "errors": [{field, line, column, message}], every error of the spec.
-Response op_error_response(const OpError& error);
 
 }  // namespace qmd::daemon::api

@@ -84,11 +84,6 @@ std::optional<OpError> parse_empty(const Request& request) {
 
 Response ok(json::object body) { return json_response(json::serialize(body)); }
 
-Response vm_missing(const std::string& name) {
-  return error_response(404, "NotFound",
-                        fmt::format("no VM named {} (qmctl list shows the VMs)", name));
-}
-
 using GuestHandler = asio::awaitable<Response> (*)(Vm&, const Request&);
 
 asio::awaitable<Response> get_info(Vm& vm, const Request&) {
@@ -194,7 +189,7 @@ void add_guest_routes(Router& router, Registry& registry) {
                  // Held for the whole request: a VM deleted meanwhile stays valid until then.
                  auto vm = registry.find(request.param("name"));
                  if (!vm) {
-                   co_return vm_missing(request.param("name"));
+                   co_return vm_not_found(request.param("name"));
                  }
                  co_return co_await handler(*vm, request);
                });

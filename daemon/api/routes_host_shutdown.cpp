@@ -1,10 +1,11 @@
 // POST /v1/host/shutdown-guests: power off every running guest for a host shutdown.
+#include "daemon/api/routes_host_shutdown.hpp"
+
 #include <unistd.h>
 
 #include <boost/json/serialize.hpp>
 
 #include "daemon/api/routes.hpp"
-#include "daemon/api/routes_host_shutdown.hpp"
 
 namespace qmd::daemon::api {
 
@@ -14,10 +15,10 @@ void add_host_shutdown_routes(Router& router, HostShutdown& shutdown) {
                // Every guest at once is the host's business: the API group stops its VMs
                // one by one.
                if (request.peer.uid != 0 && request.peer.uid != ::geteuid()) {
-                 co_return error_response(
-                     403, "Forbidden",
+                 co_return op_error_response(op_error(
+                     OpError::Code::forbidden,
                      "shutting down every guest is for root (qmd-guests.service runs it at "
-                     "host shutdown); stop single VMs with qmctl stop NAME");
+                     "host shutdown); stop single VMs with qmctl stop NAME"));
                }
                auto report = co_await shutdown.run();
                if (!report) {

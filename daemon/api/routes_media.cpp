@@ -14,11 +14,6 @@ namespace qmd::daemon::api {
 
 namespace {
 
-Response no_vm(const std::string& name) {
-  return error_response(404, "NotFound",
-                        fmt::format("no VM named {} (qmctl list shows the VMs)", name));
-}
-
 bool flag(const Request& request, const std::string& key) {
   const auto value = request.query_value(key);
   return value && (*value == "true" || *value == "1" || value->empty());
@@ -42,10 +37,10 @@ std::expected<MediumRequest, OpError> parse_put_medium(const Request& request) {
 
 Response medium_response(const std::string& vm, const std::string& disk,
                          const std::optional<std::string>& path) {
-  return json_response(path ? fmt::format("{{\"name\":\"{}\",\"disk\":\"{}\",\"inserted\":{}}}",
-                                          vm, disk, boost::json::serialize(boost::json::value(*path)))
-                            : fmt::format("{{\"name\":\"{}\",\"disk\":\"{}\",\"ejected\":true}}",
-                                          vm, disk));
+  return json_response(
+      path ? fmt::format("{{\"name\":\"{}\",\"disk\":\"{}\",\"inserted\":{}}}", vm, disk,
+                         boost::json::serialize(boost::json::value(*path)))
+           : fmt::format("{{\"name\":\"{}\",\"disk\":\"{}\",\"ejected\":true}}", vm, disk));
 }
 
 struct SizeRequest {
@@ -84,7 +79,7 @@ void add_media_routes(Router& router, Registry& registry) {
              [&registry](Request request) -> asio::awaitable<Response> {
                auto vm = registry.find(request.param("name"));
                if (!vm) {
-                 co_return no_vm(request.param("name"));
+                 co_return vm_not_found(request.param("name"));
                }
                auto parsed = parse_put_medium(request);
                if (!parsed) {
@@ -103,7 +98,7 @@ void add_media_routes(Router& router, Registry& registry) {
              [&registry](Request request) -> asio::awaitable<Response> {
                auto vm = registry.find(request.param("name"));
                if (!vm) {
-                 co_return no_vm(request.param("name"));
+                 co_return vm_not_found(request.param("name"));
                }
                const std::string disk = request.param("disk");
                auto done = co_await vm->change_medium(disk, std::nullopt, flag(request, "persist"));
@@ -117,7 +112,7 @@ void add_media_routes(Router& router, Registry& registry) {
              [&registry](Request request) -> asio::awaitable<Response> {
                auto vm = registry.find(request.param("name"));
                if (!vm) {
-                 co_return no_vm(request.param("name"));
+                 co_return vm_not_found(request.param("name"));
                }
                auto parsed = parse_put_disk_size(request);
                if (!parsed) {
@@ -128,9 +123,9 @@ void add_media_routes(Router& router, Registry& registry) {
                if (!done) {
                  co_return op_error_response(done.error());
                }
-               co_return json_response(fmt::format(
-                   "{{\"name\":\"{}\",\"disk\":\"{}\",\"size\":\"{}\"}}", vm->name(), disk,
-                   policy::format_binary_quantity(parsed->bytes)));
+               co_return json_response(
+                   fmt::format("{{\"name\":\"{}\",\"disk\":\"{}\",\"size\":\"{}\"}}", vm->name(),
+                               disk, policy::format_binary_quantity(parsed->bytes)));
              });
 }
 

@@ -29,17 +29,12 @@ std::optional<Response> not_for_group(const Request& request) {
   if (request.peer.uid == 0 || request.peer.uid == self) {
     return std::nullopt;
   }
-  return error_response(
-      403, "Forbidden",
+  return op_error_response(op_error(
+      OpError::Code::forbidden,
       fmt::format("{} is for another qmd (root or uid {}, this qmd's user), not for members of "
                   "the API group (you are uid {}): it makes VMs and files from what the caller "
                   "sends. To move a VM here, run qmctl migrate on the source host",
-                  request.path, self, request.peer.uid));
-}
-
-Response vm_not_found(const std::string& name) {
-  return error_response(404, "NotFound",
-                        fmt::format("no VM named {} (qmctl list shows the VMs)", name));
+                  request.path, self, request.peer.uid)));
 }
 
 Response operation_response(const Operation& op, unsigned status = 200) {
@@ -77,16 +72,15 @@ std::uint64_t bandwidth_field(BodyFields& fields, const char* key, std::uint64_t
     fields.fail(fmt::format("\"{}\": {} (bytes per second, e.g. 1Gi)", key, bytes.error()));
     return fallback;
   }
-  fields.fail(fmt::format("\"{}\" must be bytes per second: a number or a quantity (1Gi)",
-                          key));
+  fields.fail(fmt::format("\"{}\" must be bytes per second: a number or a quantity (1Gi)", key));
   return fallback;
 }
 
 std::expected<Vm::MigrateOptions, OpError> migrate_options(const Request& request) {
   auto fields = BodyFields::parse(
       request.body, {"destination", "maxBandwidth", "downtimeLimitMs", "maxDowntimeMs",
-                     "autoConverge", "postcopy", "postcopyBandwidth", "multifdChannels", "copyStorage",
-                     "timeoutSeconds", "transport", "storagePaths"});
+                     "autoConverge", "postcopy", "postcopyBandwidth", "multifdChannels",
+                     "copyStorage", "timeoutSeconds", "transport", "storagePaths"});
   if (!fields) {
     return std::unexpected(fields.error());
   }
@@ -95,20 +89,17 @@ std::expected<Vm::MigrateOptions, OpError> migrate_options(const Request& reques
       "destination", "\"destination\" is required: the destination qmd's API socket");
   options.max_bandwidth = bandwidth_field(*fields, "maxBandwidth", 0);
   // A cap given for the migration holds after a switch to postcopy too, unless said apart.
-  options.postcopy_bandwidth =
-      bandwidth_field(*fields, "postcopyBandwidth", options.max_bandwidth);
+  options.postcopy_bandwidth = bandwidth_field(*fields, "postcopyBandwidth", options.max_bandwidth);
   // 0 would tell QEMU to send all that is left in one unbounded pause: at least 1 ms.
   options.downtime_limit_ms = count_field(*fields, "downtimeLimitMs", 300, 60000, 1);
-  options.max_downtime_ms = count_field(*fields, "maxDowntimeMs",
-                                        std::max<std::uint32_t>(2000, options.downtime_limit_ms),
-                                        60000);
+  options.max_downtime_ms = count_field(
+      *fields, "maxDowntimeMs", std::max<std::uint32_t>(2000, options.downtime_limit_ms), 60000);
   options.auto_converge = fields->boolean("autoConverge");
   options.postcopy = fields->boolean("postcopy");
   options.multifd_channels = count_field(*fields, "multifdChannels", 0, 64);
   options.timeout = fields->seconds("timeoutSeconds", 600, 86400);
   options.transport = fields->optional_string("transport").value_or("auto");
-  if (options.transport != "auto" && options.transport != "unix" &&
-      options.transport != "tcp") {
+  if (options.transport != "auto" && options.transport != "unix" && options.transport != "tcp") {
     fields->fail("\"transport\" must be auto (unix on the same host, else tcp), unix or tcp");
   }
   options.copy_storage = fields->boolean("copyStorage");
@@ -182,16 +173,17 @@ void add_migration_routes(Router& router, Registry& registry, Operations& operat
 
   // The per-VM incoming routes are root's and qmd's own; commit and abort act only on a VM
   // that is arriving. The error is the response to send.
-  auto incoming_target = [&registry](const Request& request, bool arriving_only)
-      -> std::expected<std::shared_ptr<Vm>, Response> {
+  auto incoming_target = [&registry](
+                             const Request& request,
+                             bool arriving_only) -> std::expected<std::shared_ptr<Vm>, Response> {
     if (auto refused = not_for_group(request)) {
       return std::unexpected(std::move(*refused));
     }
     auto vm = registry.find(request.param("name"));
     if (!vm || (arriving_only && !vm->is_incoming())) {
-      return std::unexpected(error_response(
-          404, "NotFound",
-          fmt::format("no incoming migration of a VM named {} here", request.param("name"))));
+      return std::unexpected(op_error_response(op_error(
+          OpError::Code::not_found,
+          fmt::format("no incoming migration of a VM named {} here", request.param("name")))));
     }
     return vm;
   };
@@ -207,22 +199,22 @@ void add_migration_routes(Router& router, Registry& registry, Operations& operat
                }
                co_return json_response(migration::to_body(*status));
              });
-  router.add(http::verb::post, "/v1/migrations/incoming/{name}/commit",
-             [incoming_target](Request request) -> asio::awaitable<Response> {
-               auto vm = incoming_target(request, true);
-               if (!vm) {
-                 co_return vm.error();
-               }
-               auto commit = migration::parse_commit_request(request.body);
-               if (!commit) {
-                 co_return op_error_response(
-                     op_error(OpError::Code::bad_request, commit.error().message));
-               }
-               if (auto done = co_await (*vm)->commit_incoming(commit->resume); !done) {
-                 co_return op_error_response(done.error());
-               }
-               co_return json_response(json::serialize((*vm)->details()));
-             });
+  router.add(
+      http::verb::post, "/v1/migrations/incoming/{name}/commit",
+      [incoming_target](Request request) -> asio::awaitable<Response> {
+        auto vm = incoming_target(request, true);
+        if (!vm) {
+          co_return vm.error();
+        }
+        auto commit = migration::parse_commit_request(request.body);
+        if (!commit) {
+          co_return op_error_response(op_error(OpError::Code::bad_request, commit.error().message));
+        }
+        if (auto done = co_await (*vm)->commit_incoming(commit->resume); !done) {
+          co_return op_error_response(done.error());
+        }
+        co_return json_response(json::serialize((*vm)->details()));
+      });
   router.add(http::verb::delete_, "/v1/migrations/incoming/{name}",
              [incoming_target](Request request) -> asio::awaitable<Response> {
                auto vm = incoming_target(request, true);
@@ -245,29 +237,31 @@ void add_migration_routes(Router& router, Registry& registry, Operations& operat
                body["operations"] = std::move(list);
                co_return json_response(json::serialize(body));
              });
-  router.add(http::verb::get, "/v1/operations/{id}",
-             [&operations](Request request) -> asio::awaitable<Response> {
-               auto op = operations.find(request.param("id"));
-               if (!op) {
-                 co_return error_response(404, "NotFound",
-                                          fmt::format("no operation {} (qmctl operations lists "
-                                                      "them)",
-                                                      request.param("id")));
-               }
-               co_return operation_response(*op);
-             });
-  router.add(http::verb::delete_, "/v1/operations/{id}",
-             [&operations](Request request) -> asio::awaitable<Response> {
-               auto op = operations.find(request.param("id"));
-               if (!op) {
-                 co_return error_response(404, "NotFound",
-                                          fmt::format("no operation {}", request.param("id")));
-               }
-               if (auto cancelled = operations.cancel(*op); !cancelled) {
-                 co_return error_response(409, "Conflict", cancelled.error());
-               }
-               co_return operation_response(*op, 202);
-             });
+  router.add(
+      http::verb::get, "/v1/operations/{id}",
+      [&operations](Request request) -> asio::awaitable<Response> {
+        auto op = operations.find(request.param("id"));
+        if (!op) {
+          co_return op_error_response(op_error(
+              OpError::Code::not_found, fmt::format("no operation {} (qmctl operations lists "
+                                                    "them)",
+                                                    request.param("id"))));
+        }
+        co_return operation_response(*op);
+      });
+  router.add(
+      http::verb::delete_, "/v1/operations/{id}",
+      [&operations](Request request) -> asio::awaitable<Response> {
+        auto op = operations.find(request.param("id"));
+        if (!op) {
+          co_return op_error_response(op_error(
+              OpError::Code::not_found, fmt::format("no operation {}", request.param("id"))));
+        }
+        if (auto cancelled = operations.cancel(*op); !cancelled) {
+          co_return op_error_response(op_error(OpError::Code::conflict, cancelled.error()));
+        }
+        co_return operation_response(*op, 202);
+      });
 }
 
 }  // namespace qmd::daemon::api

@@ -26,22 +26,18 @@ constexpr std::size_t kVncPerVm = 4;
 constexpr std::size_t kVncTotal = 64;
 constexpr std::int64_t kMaxHoldMs = 5000;
 
-Response no_vm(const std::string& name) {
-  return error_response(404, "NotFound",
-                        fmt::format("no VM named {} (qmctl list shows the VMs)", name));
-}
-
 Response vnc_full(const std::string& vm, SessionCaps::Full full, const SessionCaps& caps) {
   if (full == SessionCaps::Full::key) {
-    return error_response(409, "Conflict",
-                          fmt::format("VM {} has {} VNC viewers already, the most one VM may "
-                                      "have; close one and try again",
-                                      vm, caps.per_key()));
+    return op_error_response(
+        op_error(OpError::Code::conflict,
+                 fmt::format("VM {} has {} VNC viewers already, the most one VM may "
+                             "have; close one and try again",
+                             vm, caps.per_key())));
   }
-  return error_response(503, "Unavailable",
-                        fmt::format("qmd relays {} VNC sessions already, the most it keeps at "
-                                    "once; try again when one has ended",
-                                    caps.total()));
+  return op_error_response(op_error(
+      OpError::Code::busy, fmt::format("qmd relays {} VNC sessions already, the most it keeps at "
+                                       "once; try again when one has ended",
+                                       caps.total())));
 }
 
 // The process at the other end of a connected Unix socket.
@@ -58,12 +54,13 @@ asio::awaitable<Response> vnc_response(Registry& registry, DaemonContext& ctx,
                                        std::shared_ptr<SessionCaps> caps, Request request) {
   auto vm = registry.find(request.param("name"));
   if (!vm) {
-    co_return no_vm(request.param("name"));
+    co_return vm_not_found(request.param("name"));
   }
   if (!request.wants_upgrade) {
-    co_return error_response(400, "BadRequest",
-                             "VNC is a byte stream: send Connection: Upgrade and Upgrade: "
-                             "qmd-vnc (qmctl vnc does)");
+    co_return op_error_response(
+        op_error(OpError::Code::bad_request,
+                 "VNC is a byte stream: send Connection: Upgrade and Upgrade: "
+                 "qmd-vnc (qmctl vnc does)"));
   }
   auto where = vm->screen_socket("vnc");
   if (!where) {
@@ -79,26 +76,29 @@ asio::awaitable<Response> vnc_response(Registry& registry, DaemonContext& ctx,
   const milliseconds connect_deadline = kVncConnectTimeout;
   const auto ec = co_await connect_within(server_socket, where->path, connect_deadline);
   if (ec) {
-    co_return error_response(ec == asio::error::timed_out ? 504 : 409,
-                             ec == asio::error::timed_out ? "Timeout" : "Conflict",
-                             fmt::format("the VNC server of VM {} did not take a connection "
-                                         "({}: {}); is the VM still running?",
-                                         vm->name(), where->path, ec.message()));
+    const auto code =
+        ec == asio::error::timed_out ? OpError::Code::timeout : OpError::Code::conflict;
+    co_return op_error_response(
+        op_error(code, fmt::format("the VNC server of VM {} did not take a connection "
+                                   "({}: {}); is the VM still running?",
+                                   vm->name(), where->path, ec.message())));
   }
   // The run dir is the QEMU user's: whatever answers there must be this VM's QEMU.
   if (const pid_t pid = listener_pid(server_socket); pid != where->pid) {
-    co_return error_response(500, "Internal",
-                             fmt::format("the VNC socket of VM {} is not its QEMU's (pid {} "
-                                         "listens, QEMU is {}); not relaying",
-                                         vm->name(), pid, where->pid));
+    co_return op_error_response(op_error(
+        OpError::Code::failed, fmt::format("the VNC socket of VM {} is not its QEMU's (pid {} "
+                                           "listens, QEMU is {}); not relaying",
+                                           vm->name(), pid, where->pid)));
   }
   Response response;
   response.status = 101;
   response.content_type.clear();
   response.headers["Upgrade"] = "qmd-vnc";
   const milliseconds deadline = std::chrono::seconds(ctx.config.api_write_timeout_seconds);
-  response.stream = [server, held = *lease, deadline](StreamSocket& client)
-      -> asio::awaitable<void> { co_await relay(client, *server, deadline); };
+  response.stream = [server, held = *lease,
+                     deadline](StreamSocket& client) -> asio::awaitable<void> {
+    co_await relay(client, *server, deadline);
+  };
   co_return response;
 }
 
@@ -121,8 +121,8 @@ std::expected<KeysRequest, OpError> parse_post_send_keys(const Request& request)
   }
   if (const auto* hold = body->raw("holdMs"); hold != nullptr) {
     if (!hold->is_int64() || hold->as_int64() < 1 || hold->as_int64() > kMaxHoldMs) {
-      body->fail(fmt::format("\"holdMs\" is a whole number of milliseconds from 1 to {}",
-                             kMaxHoldMs));
+      body->fail(
+          fmt::format("\"holdMs\" is a whole number of milliseconds from 1 to {}", kMaxHoldMs));
     } else {
       out.hold = milliseconds(hold->as_int64());
     }
@@ -145,7 +145,7 @@ void add_screen_routes(Router& router, Registry& registry, DaemonContext& ctx) {
              [&registry](Request request) -> asio::awaitable<Response> {
                auto vm = registry.find(request.param("name"));
                if (!vm) {
-                 co_return no_vm(request.param("name"));
+                 co_return vm_not_found(request.param("name"));
                }
                auto png = co_await vm->screenshot();
                if (!png) {
@@ -157,24 +157,24 @@ void add_screen_routes(Router& router, Registry& registry, DaemonContext& ctx) {
                co_return response;
              });
 
-  router.add(http::verb::post, "/v1/vms/{name}/send-keys",
-             [&registry](Request request) -> asio::awaitable<Response> {
-               auto vm = registry.find(request.param("name"));
-               if (!vm) {
-                 co_return no_vm(request.param("name"));
-               }
-               auto keys = parse_post_send_keys(request);
-               if (!keys) {
-                 co_return op_error_response(keys.error());
-               }
-               const std::size_t count = keys->combos.size();
-               auto sent = co_await vm->send_keys(std::move(keys->combos), keys->hold);
-               if (!sent) {
-                 co_return op_error_response(sent.error());
-               }
-               co_return json_response(fmt::format("{{\"name\":\"{}\",\"sent\":{}}}",
-                                                   vm->name(), count));
-             });
+  router.add(
+      http::verb::post, "/v1/vms/{name}/send-keys",
+      [&registry](Request request) -> asio::awaitable<Response> {
+        auto vm = registry.find(request.param("name"));
+        if (!vm) {
+          co_return vm_not_found(request.param("name"));
+        }
+        auto keys = parse_post_send_keys(request);
+        if (!keys) {
+          co_return op_error_response(keys.error());
+        }
+        const std::size_t count = keys->combos.size();
+        auto sent = co_await vm->send_keys(std::move(keys->combos), keys->hold);
+        if (!sent) {
+          co_return op_error_response(sent.error());
+        }
+        co_return json_response(fmt::format("{{\"name\":\"{}\",\"sent\":{}}}", vm->name(), count));
+      });
 }
 
 }  // namespace qmd::daemon::api

@@ -92,9 +92,8 @@ Response events_response(DaemonContext& ctx, const Request& request) {
   const std::uint64_t until = ctx.events.end_seq();
   Response response;
   response.content_type = "application/x-ndjson";
-  response.stream = [&bus = ctx.events, until, channel, vm,
-                     deadline = write_deadline(ctx)](stream_socket& socket)
-      -> asio::awaitable<void> {
+  response.stream = [&bus = ctx.events, until, channel, vm, deadline = write_deadline(ctx)](
+                        stream_socket& socket) -> asio::awaitable<void> {
     const bool replayed = co_await replay(socket, bus, until, vm, deadline);
     if (!replayed || !channel) {
       co_return;
@@ -105,11 +104,12 @@ Response events_response(DaemonContext& ctx, const Request& request) {
 }
 
 Response no_console(const Vm& vm) {
-  return error_response(409, "Conflict",
-                        fmt::format("VM {} has no console to attach to: it is not running, or "
-                                    "its spec sets autoattachSerialConsole: false (qmctl "
-                                    "console {} --log shows what it printed before)",
-                                    vm.name(), vm.name()));
+  return op_error_response(
+      op_error(OpError::Code::conflict,
+               fmt::format("VM {} has no console to attach to: it is not running, or "
+                           "its spec sets autoattachSerialConsole: false (qmctl "
+                           "console {} --log shows what it printed before)",
+                           vm.name(), vm.name())));
 }
 
 asio::awaitable<Response> console_response(Registry& registry, DaemonContext& ctx,
@@ -117,14 +117,15 @@ asio::awaitable<Response> console_response(Registry& registry, DaemonContext& ct
                                            Request request) {
   auto vm = registry.find(request.param("name"));
   if (!vm) {
-    co_return error_response(404, "NotFound",
-                             fmt::format("no VM named {}", request.param("name")));
+    co_return op_error_response(
+        op_error(OpError::Code::not_found, fmt::format("no VM named {}", request.param("name"))));
   }
   if (!request.wants_upgrade) {
-    co_return error_response(400, "BadRequest",
-                             "the console is a raw byte stream: send Connection: Upgrade and "
-                             "Upgrade: qmd-console (qmctl console does), or GET "
-                             "/v1/vms/NAME/console/log for what it printed");
+    co_return op_error_response(
+        op_error(OpError::Code::bad_request,
+                 "the console is a raw byte stream: send Connection: Upgrade and "
+                 "Upgrade: qmd-console (qmctl console does), or GET "
+                 "/v1/vms/NAME/console/log for what it printed"));
   }
   auto log = vm->console_log();
   if (!log->connection()) {
@@ -132,15 +133,15 @@ asio::awaitable<Response> console_response(Registry& registry, DaemonContext& ct
   }
   auto lease = sessions->acquire(vm->name(), request.peer);
   if (!lease) {
-    co_return error_response(409, "Conflict", console_busy_message(vm->name(), lease.error()));
+    co_return op_error_response(
+        op_error(OpError::Code::conflict, console_busy_message(vm->name(), lease.error())));
   }
   Response response;
   response.status = 101;
   response.content_type.clear();
   response.headers["Upgrade"] = "qmd-console";
-  response.stream = [log, held = *lease,
-                     deadline = write_deadline(ctx)](stream_socket& client)
-      -> asio::awaitable<void> {
+  response.stream = [log, held = *lease, deadline = write_deadline(ctx)](
+                        stream_socket& client) -> asio::awaitable<void> {
     co_await console_relay(client, log, deadline);
   };
   co_return response;
@@ -150,7 +151,8 @@ asio::awaitable<Response> console_response(Registry& registry, DaemonContext& ct
 Response console_log_response(Registry& registry, const Request& request) {
   auto vm = registry.find(request.param("name"));
   if (!vm) {
-    return error_response(404, "NotFound", fmt::format("no VM named {}", request.param("name")));
+    return op_error_response(
+        op_error(OpError::Code::not_found, fmt::format("no VM named {}", request.param("name"))));
   }
   const ByteRing& ring = vm->console_log()->ring();
   Response response;

@@ -9,8 +9,8 @@
 #include <boost/json/serializer.hpp>
 #include <charconv>
 
-#include "daemon/api/presets_json.hpp"
 #include "daemon/api/network_json.hpp"
+#include "daemon/api/presets_json.hpp"
 #include "daemon/api/routes.hpp"
 #include "daemon/async/blocking.hpp"
 #include "daemon/trial/process.hpp"
@@ -26,73 +26,8 @@ namespace json = boost::json;
 
 namespace {
 
-// Every error of a refused spec, each at its field: what `qmctl validate` prints, as data.
-json::array spec_errors_json(const policy::SpecErrors& errors) {
-  json::array out;
-  for (const auto& e : errors) {
-    out.push_back(json::object{{"field", e.path},
-                               {"line", e.mark.line},
-                               {"column", e.mark.column},
-                               {"message", e.message}});
-  }
-  return out;
-}
-
-}  // namespace
-
-Response op_error_response(const OpError& error) {
-  static constexpr struct {
-    OpError::Code code;
-    unsigned status;
-    const char* name;
-  } kMap[] = {{OpError::Code::bad_request, 400, "BadRequest"},
-              {OpError::Code::bad_spec, 400, "BadSpec"},
-              {OpError::Code::not_found, 404, "NotFound"},
-              {OpError::Code::conflict, 409, "Conflict"},
-              {OpError::Code::forbidden, 403, "Forbidden"},
-              {OpError::Code::timeout, 504, "Timeout"},
-              {OpError::Code::failed, 500, "Internal"},
-              {OpError::Code::unavailable, 502, "Unavailable"}};
-  unsigned status = 500;
-  const char* name = "Internal";
-  for (const auto& entry : kMap) {
-    if (entry.code == error.code) {
-      status = entry.status;
-      name = entry.name;
-    }
-  }
-  json::object inner;
-  inner["code"] = name;
-  inner["message"] = error.message;
-  if (!error.spec_errors.empty()) {
-    json::array details;
-    for (const auto& spec_error : error.spec_errors) {
-      json::object detail;
-      detail["path"] = spec_error.path;
-      detail["message"] = spec_error.message;
-      detail["line"] = spec_error.mark.line;
-      detail["column"] = spec_error.mark.column;
-      details.push_back(std::move(detail));
-    }
-    inner["details"] = std::move(details);
-  }
-  json::object body;
-  body["error"] = std::move(inner);
-  if (!error.spec_errors.empty()) {
-    body["errors"] = spec_errors_json(error.spec_errors);
-  }
-  return json_response(json::serialize(body), status);
-}
-
-namespace {
-
 // GET .../logs returns at most QEMU's last 16 MiB: the log grows with whatever QEMU prints.
 constexpr std::size_t kMaxLogBytes = 16 << 20;
-
-Response not_found(const std::string& name) {
-  return error_response(404, "NotFound",
-                        fmt::format("no VM named {} (qmctl list shows the VMs)", name));
-}
 
 // interfaces[].ports of a running VM: the host port each one listens on.
 json::array port_forwards_json(const std::vector<policy::PortForward>& forwards) {
@@ -180,9 +115,9 @@ asio::awaitable<OpResult> stop_action(Vm& vm, const Request& request) {
     long seconds = -1;
     const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), seconds);
     if (ec != std::errc{} || end != text->data() + text->size() || seconds < 0) {
-      co_return std::unexpected(op_error(
-          OpError::Code::bad_request,
-          fmt::format("grace \"{}\" is not a number of seconds (0 or more)", *text)));
+      co_return std::unexpected(
+          op_error(OpError::Code::bad_request,
+                   fmt::format("grace \"{}\" is not a number of seconds (0 or more)", *text)));
     }
     grace = std::chrono::seconds{seconds};
   }
@@ -271,14 +206,14 @@ void add_vm_routes(Router& router, Registry& registry, DaemonContext& ctx) {
   router.add(http::verb::get, "/v1/vms/{name}",
              [&registry, &ctx](Request request) -> asio::awaitable<Response> {
                auto vm = registry.find(request.param("name"));
-               co_return vm ? vm_response(ctx, *vm) : not_found(request.param("name"));
+               co_return vm ? vm_response(ctx, *vm) : vm_not_found(request.param("name"));
              });
 
   router.add(http::verb::put, "/v1/vms/{name}",
              [&registry, &ctx](Request request) -> asio::awaitable<Response> {
                auto vm = registry.find(request.param("name"));
                if (!vm) {
-                 co_return not_found(request.param("name"));
+                 co_return vm_not_found(request.param("name"));
                }
                auto problem = co_await check_spec_off_loop(ctx, request.body);
                if (problem) {
@@ -311,7 +246,7 @@ void add_vm_routes(Router& router, Registry& registry, DaemonContext& ctx) {
                [&registry, &ctx, action](Request request) -> asio::awaitable<Response> {
                  auto vm = registry.find(request.param("name"));
                  if (!vm) {
-                   co_return not_found(request.param("name"));
+                   co_return vm_not_found(request.param("name"));
                  }
                  if (auto done = co_await action(*vm, request); !done) {
                    co_return op_error_response(done.error());
@@ -324,7 +259,7 @@ void add_vm_routes(Router& router, Registry& registry, DaemonContext& ctx) {
              [&registry](Request request) -> asio::awaitable<Response> {
                auto vm = registry.find(request.param("name"));
                if (!vm) {
-                 co_return not_found(request.param("name"));
+                 co_return vm_not_found(request.param("name"));
                }
                auto rendered = vm->render();
                if (!rendered) {
@@ -351,29 +286,29 @@ void add_vm_routes(Router& router, Registry& registry, DaemonContext& ctx) {
                co_return json_response(json::serialize(body));
              });
 
-  router.add(http::verb::get, "/v1/vms/{name}/logs",
-             [&registry, &ctx](Request request) -> asio::awaitable<Response> {
-               auto vm = registry.find(request.param("name"));
-               if (!vm) {
-                 co_return not_found(request.param("name"));
-               }
-               std::size_t lines = 0;
-               if (auto text = request.query_value("lines")) {
-                 const auto [end, ec] =
-                     std::from_chars(text->data(), text->data() + text->size(), lines);
-                 if (ec != std::errc{} || end != text->data() + text->size()) {
-                   co_return error_response(400, "BadRequest",
-                                            fmt::format("lines \"{}\" is not a number", *text));
-                 }
-               }
-               Response response;
-               response.content_type = "text/plain; charset=utf-8";
-               auto job = [path = vm->log_path(), lines] {
-                 return trial::file_tail(path, lines, kMaxLogBytes);
-               };
-               response.body = co_await run_blocking(ctx.blocking, std::move(job));
-               co_return response;
-             });
+  router.add(
+      http::verb::get, "/v1/vms/{name}/logs",
+      [&registry, &ctx](Request request) -> asio::awaitable<Response> {
+        auto vm = registry.find(request.param("name"));
+        if (!vm) {
+          co_return vm_not_found(request.param("name"));
+        }
+        std::size_t lines = 0;
+        if (auto text = request.query_value("lines")) {
+          const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), lines);
+          if (ec != std::errc{} || end != text->data() + text->size()) {
+            co_return op_error_response(op_error(
+                OpError::Code::bad_request, fmt::format("lines \"{}\" is not a number", *text)));
+          }
+        }
+        Response response;
+        response.content_type = "text/plain; charset=utf-8";
+        auto job = [path = vm->log_path(), lines] {
+          return trial::file_tail(path, lines, kMaxLogBytes);
+        };
+        response.body = co_await run_blocking(ctx.blocking, std::move(job));
+        co_return response;
+      });
 }
 
 }  // namespace qmd::daemon::api

@@ -123,7 +123,9 @@ json::array names_json(const std::vector<std::string>& names) {
 
 json::object claim_json(const storage::ClaimFile& claim, std::optional<std::uint64_t> size,
                         const Users& users) {
-  json::object out{{"name", claim.name}, {"path", claim.path}, {"format", claim.format},
+  json::object out{{"name", claim.name},
+                   {"path", claim.path},
+                   {"format", claim.format},
                    {"device", claim.device}};
   out["virtualSize"] = size ? json::value(*size) : json::value(nullptr);
   out["usedBy"] = names_json(users.all);
@@ -169,16 +171,14 @@ asio::awaitable<Response> get_volumes(Registry& registry, DaemonContext& ctx, Re
   auto claims = co_await run_blocking(ctx.blocking, std::move(job));
   json::array items;
   for (const auto& [claim, size] : claims) {
-    const auto users = users_of(registry, [&](const policy::VmSpec& s) {
-      return uses_claim(s, claim.name);
-    });
+    const auto users =
+        users_of(registry, [&](const policy::VmSpec& s) { return uses_claim(s, claim.name); });
     items.push_back(claim_json(claim, size, users));
   }
   co_return ok({{"volumes", std::move(items)}});
 }
 
-asio::awaitable<Response> post_volume(Registry& registry, DaemonContext& ctx,
-                                      Request request) {
+asio::awaitable<Response> post_volume(Registry& registry, DaemonContext& ctx, Request request) {
   auto parsed = parse_post_volume(request);
   if (!parsed) {
     co_return op_error_response(parsed.error());
@@ -219,9 +219,8 @@ asio::awaitable<Response> delete_volume(Registry& registry, DaemonContext& ctx, 
   if (!policy::is_claim_name(name)) {
     co_return error(Code::bad_request, policy::claim_name_error(name));
   }
-  const auto users = users_of(registry, [&](const policy::VmSpec& s) {
-    return uses_claim(s, name);
-  });
+  const auto users =
+      users_of(registry, [&](const policy::VmSpec& s) { return uses_claim(s, name); });
   if (!users.all.empty()) {
     co_return error(Code::conflict,
                     fmt::format("claim {} is used by VM {}; delete those VMs or change their "
@@ -250,9 +249,8 @@ asio::awaitable<Response> post_volume_resize(Registry& registry, DaemonContext& 
   if (auto checked = std::move(*body).finish(size); !checked) {
     co_return op_error_response(checked.error());
   }
-  const auto users = users_of(registry, [&](const policy::VmSpec& s) {
-    return uses_claim(s, name);
-  });
+  const auto users =
+      users_of(registry, [&](const policy::VmSpec& s) { return uses_claim(s, name); });
   if (!users.active.empty()) {
     co_return error(Code::conflict,
                     fmt::format("claim {} is in use by running VM {}; stop it first (a claim is "
@@ -279,9 +277,8 @@ asio::awaitable<Response> get_images(Registry& registry, DaemonContext& ctx, Req
   auto images = co_await run_blocking(ctx.blocking, std::move(job));
   json::array items;
   for (const auto& image : images) {
-    const auto users = users_of(registry, [&](const policy::VmSpec& s) {
-      return uses_image(s, image.ref);
-    });
+    const auto users =
+        users_of(registry, [&](const policy::VmSpec& s) { return uses_image(s, image.ref); });
     items.push_back(image_json(image, users));
   }
   co_return ok({{"images", std::move(items)}});
@@ -327,9 +324,8 @@ asio::awaitable<Response> delete_image(Registry& registry, DaemonContext& ctx, R
   if (auto parsed = policy::parse_image_ref(ref); !parsed) {
     co_return error(Code::bad_request, fmt::format("?ref=: {}", parsed.error()));
   }
-  const auto users = users_of(registry, [&](const policy::VmSpec& s) {
-    return uses_image(s, ref);
-  });
+  const auto users =
+      users_of(registry, [&](const policy::VmSpec& s) { return uses_image(s, ref); });
   if (!users.all.empty()) {
     co_return error(Code::conflict,
                     fmt::format("image {} is used by VM {}; delete those VMs or change their "
@@ -366,10 +362,9 @@ void add_storage_routes(Router& router, Registry& registry, DaemonContext& ctx) 
       {http::verb::delete_, "/v1/images", &delete_image},
   };
   for (const auto& route : kRoutes) {
-    router.add(route.verb, route.path,
-               [&registry, &ctx, handler = route.handler](Request request) {
-                 return handler(registry, ctx, std::move(request));
-               });
+    router.add(route.verb, route.path, [&registry, &ctx, handler = route.handler](Request request) {
+      return handler(registry, ctx, std::move(request));
+    });
   }
 }
 

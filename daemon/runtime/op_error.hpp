@@ -10,8 +10,9 @@ namespace qmd::daemon {
 
 struct OpError {
   // unavailable: another service qmd needs (a destination qmd) cannot be reached.
+  // busy: a limit of qmd's own is reached (relays, sessions); the same call may work later.
   enum class Code {
-    bad_request, bad_spec, not_found, conflict, forbidden, timeout, failed, unavailable
+    bad_request, bad_spec, not_found, conflict, forbidden, timeout, failed, unavailable, busy
   };
   Code code = Code::failed;
   std::string message;
