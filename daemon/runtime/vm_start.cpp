@@ -156,6 +156,15 @@ class StartClock {
   std::chrono::steady_clock::time_point began_ = std::chrono::steady_clock::now();
 };
 
+// The log of this run, begun with `header`: truncated in place (no temporary to rename on a
+// busy disk), never through a link; the state dir holding it is qmd's.
+void begin_log(const std::string& path, const std::string& header) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640));
+  if (fd && ::fchmod(fd.get(), 0640) == 0) {
+    (void)!::write(fd.get(), header.data(), header.size());
+  }
+}
+
 LaunchSpec launch_spec(const DaemonContext& ctx, std::vector<std::string> argv,
                        std::string log, bool drop) {
   LaunchSpec spec;
@@ -604,7 +613,7 @@ asio::awaitable<std::optional<std::string>> Vm::start_qemu(
   // The descriptors are QEMU's from then on; qmd's copies close with the job.
   auto spawn = [spec = std::move(spec), header = std::move(header),
                 fds = std::move(disks->fds), monitor = std::move(*monitor)] {
-    (void)replace_file(spec.log_path, header, 0640);
+    begin_log(spec.log_path, header);
     return launch(spec);
   };
   auto launched = co_await run_blocking(ctx_.blocking, std::move(spawn));
