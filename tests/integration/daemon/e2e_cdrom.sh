@@ -99,15 +99,5 @@ scenario_persist_and_boot_with_the_disc() {
   qm delete cdvm >/dev/null
 }
 
-failed=0
-for scenario in scenario_empty_drive_at_boot scenario_insert_swap_eject \
-  scenario_bad_media_refused_disc_stays scenario_persist_and_boot_with_the_disc; do
-  if (set -e; $scenario); then
-    echo "PASS ${scenario#scenario_}"
-  else
-    echo "FAIL ${scenario#scenario_}"
-    failed=1
-  fi
-done
-((failed == 0)) || fail "some scenarios failed"
-echo "PASS cdrom"
+run_scenarios cdrom scenario_empty_drive_at_boot scenario_insert_swap_eject \
+  scenario_bad_media_refused_disc_stays scenario_persist_and_boot_with_the_disc
