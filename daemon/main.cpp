@@ -231,7 +231,7 @@ int main(int argc, char** argv) {
   spdlog::info("qmd {}", QMD_VERSION);
   StartCaps start_caps = host_caps_at_start(*config);
   asio::io_context loop(1);
-  asio::thread_pool blocking(2);
+  asio::thread_pool blocking(4);
   EventBus events(loop.get_executor());
   DaemonContext ctx{loop.get_executor(), blocking, *config, std::move(start_caps.caps), *presets,
                     *store, events, qemu_user, {}, {}};

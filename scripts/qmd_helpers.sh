@@ -8,7 +8,8 @@
 #   q ARGS...                  qmctl against that qmd
 #   qmd_install_guest          build the test guest (cached in build/guest-demo), copy it into
 #                              $storage/guest (qmd's storage root); sets `guest` (the cache)
-#   qmd_set_flags KVM          qmd_flags (TCG unless KVM is 1; --qemu-user as root), qemu_user
+#   qmd_set_flags KVM          qmd_flags (TCG unless KVM is 1; --qemu-user as root;
+#                              masquerade as user-mode networking), qemu_user
 #   qmd_start                  qmd "${qmd_flags[@]}" in the background, log in $work/qmd.log
 #   qmd_wait_api [SECONDS]     until the API answers (60 s); else 1 and `qmd_error` says why
 #   qmd_stop                   SIGTERM, wait; returns qmd's exit status
@@ -38,6 +39,9 @@ qmd_install_guest() {
 qmd_set_flags() {
   qmd_flags=(--config "$work/qmd.yaml" --state-dir "$work/state" --run-dir "$work/run"
     --storage-root "$storage")
+  # A private qmd never builds the NAT network (bridge, nftables, dnsmasq) on the host's own
+  # network: its masquerade interfaces are user-mode networking.
+  qmd_flags+=(--masquerade user)
   if [[ "$1" != 1 ]]; then
     qmd_flags+=(--emulation)
   fi

@@ -178,6 +178,7 @@ Vm::Vm(DaemonContext& ctx, std::string name, std::string spec_text, VmRecord rec
       name_(std::move(name)),
       spec_text_(std::move(spec_text)),
       record_(std::move(record)),
+      saved_record_(json::serialize(record_.to_json())),  // it comes from the store
       state_(record_.migrated_to.empty() ? VmState::stopped : VmState::migrated),
       lock_(ctx.executor),
       console_(std::make_shared<ConsoleLog>(ctx.executor)) {}
@@ -363,9 +364,15 @@ void Vm::save_record() {
   if (retired_) {
     return;
   }
-  if (auto saved = ctx_.store.save_record(name_, json::serialize(record_.to_json())); !saved) {
-    publish("Error", "cannot save the VM record: " + saved.error());
+  std::string text = json::serialize(record_.to_json());
+  if (text == saved_record_) {
+    return;  // a start of an unchanged VM waits for no fsync
   }
+  if (auto saved = ctx_.store.save_record(name_, text); !saved) {
+    publish("Error", "cannot save the VM record: " + saved.error());
+    return;
+  }
+  saved_record_ = std::move(text);
 }
 
 OpResult Vm::check(VmAction action, std::string_view what) const {

@@ -497,6 +497,7 @@ class Vm : public std::enable_shared_from_this<Vm> {
   const ParsedSpec& parsed_spec() const;
   mutable std::optional<ParsedSpec> parsed_;  // empty: spec_text_ not parsed yet
   VmRecord record_;
+  std::string saved_record_;  // record_ as last written: save_record() skips an unchanged one
   VmState state_ = VmState::stopped;
   AsyncMutex lock_;
   std::shared_ptr<Run> run_;

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sched.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,6 +26,7 @@
 #include "daemon/runtime/spec_paths.hpp"
 #include "daemon/runtime/volume_sources.hpp"
 #include "daemon/runtime/proc_files.hpp"
+#include "daemon/runtime/qmp_listener.hpp"
 #include "daemon/runtime/vm.hpp"
 #include "daemon/store/atomic_file.hpp"
 #include "daemon/store/dir_fd.hpp"
@@ -139,6 +141,30 @@ std::expected<std::string, std::string> user_localca_config(const std::string& s
   return setup_conf;
 }
 
+// The steps of one start with their time since it began, in qmd's log at debug level.
+class StartClock {
+ public:
+  explicit StartClock(const std::string& vm) : vm_(vm) {}
+  void mark(std::string_view step) const {
+    const auto since = std::chrono::steady_clock::now() - began_;
+    spdlog::debug("VM {} start: {} at +{:.1f} ms", vm_, step,
+                  std::chrono::duration<double, std::milli>(since).count());
+  }
+
+ private:
+  std::string vm_;
+  std::chrono::steady_clock::time_point began_ = std::chrono::steady_clock::now();
+};
+
+// The log of this run, begun with `header`: truncated in place (no temporary to rename on a
+// busy disk), never through a link; the state dir holding it is qmd's.
+void begin_log(const std::string& path, const std::string& header) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640));
+  if (fd && ::fchmod(fd.get(), 0640) == 0) {
+    (void)!::write(fd.get(), header.data(), header.size());
+  }
+}
+
 LaunchSpec launch_spec(const DaemonContext& ctx, std::vector<std::string> argv,
                        std::string log, bool drop) {
   LaunchSpec spec;
@@ -207,6 +233,7 @@ asio::awaitable<OpResult> Vm::start_locked(const IncomingStart* incoming) {
   if (auto allowed = startable(); !allowed) {
     co_return allowed;
   }
+  const StartClock clock(name_);
   // Before the render: a claim made now is a disk of this start. Not for an incoming
   // migration: its disks hold the source's data, and an empty claim made here would not.
   if (incoming == nullptr) {
@@ -261,6 +288,7 @@ asio::awaitable<OpResult> Vm::start_locked(const IncomingStart* incoming) {
     }
   }
   const cmdline::VmPaths where = paths();
+  clock.mark("rendered");
   set_state(VmState::starting, "start requested");
   run_ = std::make_shared<Run>(ctx_.executor, where.qga_socket(), agent_options());
   auto run = run_;
@@ -299,6 +327,8 @@ asio::awaitable<OpResult> Vm::start_locked(const IncomingStart* incoming) {
   }
   auto parsed = spec();
   std::optional<std::string> ignition = parsed ? policy::ignition_data(*parsed) : std::nullopt;
+  const bool files_to_make =
+      !rendered->prepare.empty() || !rendered->seeds.empty() || ignition.has_value();
   auto prepare = [&rendered, where, owner, seeds, ignition = std::move(ignition),
                   places = trial::PrepPlaces{storage_roots(ctx_.config), where.run_dir}] {
     auto failed = trial::prepare_files(*rendered, where.run_dir + "/prepare.log", 120s, {},
@@ -314,10 +344,14 @@ asio::awaitable<OpResult> Vm::start_locked(const IncomingStart* incoming) {
       co_return co_await fail("prepare", written.error());
     }
   }
-  auto prepared = co_await run_blocking(ctx_.blocking, std::move(prepare));
+  std::optional<std::string> prepared;
+  if (files_to_make) {  // else no wait for the pool, which other starts may keep busy
+    prepared = co_await run_blocking(ctx_.blocking, std::move(prepare));
+  }
   if (prepared) {
     co_return co_await fail("prepare", *prepared);
   }
+  clock.mark("files prepared");
   if (auto failed = co_await attach_nat(*rendered)) {
     co_return co_await fail("network", *failed);
   }
@@ -327,14 +361,18 @@ asio::awaitable<OpResult> Vm::start_locked(const IncomingStart* incoming) {
   if (auto failed = co_await start_swtpm(*rendered)) {
     co_return co_await fail("sidecars", *failed);
   }
+  clock.mark("host and sidecars ready");
   if (auto failed = co_await start_qemu(*rendered)) {
     co_return co_await fail("qemu", *failed);
   }
+  clock.mark("QEMU spawned");
   if (auto failed = co_await connect_qmp(30s)) {
     co_return co_await fail("qmp", *failed);
   }
+  clock.mark("QMP greeted, capabilities negotiated");
   watch_events();
   co_await keep_console(incoming != nullptr ? "incoming" : "started");
+  clock.mark("console kept");
   if (rendered->pinning.dedicated) {
     auto cpus = co_await qmp::query_cpus_fast(*run->qmp);
     if (!cpus) {
@@ -376,11 +414,13 @@ asio::awaitable<OpResult> Vm::start_locked(const IncomingStart* incoming) {
     if (auto done = co_await qmp::cont(*run->qmp); !done) {
       co_return co_await fail("cont", done.error().to_string());
     }
+    clock.mark("cont returned");
   }
   if (restoring) {
     co_await finish_restore();
   }
   mark_started(run, paused);
+  clock.mark("marked started");
   co_return OpResult{};
 }
 
@@ -547,27 +587,44 @@ asio::awaitable<std::optional<std::string>> Vm::start_qemu(
   if (!disks) {
     co_return disks.error();
   }
+  // QMP's socket is qmd's, listening before QEMU runs: connect_qmp need not wait for it.
+  const std::string qmp_socket = paths().qmp_socket();
+  auto monitor = listen_for_monitor(qmp_socket);
+  if (!monitor) {
+    co_return monitor.error();
+  }
+  auto args = with_monitor_fd(disks->args, qmp_socket, monitor->get());
+  if (!args) {
+    co_return args.error();
+  }
   std::vector<std::string> argv{rendered.binary};
-  argv.insert(argv.end(), disks->args.begin(), disks->args.end());
+  argv.insert(argv.end(), args->begin(), args->end());
   const std::string log = log_path();
-  // Each start begins the log anew with a header, so `qmctl logs` shows this run.
-  (void)write_file_atomic(log, fmt::format("--- qmd: start {} at {} ---\n", name_,
-                                           format_time(std::chrono::system_clock::now())),
-                          0640);
   LaunchSpec spec = launch_spec(ctx_, std::move(argv), log, true);
   spec.env = rendered.env;
   for (const auto& fd : disks->fds) {
     spec.keep_fds.push_back(fd.get());
   }
-  auto launched = launch(spec);
+  spec.keep_fds.push_back(monitor->get());
+  // Each start begins the log anew with a header, so `qmctl logs` shows this run.
+  std::string header = fmt::format("--- qmd: start {} at {} ---\n", name_,
+                                   format_time(std::chrono::system_clock::now()));
+  // launch() waits for QEMU's execve: on the pool, so the loop serves other starts meanwhile.
+  // The descriptors are QEMU's from then on; qmd's copies close with the job.
+  auto spawn = [spec = std::move(spec), header = std::move(header),
+                fds = std::move(disks->fds), monitor = std::move(*monitor)] {
+    begin_log(spec.log_path, header);
+    return launch(spec);
+  };
+  auto launched = co_await run_blocking(ctx_.blocking, std::move(spawn));
   if (!launched) {
     co_return launched.error();
   }
   run_->qemu.emplace(ctx_.executor, launched->pid, launched->pidfd, true);
   run_->disk_images = std::move(disks->images);
   const cmdline::VmPaths where = paths();
-  if (auto saved = write_file_atomic(where.run_dir + "/qemu.pid",
-                                     fmt::format("{}\n", launched->pid), 0644);
+  if (auto saved = replace_file(where.run_dir + "/qemu.pid", fmt::format("{}\n", launched->pid),
+                                0644);
       !saved) {
     co_return saved.error();
   }
@@ -584,8 +641,13 @@ asio::awaitable<std::optional<std::string>> Vm::connect_qmp(milliseconds limit) 
       break;
     }
     if (is_socket(socket)) {
+      // The socket listens before QEMU accepts (start_qemu): the handshake may take until
+      // QEMU is up, and a QEMU that dies first resets the connection.
       const qmp::QmpOptions options = qmp_options();
-      auto client = co_await qmp::QmpClient::connect(socket, 5s, options);
+      const auto left = std::max(std::chrono::duration_cast<milliseconds>(
+                                     until - std::chrono::steady_clock::now()),
+                                 milliseconds(1));
+      auto client = co_await qmp::QmpClient::connect(socket, left, options);
       if (client) {
         run->qmp.emplace(std::move(*client));
         const auto& greeting = run->qmp->greeting();

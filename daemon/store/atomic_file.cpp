@@ -79,10 +79,11 @@ bool write_all(int fd, std::string_view content) {
   return true;
 }
 
-}  // namespace
+enum class Durability { host_crash, qmd_crash };
 
-std::expected<void, std::string> write_file_atomic(const std::string& path,
-                                                   std::string_view content, unsigned mode) {
+std::expected<void, std::string> write_replacing(const std::string& path,
+                                                 std::string_view content, unsigned mode,
+                                                 Durability durability) {
   if (path.empty() || path.back() == '/') {
     return std::unexpected("write " + path + ": not a file path");
   }
@@ -101,7 +102,8 @@ std::expected<void, std::string> write_file_atomic(const std::string& path,
   if (::fchmod(fd.get(), static_cast<mode_t>(mode)) != 0) {
     return std::unexpected(failure(path, "chmod", errno));
   }
-  if (::fsync(fd.get()) != 0) {
+  const bool sync = durability == Durability::host_crash;
+  if (sync && ::fsync(fd.get()) != 0) {
     return std::unexpected(failure(path, "fsync", errno));
   }
   if (fd.close() != 0) {
@@ -111,12 +113,27 @@ std::expected<void, std::string> write_file_atomic(const std::string& path,
     return std::unexpected(failure(path, "rename", errno));
   }
   guard.commit();
+  if (!sync) {
+    return {};
+  }
   // The rename is durable once the directory is.
   Fd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir_fd.get() < 0 || ::fsync(dir_fd.get()) != 0) {
     return std::unexpected(failure(path, "fsync directory " + dir, errno));
   }
   return {};
+}
+
+}  // namespace
+
+std::expected<void, std::string> write_file_atomic(const std::string& path,
+                                                   std::string_view content, unsigned mode) {
+  return write_replacing(path, content, mode, Durability::host_crash);
+}
+
+std::expected<void, std::string> replace_file(const std::string& path, std::string_view content,
+                                              unsigned mode) {
+  return write_replacing(path, content, mode, Durability::qmd_crash);
 }
 
 std::expected<std::string, std::string> read_file(const std::string& path) {

@@ -76,8 +76,9 @@ scenario_bad_media_refused_disc_stays() {
     -d '{"path":""}'
   expect_status 400 PUT /v1/vms/cdvm/disks/cd/medium -H 'Content-Type: application/json' \
     -d "{\"path\":\"$S/two.iso\",\"force\":true}"
-  qm cdrom cdvm cd --insert "$S/two.iso" --eject >/dev/null 2>&1
-  [[ $? == 2 ]] || fail "--insert with --eject is no usage error"
+  local status=0
+  qm cdrom cdvm cd --insert "$S/two.iso" --eject >/dev/null 2>&1 || status=$?
+  ((status == 2)) || fail "--insert with --eject is no usage error (exit $status)"
   disc_is QMD-CD-ONE || fail "a refused change moved the disc: $(disc)"
   [[ "$(readlink "$S/passwd.iso")" == /etc/passwd ]] || fail "the link was changed"
   rm -f "$S/passwd.iso" "$S/link-to-two.iso"
@@ -99,15 +100,5 @@ scenario_persist_and_boot_with_the_disc() {
   qm delete cdvm >/dev/null
 }
 
-failed=0
-for scenario in scenario_empty_drive_at_boot scenario_insert_swap_eject \
-  scenario_bad_media_refused_disc_stays scenario_persist_and_boot_with_the_disc; do
-  if (set -e; $scenario); then
-    echo "PASS ${scenario#scenario_}"
-  else
-    echo "FAIL ${scenario#scenario_}"
-    failed=1
-  fi
-done
-((failed == 0)) || fail "some scenarios failed"
-echo "PASS cdrom"
+run_scenarios cdrom scenario_empty_drive_at_boot scenario_insert_swap_eject \
+  scenario_bad_media_refused_disc_stays scenario_persist_and_boot_with_the_disc

@@ -89,16 +89,6 @@ scenario_log_outlives_the_run() {
   qm delete cl1 >/dev/null || fail "delete cl1"
 }
 
-failed=0
-for scenario in scenario_boot_messages_kept_without_attach \
+run_scenarios console-log scenario_boot_messages_kept_without_attach \
   scenario_interactive_session_still_works scenario_log_bounded_to_1MiB \
-  scenario_log_outlives_the_run scenario_panic_seen; do
-  if (set -e; $scenario); then
-    echo "PASS ${scenario#scenario_}"
-  else
-    echo "FAIL ${scenario#scenario_}"
-    failed=1
-  fi
-done
-((failed == 0)) || fail "some scenarios failed"
-echo "PASS console-log"
+  scenario_log_outlives_the_run scenario_panic_seen

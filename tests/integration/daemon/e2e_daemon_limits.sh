@@ -225,18 +225,8 @@ scenario_device_count_is_400() {
     fail "300 networks: $BODY"
 }
 
-failed=0
-for scenario in scenario_console_one_session_per_vm scenario_console_full_backlog \
+run_scenarios daemon-limits scenario_console_one_session_per_vm scenario_console_full_backlog \
   scenario_abandoned_followers_free_their_fds scenario_stalled_follower_dropped_after_deadline \
   scenario_per_uid_cap_member_refused_root_served scenario_oversized_bodies_are_413 \
   scenario_device_count_is_400 scenario_malformed_requests_leave_rss_at_idle \
-  scenario_deeply_nested_body_is_400; do
-  if (set -e; $scenario); then
-    echo "PASS ${scenario#scenario_}"
-  else
-    echo "FAIL ${scenario#scenario_}"
-    failed=1
-  fi
-done
-((failed == 0)) || fail "some scenarios failed"
-echo "PASS daemon-limits"
+  scenario_deeply_nested_body_is_400

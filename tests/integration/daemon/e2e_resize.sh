@@ -73,15 +73,5 @@ scenario_refusals_change_nothing() {
   qm delete rsz >/dev/null
 }
 
-failed=0
-for scenario in scenario_grow_seen_by_the_guest scenario_persist_for_images_qmd_made \
-  scenario_refusals_change_nothing; do
-  if (set -e; $scenario); then
-    echo "PASS ${scenario#scenario_}"
-  else
-    echo "FAIL ${scenario#scenario_}"
-    failed=1
-  fi
-done
-((failed == 0)) || fail "some scenarios failed"
-echo "PASS resize"
+run_scenarios resize scenario_grow_seen_by_the_guest scenario_persist_for_images_qmd_made \
+  scenario_refusals_change_nothing

@@ -225,6 +225,30 @@ wait_state() { wait_for "$3" "VM $1 to be $2" state_is "$1" "$2"; }
 agent_up() { [[ "$(show_field "$1" 'd["agent"]["connected"]' 2>/dev/null)" == true ]]; }
 wait_agent() { wait_for "${2:-90}" "the guest agent of $1" agent_up "$1"; }
 
+# run_scenarios TEST SCENARIO...: runs each scenario function in a subshell that stops at its
+# first failing command, prints PASS or FAIL for it and goes on after a failure; then PASS
+# TEST, or fails naming the failures. (Inside `if ( ... )` bash ignores set -e: the subshell
+# runs outside any condition, with errexit off only here in the caller.)
+run_scenarios() {
+  local test=$1 scenario status
+  local -a failed=()
+  shift
+  for scenario in "$@"; do
+    set +e
+    (set -e; "$scenario")
+    status=$?
+    set -e
+    if ((status == 0)); then
+      echo "PASS ${scenario#scenario_}"
+    else
+      echo "FAIL ${scenario#scenario_}"
+      failed+=("${scenario#scenario_}")
+    fi
+  done
+  ((${#failed[@]} == 0)) || fail "some scenarios failed: ${failed[*]}"
+  echo "PASS $test"
+}
+
 # The StateChanged states of a VM's events, one per line, oldest first.
 state_changes() {
   curl -sS --max-time 10 --unix-socket "$SOCK" "http://qmd/v1/events?vm=$1" | python3 -c '
