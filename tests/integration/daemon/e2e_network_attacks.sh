@@ -59,6 +59,13 @@ tap_of() {
 }
 lease_of() { grep_q " $1 $2 " "$T/run/network/dnsmasq.leases"; }
 logged() { grep_q "$1" "$T/qmd.log"; }
+# A port joining or leaving qmd0 may change the bridge's MAC (the lowest of its ports'): the
+# guests ask for the gateway's again.
+fresh_arp() {
+  qm exec v1 -- ip neigh flush dev eth0 >/dev/null 2>&1
+  qm exec v2 -- ip neigh flush dev eth0 >/dev/null 2>&1
+  return 0
+}
 on_qmd0() { [[ "$(inq readlink "/sys/class/net/$1/master" 2>/dev/null)" == */qmd0 ]]; }
 
 scenario_tap_binding_refused() {
@@ -69,6 +76,7 @@ scenario_tap_binding_refused() {
     grep_q "(it is VM v1's, interface default)" <<<"$BODY" || fail "the refusal: $BODY"
   [[ "$(vm_state thief)" != running ]] || fail "thief is running"
   on_qmd0 "$TAP1" || fail "v1's tap left qmd0"
+  qm exec v1 -- ping -c 1 -W 5 "$GW" >/dev/null || fail "v1 lost its network"
   # A tap of the test's own on qmd0 (it also stands for any port that is no guest's below).
   inq ip tuntap add dev evil0 mode tap multi_queue || fail "make evil0"
   inq ip link set evil0 master qmd0 || fail "evil0 on qmd0"
@@ -77,7 +85,7 @@ scenario_tap_binding_refused() {
   [[ "$STATUS" != 200 ]] || fail "thief2 started on a port of qmd0"
   grep_q "interface steal: tap evil0 is a port of bridge qmd0, which qmd manages" <<<"$BODY" ||
     fail "the refusal: $BODY"
-  qm exec v1 -- ping -c 1 -W 5 "$GW" >/dev/null || fail "v1 lost its network"
+  fresh_arp
 }
 
 scenario_stray_port_dropped() {
@@ -105,6 +113,7 @@ PROBE
   wait_for 30 "the watch to drop evil0 again" back
   inq nft delete table ip qmdprobe
   inq ip link del evil0
+  fresh_arp
 }
 
 scenario_dhcp_forged() {
@@ -189,12 +198,12 @@ scenario_link_local() {
   EXTRA_PIDS+=($!)
   metadata_up() { inq curl -sf --max-time 2 "http://169.254.169.254:8080/token" >/dev/null; }
   wait_for 20 "the metadata stand-in, from qmd's namespace" metadata_up
-  qm exec v2 -- wget -T 3 -qO- "http://169.254.169.254:8080/token" >/dev/null &&
+  qm exec v2 -- timeout 5 wget -qO- "http://169.254.169.254:8080/token" >/dev/null &&
     fail "v2 reached 169.254.169.254"
   [[ "$(grep -c 'GET /token' "$T/metadata.log")" == 1 ]] ||
     fail "the metadata stand-in saw more than qmd's namespace: $(cat "$T/metadata.log")"
   # The same server on the uplink's ordinary address is reached: only link-local is dropped.
-  qm exec v2 -- wget -T 5 -qO- "http://$UPLINK:8080/token" >/dev/null || fail "v2 lost the uplink"
+  qm exec v2 -- timeout 10 wget -qO- "http://$UPLINK:8080/token" >/dev/null || fail "v2 lost the uplink"
 }
 
 scenario_tap_kept_open() {
