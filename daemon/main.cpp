@@ -284,6 +284,9 @@ int main(int argc, char** argv) {
         for (const auto& problem : problems) {
           spdlog::warn("{}", problem);
         }
+        if (ctx.nat) {  // forwards of VMs not adopted go; the rules are watched from now on
+          co_await ctx.nat->adopted();
+        }
         (*server)->start();
         const std::string status =
             fmt::format("{} VMs, API on {}", registry.all().size(), options.socket_path);

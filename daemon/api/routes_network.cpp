@@ -43,6 +43,7 @@ json::object network_json(const network::NatNetwork* nat) {
           {"up", s.up},
           {"dnsmasqPid", s.dnsmasq_pid > 0 ? json::value(s.dnsmasq_pid) : json::value(nullptr)},
           {"attached", std::move(attached)},
+          {"repairs", s.repairs},
           {"leases", std::move(leases)}};
 }
 

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "daemon/host/bridge_port.hpp"
 #include "daemon/launch/unique_fd.hpp"
 
 namespace qmd::daemon {
@@ -102,6 +103,9 @@ std::expected<void, std::string> delete_tap(const std::string& name) {
   if (::if_nametoindex(name.c_str()) == 0) {
     return {};
   }
+  // Off its bridge first: a tap another process still holds open outlives the deletion, and
+  // must not stay on the bridge without the guard that went with its VM.
+  const auto left = leave_bridge(name);
   // Reopening with the device's own multiqueue flag is required; try both.
   for (bool multiqueue : {false, true}) {
     auto opened = open_tap(name, multiqueue);
@@ -111,6 +115,9 @@ std::expected<void, std::string> delete_tap(const std::string& name) {
     UniqueFd tap(*opened);
     if (::ioctl(tap.get(), TUNSETPERSIST, 0UL) != 0) {
       return std::unexpected(err(name, "TUNSETPERSIST 0"));
+    }
+    if (!left) {
+      return std::unexpected(left.error());
     }
     return {};
   }

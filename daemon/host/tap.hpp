@@ -22,7 +22,7 @@ struct TapSpec {
 // Creates (or takes over, when a stale one of the same name exists) the tap, sets owner and
 // group, joins the bridge, sets it up. The error names the tap, the step and the bridge.
 std::expected<void, std::string> create_tap(const TapSpec& spec);
-// Removes the tap; a missing one is not an error.
+// Takes the tap off its bridge, then removes it; a missing one is not an error.
 std::expected<void, std::string> delete_tap(const std::string& name);
 
 }  // namespace qmd::daemon

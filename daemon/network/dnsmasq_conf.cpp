@@ -20,6 +20,7 @@ std::string dnsmasq_conf(const DnsmasqPlan& p) {
       "dhcp-no-override\n"
       "dhcp-authoritative\n"
       "dhcp-ignore-names\n"  // a guest may not name itself (wpad, another VM) in DNS
+      "dhcp-ignore-clid\n"  // a client is its chaddr (which its guard checks), not a client id
       "dhcp-hostsfile={}\n"
       "dhcp-leasefile={}\n"
       "dhcp-option=option:router,{}\n",

@@ -27,8 +27,9 @@ struct Found {
 asio::awaitable<void> NatNetwork::adopt() {
   auto guard = co_await lock_.lock();
   auto look = [bridge = settings_.bridge, places = places_] {
+    // A bridge table without set nat_taps is an older qmd's: made again, with it.
     return Found{bridge_exists(bridge), nft_table_exists("inet", places),
-                 nft_table_exists("bridge", places)};
+                 nft_table_exists("bridge", places) && nat_taps_set_exists(places)};
   };
   const Found found = co_await run_blocking(pool_, std::move(look));
   const bool dnsmasq_adopted = dnsmasq_->adopt();

@@ -164,6 +164,7 @@ asio::awaitable<void> NatNetwork::detach(std::string tap) {
       (void)done;
     }
   }
+  co_await forget_tap(tap);
 }
 
 asio::awaitable<Result> NatNetwork::set_vm_forwards(std::string vm,
@@ -212,7 +213,8 @@ asio::awaitable<void> NatNetwork::forget(std::string vm) {
 }
 
 NatStatus NatNetwork::status() const {
-  NatStatus s{up_, settings_.bridge, settings_.cidr, dnsmasq_->pid(), {}, leases_.leases()};
+  NatStatus s{up_, settings_.bridge, settings_.cidr, dnsmasq_->pid(), {}, leases_.leases(),
+              repairs_};
   for (const auto& [tap, a] : attached_) {
     s.attached.push_back(a);
   }

@@ -7,12 +7,14 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <chrono>
 #include <cstdint>
 #include <expected>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -50,6 +52,7 @@ struct NatStatus {
   pid_t dnsmasq_pid = -1;  // -1: not running
   std::vector<NatAttachment> attached;
   std::vector<Lease> leases;
+  std::uint64_t repairs = 0;  // times the watch found the rules gone or altered and rebuilt them
 };
 
 class NatNetwork : public std::enable_shared_from_this<NatNetwork> {
@@ -80,6 +83,16 @@ class NatNetwork : public std::enable_shared_from_this<NatNetwork> {
   // Bridge, tables and dnsmasq removed; refused while a VM is attached, naming them.
   asio::awaitable<std::expected<void, std::string>> down();
 
+  // After the VMs were adopted (nat_repair.cpp): chain portforwards rewritten with the
+  // adopted VMs' forwards only (an earlier run's for a VM not adopted go), then watch().
+  asio::awaitable<void> adopted();
+  // Every `every`, off the loop thread: qmd's tables, each attached guest's guard and the
+  // bridge's ports checked; tables, guards and forwards rebuilt from the attachments when a
+  // flush of the host's ruleset took them (logged and counted in status().repairs), and a
+  // port of the bridge that is no guest's dropped.
+  void watch(std::chrono::milliseconds every);
+  asio::awaitable<void> repair();
+
   NatStatus status() const;
   std::optional<NatAttachment> attachment(const std::string& vm,
                                           const std::string& interface) const;
@@ -87,6 +100,9 @@ class NatNetwork : public std::enable_shared_from_this<NatNetwork> {
 
  private:
   asio::awaitable<std::expected<void, std::string>> ensure_up();
+  // Out of set nat_taps once `tap` has left the bridge (nat_repair.cpp); still on it (held
+  // open elsewhere, and not taken off): it stays there, its frames dropped.
+  asio::awaitable<void> forget_tap(std::string tap);
   asio::awaitable<std::expected<void, std::string>> load_leases();
   asio::awaitable<std::expected<void, std::string>> save_leases();
   asio::awaitable<std::expected<void, std::string>> nft(boost::json::object batch);
@@ -106,7 +122,13 @@ class NatNetwork : public std::enable_shared_from_this<NatNetwork> {
   std::map<std::string, NatAttachment> attached_;  // by tap
   std::map<std::string, std::vector<PortForward>> forwards_;  // by VM
   std::shared_ptr<DnsmasqSidecar> dnsmasq_;
+  std::uint64_t repairs_ = 0;
+  bool watching_ = false;
+  std::set<std::string> strays_;  // bridge ports found that are no guest's (said once)
 };
+
+// Whether table bridge qmd has set nat_taps (nat_repair.cpp). Blocking: nft, on the pool.
+bool nat_taps_set_exists(const ToolPlaces& places);
 
 // The network `config` asks for: null when masquerade is user-mode networking.
 std::shared_ptr<NatNetwork> nat_network_for(const Config& config, asio::any_io_executor executor,

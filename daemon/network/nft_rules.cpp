@@ -53,6 +53,20 @@ json::object ports_element(json::value elem) {
           {"elem", json::array{std::move(elem)}}};
 }
 
+// Set `nat_taps`: every tap qmd put on the bridge, until it has left it.
+constexpr const char* kTapsSet = "nat_taps";
+
+json::object taps_set() {
+  return {{"family", "bridge"}, {"table", kTable}, {"name", kTapsSet}, {"type", "ifname"}};
+}
+
+json::object taps_element(const std::string& tap) {
+  json::object set = taps_set();
+  set.erase("type");
+  set["elem"] = json::array{json::string(tap)};
+  return set;
+}
+
 json::object payload(const char* protocol, const char* field) {
   return {{"payload", json::object{{"protocol", protocol}, {"field", field}}}};
 }
@@ -65,9 +79,44 @@ json::object prefix(const Ipv4Cidr& cidr) {
 
 json::object verdict(const char* which) { return {{which, nullptr}}; }
 
+// BOOTP's chaddr: 28 bytes into the message, after the 8 of the UDP header.
+constexpr int kChaddrBit = (8 + 28) * 8;
+constexpr int kMacBits = 48;
+
+json::object chaddr() {
+  return {{"payload", json::object{{"base", "th"}, {"offset", kChaddrBit}, {"len", kMacBits}}}};
+}
+
+// A canonical MAC (aa:bb:cc:dd:ee:ff) as the 48-bit number nft compares raw payload with.
+std::int64_t mac_number(const std::string& mac) {
+  std::int64_t out = 0;
+  for (char ch : mac) {
+    if (ch == ':') {
+      continue;
+    }
+    const int digit = ch <= '9' ? ch - '0' : (ch | 0x20) - 'a' + 10;
+    out = out * 16 + digit;
+  }
+  return out;
+}
+
+// Link-local 169.254.0.0/16: where clouds serve instance metadata (and credentials) to the
+// host. A guest reaches neither the host's own link-local addresses nor, routed, anyone's.
+constexpr const char* kLinkLocal = "169.254.0.0";
+constexpr int kLinkLocalLen = 16;
+
+json::object link_local() {
+  return {{"prefix", json::object{{"addr", kLinkLocal}, {"len", kLinkLocalLen}}}};
+}
+
 json::array nat_rules(const NatRulesPlan& p) {
   json::array out;
   const char* inet = "inet";
+  for (const char* hook : {"input", "forward"}) {
+    out.push_back(rule(inet, hook,
+                       {match("==", meta("iifname"), json::string(p.bridge)),
+                        match("==", payload("ip", "daddr"), link_local()), verdict("drop")}));
+  }
   // The guests' connections leave with the uplink's address.
   out.push_back(rule(inet, "postrouting",
                      {match("==", payload("ip", "saddr"), prefix(p.cidr)),
@@ -128,6 +177,7 @@ json::object nat_tables(const NatRulesPlan& plan) {
   add_chain(base_chain("inet", "prerouting", "nat", "prerouting", -100));
   add_chain(base_chain("inet", "output", "nat", "output", -100));
   add_chain(base_chain("inet", "forward", "filter", "forward", 0));
+  add_chain(base_chain("inet", "input", "filter", "input", 0));
   add_chain(chain("inet", "portforwards"));
   c.push_back(json::object{
       {"add", json::object{{"map", json::object{{"family", "bridge"},
@@ -135,6 +185,7 @@ json::object nat_tables(const NatRulesPlan& plan) {
                                                 {"name", "ports"},
                                                 {"type", "ifname"},
                                                 {"map", "verdict"}}}}}});
+  c.push_back(json::object{{"add", json::object{{"set", taps_set()}}}});
   // Before the bridge's own processing: a spoofed frame is neither forwarded nor delivered.
   add_chain(base_chain("bridge", "prerouting", "filter", "prerouting", -200));
   for (auto& r : nat_rules(plan)) {
@@ -143,6 +194,9 @@ json::object nat_tables(const NatRulesPlan& plan) {
   c.push_back(rule("bridge", "prerouting",
                    {json::object{{"vmap", json::object{{"key", meta("iifname")},
                                                        {"data", "@ports"}}}}}));
+  // A NAT tap without its guard (taken out, or not yet back after a flush): nothing passes.
+  c.push_back(rule("bridge", "prerouting",
+                   {match("==", meta("iifname"), json::string("@nat_taps")), verdict("drop")}));
   return batch(std::move(c));
 }
 
@@ -165,6 +219,10 @@ json::object guard_add(const GuestGuard& g) {
   // A guest answering DHCP would hand the others its own router and DNS: dnsmasq alone serves.
   c.push_back(rule(b, name, {match("==", payload("ether", "type"), "ip"),
                              match("==", payload("udp", "sport"), 67), verdict("drop")}));
+  // DHCP to a server speaks for the MAC in its chaddr: a RELEASE or DECLINE naming another
+  // guest's would take that guest's address from it.
+  c.push_back(rule(b, name, {match("==", payload("udp", "dport"), 67),
+                             match("!=", chaddr(), mac_number(g.mac)), verdict("drop")}));
   c.push_back(rule(b, name, {match("==", payload("ip", "saddr"), json::string(ip)),
                              verdict("accept")}));
   c.push_back(rule(b, name, {match("==", payload("ip", "saddr"), "0.0.0.0"),
@@ -174,6 +232,7 @@ json::object guard_add(const GuestGuard& g) {
   c.push_back(json::object{
       {"add", json::object{{"element", ports_element(json::array{json::string(g.tap),
                                                                  jump(name)})}}}});
+  c.push_back(json::object{{"add", json::object{{"element", taps_element(g.tap)}}}});
   return batch(std::move(c));
 }
 
@@ -192,6 +251,25 @@ json::object guard_remove(const std::string& tap) {
     c.push_back(std::move(step));
   }
   return batch(std::move(c));
+}
+
+json::object tap_remember(const std::string& tap) {
+  return one_command(json::object{{"add", json::object{{"element", taps_element(tap)}}}});
+}
+
+json::object joined(std::vector<json::object> batches) {
+  json::array c;
+  for (auto& b : batches) {
+    auto& commands = b.at("nftables").as_array();
+    for (std::size_t i = 1; i < commands.size(); ++i) {  // [0] is the metainfo
+      c.push_back(std::move(commands[i]));
+    }
+  }
+  return batch(std::move(c));
+}
+
+json::object tap_forget(const std::string& tap) {
+  return one_command(json::object{{"delete", json::object{{"element", taps_element(tap)}}}});
 }
 
 json::object port_forwards_replace(const std::vector<PortForward>& forwards) {

@@ -4,9 +4,14 @@
 //   inet qmd    NAT of the network's CIDR out of every other interface (masquerade), forward
 //               accept for the guests' own traffic and its replies, and port forwards (DNAT)
 //               in chain `portforwards`, reached for packets to one of the host's addresses;
+//               Link-local 169.254.0.0/16 (cloud metadata) is dropped from the bridge, to the
+//               host (input) and beyond (forward);
 //   bridge qmd  anti-spoofing: chain `prerouting` sends each frame a guest's tap brings in
 //               (map `ports`, tap -> verdict) to that guest's chain vm-TAP, which lets through
-//               only its own MAC and IPv4 (DHCP from 0.0.0.0, ARP with its own sender).
+//               only its own MAC and IPv4 (DHCP from 0.0.0.0, ARP with its own sender, DHCP
+//               to a server only with its own MAC as chaddr). Set `nat_taps` holds every tap
+//               qmd put on the bridge until it has left it: a frame from one of them without
+//               its guard in `ports` is dropped (fail closed).
 // Pure: they build JSON and run nothing (nft_apply.hpp does).
 #include <boost/json/object.hpp>
 #include <cstdint>
@@ -43,6 +48,12 @@ struct PortForward {
 boost::json::object nat_tables(const NatRulesPlan& plan);
 // The guard of one guest (idempotent: an existing chain of that name is refilled).
 boost::json::object guard_add(const GuestGuard& guard);
+// Takes `tap` out of set nat_taps: only once it has left the bridge.
+boost::json::object tap_forget(const std::string& tap);
+// Puts `tap` (a port of the bridge that is no guest's) in set nat_taps: its frames drop.
+boost::json::object tap_remember(const std::string& tap);
+// Several batches as one transaction (all applied, or none).
+boost::json::object joined(std::vector<boost::json::object> batches);
 // Removes the guard; fails (as a whole) when any part is missing: guard_remove_steps()
 // gives the same commands one by one for a best-effort removal.
 boost::json::object guard_remove(const std::string& tap);

@@ -147,11 +147,13 @@ const std::vector<Command>& commands() {
         2},
        [](const Invocation& in) { return detach(in, "disk", "disks"); }},
       {{"attach-interface",
-        "attach-interface NAME --name N [--binding user|tap|bridge] [--network NET] [--tap T] "
+        "attach-interface NAME --name N [--binding user|masquerade|tap|bridge] [--network NET] "
+        "[--tap T] "
         "[--mac M] [--persist]",
         "hot-add a virtio NIC to a running VM",
         "  --name N       the interface's name (QEMU ids net-N, nic-N)\n"
-        "  --binding B    user (default), tap (an existing host tap) or bridge\n"
+        "  --binding B    user (default), masquerade (the NAT network), tap (an existing host "
+        "tap) or bridge\n"
         "  --network NET  bridge: the networkName qmd.yaml's bridges maps to a host bridge\n"
         "  --tap T        tap: the host tap's name\n"
         "  --mac M        the MAC (default: a stable one from the VM and interface names)\n"

@@ -334,6 +334,7 @@ class Vm : public std::enable_shared_from_this<Vm> {
     std::vector<std::string> nat_taps;  // taps whose guard is on the NAT network
     std::vector<ProcessHandle> passt;  // one passt per masquerade interface (unprivileged)
     std::vector<policy::PortForward> forwards;  // interfaces[].ports with their host ports
+    std::vector<UniqueFd> held_ports;  // sockets holding the host ports of DNAT forwards
     std::vector<std::string> disk_images;  // fd set N holds disk_images[N-1] (QEMU's errors)
     bool incoming = false;          // QEMU waits for a migration stream (-incoming defer)
     // Outgoing migration: cancelled (woken) by MIGRATION events and by a cancel request.
@@ -400,6 +401,12 @@ class Vm : public std::enable_shared_from_this<Vm> {
   asio::awaitable<std::optional<std::string>> forward_nat_ports(
       const cmdline::RenderResult& rendered);
   asio::awaitable<void> readopt_taps(std::shared_ptr<Run> run);
+  // A `tap` binding naming one of qmd's own taps, or a port of a bridge qmd manages: refused.
+  std::optional<std::string> check_tap_bindings() const;
+  // NIC hotplug (vm_hotplug_nic.cpp): the tap binding's check, and the NAT bridge a
+  // masquerade interface joins ("" for other bindings); a NAT tap's guard off again.
+  std::expected<std::string, OpError> hotplug_host_checks(const InterfaceAttach& r) const;
+  asio::awaitable<void> leave_nat(Run& run, std::string tap);
   asio::awaitable<std::optional<std::string>> start_swtpm(const cmdline::RenderResult& rendered);
   // Port forwards and passt (vm_ports.cpp). choose_forwards picks the host ports of the
   // spec's interfaces[].ports (probing on the blocking pool) before anything starts;

@@ -436,6 +436,9 @@ asio::awaitable<std::string> Vm::release_unplugged(std::shared_ptr<Run> run, std
       leftover += "; " + deleted.error();
     }
     std::erase(run->taps, tap);
+    if (std::ranges::find(run->nat_taps, tap) != run->nat_taps.end()) {
+      co_await leave_nat(*run, tap);  // a masquerade interface: its guard goes too
+    }
   }
   publish(disk ? "DiskDetached" : "InterfaceDetached",
           fmt::format("{} {} detached{}", disk ? "disk" : "interface", name, leftover));

@@ -7,7 +7,9 @@
 #include <regex>
 
 #include "cmdline/devices_layout.hpp"
+#include "daemon/host/bridge_port.hpp"
 #include "daemon/host/tap.hpp"
+#include "daemon/network/nat_network.hpp"
 #include "daemon/runtime/vm_hotplug_core.hpp"
 #include "devices/nic.hpp"
 
@@ -23,9 +25,10 @@ OpResult check_request(const Vm::InterfaceAttach& r) {
     return std::unexpected(bad_request(fmt::format(
         "interface name \"{}\" must be 1-24 lower-case letters, digits and '-'", r.name)));
   }
-  if (r.binding != "user" && r.binding != "tap" && r.binding != "bridge") {
-    return std::unexpected(bad_request(
-        fmt::format("binding \"{}\": hotplug takes user, tap or bridge", r.binding)));
+  if (r.binding != "user" && r.binding != "tap" && r.binding != "bridge" &&
+      r.binding != "masquerade") {
+    return std::unexpected(bad_request(fmt::format(
+        "binding \"{}\": hotplug takes user, masquerade, tap or bridge", r.binding)));
   }
   static const std::regex kMac("[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}");
   if (!r.mac.empty() && !std::regex_match(r.mac, kMac)) {
@@ -46,8 +49,8 @@ hotplug::DefinitionEdit add_to_definition(const Vm::InterfaceAttach& r, const st
     iface["macAddress"] = mac;
     YAML::Node network;
     network["name"] = r.name;
-    if (r.binding == "user") {
-      iface["user"] = YAML::Node(YAML::NodeType::Map);
+    if (r.binding == "user" || r.binding == "masquerade") {
+      iface[r.binding] = YAML::Node(YAML::NodeType::Map);
       network["pod"] = YAML::Node(YAML::NodeType::Map);
     } else if (r.binding == "bridge") {
       iface["bridge"] = YAML::Node(YAML::NodeType::Map);
@@ -73,8 +76,9 @@ std::optional<policy::InterfaceDevice> in_definition(const policy::VmSpec& spec,
 
 }  // namespace
 
-// The checks per binding, then attach_planned; a little over the usual length because every
-// refusal names the interface and what to do.
+// The checks per binding, a masquerade interface's lease and guard on the NAT network, then
+// attach_planned; over the usual length because every refusal names the interface and what
+// to do, and the NAT steps must wrap the plan (taken back when the attach does not happen).
 asio::awaitable<OpResult> Vm::attach_interface(InterfaceAttach request) {
   if (auto movable = check_migration(VmAction::hotplug, "attach-interface"); !movable) {
     co_return movable;
@@ -110,12 +114,19 @@ asio::awaitable<OpResult> Vm::attach_interface(InterfaceAttach request) {
     }
     bridge = found->second;
   }
+  if (auto host = hotplug_host_checks(r); !host) {
+    co_return std::unexpected(host.error());
+  } else if (!host->empty()) {
+    bridge = *host;
+  }
 
   devices::NicParams params;
   params.name = r.name;
   params.mac = r.mac.empty() ? devices::stable_mac(name_, r.name) : r.mac;
   params.tap = r.binding != "user";
-  params.tap_name = r.binding == "bridge" ? devices::bridge_tap_name(name_, r.name) : r.tap_name;
+  const bool nat = r.binding == "masquerade";
+  params.tap_name = r.binding == "bridge" || nat ? devices::bridge_tap_name(name_, r.name)
+                                                 : r.tap_name;
   params.vhost = ctx_.host.vhost_net;  // as coldplug renders it
   auto slot = co_await hotplug::free_pci_slot(*scope->run->qmp, name_,
                                               hotplug::is_q35(scope->spec));
@@ -131,11 +142,23 @@ asio::awaitable<OpResult> Vm::attach_interface(InterfaceAttach request) {
   if (r.persist) {
     plan.persist = add_to_definition(r, params.mac);
   }
-  if (r.binding == "bridge") {
+  if (nat) {
+    // Lease and guard first, as at start: the tap joins the bridge guarded.
+    std::string vm = name_;
+    std::string iface = r.name;
+    std::string mac = params.mac;
+    std::string tap = params.tap_name;
+    auto joined = co_await ctx_.nat->attach(vm, iface, mac, tap);
+    if (!joined) {
+      co_return std::unexpected(op_error(
+          OpError::Code::failed, fmt::format("interface {}: {}", r.name, joined.error())));
+    }
+  }
+  if (r.binding == "bridge" || nat) {
     // qmd makes the tap (QEMU may not: spawn=deny); teardown deletes it if the VM stops first.
     plan.placed.tap = params.tap_name;
     std::weak_ptr<Run> weak_run = scope->run;
-    plan.prepare_host = [this, weak_run, tap_name = params.tap_name, bridge]() -> OpResult {
+    plan.prepare_host = [this, weak_run, tap_name = params.tap_name, bridge, nat]() -> OpResult {
       TapSpec tap{tap_name, bridge, false, std::nullopt, std::nullopt};
       if (ctx_.qemu_user) {
         tap.owner = ctx_.qemu_user->uid;
@@ -146,6 +169,9 @@ asio::awaitable<OpResult> Vm::attach_interface(InterfaceAttach request) {
       }
       if (auto run = weak_run.lock()) {
         run->taps.push_back(tap_name);
+        if (nat) {
+          run->nat_taps.push_back(tap_name);  // its guard goes when the run ends
+        }
       }
       return {};
     };
@@ -164,7 +190,42 @@ asio::awaitable<OpResult> Vm::attach_interface(InterfaceAttach request) {
   plan.event = "InterfaceAttached";
   plan.message = fmt::format("interface {} ({}, mac {}) attached on {}", r.name, r.binding,
                              params.mac, params.pci.bus);
-  co_return co_await attach_planned(*scope, std::move(plan));
+  auto attached = co_await attach_planned(*scope, std::move(plan));
+  if (nat && !scope->state->nics.added.contains(r.name)) {
+    co_await leave_nat(*scope->run, params.tap_name);  // not attached: no lease use, no guard
+  }
+  co_return attached;
+}
+
+// A tap binding may not open qmd's own taps; masquerade joins the NAT network (its bridge).
+std::expected<std::string, OpError> Vm::hotplug_host_checks(const InterfaceAttach& r) const {
+  if (r.binding == "tap") {
+    std::vector<std::string> managed;
+    if (ctx_.nat) {
+      managed.push_back(ctx_.nat->settings().bridge);
+    }
+    if (auto allowed = check_tap_binding(r.name, r.tap_name, managed); !allowed) {
+      return std::unexpected(bad_request(allowed.error()));
+    }
+  }
+  if (r.binding != "masquerade") {
+    return std::string{};
+  }
+  if (!ctx_.nat) {
+    return std::unexpected(bad_request(fmt::format(
+        "interface {}: a masquerade interface joins the NAT network, which this qmd does not "
+        "run (network.masquerade: user); attach it with --binding user",
+        r.name)));
+  }
+  return ctx_.nat->settings().bridge;
+}
+
+// The tap's guard off the NAT network (the lease stays the VM's).
+asio::awaitable<void> Vm::leave_nat(Run& run, std::string tap) {
+  std::erase(run.nat_taps, tap);
+  if (ctx_.nat) {
+    co_await ctx_.nat->detach(tap);
+  }
 }
 
 asio::awaitable<OpResult> Vm::detach_interface(std::string iface, bool persist) {
@@ -186,7 +247,8 @@ asio::awaitable<OpResult> Vm::detach_interface(std::string iface, bool persist) 
   const auto& added = scope->state->nics.added;
   if (auto hot = added.find(iface); hot != added.end()) {
     plan.tap = hot->second.tap;
-  } else if (spec_iface && spec_iface->binding == "bridge") {
+  } else if (spec_iface && (spec_iface->binding == "bridge" ||
+                             (spec_iface->binding == "masquerade" && ctx_.nat))) {
     plan.tap = devices::bridge_tap_name(name_, iface);
   }
   plan.persist = [iface](YAML::Node tmpl) {

@@ -5,13 +5,52 @@
 
 #include <algorithm>
 
+#include "daemon/host/bridge_port.hpp"
+#include "daemon/host/port_hold.hpp"
 #include "daemon/network/nat_network.hpp"
+#include "daemon/async/blocking.hpp"
 #include "daemon/runtime/vm.hpp"
+#include "devices/naming.hpp"
 
 namespace qmd::daemon {
 
+std::optional<std::string> Vm::check_tap_bindings() const {
+  auto parsed = spec();
+  if (!parsed) {
+    return std::nullopt;  // the start reports it
+  }
+  std::vector<std::string> managed;
+  if (ctx_.nat) {
+    managed.push_back(ctx_.nat->settings().bridge);
+  }
+  for (const auto& iface : parsed->domain.devices.interfaces) {
+    // Without a name the tap is this interface's own (bridge_tap_name of this VM).
+    if (iface.binding != "tap" || !iface.tap_name ||
+        *iface.tap_name == devices::bridge_tap_name(name_, iface.name)) {
+      continue;
+    }
+    auto allowed = check_tap_binding(iface.name, *iface.tap_name, managed);
+    if (allowed) {
+      continue;
+    }
+    std::string owner;
+    if (ctx_.nat) {
+      for (const auto& a : ctx_.nat->status().attached) {
+        if (a.tap == *iface.tap_name) {
+          owner = fmt::format(" (it is VM {}'s, interface {})", a.vm, a.interface);
+        }
+      }
+    }
+    return fmt::format("VM {}: {}{}", name_, allowed.error(), owner);
+  }
+  return std::nullopt;
+}
+
 asio::awaitable<std::optional<std::string>> Vm::attach_nat(
     const cmdline::RenderResult& rendered) {
+  if (auto refused = check_tap_bindings()) {
+    co_return refused;
+  }
   for (const auto& plan : rendered.taps) {
     if (!plan.nat) {
       continue;
@@ -59,6 +98,31 @@ asio::awaitable<std::optional<std::string>> Vm::forward_nat_ports(
     dnat.guest_port = f.guest_port;
     forwards.push_back(dnat);
   }
+  // The host ports are this run's: no host service binds them while the DNAT shadows them.
+  if (run_) {
+    run_->held_ports.clear();
+  }
+  auto hold = [forwards] {
+    std::vector<UniqueFd> held;
+    for (const auto& f : forwards) {
+      const bool udp = f.protocol == network::PortForward::Protocol::udp;
+      auto socket = hold_host_port(udp ? "UDP" : "TCP", f.host_port);
+      if (!socket) {
+        return std::expected<std::vector<UniqueFd>, std::string>(std::unexpected(socket.error()));
+      }
+      held.push_back(std::move(*socket));
+    }
+    return std::expected<std::vector<UniqueFd>, std::string>(std::move(held));
+  };
+  auto held = co_await run_blocking(ctx_.blocking, std::move(hold));
+  if (!held) {
+    co_return fmt::format("port forwards on the NAT network: {}; free it, or forward another "
+                          "port",
+                          held.error());
+  }
+  if (run_) {
+    run_->held_ports = std::move(*held);  // a second call for the run holds them afresh
+  }
   std::string vm = name_;
   auto set = co_await ctx_.nat->set_vm_forwards(vm, std::move(forwards));
   if (!set) {
@@ -79,6 +143,7 @@ asio::awaitable<void> Vm::detach_nat(Run& run) {
                                    cleared.error()));
     }
   }
+  run.held_ports.clear();  // after the DNAT went: the host may have its ports back
   for (const auto& tap : taps) {
     if (ctx_.nat) {
       std::string name = tap;

@@ -34,6 +34,29 @@ std::string holder_name(const std::string& vm, const policy::PortForward& f) {
   return fmt::format("VM {} (interface {})", vm, f.interface);
 }
 
+// Whether process `pid` runs `binary` (the file its /proc exe opens is that file: same device
+// and inode, whatever mount namespace passt made itself) as `uid` (real and effective): a pid
+// file and a command line anyone can write or imitate are not enough.
+bool runs_as(pid_t pid, const std::string& binary, uid_t uid) {
+  struct stat exe {};
+  struct stat wanted {};
+  if (::stat(fmt::format("/proc/{}/exe", pid).c_str(), &exe) != 0 ||
+      ::stat(binary.c_str(), &wanted) != 0 || exe.st_dev != wanted.st_dev ||
+      exe.st_ino != wanted.st_ino) {
+    return false;
+  }
+  std::istringstream status(read_proc_file(fmt::format("/proc/{}/status", pid)));
+  for (std::string line; std::getline(status, line);) {
+    if (line.starts_with("Uid:")) {
+      std::istringstream ids(line.substr(4));
+      uid_t real = 0;
+      uid_t effective = 0;
+      return static_cast<bool>(ids >> real >> effective) && real == uid && effective == uid;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 std::vector<policy::PortForward> Vm::port_forwards() const {
@@ -126,9 +149,19 @@ asio::awaitable<std::optional<std::string>> Vm::start_passt(cmdline::SidecarComm
 }
 
 // A restarted qmd finds each passt by its pid file in the run dir (its command line names
-// that dir), and the host ports the run holds in the record.
+// that dir, its exe is the passt binary, it runs as the QEMU user), and the host ports the
+// run holds in the record.
 void Vm::adopt_passt(Run& run) {
   const std::string dir = paths().run_dir;
+  const uid_t uid = ctx_.qemu_user ? ctx_.qemu_user->uid : ::geteuid();
+  std::string binary = "/usr/bin/passt";  // cmdline::DeviceFacts::passt
+  if (auto rendered = render()) {
+    for (const auto& sidecar : rendered->sidecars) {
+      if (sidecar.name.starts_with("passt-") && !sidecar.argv.empty()) {
+        binary = sidecar.argv.front();
+      }
+    }
+  }
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     const std::string file = entry.path().filename().string();
@@ -145,6 +178,11 @@ void Vm::adopt_passt(Run& run) {
     }
     const std::string args = read_proc_file(fmt::format("/proc/{}/cmdline", pid));
     if (pid <= 1 || args.find(dir + "/passt-") == std::string::npos) {
+      continue;
+    }
+    if (!runs_as(pid, binary, uid)) {
+      publish("Adoption", fmt::format("pid {} of {} is not {} running as uid {}; not adopted",
+                                      pid, file, binary, uid));
       continue;
     }
     if (auto handle = ProcessHandle::open(ctx_.executor, pid)) {

@@ -6,7 +6,8 @@
 # qmd0, 10.91.0.0/24) two test guests get their addresses by DHCP (the stable ones qmd
 # reports), resolve uplink.test through qmd's dnsmasq, fetch from the uplink (NATed), are
 # reached from qmd's namespace and from each other; a spoofed source address or MAC does not
-# get through; the network survives a SIGKILL of qmd and of its dnsmasq; `qmctl network
+# get through; a masquerade NIC hot-plugged into a guest gets its lease by DHCP and leaves
+# no tap or guard when unplugged; the network survives a SIGKILL of qmd and of its dnsmasq; `qmctl network
 # down` is refused while VMs use it and then leaves no bridge, table or dnsmasq; a CIDR that
 # overlaps a route, and a missing /dev/net/tun, are refused naming them, leaving nothing.
 source "$(dirname "$0")/lib.sh"
@@ -18,78 +19,7 @@ for tool in ip nft dnsmasq curl; do
   command -v "$tool" >/dev/null || { echo "skipped: $tool is not installed"; exit 77; }
 done
 
-NSQ=qmdq$$
-NSU=qmdu$$
-VQ=vq$$
-VU=vu$$
-GW=10.91.0.1
-UPLINK=192.0.2.2
-inq() { ip netns exec "$NSQ" "$@"; }
-inu() { ip netns exec "$NSU" "$@"; }
-
-# qmd's dnsmasq runs in its own session (it outlives qmd): end it by its pid file's pid, when
-# that pid is still the dnsmasq of this test's run dir.
-kill_test_dnsmasq() {
-  local pid
-  pid=$(cat "$T/run/network/dnsmasq.pid" 2>/dev/null) || return 0
-  [[ "$({ tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null)" == *"$T/run/network/"* ]] &&
-    kill -KILL "$pid" 2>/dev/null
-  return 0
-}
-
-make_namespaces() {
-  ip netns add "$NSQ" || { echo "skipped: cannot make a network namespace"; exit 77; }
-  ip netns add "$NSU"
-  EXIT_HOOKS+=("kill_test_dnsmasq" "ip netns del $NSQ" "ip netns del $NSU"
-    "rm -rf /etc/netns/$NSQ")
-  ip link add "$VQ" type veth peer name "$VU"
-  ip link set "$VQ" netns "$NSQ"
-  ip link set "$VU" netns "$NSU"
-  inq ip link set lo up
-  inu ip link set lo up
-  inq ip addr add 192.0.2.1/24 dev "$VQ"
-  inu ip addr add "$UPLINK/24" dev "$VU"
-  inq ip link set "$VQ" up
-  inu ip link set "$VU" up
-  # qmd's namespace resolves through the uplink (ip netns exec mounts this as resolv.conf).
-  mkdir -p "/etc/netns/$NSQ"
-  echo "nameserver $UPLINK" >"/etc/netns/$NSQ/resolv.conf"
-}
-
-start_uplink() {
-  mkdir -p "$T/www"
-  echo "uplink-token-$$" >"$T/www/token"
-  # Not through inu: `ip` execs the server, so $! is the server itself.
-  ip netns exec "$NSU" python3 -m http.server --bind "$UPLINK" 8080 --directory "$T/www" \
-    >"$T/http.log" 2>&1 &
-  EXTRA_PIDS+=($!)
-  ip netns exec "$NSU" dnsmasq --keep-in-foreground --no-resolv --no-hosts --bind-interfaces \
-    --listen-address="$UPLINK" --local=/test/ --host-record="uplink.test,$UPLINK" \
-    --pid-file="$T/uplink-dns.pid" --log-facility="$T/uplink-dns.log" &
-  EXTRA_PIDS+=($!)
-  uplink_up() { inu curl -sf --max-time 2 "http://$UPLINK:8080/token" >/dev/null; }
-  wait_for 20 "the uplink's HTTP server" uplink_up
-}
-
-# A guest with one masquerade interface on the pod network, a fixed MAC and optional ports
-# (nat_vm NAME MAC ["{port: 8000}, ..."]).
-nat_vm() {
-  local name=$1 mac=$2 ports=${3:-} file
-  file=$(spec "$name")
-  sed -i "s/^          interfaces: \[\]$/          interfaces: [{name: default, masquerade: {}, macAddress: \"$mac\", ports: [$ports]}]/" "$file"
-  sed -i 's/^      networks: \[\]$/      networks: [{name: default, pod: {}}]/' "$file"
-  qm create -f "$file" >/dev/null || fail "create $name"
-}
-
-nat_ip() { show_field "$1" 'd["natInterfaces"][0]["ipAddress"]'; }
-guest_ip_is() {
-  qm exec "$1" -- ip -4 -o addr show dev eth0 2>/dev/null | grep_q " inet $2/24 "
-}
-dnsmasq_pid() { qm -o json network | json_get 'd["dnsmasqPid"]'; }
-counter() {  # packets of counter NAME in NSQ's probe table
-  inq nft list counter ip qmdprobe "$1" | sed -n 's/.*packets \([0-9]*\).*/\1/p'
-}
-counter_above() { (($(counter "$1") > $2)); }
+source "$(dirname "$0")/nat_lib.sh"
 
 scenario_dhcp_stable_address() {
   log "each guest gets the address qmd reports, by DHCP"
@@ -175,17 +105,52 @@ EOF
   qm exec n1 -- ping -c 2 -W 2 "$GW" >/dev/null || fail "n1 cannot ping the gateway again"
   wait_for 10 "n1's own pings to count again" counter_above real "$real"
   [[ "$(counter spoofed)" == 0 ]] || fail "$(counter spoofed) spoofed packets reached the host"
-  # Control: without n1's guard (its element taken out of qmd's map for a moment) the same
-  # spoofed pings do arrive, so it is the guard that stopped them.
-  local tap
+  # Control: with an accept for the foreign address first in n1's guard for a moment, the
+  # same spoofed pings do arrive, so it is the guard that stopped them. (Taking the guard out
+  # would not do: its tap, in set nat_taps, then passes nothing at all.)
+  local tap handle
   tap=$(qm argv n1 | sed -n 's/.*ifname=\([^,]*\).*/\1/p' | head -n1)
-  inq nft delete element bridge qmd ports "{ \"$tap\" }" || fail "take out n1's guard"
+  inq nft insert rule bridge qmd "vm-$tap" ip saddr 10.91.0.200 accept || fail "open n1's guard"
   qm exec n1 -- ip addr add 10.91.0.200/32 dev eth0 >/dev/null || fail "add a foreign address"
   qm exec n1 -- ping -c 2 -W 1 -I 10.91.0.200 "$GW" >/dev/null || true
-  inq nft add element bridge qmd ports "{ \"$tap\" : jump vm-$tap }" || fail "put it back"
+  handle=$(inq nft -a list chain bridge qmd "vm-$tap" |
+    sed -n 's/.*ip saddr 10\.91\.0\.200 accept # handle \([0-9]*\).*/\1/p')
+  inq nft delete rule bridge qmd "vm-$tap" handle "$handle" || fail "close n1's guard"
   qm exec n1 -- ip addr del 10.91.0.200/32 dev eth0 >/dev/null || true
-  counter_above spoofed 0 || fail "the control: spoofed pings did not arrive without the guard"
+  counter_above spoofed 0 || fail "the control: spoofed pings did not arrive past the guard"
   inq nft delete table ip qmdprobe
+}
+
+scenario_hotplug_nic() {
+  log "a masquerade NIC hot-plugged into n1 gets its lease by DHCP; unplugged, nothing is left"
+  local mac=02:00:00:5a:00:11 ip tap out
+  qm attach-interface n1 --name extra --binding masquerade --mac "$mac" >/dev/null ||
+    fail "attach a masquerade NIC"
+  attached() { qm -o json network | json_get "[a for a in d['attached'] if a['interface'] == 'extra'][0]['$1']"; }
+  ip=$(attached ipAddress)
+  tap=$(attached tap)
+  [[ -n "$ip" && -n "$tap" ]] || fail "the NIC is not on the NAT network: $(qm -o json network)"
+  [[ "$(inq readlink "/sys/class/net/$tap/master")" == */qmd0 ]] || fail "$tap is not on qmd0"
+  inq nft list chain bridge qmd "vm-$tap" >/dev/null || fail "no guard for $tap"
+  local dev
+  nic_seen() {
+    dev=$(qm exec n1 -- sh -c "grep -l $mac /sys/class/net/*/address" 2>/dev/null | cut -d/ -f5)
+    [[ -n "$dev" ]]
+  }
+  wait_for 60 "n1 to see the NIC with $mac" nic_seen
+  qm exec n1 -- ip link set "$dev" up >/dev/null || fail "set $dev up"
+  # The lease only (a no-op script): n1's routes stay on eth0.
+  out=$(qm exec n1 -- sh -c "udhcpc -i $dev -q -n -t 5 -T 1 -s /bin/true 2>&1") ||
+    fail "no DHCP answer on the hot-plugged $dev: $out"
+  grep_q "lease of $ip obtained" <<<"$out" || fail "the DHCP answer on $dev: $out"
+  qm detach-interface n1 extra >/dev/null || fail "detach the NIC"
+  tap_gone() { ! inq ip link show "$tap" >/dev/null 2>&1; }
+  wait_for 30 "the tap $tap to go" tap_gone
+  ! inq nft list chain bridge qmd "vm-$tap" >/dev/null 2>&1 || fail "the guard of $tap is left"
+  ! inq nft get element bridge qmd nat_taps "{ \"$tap\" }" >/dev/null 2>&1 ||
+    fail "$tap is left in nat_taps"
+  [[ -z "$(attached tap 2>/dev/null)" ]] || fail "the NIC is still attached"
+  qm exec n1 -- wget -qO- "http://uplink.test:8080/token" >/dev/null || fail "n1 lost the uplink"
 }
 
 scenario_restarts() {
@@ -290,7 +255,7 @@ IP2=$(nat_ip n2)
 # The scenarios build on each other (one network, one qmd at a time): in order, and the first
 # failure ends the test with its reason.
 for s in scenario_dhcp_stable_address scenario_dns_and_uplink scenario_reachable \
-  scenario_port_forward scenario_spoofing_dropped scenario_restarts scenario_down_and_stable scenario_clashing_cidr \
+  scenario_port_forward scenario_spoofing_dropped scenario_hotplug_nic scenario_restarts scenario_down_and_stable scenario_clashing_cidr \
   scenario_no_tun; do
   "$s"
   echo "PASS $s"

@@ -22,6 +22,7 @@ TEST_CASE("dnsmasq: on the bridge only, static leases, DNS on the gateway") {
         "dhcp-no-override\n"
         "dhcp-authoritative\n"
         "dhcp-ignore-names\n"
+        "dhcp-ignore-clid\n"
         "dhcp-hostsfile=/run/qmd/network/dhcp-hosts\n"
         "dhcp-leasefile=/run/qmd/network/dnsmasq.leases\n"
         "dhcp-option=option:router,10.91.0.1\n"

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -46,7 +48,7 @@ TEST_CASE("port forwards: one DNAT rule each, TCP and UDP") {
             R"({"dnat":{"family":"ip","addr":"10.91.0.6","port":53}}]}}})"});
 }
 
-TEST_CASE("a guest's guard: its MAC, its IPv4, DHCP from 0.0.0.0, ARP as itself, no DHCP server") {
+TEST_CASE("a guest's guard: its MAC, its IPv4, DHCP from 0.0.0.0 with its own chaddr, ARP as itself, no DHCP server") {
   const auto c = commands(guard_add({"tap-1234abcd", "02:00:00:00:00:01", *parse_ipv4("10.91.0.2")}));
   const std::string r = R"({"add":{"rule":{"family":"bridge","table":"qmd","chain":"vm-tap-1234abcd","expr":[)";
   CHECK(c == std::vector<std::string>{
@@ -58,12 +60,42 @@ TEST_CASE("a guest's guard: its MAC, its IPv4, DHCP from 0.0.0.0, ARP as itself,
                  r + R"({"match":{"op":"==","left":{"payload":{"protocol":"ether","field":"type"}},"right":"arp"}},{"accept":null}]}}})",
                  r + R"({"match":{"op":"==","left":{"payload":{"protocol":"ether","field":"type"}},"right":"ip"}},)"
                      R"({"match":{"op":"==","left":{"payload":{"protocol":"udp","field":"sport"}},"right":67}},{"drop":null}]}}})",
+                 // chaddr (UDP header + 28 bytes) must be 02:00:00:00:00:01 = 0x020000000001
+                 r + R"({"match":{"op":"==","left":{"payload":{"protocol":"udp","field":"dport"}},"right":67}},)"
+                     R"({"match":{"op":"!=","left":{"payload":{"base":"th","offset":288,"len":48}},"right":2199023255553}},{"drop":null}]}}})",
                  r + R"({"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"saddr"}},"right":"10.91.0.2"}},{"accept":null}]}}})",
                  r + R"({"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"saddr"}},"right":"0.0.0.0"}},)"
                      R"({"match":{"op":"==","left":{"payload":{"protocol":"udp","field":"sport"}},"right":68}},)"
                      R"({"match":{"op":"==","left":{"payload":{"protocol":"udp","field":"dport"}},"right":67}},{"accept":null}]}}})",
                  r + R"({"drop":null}]}}})",
-                 R"({"add":{"element":{"family":"bridge","table":"qmd","name":"ports","elem":[["tap-1234abcd",{"jump":{"target":"vm-tap-1234abcd"}}]]}}})"});
+                 R"({"add":{"element":{"family":"bridge","table":"qmd","name":"ports","elem":[["tap-1234abcd",{"jump":{"target":"vm-tap-1234abcd"}}]]}}})",
+                 R"({"add":{"element":{"family":"bridge","table":"qmd","name":"nat_taps","elem":["tap-1234abcd"]}}})"});
+}
+
+TEST_CASE("chaddr: a MAC as the 48-bit number nft compares, whatever the case of its digits") {
+  const auto c = commands(guard_add({"t", "52:54:61:62:63:6F", *parse_ipv4("10.91.0.2")}));
+  CHECK(c.at(7).find(R"("right":90522364568431})") != std::string::npos);  // 0x52546162636f
+}
+
+TEST_CASE("set nat_taps: a tap leaves it alone, a stray port joins it") {
+  CHECK(commands(tap_forget("tap-1")) ==
+        std::vector<std::string>{
+            R"({"delete":{"element":{"family":"bridge","table":"qmd","name":"nat_taps","elem":["tap-1"]}}})"});
+  CHECK(commands(tap_remember("evil0")) ==
+        std::vector<std::string>{
+            R"({"add":{"element":{"family":"bridge","table":"qmd","name":"nat_taps","elem":["evil0"]}}})"});
+  // Removing a guard keeps the tap in the set: it leaves only once off the bridge.
+  for (const auto& step : commands(guard_remove("tap-1"))) {
+    CHECK(step.find("nat_taps") == std::string::npos);
+  }
+}
+
+TEST_CASE("joined: the batches' commands in order, one metainfo") {
+  const auto c = commands(joined({guard_remove("tap-1"), port_forwards_replace({}), tap_forget("tap-1")}));
+  REQUIRE(c.size() == 5);
+  CHECK(c[0].find(R"("delete":{"element")") != std::string::npos);
+  CHECK(c[3] == R"({"flush":{"chain":{"family":"inet","table":"qmd","name":"portforwards"}}})");
+  CHECK(c[4].find("nat_taps") != std::string::npos);
 }
 
 TEST_CASE("removing a guard: element, then the emptied chain") {
@@ -78,20 +110,33 @@ TEST_CASE("removing a guard: element, then the emptied chain") {
 
 TEST_CASE("the tables: created afresh, qmd's own only, NAT of the CIDR out of other links") {
   const auto c = commands(nat_tables({"qmd0", *parse_cidr("10.91.0.0/24")}));
-  REQUIRE(c.size() == 22);
+  REQUIRE(c.size() == 27);
   CHECK(c[0] == R"({"add":{"table":{"family":"inet","name":"qmd"}}})");
   CHECK(c[1] == R"({"delete":{"table":{"family":"inet","name":"qmd"}}})");
   CHECK(c[2] == R"({"add":{"table":{"family":"inet","name":"qmd"}}})");
   CHECK(c[5] == R"({"add":{"table":{"family":"bridge","name":"qmd"}}})");
   CHECK(c[6] == R"({"add":{"chain":{"family":"inet","table":"qmd","name":"postrouting","type":"nat","hook":"postrouting","prio":100,"policy":"accept"}}})");
-  CHECK(c[11] == R"({"add":{"map":{"family":"bridge","table":"qmd","name":"ports","type":"ifname","map":"verdict"}}})");
-  CHECK(c[12] == R"({"add":{"chain":{"family":"bridge","table":"qmd","name":"prerouting","type":"filter","hook":"prerouting","prio":-200,"policy":"accept"}}})");
-  CHECK(c[13] ==
+  CHECK(c[10] == R"({"add":{"chain":{"family":"inet","table":"qmd","name":"input","type":"filter","hook":"input","prio":0,"policy":"accept"}}})");
+  CHECK(c[12] == R"({"add":{"map":{"family":"bridge","table":"qmd","name":"ports","type":"ifname","map":"verdict"}}})");
+  CHECK(c[13] == R"({"add":{"set":{"family":"bridge","table":"qmd","name":"nat_taps","type":"ifname"}}})");
+  CHECK(c[14] == R"({"add":{"chain":{"family":"bridge","table":"qmd","name":"prerouting","type":"filter","hook":"prerouting","prio":-200,"policy":"accept"}}})");
+  // Link-local (cloud metadata) from the bridge: neither to the host nor routed beyond it.
+  for (const char* hook : {"input", "forward"}) {
+    CAPTURE(hook);
+    CHECK(std::find(c.begin(), c.end(),
+                    std::string(R"({"add":{"rule":{"family":"inet","table":"qmd","chain":")") + hook +
+                        R"(","expr":[{"match":{"op":"==","left":{"meta":{"key":"iifname"}},"right":"qmd0"}},)"
+                        R"({"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"daddr"}},"right":{"prefix":{"addr":"169.254.0.0","len":16}}}},{"drop":null}]}}})") != c.end());
+  }
+  CHECK(c[16].find(R"("chain":"forward")") != std::string::npos);  // before forward's accepts
+  CHECK(c[17] ==
         R"({"add":{"rule":{"family":"inet","table":"qmd","chain":"postrouting","expr":[)"
         R"({"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"saddr"}},"right":{"prefix":{"addr":"10.91.0.0","len":24}}}},)"
         R"({"match":{"op":"!=","left":{"payload":{"protocol":"ip","field":"daddr"}},"right":{"prefix":{"addr":"10.91.0.0","len":24}}}},)"
         R"({"match":{"op":"!=","left":{"meta":{"key":"oifname"}},"right":"qmd0"}},{"masquerade":null}]}}})");
-  CHECK(c[21] == R"({"add":{"rule":{"family":"bridge","table":"qmd","chain":"prerouting","expr":[{"vmap":{"key":{"meta":{"key":"iifname"}},"data":"@ports"}}]}}})");
+  CHECK(c[25] == R"({"add":{"rule":{"family":"bridge","table":"qmd","chain":"prerouting","expr":[{"vmap":{"key":{"meta":{"key":"iifname"}},"data":"@ports"}}]}}})");
+  // After the guards' map: a NAT tap without its guard passes nothing (fail closed).
+  CHECK(c[26] == R"({"add":{"rule":{"family":"bridge","table":"qmd","chain":"prerouting","expr":[{"match":{"op":"==","left":{"meta":{"key":"iifname"}},"right":"@nat_taps"}},{"drop":null}]}}})");
   // Nothing outside table qmd.
   for (const auto& command : c) {
     CAPTURE(command);

@@ -1,0 +1,167 @@
+// NatNetwork::adopted, ::watch, ::repair and ::forget_tap: the rules kept as the attachments
+// say. `nft flush ruleset` (and `systemctl reload nftables`, which runs it) takes qmd's
+// tables with everything else; until they are back the guards fail open. The watch finds
+// that, and a bridge port that is no guest's, and puts things right.
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "daemon/host/bridge_port.hpp"
+#include "daemon/network/nat_network.hpp"
+#include "daemon/async/blocking.hpp"
+#include "daemon/trial/process.hpp"
+
+namespace qmd::daemon::network {
+
+namespace {
+
+using namespace std::chrono_literals;
+constexpr auto kToolTimeout = 10s;
+constexpr auto kWatchEvery = 10s;
+
+struct Health {
+  bool rules = true;                // both tables, and every attached guest's guard
+  std::vector<std::string> strays;  // ports of the bridge that are no attached guest's
+};
+
+std::string quoted_set(const std::vector<std::string>& names) {
+  std::string out = "{ ";
+  for (const auto& name : names) {
+    out += fmt::format("{}\"{}\"", out.size() > 2 ? ", " : "", name);
+  }
+  return out + " }";
+}
+
+// Blocking (nft, sysfs): on the pool. Each nft call is bounded by kToolTimeout.
+Health look(const std::string& bridge, const std::vector<std::string>& taps,
+            const ToolPlaces& places) {
+  Health h;
+  const auto nft = [&places](std::vector<std::string> argv) {
+    return trial::run_to_completion(argv, places.log(), kToolTimeout).has_value();
+  };
+  h.rules = nft({"nft", "list", "table", "inet", "qmd"}) &&
+            nft({"nft", "list", "chain", "bridge", "qmd", "prerouting"}) &&
+            nft({"nft", "list", "set", "bridge", "qmd", "nat_taps"});
+  if (h.rules && !taps.empty()) {
+    // Fails when any of them is missing from the map.
+    h.rules = nft({"nft", "get", "element", "bridge", "qmd", "ports",
+                   quoted_set(taps)});
+  }
+  for (const auto& port : bridge_ports(bridge)) {
+    if (std::ranges::find(taps, port) == taps.end()) {
+      h.strays.push_back(port);
+    }
+  }
+  return h;
+}
+
+}  // namespace
+
+bool nat_taps_set_exists(const ToolPlaces& places) {
+  return trial::run_to_completion({"nft", "list", "set", "bridge", "qmd", "nat_taps"},
+                                  places.log(), kToolTimeout)
+      .has_value();
+}
+
+asio::awaitable<void> NatNetwork::adopted() {
+  {
+    auto guard = co_await lock_.lock();
+    if (up_) {
+      std::vector<PortForward> all;
+      for (const auto& [vm, list] : forwards_) {
+        all.insert(all.end(), list.begin(), list.end());
+      }
+      boost::json::object batch = port_forwards_replace(all);
+      if (auto applied = co_await nft(std::move(batch)); !applied) {
+        notice_(fmt::format("NAT network {}: the port forwards of VMs no longer running could "
+                            "not be removed: {}",
+                            settings_.bridge, applied.error()));
+      }
+    }
+  }
+  watch(kWatchEvery);
+}
+
+void NatNetwork::watch(std::chrono::milliseconds every) {
+  if (watching_) {
+    return;
+  }
+  watching_ = true;
+  auto self = shared_from_this();
+  auto loop = [self, every]() -> asio::awaitable<void> {
+    asio::steady_timer timer(self->executor_);
+    for (;;) {
+      timer.expires_after(every);
+      co_await timer.async_wait(asio::use_awaitable);
+      co_await self->repair();
+    }
+  };
+  asio::co_spawn(executor_, std::move(loop), asio::detached);
+}
+
+asio::awaitable<void> NatNetwork::repair() {
+  auto guard = co_await lock_.lock();
+  if (!up_) {
+    co_return;
+  }
+  std::vector<std::string> taps;
+  for (const auto& [tap, a] : attached_) {
+    taps.push_back(tap);
+  }
+  auto job = [bridge = settings_.bridge, taps, places = places_] {
+    return look(bridge, taps, places);
+  };
+  const Health health = co_await run_blocking(pool_, std::move(job));
+  if (!health.rules) {
+    // One transaction: the tables afresh with every guard and forward already in them.
+    std::vector<boost::json::object> parts{nat_tables({settings_.bridge, settings_.cidr})};
+    for (const auto& [tap, a] : attached_) {
+      parts.push_back(guard_add({tap, a.mac, a.ipv4}));
+    }
+    std::vector<PortForward> all;
+    for (const auto& [vm, list] : forwards_) {
+      all.insert(all.end(), list.begin(), list.end());
+    }
+    parts.push_back(port_forwards_replace(all));
+    boost::json::object batch = joined(std::move(parts));
+    auto rebuilt = co_await nft(std::move(batch));
+    ++repairs_;
+    notice_(rebuilt ? fmt::format("NAT network {}: qmd's nftables rules were gone or altered "
+                                  "(a flush of the host's ruleset?); rebuilt them with the "
+                                  "guards of {} guest interfaces (repair {})",
+                                  settings_.bridge, attached_.size(), repairs_)
+                    : fmt::format("NAT network {}: qmd's nftables rules are gone or altered "
+                                  "and could not be rebuilt: {}",
+                                  settings_.bridge, rebuilt.error()));
+  }
+  for (const auto& stray : health.strays) {
+    boost::json::object batch = tap_remember(stray);
+    auto dropped = co_await nft(std::move(batch));
+    if (dropped && strays_.insert(stray).second) {
+      notice_(fmt::format("NAT network {}: port {} is no guest's; its frames are dropped",
+                          settings_.bridge, stray));
+    }
+  }
+}
+
+asio::awaitable<void> NatNetwork::forget_tap(std::string tap) {
+  auto job = [tap, bridge = settings_.bridge] { return bridge_of(tap) == bridge; };
+  const bool still_on = co_await run_blocking(pool_, std::move(job));
+  if (still_on) {
+    notice_(fmt::format("NAT network {}: tap {} is still on the bridge after its VM's end "
+                        "(held open elsewhere); its frames stay dropped",
+                        settings_.bridge, tap));
+    co_return;
+  }
+  strays_.erase(tap);
+  boost::json::object batch = tap_forget(tap);
+  (void)co_await nft(std::move(batch));
+}
+
+}  // namespace qmd::daemon::network
