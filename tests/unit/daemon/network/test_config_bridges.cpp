@@ -54,9 +54,9 @@ TEST_CASE("bridges: a host bridge and a bridge qmd makes, side by side") {
 TEST_CASE("bridges: a bad CIDR, a missing bridge, an unknown key name the key and place") {
   CHECK(errors_of("bridges:\n  lab: {bridge: qmdlab, ipv4: 10.92.0.1/24}\n") ==
         "bridges.lab.ipv4: \"10.92.0.1/24\" has host bits set; the network is 10.92.0.0/24 "
-        "(qmd.yaml:2:35)\n");
+        "(qmd.yaml:2:31)\n");
   CHECK(errors_of("bridges:\n  lab: {bridge: qmdlab, ipv4: 10.92.0.0/30}\n") ==
-        "bridges.lab.ipv4: 10.92.0.0/30: use a prefix from /16 to /29 (qmd.yaml:2:35)\n");
+        "bridges.lab.ipv4: 10.92.0.0/30: use a prefix from /16 to /29 (qmd.yaml:2:31)\n");
   CHECK(errors_of("bridges:\n  lab: {ipv4: 10.92.0.0/24}\n").find("bridges.lab.bridge") !=
         std::string::npos);
   CHECK(errors_of("bridges:\n  lab: {bridge: a-name-far-too-long}\n") ==
@@ -77,7 +77,7 @@ TEST_CASE("bridges: a CIDR that overlaps the NAT network's or another bridge's i
   CHECK(errors_of("network: {masquerade: nat}\n"
                   "bridges:\n  lab: {bridge: qmdlab, ipv4: 10.91.0.128/25}\n") ==
         "bridges.lab.ipv4: 10.91.0.128/25 overlaps network.nat.ipv4 10.91.0.0/24; give each "
-        "network its own CIDR (qmd.yaml:3:35)\n");
+        "network its own CIDR (qmd.yaml:3:31)\n");
   // The NAT network is not run (user-mode masquerade): its CIDR is free.
   CHECK(errors_of("network: {masquerade: user}\n"
                   "bridges:\n  lab: {bridge: qmdlab, ipv4: 10.91.0.0/24}\n")
@@ -86,7 +86,7 @@ TEST_CASE("bridges: a CIDR that overlaps the NAT network's or another bridge's i
                   "  a: {bridge: qmda, ipv4: 10.92.0.0/16}\n"
                   "  b: {bridge: qmdb, ipv4: 10.92.7.0/24}\n") ==
         "bridges.b.ipv4: 10.92.7.0/24 overlaps bridges.a.ipv4 10.92.0.0/16; give each network "
-        "its own CIDR (qmd.yaml:3:31)\n");
+        "its own CIDR (qmd.yaml:3:27)\n");
 }
 
 TEST_CASE("bridges: the NAT network's bridge, and one bridge for two networks, are refused") {
