@@ -47,6 +47,15 @@ std::expected<void, std::string> check_host(const HostSetup& s) {
 }  // namespace
 
 std::expected<void, std::string> make_run_dir(const ToolPlaces& places) {
+  // A bridge network's <runDir>/network/bridges/BRIDGE: its parents 0755 too (qmd's umask
+  // would make them 0750), or dnsmasq, once it has dropped root, cannot re-read its files.
+  if (const auto at = places.dir.rfind("/network/bridges/"); at != std::string::npos) {
+    for (const auto& parent : {places.dir.substr(0, at + 8), places.dir.substr(0, at + 16)}) {
+      if (auto made = make_dir_path(parent, 0755, self_owner()); !made) {
+        return std::unexpected(made.error());
+      }
+    }
+  }
   auto made = make_dir_path(places.dir, 0755, self_owner());
   if (!made) {
     return std::unexpected(made.error());
