@@ -411,6 +411,7 @@ void read_config(MapReader& top, Config& out) {
   read_absolute(top, "runDir", out.run_dir);
   read_absolute(top, "presetDir", out.preset_dir);
   read_absolute(top, "qemuBinary", out.qemu_binary);
+  (void)top.has("bridges");  // known before network, as the document lists its keys
   read_network(top, out);
   config_parts::read_bridges(top, out);  // after network: checked against the NAT network
   read_migration(top, out);
