@@ -56,8 +56,7 @@ void print_network(const json::value& value) {
   if (text(n, "mode") != "nat") {
     std::cout << "masquerade: user-mode networking (network.masquerade: user)\n";
   } else {
-    std::cout << "NAT network: ";
-    print_managed(n);
+    print_managed(n);  // the NAT network
   }
   const auto* bridges = n.if_contains("bridges");
   if (bridges == nullptr || !bridges->is_array()) {
