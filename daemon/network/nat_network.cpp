@@ -83,14 +83,14 @@ asio::awaitable<Result> NatNetwork::save_leases() {
 }
 
 HostSetup NatNetwork::host_setup() const {
-  HostSetup setup{settings_.bridge,
-                  settings_.cidr,
-                  places_,
-                  DnsmasqPlan{settings_.bridge, settings_.cidr, settings_.dns,
-                              dnsmasq_files().pid, hosts_path(),
-                              settings_.run_dir + "/dnsmasq.leases"},
-                  dnsmasq_files().conf,
-                  dhcp_hosts_text(leases_.leases())};
+  HostSetup setup;
+  setup.bridge = settings_.bridge;
+  setup.cidr = settings_.cidr;
+  setup.places = places_;
+  setup.dnsmasq = DnsmasqPlan{settings_.bridge, settings_.cidr, settings_.dns, dnsmasq_files().pid,
+                              hosts_path(), settings_.run_dir + "/dnsmasq.leases"};
+  setup.conf_path = dnsmasq_files().conf;
+  setup.hosts_text = dhcp_hosts_text(leases_.leases());
   setup.table = settings_.table;
   setup.tables = network_tables(tables_plan(settings_));
   setup.ipv4 = settings_.has_ipv4;
@@ -269,9 +269,12 @@ std::shared_ptr<NatNetwork> nat_network_for(const Config& config, asio::any_io_e
     return nullptr;
   }
   const auto cidr = parse_cidr(config.network.nat.ipv4);  // checked when the config was read
-  NatSettings settings{config.network.nat.bridge, cidr.value_or(Ipv4Cidr{}),
-                       config.network.nat.dns, config.state_dir + "/network",
-                       config.run_dir + "/network"};
+  NatSettings settings;  // the NAT network: the other members' defaults are its own
+  settings.bridge = config.network.nat.bridge;
+  settings.cidr = cidr.value_or(Ipv4Cidr{});
+  settings.dns = config.network.nat.dns;
+  settings.state_dir = config.state_dir + "/network";
+  settings.run_dir = config.run_dir + "/network";
   return std::make_shared<NatNetwork>(std::move(executor), pool, std::move(settings),
                                       std::move(notice));
 }
