@@ -5,7 +5,7 @@
 # (qmdlab, 10.92.0.0/24, DHCP, NAT) and `lan` to a host bridge the test made. Two guests on
 # lab get their stable addresses by DHCP, reach the gateway, each other and (NATed) the
 # uplink; a spoofed source address does not get through; a guest on lan sits on the host
-# bridge with no guard; a SIGKILL of qmd leaves the bridge and dnsmasq to be taken over, not
+# bridge with no guard; a NIC hot-plugged onto lab is refused; a SIGKILL of qmd leaves the bridge and dnsmasq to be taken over, not
 # rebuilt; `qmctl network down lab` is refused while VMs use it, then leaves no bridge, table
 # or dnsmasq, and the host bridge stays; an interface of the bridge's name that qmd did not
 # make is refused, naming the qmd.yaml key and its place, and left alone.
@@ -114,6 +114,14 @@ scenario_host_bridge() {
   wait_for 90 "b3's MAC on bridge $LANBR" mac_seen
 }
 
+scenario_no_hotplug() {
+  log "a NIC hot-plugged onto a bridge qmd makes is refused (it would have no guard)"
+  expect_status 400 POST /v1/vms/b1/interfaces -H 'Content-Type: application/json' \
+    --data '{"name":"extra","binding":"bridge","network":"lab"}'
+  grep_q "network lab is a bridge qmd makes" <<<"$BODY" || fail "the refusal: $BODY"
+  ! qm argv b1 | grep_q "net-extra" || fail "the NIC was added"
+}
+
 scenario_restart_adopts() {
   log "SIGKILL of qmd: the bridge and its dnsmasq are taken over, not rebuilt"
   local before ifindex
@@ -189,7 +197,8 @@ wait_agent b2 120
 IP1=$(lab_ip b1)
 IP2=$(lab_ip b2)
 for s in scenario_dhcp_stable_address scenario_reachable scenario_nat_uplink \
-  scenario_spoofing_dropped scenario_host_bridge scenario_restart_adopts scenario_down \
+  scenario_spoofing_dropped scenario_host_bridge scenario_no_hotplug scenario_restart_adopts \
+  scenario_down \
   scenario_not_ours; do
   "$s"
   echo "PASS $s"
