@@ -16,6 +16,7 @@
 #include <regex>
 #include <utility>
 
+#include "daemon/config_parts.hpp"
 #include "daemon/network/cidr.hpp"
 #include "policy/claims.hpp"
 #include "policy/source_map.hpp"
@@ -23,16 +24,10 @@
 
 namespace qmd::daemon {
 
-namespace {
+namespace config_parts {
 
-using policy::SpecError;
-using policy::SpecErrors;
-using policy::yaml::MapReader;
+constexpr std::size_t kMaxIfName = 15;  // IFNAMSIZ - 1
 
-constexpr std::size_t kMaxConfigBytes = 1 << 20;  // a config is a few hundred bytes
-constexpr std::size_t kMaxIfName = 15;            // IFNAMSIZ - 1
-
-// What the kernel's dev_valid_name() accepts.
 std::optional<std::string> bad_ifname(const std::string& name) {
   if (name.empty() || name.size() > kMaxIfName) {
     return fmt::format("is {} characters; a Linux interface name has 1 to {}", name.size(),
@@ -50,6 +45,17 @@ std::optional<std::string> bad_ifname(const std::string& name) {
   }
   return std::nullopt;
 }
+
+}  // namespace config_parts
+
+namespace {
+
+using config_parts::bad_ifname;
+using policy::SpecError;
+using policy::SpecErrors;
+using policy::yaml::MapReader;
+
+constexpr std::size_t kMaxConfigBytes = 1 << 20;  // a config is a few hundred bytes
 
 // A directory or binary path the daemon uses regardless of its working directory.
 void read_absolute(MapReader& top, std::string_view key, std::string& out) {
@@ -77,33 +83,6 @@ void read_hyperv(MapReader& top, Config& out) {
     out.hyperv = policy::RunPolicy::Hyperv::best_effort;
   } else {
     top.error_at("hyperv", fmt::format("\"{}\" is not one of strict, bestEffort", *value));
-  }
-}
-
-void read_bridges(MapReader& top, Config& out) {
-  auto node = top.take("bridges");
-  if (!node) {
-    return;
-  }
-  MapReader bridges(top.doc(), *node, top.child_path("bridges"), top.key_mark("bridges"));
-  if (!node->IsMap()) {
-    return;  // the reader has said so
-  }
-  for (const auto& pair : *node) {
-    if (!pair.first.IsScalar()) {
-      continue;  // the reader has said so
-    }
-    const std::string network = pair.first.Scalar();
-    std::optional<std::string> bridge;
-    bridges.read(network, bridge);
-    if (!bridge) {
-      continue;
-    }
-    if (auto why = bad_ifname(*bridge)) {
-      bridges.error_at(network, fmt::format("bridge \"{}\" {}", *bridge, *why));
-      continue;
-    }
-    out.bridges.emplace(network, *bridge);
   }
 }
 
@@ -432,17 +411,9 @@ void read_config(MapReader& top, Config& out) {
   read_absolute(top, "runDir", out.run_dir);
   read_absolute(top, "presetDir", out.preset_dir);
   read_absolute(top, "qemuBinary", out.qemu_binary);
-  read_bridges(top, out);
+  (void)top.has("bridges");  // known before network, as the document lists its keys
   read_network(top, out);
-  for (const auto& [network, bridge] : out.bridges) {
-    // A bridge binding's tap there would join without the anti-spoofing guard.
-    if (bridge == out.network.nat.bridge) {
-      top.error_at("bridges", fmt::format("{}: {} is the NAT network's bridge (network.nat."
-                                          "bridge), which only qmd's masquerade taps may join; "
-                                          "name another bridge",
-                                          network, bridge));
-    }
-  }
+  config_parts::read_bridges(top, out);  // after network: checked against the NAT network
   read_migration(top, out);
   read_storage(top, out);
   read_absolute(top, "socket", out.socket);

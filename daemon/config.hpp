@@ -51,6 +51,20 @@ struct NatNetworkConfig {
   bool dns = true;  // dnsmasq answers DNS on the gateway address (forwarding to the host's)
   bool operator==(const NatNetworkConfig&) const = default;
 };
+// bridges: {NETNAME: {bridge: qmdlab, ipv4: 10.92.0.0/24, dhcp: true, dns: true, nat: false}}:
+// a bridge qmd creates and owns for a multus network (docs/networking.md), beside the NAT
+// network. Without ipv4 it is a plain L2 bridge (no address, DHCP or NAT).
+struct ManagedBridgeConfig {
+  std::string bridge;
+  std::string ipv4;  // empty: no address on the bridge
+  bool dhcp = true;  // with ipv4: dnsmasq hands each VM NIC a stable address
+  bool dns = true;   // with dhcp: dnsmasq answers DNS on the gateway
+  bool nat = false;  // with ipv4: NAT to the uplink, as the NAT network
+  // Where the entry's keys are in qmd.yaml ("qmd.yaml:4:11"), for errors found at bring-up.
+  std::string bridge_at;
+  std::string ipv4_at;
+  bool operator==(const ManagedBridgeConfig&) const = default;
+};
 struct NetworkConfig {
   enum class Masquerade { nat, user };
   std::optional<Masquerade> masquerade;  // unset: nat when qmd runs as root, else user
@@ -65,6 +79,8 @@ struct Config {
   std::string run_dir = "/run/qmd";        // per-VM sockets in <runDir>/vms/NAME
   std::string preset_dir = "/etc/qmd/presets";
   std::map<std::string, std::string> bridges;  // multus networkName -> host bridge
+  // The entries of `bridges` that are bridges qmd makes (also in `bridges`, by bridge name).
+  std::map<std::string, ManagedBridgeConfig> managed_bridges;
   NetworkConfig network;
   std::string qemu_binary = "/usr/bin/qemu-system-x86_64";
   // The daemon's own settings (qmctl ignores them).

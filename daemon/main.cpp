@@ -31,6 +31,7 @@
 #include "daemon/api/routes_host_shutdown.hpp"
 #include "daemon/daemon_flags.hpp"
 #include "daemon/network/nat_network.hpp"
+#include "daemon/network/network_settings.hpp"
 #include "daemon/runtime/autostart.hpp"
 #include "daemon/runtime/host_probe.hpp"
 #include "daemon/runtime/host_shutdown.hpp"
@@ -239,6 +240,9 @@ int main(int argc, char** argv) {
   ctx.nat = qmd::daemon::network::nat_network_for(
       *config, loop.get_executor(), blocking,
       [](const std::string& notice) { spdlog::warn("{}", notice); });
+  ctx.bridge_networks = qmd::daemon::network::bridge_networks_for(
+      *config, loop.get_executor(), blocking,
+      [](const std::string& notice) { spdlog::warn("{}", notice); });
   Registry registry(ctx);
   Operations operations(loop.get_executor());
   HostShutdown host_shutdown(ctx, registry);
@@ -279,6 +283,10 @@ int main(int argc, char** argv) {
       [&]() -> asio::awaitable<void> {
         if (ctx.nat) {  // before the VMs: adopted ones re-attach to it
           co_await ctx.nat->adopt();
+        }
+        for (auto& [name, bridged] : ctx.bridge_networks) {
+          auto managed = bridged;
+          co_await managed->adopt();
         }
         const auto problems = co_await registry.load();
         for (const auto& problem : problems) {

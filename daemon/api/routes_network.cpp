@@ -1,5 +1,6 @@
 // GET /v1/network (the managed NAT network: addresses, attached VMs, dnsmasq) and
 // POST /v1/network/down (its removal while no VM uses it).
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <boost/json/serialize.hpp>
@@ -21,11 +22,9 @@ json::object lease_json(const std::string& vm, const std::string& interface,
 
 }  // namespace
 
-json::object network_json(const network::NatNetwork* nat) {
-  if (nat == nullptr) {
-    return {{"mode", "user"}};
-  }
-  const auto s = nat->status();
+// One managed network's state: the NAT network's, or a bridge network's.
+json::object managed_json(const network::NatNetwork& net) {
+  const auto s = net.status();
   json::array attached;
   for (const auto& a : s.attached) {
     auto entry = lease_json(a.vm, a.interface, a.mac, a.ipv4);
@@ -36,15 +35,35 @@ json::object network_json(const network::NatNetwork* nat) {
   for (const auto& l : s.leases) {
     leases.push_back(lease_json(l.vm, l.interface, l.mac, l.ipv4));
   }
-  return {{"mode", "nat"},
-          {"bridge", s.bridge},
-          {"ipv4", network::format_cidr(s.cidr)},
-          {"gateway", network::format_ipv4(s.cidr.gateway())},
+  const bool ipv4 = net.settings().has_ipv4;
+  return {{"bridge", s.bridge},
+          {"ipv4", ipv4 ? json::value(network::format_cidr(s.cidr)) : json::value(nullptr)},
+          {"gateway",
+           ipv4 ? json::value(network::format_ipv4(s.cidr.gateway())) : json::value(nullptr)},
           {"up", s.up},
           {"dnsmasqPid", s.dnsmasq_pid > 0 ? json::value(s.dnsmasq_pid) : json::value(nullptr)},
           {"attached", std::move(attached)},
           {"repairs", s.repairs},
           {"leases", std::move(leases)}};
+}
+
+json::object network_json(const network::NatNetwork* nat, const BridgeNetworks& bridges) {
+  json::object out{{"mode", "user"}};
+  if (nat != nullptr) {
+    out = managed_json(*nat);
+    out["mode"] = "nat";
+  }
+  json::array list;
+  for (const auto& [name, net] : bridges) {
+    auto entry = managed_json(*net);
+    entry["name"] = name;
+    entry["dhcp"] = net->settings().dhcp;
+    entry["dns"] = net->settings().dns;
+    entry["nat"] = net->settings().nat;
+    list.push_back(std::move(entry));
+  }
+  out["bridges"] = std::move(list);
+  return out;
 }
 
 json::array nat_interfaces_json(const network::NatNetwork& nat, const std::string& vm) {
@@ -62,9 +81,40 @@ json::array nat_interfaces_json(const network::NatNetwork& nat, const std::strin
   return out;
 }
 
+namespace {
+
+// POST /v1/network/{name}/down: a bridge qmd made for a multus network, removed.
+void add_bridge_network_down_route(Router& router, DaemonContext& ctx) {
+  router.add(
+      http::verb::post, "/v1/network/{name}/down",
+      [&ctx](Request request) -> asio::awaitable<Response> {
+        if (request.peer.uid != 0 && request.peer.uid != ::geteuid()) {
+          co_return error_response(403, "Forbidden", "taking a network down is for root");
+        }
+        const std::string name = request.param("name");
+        const auto found = ctx.bridge_networks.find(name);
+        if (found == ctx.bridge_networks.end()) {
+          co_return error_response(404, "NotFound",
+                                   fmt::format("no bridge qmd makes is named {} (qmd.yaml's "
+                                               "bridges: NAME: {{bridge: ...}})",
+                                               name));
+        }
+        auto net = found->second;
+        auto done = co_await net->down();
+        if (!done) {
+          const bool in_use = done.error().find("in use by") != std::string::npos;
+          co_return error_response(in_use ? 409 : 500, in_use ? "Conflict" : "Failed",
+                                   done.error());
+        }
+        co_return json_response(json::serialize(network_json(ctx.nat.get(), ctx.bridge_networks)));
+      });
+}
+
+}  // namespace
+
 void add_network_routes(Router& router, DaemonContext& ctx) {
   router.add(http::verb::get, "/v1/network", [&ctx](Request) -> asio::awaitable<Response> {
-    co_return json_response(json::serialize(network_json(ctx.nat.get())));
+    co_return json_response(json::serialize(network_json(ctx.nat.get(), ctx.bridge_networks)));
   });
   router.add(http::verb::post, "/v1/network/down",
              [&ctx](Request request) -> asio::awaitable<Response> {
@@ -84,8 +134,10 @@ void add_network_routes(Router& router, DaemonContext& ctx) {
                  co_return error_response(in_use ? 409 : 500, in_use ? "Conflict" : "Failed",
                                           done.error());
                }
-               co_return json_response(json::serialize(network_json(ctx.nat.get())));
+               co_return json_response(
+                   json::serialize(network_json(ctx.nat.get(), ctx.bridge_networks)));
              });
+  add_bridge_network_down_route(router, ctx);
 }
 
 }  // namespace qmd::daemon::api

@@ -31,21 +31,33 @@ bool bridge_exists(const std::string& name) {
   return ::stat(fmt::format("/sys/class/net/{}/bridge", name).c_str(), &st) == 0;
 }
 
-std::expected<void, std::string> create_bridge(const std::string& name, const Ipv4Cidr& cidr,
-                                               const ToolPlaces& places) {
+std::string bridge_mark(const std::string& name) {
+  std::ifstream in(fmt::format("/sys/class/net/{}/ifalias", name));
+  std::string mark;
+  std::getline(in, mark);
+  return mark;
+}
+
+std::expected<void, std::string> create_bridge(const std::string& name,
+                                               const std::optional<Ipv4Cidr>& cidr,
+                                               const ToolPlaces& places, const std::string& key,
+                                               const std::string& mark) {
   struct stat st {};
   if (::stat(fmt::format("/sys/class/net/{}", name).c_str(), &st) == 0 && !bridge_exists(name)) {
-    return std::unexpected(fmt::format("network.nat.bridge {}: an interface of that name "
+    return std::unexpected(fmt::format("{} {}: an interface of that name "
                                        "exists and is not a bridge; remove it or choose "
                                        "another name",
-                                       name));
+                                       key, name));
   }
   const bool made = !bridge_exists(name);
-  const std::vector<std::vector<std::string>> steps{
-      {"ip", "link", "add", name, "type", "bridge"},
-      {"ip", "addr", "replace", gateway_with_prefix(cidr), "dev", name},
-      {"ip", "link", "set", name, "up"},
-  };
+  std::vector<std::vector<std::string>> steps{{"ip", "link", "add", name, "type", "bridge"}};
+  if (!mark.empty()) {
+    steps.push_back({"ip", "link", "set", name, "alias", mark});
+  }
+  if (cidr) {
+    steps.push_back({"ip", "addr", "replace", gateway_with_prefix(*cidr), "dev", name});
+  }
+  steps.push_back({"ip", "link", "set", name, "up"});
   for (std::size_t i = made ? 0 : 1; i < steps.size(); ++i) {
     if (auto done = run(steps[i], places); !done) {
       if (made) {
@@ -102,8 +114,9 @@ std::expected<void, std::string> nft_apply(const boost::json::object& batch,
   return {};
 }
 
-bool nft_table_exists(const std::string& family, const ToolPlaces& places) {
-  return run({"nft", "list", "table", family, "qmd"}, places).has_value();
+bool nft_table_exists(const std::string& family, const ToolPlaces& places,
+                      const std::string& table) {
+  return run({"nft", "list", "table", family, table}, places).has_value();
 }
 
 }  // namespace qmd::daemon::network

@@ -4,6 +4,7 @@
 // directory. Blocking: only ever called on the daemon's pool, never on the loop.
 #include <boost/json/object.hpp>
 #include <expected>
+#include <optional>
 #include <string>
 
 #include "daemon/network/cidr.hpp"
@@ -17,10 +18,17 @@ struct ToolPlaces {
 };
 
 bool bridge_exists(const std::string& name);
-// A bridge named `name` with the gateway address of `cidr`, up. On failure nothing is left
-// (a bridge made here is removed again). The error names the bridge and the step.
-std::expected<void, std::string> create_bridge(const std::string& name, const Ipv4Cidr& cidr,
-                                               const ToolPlaces& places);
+// The alias (`ip link set NAME alias`, /sys/class/net/NAME/ifalias) qmd leaves on a bridge it
+// made for a multus network, so that it never takes over one it did not make. Empty: none.
+std::string bridge_mark(const std::string& name);
+// A bridge named `name` with the gateway address of `cidr` (none: no address), `mark` as its
+// alias when not empty, up. On failure nothing is left (a bridge made here is removed again).
+// The error names the bridge (as qmd.yaml's `key`) and the step.
+std::expected<void, std::string> create_bridge(const std::string& name,
+                                               const std::optional<Ipv4Cidr>& cidr,
+                                               const ToolPlaces& places,
+                                               const std::string& key = "network.nat.bridge",
+                                               const std::string& mark = "");
 std::expected<void, std::string> delete_bridge(const std::string& name, const ToolPlaces& places);
 // net.ipv4.ip_forward = 1 (of qmd's network namespace): NAT needs the host to route.
 std::expected<void, std::string> enable_ip_forward();
@@ -28,7 +36,8 @@ std::expected<void, std::string> enable_ip_forward();
 // Applies one batch atomically with `nft -j -f` (the batch is kept as nft-batch.json).
 std::expected<void, std::string> nft_apply(const boost::json::object& batch,
                                            const ToolPlaces& places);
-// Whether table `family` qmd exists.
-bool nft_table_exists(const std::string& family, const ToolPlaces& places);
+// Whether table `family` `table` (qmd's own: "qmd", "qmd-BRIDGE") exists.
+bool nft_table_exists(const std::string& family, const ToolPlaces& places,
+                      const std::string& table = "qmd");
 
 }  // namespace qmd::daemon::network

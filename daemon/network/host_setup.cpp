@@ -1,6 +1,7 @@
 #include "daemon/network/host_setup.hpp"
 
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fmt/ranges.h>
@@ -11,6 +12,7 @@
 
 #include "daemon/network/host_routes.hpp"
 #include "daemon/network/nft_rules.hpp"
+#include "daemon/network/nft_tables.hpp"
 #include "daemon/store/atomic_file.hpp"
 #include "daemon/store/dir_fd.hpp"
 
@@ -19,13 +21,22 @@ namespace qmd::daemon::network {
 namespace {
 
 std::expected<void, std::string> check_host(const HostSetup& s) {
-  if (auto route = clashing_route(s.cidr, read_host_routes(), s.bridge)) {
+  if (auto route = s.ipv4 ? clashing_route(s.cidr, read_host_routes(), s.bridge) : std::nullopt) {
     return std::unexpected(fmt::format(
-        "network.nat.ipv4 {} overlaps the host's route to {} on {}; choose another CIDR in "
-        "qmd.yaml's network.nat.ipv4",
-        format_cidr(s.cidr), format_cidr(route->destination), route->device));
+        "{} {} overlaps the host's route to {} on {}; choose another CIDR in "
+        "qmd.yaml's {}",
+        s.cidr_key, format_cidr(s.cidr), format_cidr(route->destination), route->device,
+        s.cidr_key));
   }
-  if (::access("/dev/net/tun", R_OK | W_OK) != 0) {
+  struct stat st {};
+  const bool exists = ::stat(fmt::format("/sys/class/net/{}", s.bridge).c_str(), &st) == 0;
+  if (!s.mark.empty() && exists && bridge_mark(s.bridge) != s.mark) {
+    return std::unexpected(fmt::format("{} {}: an interface of that name exists and qmd did not "
+                                       "make it; remove it, or choose another name (or map "
+                                       "the network to it as a host bridge: NAME: {})",
+                                       s.bridge_key, s.bridge, s.bridge));
+  }
+  if (s.needs_tun && ::access("/dev/net/tun", R_OK | W_OK) != 0) {
     return std::unexpected(fmt::format("/dev/net/tun: {}; the NAT network's taps need it "
                                        "(modprobe tun), or set network.masquerade: user",
                                        std::strerror(errno)));
@@ -36,6 +47,15 @@ std::expected<void, std::string> check_host(const HostSetup& s) {
 }  // namespace
 
 std::expected<void, std::string> make_run_dir(const ToolPlaces& places) {
+  // A bridge network's <runDir>/network/bridges/BRIDGE: its parents 0755 too (qmd's umask
+  // would make them 0750), or dnsmasq, once it has dropped root, cannot re-read its files.
+  if (const auto at = places.dir.rfind("/network/bridges/"); at != std::string::npos) {
+    for (const auto& parent : {places.dir.substr(0, at + 8), places.dir.substr(0, at + 16)}) {
+      if (auto made = make_dir_path(parent, 0755, self_owner()); !made) {
+        return std::unexpected(made.error());
+      }
+    }
+  }
   auto made = make_dir_path(places.dir, 0755, self_owner());
   if (!made) {
     return std::unexpected(made.error());
@@ -55,24 +75,27 @@ std::expected<void, std::string> set_up_host(const HostSetup& s) {
   if (auto dir = make_run_dir(s.places); !dir) {
     return dir;
   }
-  auto written = write_file_atomic(s.conf_path, dnsmasq_conf(s.dnsmasq), 0644);
-  if (written) {
-    written = write_hosts_file(s.dnsmasq.hosts_file, s.hosts_text);
-  }
-  if (!written) {
-    return std::unexpected(written.error());
+  if (s.dnsmasq_files) {
+    auto written = write_file_atomic(s.conf_path, dnsmasq_conf(s.dnsmasq), 0644);
+    if (written) {
+      written = write_hosts_file(s.dnsmasq.hosts_file, s.hosts_text);
+    }
+    if (!written) {
+      return std::unexpected(written.error());
+    }
   }
   const bool bridge_was_there = bridge_exists(s.bridge);
-  auto done = create_bridge(s.bridge, s.cidr, s.places);
-  if (done) {
+  auto done = create_bridge(s.bridge, s.ipv4 ? std::optional(s.cidr) : std::nullopt, s.places,
+                            s.bridge_key, s.mark);
+  if (done && s.forward) {
     done = enable_ip_forward();
   }
   if (done) {
-    done = nft_apply(nat_tables({s.bridge, s.cidr}), s.places);
+    done = nft_apply(s.tables.empty() ? nat_tables({s.bridge, s.cidr}) : s.tables, s.places);
   }
   if (!done) {
     for (auto& step : tables_delete_steps()) {
-      (void)nft_apply(one_command(std::move(step)), s.places);
+      (void)nft_apply(in_table(one_command(std::move(step)), s.table), s.places);
     }
     if (!bridge_was_there) {
       (void)delete_bridge(s.bridge, s.places);
@@ -82,15 +105,17 @@ std::expected<void, std::string> set_up_host(const HostSetup& s) {
 }
 
 std::expected<void, std::string> tear_down_host(const std::string& bridge,
-                                                const ToolPlaces& places) {
+                                                const ToolPlaces& places,
+                                                const std::string& table) {
   std::vector<std::string> left;
   auto steps = tables_delete_steps();
   const char* families[] = {"inet", "bridge"};
   for (std::size_t i = 0; i < steps.size(); ++i) {
-    if (!nft_table_exists(families[i], places)) {
+    if (!nft_table_exists(families[i], places, table)) {
       continue;
     }
-    if (auto done = nft_apply(one_command(std::move(steps[i])), places); !done) {
+    if (auto done = nft_apply(in_table(one_command(std::move(steps[i])), table), places);
+        !done) {
       left.push_back(done.error());
     }
   }

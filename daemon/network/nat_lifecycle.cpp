@@ -9,6 +9,7 @@
 #include "daemon/network/nat_network.hpp"
 #include "daemon/network/nft_rules.hpp"
 #include "daemon/async/blocking.hpp"
+#include "daemon/network/network_settings.hpp"
 
 namespace qmd::daemon::network {
 
@@ -24,50 +25,60 @@ struct Found {
 
 }  // namespace
 
+bool NatNetwork::ours(const NatSettings& s) {
+  return bridge_exists(s.bridge) && (s.mark.empty() || bridge_mark(s.bridge) == s.mark);
+}
+
 asio::awaitable<void> NatNetwork::adopt() {
   auto guard = co_await lock_.lock();
-  auto look = [bridge = settings_.bridge, places = places_] {
+  auto look = [settings = settings_, places = places_] {
     // A bridge table without set nat_taps is an older qmd's: made again, with it.
-    return Found{bridge_exists(bridge), nft_table_exists("inet", places),
-                 nft_table_exists("bridge", places) && nat_taps_set_exists(places)};
+    return Found{ours(settings), nft_table_exists("inet", places, settings.table),
+                 nft_table_exists("bridge", places, settings.table) &&
+                     nat_taps_set_exists(places, settings.table)};
   };
   const Found found = co_await run_blocking(pool_, std::move(look));
-  const bool dnsmasq_adopted = dnsmasq_->adopt();
+  const bool dnsmasq_adopted = settings_.dhcp && dnsmasq_->adopt();
   if (!found.bridge) {
-    // Not up: whatever an interrupted run left goes.
+    // Not up: whatever an interrupted run left goes (never a bridge qmd did not make).
     if (dnsmasq_adopted) {
       co_await dnsmasq_->stop();
     }
+    for (auto& step : tables_delete_steps()) {
+      if (found.inet_table || found.bridge_table) {
+        boost::json::object one = one_command(std::move(step));
+        (void)co_await nft(std::move(one));
+      }
+    }
     if (found.inet_table || found.bridge_table) {
-      auto undo = [bridge = settings_.bridge, places = places_] {
-        return tear_down_host(bridge, places);
-      };
-      (void)co_await run_blocking(pool_, std::move(undo));
-      notice_("NAT network: removed qmd's nftables tables an earlier run left without its "
-              "bridge");
+      notice_(fmt::format("{}: removed qmd's nftables tables an earlier run left without its "
+                          "bridge",
+                          settings_.label));
     }
     co_return;
   }
   (void)co_await load_leases();
   if (!found.inet_table || !found.bridge_table) {
     // The running guests' guards come back as their VMs are adopted (attach).
-    boost::json::object batch = nat_tables({settings_.bridge, settings_.cidr});
+    boost::json::object batch = network_tables(tables_plan(settings_));
     if (auto made = co_await nft(std::move(batch)); !made) {
-      notice_(fmt::format("NAT network {}: its nftables tables were missing and could not be "
+      notice_(fmt::format("{} {}: its nftables tables were missing and could not be "
                           "made again: {}",
-                          settings_.bridge, made.error()));
+                          settings_.label, settings_.bridge, made.error()));
     }
   }
-  if (!dnsmasq_adopted) {
+  if (settings_.dhcp && !dnsmasq_adopted) {
     if (auto started = co_await dnsmasq_->start(); !started) {
-      notice_(fmt::format("NAT network {}: {}", settings_.bridge, started.error()));
+      notice_(fmt::format("{} {}: {}", settings_.label, settings_.bridge, started.error()));
     }
   }
-  dnsmasq_->supervise();
+  if (settings_.dhcp) {
+    dnsmasq_->supervise();
+  }
   up_ = true;
-  spdlog::info(fmt::format("NAT network {} ({}) taken over as it was; dnsmasq pid {}{}",
-                      settings_.bridge, format_cidr(settings_.cidr), dnsmasq_->pid(),
-                      dnsmasq_adopted ? " (adopted)" : " (started)"));
+  spdlog::info(fmt::format("{} {} ({}) taken over as it was; dnsmasq pid {}{}", settings_.label,
+                           settings_.bridge, network_text(settings_), dnsmasq_->pid(),
+                           dnsmasq_adopted ? " (adopted)" : " (started)"));
 }
 
 asio::awaitable<Result> NatNetwork::down() {
@@ -78,21 +89,25 @@ asio::awaitable<Result> NatNetwork::down() {
       vms.insert(a.vm);
     }
     co_return std::unexpected(fmt::format(
-        "the NAT network {} is in use by VM {}; stop them first", settings_.bridge,
+        "the {} {} is in use by VM {}; stop them first", settings_.label, settings_.bridge,
         fmt::join(vms, ", ")));
   }
   co_await dnsmasq_->stop();
-  auto undo = [bridge = settings_.bridge, places = places_] {
-    return tear_down_host(bridge, places);
+  auto undo = [settings = settings_, places = places_] {
+    if (!settings.mark.empty() && bridge_exists(settings.bridge) && !ours(settings)) {
+      // Someone else's bridge of that name: qmd's tables go, the bridge stays.
+      return tear_down_host("", places, settings.table);
+    }
+    return tear_down_host(settings.bridge, places, settings.table);
   };
   auto removed = co_await run_blocking(pool_, std::move(undo));
   up_ = false;
   forwards_.clear();
   if (!removed) {
-    co_return std::unexpected(fmt::format("NAT network {}: {}", settings_.bridge,
+    co_return std::unexpected(fmt::format("{} {}: {}", settings_.label, settings_.bridge,
                                           removed.error()));
   }
-  spdlog::info(fmt::format("NAT network {} is down", settings_.bridge));
+  spdlog::info(fmt::format("{} {} is down", settings_.label, settings_.bridge));
   co_return Result{};
 }
 

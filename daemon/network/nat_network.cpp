@@ -10,6 +10,8 @@
 #include "daemon/network/host_setup.hpp"
 #include "daemon/network/nft_rules.hpp"
 #include "daemon/async/blocking.hpp"
+#include "daemon/network/network_settings.hpp"
+#include "daemon/network/nft_tables.hpp"
 #include "daemon/store/atomic_file.hpp"
 #include "daemon/store/dir_fd.hpp"
 
@@ -34,7 +36,10 @@ DnsmasqFiles NatNetwork::dnsmasq_files() const {
 }
 
 asio::awaitable<Result> NatNetwork::nft(boost::json::object batch) {
-  auto job = [batch = std::move(batch), places = places_] { return nft_apply(batch, places); };
+  // Every batch here is written for table qmd: it goes to this network's own.
+  auto job = [batch = in_table(std::move(batch), settings_.table), places = places_] {
+    return nft_apply(batch, places);
+  };
   auto applied = co_await run_blocking(pool_, std::move(job));
   co_return applied;
 }
@@ -77,6 +82,27 @@ asio::awaitable<Result> NatNetwork::save_leases() {
   co_return saved;
 }
 
+HostSetup NatNetwork::host_setup() const {
+  HostSetup setup;
+  setup.bridge = settings_.bridge;
+  setup.cidr = settings_.cidr;
+  setup.places = places_;
+  setup.dnsmasq = DnsmasqPlan{settings_.bridge, settings_.cidr, settings_.dns, dnsmasq_files().pid,
+                              hosts_path(), settings_.run_dir + "/dnsmasq.leases"};
+  setup.conf_path = dnsmasq_files().conf;
+  setup.hosts_text = dhcp_hosts_text(leases_.leases());
+  setup.table = settings_.table;
+  setup.tables = network_tables(tables_plan(settings_));
+  setup.ipv4 = settings_.has_ipv4;
+  setup.dnsmasq_files = settings_.dhcp;
+  setup.forward = settings_.nat;
+  setup.needs_tun = settings_.nat_network;
+  setup.cidr_key = settings_.cidr_key;
+  setup.bridge_key = settings_.bridge_key;
+  setup.mark = settings_.mark;
+  return setup;
+}
+
 asio::awaitable<Result> NatNetwork::ensure_up() {
   if (auto loaded = co_await load_leases(); !loaded) {
     co_return loaded;
@@ -84,34 +110,46 @@ asio::awaitable<Result> NatNetwork::ensure_up() {
   if (up_) {
     co_return Result{};
   }
-  HostSetup setup{settings_.bridge,
-                  settings_.cidr,
-                  places_,
-                  DnsmasqPlan{settings_.bridge, settings_.cidr, settings_.dns,
-                              dnsmasq_files().pid, hosts_path(),
-                              settings_.run_dir + "/dnsmasq.leases"},
-                  dnsmasq_files().conf,
-                  dhcp_hosts_text(leases_.leases())};
-  auto job = [setup] { return set_up_host(setup); };
+  auto job = [setup = host_setup()] { return set_up_host(setup); };
   auto made = co_await run_blocking(pool_, std::move(job));
   if (!made) {
-    co_return std::unexpected(fmt::format("NAT network {} ({}): {}", settings_.bridge,
-                                          format_cidr(settings_.cidr), made.error()));
+    co_return std::unexpected(fmt::format("{} {} ({}): {}", settings_.label, settings_.bridge,
+                                          network_text(settings_), made.error()));
   }
-  auto started = co_await dnsmasq_->start();
-  if (!started) {
-    auto undo = [bridge = settings_.bridge, places = places_] {
-      return tear_down_host(bridge, places);
-    };
-    (void)co_await run_blocking(pool_, std::move(undo));
-    co_return std::unexpected(fmt::format("NAT network {}: {}", settings_.bridge,
-                                          started.error()));
+  if (settings_.dhcp) {
+    auto started = co_await dnsmasq_->start();
+    if (!started) {
+      auto undo = [bridge = settings_.bridge, places = places_, table = settings_.table] {
+        return tear_down_host(bridge, places, table);
+      };
+      (void)co_await run_blocking(pool_, std::move(undo));
+      co_return std::unexpected(fmt::format("{} {}: {}", settings_.label, settings_.bridge,
+                                            started.error()));
+    }
+    dnsmasq_->supervise();
   }
-  dnsmasq_->supervise();
   up_ = true;
-  spdlog::info(fmt::format("NAT network {} ({}) is up; dnsmasq pid {}", settings_.bridge,
-                      format_cidr(settings_.cidr), dnsmasq_->pid()));
+  spdlog::info(fmt::format("{} {} ({}) is up; dnsmasq pid {}", settings_.label, settings_.bridge,
+                           network_text(settings_), dnsmasq_->pid()));
   co_return Result{};
+}
+
+asio::awaitable<std::expected<std::uint32_t, std::string>> NatNetwork::lease_for(
+    std::string vm, std::string interface, std::string mac) {
+  if (!settings_.dhcp) {
+    co_return std::uint32_t{0};  // qmd hands out no address here: the guard is the MAC's
+  }
+  const std::string before = leases_.to_text();
+  auto lease = leases_.assign(vm, interface, mac, settings_.cidr);
+  if (!lease) {
+    co_return std::unexpected(lease.error());
+  }
+  if (leases_.to_text() != before) {
+    if (auto saved = co_await save_leases(); !saved) {
+      co_return std::unexpected(fmt::format("{} leases: {}", settings_.label, saved.error()));
+    }
+  }
+  co_return lease->ipv4;
 }
 
 asio::awaitable<std::expected<NatAttachment, std::string>> NatNetwork::attach(
@@ -125,26 +163,28 @@ asio::awaitable<std::expected<NatAttachment, std::string>> NatNetwork::attach(
   if (const auto held = attached_.find(tap); held != attached_.end() &&
                                              (held->second.vm != vm ||
                                               held->second.interface != interface)) {
-    co_return std::unexpected(fmt::format("tap {} is VM {}'s (interface {}) on the NAT network",
-                                          tap, held->second.vm, held->second.interface));
+    co_return std::unexpected(fmt::format("tap {} is VM {}'s (interface {}) on the {} {}",
+                                          tap, held->second.vm, held->second.interface,
+                                          settings_.label, settings_.bridge));
   }
-  const std::string before = leases_.to_text();
-  auto lease = leases_.assign(vm, interface, mac, settings_.cidr);
-  if (!lease) {
-    co_return std::unexpected(lease.error());
+  const auto canonical = canonical_mac(mac);
+  if (!canonical) {
+    co_return std::unexpected(fmt::format("interface {}: \"{}\" is not a MAC address", interface,
+                                          mac));
   }
-  if (leases_.to_text() != before) {
-    if (auto saved = co_await save_leases(); !saved) {
-      co_return std::unexpected(fmt::format("NAT network leases: {}", saved.error()));
-    }
+  std::string canonical_text = *canonical;
+  auto ipv4 = co_await lease_for(vm, interface, canonical_text);
+  if (!ipv4) {
+    co_return std::unexpected(ipv4.error());
   }
-  const GuestGuard wanted{tap, lease->mac, lease->ipv4};
-  boost::json::object batch = guard_add(wanted);
+  const GuestGuard wanted{tap, *canonical, *ipv4};
+  boost::json::object batch =
+      settings_.dhcp ? guard_add(wanted) : mac_guard_add(kNatTable, tap, *canonical);
   auto guarded = co_await nft(std::move(batch));
   if (!guarded) {
     co_return std::unexpected(guarded.error());
   }
-  NatAttachment attached{vm, interface, tap, lease->mac, lease->ipv4};
+  NatAttachment attached{vm, interface, tap, *canonical, *ipv4};
   attached_[tap] = attached;
   co_return attached;
 }
@@ -182,8 +222,8 @@ asio::awaitable<Result> NatNetwork::set_vm_forwards(std::string vm,
   if (!up_) {
     if (wanted.contains(vm)) {
       co_return std::unexpected(
-          fmt::format("the NAT network {} is not up for VM {}'s port forwards", settings_.bridge,
-                      vm));
+          fmt::format("the {} {} is not up for VM {}'s port forwards", settings_.label,
+                      settings_.bridge, vm));
     }
     forwards_ = std::move(wanted);
     co_return Result{};
@@ -202,12 +242,16 @@ asio::awaitable<Result> NatNetwork::set_vm_forwards(std::string vm,
 
 asio::awaitable<void> NatNetwork::forget(std::string vm) {
   auto guard = co_await lock_.lock();
+  if (!settings_.dhcp) {
+    co_return;
+  }
   if (auto loaded = co_await load_leases(); !loaded) {
     co_return;
   }
   if (leases_.release(vm)) {
     if (auto saved = co_await save_leases(); !saved) {
-      notice_(fmt::format("NAT network: VM {}'s address is not freed: {}", vm, saved.error()));
+      notice_(fmt::format("{} {}: VM {}'s address is not freed: {}", settings_.label,
+                          settings_.bridge, vm, saved.error()));
     }
   }
 }
@@ -227,9 +271,12 @@ std::shared_ptr<NatNetwork> nat_network_for(const Config& config, asio::any_io_e
     return nullptr;
   }
   const auto cidr = parse_cidr(config.network.nat.ipv4);  // checked when the config was read
-  NatSettings settings{config.network.nat.bridge, cidr.value_or(Ipv4Cidr{}),
-                       config.network.nat.dns, config.state_dir + "/network",
-                       config.run_dir + "/network"};
+  NatSettings settings;  // the NAT network: the other members' defaults are its own
+  settings.bridge = config.network.nat.bridge;
+  settings.cidr = cidr.value_or(Ipv4Cidr{});
+  settings.dns = config.network.nat.dns;
+  settings.state_dir = config.state_dir + "/network";
+  settings.run_dir = config.run_dir + "/network";
   return std::make_shared<NatNetwork>(std::move(executor), pool, std::move(settings),
                                       std::move(notice));
 }

@@ -22,6 +22,7 @@
 #include "daemon/network/cidr.hpp"
 #include "daemon/network/dnsmasq_sidecar.hpp"
 #include "daemon/network/host_commands.hpp"
+#include "daemon/network/host_setup.hpp"
 #include "daemon/network/leases.hpp"
 #include "daemon/network/nft_rules.hpp"
 #include "daemon/async/sync.hpp"
@@ -34,6 +35,17 @@ struct NatSettings {
   bool dns = true;
   std::string state_dir;  // <stateDir>/network: the leases
   std::string run_dir;    // <runDir>/network: dnsmasq's files, the tools' log
+  // The same machinery runs each bridge qmd makes for a multus network (bridges: NAME:
+  // {bridge: ...}, bridge_networks.hpp); the defaults are the NAT network's.
+  std::string label = "NAT network";  // how errors and the log name it
+  std::string table = "qmd";          // nftables tables inet/bridge TABLE (nft_tables.hpp)
+  bool has_ipv4 = true;  // the bridge has the CIDR's gateway address
+  bool dhcp = true;      // leases, dnsmasq, and the guard with the guest's address
+  bool nat = true;       // NAT out of the CIDR (and IPv4 forwarding)
+  bool nat_network = true;
+  std::string cidr_key = "network.nat.ipv4";
+  std::string bridge_key = "network.nat.bridge";
+  std::string mark;  // the alias qmd sets on a bridge it made (empty: the NAT network's)
 };
 
 // One guest NIC on the network.
@@ -42,7 +54,7 @@ struct NatAttachment {
   std::string interface;
   std::string tap;
   std::string mac;
-  std::uint32_t ipv4 = 0;
+  std::uint32_t ipv4 = 0;  // 0: qmd hands out no address there (no DHCP)
 };
 
 struct NatStatus {
@@ -97,12 +109,20 @@ class NatNetwork : public std::enable_shared_from_this<NatNetwork> {
   std::optional<NatAttachment> attachment(const std::string& vm,
                                           const std::string& interface) const;
   const NatSettings& settings() const { return settings_; }
+  // Whether `tap` is attached here (its guard in).
+  bool holds(const std::string& tap) const { return attached_.contains(tap); }
 
  private:
   asio::awaitable<std::expected<void, std::string>> ensure_up();
   // Out of set nat_taps once `tap` has left the bridge (nat_repair.cpp); still on it (held
   // open elsewhere, and not taken off): it stays there, its frames dropped.
   asio::awaitable<void> forget_tap(std::string tap);
+  HostSetup host_setup() const;
+  asio::awaitable<std::expected<std::uint32_t, std::string>> lease_for(std::string vm,
+                                                                      std::string interface,
+                                                                      std::string mac);
+  // Whether the bridge is there and this qmd's (blocking: the pool).
+  static bool ours(const NatSettings& settings);
   asio::awaitable<std::expected<void, std::string>> load_leases();
   asio::awaitable<std::expected<void, std::string>> save_leases();
   asio::awaitable<std::expected<void, std::string>> nft(boost::json::object batch);
@@ -128,7 +148,7 @@ class NatNetwork : public std::enable_shared_from_this<NatNetwork> {
 };
 
 // Whether table bridge qmd has set nat_taps (nat_repair.cpp). Blocking: nft, on the pool.
-bool nat_taps_set_exists(const ToolPlaces& places);
+bool nat_taps_set_exists(const ToolPlaces& places, const std::string& table);
 
 // The network `config` asks for: null when masquerade is user-mode networking.
 std::shared_ptr<NatNetwork> nat_network_for(const Config& config, asio::any_io_executor executor,

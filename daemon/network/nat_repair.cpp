@@ -63,8 +63,8 @@ Health look(const std::string& bridge, const std::vector<std::string>& taps,
 
 }  // namespace
 
-bool nat_taps_set_exists(const ToolPlaces& places) {
-  return trial::run_to_completion({"nft", "list", "set", "bridge", "qmd", "nat_taps"},
+bool nat_taps_set_exists(const ToolPlaces& places, const std::string& table) {
+  return trial::run_to_completion({"nft", "list", "set", "bridge", table, "nat_taps"},
                                   places.log(), kToolTimeout)
       .has_value();
 }

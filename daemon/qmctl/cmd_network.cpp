@@ -24,18 +24,7 @@ std::string text(const json::object& o, std::string_view key) {
   return v->is_string() ? std::string(v->as_string()) : json::serialize(*v);
 }
 
-void print_network(const json::value& value) {
-  if (!value.is_object()) {
-    return;
-  }
-  const auto& n = value.as_object();
-  if (text(n, "mode") != "nat") {
-    std::cout << "masquerade: user-mode networking (network.masquerade: user)\n";
-    return;
-  }
-  std::cout << fmt::format("bridge {} {} gateway {}: {}, dnsmasq pid {}\n", text(n, "bridge"),
-                           text(n, "ipv4"), text(n, "gateway"),
-                           text(n, "up") == "true" ? "up" : "down", text(n, "dnsmasqPid"));
+void print_leases(const json::object& n) {
   const auto* leases = n.if_contains("leases");
   if (leases == nullptr || !leases->is_array()) {
     return;
@@ -49,6 +38,40 @@ void print_network(const json::value& value) {
   }
 }
 
+// One managed network: "bridge qmd0 10.91.0.0/24 gateway 10.91.0.1: up, dnsmasq pid 812".
+void print_managed(const json::object& n) {
+  const std::string ipv4 = text(n, "ipv4");
+  std::cout << fmt::format("bridge {} {}: {}, dnsmasq pid {}\n", text(n, "bridge"),
+                           ipv4 == "null" ? "(no address)"
+                                          : fmt::format("{} gateway {}", ipv4, text(n, "gateway")),
+                           text(n, "up") == "true" ? "up" : "down", text(n, "dnsmasqPid"));
+  print_leases(n);
+}
+
+void print_network(const json::value& value) {
+  if (!value.is_object()) {
+    return;
+  }
+  const auto& n = value.as_object();
+  if (text(n, "mode") != "nat") {
+    std::cout << "masquerade: user-mode networking (network.masquerade: user)\n";
+  } else {
+    print_managed(n);  // the NAT network
+  }
+  const auto* bridges = n.if_contains("bridges");
+  if (bridges == nullptr || !bridges->is_array()) {
+    return;
+  }
+  for (const auto& item : bridges->as_array()) {
+    if (item.is_object()) {
+      const auto& b = item.as_object();
+      std::cout << fmt::format("network {} (dhcp {}, nat {}): ", text(b, "name"), text(b, "dhcp"),
+                               text(b, "nat"));
+      print_managed(b);
+    }
+  }
+}
+
 int network(const Invocation& in) {
   const ApiClient client = client_for(in.globals);
   if (in.names.empty()) {
@@ -57,6 +80,14 @@ int network(const Invocation& in) {
   if (in.names.front() != "down") {
     return fail(fmt::format("network {}: the subcommand is `down` (or none)", in.names.front()));
   }
+  if (in.names.size() > 1) {
+    const std::string& name = in.names[1];
+    return finish(in.globals,
+                  client.request("POST", fmt::format("/v1/network/{}/down", name)),
+                  fmt::format("network {} is down (its bridge, nftables tables and dnsmasq are "
+                              "gone)",
+                              name));
+  }
   return finish(in.globals, client.request("POST", "/v1/network/down"),
                 "the NAT network is down (its bridge, nftables tables and dnsmasq are gone)");
 }
@@ -64,15 +95,17 @@ int network(const Invocation& in) {
 const CommandSpec& spec() {
   static const CommandSpec kSpec{
       "network",
-      "network [down]",
-      "the NAT network masquerade interfaces join; `down` removes it (root)",
-      "Shows the bridge, its CIDR and gateway, dnsmasq and each VM interface's stable\n"
-      "address. `network down` removes the bridge, qmd's nftables tables and dnsmasq; it is\n"
-      "refused while a VM uses the network. The next VM start brings it up again, with the\n"
-      "same addresses.\n",
+      "network [down [NAME]]",
+      "the managed networks (NAT, and bridges qmd makes); `down` removes one (root)",
+      "Shows the NAT network and each bridge qmd makes for a multus network (qmd.yaml's\n"
+      "bridges: NAME: {bridge: ...}): its bridge, CIDR and gateway, dnsmasq and each VM\n"
+      "interface's stable address. `network down` removes the NAT network's bridge, qmd's\n"
+      "nftables tables and dnsmasq; `network down NAME` does so for bridge network NAME. It\n"
+      "is refused while a VM uses the network. The next VM start brings it up again, with\n"
+      "the same addresses.\n",
       {},
       0,
-      1};
+      2};
   return kSpec;
 }
 

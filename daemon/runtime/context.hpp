@@ -3,6 +3,7 @@
 // configuration, the host as probed (or read from the probe cache), presets, the store and the event bus.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -40,6 +41,9 @@ struct DaemonContext {
   // The managed NAT network masquerade interfaces join (network.masquerade: nat); null when
   // masquerade is user-mode networking.
   std::shared_ptr<network::NatNetwork> nat{};
+  // The bridges qmd makes for multus networks (qmd.yaml's bridges: NAME: {bridge: ...}), by
+  // network name; each a managed network of its own (network/bridge_networks.hpp).
+  std::map<std::string, std::shared_ptr<network::NatNetwork>> bridge_networks{};
 };
 
 }  // namespace qmd::daemon

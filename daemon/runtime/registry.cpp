@@ -12,6 +12,7 @@
 
 #include "daemon/network/nat_network.hpp"
 #include "daemon/async/blocking.hpp"
+#include "daemon/runtime/bridge_attach.hpp"
 #include "daemon/runtime/volume_sources.hpp"
 #include "daemon/storage/claim_ops.hpp"
 #include "daemon/storage/places.hpp"
@@ -155,6 +156,8 @@ asio::awaitable<OpResult> Registry::remove(const std::string& name, bool force) 
     std::string gone = name;
     co_await ctx_.nat->forget(gone);
   }
+  std::string gone_bridged = name;  // and those on the bridges qmd makes
+  co_await forget_bridge_leases(ctx_, gone_bridged);
   ctx_.events.publish(
       Event{std::chrono::system_clock::now(), name, "Deleted", "stopped", "definition removed"});
   co_await delete_owned_claims(name, vm->record().owned_claims);

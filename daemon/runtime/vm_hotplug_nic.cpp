@@ -113,6 +113,12 @@ asio::awaitable<OpResult> Vm::attach_interface(InterfaceAttach request) {
           r.network)));
     }
     bridge = found->second;
+    if (ctx_.config.managed_bridges.contains(r.network)) {
+      co_return std::unexpected(bad_request(fmt::format(
+          "network {} is a bridge qmd makes, whose guests get a guard at start; hotplug "
+          "cannot join it yet: add the interface to the definition and restart the VM",
+          r.network)));
+    }
   }
   if (auto host = hotplug_host_checks(r); !host) {
     co_return std::unexpected(host.error());

@@ -9,6 +9,7 @@
 #include "daemon/host/port_hold.hpp"
 #include "daemon/network/nat_network.hpp"
 #include "daemon/async/blocking.hpp"
+#include "daemon/runtime/bridge_attach.hpp"
 #include "daemon/runtime/vm.hpp"
 #include "devices/naming.hpp"
 
@@ -69,6 +70,13 @@ asio::awaitable<std::optional<std::string>> Vm::attach_nat(
       co_return fmt::format("interface {}: {}", plan.interface, attached.error());
     }
     run_->nat_taps.push_back(plan.name);
+  }
+  // Taps on bridges qmd makes for multus networks: their guards too (recorded with the NAT
+  // taps: detach_nat finds the network that holds each).
+  auto bridged = co_await attach_bridge_taps(ctx_, name_, rendered.taps);
+  run_->nat_taps.insert(run_->nat_taps.end(), bridged.taps.begin(), bridged.taps.end());
+  if (bridged.error) {
+    co_return bridged.error;
   }
   auto forwarded = co_await forward_nat_ports(rendered);
   co_return forwarded;
@@ -145,8 +153,9 @@ asio::awaitable<void> Vm::detach_nat(Run& run) {
   }
   run.held_ports.clear();  // after the DNAT went: the host may have its ports back
   for (const auto& tap : taps) {
-    if (ctx_.nat) {
-      std::string name = tap;
+    std::string name = tap;
+    const bool bridged = co_await detach_bridge_tap(ctx_, name);
+    if (ctx_.nat && !bridged) {
       co_await ctx_.nat->detach(name);
     }
   }
@@ -166,7 +175,7 @@ asio::awaitable<void> Vm::readopt_taps(std::shared_ptr<Run> run) {
   }
   // The guards again (a no-op when they are in place) and the network's own record of them.
   if (auto failed = co_await attach_nat(*rendered)) {
-    publish("Adoption", fmt::format("the NAT network: {}", *failed));
+    publish("Adoption", fmt::format("the managed networks: {}", *failed));
   }
 }
 

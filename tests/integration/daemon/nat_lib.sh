@@ -1,58 +1,7 @@
-# Shared by the NAT network's end-to-end tests (sourced after lib.sh): qmd's network
-# namespace (NSQ) whose only link is a veth to a namespace standing in for the uplink (NSU,
-# an HTTP server and a DNS server that knows uplink.test), and guests on the NAT network.
-NSQ=qmdq$$
-NSU=qmdu$$
-VQ=vq$$
-VU=vu$$
+# Shared by the NAT network's end-to-end tests (sourced after lib.sh): the namespaces of
+# netns_lib.sh, and guests on the NAT network.
+source "$(dirname "${BASH_SOURCE[0]}")/netns_lib.sh"
 GW=10.91.0.1
-UPLINK=192.0.2.2
-inq() { ip netns exec "$NSQ" "$@"; }
-inu() { ip netns exec "$NSU" "$@"; }
-
-# qmd's dnsmasq runs in its own session (it outlives qmd): end it by its pid file's pid, when
-# that pid is still the dnsmasq of this test's run dir.
-kill_test_dnsmasq() {
-  local pid
-  pid=$(cat "$T/run/network/dnsmasq.pid" 2>/dev/null) || return 0
-  [[ "$({ tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null)" == *"$T/run/network/"* ]] &&
-    kill -KILL "$pid" 2>/dev/null
-  return 0
-}
-
-make_namespaces() {
-  ip netns add "$NSQ" || { echo "skipped: cannot make a network namespace"; exit 77; }
-  ip netns add "$NSU"
-  EXIT_HOOKS+=("kill_test_dnsmasq" "ip netns del $NSQ" "ip netns del $NSU"
-    "rm -rf /etc/netns/$NSQ")
-  ip link add "$VQ" type veth peer name "$VU"
-  ip link set "$VQ" netns "$NSQ"
-  ip link set "$VU" netns "$NSU"
-  inq ip link set lo up
-  inu ip link set lo up
-  inq ip addr add 192.0.2.1/24 dev "$VQ"
-  inu ip addr add "$UPLINK/24" dev "$VU"
-  inq ip link set "$VQ" up
-  inu ip link set "$VU" up
-  # qmd's namespace resolves through the uplink (ip netns exec mounts this as resolv.conf).
-  mkdir -p "/etc/netns/$NSQ"
-  echo "nameserver $UPLINK" >"/etc/netns/$NSQ/resolv.conf"
-}
-
-start_uplink() {
-  mkdir -p "$T/www"
-  echo "uplink-token-$$" >"$T/www/token"
-  # Not through inu: `ip` execs the server, so $! is the server itself.
-  ip netns exec "$NSU" python3 -m http.server --bind "$UPLINK" 8080 --directory "$T/www" \
-    >"$T/http.log" 2>&1 &
-  EXTRA_PIDS+=($!)
-  ip netns exec "$NSU" dnsmasq --keep-in-foreground --no-resolv --no-hosts --bind-interfaces \
-    --listen-address="$UPLINK" --local=/test/ --host-record="uplink.test,$UPLINK" \
-    --pid-file="$T/uplink-dns.pid" --log-facility="$T/uplink-dns.log" &
-  EXTRA_PIDS+=($!)
-  uplink_up() { inu curl -sf --max-time 2 "http://$UPLINK:8080/token" >/dev/null; }
-  wait_for 20 "the uplink's HTTP server" uplink_up
-}
 
 # A guest with one masquerade interface on the pod network, a fixed MAC and optional ports
 # (nat_vm NAME MAC ["{port: 8000}, ..."]).

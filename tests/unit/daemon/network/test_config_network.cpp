@@ -58,7 +58,7 @@ TEST_CASE("network: bad values name the key, the value and what to write") {
         "interface name has 1 to 15 (qmd.yaml:2:17)\n");
   CHECK(errors_of("network: {nat: {bridg: x}}\n").find("bridg") != std::string::npos);
   CHECK(errors_of("bridges: {lan: qmd0}\n") ==
-        "bridges: lan: qmd0 is the NAT network's bridge (network.nat.bridge), which only qmd's "
-        "masquerade taps may join; name another bridge (qmd.yaml:1:10)\n");
+        "bridges.lan: qmd0 is the NAT network's bridge (network.nat.bridge), which only qmd's "
+        "masquerade taps may join; name another bridge (qmd.yaml:1:16)\n");
   CHECK(errors_of("bridges: {lan: qmd0}\nnetwork: {nat: {bridge: vmnat}}\n").empty());
 }

@@ -1,0 +1,32 @@
+#pragma once
+// Every managed network qmd runs, from qmd.yaml: the NAT network (network.nat) and a bridge
+// for each `bridges:` entry qmd makes (bridges: NAME: {bridge, ipv4, dhcp, dns, nat}). Each
+// is a NatNetwork of its own: its bridge, its nftables tables (inet/bridge qmd-BRIDGE), its
+// dnsmasq and leases in <runDir>/network/bridges/BRIDGE and <stateDir>/network/bridges/BRIDGE.
+#include <map>
+#include <memory>
+#include <string>
+
+#include "daemon/config.hpp"
+#include "daemon/network/nat_network.hpp"
+#include "daemon/network/nft_tables.hpp"
+
+namespace qmd::daemon::network {
+
+// The settings of the bridge network `name` (an entry of config.managed_bridges).
+NatSettings bridge_settings(const Config& config, const std::string& name,
+                            const ManagedBridgeConfig& bridge);
+// The alias qmd sets on a bridge it makes for network `name`.
+std::string bridge_mark_for(const std::string& name);
+// What network_tables() makes for `settings`.
+TablesPlan tables_plan(const NatSettings& settings);
+// "10.92.0.0/24", or "no address" for a plain L2 bridge.
+std::string network_text(const NatSettings& settings);
+
+// A network for each bridge qmd makes, by network name; none for a qmd that is not root
+// (it can make no bridge: those networks' VMs fail at start, saying so).
+std::map<std::string, std::shared_ptr<NatNetwork>> bridge_networks_for(
+    const Config& config, asio::any_io_executor executor, asio::thread_pool& pool,
+    NatNetwork::Notice notice);
+
+}  // namespace qmd::daemon::network

@@ -1,0 +1,42 @@
+#pragma once
+// Several managed networks side by side, each in its own pair of nftables tables: the NAT
+// network in `inet qmd` / `bridge qmd`, a bridge qmd makes for a multus network in
+// `inet qmd-BRIDGE` / `bridge qmd-BRIDGE`. nft_rules.hpp writes every batch for table `qmd`;
+// in_table() moves one into another table. The pieces only a bridge network needs are here:
+// its tables without NAT, and the guard of a guest whose address qmd does not know.
+// Pure: they build JSON and run nothing.
+#include <boost/json/object.hpp>
+#include <optional>
+#include <string>
+
+#include "daemon/network/cidr.hpp"
+
+namespace qmd::daemon::network {
+
+inline constexpr const char* kNatTable = "qmd";
+
+// The tables of the network on `bridge`: "qmd" for the NAT network, else "qmd-" + bridge.
+std::string table_for_bridge(const std::string& bridge, bool nat_network);
+
+// `batch` (written for table qmd) as a batch for table `table`: every table reference,
+// and nothing else, renamed.
+boost::json::object in_table(boost::json::object batch, const std::string& table);
+
+struct TablesPlan {
+  std::string table;
+  std::string bridge;
+  std::optional<Ipv4Cidr> cidr;  // none: a plain L2 bridge
+  bool nat = false;              // masquerade out of the CIDR, as the NAT network
+};
+
+// Both tables afresh. With nat: the NAT network's rules (nat_tables). Without: the guards'
+// map and chain, and a forward chain that routes nothing to or from the bridge (its guests
+// reach each other and the host's address on it, nothing beyond).
+boost::json::object network_tables(const TablesPlan& plan);
+
+// The guard of a guest whose address qmd does not hand out (no DHCP on the bridge): only its
+// own MAC as source (ether and ARP), no DHCP server answers; any IP. Idempotent.
+boost::json::object mac_guard_add(const std::string& table, const std::string& tap,
+                                  const std::string& mac);
+
+}  // namespace qmd::daemon::network

@@ -1,0 +1,112 @@
+#include <doctest/doctest.h>
+
+#include <boost/json/serialize.hpp>
+#include <set>
+
+#include "daemon/network/nft_rules.hpp"
+#include "daemon/network/nft_tables.hpp"
+
+using namespace qmd::daemon::network;
+namespace json = boost::json;
+
+namespace {
+
+std::vector<std::string> commands(const json::object& batch) {
+  std::vector<std::string> out;
+  const auto& all = batch.at("nftables").as_array();
+  REQUIRE(json::serialize(all.at(0)) == R"({"metainfo":{"json_schema_version":1}})");
+  for (std::size_t i = 1; i < all.size(); ++i) {
+    out.push_back(json::serialize(all[i]));
+  }
+  return out;
+}
+
+// Every table a batch names, as "family name" (tables themselves and the objects in them).
+std::set<std::string> tables_named(const json::value& v) {
+  std::set<std::string> out;
+  if (const auto* a = v.if_array()) {
+    for (const auto& item : *a) {
+      out.merge(tables_named(item));
+    }
+  } else if (const auto* o = v.if_object()) {
+    for (const auto& [key, item] : *o) {
+      if (key == "table" && item.is_string()) {
+        out.insert(std::string(o->at("family").as_string()) + " " +
+                   std::string(item.as_string()));
+      } else if (key == "table" && item.is_object() && item.as_object().contains("name")) {
+        out.insert(std::string(item.at("family").as_string()) + " " +
+                   std::string(item.at("name").as_string()));
+      } else {
+        out.merge(tables_named(item));
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("each bridge network has its own tables; the NAT network keeps qmd") {
+  CHECK(table_for_bridge("qmd0", true) == "qmd");
+  CHECK(table_for_bridge("qmdlab", false) == "qmd-qmdlab");
+}
+
+TEST_CASE("in_table moves every table reference of a batch, and nothing else") {
+  const auto cidr = *parse_cidr("10.92.0.0/24");
+  const json::value moved = in_table(nat_tables({"qmd", cidr}), "qmd-lab");
+  CHECK(tables_named(moved) == std::set<std::string>{"inet qmd-lab", "bridge qmd-lab"});
+  // The bridge named "qmd" (an oifname) is not a table: it stays.
+  CHECK(json::serialize(moved).find(R"("right":"qmd")") != std::string::npos);
+  const json::value guard =
+      in_table(guard_add({"tap-1", "02:00:00:00:00:01", *parse_ipv4("10.92.0.2")}), "qmd-lab");
+  CHECK(tables_named(guard) == std::set<std::string>{"bridge qmd-lab"});
+  CHECK(in_table(guard_remove("tap-1"), "qmd") == guard_remove("tap-1"));
+}
+
+TEST_CASE("a bridge network with NAT has the NAT network's rules in its own tables") {
+  const auto cidr = *parse_cidr("10.92.0.0/24");
+  const auto tables = network_tables({"qmd-qmdlab", "qmdlab", cidr, true});
+  CHECK(tables == in_table(nat_tables({"qmdlab", cidr}), "qmd-qmdlab"));
+}
+
+TEST_CASE("a bridge network without NAT: guards, and nothing routed in or out") {
+  const auto c = commands(network_tables({"qmd-qmdlab", "qmdlab", std::nullopt, false}));
+  const std::vector<std::string> want{
+      R"({"add":{"table":{"family":"inet","name":"qmd-qmdlab"}}})",
+      R"({"delete":{"table":{"family":"inet","name":"qmd-qmdlab"}}})",
+      R"({"add":{"table":{"family":"inet","name":"qmd-qmdlab"}}})",
+      R"({"add":{"table":{"family":"bridge","name":"qmd-qmdlab"}}})",
+      R"({"delete":{"table":{"family":"bridge","name":"qmd-qmdlab"}}})",
+      R"({"add":{"table":{"family":"bridge","name":"qmd-qmdlab"}}})",
+      R"({"add":{"chain":{"family":"inet","table":"qmd-qmdlab","name":"forward","type":"filter",)"
+      R"("hook":"forward","prio":0,"policy":"accept"}}})",
+      R"({"add":{"rule":{"family":"inet","table":"qmd-qmdlab","chain":"forward","expr":[{"match":)"
+      R"({"op":"==","left":{"meta":{"key":"iifname"}},"right":"qmdlab"}},{"drop":null}]}}})",
+      R"({"add":{"rule":{"family":"inet","table":"qmd-qmdlab","chain":"forward","expr":[{"match":)"
+      R"({"op":"==","left":{"meta":{"key":"oifname"}},"right":"qmdlab"}},{"drop":null}]}}})",
+      R"({"add":{"map":{"family":"bridge","table":"qmd-qmdlab","name":"ports","type":"ifname",)"
+      R"("map":"verdict"}}})",
+      R"({"add":{"chain":{"family":"bridge","table":"qmd-qmdlab","name":"prerouting","type":)"
+      R"("filter","hook":"prerouting","prio":-200,"policy":"accept"}}})",
+      R"({"add":{"rule":{"family":"bridge","table":"qmd-qmdlab","chain":"prerouting","expr":[)"
+      R"({"vmap":{"key":{"meta":{"key":"iifname"}},"data":"@ports"}}]}}})"};
+  CHECK(c == want);
+}
+
+TEST_CASE("the MAC guard of a guest qmd gives no address: its MAC, as ether and ARP sender") {
+  const auto c = commands(mac_guard_add("qmd-qmdlab", "tap-1", "02:00:00:00:00:01"));
+  const std::string r =
+      R"({"add":{"rule":{"family":"bridge","table":"qmd-qmdlab","chain":"vm-tap-1","expr":[)";
+  CHECK(c == std::vector<std::string>{
+                 R"({"add":{"chain":{"family":"bridge","table":"qmd-qmdlab","name":"vm-tap-1"}}})",
+                 R"({"flush":{"chain":{"family":"bridge","table":"qmd-qmdlab","name":"vm-tap-1"}}})",
+                 r + R"({"match":{"op":"!=","left":{"payload":{"protocol":"ether","field":"saddr"}},)"
+                     R"("right":"02:00:00:00:00:01"}},{"drop":null}]}}})",
+                 r + R"({"match":{"op":"!=","left":{"payload":{"protocol":"arp","field":"saddr ether"}},)"
+                     R"("right":"02:00:00:00:00:01"}},{"drop":null}]}}})",
+                 r + R"({"match":{"op":"==","left":{"payload":{"protocol":"ether","field":"type"}},)"
+                     R"("right":"ip"}},{"match":{"op":"==","left":{"payload":{"protocol":"udp",)"
+                     R"("field":"sport"}},"right":67}},{"drop":null}]}}})",
+                 R"({"add":{"element":{"family":"bridge","table":"qmd-qmdlab","name":"ports","elem":)"
+                 R"([["tap-1",{"jump":{"target":"vm-tap-1"}}]]}}})"});
+}
