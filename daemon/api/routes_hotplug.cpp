@@ -123,11 +123,6 @@ Response done_response(const std::string& vm, std::string_view what, const std::
 
 using VmPtr = std::shared_ptr<Vm>;
 
-Response no_vm(const std::string& name) {
-  return error_response(404, "NotFound",
-                        fmt::format("no VM named {} (qmctl list shows the VMs)", name));
-}
-
 }  // namespace
 
 void add_hotplug_routes(Router& router, Registry& registry) {
@@ -135,7 +130,7 @@ void add_hotplug_routes(Router& router, Registry& registry) {
              [&registry](Request request) -> asio::awaitable<Response> {
                VmPtr vm = registry.find(request.param("name"));
                if (!vm) {
-                 co_return no_vm(request.param("name"));
+                 co_return vm_not_found(request.param("name"));
                }
                auto parsed = parse_post_disk(request);
                if (!parsed) {
@@ -152,7 +147,7 @@ void add_hotplug_routes(Router& router, Registry& registry) {
              [&registry](Request request) -> asio::awaitable<Response> {
                VmPtr vm = registry.find(request.param("name"));
                if (!vm) {
-                 co_return no_vm(request.param("name"));
+                 co_return vm_not_found(request.param("name"));
                }
                const std::string disk = request.param("disk");
                if (auto done = co_await vm->detach_disk(disk, flag(request, "persist")); !done) {
@@ -165,7 +160,7 @@ void add_hotplug_routes(Router& router, Registry& registry) {
              [&registry](Request request) -> asio::awaitable<Response> {
                VmPtr vm = registry.find(request.param("name"));
                if (!vm) {
-                 co_return no_vm(request.param("name"));
+                 co_return vm_not_found(request.param("name"));
                }
                auto parsed = parse_post_interface(request);
                if (!parsed) {
@@ -182,7 +177,7 @@ void add_hotplug_routes(Router& router, Registry& registry) {
              [&registry](Request request) -> asio::awaitable<Response> {
                VmPtr vm = registry.find(request.param("name"));
                if (!vm) {
-                 co_return no_vm(request.param("name"));
+                 co_return vm_not_found(request.param("name"));
                }
                const std::string iface = request.param("iface");
                if (auto done = co_await vm->detach_interface(iface, flag(request, "persist"));
@@ -196,7 +191,7 @@ void add_hotplug_routes(Router& router, Registry& registry) {
              [&registry](Request request) -> asio::awaitable<Response> {
                VmPtr vm = registry.find(request.param("name"));
                if (!vm) {
-                 co_return no_vm(request.param("name"));
+                 co_return vm_not_found(request.param("name"));
                }
                auto count = parse_put_cpus(request);
                if (!count) {
@@ -215,7 +210,7 @@ void add_hotplug_routes(Router& router, Registry& registry) {
              [&registry](Request request) -> asio::awaitable<Response> {
                VmPtr vm = registry.find(request.param("name"));
                if (!vm) {
-                 co_return no_vm(request.param("name"));
+                 co_return vm_not_found(request.param("name"));
                }
                auto bytes = parse_put_size(request, true);
                if (!bytes) {
@@ -232,7 +227,7 @@ void add_hotplug_routes(Router& router, Registry& registry) {
              [&registry](Request request) -> asio::awaitable<Response> {
                VmPtr vm = registry.find(request.param("name"));
                if (!vm) {
-                 co_return no_vm(request.param("name"));
+                 co_return vm_not_found(request.param("name"));
                }
                auto bytes = parse_put_size(request, false);
                if (!bytes) {

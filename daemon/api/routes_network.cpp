@@ -14,9 +14,11 @@ namespace json = boost::json;
 
 namespace {
 
-json::object lease_json(const std::string& vm, const std::string& interface,
-                        const std::string& mac, std::uint32_t ipv4) {
-  return {{"vm", vm}, {"interface", interface}, {"mac", mac},
+json::object lease_json(const std::string& vm, const std::string& interface, const std::string& mac,
+                        std::uint32_t ipv4) {
+  return {{"vm", vm},
+          {"interface", interface},
+          {"mac", mac},
           {"ipAddress", network::format_ipv4(ipv4)}};
 }
 
@@ -83,28 +85,33 @@ json::array nat_interfaces_json(const network::NatNetwork& nat, const std::strin
 
 namespace {
 
+// A network that would not go down: still in use (its VMs named), or a step failed.
+Response down_refused(const std::string& why) {
+  const bool in_use = why.find("in use by") != std::string::npos;
+  return op_error_response(op_error(in_use ? OpError::Code::conflict : OpError::Code::failed, why));
+}
+
 // POST /v1/network/{name}/down: a bridge qmd made for a multus network, removed.
 void add_bridge_network_down_route(Router& router, DaemonContext& ctx) {
   router.add(
       http::verb::post, "/v1/network/{name}/down",
       [&ctx](Request request) -> asio::awaitable<Response> {
         if (request.peer.uid != 0 && request.peer.uid != ::geteuid()) {
-          co_return error_response(403, "Forbidden", "taking a network down is for root");
+          co_return op_error_response(
+              op_error(OpError::Code::forbidden, "taking a network down is for root"));
         }
         const std::string name = request.param("name");
         const auto found = ctx.bridge_networks.find(name);
         if (found == ctx.bridge_networks.end()) {
-          co_return error_response(404, "NotFound",
-                                   fmt::format("no bridge qmd makes is named {} (qmd.yaml's "
-                                               "bridges: NAME: {{bridge: ...}})",
-                                               name));
+          co_return op_error_response(op_error(
+              OpError::Code::not_found, fmt::format("no bridge qmd makes is named {} (qmd.yaml's "
+                                                    "bridges: NAME: {{bridge: ...}})",
+                                                    name)));
         }
         auto net = found->second;
         auto done = co_await net->down();
         if (!done) {
-          const bool in_use = done.error().find("in use by") != std::string::npos;
-          co_return error_response(in_use ? 409 : 500, in_use ? "Conflict" : "Failed",
-                                   done.error());
+          co_return down_refused(done.error());
         }
         co_return json_response(json::serialize(network_json(ctx.nat.get(), ctx.bridge_networks)));
       });
@@ -116,27 +123,24 @@ void add_network_routes(Router& router, DaemonContext& ctx) {
   router.add(http::verb::get, "/v1/network", [&ctx](Request) -> asio::awaitable<Response> {
     co_return json_response(json::serialize(network_json(ctx.nat.get(), ctx.bridge_networks)));
   });
-  router.add(http::verb::post, "/v1/network/down",
-             [&ctx](Request request) -> asio::awaitable<Response> {
-               if (request.peer.uid != 0 && request.peer.uid != ::geteuid()) {
-                 co_return error_response(403, "Forbidden",
-                                          "taking the NAT network down is for root");
-               }
-               if (!ctx.nat) {
-                 co_return error_response(409, "Conflict",
-                                          "this qmd runs no NAT network (network.masquerade: "
-                                          "user)");
-               }
-               auto nat = ctx.nat;
-               auto done = co_await nat->down();
-               if (!done) {
-                 const bool in_use = done.error().find("in use by") != std::string::npos;
-                 co_return error_response(in_use ? 409 : 500, in_use ? "Conflict" : "Failed",
-                                          done.error());
-               }
-               co_return json_response(
-                   json::serialize(network_json(ctx.nat.get(), ctx.bridge_networks)));
-             });
+  router.add(
+      http::verb::post, "/v1/network/down", [&ctx](Request request) -> asio::awaitable<Response> {
+        if (request.peer.uid != 0 && request.peer.uid != ::geteuid()) {
+          co_return op_error_response(
+              op_error(OpError::Code::forbidden, "taking the NAT network down is for root"));
+        }
+        if (!ctx.nat) {
+          co_return op_error_response(op_error(OpError::Code::conflict,
+                                               "this qmd runs no NAT network (network.masquerade: "
+                                               "user)"));
+        }
+        auto nat = ctx.nat;
+        auto done = co_await nat->down();
+        if (!done) {
+          co_return down_refused(done.error());
+        }
+        co_return json_response(json::serialize(network_json(ctx.nat.get(), ctx.bridge_networks)));
+      });
   add_bridge_network_down_route(router, ctx);
 }
 
