@@ -54,4 +54,15 @@ asio::awaitable<void> forget_bridge_leases(DaemonContext& ctx, std::string vm) {
   }
 }
 
+std::vector<std::string> managed_bridge_names(const DaemonContext& ctx) {
+  std::vector<std::string> names;
+  if (ctx.nat) {
+    names.push_back(ctx.nat->settings().bridge);
+  }
+  for (const auto& [network, bridge] : ctx.config.managed_bridges) {
+    names.push_back(bridge.bridge);
+  }
+  return names;
+}
+
 }  // namespace qmd::daemon

@@ -21,6 +21,9 @@ asio::awaitable<BridgeAttach> attach_bridge_taps(DaemonContext& ctx, std::string
                                                  std::vector<cmdline::TapPlan> taps);
 // The guard of `tap` out of the bridge network that holds it; false when none does.
 asio::awaitable<bool> detach_bridge_tap(DaemonContext& ctx, std::string tap);
+// Every bridge qmd manages (the NAT network's and each it makes): no tap binding may open a
+// port of one.
+std::vector<std::string> managed_bridge_names(const DaemonContext& ctx);
 // The VM is deleted: its addresses on every bridge network are free again.
 asio::awaitable<void> forget_bridge_leases(DaemonContext& ctx, std::string vm);
 

@@ -10,6 +10,7 @@
 #include "daemon/host/bridge_port.hpp"
 #include "daemon/host/tap.hpp"
 #include "daemon/network/nat_network.hpp"
+#include "daemon/runtime/bridge_attach.hpp"
 #include "daemon/runtime/vm_hotplug_core.hpp"
 #include "devices/nic.hpp"
 
@@ -206,10 +207,7 @@ asio::awaitable<OpResult> Vm::attach_interface(InterfaceAttach request) {
 // A tap binding may not open qmd's own taps; masquerade joins the NAT network (its bridge).
 std::expected<std::string, OpError> Vm::hotplug_host_checks(const InterfaceAttach& r) const {
   if (r.binding == "tap") {
-    std::vector<std::string> managed;
-    if (ctx_.nat) {
-      managed.push_back(ctx_.nat->settings().bridge);
-    }
+    const std::vector<std::string> managed = managed_bridge_names(ctx_);
     if (auto allowed = check_tap_binding(r.name, r.tap_name, managed); !allowed) {
       return std::unexpected(bad_request(allowed.error()));
     }

@@ -20,10 +20,7 @@ std::optional<std::string> Vm::check_tap_bindings() const {
   if (!parsed) {
     return std::nullopt;  // the start reports it
   }
-  std::vector<std::string> managed;
-  if (ctx_.nat) {
-    managed.push_back(ctx_.nat->settings().bridge);
-  }
+  const std::vector<std::string> managed = managed_bridge_names(ctx_);
   for (const auto& iface : parsed->domain.devices.interfaces) {
     // Without a name the tap is this interface's own (bridge_tap_name of this VM).
     if (iface.binding != "tap" || !iface.tap_name ||
