@@ -23,7 +23,9 @@ Flags (each overrides /etc/qmd/qmd.yaml):
   --emulation         run guests under TCG instead of KVM (KubeVirt's useEmulation)
   --masquerade MODE   nat or user: what masquerade interfaces become (network.masquerade;
                       default nat as root, user otherwise; docs/networking.md)
-  --qemu-user USER    when root, run QEMU and swtpm as USER (default qmd-qemu)
+  --qemu-user USER    when root, give USER the claims and images qmd
+                      makes (default qmd-qemu); each VM's QEMU runs as a uid of its own
+                      (qemuUids); root runs every QEMU as root (test hosts only)
   --group GROUP       members of GROUP may use the API (besides root and qmd's own user)
   --log-level LEVEL   trace, debug, info (default), warn, error
   --print-seccomp     print the syscalls QEMU and swtpm are refused, and why

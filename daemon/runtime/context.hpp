@@ -10,6 +10,7 @@
 #include "daemon/config.hpp"
 #include "daemon/host/port_forward.hpp"
 #include "daemon/host/probe_cache.hpp"
+#include "daemon/host/uid_pool.hpp"
 #include "daemon/launch/launcher.hpp"
 #include "daemon/runtime/event_bus.hpp"
 #include "daemon/store/vm_store.hpp"
@@ -30,7 +31,9 @@ struct DaemonContext {
   policy::PresetCatalog presets;
   VmStore& store;
   EventBus& events;
-  std::optional<Credentials> qemu_user;  // set when qmd runs as root
+  // Set when qmd runs as root: the claims and images qmd makes in the storage
+  // roots are its. A VM's QEMU runs as the VM's own uid from qemu_uids (Vm::qemu_owner).
+  std::optional<Credentials> qemu_user;
   std::set<int> pinned_cpus;             // host CPUs given to dedicatedCpuPlacement vCPUs
   HeldPorts forwarded_ports;             // host ports of running VMs' interfaces[].ports
   // Set while the guests are shut down for the host (HostShutdown::run): no VM starts then,
@@ -40,6 +43,8 @@ struct DaemonContext {
   // The managed NAT network masquerade interfaces join (network.masquerade: nat); null when
   // masquerade is user-mode networking.
   std::shared_ptr<network::NatNetwork> nat{};
+  // A uid per VM (qemuUids); null when qmd is not root or qemuUser is root (QEMU runs as it).
+  std::shared_ptr<UidPool> qemu_uids{};
 };
 
 }  // namespace qmd::daemon

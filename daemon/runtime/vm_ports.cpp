@@ -102,7 +102,7 @@ asio::awaitable<std::optional<std::string>> Vm::start_passt(cmdline::SidecarComm
   LaunchSpec spec;
   spec.argv = sidecar.argv;
   spec.log_path = log;
-  spec.drop_to = ctx_.qemu_user;
+  spec.drop_to = qemu_owner();
   spec.seccomp = !sidecar.own_sandbox;
   auto launched = launch(spec);
   if (!launched) {
