@@ -208,6 +208,19 @@ show_field() {  # show_field NAME 'EXPR'  (through qmctl show -o json)
 }
 vm_state() { show_field "$1" 'd["state"]'; }
 vm_pid() { show_field "$1" 'd["pid"]'; }
+# A root qmd's VM runs as a uid of its own (qemuUids), kept in its record from its first start.
+vm_uid() { json_get 'd.get("qemuUid")' <"$T/state/vms/$1/record.json"; }
+qemu_owner() {  # the uid VM NAME's QEMU runs as: its own, else QEMU_USER's (root), else qmd's
+  local uid
+  uid=$(vm_uid "$1")
+  if [[ -n "$uid" ]]; then echo "$uid"; elif [[ $(id -u) -eq 0 ]]; then id -u "$QEMU_USER"; else id -u; fi
+}
+as_vm_uid() {  # as_vm_uid NAME COMMAND...: runs COMMAND as VM NAME's QEMU would (uid = gid)
+  local uid
+  uid=$(vm_uid "$1") && [[ -n "$uid" ]] || fail "VM $1 has no uid of its own"
+  shift
+  setpriv --reuid "$uid" --regid "$uid" --clear-groups "$@"
+}
 
 # wait_for SECONDS WHAT COMMAND...: polls COMMAND every 0.1 s until it succeeds.
 wait_for() {
