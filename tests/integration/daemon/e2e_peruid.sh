@@ -17,6 +17,7 @@ e2e_dir
 FIRST=$((1879048192 + 40000 + ($$ % 5000) * 4))
 printf 'qemuUids: {first: %s, count: 3}\n' "$FIRST" >"$T/qmd.yaml"
 QMD_ARGS=(--config "$T/qmd.yaml")
+QMD_UIDS=  # qemuUids from the file
 e2e_setup
 
 vm_spec() {  # vm_spec NAME: EFI with persistent VARS, a persistent TPM
@@ -71,7 +72,10 @@ stray() {
   setpriv --reuid "$1" --regid "$1" --clear-groups sleep 600 &
   STRAY=$!
   EXTRA_PIDS+=("$STRAY")
-  wait_for 10 "the stray process to run as $1" test "$(proc_status "$STRAY" Uid 2>/dev/null | cut -f1)" = "$1"
+  wait_for 10 "the stray process to run as $1" runs_sleep_as "$STRAY" "$1"
+}
+runs_sleep_as() {  # setpriv has changed uid and become sleep
+  [[ "$(proc_status "$1" Uid 2>/dev/null | cut -f1)" == "$2" && "$(cat "/proc/$1/comm")" == sleep ]]
 }
 end_stray() {
   kill "$STRAY"

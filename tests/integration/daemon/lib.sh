@@ -131,6 +131,11 @@ e2e_setup() {
 QMD_ARGS=()  # extra qmd flags a test sets before e2e_setup (e.g. --config)
 EXIT_HOOKS=()  # commands the EXIT trap runs after the processes are gone (a test's bridge, ...)
 QEMU_USER=nobody  # when root; a test that needs /dev/net/tun (0600 on these hosts) uses root
+# A root qmd's VM uids (--qemu-uids FIRST:COUNT): a range of this test's own, past the default
+# range's first 65536 and keyed by the test's pid, so parallel tests' qmds never share a uid
+# (on one real host one qmd owns the range). qmd_uids K: the K-th qmd of the test (B is 1).
+qmd_uids() { echo "$((1879048192 + 65536 + ($$ * 2 + ${1:-0}) * 64)):64"; }
+QMD_UIDS=$(qmd_uids 0)  # empty: the config's qemuUids (a test that sets its own)
 QMD_AS=           # root only: run qmd itself as this user (a developer's unprivileged qmd)
 QMD_MASQUERADE=   # nat: qmd runs the managed NAT network (only inside a test's own netns)
 QMD_WRAP=()       # a command qmd runs under (e.g. ip netns exec NS: qmd in a test's netns)
@@ -144,6 +149,7 @@ start_qmd() {
     wrap=(setpriv --reuid "$QMD_AS" --regid "$(id -g "$QMD_AS")" --clear-groups env "HOME=$T")
   elif [[ $(id -u) -eq 0 ]]; then
     args+=(--qemu-user "$QEMU_USER")
+    [[ -z "$QMD_UIDS" ]] || args+=(--qemu-uids "$QMD_UIDS")
   fi
   # masquerade stays user-mode networking unless a test asks for the NAT network (which it
   # runs in its own network namespace): no test touches the host's network.
