@@ -213,10 +213,14 @@ asio::awaitable<OpResult> Vm::start_locked(const IncomingStart* incoming) {
   if (auto allowed = startable(); !allowed) {
     co_return allowed;
   }
-  if (auto claimed = co_await claim_qemu_uid(); !claimed) {
-    record_.last_error = claimed.error().message;
-    save_record();
-    co_return claimed;
+  // An arrival has its uid from Registry::incoming (perhaps the source QEMU's).
+  if (incoming == nullptr) {
+    auto claimed = co_await claim_qemu_uid();
+    if (!claimed) {
+      record_.last_error = claimed.error().message;
+      save_record();
+      co_return claimed;
+    }
   }
   // Before the render: a claim made now is a disk of this start. Not for an incoming
   // migration: its disks hold the source's data, and an empty claim made here would not.
