@@ -556,6 +556,11 @@ asio::awaitable<OpResult> Vm::retire(bool force) {
     }
   }
   retired_ = true;
+  // Its QEMU is gone: the uid is free now, not when the last holder of this object lets go
+  // (an arrival of the same VM, replacing this record, may run as that uid again).
+  if (ctx_.qemu_uids && record_.qemu_uid) {
+    ctx_.qemu_uids->release(*std::exchange(record_.qemu_uid, std::nullopt));
+  }
   co_return OpResult{};
 }
 
