@@ -272,6 +272,27 @@ std::optional<std::chrono::milliseconds> read_duration(MapReader& map, std::stri
   return value;
 }
 
+// qemuUids: {first: 1879048192, count: 65536}; the clash with the host's users is checked
+// by qmd at start (uid_clash.hpp), where /etc is the host's.
+void read_qemu_uids(MapReader& top, Config& out) {
+  top.read_map("qemuUids", [&out](MapReader& map) {
+    std::optional<std::uint32_t> first;
+    std::optional<std::uint32_t> count;
+    map.read("first", first);
+    map.read("count", count);
+    out.qemu_uids.first = first.value_or(out.qemu_uids.first);
+    out.qemu_uids.count = count.value_or(out.qemu_uids.count);
+    if (out.qemu_uids.count == 0) {
+      map.error_at("count", "must be 1 or more (one uid per VM)");
+    } else if (out.qemu_uids.end() > (std::uint64_t{1} << 31)) {
+      map.error_at(count ? "count" : "first",
+                   fmt::format("{} + {} reaches past 2147483647: uids from 2147483648 on read "
+                               "as negative numbers to many tools",
+                               out.qemu_uids.first, out.qemu_uids.count));
+    }
+  });
+}
+
 // hostShutdown: {action: shutdown|suspend|none, timeout: 300s}
 void read_host_shutdown(MapReader& top, Config& out) {
   top.read_map("hostShutdown", [&out](MapReader& map) {
@@ -421,6 +442,7 @@ void read_config(MapReader& top, Config& out) {
   std::optional<std::string> text;
   top.read("qemuUser", text);
   out.qemu_user = text.value_or(out.qemu_user);
+  read_qemu_uids(top, out);
   text.reset();
   top.read("group", text);
   out.group = text.value_or(out.group);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "daemon/host/port_range.hpp"
+#include "daemon/host/uid_range.hpp"
 #include "policy/spec_error.hpp"
 #include "policy/validate.hpp"
 
@@ -86,7 +87,11 @@ struct Config {
   // The daemon's own settings (qmctl ignores them).
   std::string socket;                  // API socket; empty: <runDir>/qmd.sock
   std::string log_dir;                 // qmd's log files; empty: journald/stderr only
-  std::string qemu_user = "qmd-qemu";  // QEMU and swtpm run as this user when qmd is root
+  // A root qmd runs each VM's QEMU and sidecars as a uid of its own from qemu_uids; qemu_user
+  // owns the claims and images qmd makes in the storage roots. qemu_user root
+  // keeps every QEMU root's (a test host whose /dev/net/tun is root's alone).
+  std::string qemu_user = "qmd-qemu";
+  UidRange qemu_uids;
   std::string group;                   // who may use the API besides root; empty: nobody else
   // Incoming migrations from other hosts: QEMU listens on migration.address (which sources
   // must reach) at a port from migration.ports. Empty: only same-host migrations (unix).

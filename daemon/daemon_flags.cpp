@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
 #include <string_view>
 
 namespace qmd::daemon {
@@ -23,7 +24,10 @@ Flags (each overrides /etc/qmd/qmd.yaml):
   --emulation         run guests under TCG instead of KVM (KubeVirt's useEmulation)
   --masquerade MODE   nat or user: what masquerade interfaces become (network.masquerade;
                       default nat as root, user otherwise; docs/networking.md)
-  --qemu-user USER    when root, run QEMU and swtpm as USER (default qmd-qemu)
+  --qemu-user USER    when root, give USER the claims and images qmd
+                      makes (default qmd-qemu); each VM's QEMU runs as a uid of its own
+                      (qemuUids); root runs every QEMU as root (test hosts only)
+  --qemu-uids F:C     as root: the C uids from F that VMs get theirs from (qemuUids)
   --group GROUP       members of GROUP may use the API (besides root and qmd's own user)
   --log-level LEVEL   trace, debug, info (default), warn, error
   --print-seccomp     print the syscalls QEMU and swtpm are refused, and why
@@ -56,6 +60,8 @@ std::expected<DaemonFlags, std::string> parse_daemon_flags(int argc, char** argv
       ok = value(flags.storage_roots.emplace_back());
     } else if (arg == "--qemu-user") {
       ok = value(flags.qemu_user);
+    } else if (arg == "--qemu-uids") {
+      ok = value(flags.qemu_uids);
     } else if (arg == "--group") {
       ok = value(flags.group);
     } else if (arg == "--log-level") {
@@ -84,6 +90,27 @@ std::expected<DaemonFlags, std::string> parse_daemon_flags(int argc, char** argv
   return flags;
 }
 
+namespace {
+
+// --qemu-uids FIRST:COUNT; whether the range clashes is qmd's check at start.
+std::expected<UidRange, std::string> parse_uid_range(const std::string& text) {
+  const auto number = [](std::string_view part, std::uint32_t& out) {
+    const auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), out);
+    return ec == std::errc{} && end == part.data() + part.size();
+  };
+  const auto colon = text.find(':');
+  std::uint32_t first = 0;
+  std::uint32_t count = 0;
+  if (colon == std::string::npos || !number(std::string_view(text).substr(0, colon), first) ||
+      !number(std::string_view(text).substr(colon + 1), count)) {
+    return std::unexpected(
+        fmt::format("--qemu-uids \"{}\": use FIRST:COUNT (e.g. 1879048192:65536)", text));
+  }
+  return UidRange{first, count};
+}
+
+}  // namespace
+
 std::expected<Config, std::string> daemon_config(const DaemonFlags& flags) {
   auto config = load_config(flags.config_path);
   if (!config) {
@@ -100,6 +127,13 @@ std::expected<Config, std::string> daemon_config(const DaemonFlags& flags) {
   if (!flags.log_dir.empty()) config->log_dir = flags.log_dir;
   if (!flags.qemu_user.empty()) config->qemu_user = flags.qemu_user;
   if (!flags.group.empty()) config->group = flags.group;
+  if (!flags.qemu_uids.empty()) {
+    auto range = parse_uid_range(flags.qemu_uids);
+    if (!range) {
+      return std::unexpected(range.error());
+    }
+    config->qemu_uids = *range;
+  }
   if (flags.emulation) config->use_emulation = true;
   if (flags.masquerade == "nat") config->network.masquerade = NetworkConfig::Masquerade::nat;
   if (flags.masquerade == "user") config->network.masquerade = NetworkConfig::Masquerade::user;

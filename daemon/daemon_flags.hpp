@@ -12,6 +12,7 @@ struct DaemonFlags {
   std::string config_path = std::string(kDefaultConfigPath);
   std::string socket, state_dir, run_dir, log_dir, qemu_user, group, log_level = "info";
   std::string masquerade;  // --masquerade nat|user; empty: the config's network.masquerade
+  std::string qemu_uids;   // --qemu-uids FIRST:COUNT; empty: the config's qemuUids
   std::vector<std::string> storage_roots;  // --storage-root, repeated
   bool emulation = false;
   bool help = false;

@@ -30,6 +30,7 @@
 #include "daemon/api/routes.hpp"
 #include "daemon/api/routes_host_shutdown.hpp"
 #include "daemon/daemon_flags.hpp"
+#include "daemon/host/uid_clash.hpp"
 #include "daemon/network/nat_network.hpp"
 #include "daemon/network/network_settings.hpp"
 #include "daemon/runtime/autostart.hpp"
@@ -138,6 +139,19 @@ std::expected<void, std::string> prepare_storage_roots(const Config& config) {
   return {};
 }
 
+// A uid per VM for a root qmd (qemuUids), unless QEMU is to run as root itself: refused
+// when the range clashes with the host's users, groups or subordinate ids.
+std::expected<std::shared_ptr<UidPool>, std::string> qemu_uid_pool(
+    const Config& config, const std::optional<Credentials>& qemu_user) {
+  if (!qemu_user || qemu_user->uid == 0) {
+    return nullptr;
+  }
+  if (auto clash = uid_range_refusal(config.qemu_uids, read_host_ids())) {
+    return std::unexpected(*clash);
+  }
+  return std::make_shared<UidPool>(config.qemu_uids, device_groups());
+}
+
 int fail(const std::string& message) {
   spdlog::error("{}", message);
   return 1;
@@ -183,6 +197,14 @@ int main(int argc, char** argv) {
                               user.error()));
     }
     qemu_user = *user;
+  }
+  auto uid_pool = qemu_uid_pool(*config, qemu_user);
+  if (!uid_pool) {
+    return fail(uid_pool.error());
+  }
+  if (qemu_user && qemu_user->uid == 0) {
+    spdlog::warn("qemuUser is root: every VM's QEMU runs as root, and no VM has a uid of its "
+                 "own; a guest that takes over its QEMU owns the host");
   }
   std::optional<gid_t> api_group;
   if (!config->group.empty()) {
@@ -237,6 +259,7 @@ int main(int argc, char** argv) {
   DaemonContext ctx{loop.get_executor(), blocking, *config, std::move(start_caps.caps), *presets,
                     *store, events, qemu_user, {}, {}};
   ctx.probe = std::move(start_caps.status);
+  ctx.qemu_uids = std::move(*uid_pool);
   ctx.nat = qmd::daemon::network::nat_network_for(
       *config, loop.get_executor(), blocking,
       [](const std::string& notice) { spdlog::warn("{}", notice); });

@@ -114,7 +114,7 @@ if [[ "${QMD_DEMO_KVM:-0}" == 1 ]]; then
 else
   echo "accelerator: TCG emulation, which runs anywhere (QMD_DEMO_KVM=1 uses KVM)"
 fi
-[[ -z "$qemu_user" ]] || echo "QEMU runs as: $qemu_user"
+[[ -z "$qemu_user" ]] || echo "QEMU runs as a uid of each VM's own (qemuUids); images qmd makes are $qemu_user's"
 echo "+ qmd ${qmd_flags[*]}"
 qmd_start
 qmd_wait_api 60 || die "$qmd_error"

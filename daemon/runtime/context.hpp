@@ -11,6 +11,7 @@
 #include "daemon/config.hpp"
 #include "daemon/host/port_forward.hpp"
 #include "daemon/host/probe_cache.hpp"
+#include "daemon/host/uid_pool.hpp"
 #include "daemon/launch/launcher.hpp"
 #include "daemon/runtime/event_bus.hpp"
 #include "daemon/store/vm_store.hpp"
@@ -31,7 +32,9 @@ struct DaemonContext {
   policy::PresetCatalog presets;
   VmStore& store;
   EventBus& events;
-  std::optional<Credentials> qemu_user;  // set when qmd runs as root
+  // Set when qmd runs as root: the claims and images qmd makes in the storage
+  // roots are its. A VM's QEMU runs as the VM's own uid from qemu_uids (Vm::qemu_owner).
+  std::optional<Credentials> qemu_user;
   std::set<int> pinned_cpus;             // host CPUs given to dedicatedCpuPlacement vCPUs
   HeldPorts forwarded_ports;             // host ports of running VMs' interfaces[].ports
   // Set while the guests are shut down for the host (HostShutdown::run): no VM starts then,
@@ -44,6 +47,8 @@ struct DaemonContext {
   // The bridges qmd makes for multus networks (qmd.yaml's bridges: NAME: {bridge: ...}), by
   // network name; each a managed network of its own (network/bridge_networks.hpp).
   std::map<std::string, std::shared_ptr<network::NatNetwork>> bridge_networks{};
+  // A uid per VM (qemuUids); null when qmd is not root or qemuUser is root (QEMU runs as it).
+  std::shared_ptr<UidPool> qemu_uids{};
 };
 
 }  // namespace qmd::daemon

@@ -26,11 +26,13 @@ bool incoming_over_unix(const Registry::IncomingRequest& request) {
   return migration::stream_over_unix(request.transport, request.boot_id, boot_id());
 }
 
-std::optional<std::pair<uid_t, gid_t>> qemu_owner(const DaemonContext& ctx) {
-  if (!ctx.qemu_user) {
+// The arriving VM's own QEMU uid (claimed before its start is planned).
+std::optional<std::pair<uid_t, gid_t>> qemu_owner(const Vm& vm) {
+  const auto qemu = vm.qemu_owner();
+  if (!qemu) {
     return std::nullopt;
   }
-  return std::pair{ctx.qemu_user->uid, ctx.qemu_user->gid};
+  return std::pair{qemu->uid, qemu->gid};
 }
 
 }  // namespace
@@ -161,7 +163,7 @@ std::expected<Vm::IncomingStart, OpError> Registry::arrival_start(IncomingReques
     start.nbd_address = std::move(*nbd);
   }
   start.tls = migrate_tls::for_uri(ctx_.config, vm.paths().run_dir, start.uri,
-                                   migrate_tls::Endpoint::server, qemu_owner(ctx_));
+                                   migrate_tls::Endpoint::server, qemu_owner(vm));
   return start;
 }
 
@@ -184,6 +186,11 @@ asio::awaitable<std::expected<migration::IncomingReady, OpError>> Registry::inco
     co_return std::unexpected(stored.error());
   }
   vms_.emplace(name, vm);
+  // Its own uid on this host, before the TLS files and the images are made for it.
+  if (auto claimed = co_await vm->claim_qemu_uid(); !claimed) {
+    discard(name, vm.get());
+    co_return std::unexpected(claimed.error());
+  }
   ctx_.events.publish(Event{std::chrono::system_clock::now(), name, "MigrationIncoming",
                             "stopped",
                             fmt::format("arriving from {}", request.source.empty()

@@ -101,6 +101,9 @@ boost::json::object VmRecord::to_json() const {
   if (!owned_claims.empty()) {
     out["ownedClaims"] = json::array(owned_claims.begin(), owned_claims.end());
   }
+  if (qemu_uid) {
+    out["qemuUid"] = std::int64_t{*qemu_uid};
+  }
   return out;
 }
 
@@ -139,6 +142,11 @@ VmRecord VmRecord::from_json(const std::string& text) {
   const auto* paused = object.if_contains("savedPaused");
   record.saved_paused = paused != nullptr && paused->is_bool() && paused->as_bool();
   record.forwards = forwards_from_json(object.if_contains("forwards"));
+  const auto* uid = object.if_contains("qemuUid");
+  if (uid != nullptr && uid->is_int64() && uid->as_int64() > 0 &&
+      uid->as_int64() < (std::int64_t{1} << 31)) {
+    record.qemu_uid = static_cast<uid_t>(uid->as_int64());
+  }
   return record;
 }
 
@@ -181,9 +189,19 @@ Vm::Vm(DaemonContext& ctx, std::string name, std::string spec_text, VmRecord rec
       saved_record_(json::serialize(record_.to_json())),  // it comes from the store
       state_(record_.migrated_to.empty() ? VmState::stopped : VmState::migrated),
       lock_(ctx.executor),
-      console_(std::make_shared<ConsoleLog>(ctx.executor)) {}
+      console_(std::make_shared<ConsoleLog>(ctx.executor)) {
+  if (ctx_.qemu_uids && record_.qemu_uid) {
+    ctx_.qemu_uids->hold(*record_.qemu_uid);
+  }
+}
 
-Vm::~Vm() = default;
+// The last holder of a deleted (or discarded) VM lets its uid go; the pool hands it out
+// again only when no process runs with it.
+Vm::~Vm() {
+  if (ctx_.qemu_uids && record_.qemu_uid) {
+    ctx_.qemu_uids->release(*record_.qemu_uid);
+  }
+}
 
 namespace {
 
@@ -545,6 +563,11 @@ asio::awaitable<OpResult> Vm::retire(bool force) {
     }
   }
   retired_ = true;
+  // Its QEMU is gone: the uid is free now, not when the last holder of this object lets go
+  // (an arrival of the same VM, replacing this record, may run as that uid again).
+  if (ctx_.qemu_uids && record_.qemu_uid) {
+    ctx_.qemu_uids->release(*std::exchange(record_.qemu_uid, std::nullopt));
+  }
   co_return OpResult{};
 }
 

@@ -72,6 +72,9 @@ struct VmRecord {
   std::vector<policy::PortForward> forwards;
   // Claims qmd made for this VM's dataVolumeTemplates: deleted with the VM, never otherwise.
   std::vector<std::string> owned_claims;
+  // The uid (and gid) of qemuUids this VM's QEMU and sidecars run as: taken at its first
+  // start (or arrival), kept until it is deleted (vm_uid.cpp).
+  std::optional<uid_t> qemu_uid;
   boost::json::object to_json() const;
   static VmRecord from_json(const std::string& text);
 };
@@ -104,6 +107,12 @@ class Vm : public std::enable_shared_from_this<Vm> {
   // The stored definition, parsed (cached): which claims and images it names.
   std::expected<policy::VmSpec, OpError> definition() const { return spec(); }
   cmdline::VmPaths paths() const;
+  // Who this VM's QEMU, swtpm, passt and files run as and belong to: its own uid when qmd is
+  // root (vm_uid.cpp), else qmd's QEMU user (root only) or nobody to drop to.
+  std::optional<Credentials> qemu_owner() const;
+  // Gives the VM its uid when it has none (or one outside qemuUids now); refuses when a
+  // process still runs with it. Under the VM's lock, or before anyone else knows the VM.
+  asio::awaitable<OpResult> claim_qemu_uid();
   // interfaces[].ports of the running VM with the host port each uses; empty when stopped.
   std::vector<policy::PortForward> port_forwards() const;
   std::string log_path() const;  // QEMU's stdout/stderr

@@ -167,9 +167,9 @@ asio::awaitable<OpResult> Vm::attach_interface(InterfaceAttach request) {
     std::weak_ptr<Run> weak_run = scope->run;
     plan.prepare_host = [this, weak_run, tap_name = params.tap_name, bridge, nat]() -> OpResult {
       TapSpec tap{tap_name, bridge, false, std::nullopt, std::nullopt};
-      if (ctx_.qemu_user) {
-        tap.owner = ctx_.qemu_user->uid;
-        tap.group = ctx_.qemu_user->gid;
+      if (const auto qemu = qemu_owner()) {
+        tap.owner = qemu->uid;
+        tap.group = qemu->gid;
       }
       if (auto made = create_tap(tap); !made) {
         return std::unexpected(op_error(OpError::Code::failed, made.error()));

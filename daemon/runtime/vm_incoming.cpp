@@ -130,8 +130,8 @@ asio::awaitable<OpResult> Vm::start_incoming(IncomingStart request) {
   discard_ = request.discard;
   if (!request.copy_disks.empty()) {
     std::optional<std::pair<uid_t, gid_t>> owner;
-    if (ctx_.qemu_user) {
-      owner.emplace(ctx_.qemu_user->uid, ctx_.qemu_user->gid);
+    if (const auto qemu = qemu_owner()) {
+      owner.emplace(qemu->uid, qemu->gid);
     }
     auto make = [disks = request.copy_disks, roots = storage_roots(ctx_.config), owner] {
       return storage::create_images(disks, roots, owner);

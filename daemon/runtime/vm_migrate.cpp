@@ -199,12 +199,12 @@ asio::awaitable<std::expected<std::shared_ptr<Operation>, OpError>> Vm::migrate(
   }
   target.uri = answer->uri;
   target.destination = destination;
-  std::optional<std::pair<uid_t, gid_t>> qemu_owner;
-  if (ctx_.qemu_user) {
-    qemu_owner.emplace(ctx_.qemu_user->uid, ctx_.qemu_user->gid);
+  std::optional<std::pair<uid_t, gid_t>> tls_owner;
+  if (const auto qemu = qemu_owner()) {
+    tls_owner.emplace(qemu->uid, qemu->gid);
   }
   target.tls = migrate_tls::for_uri(ctx_.config, paths().run_dir, target.uri,
-                                    migrate_tls::Endpoint::client, qemu_owner);
+                                    migrate_tls::Endpoint::client, tls_owner);
   if (answer->nbd) {
     target.nbd = *answer->nbd;
   }

@@ -125,7 +125,7 @@ asio::awaitable<std::optional<std::string>> Vm::start_passt(cmdline::SidecarComm
   LaunchSpec spec;
   spec.argv = sidecar.argv;
   spec.log_path = log;
-  spec.drop_to = ctx_.qemu_user;
+  spec.drop_to = qemu_owner();
   spec.seccomp = !sidecar.own_sandbox;
   auto launched = launch(spec);
   if (!launched) {
@@ -149,11 +149,12 @@ asio::awaitable<std::optional<std::string>> Vm::start_passt(cmdline::SidecarComm
 }
 
 // A restarted qmd finds each passt by its pid file in the run dir (its command line names
-// that dir, its exe is the passt binary, it runs as the QEMU user), and the host ports the
+// that dir, its exe is the passt binary, it runs as this VM's QEMU uid), and the host ports the
 // run holds in the record.
 void Vm::adopt_passt(Run& run) {
   const std::string dir = paths().run_dir;
-  const uid_t uid = ctx_.qemu_user ? ctx_.qemu_user->uid : ::geteuid();
+  const auto owner = qemu_owner();
+  const uid_t uid = owner ? owner->uid : ::geteuid();
   std::string binary = "/usr/bin/passt";  // cmdline::DeviceFacts::passt
   if (auto rendered = render()) {
     for (const auto& sidecar : rendered->sidecars) {

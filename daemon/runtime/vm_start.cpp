@@ -59,17 +59,25 @@ std::string ctrl_socket_of(const cmdline::SidecarCommand& sidecar) {
   return {};
 }
 
-// `give` hands the directory to the QEMU user (the run dir, where QEMU makes its sockets);
-// otherwise it stays qmd's and a QEMU user may only pass through it (the state dir holds
+// `give` hands the directory to the VM's QEMU uid (the run dir, where QEMU makes its
+// sockets); otherwise it stays qmd's and QEMU may only pass through it (the state dir holds
 // qmd's own files; only the files in it that QEMU writes are QEMU's). Never through a link.
-std::optional<std::string> make_dir(const std::string& path, const DaemonContext& ctx,
-                                    bool give) {
+// A run dir another uid owns (the VM had another uid before) is made afresh: nothing that
+// uid left there stays readable to this one.
+std::optional<std::string> make_dir(const std::string& path,
+                                    const std::optional<Credentials>& qemu, bool give) {
   PathOwner owner = self_owner();
   mode_t mode = 0750;
-  if (ctx.qemu_user) {
+  if (qemu) {
     mode = give ? 0750 : 0711;
     if (give) {
-      owner = PathOwner{ctx.qemu_user->uid, ctx.qemu_user->gid};
+      owner = PathOwner{qemu->uid, qemu->gid};
+    }
+  }
+  struct stat st {};
+  if (give && ::lstat(path.c_str(), &st) == 0 && st.st_uid != owner.uid) {
+    if (auto removed = remove_tree(path); !removed) {
+      return removed.error();
     }
   }
   if (auto made = make_dir_path(path, mode, owner); !made) {
@@ -165,14 +173,13 @@ void begin_log(const std::string& path, const std::string& header) {
   }
 }
 
-LaunchSpec launch_spec(const DaemonContext& ctx, std::vector<std::string> argv,
-                       std::string log, bool drop) {
+
+LaunchSpec launch_spec(std::optional<Credentials> qemu, std::vector<std::string> argv,
+                       std::string log) {
   LaunchSpec spec;
   spec.argv = std::move(argv);
   spec.log_path = std::move(log);
-  if (drop) {
-    spec.drop_to = ctx.qemu_user;
-  }
+  spec.drop_to = std::move(qemu);
   return spec;
 }
 
@@ -234,6 +241,15 @@ asio::awaitable<OpResult> Vm::start_locked(const IncomingStart* incoming) {
     co_return allowed;
   }
   const StartClock clock(name_);
+  // An arrival has its uid from Registry::incoming (perhaps the source QEMU's).
+  if (incoming == nullptr) {
+    auto claimed = co_await claim_qemu_uid();
+    if (!claimed) {
+      record_.last_error = claimed.error().message;
+      save_record();
+      co_return claimed;
+    }
+  }
   // Before the render: a claim made now is a disk of this start. Not for an incoming
   // migration: its disks hold the source's data, and an empty claim made here would not.
   if (incoming == nullptr) {
@@ -307,17 +323,18 @@ asio::awaitable<OpResult> Vm::start_locked(const IncomingStart* incoming) {
         op_error(locked ? OpError::Code::conflict : OpError::Code::failed, std::move(text)));
   };
 
-  if (auto bad = make_dir(where.run_dir, ctx_, true)) {
+  const std::optional<Credentials> qemu = qemu_owner();
+  if (auto bad = make_dir(where.run_dir, qemu, true)) {
     co_return co_await fail("prepare", *bad);
   }
-  if (auto bad = make_dir(where.state_dir, ctx_, false)) {
+  if (auto bad = make_dir(where.state_dir, qemu, false)) {
     co_return co_await fail("prepare", *bad);
   }
   co_await teardown(*run);  // stale sockets from a crash would confuse the waits below
   hold_forwards(*run, std::move(*forwards));
   std::optional<trial::FileOwner> owner;
-  if (ctx_.qemu_user) {
-    owner = trial::FileOwner{ctx_.qemu_user->uid, ctx_.qemu_user->gid};
+  if (qemu) {
+    owner = trial::FileOwner{qemu->uid, qemu->gid};
   }
   SeedBuild seeds;
   seeds.secrets_dir = secrets_dir(ctx_.config);
@@ -453,9 +470,9 @@ std::optional<std::string> Vm::prepare_host(const cmdline::RenderResult& rendere
     }
     TapSpec tap{plan.name, plan.nat ? ctx_.config.network.nat.bridge : bridge->second,
                 plan.multiqueue, std::nullopt, std::nullopt};
-    if (ctx_.qemu_user) {
-      tap.owner = ctx_.qemu_user->uid;
-      tap.group = ctx_.qemu_user->gid;
+    if (const auto qemu = qemu_owner()) {
+      tap.owner = qemu->uid;
+      tap.group = qemu->gid;
     }
     if (auto made = create_tap(tap); !made) {
       return made.error();
@@ -518,21 +535,20 @@ asio::awaitable<std::optional<std::string>> Vm::start_swtpm(
       }
       continue;
     }
-    if (ctx_.qemu_user) {
-      chown_tree(where.tpm_state_dir(true), *ctx_.qemu_user);
-      chown_tree(where.tpm_state_dir(false), *ctx_.qemu_user);
-    }
-    if (ctx_.qemu_user) {
-      // swtpm opens its --log file (this same file) itself, after dropping to the QEMU user;
+    const std::optional<Credentials> qemu = qemu_owner();
+    if (qemu) {
+      chown_tree(where.tpm_state_dir(true), *qemu);
+      chown_tree(where.tpm_state_dir(false), *qemu);
+      // swtpm opens its --log file (this same file) itself, after dropping to the QEMU uid;
       // left to the launcher it is root's 0640, and swtpm exits 1 without a word.
       const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
                             0640);
       if (fd >= 0) {
-        (void)::fchown(fd, ctx_.qemu_user->uid, ctx_.qemu_user->gid);
+        (void)::fchown(fd, qemu->uid, qemu->gid);
         ::close(fd);
       }
     }
-    auto launched = launch(launch_spec(ctx_, sidecar.argv, log, true));
+    auto launched = launch(launch_spec(qemu, sidecar.argv, log));
     if (!launched) {
       co_return fmt::format("{}: {}", sidecar.name, launched.error());
     }
@@ -600,7 +616,7 @@ asio::awaitable<std::optional<std::string>> Vm::start_qemu(
   std::vector<std::string> argv{rendered.binary};
   argv.insert(argv.end(), args->begin(), args->end());
   const std::string log = log_path();
-  LaunchSpec spec = launch_spec(ctx_, std::move(argv), log, true);
+  LaunchSpec spec = launch_spec(qemu_owner(), std::move(argv), log);
   spec.env = rendered.env;
   for (const auto& fd : disks->fds) {
     spec.keep_fds.push_back(fd.get());

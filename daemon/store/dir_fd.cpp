@@ -202,6 +202,13 @@ std::expected<bool, std::string> copy_if_missing_at(int dir, const std::string& 
   struct stat st {};
   if (::fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
     if (S_ISREG(st.st_mode) && st.st_nlink == 1) {
+      // Kept, and handed to `owner` (a VM whose QEMU uid changed): through a descriptor.
+      if (st.st_uid != owner.uid || st.st_gid != owner.gid) {
+        UniqueFd kept(::openat(dir, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+        if (!kept || ::fchown(kept.get(), owner.uid, owner.gid) != 0) {
+          return std::unexpected(errno_text("hand " + shown + " to its owner"));
+        }
+      }
       return false;
     }
     if (S_ISDIR(st.st_mode) || ::unlinkat(dir, name.c_str(), 0) != 0) {

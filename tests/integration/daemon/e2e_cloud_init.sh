@@ -64,7 +64,7 @@ scenario_config_drive() {
     "$(cat "$T/state/secrets/cd-user/userdata")" ]] || fail "user_data is not the secret's"
   [[ "$(isoinfo -R -i "$iso" -x /openstack/latest/network_data.json)" == '{"links": []}' ]] ||
     fail "network_data.json"
-  [[ "$(stat -c %U:%a "$iso")" == "$QEMU_USER:600" ]] || fail "seed owner/mode $(stat -c %U:%a "$iso")"
+  [[ "$(stat -c %u:%a "$iso")" == "$(qemu_owner cd1):600" ]] || fail "seed owner/mode $(stat -c %u:%a "$iso")"
   qm kill cd1 >/dev/null || fail "kill cd1"
   log "PASS a ConfigDrive seed from a secret: config-2, the VM's uuid, the QEMU user's"
 }
@@ -180,8 +180,8 @@ YAML
   # Ignition's config through fw_cfg, as the guest's qemu_fw_cfg driver shows it.
   [[ "$(qm exec ci1 -- /bin/cat /sys/firmware/qemu_fw_cfg/by_name/opt/com.coreos/config/raw)" == \
     "$IGNITION" ]] || fail "the guest's fw_cfg opt/com.coreos/config is not the annotation"
-  [[ "$(stat -c %U:%a "$T/run/vms/ci1/ignition.json")" == "$QEMU_USER:600" ]] ||
-    fail "ignition.json owner/mode $(stat -c %U:%a "$T/run/vms/ci1/ignition.json")"
+  [[ "$(stat -c %u:%a "$T/run/vms/ci1/ignition.json")" == "$(qemu_owner ci1):600" ]] ||
+    fail "ignition.json owner/mode $(stat -c %u:%a "$T/run/vms/ci1/ignition.json")"
   log "PASS the kubevirt.io/ignitiondata annotation reaches the guest through fw_cfg"
   # qmd runs at debug verbosity here: SeaBIOS's debug port goes to the firmware log.
   grep_q '^SeaBIOS (version' "$T/run/vms/ci1/firmware.log" ||

@@ -30,10 +30,11 @@ log "QEMU $pid: seccomp, no_new_privs, user"
 [[ "$(proc_status "$pid" Seccomp)" == 2 ]] || fail "QEMU Seccomp is not 2 (filter mode)"
 [[ "$(proc_status "$pid" NoNewPrivs)" == 1 ]] || fail "QEMU NoNewPrivs is not 1"
 if [[ $(id -u) -eq 0 ]]; then
-  nobody=$(id -u nobody)
-  uids=$(proc_status "$pid" Uid)
-  [[ "$uids" == "$nobody"$'\t'"$nobody"$'\t'"$nobody"$'\t'"$nobody" ]] ||
-    fail "QEMU runs with Uid '$uids', not nobody ($nobody) in all four"
+  own=$(vm_uid "$vm")  # a uid of the VM's own (qemuUids), the gid the same number
+  [[ -n "$own" && "$own" != "$(id -u nobody)" ]] || fail "the VM has no uid of its own: '$own'"
+  uids=$(proc_status "$pid" Uid) gids=$(proc_status "$pid" Gid)
+  [[ "$uids" == "$own"$'\t'"$own"$'\t'"$own"$'\t'"$own" && "$gids" == "$uids" ]] ||
+    fail "QEMU runs with Uid '$uids', Gid '$gids', not the VM's own $own in all four"
 fi
 
 log "agent"

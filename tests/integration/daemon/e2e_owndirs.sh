@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# qmd's own directories against a compromised QEMU: as the QEMU user (nobody), plant links in
-# the VM's run dir (which that user owns) and in the TPM state dir (its own too), pointing at
+# qmd's own directories against a compromised QEMU: as the VM's own QEMU uid, plant links in
+# the VM's run dir (which that uid owns) and in the TPM state dir (its own too), pointing at
 # root-owned files and directories made here; then start, kill (the guest's shutdown adds
 # nothing here), start again and delete the VMs through qmd. The root files keep owner, mode
 # and content; the per-VM state dir stays root's (0711) with only the VARS copy and the TPM
-# state the QEMU user's; teardown leaves only the
+# state the VM's uid's; teardown leaves only the
 # logs in the run dir. One VM keeps its VARS and TPM state (state dir), one has them per run
-# (run dir). Needs root (setpriv to the QEMU user).
+# (run dir). Needs root (setpriv to the VM's uid).
 source "$(dirname "$0")/lib.sh"
 if [[ $(id -u) -ne 0 ]]; then
   echo "SKIP: needs root (the QEMU user is another user)"
@@ -14,7 +14,6 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 e2e_setup
 
-as_qemu() { setpriv --reuid "$QEMU_USER" --regid "$(id -g "$QEMU_USER")" --clear-groups "$@"; }
 
 # Root's files the attack aims at: a file, a directory with a file in it.
 V=$T/victim
@@ -73,22 +72,23 @@ plant_run_dir() {
   local dir=$T/run/vms/$1 name
   for name in qemu.pid swtpm.pid swtpm.log swtpm-setup.log prepare.log OVMF_VARS.fd \
     empty-x.img planted; do
-    as_qemu rm -f "$dir/$name"
-    as_qemu ln -s "$V/file" "$dir/$name" || fail "plant $dir/$name as $QEMU_USER"
+    as_vm_uid "$1" rm -f "$dir/$name"
+    as_vm_uid "$1" ln -s "$V/file" "$dir/$name" || fail "plant $dir/$name as $1's uid"
   done
   for name in tpm migration-tls planted-dir; do
-    as_qemu rm -rf "$dir/$name"
-    as_qemu ln -s "$V/dir" "$dir/$name" || fail "plant $dir/$name as $QEMU_USER"
+    as_vm_uid "$1" rm -rf "$dir/$name"
+    as_vm_uid "$1" ln -s "$V/dir" "$dir/$name" || fail "plant $dir/$name as $1's uid"
   done
 }
 
 check_state_dir() {  # the per-VM state dir is root's, 0711; only the VARS and TPM are QEMU's
-  local dir=$T/state/vms/$1
+  local dir=$T/state/vms/$1 uid
+  uid=$(vm_uid "$1")
   [[ "$(stat -c '%U %a' "$dir")" == "root 711" ]] ||
     fail "$dir is $(stat -c '%U %a' "$dir"), not root's 0711"
-  [[ "$(stat -c %U "$dir/OVMF_VARS.fd")" == "$QEMU_USER" ]] || fail "the VARS are not QEMU's"
-  [[ "$(stat -c %U "$dir/tpm")" == "$QEMU_USER" ]] || fail "the TPM state is not QEMU's"
-  as_qemu touch "$dir/planted" 2>/dev/null && fail "the QEMU user can write in $dir"
+  [[ "$(stat -c %u:%g "$dir/OVMF_VARS.fd")" == "$uid:$uid" ]] || fail "the VARS are not $1's uid's"
+  [[ "$(stat -c %u:%g "$dir/tpm")" == "$uid:$uid" ]] || fail "the TPM state is not $1's uid's"
+  as_vm_uid "$1" touch "$dir/planted" 2>/dev/null && fail "the VM's uid can write in $dir"
   return 0
 }
 
@@ -103,11 +103,15 @@ vm_spec pers true
 qm start pers >/dev/null || fail "start pers"
 wait_state pers running 60
 check_state_dir pers
-[[ "$(stat -c '%U %a' "$T/run/vms/pers")" == "$QEMU_USER 750" ]] || fail "the run dir is not QEMU's"
+[[ "$(stat -c '%u:%g %a' "$T/run/vms/pers")" == "$(vm_uid pers):$(vm_uid pers) 750" ]] ||
+  fail "the run dir is not the VM's uid's: $(stat -c '%u:%g %a' "$T/run/vms/pers")"
+u=$(vm_uid pers)
+[[ "$(proc_status "$(vm_pid pers)" Uid | tr -s '\t' ' ')" == "$u $u $u $u" ]] ||
+  fail "QEMU does not run as the VM's uid $u: Uid $(proc_status "$(vm_pid pers)" Uid)"
 
 log "links planted in the TPM state and the run dir while it runs; kill, start, kill, start"
-as_qemu ln -s "$V/file" "$T/state/vms/pers/tpm/link" || fail "plant in the TPM state"
-as_qemu ln -s "$V/dir" "$T/state/vms/pers/tpm/dirlink" || fail "plant in the TPM state"
+as_vm_uid pers ln -s "$V/file" "$T/state/vms/pers/tpm/link" || fail "plant in the TPM state"
+as_vm_uid pers ln -s "$V/dir" "$T/state/vms/pers/tpm/dirlink" || fail "plant in the TPM state"
 plant_run_dir pers
 qm kill pers >/dev/null || fail "kill pers"
 wait_state pers stopped 30
@@ -131,8 +135,8 @@ victims_unchanged "a second start with planted links"
 
 log "FIFOs planted as swtpm's pid and log files: a restarted qmd does not hang on them"
 for name in swtpm.pid swtpm.log; do
-  as_qemu rm -f "$T/run/vms/pers/$name"
-  as_qemu mkfifo "$T/run/vms/pers/$name" || fail "plant a FIFO as $name"
+  as_vm_uid pers rm -f "$T/run/vms/pers/$name"
+  as_vm_uid pers mkfifo "$T/run/vms/pers/$name" || fail "plant a FIFO as $name"
 done
 kill_qmd
 start_qmd  # fails unless the API answers within 20 s

@@ -125,7 +125,8 @@ scenario_root_only_image_boots() {
   member_api POST /v1/vms/sa-vm/start
   [[ "$STATUS" == 200 ]] || fail "start sa-vm: HTTP $STATUS: $BODY"
   wait_agent sa-vm 120
-  [[ "$(stat -c '%U %a' "/proc/$(vm_pid sa-vm)")" == "nobody "* ]] || fail "QEMU is not nobody's"
+  [[ "$(stat -c %u "/proc/$(vm_pid sa-vm)")" == "$(vm_uid sa-vm)" ]] ||
+    fail "QEMU runs as $(stat -c %u "/proc/$(vm_pid sa-vm)"), not as sa-vm's uid $(vm_uid sa-vm)"
   guest_wait 60 "the marker on /dev/vda" sa-vm "head -c ${#marker} /dev/vda; echo" "$marker"
   [[ "$(stat -c '%U %a' "$S/root-only.img")" == "root 600" ]] || fail "the image was chowned"
 }

@@ -131,6 +131,11 @@ e2e_setup() {
 QMD_ARGS=()  # extra qmd flags a test sets before e2e_setup (e.g. --config)
 EXIT_HOOKS=()  # commands the EXIT trap runs after the processes are gone (a test's bridge, ...)
 QEMU_USER=nobody  # when root; a test that needs /dev/net/tun (0600 on these hosts) uses root
+# A root qmd's VM uids (--qemu-uids FIRST:COUNT): a range of this test's own, past the default
+# range's first 65536 and keyed by the test's pid, so parallel tests' qmds never share a uid
+# (on one real host one qmd owns the range). qmd_uids K: the K-th qmd of the test (B is 1).
+qmd_uids() { echo "$((1879048192 + 65536 + ($$ * 2 + ${1:-0}) * 64)):64"; }
+QMD_UIDS=$(qmd_uids 0)  # empty: the config's qemuUids (a test that sets its own)
 QMD_AS=           # root only: run qmd itself as this user (a developer's unprivileged qmd)
 QMD_MASQUERADE=   # nat: qmd runs the managed NAT network (only inside a test's own netns)
 QMD_WRAP=()       # a command qmd runs under (e.g. ip netns exec NS: qmd in a test's netns)
@@ -144,6 +149,7 @@ start_qmd() {
     wrap=(setpriv --reuid "$QMD_AS" --regid "$(id -g "$QMD_AS")" --clear-groups env "HOME=$T")
   elif [[ $(id -u) -eq 0 ]]; then
     args+=(--qemu-user "$QEMU_USER")
+    [[ -z "$QMD_UIDS" ]] || args+=(--qemu-uids "$QMD_UIDS")
   fi
   # masquerade stays user-mode networking unless a test asks for the NAT network (which it
   # runs in its own network namespace): no test touches the host's network.
@@ -208,6 +214,19 @@ show_field() {  # show_field NAME 'EXPR'  (through qmctl show -o json)
 }
 vm_state() { show_field "$1" 'd["state"]'; }
 vm_pid() { show_field "$1" 'd["pid"]'; }
+# A root qmd's VM runs as a uid of its own (qemuUids), kept in its record from its first start.
+vm_uid() { json_get 'd.get("qemuUid")' <"$T/state/vms/$1/record.json"; }
+qemu_owner() {  # the uid VM NAME's QEMU runs as: its own, else QEMU_USER's (root), else qmd's
+  local uid
+  uid=$(vm_uid "$1")
+  if [[ -n "$uid" ]]; then echo "$uid"; elif [[ $(id -u) -eq 0 ]]; then id -u "$QEMU_USER"; else id -u; fi
+}
+as_vm_uid() {  # as_vm_uid NAME COMMAND...: runs COMMAND as VM NAME's QEMU would (uid = gid)
+  local uid
+  uid=$(vm_uid "$1") && [[ -n "$uid" ]] || fail "VM $1 has no uid of its own"
+  shift
+  setpriv --reuid "$uid" --regid "$uid" --clear-groups "$@"
+}
 
 # wait_for SECONDS WHAT COMMAND...: polls COMMAND every 0.1 s until it succeeds.
 wait_for() {

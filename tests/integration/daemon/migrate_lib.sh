@@ -15,7 +15,7 @@ EXIT_HOOKS+=('[[ "${rc:-0}" != 0 && -f "$T/qmd-b.log" ]] && { echo "--- qmd B lo
 start_qmd_b() {
   local args=(--state-dir "$T/b-state" --run-dir "$T/b-run" --storage-root "$S" --emulation
     --log-level debug)
-  [[ $(id -u) -eq 0 ]] && args+=(--qemu-user "$QEMU_USER")
+  [[ $(id -u) -eq 0 ]] && args+=(--qemu-user "$QEMU_USER" --qemu-uids "$(qmd_uids 1)")
   # As on A: user-mode networking, never a NAT bridge on the host's own network.
   args+=(--masquerade "${QMD_MASQUERADE:-user}")
   "$QMD_BIN" "${args[@]}" "${QMD_B_ARGS[@]}" >>"$T/qmd-b.log" 2>&1 &

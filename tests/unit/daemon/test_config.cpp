@@ -100,7 +100,7 @@ TEST_CASE("an unknown key names itself, its line and column, and the near known 
   CHECK(errors_of("bridges:\n  prod: br0\nvolumes: {}\n") ==
         "volumes: unknown field \"volumes\"; known fields here: useEmulation, hyperv, "
         "stateDir, runDir, presetDir, qemuBinary, bridges, network, migration, storage, socket, "
-        "logDir, qemuUser, group, api, hostShutdown, autostart, secrets "
+        "logDir, qemuUser, qemuUids, group, api, hostShutdown, autostart, secrets "
         "(qmd.yaml:3:1)\n");
 }
 
@@ -260,4 +260,20 @@ TEST_CASE("storage.roots: absolute directories, the default <stateDir>/storage")
         "(qmd.yaml:2:10)\n");
   CHECK(errors_of("storage:\n  roots: /srv\n").find("expected a list") != std::string::npos);
   CHECK(errors_of("storage:\n  claims: {}\n").find("claims") != std::string::npos);
+}
+
+TEST_CASE("qemuUids: a uid per VM from first, count; the default clashes with nothing usual") {
+  CHECK(default_config().qemu_uids == qmd::daemon::UidRange{1879048192, 65536});
+  auto config = parse_config("qemuUids: {first: 1900000000, count: 1000}\n", "qmd.yaml");
+  REQUIRE(config);
+  CHECK(config->qemu_uids == qmd::daemon::UidRange{1900000000, 1000});
+  config = parse_config("qemuUids: {count: 10}\n", "qmd.yaml");
+  REQUIRE(config);
+  CHECK(config->qemu_uids == qmd::daemon::UidRange{1879048192, 10});
+  CHECK(errors_of("qemuUids: {count: 0}\n") ==
+        "qemuUids.count: must be 1 or more (one uid per VM) (qmd.yaml:1:19)\n");
+  CHECK(errors_of("qemuUids:\n  first: 2147483000\n") ==
+        "qemuUids.first: 2147483000 + 65536 reaches past 2147483647: uids from 2147483648 on "
+        "read as negative numbers to many tools (qmd.yaml:2:10)\n");
+  CHECK(errors_of("qemuUids: {first: -1}\n").find("qemuUids.first") != std::string::npos);
 }

@@ -126,6 +126,13 @@ TEST_CASE("copy_if_missing_at: a planted link is replaced by a new copy, never w
                                  kQemu, "OVMF_VARS.fd");
   REQUIRE(kept);
   CHECK_FALSE(*kept);
+  if (::geteuid() == 0) {  // kept, and handed to the VM's new QEMU uid
+    REQUIRE(::chown((base / "OVMF_VARS.fd").c_str(), kQemu.uid + 1, kQemu.gid + 1) == 0);
+    REQUIRE(copy_if_missing_at(dir->get(), "OVMF_VARS.fd", (base / "template").string(), 0600,
+                               kQemu, "OVMF_VARS.fd"));
+    CHECK(stat_of(base / "OVMF_VARS.fd").st_uid == kQemu.uid);
+    CHECK(stat_of(base / "OVMF_VARS.fd").st_gid == kQemu.gid);
+  }
   fs::remove(base / "OVMF_VARS.fd");
   fs::create_hard_link(victim.path, base / "OVMF_VARS.fd");
   auto replaced = copy_if_missing_at(dir->get(), "OVMF_VARS.fd", (base / "template").string(),
