@@ -86,10 +86,16 @@ TEST_CASE("a bridge network without NAT: guards, and nothing routed in or out") 
       R"({"op":"==","left":{"meta":{"key":"oifname"}},"right":"qmdlab"}},{"drop":null}]}}})",
       R"({"add":{"map":{"family":"bridge","table":"qmd-qmdlab","name":"ports","type":"ifname",)"
       R"("map":"verdict"}}})",
+      R"({"add":{"set":{"family":"bridge","table":"qmd-qmdlab","name":"nat_taps","type":)"
+      R"("ifname"}}})",
       R"({"add":{"chain":{"family":"bridge","table":"qmd-qmdlab","name":"prerouting","type":)"
       R"("filter","hook":"prerouting","prio":-200,"policy":"accept"}}})",
       R"({"add":{"rule":{"family":"bridge","table":"qmd-qmdlab","chain":"prerouting","expr":[)"
-      R"({"vmap":{"key":{"meta":{"key":"iifname"}},"data":"@ports"}}]}}})"};
+      R"({"vmap":{"key":{"meta":{"key":"iifname"}},"data":"@ports"}}]}}})",
+      // a guest's tap without its guard: nothing passes
+      R"({"add":{"rule":{"family":"bridge","table":"qmd-qmdlab","chain":"prerouting","expr":[)"
+      R"({"match":{"op":"==","left":{"meta":{"key":"iifname"}},"right":"@nat_taps"}},)"
+      R"({"drop":null}]}}})"};
   CHECK(c == want);
 }
 
@@ -108,5 +114,7 @@ TEST_CASE("the MAC guard of a guest qmd gives no address: its MAC, as ether and 
                      R"("right":"ip"}},{"match":{"op":"==","left":{"payload":{"protocol":"udp",)"
                      R"("field":"sport"}},"right":67}},{"drop":null}]}}})",
                  R"({"add":{"element":{"family":"bridge","table":"qmd-qmdlab","name":"ports","elem":)"
-                 R"([["tap-1",{"jump":{"target":"vm-tap-1"}}]]}}})"});
+                 R"([["tap-1",{"jump":{"target":"vm-tap-1"}}]]}}})",
+                 R"({"add":{"element":{"family":"bridge","table":"qmd-qmdlab","name":"nat_taps",)"
+                 R"("elem":["tap-1"]}}})"});
 }
