@@ -46,14 +46,15 @@ std::string kvm_access_note(const std::string& device, mode_t mode, const std::s
   }
   const std::string where = fmt::format("{} is {:04o} {}:{}", device, perms, owner, group);
   if ((perms & 060U) == 060U && group != "root") {
-    return fmt::format("{}: the QEMU user must be in group {} (or have an ACL: setfacl -m "
-                       "u:QEMU_USER:rw {})",
-                       where, group, device);
+    // A root qmd gives each VM's QEMU the device's group; a qmd that is not root runs QEMU
+    // as itself.
+    return fmt::format("{}: a qmd run as root gives each VM's QEMU group {}; a qmd run as "
+                       "another user needs that user in group {}",
+                       where, group, group);
   }
-  return fmt::format("{}: a QEMU dropped to an unprivileged user cannot open it; add the QEMU "
-                     "user to group kvm and make it 0660 root:kvm (udev rule), or set an ACL "
-                     "(setfacl -m u:QEMU_USER:rw {})",
-                     where, device);
+  return fmt::format("{}: a QEMU dropped to an unprivileged uid cannot open it; make it 0660 "
+                     "root:kvm (udev rule: a root qmd gives each VM's QEMU that group)",
+                     where);
 }
 
 void probe_kvm(HostCaps& caps, const std::string& device) {

@@ -126,8 +126,8 @@ TEST_CASE("kvm=noperm: /dev/kvm there but closed to us") {
   CHECK_FALSE(caps.kvm_usable);
   CHECK(caps.kvm_detail ==
         "cannot open /dev/kvm: Permission denied; /dev/kvm is 0600 root:root: a QEMU dropped to "
-        "an unprivileged user cannot open it; add the QEMU user to group kvm and make it 0660 "
-        "root:kvm (udev rule), or set an ACL (setfacl -m u:QEMU_USER:rw /dev/kvm)");
+        "an unprivileged uid cannot open it; make it 0660 root:kvm (udev rule: a root qmd gives "
+        "each VM's QEMU that group)");
   CHECK_FALSE(caps.hyperv_probed);
 }
 

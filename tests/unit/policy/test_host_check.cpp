@@ -112,10 +112,9 @@ TEST_CASE("KVM") {
        {},
        [](VmSpec&) {},
        {"spec.template.spec.domain: host \"h1\" cannot run KVM guests: cannot open /dev/kvm: "
-        "Permission denied; /dev/kvm is 0600 root:root: a QEMU dropped to an unprivileged user "
-        "cannot open it; add the QEMU user to group kvm and make it 0660 root:kvm (udev rule), "
-        "or set an ACL (setfacl -m u:QEMU_USER:rw /dev/kvm); fix /dev/kvm or set useEmulation "
-        "to run under TCG (vm.yaml:14:7)"},
+        "Permission denied; /dev/kvm is 0600 root:root: a QEMU dropped to an unprivileged uid "
+        "cannot open it; make it 0660 root:kvm (udev rule: a root qmd gives each VM's QEMU that "
+        "group); fix /dev/kvm or set useEmulation to run under TCG (vm.yaml:14:7)"},
        {},
        {}});
 }

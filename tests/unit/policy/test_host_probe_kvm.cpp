@@ -10,12 +10,11 @@ TEST_CASE("a device anyone may open needs no note") {
 
 TEST_CASE("what an unprivileged QEMU needs for /dev/kvm") {
   CHECK(kvm_access_note("/dev/kvm", 0600, "root", "root") ==
-        "/dev/kvm is 0600 root:root: a QEMU dropped to an unprivileged user cannot open it; add "
-        "the QEMU user to group kvm and make it 0660 root:kvm (udev rule), or set an ACL "
-        "(setfacl -m u:QEMU_USER:rw /dev/kvm)");
+        "/dev/kvm is 0600 root:root: a QEMU dropped to an unprivileged uid cannot open it; make "
+        "it 0660 root:kvm (udev rule: a root qmd gives each VM's QEMU that group)");
   CHECK(kvm_access_note("/dev/kvm", 0660, "root", "kvm") ==
-        "/dev/kvm is 0660 root:kvm: the QEMU user must be in group kvm (or have an ACL: setfacl "
-        "-m u:QEMU_USER:rw /dev/kvm)");
+        "/dev/kvm is 0660 root:kvm: a qmd run as root gives each VM's QEMU group kvm; a qmd run "
+        "as another user needs that user in group kvm");
 }
 
 TEST_CASE("a missing device is neither present nor usable, and says what to do") {
