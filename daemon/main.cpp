@@ -318,6 +318,10 @@ int main(int argc, char** argv) {
         if (ctx.nat) {  // forwards of VMs not adopted go; the rules are watched from now on
           co_await ctx.nat->adopted();
         }
+        for (auto& [name, bridged] : ctx.bridge_networks) {  // watched too
+          auto managed = bridged;
+          co_await managed->adopted();
+        }
         (*server)->start();
         const std::string status =
             fmt::format("{} VMs, API on {}", registry.all().size(), options.socket_path);

@@ -14,6 +14,8 @@
 
 #include "daemon/host/bridge_port.hpp"
 #include "daemon/network/nat_network.hpp"
+#include "daemon/network/network_settings.hpp"
+#include "daemon/network/nft_tables.hpp"
 #include "daemon/async/blocking.hpp"
 #include "daemon/trial/process.hpp"
 
@@ -39,18 +41,18 @@ std::string quoted_set(const std::vector<std::string>& names) {
 }
 
 // Blocking (nft, sysfs): on the pool. Each nft call is bounded by kToolTimeout.
-Health look(const std::string& bridge, const std::vector<std::string>& taps,
-            const ToolPlaces& places) {
+Health look(const std::string& bridge, const std::string& table,
+            const std::vector<std::string>& taps, const ToolPlaces& places) {
   Health h;
   const auto nft = [&places](std::vector<std::string> argv) {
     return trial::run_to_completion(argv, places.log(), kToolTimeout).has_value();
   };
-  h.rules = nft({"nft", "list", "table", "inet", "qmd"}) &&
-            nft({"nft", "list", "chain", "bridge", "qmd", "prerouting"}) &&
-            nft({"nft", "list", "set", "bridge", "qmd", "nat_taps"});
+  h.rules = nft({"nft", "list", "table", "inet", table}) &&
+            nft({"nft", "list", "chain", "bridge", table, "prerouting"}) &&
+            nft({"nft", "list", "set", "bridge", table, "nat_taps"});
   if (h.rules && !taps.empty()) {
     // Fails when any of them is missing from the map.
-    h.rules = nft({"nft", "get", "element", "bridge", "qmd", "ports",
+    h.rules = nft({"nft", "get", "element", "bridge", table, "ports",
                    quoted_set(taps)});
   }
   for (const auto& port : bridge_ports(bridge)) {
@@ -72,16 +74,16 @@ bool nat_taps_set_exists(const ToolPlaces& places, const std::string& table) {
 asio::awaitable<void> NatNetwork::adopted() {
   {
     auto guard = co_await lock_.lock();
-    if (up_) {
+    if (up_ && settings_.nat) {  // chain portforwards is in NAT tables only
       std::vector<PortForward> all;
       for (const auto& [vm, list] : forwards_) {
         all.insert(all.end(), list.begin(), list.end());
       }
       boost::json::object batch = port_forwards_replace(all);
       if (auto applied = co_await nft(std::move(batch)); !applied) {
-        notice_(fmt::format("NAT network {}: the port forwards of VMs no longer running could "
+        notice_(fmt::format("{} {}: the port forwards of VMs no longer running could "
                             "not be removed: {}",
-                            settings_.bridge, applied.error()));
+                            settings_.label, settings_.bridge, applied.error()));
       }
     }
   }
@@ -114,38 +116,41 @@ asio::awaitable<void> NatNetwork::repair() {
   for (const auto& [tap, a] : attached_) {
     taps.push_back(tap);
   }
-  auto job = [bridge = settings_.bridge, taps, places = places_] {
-    return look(bridge, taps, places);
+  auto job = [bridge = settings_.bridge, table = settings_.table, taps, places = places_] {
+    return look(bridge, table, taps, places);
   };
   const Health health = co_await run_blocking(pool_, std::move(job));
   if (!health.rules) {
     // One transaction: the tables afresh with every guard and forward already in them.
-    std::vector<boost::json::object> parts{nat_tables({settings_.bridge, settings_.cidr})};
+    std::vector<boost::json::object> parts{network_tables(tables_plan(settings_))};
     for (const auto& [tap, a] : attached_) {
-      parts.push_back(guard_add({tap, a.mac, a.ipv4}));
+      parts.push_back(settings_.dhcp ? guard_add({tap, a.mac, a.ipv4})
+                                     : mac_guard_add(kNatTable, tap, a.mac));
     }
-    std::vector<PortForward> all;
-    for (const auto& [vm, list] : forwards_) {
-      all.insert(all.end(), list.begin(), list.end());
+    if (settings_.nat) {
+      std::vector<PortForward> all;
+      for (const auto& [vm, list] : forwards_) {
+        all.insert(all.end(), list.begin(), list.end());
+      }
+      parts.push_back(port_forwards_replace(all));
     }
-    parts.push_back(port_forwards_replace(all));
     boost::json::object batch = joined(std::move(parts));
     auto rebuilt = co_await nft(std::move(batch));
     ++repairs_;
-    notice_(rebuilt ? fmt::format("NAT network {}: qmd's nftables rules were gone or altered "
+    notice_(rebuilt ? fmt::format("{} {}: qmd's nftables rules were gone or altered "
                                   "(a flush of the host's ruleset?); rebuilt them with the "
                                   "guards of {} guest interfaces (repair {})",
-                                  settings_.bridge, attached_.size(), repairs_)
-                    : fmt::format("NAT network {}: qmd's nftables rules are gone or altered "
+                                  settings_.label, settings_.bridge, attached_.size(), repairs_)
+                    : fmt::format("{} {}: qmd's nftables rules are gone or altered "
                                   "and could not be rebuilt: {}",
-                                  settings_.bridge, rebuilt.error()));
+                                  settings_.label, settings_.bridge, rebuilt.error()));
   }
   for (const auto& stray : health.strays) {
     boost::json::object batch = tap_remember(stray);
     auto dropped = co_await nft(std::move(batch));
     if (dropped && strays_.insert(stray).second) {
-      notice_(fmt::format("NAT network {}: port {} is no guest's; its frames are dropped",
-                          settings_.bridge, stray));
+      notice_(fmt::format("{} {}: port {} is no guest's; its frames are dropped",
+                          settings_.label, settings_.bridge, stray));
     }
   }
 }
@@ -154,9 +159,9 @@ asio::awaitable<void> NatNetwork::forget_tap(std::string tap) {
   auto job = [tap, bridge = settings_.bridge] { return bridge_of(tap) == bridge; };
   const bool still_on = co_await run_blocking(pool_, std::move(job));
   if (still_on) {
-    notice_(fmt::format("NAT network {}: tap {} is still on the bridge after its VM's end "
+    notice_(fmt::format("{} {}: tap {} is still on the bridge after its VM's end "
                         "(held open elsewhere); its frames stay dropped",
-                        settings_.bridge, tap));
+                        settings_.label, settings_.bridge, tap));
     co_return;
   }
   strays_.erase(tap);

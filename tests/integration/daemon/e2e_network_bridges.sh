@@ -143,6 +143,23 @@ scenario_restart_adopts() {
     fail "b2's guard is not back after the restart"
 }
 
+scenario_flush_repaired() {
+  log "nft flush ruleset: qmd's watch puts the bridge network's tables and guards back"
+  local t1
+  t1=$(tap_of b1)
+  inq nft flush ruleset
+  lab_repairs() { lab_json "[b['repairs'] for b in d['bridges'] if b['name']=='lab'][0]"; }
+  repaired() { [[ "$(lab_repairs)" -ge 1 ]]; }
+  wait_for 30 "qmd's watch to rebuild lab's rules" repaired
+  grep_q "qmdlab: qmd's nftables rules were gone or altered" "$T/qmd.log" ||
+    fail "the repair is not in qmd's log"
+  inq nft list chain bridge qmd-qmdlab "vm-$t1" >/dev/null || fail "b1's guard is not back"
+  inq nft list table bridge qmd-qmdlab | grep_q "ip saddr $IP2 accept" ||
+    fail "b2's guard is not back"
+  [[ "$(qm exec b1 -- wget -qO- "http://$UPLINK:8080/token")" == "uplink-token-$$" ]] ||
+    fail "b1 lost the uplink after the repair"
+}
+
 scenario_down() {
   log "network down lab: refused while VMs use it; then nothing left; the host bridge stays"
   api POST /v1/network/lab/down
@@ -198,7 +215,7 @@ IP1=$(lab_ip b1)
 IP2=$(lab_ip b2)
 for s in scenario_dhcp_stable_address scenario_reachable scenario_nat_uplink \
   scenario_spoofing_dropped scenario_host_bridge scenario_no_hotplug scenario_restart_adopts \
-  scenario_down \
+  scenario_flush_repaired scenario_down \
   scenario_not_ours; do
   "$s"
   echo "PASS $s"
