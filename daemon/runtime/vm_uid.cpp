@@ -72,7 +72,9 @@ asio::awaitable<OpResult> Vm::claim_qemu_uid() {
       return source_qemu_uid(uuid, binary);
     };
     const std::optional<uid_t> source = co_await run_blocking(ctx_.blocking, find);
-    if (source && !ctx_.qemu_uids->held(*source)) {
+    // Only a uid of the range, which no login or system account has: a process of another
+    // local user that fakes the source's -uuid must not get the arrival's files.
+    if (source && ctx_.qemu_uids->range().contains(*source) && !ctx_.qemu_uids->held(*source)) {
       record_.qemu_uid = *source;
       ctx_.qemu_uids->hold(*source);
       save_record();
