@@ -137,6 +137,9 @@ json::object mac_guard_add(const std::string& table, const std::string& tap,
                    {match("!=", payload("arp", "saddr ether"), json::string(mac)), drop()}));
   c.push_back(rule("bridge", name, {match("==", payload("ether", "type"), "ip"),
                                     match("==", payload("udp", "sport"), 67), drop()}));
+  // Its own MAC, no DHCP server: it passes (prerouting's @nat_taps drop is for taps without
+  // a guard).
+  c.push_back(rule("bridge", name, {json::object{{"accept", nullptr}}}));
   c.push_back(command("add", "element",
                       {{"family", "bridge"},
                        {"table", kNatTable},

@@ -113,6 +113,7 @@ TEST_CASE("the MAC guard of a guest qmd gives no address: its MAC, as ether and 
                  r + R"({"match":{"op":"==","left":{"payload":{"protocol":"ether","field":"type"}},)"
                      R"("right":"ip"}},{"match":{"op":"==","left":{"payload":{"protocol":"udp",)"
                      R"("field":"sport"}},"right":67}},{"drop":null}]}}})",
+                 r + R"({"accept":null}]}}})",
                  R"({"add":{"element":{"family":"bridge","table":"qmd-qmdlab","name":"ports","elem":)"
                  R"([["tap-1",{"jump":{"target":"vm-tap-1"}}]]}}})",
                  R"({"add":{"element":{"family":"bridge","table":"qmd-qmdlab","name":"nat_taps",)"
