@@ -45,16 +45,7 @@ bool runs_as(pid_t pid, const std::string& binary, uid_t uid) {
       exe.st_ino != wanted.st_ino) {
     return false;
   }
-  std::istringstream status(read_proc_file(fmt::format("/proc/{}/status", pid)));
-  for (std::string line; std::getline(status, line);) {
-    if (line.starts_with("Uid:")) {
-      std::istringstream ids(line.substr(4));
-      uid_t real = 0;
-      uid_t effective = 0;
-      return static_cast<bool>(ids >> real >> effective) && real == uid && effective == uid;
-    }
-  }
-  return false;
+  return runs_with_uid(pid, uid);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // runStrategy, and adoption of a QEMU left running by an earlier qmd.
 #include <fmt/format.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
@@ -239,10 +240,15 @@ asio::awaitable<bool> Vm::adopt() {
   if (!pid) {
     co_return false;
   }
-  if (record_.uuid.empty() || !cmdline_has_uuid(*pid, record_.uuid)) {
+  // The run dir is the VM's uid's: its pid files may name any process. Only one with this
+  // VM's uuid that runs as this VM's uid is its QEMU (not another VM's, whatever its uuid).
+  const auto owner = qemu_owner();
+  const uid_t uid = owner ? owner->uid : ::geteuid();
+  if (record_.uuid.empty() || !cmdline_has_uuid(*pid, record_.uuid) ||
+      !runs_with_uid(*pid, uid)) {
     publish("Adoption", fmt::format("pidfile {} names pid {}, which is not this VM's QEMU "
-                                    "(no -uuid {}); not adopted",
-                                    pidfile, *pid, record_.uuid));
+                                    "(no -uuid {} running as uid {}); not adopted",
+                                    pidfile, *pid, record_.uuid, uid));
     run_ = std::make_shared<Run>(ctx_.executor, where.qga_socket(), agent_options());
     co_await teardown(*run_);
     run_.reset();
@@ -257,7 +263,7 @@ asio::awaitable<bool> Vm::adopt() {
   run->qemu.emplace(std::move(*qemu));
   if (auto swtpm_pid = read_pid(where.swtpm_pid())) {
     const std::string args = read_proc_file(fmt::format("/proc/{}/cmdline", *swtpm_pid));
-    if (args.find(where.run_dir) != std::string::npos) {
+    if (args.find(where.run_dir + "/") != std::string::npos && runs_with_uid(*swtpm_pid, uid)) {
       if (auto swtpm = ProcessHandle::open(ctx_.executor, *swtpm_pid)) {
         run->swtpm.emplace(std::move(*swtpm));
       }
