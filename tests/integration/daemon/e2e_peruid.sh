@@ -111,9 +111,12 @@ scenario_a_cannot_reach_b() {
   log "as a's uid: b's QMP, agent and console sockets, run dir, VARS and TPM state are shut"
   local before sock got
   before=$(state_of b)
-  # The control: a's uid reaches a's own QMP socket (QEMU accepts and waits for its turn).
+  # The control: a's uid reaches a's own agent socket (QEMU's; it accepts and waits for its
+  # turn). QMP's socket is qmd's own, shut even to a's uid.
+  got=$(connect_as a "$T/run/vms/a/qga.sock")
+  [[ "$got" == ok ]] || fail "a's uid cannot reach a's own agent socket ($got): the test proves nothing"
   got=$(connect_as a "$T/run/vms/a/qmp.sock")
-  [[ "$got" == ok ]] || fail "a's uid cannot reach a's own QMP socket ($got): the test proves nothing"
+  [[ "$got" == EACCES ]] || fail "a's uid connecting to its own QMP socket (qmd's): $got, not EACCES"
   for sock in qmp.sock qga.sock console.sock swtpm.sock; do
     [[ -S "$T/run/vms/b/$sock" ]] || continue
     got=$(connect_as a "$T/run/vms/b/$sock")
