@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "qmp/guest_text.hpp"
+#include "qmp/pinned_socket.hpp"
 
 namespace qmd::qmp {
 namespace detail {
@@ -158,8 +159,7 @@ class QgaState : public std::enable_shared_from_this<QgaState> {
         ec == asio::error::broken_pipe) {
       return {QmpError::Kind::closed, "", fmt::format("agent socket {} closed", path_)};
     }
-    return {QmpError::Kind::transport, "",
-            fmt::format("agent socket {}: {}", path_, ec.message())};
+    return {QmpError::Kind::transport, "", fmt::format("agent socket {}: {}", path_, ec.message())};
   }
 
   // A message over its cap: the rest of it is not worth reading, so the channel goes (the
@@ -214,7 +214,13 @@ class QgaState : public std::enable_shared_from_this<QgaState> {
                          fmt::format("agent socket path {} is longer than {} bytes", path_,
                                      sizeof(sockaddr_un::sun_path) - 1)};
     }
-    const asio::local::stream_protocol::endpoint endpoint(path_);
+    auto pinned = PinnedSocket::open(path_);
+    if (!pinned) {
+      co_return QmpError{QmpError::Kind::transport, "",
+                         fmt::format("cannot connect to agent socket {}: {}", path_,
+                                     socket_refusal(pinned.error()))};
+    }
+    const asio::local::stream_protocol::endpoint endpoint(pinned->path());
     Deadline deadline(*this, timeout);
     auto [ec] = co_await socket_.async_connect(endpoint, use_tuple);
     if (ec) {
@@ -334,9 +340,9 @@ class QgaState : public std::enable_shared_from_this<QgaState> {
       }
       if (broken) {
         // The next command's sync skips whatever is left of this.
-        co_return std::unexpected(QmpError{
-            QmpError::Kind::protocol, "",
-            fmt::format("agent on {} answered {}: {}", path_, name, broken->desc)});
+        co_return std::unexpected(
+            QmpError{QmpError::Kind::protocol, "",
+                     fmt::format("agent on {} answered {}: {}", path_, name, broken->desc)});
       }
       if (auto failed = co_await read_more(name, timeout)) {
         co_return std::unexpected(*failed);
@@ -354,8 +360,8 @@ class QgaState : public std::enable_shared_from_this<QgaState> {
   bool closed_ = false;
   std::uint64_t step_ = 0;
   bool expired_ = false;
-  std::string raw_;                        // bytes read and not yet decoded
-  bool after_sentinel_ = false;            // raw_ starts after an agent 0xFF
+  std::string raw_;                           // bytes read and not yet decoded
+  bool after_sentinel_ = false;               // raw_ starts after an agent 0xFF
   std::optional<JsonStreamDecoder> decoder_;  // fresh after every sentinel
   std::optional<QmpError> oversize_;          // take_sync_reply met a message over the cap
   std::deque<boost::json::object> objects_;   // decoded and not yet consumed
@@ -364,8 +370,8 @@ class QgaState : public std::enable_shared_from_this<QgaState> {
 }  // namespace detail
 
 QgaClient::QgaClient(asio::any_io_executor executor, std::string path, QgaOptions options)
-    : state_(std::make_shared<detail::QgaState>(
-          asio::local::stream_protocol::socket(executor), std::move(path), options, true)) {}
+    : state_(std::make_shared<detail::QgaState>(asio::local::stream_protocol::socket(executor),
+                                                std::move(path), options, true)) {}
 
 QgaClient::QgaClient(std::shared_ptr<detail::QgaState> state) : state_(std::move(state)) {}
 
@@ -396,8 +402,7 @@ asio::awaitable<QgaResult> QgaClient::execute(std::string name, boost::json::obj
 
 asio::awaitable<QgaDone> QgaClient::execute_no_reply(std::string name,
                                                      boost::json::object arguments) {
-  return execute_no_reply(std::move(name), std::move(arguments),
-                          state_->options().command_timeout);
+  return execute_no_reply(std::move(name), std::move(arguments), state_->options().command_timeout);
 }
 
 asio::awaitable<QgaDone> QgaClient::execute_no_reply(std::string name,

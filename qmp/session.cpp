@@ -1,22 +1,23 @@
 #include "qmp/session.hpp"
 
-#include "qmp/guest_text.hpp"
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
 #include <array>
-#include <cerrno>
-#include <cstring>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/json/serialize.hpp>
+#include <cerrno>
+#include <cstring>
 #include <exception>
+
+#include "qmp/guest_text.hpp"
+#include "qmp/pinned_socket.hpp"
 
 namespace qmd::qmp::detail {
 namespace {
@@ -95,13 +96,20 @@ asio::awaitable<std::optional<QmpError>> Session::open(std::string path,
     }
   });
   if (!path.empty()) {
-    const auto endpoint = endpoint_for(path);
-    if (!endpoint) {
+    if (!endpoint_for(path)) {
       fail({QmpError::Kind::transport, "",
             fmt::format("QMP socket path {} is longer than {} bytes", path,
                         sizeof(sockaddr_un::sun_path) - 1)});
       co_return closed_;
     }
+    auto pinned = PinnedSocket::open(path);
+    if (!pinned) {
+      fail({QmpError::Kind::transport, "",
+            fmt::format("cannot connect to QMP socket {}: {}", path,
+                        socket_refusal(pinned.error()))});
+      co_return closed_;
+    }
+    const auto endpoint = endpoint_for(pinned->path());
     auto [ec] = co_await socket_.async_connect(*endpoint, use_tuple);
     if (ec && !closed_) {
       fail({QmpError::Kind::transport, "",
@@ -259,8 +267,7 @@ void Session::take_greeting(const boost::json::object& message) {
                          ? version->as_object().if_contains("qemu")
                          : nullptr;
   if (qemu == nullptr || !qemu->is_object()) {
-    fail(protocol(
-        fmt::format("QMP greeting without a QEMU version: {}", json_excerpt(message))));
+    fail(protocol(fmt::format("QMP greeting without a QEMU version: {}", json_excerpt(message))));
     return;
   }
   greeting_.major = static_cast<int>(int_or_zero(qemu->as_object(), "major"));
@@ -293,8 +300,7 @@ void Session::dispatch_reply(const boost::json::object& message) {
                           : 0;
   const auto found = pending_.find(number);
   if (found == pending_.end()) {
-    spdlog::debug("QMP reply for no waiting command (timed out?): {}",
-                  json_excerpt(message));
+    spdlog::debug("QMP reply for no waiting command (timed out?): {}", json_excerpt(message));
     return;
   }
   auto& waiter = *found->second;
@@ -303,8 +309,8 @@ void Session::dispatch_reply(const boost::json::object& message) {
   } else {
     const auto* err = message.at("error").if_object();
     if (err == nullptr) {
-      fail(protocol(fmt::format("QMP error reply without an error object: {}",
-                                json_excerpt(message))));
+      fail(protocol(
+          fmt::format("QMP error reply without an error object: {}", json_excerpt(message))));
       return;
     }
     waiter.result = std::unexpected(QmpError{
@@ -365,8 +371,8 @@ void Session::send_with_fd() {
           return;
         }
         auto& out = self->outbox_.front();
-        const auto sent = send_with_descriptor(self->socket_.native_handle(), out.line,
-                                               out.fd.get());
+        const auto sent =
+            send_with_descriptor(self->socket_.native_handle(), out.line, out.fd.get());
         if (!sent && (sent.error() == EAGAIN || sent.error() == EWOULDBLOCK)) {
           self->send_with_fd();
           return;
