@@ -187,7 +187,8 @@ asio::awaitable<std::expected<migration::IncomingReady, OpError>> Registry::inco
   }
   vms_.emplace(name, vm);
   // Its own uid on this host, before the TLS files and the images are made for it.
-  if (auto claimed = co_await vm->claim_qemu_uid(); !claimed) {
+  const bool same_host = incoming_over_unix(request);
+  if (auto claimed = co_await vm->claim_qemu_uid(same_host); !claimed) {
     discard(name, vm.get());
     co_return std::unexpected(claimed.error());
   }

@@ -112,7 +112,9 @@ class Vm : public std::enable_shared_from_this<Vm> {
   std::optional<Credentials> qemu_owner() const;
   // Gives the VM its uid when it has none (or one outside qemuUids now); refuses when a
   // process still runs with it. Under the VM's lock, or before anyone else knows the VM.
-  asio::awaitable<OpResult> claim_qemu_uid();
+  // `source_on_this_host`: an arrival whose stream comes over a unix socket, which may run
+  // as its source QEMU's uid.
+  asio::awaitable<OpResult> claim_qemu_uid(bool source_on_this_host = false);
   // interfaces[].ports of the running VM with the host port each uses; empty when stopped.
   std::vector<policy::PortForward> port_forwards() const;
   std::string log_path() const;  // QEMU's stdout/stderr

@@ -61,20 +61,20 @@ std::optional<Credentials> Vm::qemu_owner() const {
   return Credentials{*record_.qemu_uid, *record_.qemu_uid, ctx_.qemu_uids->groups()};
 }
 
-asio::awaitable<OpResult> Vm::claim_qemu_uid() {
+asio::awaitable<OpResult> Vm::claim_qemu_uid(bool source_on_this_host) {
   if (!ctx_.qemu_uids) {
     co_return OpResult{};
   }
   // An arrival from a qmd of this host runs as its source QEMU's uid (the same VM): the
   // source QEMU then reaches the stream's and NBD's sockets in this VM's run dir.
-  if (record_.incoming && !record_.qemu_uid && !record_.uuid.empty()) {
+  // Only over a unix socket: the real source runs here, so a process faking its -uuid makes
+  // two claimants and gets nothing; an arrival from another host never takes a local uid.
+  if (source_on_this_host && record_.incoming && !record_.qemu_uid && !record_.uuid.empty()) {
     auto find = [uuid = record_.uuid, binary = ctx_.config.qemu_binary] {
       return source_qemu_uid(uuid, binary);
     };
     const std::optional<uid_t> source = co_await run_blocking(ctx_.blocking, find);
-    // Only a uid of the range, which no login or system account has: a process of another
-    // local user that fakes the source's -uuid must not get the arrival's files.
-    if (source && ctx_.qemu_uids->range().contains(*source) && !ctx_.qemu_uids->held(*source)) {
+    if (source && !ctx_.qemu_uids->held(*source)) {
       record_.qemu_uid = *source;
       ctx_.qemu_uids->hold(*source);
       save_record();
