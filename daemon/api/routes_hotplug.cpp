@@ -125,6 +125,8 @@ using VmPtr = std::shared_ptr<Vm>;
 
 }  // namespace
 
+// A table of routes, one short lambda each, read top to bottom like the API page; long as a
+// whole only because the table is, so it stays one function.
 void add_hotplug_routes(Router& router, Registry& registry) {
   router.add(http::verb::post, "/v1/vms/{name}/disks",
              [&registry](Request request) -> asio::awaitable<Response> {
