@@ -249,7 +249,7 @@ cmdline::VmPaths Vm::paths() const {
 std::string Vm::log_path() const { return ctx_.store.vm_dir(name_) + "/qemu.log"; }
 
 std::expected<cmdline::RenderResult, OpError> Vm::render() const {
-  return render(run_ ? run_->forwards : std::vector<policy::PortForward>{});
+  return render(run_ ? run_->network.forwards : std::vector<policy::PortForward>{});
 }
 
 std::expected<cmdline::RenderResult, OpError> Vm::render(
@@ -298,8 +298,9 @@ json::object Vm::summary(json::storage_ptr storage) const {
   out.emplace("ready", ready());
   json::object agent(storage);
   agent.reserve(2);
-  agent.emplace("connected", run_ && run_->agent_connected);
-  agent.emplace("version", run_ ? json::string_view(run_->agent_version) : json::string_view());
+  agent.emplace("connected", run_ && run_->agent_state.connected);
+  agent.emplace("version",
+                run_ ? json::string_view(run_->agent_state.version) : json::string_view());
   out.emplace("agent", std::move(agent));
   return out;
 }
@@ -325,7 +326,7 @@ json::object Vm::details() const {
   out["qemuVersion"] = run_ ? run_->qemu_version : std::string();
   out["startedAt"] = run_ ? run_->started_at : std::string();
   if (run_) {
-    out["agent"].as_object()["lastSeen"] = run_->agent_last_seen;
+    out["agent"].as_object()["lastSeen"] = run_->agent_state.last_seen;
   }
   if (auto probes = probe_status()) {
     json::object status;
@@ -494,7 +495,7 @@ asio::awaitable<OpResult> Vm::reboot() {
     co_return allowed;
   }
   auto run = run_;
-  if (state_ == VmState::running && run->agent_connected) {
+  if (state_ == VmState::running && run->agent_state.connected) {
     if (auto sent = co_await qmp::guest_shutdown(run->agent, "reboot"); sent) {
       publish("Reboot", "reboot asked of the guest agent");
       co_return OpResult{};

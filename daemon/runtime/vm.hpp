@@ -26,6 +26,7 @@
 #include "daemon/launch/process_handle.hpp"
 #include "daemon/async/sync.hpp"
 #include "daemon/runtime/vm_actions.hpp"
+#include "daemon/runtime/vm_run_parts.hpp"
 #include "daemon/runtime/vm_state.hpp"
 #include "policy/spec.hpp"
 #include "qmp/client.hpp"
@@ -325,6 +326,8 @@ class Vm : public std::enable_shared_from_this<Vm> {
                                       std::chrono::milliseconds hold);
 
  private:
+  // One run: the lifecycle's own fields (vm_start.cpp, vm_supervise.cpp, vm_stop.cpp), then
+  // each feature's state in a group it owns (vm_run_parts.hpp says which file owns which).
   struct Run {
     Run(asio::any_io_executor ex, std::string agent_path, qmp::QgaOptions agent_options)
         : agent(ex, std::move(agent_path), std::move(agent_options)), exited(ex) {}
@@ -335,44 +338,22 @@ class Vm : public std::enable_shared_from_this<Vm> {
     Latch exited;                // QEMU is gone and cleanup is done
     bool stop_requested = false; // an exit now is a stop, not a crash
     bool guest_shutdown = false; // SHUTDOWN seen: the guest (or we) powered it off
-    bool agent_connected = false;
-    std::string agent_version;
-    std::string agent_last_seen;
     std::string qemu_version;
     std::string started_at;
-    std::vector<int> pinned;     // host CPUs taken from the context
-    std::vector<std::string> taps;  // host taps qmd made for bridge bindings (and NAT ones)
-    std::vector<std::string> nat_taps;  // taps whose guard is on the NAT network
-    std::vector<ProcessHandle> passt;  // one passt per masquerade interface (unprivileged)
-    std::vector<policy::PortForward> forwards;  // interfaces[].ports with their host ports
-    std::vector<UniqueFd> held_ports;  // sockets holding the host ports of DNAT forwards
+    std::vector<int> pinned;     // host CPUs taken from the context (boot and hot-added vCPUs)
     std::vector<std::string> disk_images;  // fd set N holds disk_images[N-1] (QEMU's errors)
-    bool incoming = false;          // QEMU waits for a migration stream (-incoming defer)
-    // Outgoing migration: cancelled (woken) by MIGRATION events and by a cancel request.
-    std::shared_ptr<asio::steady_timer> migration_wake;
-    bool migration_event = false;  // one came since the last look (a cancel may find no wait)
-    // supervise() saw QEMU exit (set before its teardown can suspend): a migration reply read
-    // after this may predate the exit and must not be acted on.
-    bool qemu_gone = false;
-    // Hotplug (vm_hotplug.cpp)
-    struct Hotplug;                    // devices added or removed in this run, unplug waiters
-    std::shared_ptr<Hotplug> hotplug;  // made on first use
-    // Guest agent (vm_guest.cpp)
-    std::shared_ptr<asio::steady_timer> auto_thaw;  // armed while qmd holds the guest frozen
-    // accessCredentials (vm_access.cpp): the next look at the secrets, what was pushed last,
-    // and the last failure (said once).
-    std::chrono::steady_clock::time_point keys_next_sync{};
-    std::string keys_pushed;
-    std::string keys_error;
-    // Probes (vm_probes.cpp), from the definition at the start (or adoption) of this run.
-    std::optional<ProbeTally> readiness;
-    std::optional<ProbeTally> liveness;
     // Why qmd killed QEMU for the guest's fault (a panic, a failed liveness probe): the
     // run's failure in the record and the state change instead of "killed by signal 9".
     std::string kill_reason;
-    // A postcopy destination whose pages still arrive (vm_incoming.cpp): page faults slow the
-    // guest, so probes wait; a liveness kill would lose memory the source no longer has.
-    bool pages_arriving = false;
+    RunNetwork network;
+    RunMigration migration;
+    RunAgent agent_state;
+    RunAccessKeys access_keys;
+    RunProbes probes;
+    // Hotplug (vm_hotplug.cpp; the type is in vm_hotplug_core.hpp): devices added or removed
+    // in this run, unplug waiters. Made on first use.
+    struct Hotplug;
+    std::shared_ptr<Hotplug> hotplug;
   };
 
   void set_state(VmState state, std::string message);

@@ -46,10 +46,10 @@ std::string fingerprint(const UserKeys& keys) {
 
 asio::awaitable<void> Vm::sync_access_keys(std::shared_ptr<Run> run, bool connected_now) {
   const auto now = std::chrono::steady_clock::now();
-  if (!connected_now && now < run->keys_next_sync) {
+  if (!connected_now && now < run->access_keys.next_sync) {
     co_return;
   }
-  run->keys_next_sync = now + ctx_.config.secrets_sync_interval;
+  run->access_keys.next_sync = now + ctx_.config.secrets_sync_interval;
   auto parsed = spec();
   if (!parsed || parsed->access_credentials.empty()) {
     co_return;
@@ -61,7 +61,8 @@ asio::awaitable<void> Vm::sync_access_keys(std::shared_ptr<Run> run, bool connec
   std::string failure;
   if (!keys) {
     failure = keys.error();
-  } else if (const auto print = fingerprint(*keys); connected_now || print != run->keys_pushed) {
+  } else if (const auto print = fingerprint(*keys);
+             connected_now || print != run->access_keys.pushed) {
     for (const auto& [user, list] : *keys) {
       auto done = co_await qmp::guest_ssh_add_authorized_keys(run->agent, user, list, true);
       if (!done) {
@@ -70,8 +71,8 @@ asio::awaitable<void> Vm::sync_access_keys(std::shared_ptr<Run> run, bool connec
       }
     }
     if (failure.empty()) {
-      run->keys_pushed = print;
-      run->keys_error.clear();
+      run->access_keys.pushed = print;
+      run->access_keys.error.clear();
       std::vector<std::string> users;
       for (const auto& [user, list] : *keys) {
         users.push_back(fmt::format("{} ({} keys)", user, list.size()));
@@ -81,8 +82,8 @@ asio::awaitable<void> Vm::sync_access_keys(std::shared_ptr<Run> run, bool connec
     }
   }
   // A secret that stays broken is said once, not every interval.
-  if (!failure.empty() && failure != run->keys_error) {
-    run->keys_error = failure;
+  if (!failure.empty() && failure != run->access_keys.error) {
+    run->access_keys.error = failure;
     publish("AccessCredentialsFailed", fmt::format("SSH keys not propagated: {}", failure));
   }
 }

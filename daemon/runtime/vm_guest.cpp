@@ -64,7 +64,7 @@ asio::awaitable<std::optional<OpError>> reach_agent(const std::string& vm, VmSta
     co_return op_error(OpError::Code::conflict,
                        refusal(vm, action_name(VmAction::guest_agent), state, rule, false));
   }
-  if (!run->agent_connected && run->agent_last_seen.empty()) {
+  if (!run->agent_state.connected && run->agent_state.last_seen.empty()) {
     co_return op_error(OpError::Code::conflict, not_connected(vm));
   }
   // An agent that answered before and is silent now is hung (a timeout), not absent.
@@ -247,7 +247,7 @@ asio::awaitable<void> thaw_when_due(std::shared_ptr<Vm> vm, RunPtr run,
   for (int attempt = 1;; ++attempt) {
     boost::system::error_code ec;
     co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    if (ec || run->auto_thaw != timer || run->exited.is_set()) {
+    if (ec || run->agent_state.auto_thaw != timer || run->exited.is_set()) {
       co_return;
     }
     // Named, no ?: of temporaries: g++ 12 destroys those twice inside a co_await.
@@ -283,11 +283,11 @@ asio::awaitable<std::expected<std::int64_t, OpError>> Vm::guest_freeze(
   auto frozen = co_await qmp::guest_fsfreeze_freeze(run->agent);
   // A freeze that timed out may have frozen some file systems: the thaw must come anyway.
   if (frozen || frozen.error().kind == qmp::QmpError::Kind::timeout) {
-    if (run->auto_thaw) {
-      run->auto_thaw->cancel();
+    if (run->agent_state.auto_thaw) {
+      run->agent_state.auto_thaw->cancel();
     }
     auto timer = std::make_shared<asio::steady_timer>(ctx_.executor, auto_thaw);
-    run->auto_thaw = timer;
+    run->agent_state.auto_thaw = timer;
     auto self = shared_from_this();
     auto give_up = [self](std::string message) { self->publish("Error", std::move(message)); };
     auto watch = [self, run, timer, auto_thaw, give_up] {
@@ -325,9 +325,9 @@ asio::awaitable<std::expected<std::int64_t, OpError>> Vm::guest_thaw(std::string
                                  thawed.error().message));
     co_return thawed;
   }
-  if (run && run->auto_thaw) {
-    run->auto_thaw->cancel();
-    run->auto_thaw.reset();
+  if (run && run->agent_state.auto_thaw) {
+    run->agent_state.auto_thaw->cancel();
+    run->agent_state.auto_thaw.reset();
   }
   publish("GuestThawed", fmt::format("{} guest file system(s) thawed {}", *thawed, why));
   co_return thawed;

@@ -431,12 +431,12 @@ asio::awaitable<std::string> Vm::release_unplugged(std::shared_ptr<Run> run, std
                               done.error().to_string());
     }
   }
-  if (!tap.empty() && std::ranges::find(run->taps, tap) != run->taps.end()) {
+  if (!tap.empty() && std::ranges::find(run->network.taps, tap) != run->network.taps.end()) {
     if (auto deleted = delete_tap(tap); !deleted) {
       leftover += "; " + deleted.error();
     }
-    std::erase(run->taps, tap);
-    if (std::ranges::find(run->nat_taps, tap) != run->nat_taps.end()) {
+    std::erase(run->network.taps, tap);
+    if (std::ranges::find(run->network.nat_taps, tap) != run->network.nat_taps.end()) {
       co_await leave_nat(*run, tap);  // a masquerade interface: its guard goes too
     }
   }

@@ -175,9 +175,9 @@ asio::awaitable<OpResult> Vm::attach_interface(InterfaceAttach request) {
         return std::unexpected(op_error(OpError::Code::failed, made.error()));
       }
       if (auto run = weak_run.lock()) {
-        run->taps.push_back(tap_name);
+        run->network.taps.push_back(tap_name);
         if (nat) {
-          run->nat_taps.push_back(tap_name);  // its guard goes when the run ends
+          run->network.nat_taps.push_back(tap_name);  // its guard goes when the run ends
         }
       }
       return {};
@@ -185,7 +185,7 @@ asio::awaitable<OpResult> Vm::attach_interface(InterfaceAttach request) {
     plan.undo_host = [weak_run, tap_name = params.tap_name] {
       (void)delete_tap(tap_name);
       if (auto run = weak_run.lock()) {
-        std::erase(run->taps, tap_name);
+        std::erase(run->network.taps, tap_name);
       }
     };
   }
@@ -226,7 +226,7 @@ std::expected<std::string, OpError> Vm::hotplug_host_checks(const InterfaceAttac
 
 // The tap's guard off the NAT network (the lease stays the VM's).
 asio::awaitable<void> Vm::leave_nat(Run& run, std::string tap) {
-  std::erase(run.nat_taps, tap);
+  std::erase(run.network.nat_taps, tap);
   if (ctx_.nat) {
     co_await ctx_.nat->detach(tap);
   }

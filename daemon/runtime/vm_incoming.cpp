@@ -157,12 +157,12 @@ asio::awaitable<OpResult> Vm::start_incoming(IncomingStart request) {
 asio::awaitable<void> Vm::watch_incoming(std::shared_ptr<Run> run, IncomingStart timing) {
   const auto began = std::chrono::steady_clock::now();
   bool arrived = false;
-  while (run->incoming && !run->exited.is_set()) {
+  while (run->migration.incoming && !run->exited.is_set()) {
     const bool exited = co_await run->exited.wait_for(1s);
     if (exited) {
       break;
     }
-    if (!run->incoming || !run->qmp) {
+    if (!run->migration.incoming || !run->qmp) {
       break;
     }
     const auto elapsed = std::chrono::steady_clock::now() - began;
@@ -172,7 +172,7 @@ asio::awaitable<void> Vm::watch_incoming(std::shared_ptr<Run> run, IncomingStart
     }
     const auto why = migration::incoming_expired(arrived, elapsed, timing.arrive_within,
                                                  timing.finish_within);
-    if (why && run->incoming && run_ == run) {
+    if (why && run->migration.incoming && run_ == run) {
       std::string reason = *why;
       (void)co_await abort_incoming(std::move(reason));
       break;
@@ -190,7 +190,7 @@ asio::awaitable<bool> Vm::keep_incoming(std::shared_ptr<Run> run, pid_t pid) {
   if (!migration::incoming_past_switch(status)) {
     co_return false;
   }
-  run->incoming = true;
+  run->migration.incoming = true;
   run->started_at = "(adopted)";
   set_state(VmState::migrating,
             fmt::format("adopted QEMU pid {} past the postcopy switch ({}); waiting for the "
@@ -225,7 +225,7 @@ asio::awaitable<std::expected<migration::IncomingStatus, OpError>> Vm::incoming_
 asio::awaitable<OpResult> Vm::commit_incoming(bool resume) {
   auto guard = co_await lock_.lock();
   auto run = run_;
-  if (!record_.incoming || !run || !run->incoming || !run->qmp) {
+  if (!record_.incoming || !run || !run->migration.incoming || !run->qmp) {
     co_return std::unexpected(op_error(
         OpError::Code::conflict,
         fmt::format("VM {} is not waiting for a migration here ({})", name_, state_name(state_))));
@@ -267,7 +267,7 @@ asio::awaitable<OpResult> Vm::commit_incoming(bool resume) {
     const std::string tls_dir = migrate_tls::private_dir(paths().run_dir);
     co_await migrate_tls::disable(*run->qmp, tls_dir);
   }
-  run->incoming = false;
+  run->migration.incoming = false;
   incoming_images_.clear();  // they hold the guest's disks now
   record_.incoming = false;
   record_.migrated_to.clear();
@@ -282,14 +282,14 @@ asio::awaitable<OpResult> Vm::commit_incoming(bool resume) {
   asio::co_spawn(ctx_.executor, std::move(watch), asio::detached);
   if (postcopy) {
     publish("MigrationPostcopy", "running here while the rest of the memory arrives");
-    run->pages_arriving = true;
+    run->migration.pages_arriving = true;
     auto follow = [self, run] { return self->watch_postcopy(run); };
     asio::co_spawn(ctx_.executor, std::move(follow), asio::detached);
   }
   // The guest clock stood still during the switchover. The agent reconnects through the new
   // chardev within seconds; sync once it answers (best effort, like after a resume).
   auto sync = [self, run]() -> asio::awaitable<void> {
-    for (int i = 0; i < 30 && !run->agent_connected && !run->exited.is_set(); ++i) {
+    for (int i = 0; i < 30 && !run->agent_state.connected && !run->exited.is_set(); ++i) {
       co_await run->exited.wait_for(1s);
     }
     if (!run->exited.is_set()) {
@@ -318,7 +318,7 @@ asio::awaitable<void> Vm::watch_postcopy(std::shared_ptr<Run> run) {
   if (status == "completed") {
     const std::string tls_dir = migrate_tls::private_dir(paths().run_dir);
     co_await migrate_tls::disable(*run->qmp, tls_dir);
-    run->pages_arriving = false;
+    run->migration.pages_arriving = false;
     publish("MigrationCompleted", "postcopy: every page arrived");
     co_return;
   }
@@ -340,7 +340,7 @@ asio::awaitable<OpResult> Vm::abort_incoming(std::string why) {
   }
   publish("MigrationAborted", fmt::format("incoming migration ended: {}", why));
   if (auto run = run_) {
-    run->incoming = false;
+    run->migration.incoming = false;
     run->stop_requested = true;
     if (run->qemu) {
       run->qemu->signal(SIGKILL);

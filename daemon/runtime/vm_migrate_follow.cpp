@@ -90,7 +90,7 @@ asio::awaitable<void> SourceMigration::follow() {
   vm_->save_record();
   began_ = std::chrono::steady_clock::now();
   wake_ = std::make_shared<asio::steady_timer>(vm_->ctx_.executor);
-  run_->migration_wake = wake_;
+  run_->migration.wake = wake_;
   op_->on_cancel = [wake = wake_] { wake->cancel(); };
   Step step = co_await set_up();
   if (step.kind == Kind::next && !target_.disks.empty()) {
@@ -102,7 +102,7 @@ asio::awaitable<void> SourceMigration::follow() {
   if (step.kind == Kind::transferred && !committed_) {
     step = co_await hand_over();
   }
-  run_->migration_wake.reset();
+  run_->migration.wake.reset();
   step = co_await recheck_switch(step);
   if (step.kind == Kind::split) {
     end_split(step);
@@ -199,7 +199,7 @@ asio::awaitable<SourceMigration::Step> SourceMigration::transfer() {
   sending_since_ = std::chrono::steady_clock::now();
   last_check_ = sending_since_;
   for (;;) {
-    run_->migration_event = false;
+    run_->migration.event = false;
     Step step = co_await look();
     if (step.kind == Kind::again) {
       continue;
@@ -207,7 +207,7 @@ asio::awaitable<SourceMigration::Step> SourceMigration::transfer() {
     if (step.kind != Kind::next) {
       co_return step;
     }
-    if (!run_->migration_event) {  // an event came while we asked: look again at once
+    if (!run_->migration.event) {  // an event came while we asked: look again at once
       co_await wait_a_moment();
     }
   }

@@ -56,7 +56,7 @@ class SourceMigration : public std::enable_shared_from_this<SourceMigration> {
   void end_paused(const char* phase, const std::string& why);
   void mark_switched();
   void end_outgoing();
-  bool source_gone() const { return run_->qemu_gone || run_->exited.is_set(); }
+  bool source_gone() const { return run_->migration.qemu_gone || run_->exited.is_set(); }
 
   std::shared_ptr<Vm> vm_;
   AsyncMutex::Guard guard_;  // the VM's lock, for the whole migration

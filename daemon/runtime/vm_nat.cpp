@@ -66,12 +66,13 @@ asio::awaitable<std::optional<std::string>> Vm::attach_nat(
     if (!attached) {
       co_return fmt::format("interface {}: {}", plan.interface, attached.error());
     }
-    run_->nat_taps.push_back(plan.name);
+    run_->network.nat_taps.push_back(plan.name);
   }
   // Taps on bridges qmd makes for multus networks: their guards too (recorded with the NAT
   // taps: detach_nat finds the network that holds each).
   auto bridged = co_await attach_bridge_taps(ctx_, name_, rendered.taps);
-  run_->nat_taps.insert(run_->nat_taps.end(), bridged.taps.begin(), bridged.taps.end());
+  run_->network.nat_taps.insert(run_->network.nat_taps.end(), bridged.taps.begin(),
+                                bridged.taps.end());
   if (bridged.error) {
     co_return bridged.error;
   }
@@ -87,7 +88,7 @@ asio::awaitable<std::optional<std::string>> Vm::forward_nat_ports(
     co_return std::nullopt;
   }
   std::vector<network::PortForward> forwards;
-  for (const auto& f : run_->forwards) {
+  for (const auto& f : run_->network.forwards) {
     const bool on_nat = std::ranges::any_of(rendered.taps, [&](const cmdline::TapPlan& plan) {
       return plan.nat && plan.interface == f.interface;
     });
@@ -105,7 +106,7 @@ asio::awaitable<std::optional<std::string>> Vm::forward_nat_ports(
   }
   // The host ports are this run's: no host service binds them while the DNAT shadows them.
   if (run_) {
-    run_->held_ports.clear();
+    run_->network.held_ports.clear();
   }
   auto hold = [forwards] {
     std::vector<UniqueFd> held;
@@ -126,7 +127,7 @@ asio::awaitable<std::optional<std::string>> Vm::forward_nat_ports(
                           held.error());
   }
   if (run_) {
-    run_->held_ports = std::move(*held);  // a second call for the run holds them afresh
+    run_->network.held_ports = std::move(*held);  // a second call for the run holds them afresh
   }
   std::string vm = name_;
   auto set = co_await ctx_.nat->set_vm_forwards(vm, std::move(forwards));
@@ -137,8 +138,8 @@ asio::awaitable<std::optional<std::string>> Vm::forward_nat_ports(
 }
 
 asio::awaitable<void> Vm::detach_nat(Run& run) {
-  const std::vector<std::string> taps = std::move(run.nat_taps);
-  run.nat_taps.clear();
+  const std::vector<std::string> taps = std::move(run.network.nat_taps);
+  run.network.nat_taps.clear();
   if (ctx_.nat && !taps.empty()) {
     std::string vm = name_;
     std::vector<network::PortForward> none;
@@ -148,7 +149,7 @@ asio::awaitable<void> Vm::detach_nat(Run& run) {
                                    cleared.error()));
     }
   }
-  run.held_ports.clear();  // after the DNAT went: the host may have its ports back
+  run.network.held_ports.clear();  // after the DNAT went: the host may have its ports back
   for (const auto& tap : taps) {
     std::string name = tap;
     const bool bridged = co_await detach_bridge_tap(ctx_, name);
@@ -168,7 +169,7 @@ asio::awaitable<void> Vm::readopt_taps(std::shared_ptr<Run> run) {
     if (::stat(fmt::format("/sys/class/net/{}", plan.name).c_str(), &st) != 0) {
       continue;
     }
-    run->taps.push_back(plan.name);
+    run->network.taps.push_back(plan.name);
   }
   // The guards again (a no-op when they are in place) and the network's own record of them.
   if (auto failed = co_await attach_nat(*rendered)) {

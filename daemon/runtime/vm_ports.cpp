@@ -51,7 +51,7 @@ bool runs_as(pid_t pid, const std::string& binary, uid_t uid) {
 }  // namespace
 
 std::vector<policy::PortForward> Vm::port_forwards() const {
-  return run_ ? run_->forwards : std::vector<policy::PortForward>{};
+  return run_ ? run_->network.forwards : std::vector<policy::PortForward>{};
 }
 
 asio::awaitable<std::expected<std::vector<policy::PortForward>, OpError>> Vm::choose_forwards() {
@@ -93,18 +93,18 @@ void Vm::hold_forwards(Run& run, std::vector<policy::PortForward> forwards) {
   for (const auto& f : forwards) {
     ctx_.forwarded_ports[{f.protocol, f.host_port}] = holder_name(name_, f);
   }
-  run.forwards = std::move(forwards);
-  record_.forwards = run.forwards;
+  run.network.forwards = std::move(forwards);
+  record_.forwards = run.network.forwards;
 }
 
 void Vm::release_forwards(Run& run) {
-  for (const auto& f : run.forwards) {
+  for (const auto& f : run.network.forwards) {
     const auto held = ctx_.forwarded_ports.find({f.protocol, f.host_port});
     if (held != ctx_.forwarded_ports.end() && held->second == holder_name(name_, f)) {
       ctx_.forwarded_ports.erase(held);
     }
   }
-  run.forwards.clear();
+  run.network.forwards.clear();
   record_.forwards.clear();
 }
 
@@ -122,7 +122,8 @@ asio::awaitable<std::optional<std::string>> Vm::start_passt(cmdline::SidecarComm
   if (!launched) {
     co_return fmt::format("{}: {}", sidecar.name, launched.error());
   }
-  auto& passt = run_->passt.emplace_back(ctx_.executor, launched->pid, launched->pidfd, true);
+  auto& passt =
+      run_->network.passt.emplace_back(ctx_.executor, launched->pid, launched->pidfd, true);
   const auto until = std::chrono::steady_clock::now() + 10s;
   while (!is_socket(sidecar.ready_socket)) {
     const bool gone = co_await passt.wait_exit_for(20ms);
@@ -178,7 +179,7 @@ void Vm::adopt_passt(Run& run) {
       continue;
     }
     if (auto handle = ProcessHandle::open(ctx_.executor, pid)) {
-      run.passt.push_back(std::move(*handle));
+      run.network.passt.push_back(std::move(*handle));
     }
   }
   hold_forwards(run, record_.forwards);
@@ -186,7 +187,7 @@ void Vm::adopt_passt(Run& run) {
 
 // passt --one-off ends once QEMU has gone; give it a moment, then insist.
 asio::awaitable<void> Vm::stop_passt(Run& run) {
-  for (auto& passt : run.passt) {
+  for (auto& passt : run.network.passt) {
     if (passt.exited()) {
       continue;
     }
@@ -200,7 +201,7 @@ asio::awaitable<void> Vm::stop_passt(Run& run) {
       }
     }
   }
-  run.passt.clear();
+  run.network.passt.clear();
 }
 
 }  // namespace qmd::daemon

@@ -54,14 +54,15 @@ asio::awaitable<std::string> run_probe(qmp::QgaClient& agent, policy::Probe prob
 }  // namespace
 
 bool Vm::ready() const {
-  return state_ == VmState::running && run_ && (!run_->readiness || run_->readiness->passing);
+  return state_ == VmState::running && run_ &&
+         (!run_->probes.readiness || run_->probes.readiness->passing);
 }
 
 std::optional<Vm::ProbeStatus> Vm::probe_status() const {
-  if (!run_ || (!run_->readiness && !run_->liveness)) {
+  if (!run_ || (!run_->probes.readiness && !run_->probes.liveness)) {
     return std::nullopt;
   }
-  return ProbeStatus{run_->readiness, run_->liveness};
+  return ProbeStatus{run_->probes.readiness, run_->probes.liveness};
 }
 
 void Vm::start_probes(const std::shared_ptr<Run>& run) {
@@ -71,14 +72,14 @@ void Vm::start_probes(const std::shared_ptr<Run>& run) {
   }
   auto self = shared_from_this();
   if (parsed->readiness_probe) {
-    run->readiness.emplace();
+    run->probes.readiness.emplace();
     auto loop = [self, run, probe = *parsed->readiness_probe] {
       return self->probe_loop(run, false, probe);
     };
     asio::co_spawn(ctx_.executor, std::move(loop), asio::detached);
   }
   if (parsed->liveness_probe) {
-    run->liveness.emplace().passing = true;  // alive until it fails
+    run->probes.liveness.emplace().passing = true;  // alive until it fails
     auto loop = [self, run, probe = *parsed->liveness_probe] {
       return self->probe_loop(run, true, probe);
     };
@@ -90,7 +91,8 @@ void Vm::start_probes(const std::shared_ptr<Run>& run) {
 // stop or exit is under way (a result then says nothing about the guest's health).
 bool Vm::probe_counts(const std::shared_ptr<Run>& run) const {
   return run_ == run && state_ == VmState::running && !run->exited.is_set() &&
-         !run->stop_requested && !run->qemu_gone && !run->pages_arriving && !run->auto_thaw;
+         !run->stop_requested && !run->migration.qemu_gone && !run->migration.pages_arriving &&
+         !run->agent_state.auto_thaw;
 }
 
 asio::awaitable<void> Vm::probe_loop(std::shared_ptr<Run> run, bool liveness,
@@ -110,7 +112,7 @@ asio::awaitable<void> Vm::probe_loop(std::shared_ptr<Run> run, bool liveness,
         co_await run->exited.wait_for(period);
         continue;
       }
-      auto& tally = liveness ? *run->liveness : *run->readiness;
+      auto& tally = liveness ? *run->probes.liveness : *run->probes.readiness;
       tally.last_at = format_time(std::chrono::system_clock::now());
       if (tally.count(failure, probe)) {
         probe_changed(run, liveness, probe);
@@ -125,7 +127,7 @@ asio::awaitable<void> Vm::probe_loop(std::shared_ptr<Run> run, bool liveness,
 
 void Vm::probe_changed(const std::shared_ptr<Run>& run, bool liveness,
                        const policy::Probe& probe) {
-  const auto& tally = liveness ? *run->liveness : *run->readiness;
+  const auto& tally = liveness ? *run->probes.liveness : *run->probes.readiness;
   if (!liveness) {
     if (tally.passing) {
       publish("Ready", fmt::format("the readiness probe passed {} time(s) in a row",

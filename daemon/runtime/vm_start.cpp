@@ -308,7 +308,7 @@ asio::awaitable<OpResult> Vm::start_locked(const IncomingStart* incoming) {
   set_state(VmState::starting, "start requested");
   run_ = std::make_shared<Run>(ctx_.executor, where.qga_socket(), agent_options());
   auto run = run_;
-  run->incoming = incoming != nullptr;
+  run->migration.incoming = incoming != nullptr;
 
   auto fail = [&](std::string step, std::string message) -> asio::awaitable<OpResult> {
     co_await teardown(*run);
@@ -477,7 +477,7 @@ std::optional<std::string> Vm::prepare_host(const cmdline::RenderResult& rendere
     if (auto made = create_tap(tap); !made) {
       return made.error();
     }
-    run_->taps.push_back(plan.name);
+    run_->network.taps.push_back(plan.name);
   }
   const auto args = rendered.argv.args();
   const bool wants_1g = std::ranges::any_of(args, [](const std::string& arg) {

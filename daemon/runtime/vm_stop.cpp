@@ -85,7 +85,7 @@ asio::awaitable<OpResult> Vm::stop_locked(std::chrono::seconds grace) {
   std::string how = "quit";
   if (was_running && run->qmp) {
     bool asked = false;
-    if (run->agent_connected) {
+    if (run->agent_state.connected) {
       asked = static_cast<bool>(co_await qmp::guest_shutdown(run->agent, "powerdown"));
       how = "guest agent shutdown";
     }
@@ -173,12 +173,12 @@ asio::awaitable<void> Vm::teardown(Run& run) {
   }
   co_await stop_passt(run);
   release_forwards(run);
-  for (const auto& tap : run.taps) {
+  for (const auto& tap : run.network.taps) {
     if (auto removed = delete_tap(tap); !removed) {
       publish("Error", removed.error());
     }
   }
-  run.taps.clear();
+  run.network.taps.clear();
   co_await detach_nat(run);
   for (int cpu : run.pinned) {
     ctx_.pinned_cpus.erase(cpu);

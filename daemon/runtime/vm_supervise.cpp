@@ -121,9 +121,9 @@ void Vm::watch_events() {
         run->qemu->signal(SIGKILL);
       }
     } else if (event.name == "MIGRATION") {
-      run->migration_event = true;
-      if (run->migration_wake) {
-        run->migration_wake->cancel();  // follow_migration looks at once
+      run->migration.event = true;
+      if (run->migration.wake) {
+        run->migration.wake->cancel();  // follow_migration looks at once
       }
     } else if (event.name == "RESET") {
       self->publish("Reset", "the guest was reset");
@@ -137,7 +137,7 @@ asio::awaitable<void> Vm::supervise(std::shared_ptr<Run> run) {
   // Decided before anything here can suspend. follow_migration checks qemu_gone after each
   // look, so a postcopy switch was either marked before this point or is never marked: a
   // VM whose guest may run elsewhere is never restarted here.
-  run->qemu_gone = true;
+  run->migration.qemu_gone = true;
   const bool was_split = !record_.split_memory.empty();
   const std::string how = run->qemu->describe();
   const bool expected = run->stop_requested || run->guest_shutdown;
@@ -212,21 +212,21 @@ asio::awaitable<void> Vm::watch_agent(std::shared_ptr<Run> run) {
       break;
     }
     if (ping) {
-      run->agent_last_seen = format_time(std::chrono::system_clock::now());
-      const bool connected_now = !run->agent_connected;
+      run->agent_state.last_seen = format_time(std::chrono::system_clock::now());
+      const bool connected_now = !run->agent_state.connected;
       if (connected_now) {
-        run->agent_connected = true;
+        run->agent_state.connected = true;
         if (auto info = co_await qmp::guest_info(run->agent); info) {
-          run->agent_version = info->version;
+          run->agent_state.version = info->version;
         }
-        publish("AgentConnected", fmt::format("guest agent {} answers", run->agent_version));
+        publish("AgentConnected", fmt::format("guest agent {} answers", run->agent_state.version));
       }
       co_await sync_access_keys(run, connected_now);
-    } else if (run->agent_connected) {
-      run->agent_connected = false;
+    } else if (run->agent_state.connected) {
+      run->agent_state.connected = false;
       publish("AgentDisconnected", ping.error().to_string());
     }
-    co_await run->exited.wait_for(run->agent_connected ? 5s : 1s);
+    co_await run->exited.wait_for(run->agent_state.connected ? 5s : 1s);
   }
 }
 
