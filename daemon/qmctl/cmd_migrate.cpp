@@ -122,7 +122,26 @@ std::expected<json::object, std::string> follow(const ApiClient& client, const s
   return result;
 }
 
-int migrate(const Invocation& in) {
+// --map-path OLD=NEW[,OLD=NEW...]: where the destination puts each copied disk.
+std::expected<json::object, std::string> storage_paths(const std::string& given) {
+  json::object paths;
+  std::string_view rest = given;
+  while (!rest.empty()) {
+    const auto comma = rest.find(',');
+    const std::string_view pair = rest.substr(0, comma);
+    const auto eq = pair.find('=');
+    if (eq == std::string_view::npos) {
+      return std::unexpected(
+          fmt::format("--map-path takes OLD=NEW[,OLD=NEW...], not \"{}\"", pair));
+    }
+    paths[pair.substr(0, eq)] = pair.substr(eq + 1);
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+  }
+  return paths;
+}
+
+// The body of POST /v1/vms/NAME/migrate from the flags, or what is wrong with them.
+std::expected<json::object, std::string> migrate_body(const Invocation& in) {
   json::object body;
   body["destination"] = in.value("--to");
   if (in.has("--bandwidth")) {
@@ -131,48 +150,63 @@ int migrate(const Invocation& in) {
   if (in.has("--postcopy-bandwidth")) {
     body["postcopyBandwidth"] = in.value("--postcopy-bandwidth");
   }
-  if (in.has("--downtime")) {
-    body["downtimeLimitMs"] = std::stoll(in.value("--downtime"));
-  }
-  if (in.has("--max-downtime")) {
-    body["maxDowntimeMs"] = std::stoll(in.value("--max-downtime"));
-  }
-  if (in.has("--multifd")) {
-    body["multifdChannels"] = std::stoll(in.value("--multifd"));
-  }
-  if (in.has("--timeout")) {
-    body["timeoutSeconds"] = std::stoll(in.value("--timeout"));
+  for (const auto& [flag, key] : {std::pair{"--downtime", "downtimeLimitMs"},
+                                  std::pair{"--max-downtime", "maxDowntimeMs"},
+                                  std::pair{"--multifd", "multifdChannels"},
+                                  std::pair{"--timeout", "timeoutSeconds"}}) {
+    if (in.has(flag)) {
+      body[key] = std::stoll(in.value(flag));
+    }
   }
   body["autoConverge"] = in.has("--auto-converge");
   body["postcopy"] = in.has("--postcopy");
   body["copyStorage"] = in.has("--copy-storage");
   if (in.has("--map-path")) {
-    // OLD=NEW[,OLD=NEW...]: where the destination puts each copied disk.
-    json::object paths;
-    const std::string given = in.value("--map-path");
-    std::string_view rest = given;
-    while (!rest.empty()) {
-      const auto comma = rest.find(',');
-      const std::string_view pair = rest.substr(0, comma);
-      const auto eq = pair.find('=');
-      if (eq == std::string_view::npos) {
-        std::cerr << "qmctl migrate: --map-path takes OLD=NEW[,OLD=NEW...], not \"" << pair
-                  << "\"\n";
-        return 2;
-      }
-      paths[pair.substr(0, eq)] = pair.substr(eq + 1);
-      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    auto paths = storage_paths(in.value("--map-path"));
+    if (!paths) {
+      return std::unexpected(paths.error());
     }
-    body["storagePaths"] = std::move(paths);
+    body["storagePaths"] = std::move(*paths);
   }
   if (in.has("--transport")) {
     body["transport"] = in.value("--transport");
+  }
+  return body;
+}
+
+// The finished operation `done` of `in`, as the user sees it: its exit code.
+int report_migration(const Invocation& in, const json::object& done) {
+  if (in.globals.output == "json") {
+    std::cout << pretty_json(done);
+  }
+  if (text(done, "status") != "succeeded") {
+    return fail(fmt::format("{}: migration {}: {}", in.name(), text(done, "status"),
+                            text(done, "error")));
+  }
+  if (in.globals.output != "json") {
+    const auto& progress = done.at("progress").as_object();
+    // QEMU's downtime is the stop-and-copy; "paused" adds the hand-over to the destination.
+    const std::int64_t downtime = number(progress, "downtimeMs");
+    std::cout << fmt::format("{}: migrated to {} in {} ms (downtime {} ms, guest paused {} ms, "
+                             "{} sent)\n",
+                             in.name(), in.value("--to"), number(progress, "elapsedMs"),
+                             downtime > 0 ? std::to_string(downtime) : std::string("?"),
+                             number(progress, "pausedMs"), mib(number(progress, "bytesSent")));
+  }
+  return 0;
+}
+
+int migrate(const Invocation& in) {
+  auto body = migrate_body(in);
+  if (!body) {
+    std::cerr << "qmctl migrate: " << body.error() << "\n";
+    return 2;
   }
   ApiTimeouts timeouts;
   timeouts.request = 120s;  // the destination starts its QEMU before the answer comes
   const auto client = client_for(in.globals, timeouts);
   auto started = client.request("POST", "/v1/vms/" + url_escape(in.name()) + "/migrate",
-                                json::serialize(body), "application/json");
+                                json::serialize(*body), "application/json");
   if (!started || started->status != 202 || in.has("--no-wait")) {
     return finish(in.globals, started, [&in](const json::value& op) {
       std::cout << in.name() << ": migrating (operation " << text(op.as_object(), "id")
@@ -188,24 +222,7 @@ int migrate(const Invocation& in) {
   if (!done) {
     return fail(done.error());
   }
-  if (in.globals.output == "json") {
-    std::cout << pretty_json(*done);
-  }
-  if (text(*done, "status") != "succeeded") {
-    return fail(fmt::format("{}: migration {}: {}", in.name(), text(*done, "status"),
-                            text(*done, "error")));
-  }
-  if (in.globals.output != "json") {
-    const auto& progress = done->at("progress").as_object();
-    // QEMU's downtime is the stop-and-copy; "paused" adds the hand-over to the destination.
-    const std::int64_t downtime = number(progress, "downtimeMs");
-    std::cout << fmt::format("{}: migrated to {} in {} ms (downtime {} ms, guest paused {} ms, "
-                             "{} sent)\n",
-                             in.name(), in.value("--to"), number(progress, "elapsedMs"),
-                             downtime > 0 ? std::to_string(downtime) : std::string("?"),
-                             number(progress, "pausedMs"), mib(number(progress, "bytesSent")));
-  }
-  return 0;
+  return report_migration(in, *done);
 }
 
 // The running migration of VM `name`, or an error to print.
