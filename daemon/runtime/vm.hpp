@@ -23,6 +23,7 @@
 #include "daemon/runtime/operations.hpp"
 #include "daemon/runtime/op_error.hpp"
 #include "daemon/runtime/probe_tally.hpp"
+#include "daemon/runtime/start_decisions.hpp"
 #include "daemon/launch/process_handle.hpp"
 #include "daemon/async/sync.hpp"
 #include "daemon/runtime/vm_actions.hpp"
@@ -373,6 +374,27 @@ class Vm : public std::enable_shared_from_this<Vm> {
 
   // With `incoming`: QEMU waits for a migration stream instead of booting (vm_incoming.cpp).
   asio::awaitable<OpResult> start_locked(const IncomingStart* incoming = nullptr);
+  // The start's steps (vm_start.cpp), in order. plan_start decides what runs before anything
+  // is made (a refusal there is only recorded); each later step adds to the run what it
+  // makes, so that fail_start's teardown takes back exactly that.
+  struct StartPlan;
+  using StartStep = asio::awaitable<std::optional<StartFailure>> (Vm::*)(
+      std::shared_ptr<const StartPlan>, std::shared_ptr<Run>);
+  asio::awaitable<std::expected<StartPlan, OpError>> plan_start(const IncomingStart* incoming);
+  std::unexpected<OpError> refuse_start(OpError error);
+  asio::awaitable<std::optional<StartFailure>> prepare_files(std::shared_ptr<const StartPlan> plan,
+                                                             std::shared_ptr<Run> run);
+  asio::awaitable<std::optional<StartFailure>> write_start_files(
+      std::shared_ptr<const StartPlan> plan);
+  asio::awaitable<std::optional<StartFailure>> start_host_side(
+      std::shared_ptr<const StartPlan> plan, std::shared_ptr<Run> run);
+  asio::awaitable<std::optional<StartFailure>> spawn_qemu(std::shared_ptr<const StartPlan> plan,
+                                                          std::shared_ptr<Run> run);
+  asio::awaitable<std::optional<StartFailure>> begin_incoming(
+      std::shared_ptr<const StartPlan> plan, std::shared_ptr<Run> run);
+  asio::awaitable<std::optional<StartFailure>> begin_guest(std::shared_ptr<const StartPlan> plan,
+                                                           std::shared_ptr<Run> run);
+  asio::awaitable<OpResult> fail_start(std::shared_ptr<Run> run, StartFailure failure);
   // The end of a start: the record, the state (paused for startStrategy: Paused), and the
   // supervisor and agent watch of `run`.
   void mark_started(const std::shared_ptr<Run>& run, bool paused);

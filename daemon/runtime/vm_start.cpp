@@ -1,6 +1,8 @@
-// Vm::start: render -> directories and files -> swtpm -> QEMU (-S) -> QMP -> pinning -> cont
-// (unless startStrategy is Paused).
-// Any failure undoes every step: no process, socket or pidfile is left behind.
+// Vm::start in steps: plan (uid, data volumes, render, host ports) -> directories and files ->
+// network, host and sidecars -> QEMU (-S) and QMP -> pinning -> the migration's wait, or the
+// guest's first run (restore, cont unless startStrategy is Paused) -> started.
+// Each step adds to the Run what it made, and a failure tears down exactly that: no
+// process, tap, socket or pidfile is left behind.
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sched.h>
@@ -13,6 +15,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <algorithm>
+#include <array>
 #include <filesystem>
 
 #include "daemon/host/hugetlbfs.hpp"
@@ -22,6 +25,7 @@
 #include "daemon/runtime/disk_fds.hpp"
 #include "daemon/runtime/ignition_file.hpp"
 #include "daemon/runtime/seed_iso.hpp"
+#include "daemon/runtime/start_decisions.hpp"
 #include "policy/ignition.hpp"
 #include "daemon/runtime/spec_paths.hpp"
 #include "daemon/runtime/volume_sources.hpp"
@@ -149,21 +153,6 @@ std::expected<std::string, std::string> user_localca_config(const std::string& s
   return setup_conf;
 }
 
-// The steps of one start with their time since it began, in qmd's log at debug level.
-class StartClock {
- public:
-  explicit StartClock(const std::string& vm) : vm_(vm) {}
-  void mark(std::string_view step) const {
-    const auto since = std::chrono::steady_clock::now() - began_;
-    spdlog::debug("VM {} start: {} at +{:.1f} ms", vm_, step,
-                  std::chrono::duration<double, std::milli>(since).count());
-  }
-
- private:
-  std::string vm_;
-  std::chrono::steady_clock::time_point began_ = std::chrono::steady_clock::now();
-};
-
 // The log of this run, begun with `header`: truncated in place (no temporary to rename on a
 // busy disk), never through a link; the state dir holding it is qmd's.
 void begin_log(const std::string& path, const std::string& header) {
@@ -234,48 +223,92 @@ OpResult Vm::startable() const {
   return check(VmAction::start);
 }
 
-// One sequence with one failure path (`fail` tears down whatever was made so far), which is
-// why it is long; splitting it into phases is part of the Vm split still to come.
+// What one start runs, decided before anything is made (plan_start), and the clock of its
+// steps: their time since it began, in qmd's log at debug level.
+struct Vm::StartPlan {
+  cmdline::RenderResult rendered;
+  std::vector<policy::PortForward> forwards;  // interfaces[].ports with their host ports
+  StartFrom from = StartFrom::boot;
+  const IncomingStart* incoming = nullptr;  // the arrival's request (from == migration)
+  std::string vm;
+  std::chrono::steady_clock::time_point began = std::chrono::steady_clock::now();
+
+  void mark(std::string_view step) const {
+    const auto since = std::chrono::steady_clock::now() - began;
+    spdlog::debug("VM {} start: {} at +{:.1f} ms", vm, step,
+                  std::chrono::duration<double, std::milli>(since).count());
+  }
+};
+
+// The steps in order, each stopping the start at its failure; fail_start then tears down
+// what the steps added to the run. The last step is the migration's wait for an arrival,
+// else the guest's first run.
 asio::awaitable<OpResult> Vm::start_locked(const IncomingStart* incoming) {
   if (auto allowed = startable(); !allowed) {
     co_return allowed;
   }
-  const StartClock clock(name_);
-  // An arrival has its uid from Registry::incoming (perhaps the source QEMU's).
-  if (incoming == nullptr) {
-    auto claimed = co_await claim_qemu_uid();
-    if (!claimed) {
-      record_.last_error = claimed.error().message;
-      save_record();
-      co_return claimed;
+  auto planned = co_await plan_start(incoming);
+  if (!planned) {
+    co_return std::unexpected(planned.error());
+  }
+  auto plan = std::make_shared<const StartPlan>(std::move(*planned));
+  plan->mark("rendered");
+  set_state(VmState::starting, "start requested");
+  run_ = std::make_shared<Run>(ctx_.executor, paths().qga_socket(), agent_options());
+  auto run = run_;
+  run->migration.incoming = plan->from == StartFrom::migration;
+  const std::array steps{&Vm::prepare_files, &Vm::start_host_side, &Vm::spawn_qemu,
+                         plan->from == StartFrom::migration ? &Vm::begin_incoming
+                                                            : &Vm::begin_guest};
+  for (const StartStep step : steps) {
+    auto pending = (this->*step)(plan, run);
+    auto failed = co_await std::move(pending);
+    if (failed) {
+      const StartFailure failure = std::move(*failed);
+      auto undone = co_await fail_start(run, failure);
+      co_return undone;
     }
   }
-  // Before the render: a claim made now is a disk of this start. Not for an incoming
-  // migration: its disks hold the source's data, and an empty claim made here would not.
+  co_return OpResult{};
+}
+
+// A start refused before anything was made: the record keeps why.
+std::unexpected<OpError> Vm::refuse_start(OpError error) {
+  record_.last_error = error.message;
+  save_record();
+  return std::unexpected(std::move(error));
+}
+
+// The uid, the data volumes, the argv (with the host ports of its forwards) and where the
+// guest comes from. Nothing here needs taking back: the uid and the claims stay the VM's.
+asio::awaitable<std::expected<Vm::StartPlan, OpError>> Vm::plan_start(
+    const IncomingStart* incoming) {
+  StartPlan plan;
+  plan.vm = name_;
+  plan.incoming = incoming;
+  plan.from = start_from(incoming != nullptr, has_saved_state());
+  // An arrival has its uid from Registry::incoming (perhaps the source QEMU's), and its disks
+  // hold the source's data, which an empty claim made here would not. Before the render: a
+  // claim made now is a disk of this start.
   if (incoming == nullptr) {
+    if (auto claimed = co_await claim_qemu_uid(); !claimed) {
+      co_return refuse_start(claimed.error());
+    }
     if (auto made = co_await make_data_volumes(); !made) {
-      record_.last_error = made.error().message;
-      save_record();
-      co_return made;
+      co_return refuse_start(made.error());
     }
   }
   auto rendered = render();
   if (!rendered) {
-    record_.last_error = rendered.error().message;
-    save_record();
-    co_return std::unexpected(rendered.error());
+    co_return refuse_start(rendered.error());
   }
   if (auto refused = check_paths_at_start(); !refused) {
-    record_.last_error = refused.error().message;
-    save_record();
-    co_return std::unexpected(refused.error());
+    co_return refuse_start(refused.error());
   }
   // A port another VM or process holds, with no range to fall back on, stops the start here.
   auto forwards = co_await choose_forwards();
   if (!forwards) {
-    record_.last_error = forwards.error().message;
-    save_record();
-    co_return std::unexpected(forwards.error());
+    co_return refuse_start(forwards.error());
   }
   if (!forwards->empty()) {
     rendered = render(*forwards);
@@ -285,55 +318,52 @@ asio::awaitable<OpResult> Vm::start_locked(const IncomingStart* incoming) {
   }
   // What this start runs, before the incoming adjustments: a later save compares it.
   record_.started_argv = argv_digest(*rendered);
-  // A state saved at host shutdown comes back through the same -incoming path.
-  const bool restoring = !incoming && has_saved_state();
-  if (restoring && argv_digest(*rendered) != record_.saved_argv) {
-    record_.last_error = fmt::format(
-        "VM {}: its state was saved at {} under another QEMU command line (the definition, "
-        "qmd.yaml, the presets or qmd changed since); undo the change and start it again, or "
-        "`qmctl discard-saved {}` to boot afresh",
-        name_, record_.saved_at, name_);
-    save_record();
-    co_return std::unexpected(op_error(OpError::Code::conflict, record_.last_error));
+  if (plan.from == StartFrom::saved_state) {
+    if (auto refusal = saved_state_refusal(name_, record_.saved_at, record_.started_argv,
+                                           record_.saved_argv)) {
+      co_return refuse_start(op_error(OpError::Code::conflict, *refusal));
+    }
   }
-  if (incoming || restoring) {
+  // A state saved at host shutdown comes back through the same -incoming path.
+  if (plan.from != StartFrom::boot) {
     IncomingStart saved;
     saved.machine_type = record_.saved_machine;
     if (auto adjusted = adjust_for_incoming(*rendered, incoming ? *incoming : saved); !adjusted) {
       co_return std::unexpected(adjusted.error());
     }
   }
+  plan.rendered = std::move(*rendered);
+  plan.forwards = std::move(*forwards);
+  co_return plan;
+}
+
+// The run and state directories; the run holds the forwards' host ports from here.
+asio::awaitable<std::optional<StartFailure>> Vm::prepare_files(
+    std::shared_ptr<const StartPlan> plan, std::shared_ptr<Run> run) {
   const cmdline::VmPaths where = paths();
-  clock.mark("rendered");
-  set_state(VmState::starting, "start requested");
-  run_ = std::make_shared<Run>(ctx_.executor, where.qga_socket(), agent_options());
-  auto run = run_;
-  run->migration.incoming = incoming != nullptr;
-
-  auto fail = [&](std::string step, std::string message) -> asio::awaitable<OpResult> {
-    co_await teardown(*run);
-    std::string text = fmt::format("VM {}: start failed at {}: {}", name_, step, message);
-    record_.last_error = text;
-    save_record();
-    run_.reset();
-    set_state(VmState::stopped, text);
-    // An image another VM holds writable is the caller's conflict, not qmd's failure.
-    const bool locked = text.find("Failed to get \"write\" lock") != std::string::npos;
-    co_return std::unexpected(
-        op_error(locked ? OpError::Code::conflict : OpError::Code::failed, std::move(text)));
-  };
-
   const std::optional<Credentials> qemu = qemu_owner();
   if (auto bad = make_dir(where.run_dir, qemu, true)) {
-    co_return co_await fail("prepare", *bad);
+    co_return StartFailure{"prepare", *bad};
   }
   if (auto bad = make_dir(where.state_dir, qemu, false)) {
-    co_return co_await fail("prepare", *bad);
+    co_return StartFailure{"prepare", *bad};
   }
   co_await teardown(*run);  // stale sockets from a crash would confuse the waits below
-  hold_forwards(*run, std::move(*forwards));
+  hold_forwards(*run, plan->forwards);
+  auto written = co_await write_start_files(plan);
+  if (!written) {
+    plan->mark("files prepared");
+  }
+  co_return written;
+}
+
+// The files QEMU opens that qmd makes: prepared images, seeds, the Ignition file and (an
+// arrival) the source's VARS. On the blocking pool, and only when there is something to make.
+asio::awaitable<std::optional<StartFailure>> Vm::write_start_files(
+    std::shared_ptr<const StartPlan> plan) {
+  const cmdline::VmPaths where = paths();
   std::optional<trial::FileOwner> owner;
-  if (qemu) {
+  if (const auto qemu = qemu_owner()) {
     owner = trial::FileOwner{qemu->uid, qemu->gid};
   }
   SeedBuild seeds;
@@ -344,101 +374,137 @@ asio::awaitable<OpResult> Vm::start_locked(const IncomingStart* incoming) {
   }
   auto parsed = spec();
   std::optional<std::string> ignition = parsed ? policy::ignition_data(*parsed) : std::nullopt;
+  const cmdline::RenderResult& rendered = plan->rendered;
   const bool files_to_make =
-      !rendered->prepare.empty() || !rendered->seeds.empty() || ignition.has_value();
-  auto prepare = [&rendered, where, owner, seeds, ignition = std::move(ignition),
+      !rendered.prepare.empty() || !rendered.seeds.empty() || ignition.has_value();
+  if (plan->incoming && plan->incoming->nvram) {
+    // Before prepare: its copy_if_missing must keep the source's VARS, not the template.
+    if (auto written = write_incoming_nvram(rendered, *plan->incoming->nvram, owner); !written) {
+      co_return StartFailure{"prepare", written.error()};
+    }
+  }
+  if (!files_to_make) {  // no wait for the pool, which other starts may keep busy
+    co_return std::nullopt;
+  }
+  auto prepare = [plan, where, owner, seeds, ignition = std::move(ignition),
                   places = trial::PrepPlaces{storage_roots(ctx_.config), where.run_dir}] {
-    auto failed = trial::prepare_files(*rendered, where.run_dir + "/prepare.log", 120s, {},
+    auto failed = trial::prepare_files(plan->rendered, where.run_dir + "/prepare.log", 120s, {},
                                        owner, &places);
     if (!failed && ignition) {
       failed = write_ignition_file(*ignition, where, seeds.owner.value_or(self_owner()));
     }
-    return failed ? failed : build_seeds(*rendered, seeds);
+    return failed ? failed : build_seeds(plan->rendered, seeds);
   };
-  if (incoming && incoming->nvram) {
-    // Before prepare: its copy_if_missing must keep the source's VARS, not the template.
-    if (auto written = write_incoming_nvram(*rendered, *incoming->nvram, owner); !written) {
-      co_return co_await fail("prepare", written.error());
-    }
-  }
-  std::optional<std::string> prepared;
-  if (files_to_make) {  // else no wait for the pool, which other starts may keep busy
-    prepared = co_await run_blocking(ctx_.blocking, std::move(prepare));
-  }
+  auto prepared = co_await run_blocking(ctx_.blocking, std::move(prepare));
   if (prepared) {
-    co_return co_await fail("prepare", *prepared);
+    co_return StartFailure{"prepare", *prepared};
   }
-  clock.mark("files prepared");
-  if (auto failed = co_await attach_nat(*rendered)) {
-    co_return co_await fail("network", *failed);
+  co_return std::nullopt;
+}
+
+// What QEMU cannot do for itself, unprivileged and under spawn=deny: the NAT network's
+// leases and guards, taps and hugetlbfs, then swtpm (and passt) as sidecars.
+asio::awaitable<std::optional<StartFailure>> Vm::start_host_side(
+    std::shared_ptr<const StartPlan> plan, std::shared_ptr<Run> /*run*/) {
+  if (auto failed = co_await attach_nat(plan->rendered)) {
+    co_return StartFailure{"network", *failed};
   }
-  if (auto failed = prepare_host(*rendered)) {
-    co_return co_await fail("host", *failed);
+  if (auto failed = prepare_host(plan->rendered)) {
+    co_return StartFailure{"host", *failed};
   }
-  if (auto failed = co_await start_swtpm(*rendered)) {
-    co_return co_await fail("sidecars", *failed);
+  if (auto failed = co_await start_swtpm(plan->rendered)) {
+    co_return StartFailure{"sidecars", *failed};
   }
-  clock.mark("host and sidecars ready");
-  if (auto failed = co_await start_qemu(*rendered)) {
-    co_return co_await fail("qemu", *failed);
+  plan->mark("host and sidecars ready");
+  co_return std::nullopt;
+}
+
+// QEMU with -S, its QMP connection, its events and console, then the vCPUs' pinning.
+asio::awaitable<std::optional<StartFailure>> Vm::spawn_qemu(std::shared_ptr<const StartPlan> plan,
+                                                            std::shared_ptr<Run> run) {
+  if (auto failed = co_await start_qemu(plan->rendered)) {
+    co_return StartFailure{"qemu", *failed};
   }
-  clock.mark("QEMU spawned");
+  plan->mark("QEMU spawned");
   if (auto failed = co_await connect_qmp(30s)) {
-    co_return co_await fail("qmp", *failed);
+    co_return StartFailure{"qmp", *failed};
   }
-  clock.mark("QMP greeted, capabilities negotiated");
+  plan->mark("QMP greeted, capabilities negotiated");
   watch_events();
-  co_await keep_console(incoming != nullptr ? "incoming" : "started");
-  clock.mark("console kept");
-  if (rendered->pinning.dedicated) {
+  const std::string heading = plan->from == StartFrom::migration ? "incoming" : "started";
+  co_await keep_console(heading);
+  plan->mark("console kept");
+  if (plan->rendered.pinning.dedicated) {
     auto cpus = co_await qmp::query_cpus_fast(*run->qmp);
     if (!cpus) {
-      co_return co_await fail("pinning", cpus.error().to_string());
+      co_return StartFailure{"pinning", cpus.error().to_string()};
     }
-    if (auto failed = apply_pinning(*rendered, *cpus)) {
-      co_return co_await fail("pinning", *failed);
+    if (auto failed = apply_pinning(plan->rendered, *cpus)) {
+      co_return StartFailure{"pinning", *failed};
     }
   }
-  if (incoming) {
-    auto listening = co_await listen_incoming(*run->qmp, *incoming, ctx_.blocking);
-    if (!listening) {
-      co_return co_await fail("incoming", listening.error());
-    }
-    run->started_at = format_time(std::chrono::system_clock::now());
-    set_state(VmState::migrating, fmt::format("QEMU {} (pid {}) waiting for the migration "
-                                              "stream on {}",
-                                              run->qemu_version, run->qemu->pid(),
-                                              incoming->uri));
-    auto self = shared_from_this();
-    auto supervise_run = [self, run] { return self->supervise(run); };
-    asio::co_spawn(ctx_.executor, std::move(supervise_run), asio::detached);
-    auto watch = [self, run, timing = *incoming] { return self->watch_incoming(run, timing); };
-    asio::co_spawn(ctx_.executor, std::move(watch), asio::detached);
-    co_return OpResult{};
+  co_return std::nullopt;
+}
+
+// An arrival: QEMU listens for the migration stream; vm_incoming.cpp follows it from here.
+asio::awaitable<std::optional<StartFailure>> Vm::begin_incoming(
+    std::shared_ptr<const StartPlan> plan, std::shared_ptr<Run> run) {
+  const IncomingStart& incoming = *plan->incoming;
+  auto listening = co_await listen_incoming(*run->qmp, incoming, ctx_.blocking);
+  if (!listening) {
+    co_return StartFailure{"incoming", listening.error()};
   }
+  run->started_at = format_time(std::chrono::system_clock::now());
+  set_state(VmState::migrating,
+            fmt::format("QEMU {} (pid {}) waiting for the migration stream on {}",
+                        run->qemu_version, run->qemu->pid(), incoming.uri));
+  auto self = shared_from_this();
+  auto supervise_run = [self, run] { return self->supervise(run); };
+  asio::co_spawn(ctx_.executor, std::move(supervise_run), asio::detached);
+  auto watch = [self, run, timing = incoming] { return self->watch_incoming(run, timing); };
+  asio::co_spawn(ctx_.executor, std::move(watch), asio::detached);
+  co_return std::nullopt;
+}
+
+// The guest's first run: a saved state restored, the vCPUs let go unless it begins paused
+// (startStrategy: Paused keeps QEMU's -S; a restored guest comes back as it was saved).
+asio::awaitable<std::optional<StartFailure>> Vm::begin_guest(
+    std::shared_ptr<const StartPlan> plan, std::shared_ptr<Run> run) {
+  const bool restoring = plan->from == StartFrom::saved_state;
   if (restoring) {
     if (auto failed = co_await restore_stream(run)) {
-      co_return co_await fail(
+      co_return StartFailure{
           "restore", fmt::format("{}; the saved state stays in {}: start again once the cause "
                                  "is fixed, or `qmctl discard-saved {}` to boot afresh",
-                                 *failed, saved_state_path(), name_));
+                                 *failed, saved_state_path(), name_)};
     }
   }
-  // startStrategy: Paused keeps QEMU's -S: the vCPUs wait for `qmctl resume`. A restored
-  // guest comes back as it was saved.
-  const bool paused = restoring ? record_.saved_paused : rendered->start_paused;
+  const bool paused =
+      starts_paused(plan->from, record_.saved_paused, plan->rendered.start_paused);
   if (!paused) {
     if (auto done = co_await qmp::cont(*run->qmp); !done) {
-      co_return co_await fail("cont", done.error().to_string());
+      co_return StartFailure{"cont", done.error().to_string()};
     }
-    clock.mark("cont returned");
+    plan->mark("cont returned");
   }
   if (restoring) {
     co_await finish_restore();
   }
   mark_started(run, paused);
-  clock.mark("marked started");
-  co_return OpResult{};
+  plan->mark("marked started");
+  co_return std::nullopt;
+}
+
+// The rollback of a start: whatever the steps added to `run` goes, and the VM is stopped
+// with the failure as its last error.
+asio::awaitable<OpResult> Vm::fail_start(std::shared_ptr<Run> run, StartFailure failure) {
+  co_await teardown(*run);
+  std::string text = describe(name_, failure);
+  record_.last_error = text;
+  save_record();
+  run_.reset();
+  set_state(VmState::stopped, text);
+  co_return std::unexpected(op_error(start_failure_code(text), std::move(text)));
 }
 
 void Vm::mark_started(const std::shared_ptr<Run>& run, bool paused) {
