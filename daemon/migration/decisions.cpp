@@ -141,6 +141,35 @@ Adopted after_restart(std::string_view status, bool split_marked) {
   return Adopted::cancelled;
 }
 
+AdoptedNotice after_restart_notice(Adopted adopted, std::string_view destination,
+                                   std::string_view status, std::string_view vm,
+                                   std::string_view split_memory) {
+  switch (adopted) {
+    case Adopted::split:
+      return {"MigrationFailed",
+              fmt::format("{}; check the VM there, then qmctl kill {} here", split_memory, vm)};
+    case Adopted::finished_after_switch:
+      // A postcopy that switched (and may have been handed over) and then finished.
+      return {"MigrationFailed",
+              fmt::format("a postcopy migration to {} finished while qmd was down; the guest "
+                          "runs there if it was handed over: check it there, then qmctl kill "
+                          "{} here",
+                          destination, vm)};
+    case Adopted::completed_unhanded:
+      return {"MigrationFailed",
+              fmt::format("a migration to {} completed but was never handed over (qmd "
+                          "stopped); the VM stays paused here: if {} does not run it, "
+                          "qmctl resume {}",
+                          destination, destination, vm)};
+    case Adopted::cancelled:
+      break;
+  }
+  return {"MigrationCancelled",
+          fmt::format("an earlier qmd ended during a migration of this VM to {} (QEMU now: {}); "
+                      "cancelled, the VM stays here",
+                      destination, status.empty() ? std::string_view("no migration") : status)};
+}
+
 bool stream_arrived(std::string_view status) { return !status.empty() && status != "setup"; }
 
 bool incoming_past_switch(std::string_view status) { return status.starts_with("postcopy-"); }

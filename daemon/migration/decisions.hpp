@@ -125,6 +125,15 @@ enum class Adopted {
   completed_unhanded,     // precopy completed but never handed over: paused, for a person
 };
 Adopted after_restart(std::string_view status, bool split_marked);
+// What a restarted source says of such a migration: the event and its text (`split_memory`:
+// the record's mark, set by then for a split).
+struct AdoptedNotice {
+  std::string event;  // MigrationFailed|MigrationCancelled
+  std::string message;
+};
+AdoptedNotice after_restart_notice(Adopted adopted, std::string_view destination,
+                                   std::string_view status, std::string_view vm,
+                                   std::string_view split_memory);
 
 // --- the destination
 // QEMU's incoming status says the stream came.

@@ -445,6 +445,12 @@ class Vm : public std::enable_shared_from_this<Vm> {
   qmp::QgaOptions agent_options();
   qmp::QmpOptions qmp_options();
   asio::awaitable<void> supervise(std::shared_ptr<Run> run);
+  // adopt()'s steps (vm_supervise.cpp): the pidfile's QEMU if it is this VM's, its sidecars,
+  // and a migration to another qmd that an earlier qmd left (cancelled back, or marked).
+  asio::awaitable<std::optional<pid_t>> adoptable_pid();
+  void adopt_sidecars(Run& run);
+  asio::awaitable<void> settle_outgoing_migration(std::shared_ptr<Run> run);
+  asio::awaitable<std::string> cancel_precopy(std::shared_ptr<Run> run);
   asio::awaitable<void> watch_agent(std::shared_ptr<Run> run);
   // Spawns a loop per probe of the spec for `run` (called as the agent watch begins).
   void start_probes(const std::shared_ptr<Run>& run);

@@ -230,46 +230,23 @@ asio::awaitable<void> Vm::watch_agent(std::shared_ptr<Run> run) {
   }
 }
 
-// Adoption in order: pidfile, uuid, swtpm, QMP, an interrupted migration, the state. The
-// migration part is decided by migration/ functions; splitting the rest waits for the Vm split.
+// Adoption in steps: the pidfile's QEMU (only this VM's), its sidecars, QMP, the console and
+// taps; an arrival still waiting for its source; a migration an earlier qmd left behind;
+// then the state QEMU is in.
 asio::awaitable<bool> Vm::adopt() {
   auto guard = co_await lock_.lock();
-  const cmdline::VmPaths where = paths();
-  const std::string pidfile = where.run_dir + "/qemu.pid";
-  const auto pid = read_pid(pidfile);
+  const auto pid = co_await adoptable_pid();
   if (!pid) {
-    co_return false;
-  }
-  // The run dir is the VM's uid's: its pid files may name any process. Only one with this
-  // VM's uuid that runs as this VM's uid is its QEMU (not another VM's, whatever its uuid).
-  const auto owner = qemu_owner();
-  const uid_t uid = owner ? owner->uid : ::geteuid();
-  if (record_.uuid.empty() || !cmdline_has_uuid(*pid, record_.uuid) ||
-      !runs_with_uid(*pid, uid)) {
-    publish("Adoption", fmt::format("pidfile {} names pid {}, which is not this VM's QEMU "
-                                    "(no -uuid {} running as uid {}); not adopted",
-                                    pidfile, *pid, record_.uuid, uid));
-    run_ = std::make_shared<Run>(ctx_.executor, where.qga_socket(), agent_options());
-    co_await teardown(*run_);
-    run_.reset();
     co_return false;
   }
   auto qemu = ProcessHandle::open(ctx_.executor, *pid);
   if (!qemu) {
     co_return false;
   }
-  run_ = std::make_shared<Run>(ctx_.executor, where.qga_socket(), agent_options());
+  run_ = std::make_shared<Run>(ctx_.executor, paths().qga_socket(), agent_options());
   auto run = run_;
   run->qemu.emplace(std::move(*qemu));
-  if (auto swtpm_pid = read_pid(where.swtpm_pid())) {
-    const std::string args = read_proc_file(fmt::format("/proc/{}/cmdline", *swtpm_pid));
-    if (args.find(where.run_dir + "/") != std::string::npos && runs_with_uid(*swtpm_pid, uid)) {
-      if (auto swtpm = ProcessHandle::open(ctx_.executor, *swtpm_pid)) {
-        run->swtpm.emplace(std::move(*swtpm));
-      }
-    }
-  }
-  adopt_passt(*run);
+  adopt_sidecars(*run);
   if (auto failed = co_await connect_qmp(10s)) {
     publish("Adoption", fmt::format("QEMU pid {} is running but QMP did not answer: {}; "
                                     "killing it",
@@ -289,58 +266,7 @@ asio::awaitable<bool> Vm::adopt() {
     }
   }
   if (!record_.migrating_to.empty()) {
-    // An earlier qmd died while this VM migrated to migrating_to: nobody will hand it over.
-    // A precopy migration is cancelled back (QEMU resumes the guest if it ran; the
-    // destination drops its copy when the stream breaks); past a postcopy switch the VM is
-    // marked split; a completed one waits, paused, for a person.
-    const std::string dest = record_.migrating_to;
-    auto migration = co_await qmp::query_migrate(*run->qmp);
-    std::string status = migration ? migration->status : std::string();
-    if (migration::precopy_in_flight(status)) {
-      (void)co_await qmp::migrate_cancel(*run->qmp);
-      for (int i = 0; i < 100 && !run->exited.is_set(); ++i) {
-        auto now = co_await qmp::query_migrate(*run->qmp);
-        if (!now) {
-          break;
-        }
-        status = now->status;
-        if (!migration::precopy_in_flight(status)) {
-          break;
-        }
-        co_await run->exited.wait_for(100ms);
-      }
-    }
-    const auto adopted = migration::after_restart(status, !record_.split_memory.empty());
-    if (adopted == migration::Adopted::split) {
-      if (record_.split_memory.empty()) {
-        record_.split_memory = fmt::format(
-            "a postcopy migration to {} had switched the guest away (QEMU: {}) when qmd "
-            "stopped",
-            dest, status);
-      }
-      publish("MigrationFailed", record_.split_memory + "; check the VM there, then qmctl kill " +
-                                     name_ + " here");
-    } else if (adopted == migration::Adopted::finished_after_switch) {
-      // A postcopy that switched (and may have been handed over) and then finished.
-      publish("MigrationFailed",
-              fmt::format("a postcopy migration to {} finished while qmd was down; the guest "
-                          "runs there if it was handed over: check it there, then qmctl kill "
-                          "{} here",
-                          dest, name_));
-    } else if (adopted == migration::Adopted::completed_unhanded) {
-      publish("MigrationFailed",
-              fmt::format("a migration to {} completed but was never handed over (qmd "
-                          "stopped); the VM stays paused here: if {} does not run it, "
-                          "qmctl resume {}",
-                          dest, dest, name_));
-    } else {
-      publish("MigrationCancelled",
-              fmt::format("an earlier qmd ended during a migration of this VM to {} (QEMU "
-                          "now: {}); cancelled, the VM stays here",
-                          dest, status.empty() ? std::string("no migration") : status));
-    }
-    record_.migrating_to.clear();
-    save_record();
+    co_await settle_outgoing_migration(run);
   }
   auto status = co_await qmp::query_status(*run->qmp);
   run->started_at = "(adopted)";
@@ -351,6 +277,90 @@ asio::awaitable<bool> Vm::adopt() {
   asio::co_spawn(ctx_.executor, [self, run] { return self->supervise(run); }, asio::detached);
   asio::co_spawn(ctx_.executor, [self, run] { return self->watch_agent(run); }, asio::detached);
   co_return true;
+}
+
+// The pid of this VM's QEMU from its pidfile. The run dir is the VM's uid's: its pid files
+// may name any process. Only one with this VM's uuid that runs as this VM's uid is its QEMU
+// (not another VM's, whatever its uuid); anything else is said, and the stale files go.
+asio::awaitable<std::optional<pid_t>> Vm::adoptable_pid() {
+  const cmdline::VmPaths where = paths();
+  const std::string pidfile = where.run_dir + "/qemu.pid";
+  const auto pid = read_pid(pidfile);
+  if (!pid) {
+    co_return std::nullopt;
+  }
+  const auto owner = qemu_owner();
+  const uid_t uid = owner ? owner->uid : ::geteuid();
+  if (!record_.uuid.empty() && cmdline_has_uuid(*pid, record_.uuid) && runs_with_uid(*pid, uid)) {
+    co_return pid;
+  }
+  publish("Adoption", fmt::format("pidfile {} names pid {}, which is not this VM's QEMU "
+                                  "(no -uuid {} running as uid {}); not adopted",
+                                  pidfile, *pid, record_.uuid, uid));
+  run_ = std::make_shared<Run>(ctx_.executor, where.qga_socket(), agent_options());
+  co_await teardown(*run_);
+  run_.reset();
+  co_return std::nullopt;
+}
+
+// The adopted QEMU's swtpm (its pidfile naming a process of this VM's run dir and uid) and
+// passt sidecars.
+void Vm::adopt_sidecars(Run& run) {
+  const cmdline::VmPaths where = paths();
+  const auto owner = qemu_owner();
+  const uid_t uid = owner ? owner->uid : ::geteuid();
+  if (auto swtpm_pid = read_pid(where.swtpm_pid())) {
+    const std::string args = read_proc_file(fmt::format("/proc/{}/cmdline", *swtpm_pid));
+    if (args.find(where.run_dir + "/") != std::string::npos && runs_with_uid(*swtpm_pid, uid)) {
+      if (auto swtpm = ProcessHandle::open(ctx_.executor, *swtpm_pid)) {
+        run.swtpm.emplace(std::move(*swtpm));
+      }
+    }
+  }
+  adopt_passt(run);
+}
+
+// An earlier qmd died while this VM migrated to migrating_to: nobody will hand it over. A
+// precopy migration is cancelled back (QEMU resumes the guest if it ran; the destination
+// drops its copy when the stream breaks); past a postcopy switch the VM is marked split; a
+// completed one waits, paused, for a person.
+asio::awaitable<void> Vm::settle_outgoing_migration(std::shared_ptr<Run> run) {
+  const std::string dest = record_.migrating_to;
+  const std::string status = co_await cancel_precopy(run);
+  const auto adopted = migration::after_restart(status, !record_.split_memory.empty());
+  if (adopted == migration::Adopted::split && record_.split_memory.empty()) {
+    record_.split_memory = fmt::format(
+        "a postcopy migration to {} had switched the guest away (QEMU: {}) when qmd stopped",
+        dest, status);
+  }
+  const auto [event, message] =
+      migration::after_restart_notice(adopted, dest, status, name_, record_.split_memory);
+  publish(event, message);
+  record_.migrating_to.clear();
+  save_record();
+}
+
+// QEMU's migration status now; a precopy still in flight is cancelled first (up to 10 s for
+// QEMU to say it ended).
+asio::awaitable<std::string> Vm::cancel_precopy(std::shared_ptr<Run> run) {
+  auto migration = co_await qmp::query_migrate(*run->qmp);
+  std::string status = migration ? migration->status : std::string();
+  if (!migration::precopy_in_flight(status)) {
+    co_return status;
+  }
+  (void)co_await qmp::migrate_cancel(*run->qmp);
+  for (int i = 0; i < 100 && !run->exited.is_set(); ++i) {
+    auto now = co_await qmp::query_migrate(*run->qmp);
+    if (!now) {
+      break;
+    }
+    status = now->status;
+    if (!migration::precopy_in_flight(status)) {
+      break;
+    }
+    co_await run->exited.wait_for(100ms);
+  }
+  co_return status;
 }
 
 }  // namespace qmd::daemon

@@ -255,6 +255,29 @@ TEST_CASE("a source qmd restarted past the switch (e2e_migrate_postcopy): split"
   CHECK(after_restart("completed", false) == Adopted::completed_unhanded);
 }
 
+TEST_CASE("a restarted source says what became of the migration, naming what to do") {
+  const auto split = after_restart_notice(Adopted::split, "/run/b.sock", "postcopy-active", "vm1",
+                                          "a postcopy migration to /run/b.sock had switched");
+  CHECK(split.event == "MigrationFailed");
+  CHECK(split.message == "a postcopy migration to /run/b.sock had switched; check the VM "
+                         "there, then qmctl kill vm1 here");
+  const auto unhanded =
+      after_restart_notice(Adopted::completed_unhanded, "/run/b.sock", "completed", "vm1", "");
+  CHECK(unhanded.event == "MigrationFailed");
+  CHECK(unhanded.message.find("qmctl resume vm1") != std::string::npos);
+  const auto finished = after_restart_notice(Adopted::finished_after_switch, "/run/b.sock",
+                                             "completed", "vm1", "split");
+  CHECK(finished.event == "MigrationFailed");
+  CHECK(finished.message.find("then qmctl kill vm1 here") != std::string::npos);
+  const auto none = after_restart_notice(Adopted::cancelled, "/run/b.sock", "", "vm1", "");
+  CHECK(none.event == "MigrationCancelled");
+  CHECK(none.message == "an earlier qmd ended during a migration of this VM to /run/b.sock "
+                        "(QEMU now: no migration); cancelled, the VM stays here");
+  const auto cancelled =
+      after_restart_notice(Adopted::cancelled, "/run/b.sock", "cancelled", "vm1", "");
+  CHECK(cancelled.message.find("(QEMU now: cancelled)") != std::string::npos);
+}
+
 TEST_CASE("the destination: nothing arrives (e2e_migrate's arriveWithinSeconds)") {
   CHECK_FALSE(stream_arrived(""));
   CHECK_FALSE(stream_arrived("setup"));
