@@ -35,6 +35,11 @@
 #include "qmp/replies.hpp"
 #include "qmp/qga_client.hpp"
 
+namespace qmd::devices {
+struct DiskParams;
+struct NicParams;
+}  // namespace qmd::devices
+
 namespace qmd::daemon {
 
 using OpResult = std::expected<void, OpError>;
@@ -417,8 +422,8 @@ class Vm : public std::enable_shared_from_this<Vm> {
   asio::awaitable<void> readopt_taps(std::shared_ptr<Run> run);
   // A `tap` binding naming one of qmd's own taps, or a port of a bridge qmd manages: refused.
   std::optional<std::string> check_tap_bindings() const;
-  // NIC hotplug (vm_hotplug_nic.cpp): the tap binding's check, and the NAT bridge a
-  // masquerade interface joins ("" for other bindings); a NAT tap's guard off again.
+  // NIC hotplug (vm_hotplug_nic.cpp): the host side's checks and the bridge the tap joins
+  // ("" for user and tap bindings); the NIC's parameters and plan; a NAT tap's guard off again.
   std::expected<std::string, OpError> hotplug_host_checks(const InterfaceAttach& r) const;
   asio::awaitable<void> leave_nat(Run& run, std::string tap);
   asio::awaitable<std::optional<std::string>> start_swtpm(const cmdline::RenderResult& rendered);
@@ -492,6 +497,15 @@ class Vm : public std::enable_shared_from_this<Vm> {
   struct DetachPlan;    // ... and of a detach
   std::expected<HotplugScope, OpError> hotplug_scope(std::string_view action);
   asio::awaitable<OpResult> attach_planned(HotplugScope& scope, AttachPlan plan);
+  asio::awaitable<std::expected<devices::NicParams, OpError>> nic_params(HotplugScope& scope,
+                                                                        InterfaceAttach r);
+  AttachPlan nic_plan(HotplugScope& scope, const InterfaceAttach& r,
+                      const devices::NicParams& params, const std::string& bridge);
+  // Disk hotplug (vm_hotplug_disk.cpp): where the disk goes, then its fd set and nodes.
+  asio::awaitable<std::expected<devices::DiskParams, OpError>> place_disk(
+      HotplugScope& scope, devices::DiskParams params);
+  asio::awaitable<OpResult> attach_disk_fd(HotplugScope& scope, DiskAttach d,
+                                           devices::DiskParams params, UniqueFd fd);
   asio::awaitable<OpResult> detach_planned(HotplugScope& scope, DetachPlan plan, bool persist);
   asio::awaitable<OpResult> swap_medium(std::shared_ptr<Run> run, std::string disk,
                                         UniqueFd image, std::string format);

@@ -134,6 +134,23 @@ bool in_definition(const policy::VmSpec& spec, const std::string& name) {
                              [&](const policy::DiskDevice& disk) { return disk.name == name; });
 }
 
+// The disk's name free in this run (and, with --persist, in the definition).
+OpResult check_new_disk(const std::string& vm, const Vm::DiskAttach& d,
+                        const hotplug::Devices& disks, const policy::VmSpec& spec) {
+  const bool in_spec = in_definition(spec, d.name);
+  if ((in_spec && !disks.gone.contains(d.name)) || disks.added.contains(d.name)) {
+    return std::unexpected(
+        conflict(fmt::format("VM {} already has a disk named {}", vm, d.name)));
+  }
+  if (in_spec && d.persist) {
+    return std::unexpected(conflict(fmt::format(
+        "disk {} is still in the definition of VM {} (detached for this run only); attach it "
+        "without --persist, or detach it with --persist first",
+        d.name, vm)));
+  }
+  return {};
+}
+
 // The definition edit of `attach-disk --persist`: a disk and its file or block volume.
 std::function<void(YAML::Node)> persist_edit(const Vm::DiskAttach& d, const std::string& format,
                                              bool block) {
@@ -177,8 +194,8 @@ std::vector<hotplug::Step> node_steps(const devices::DiskParams& params) {
 
 }  // namespace
 
-// The checks, then the fd-set node and the persist edit (helpers above); a little over the
-// usual length because every refusal names the disk and what to do.
+// The checks (request, file, name), where the disk goes, then the fd-set node and the
+// persist edit (helpers above).
 asio::awaitable<OpResult> Vm::attach_disk(DiskAttach request) {
   if (auto movable = check_migration(VmAction::hotplug, "attach-disk"); !movable) {
     co_return movable;
@@ -196,19 +213,9 @@ asio::awaitable<OpResult> Vm::attach_disk(DiskAttach request) {
   if (!file) {
     co_return std::unexpected(file.error());
   }
-  const auto& disks = scope->state->disks;
-  const bool in_spec = in_definition(scope->spec, d.name);
-  if ((in_spec && !disks.gone.contains(d.name)) || disks.added.contains(d.name)) {
-    co_return std::unexpected(
-        conflict(fmt::format("VM {} already has a disk named {}", name_, d.name)));
+  if (auto free = check_new_disk(name_, d, scope->state->disks, scope->spec); !free) {
+    co_return free;
   }
-  if (in_spec && d.persist) {
-    co_return std::unexpected(conflict(fmt::format(
-        "disk {} is still in the definition of VM {} (detached for this run only); attach it "
-        "without --persist, or detach it with --persist first",
-        d.name, name_)));
-  }
-
   devices::DiskParams params;
   params.name = d.name;
   params.path = d.path;
@@ -217,33 +224,53 @@ asio::awaitable<OpResult> Vm::attach_disk(DiskAttach request) {
   params.bus = d.bus;
   params.readonly = d.readonly;
   params.cache = d.cache;
+  auto placed = co_await place_disk(*scope, std::move(params));
+  if (!placed) {
+    co_return std::unexpected(placed.error());
+  }
+  auto attached = co_await attach_disk_fd(*scope, request, std::move(*placed),
+                                          std::move(file->fd));
+  co_return attached;
+}
+
+// A virtio disk on the first free PCI slot, a scsi one on the first free LUN of scsi0.0.
+asio::awaitable<std::expected<devices::DiskParams, OpError>> Vm::place_disk(
+    HotplugScope& scope, devices::DiskParams params) {
+  if (params.bus == "virtio") {
+    auto slot =
+        co_await hotplug::free_pci_slot(*scope.run->qmp, name_, hotplug::is_q35(scope.spec));
+    if (!slot) {
+      co_return std::unexpected(slot.error());
+    }
+    params.pci = *slot;
+    co_return params;
+  }
+  auto lun = free_lun(name_, scope.spec.domain.devices.disks, scope.state->disks);
+  if (!lun) {
+    co_return std::unexpected(lun.error());
+  }
+  params.controller_bus = "scsi0.0";
+  params.unit = *lun;
+  co_return params;
+}
+
+// QEMU opens the fd set, never the path: an image its user cannot open still attaches. The
+// node holds its own dup of the descriptor; the monitor's hold goes either way.
+asio::awaitable<OpResult> Vm::attach_disk_fd(HotplugScope& scope, DiskAttach d,
+                                             devices::DiskParams params, UniqueFd fd) {
   AttachPlan plan;
   plan.kind = hotplug::kDisk;
   plan.noun = "disk";
   plan.name = d.name;
   plan.placed.bus = d.bus;
-  if (d.bus == "virtio") {
-    auto slot = co_await hotplug::free_pci_slot(*scope->run->qmp, name_,
-                                                hotplug::is_q35(scope->spec));
-    if (!slot) {
-      co_return std::unexpected(slot.error());
-    }
-    params.pci = *slot;
-  } else {
-    auto lun = free_lun(name_, scope->spec.domain.devices.disks, disks);
-    if (!lun) {
-      co_return std::unexpected(lun.error());
-    }
-    params.controller_bus = "scsi0.0";
-    params.unit = *lun;
-    plan.placed.lun = *lun;
+  if (!params.pci) {
+    plan.placed.lun = params.unit;
   }
   if (d.persist) {
     plan.persist = persist_edit(d, params.format, params.host_device);
   }
-  // QEMU opens the set, never the path: an image its user cannot open still attaches.
   const std::string opaque = "disk " + d.name;
-  auto fdset = co_await qmp::add_fd(*scope->run->qmp, std::move(file->fd), opaque);
+  auto fdset = co_await qmp::add_fd(*scope.run->qmp, std::move(fd), opaque);
   if (!fdset) {
     const std::string what = "attaching disk " + d.name + " (add-fd)";
     co_return std::unexpected(
@@ -254,9 +281,8 @@ asio::awaitable<OpResult> Vm::attach_disk(DiskAttach request) {
   plan.event = "DiskAttached";
   plan.message = fmt::format("disk {} ({}, {}) attached on {}", d.name, d.path, params.format,
                              params.pci ? params.pci->bus : params.controller_bus);
-  auto attached = co_await attach_planned(*scope, std::move(plan));
-  // The node holds its own dup of the descriptor; the monitor's hold goes either way.
-  auto released = co_await qmp::remove_fd(*scope->run->qmp, fdset->fdset_id);
+  auto attached = co_await attach_planned(scope, std::move(plan));
+  auto released = co_await qmp::remove_fd(*scope.run->qmp, fdset->fdset_id);
   if (!released) {
     spdlog::warn("VM {}: remove-fd of disk {}'s fd set {}: {}", name_, d.name, fdset->fdset_id,
                  released.error().to_string());

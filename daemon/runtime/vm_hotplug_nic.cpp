@@ -75,11 +75,31 @@ std::optional<policy::InterfaceDevice> in_definition(const policy::VmSpec& spec,
   return std::nullopt;
 }
 
+// A new interface's request, and its name free in this run (and, with --persist, in the
+// definition).
+OpResult check_new_interface(const std::string& vm, const Vm::InterfaceAttach& r,
+                             const hotplug::Devices& nics, const policy::VmSpec& spec) {
+  if (auto valid = check_request(r); !valid) {
+    return valid;
+  }
+  const bool in_spec = in_definition(spec, r.name).has_value();
+  if ((in_spec && !nics.gone.contains(r.name)) || nics.added.contains(r.name)) {
+    return std::unexpected(
+        conflict(fmt::format("VM {} already has an interface named {}", vm, r.name)));
+  }
+  if (in_spec && r.persist) {
+    return std::unexpected(conflict(fmt::format(
+        "interface {} is still in the definition of VM {}; detach it with --persist first",
+        r.name, vm)));
+  }
+  return {};
+}
+
 }  // namespace
 
-// The checks per binding, a masquerade interface's lease and guard on the NAT network, then
-// attach_planned; over the usual length because every refusal names the interface and what
-// to do, and the NAT steps must wrap the plan (taken back when the attach does not happen).
+// The checks (request, name, host side), the NIC's parameters, a masquerade interface's lease
+// and guard on the NAT network, then attach_planned; the NAT steps wrap the plan and are
+// taken back when the attach does not happen.
 asio::awaitable<OpResult> Vm::attach_interface(InterfaceAttach request) {
   if (auto movable = check_migration(VmAction::hotplug, "attach-interface"); !movable) {
     co_return movable;
@@ -90,58 +110,62 @@ asio::awaitable<OpResult> Vm::attach_interface(InterfaceAttach request) {
     co_return std::unexpected(scope.error());
   }
   const auto& r = request;
-  if (auto valid = check_request(r); !valid) {
+  if (auto valid = check_new_interface(name_, r, scope->state->nics, scope->spec); !valid) {
     co_return valid;
   }
-  const auto& nics = scope->state->nics;
-  const bool in_spec = in_definition(scope->spec, r.name).has_value();
-  if ((in_spec && !nics.gone.contains(r.name)) || nics.added.contains(r.name)) {
-    co_return std::unexpected(
-        conflict(fmt::format("VM {} already has an interface named {}", name_, r.name)));
+  auto bridge = hotplug_host_checks(r);
+  if (!bridge) {
+    co_return std::unexpected(bridge.error());
   }
-  if (in_spec && r.persist) {
-    co_return std::unexpected(conflict(fmt::format(
-        "interface {} is still in the definition of VM {}; detach it with --persist first",
-        r.name, name_)));
+  auto params = co_await nic_params(*scope, request);
+  if (!params) {
+    co_return std::unexpected(params.error());
   }
-  std::string bridge;
-  if (r.binding == "bridge") {
-    const auto found = ctx_.config.bridges.find(r.network);
-    if (r.network.empty() || found == ctx_.config.bridges.end()) {
-      co_return std::unexpected(bad_request(fmt::format(
-          "a bridge binding needs a network that qmd.yaml's bridges maps to a host bridge; "
-          "\"{}\" is not one",
-          r.network)));
-    }
-    bridge = found->second;
-    if (ctx_.config.managed_bridges.contains(r.network)) {
-      co_return std::unexpected(bad_request(fmt::format(
-          "network {} is a bridge qmd makes, whose guests get a guard at start; hotplug "
-          "cannot join it yet: add the interface to the definition and restart the VM",
-          r.network)));
+  AttachPlan plan = nic_plan(*scope, r, *params, *bridge);
+  const bool nat = r.binding == "masquerade";
+  if (nat) {
+    // Lease and guard first, as at start: the tap joins the bridge guarded.
+    std::string vm = name_;
+    std::string iface = r.name;
+    std::string mac = params->mac;
+    std::string tap = params->tap_name;
+    auto joined = co_await ctx_.nat->attach(vm, iface, mac, tap);
+    if (!joined) {
+      co_return std::unexpected(op_error(
+          OpError::Code::failed, fmt::format("interface {}: {}", r.name, joined.error())));
     }
   }
-  if (auto host = hotplug_host_checks(r); !host) {
-    co_return std::unexpected(host.error());
-  } else if (!host->empty()) {
-    bridge = *host;
+  auto attached = co_await attach_planned(*scope, std::move(plan));
+  if (nat && !scope->state->nics.added.contains(r.name)) {
+    co_await leave_nat(*scope->run, params->tap_name);  // not attached: no lease use, no guard
   }
+  co_return attached;
+}
 
+// The NIC as coldplug would render it, on the VM's first free PCI slot; its tap is one qmd
+// makes for bridge and masquerade bindings, the user's own for tap.
+asio::awaitable<std::expected<devices::NicParams, OpError>> Vm::nic_params(HotplugScope& scope,
+                                                                          InterfaceAttach r) {
   devices::NicParams params;
   params.name = r.name;
   params.mac = r.mac.empty() ? devices::stable_mac(name_, r.name) : r.mac;
   params.tap = r.binding != "user";
-  const bool nat = r.binding == "masquerade";
-  params.tap_name = r.binding == "bridge" || nat ? devices::bridge_tap_name(name_, r.name)
-                                                 : r.tap_name;
+  params.tap_name = r.binding == "bridge" || r.binding == "masquerade"
+                        ? devices::bridge_tap_name(name_, r.name)
+                        : r.tap_name;
   params.vhost = ctx_.host.vhost_net;  // as coldplug renders it
-  auto slot = co_await hotplug::free_pci_slot(*scope->run->qmp, name_,
-                                              hotplug::is_q35(scope->spec));
+  auto slot = co_await hotplug::free_pci_slot(*scope.run->qmp, name_, hotplug::is_q35(scope.spec));
   if (!slot) {
     co_return std::unexpected(slot.error());
   }
   params.pci = *slot;
+  co_return params;
+}
 
+// The attach of `params` for the shared core: the tap qmd makes on `bridge` (and deletes
+// again when the attach fails), netdev_add, device_add, the event, the --persist edit.
+Vm::AttachPlan Vm::nic_plan(HotplugScope& scope, const InterfaceAttach& r,
+                            const devices::NicParams& params, const std::string& bridge) {
   AttachPlan plan;
   plan.kind = hotplug::kNic;
   plan.noun = "interface";
@@ -149,22 +173,11 @@ asio::awaitable<OpResult> Vm::attach_interface(InterfaceAttach request) {
   if (r.persist) {
     plan.persist = add_to_definition(r, params.mac);
   }
-  if (nat) {
-    // Lease and guard first, as at start: the tap joins the bridge guarded.
-    std::string vm = name_;
-    std::string iface = r.name;
-    std::string mac = params.mac;
-    std::string tap = params.tap_name;
-    auto joined = co_await ctx_.nat->attach(vm, iface, mac, tap);
-    if (!joined) {
-      co_return std::unexpected(op_error(
-          OpError::Code::failed, fmt::format("interface {}: {}", r.name, joined.error())));
-    }
-  }
+  const bool nat = r.binding == "masquerade";
   if (r.binding == "bridge" || nat) {
     // qmd makes the tap (QEMU may not: spawn=deny); teardown deletes it if the VM stops first.
     plan.placed.tap = params.tap_name;
-    std::weak_ptr<Run> weak_run = scope->run;
+    std::weak_ptr<Run> weak_run = scope.run;
     plan.prepare_host = [this, weak_run, tap_name = params.tap_name, bridge, nat]() -> OpResult {
       TapSpec tap{tap_name, bridge, false, std::nullopt, std::nullopt};
       if (const auto qemu = qemu_owner()) {
@@ -197,15 +210,29 @@ asio::awaitable<OpResult> Vm::attach_interface(InterfaceAttach request) {
   plan.event = "InterfaceAttached";
   plan.message = fmt::format("interface {} ({}, mac {}) attached on {}", r.name, r.binding,
                              params.mac, params.pci.bus);
-  auto attached = co_await attach_planned(*scope, std::move(plan));
-  if (nat && !scope->state->nics.added.contains(r.name)) {
-    co_await leave_nat(*scope->run, params.tap_name);  // not attached: no lease use, no guard
-  }
-  co_return attached;
+  return plan;
 }
 
-// A tap binding may not open qmd's own taps; masquerade joins the NAT network (its bridge).
+// The bridge a bridge binding names (not one qmd makes: its guests get a guard at start), a
+// tap binding that may not open qmd's own taps, and the NAT network a masquerade interface
+// joins: the bridge the tap goes on ("" for user and tap bindings).
 std::expected<std::string, OpError> Vm::hotplug_host_checks(const InterfaceAttach& r) const {
+  if (r.binding == "bridge") {
+    const auto found = ctx_.config.bridges.find(r.network);
+    if (r.network.empty() || found == ctx_.config.bridges.end()) {
+      return std::unexpected(bad_request(fmt::format(
+          "a bridge binding needs a network that qmd.yaml's bridges maps to a host bridge; "
+          "\"{}\" is not one",
+          r.network)));
+    }
+    if (ctx_.config.managed_bridges.contains(r.network)) {
+      return std::unexpected(bad_request(fmt::format(
+          "network {} is a bridge qmd makes, whose guests get a guard at start; hotplug "
+          "cannot join it yet: add the interface to the definition and restart the VM",
+          r.network)));
+    }
+    return found->second;
+  }
   if (r.binding == "tap") {
     const std::vector<std::string> managed = managed_bridge_names(ctx_);
     if (auto allowed = check_tap_binding(r.name, r.tap_name, managed); !allowed) {
