@@ -144,4 +144,29 @@ std::expected<std::vector<std::string>, std::string> read_secret_keys(const std:
   return keys;
 }
 
+bool AccessKeySync::due(Clock::time_point now, bool connected_now, Clock::duration interval) {
+  if (!connected_now && now < next_sync_) {
+    return false;
+  }
+  next_sync_ = now + interval;
+  return true;
+}
+
+bool AccessKeySync::needs_push(const std::string& fingerprint, bool connected_now) const {
+  return connected_now || fingerprint != pushed_;
+}
+
+void AccessKeySync::pushed(std::string fingerprint) {
+  pushed_ = std::move(fingerprint);
+  error_.clear();
+}
+
+bool AccessKeySync::report(const std::string& failure) {
+  if (failure.empty() || failure == error_) {
+    return false;
+  }
+  error_ = failure;
+  return true;
+}
+
 }  // namespace qmd::daemon

@@ -354,7 +354,7 @@ class Vm : public std::enable_shared_from_this<Vm> {
     RunNetwork network;
     RunMigration migration;
     RunAgent agent_state;
-    RunAccessKeys access_keys;
+    AccessKeySync access_keys;  // vm_access.cpp
     RunProbes probes;
     // Hotplug (vm_hotplug.cpp; the type is in vm_hotplug_core.hpp): devices added or removed
     // in this run, unplug waiters. Made on first use.

@@ -45,11 +45,11 @@ std::string fingerprint(const UserKeys& keys) {
 }  // namespace
 
 asio::awaitable<void> Vm::sync_access_keys(std::shared_ptr<Run> run, bool connected_now) {
-  const auto now = std::chrono::steady_clock::now();
-  if (!connected_now && now < run->access_keys.next_sync) {
+  AccessKeySync& sync = run->access_keys;
+  if (!sync.due(std::chrono::steady_clock::now(), connected_now,
+                ctx_.config.secrets_sync_interval)) {
     co_return;
   }
-  run->access_keys.next_sync = now + ctx_.config.secrets_sync_interval;
   auto parsed = spec();
   if (!parsed || parsed->access_credentials.empty()) {
     co_return;
@@ -61,8 +61,7 @@ asio::awaitable<void> Vm::sync_access_keys(std::shared_ptr<Run> run, bool connec
   std::string failure;
   if (!keys) {
     failure = keys.error();
-  } else if (const auto print = fingerprint(*keys);
-             connected_now || print != run->access_keys.pushed) {
+  } else if (const auto print = fingerprint(*keys); sync.needs_push(print, connected_now)) {
     for (const auto& [user, list] : *keys) {
       auto done = co_await qmp::guest_ssh_add_authorized_keys(run->agent, user, list, true);
       if (!done) {
@@ -71,8 +70,7 @@ asio::awaitable<void> Vm::sync_access_keys(std::shared_ptr<Run> run, bool connec
       }
     }
     if (failure.empty()) {
-      run->access_keys.pushed = print;
-      run->access_keys.error.clear();
+      sync.pushed(print);
       std::vector<std::string> users;
       for (const auto& [user, list] : *keys) {
         users.push_back(fmt::format("{} ({} keys)", user, list.size()));
@@ -81,9 +79,7 @@ asio::awaitable<void> Vm::sync_access_keys(std::shared_ptr<Run> run, bool connec
               fmt::format("authorized_keys set for {}", fmt::join(users, ", ")));
     }
   }
-  // A secret that stays broken is said once, not every interval.
-  if (!failure.empty() && failure != run->access_keys.error) {
-    run->access_keys.error = failure;
+  if (sync.report(failure)) {
     publish("AccessCredentialsFailed", fmt::format("SSH keys not propagated: {}", failure));
   }
 }

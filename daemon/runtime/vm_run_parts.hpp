@@ -2,7 +2,8 @@
 // The state one run of a VM (one QEMU, from its start or adoption until it is gone) keeps,
 // grouped by the feature that owns it: each group is written by the file named above it,
 // and only read elsewhere. Vm::Run (vm.hpp) holds one of each beside the lifecycle's own
-// fields (the processes, the QMP and agent clients, how the run ends).
+// fields (the processes, the QMP and agent clients, how the run ends). accessCredentials'
+// bookkeeping is a class of its own, AccessKeySync (access_keys.hpp, used by vm_access.cpp).
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <memory>
@@ -12,6 +13,7 @@
 
 #include "daemon/launch/process_handle.hpp"
 #include "daemon/launch/unique_fd.hpp"
+#include "daemon/runtime/access_keys.hpp"
 #include "daemon/runtime/probe_tally.hpp"
 #include "policy/spec.hpp"
 
@@ -51,14 +53,6 @@ struct RunAgent {
   std::string version;
   std::string last_seen;
   std::shared_ptr<asio::steady_timer> auto_thaw;  // armed while qmd holds the guest frozen
-};
-
-// accessCredentials (vm_access.cpp): the next look at the secrets, what was pushed last,
-// and the last failure (said once).
-struct RunAccessKeys {
-  std::chrono::steady_clock::time_point next_sync{};
-  std::string pushed;
-  std::string error;
 };
 
 // Probes (vm_probes.cpp), from the definition at the start (or adoption) of this run.

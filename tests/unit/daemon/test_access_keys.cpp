@@ -82,3 +82,29 @@ TEST_CASE("bounds: a file over 64 KiB, and the key line shape") {
   CHECK_FALSE(is_public_key_line("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGq1 \x01"));
   CHECK_FALSE(is_public_key_line("command=\"x\" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGq1"));
 }
+
+TEST_CASE("AccessKeySync: read at the agent's connection, then once per interval") {
+  using namespace std::chrono_literals;
+  AccessKeySync sync;
+  const auto t0 = AccessKeySync::Clock::time_point{} + 1h;
+  CHECK(sync.due(t0, false, 60s));        // the first look
+  CHECK_FALSE(sync.due(t0 + 59s, false, 60s));
+  CHECK(sync.due(t0 + 59s, true, 60s));   // the agent came (back): at once
+  CHECK_FALSE(sync.due(t0 + 60s, false, 60s));
+  CHECK(sync.due(t0 + 119s, false, 60s));
+}
+
+TEST_CASE("AccessKeySync: pushed when changed or to a new agent; a failure said once") {
+  AccessKeySync sync;
+  CHECK(sync.needs_push("alice:k1\n", false));
+  sync.pushed("alice:k1\n");
+  CHECK_FALSE(sync.needs_push("alice:k1\n", false));
+  CHECK(sync.needs_push("alice:k1\n", true));
+  CHECK(sync.needs_push("alice:k2\n", false));
+  CHECK_FALSE(sync.report(""));
+  CHECK(sync.report("secret s1 does not exist"));
+  CHECK_FALSE(sync.report("secret s1 does not exist"));
+  CHECK(sync.report("secret s2 does not exist"));
+  sync.pushed("alice:k2\n");  // a success ends it: the same failure later is news again
+  CHECK(sync.report("secret s2 does not exist"));
+}
