@@ -157,91 +157,87 @@ int fail(const std::string& message) {
   return 1;
 }
 
-}  // namespace
-
-// The start-up sequence in order (flags, config, probe, store, adoption, API, signals); long
-// because each step is one or two lines with its failure exit. To be split into phases with
-// the daemon renovation.
-int main(int argc, char** argv) {
-  auto flags = parse_daemon_flags(argc, argv);
-  if (!flags) {
-    std::cerr << "qmd: " << flags.error() << "\n\n" << kDaemonUsage;
-    return 2;
-  }
-  if (flags->help) {
+// --help, --print-seccomp, --version: what qmd prints and exits with; nullopt to run.
+std::optional<int> answered_by_flags(const DaemonFlags& flags) {
+  if (flags.help) {
     std::cout << kDaemonUsage;
     return 0;
   }
-  if (flags->print_seccomp) {
+  if (flags.print_seccomp) {
     std::cout << qmd::policy::describe_seccomp_profile();
     return 0;
   }
-  if (flags->version) {
+  if (flags.version) {
     std::cout << "qmd " << QMD_VERSION << '\n';
     return 0;
   }
-  auto config = daemon_config(*flags);
-  if (!config) {
-    std::cerr << "qmd: " << config.error() << '\n';
-    return 1;
-  }
-  setup_logging(*config, flags->log_level);
-  ::umask(0027);
+  return std::nullopt;
+}
 
+// Who QEMU runs as (a root qmd's qemuUser, and a uid per VM from qemuUids) and which group
+// may use the API.
+struct Identities {
   std::optional<Credentials> qemu_user;
+  std::shared_ptr<UidPool> uid_pool;
+  std::optional<gid_t> api_group;
+};
+
+std::expected<Identities, std::string> identities(const Config& config) {
+  Identities out;
   if (::geteuid() == 0) {
-    auto user = lookup_user(config->qemu_user);
+    auto user = lookup_user(config.qemu_user);
     if (!user) {
-      return fail(fmt::format("{}; create it (packaging/sysusers.d/qmd.conf does) or choose "
-                              "another with --qemu-user / qemuUser",
-                              user.error()));
+      return std::unexpected(
+          fmt::format("{}; create it (packaging/sysusers.d/qmd.conf does) or choose "
+                      "another with --qemu-user / qemuUser",
+                      user.error()));
     }
-    qemu_user = *user;
+    out.qemu_user = *user;
   }
-  auto uid_pool = qemu_uid_pool(*config, qemu_user);
+  auto uid_pool = qemu_uid_pool(config, out.qemu_user);
   if (!uid_pool) {
-    return fail(uid_pool.error());
+    return std::unexpected(uid_pool.error());
   }
-  if (qemu_user && qemu_user->uid == 0) {
+  out.uid_pool = std::move(*uid_pool);
+  if (out.qemu_user && out.qemu_user->uid == 0) {
     spdlog::warn("qemuUser is root: every VM's QEMU runs as root, and no VM has a uid of its "
                  "own; a guest that takes over its QEMU owns the host");
   }
-  std::optional<gid_t> api_group;
-  if (!config->group.empty()) {
-    const group* found = ::getgrnam(config->group.c_str());
+  if (!config.group.empty()) {
+    const group* found = ::getgrnam(config.group.c_str());
     if (found == nullptr) {
-      return fail(fmt::format("group {} (who may use the API) does not exist; create it or "
-                              "set --group / group",
-                              config->group));
+      return std::unexpected(fmt::format("group {} (who may use the API) does not exist; "
+                                         "create it or set --group / group",
+                                         config.group));
     }
-    api_group = found->gr_gid;
+    out.api_group = found->gr_gid;
   }
-  // The QEMU user passes through to its own VM's files, and may list nothing. Set on
-  // descriptors: the per-VM directories below are made the same way (store/dir_fd).
-  const mode_t vms_mode = qemu_user ? 0711 : 0750;
-  auto run_root = open_config_dir(config->run_dir);
+  return out;
+}
+
+// The run directory and its vms/ (`vms_mode`), set on descriptors: the per-VM directories
+// below are made the same way (store/dir_fd).
+std::expected<void, std::string> prepare_run_dir(const Config& config, mode_t vms_mode) {
+  auto run_root = open_config_dir(config.run_dir);
   if (run_root && ::fchmod(run_root->get(), 0755) != 0) {
-    run_root = std::unexpected(fmt::format("chmod {}: {}", config->run_dir, std::strerror(errno)));
+    run_root = std::unexpected(fmt::format("chmod {}: {}", config.run_dir, std::strerror(errno)));
   }
   if (run_root) {
-    run_root =
-        make_dir_at(run_root->get(), "vms", vms_mode, self_owner(), config->run_dir + "/vms");
+    run_root = make_dir_at(run_root->get(), "vms", vms_mode, self_owner(), config.run_dir + "/vms");
   }
   if (!run_root) {
-    return fail(fmt::format("cannot create the run directory {}: {}", config->run_dir,
-                            run_root.error()));
+    return std::unexpected(fmt::format("cannot create the run directory {}: {}", config.run_dir,
+                                       run_root.error()));
   }
-  auto store = VmStore::open(config->state_dir, vms_mode);
-  if (!store) {
-    return fail(store.error());
-  }
-  if (auto roots = prepare_storage_roots(*config); !roots) {
-    return fail(roots.error());
-  }
+  return {};
+}
+
+// The preset catalog, with what it noted and what did not load in qmd's log.
+std::expected<qmd::policy::PresetCatalog, std::string> load_presets(const Config& config) {
   auto presets = qmd::policy::PresetCatalog::load(
-      std::filesystem::is_directory(config->preset_dir) ? config->preset_dir : "");
+      std::filesystem::is_directory(config.preset_dir) ? config.preset_dir : "");
   if (!presets) {
-    return fail(qmd::policy::to_string(presets.error()));
+    return std::unexpected(qmd::policy::to_string(presets.error()));
   }
   for (const auto& note : presets->notes()) {
     spdlog::info("presets: {}", note);
@@ -250,6 +246,96 @@ int main(int argc, char** argv) {
     spdlog::warn("presets: {} did not load; VMs naming what it defines fail:\n{}", failure.file,
                  qmd::policy::to_string(failure.errors));
   }
+  return std::move(*presets);
+}
+
+// The route tables of the API, one per resource.
+void add_routes(qmd::daemon::api::Router& router, DaemonContext& ctx, Registry& registry,
+                Operations& operations, HostShutdown& host_shutdown) {
+  namespace api = qmd::daemon::api;
+  api::add_host_routes(router, ctx);
+  api::add_vm_routes(router, registry, ctx);
+  api::add_stream_routes(router, registry, ctx);
+  api::add_guest_routes(router, registry);
+  api::add_hotplug_routes(router, registry);
+  api::add_storage_routes(router, registry, ctx);
+  api::add_migration_routes(router, registry, operations);
+  api::add_host_shutdown_routes(router, host_shutdown);
+  api::add_screen_routes(router, registry, ctx);
+  api::add_media_routes(router, registry);
+  api::add_network_routes(router, ctx);
+}
+
+// On the loop, once: the managed networks and the VMs are adopted, then the API opens,
+// systemd hears qmd is ready, and the runStrategy Always VMs start.
+asio::awaitable<void> come_up(DaemonContext& ctx, Registry& registry,
+                              qmd::daemon::api::HttpServer& server, std::string socket) {
+  if (ctx.nat) {  // before the VMs: adopted ones re-attach to it
+    co_await ctx.nat->adopt();
+  }
+  for (auto& [name, bridged] : ctx.bridge_networks) {
+    auto managed = bridged;
+    co_await managed->adopt();
+  }
+  const auto problems = co_await registry.load();
+  for (const auto& problem : problems) {
+    spdlog::warn("{}", problem);
+  }
+  if (ctx.nat) {  // forwards of VMs not adopted go; the rules are watched from now on
+    co_await ctx.nat->adopted();
+  }
+  for (auto& [name, bridged] : ctx.bridge_networks) {  // watched too
+    auto managed = bridged;
+    co_await managed->adopted();
+  }
+  server.start();
+  const std::string status = fmt::format("{} VMs, API on {}", registry.all().size(), socket);
+  spdlog::info("ready: {}", status);
+  sd_notify_ready(status);
+  refresh_host_caps(ctx);
+  co_await start_always_vms(ctx, registry);
+}
+
+}  // namespace
+
+// The start-up sequence in order: flags, config, who runs as whom, directories, presets,
+// the host probe, the loop with the registry and the API, signals, then come_up on the loop.
+int main(int argc, char** argv) {
+  auto flags = parse_daemon_flags(argc, argv);
+  if (!flags) {
+    std::cerr << "qmd: " << flags.error() << "\n\n" << kDaemonUsage;
+    return 2;
+  }
+  if (auto answered = answered_by_flags(*flags)) {
+    return *answered;
+  }
+  auto config = daemon_config(*flags);
+  if (!config) {
+    std::cerr << "qmd: " << config.error() << '\n';
+    return 1;
+  }
+  setup_logging(*config, flags->log_level);
+  ::umask(0027);
+  auto ids = identities(*config);
+  if (!ids) {
+    return fail(ids.error());
+  }
+  // The QEMU user passes through to its own VM's files, and may list nothing.
+  const mode_t vms_mode = ids->qemu_user ? 0711 : 0750;
+  if (auto made = prepare_run_dir(*config, vms_mode); !made) {
+    return fail(made.error());
+  }
+  auto store = VmStore::open(config->state_dir, vms_mode);
+  if (!store) {
+    return fail(store.error());
+  }
+  if (auto roots = prepare_storage_roots(*config); !roots) {
+    return fail(roots.error());
+  }
+  auto presets = load_presets(*config);
+  if (!presets) {
+    return fail(presets.error());
+  }
 
   spdlog::info("qmd {}", QMD_VERSION);
   StartCaps start_caps = host_caps_at_start(*config);
@@ -257,34 +343,22 @@ int main(int argc, char** argv) {
   asio::thread_pool blocking(4);
   EventBus events(loop.get_executor());
   DaemonContext ctx{loop.get_executor(), blocking, *config, std::move(start_caps.caps), *presets,
-                    *store, events, qemu_user, {}, {}};
+                    *store, events, ids->qemu_user, {}, {}};
   ctx.probe = std::move(start_caps.status);
-  ctx.qemu_uids = std::move(*uid_pool);
-  ctx.nat = qmd::daemon::network::nat_network_for(
-      *config, loop.get_executor(), blocking,
-      [](const std::string& notice) { spdlog::warn("{}", notice); });
-  ctx.bridge_networks = qmd::daemon::network::bridge_networks_for(
-      *config, loop.get_executor(), blocking,
-      [](const std::string& notice) { spdlog::warn("{}", notice); });
+  ctx.qemu_uids = std::move(ids->uid_pool);
+  const auto warn = [](const std::string& notice) { spdlog::warn("{}", notice); };
+  ctx.nat = qmd::daemon::network::nat_network_for(*config, loop.get_executor(), blocking, warn);
+  ctx.bridge_networks =
+      qmd::daemon::network::bridge_networks_for(*config, loop.get_executor(), blocking, warn);
   Registry registry(ctx);
   Operations operations(loop.get_executor());
   HostShutdown host_shutdown(ctx, registry);
 
   qmd::daemon::api::Router router;
-  qmd::daemon::api::add_host_routes(router, ctx);
-  qmd::daemon::api::add_vm_routes(router, registry, ctx);
-  qmd::daemon::api::add_stream_routes(router, registry, ctx);
-  qmd::daemon::api::add_guest_routes(router, registry);
-  qmd::daemon::api::add_hotplug_routes(router, registry);
-  qmd::daemon::api::add_storage_routes(router, registry, ctx);
-  qmd::daemon::api::add_migration_routes(router, registry, operations);
-  qmd::daemon::api::add_host_shutdown_routes(router, host_shutdown);
-  qmd::daemon::api::add_screen_routes(router, registry, ctx);
-  qmd::daemon::api::add_media_routes(router, registry);
-  qmd::daemon::api::add_network_routes(router, ctx);
+  add_routes(router, ctx, registry, operations, host_shutdown);
   qmd::daemon::api::ServerOptions options;
   options.socket_path = socket_path(*config);
-  options.group = api_group;
+  options.group = ids->api_group;
   options.caps = {config->api_max_connections, config->api_max_connections_per_user};
   auto server = qmd::daemon::api::HttpServer::bind(
       loop.get_executor(), options,
@@ -300,37 +374,7 @@ int main(int argc, char** argv) {
     loop.stop();
   });
   ::signal(SIGPIPE, SIG_IGN);
-
-  asio::co_spawn(
-      loop,
-      [&]() -> asio::awaitable<void> {
-        if (ctx.nat) {  // before the VMs: adopted ones re-attach to it
-          co_await ctx.nat->adopt();
-        }
-        for (auto& [name, bridged] : ctx.bridge_networks) {
-          auto managed = bridged;
-          co_await managed->adopt();
-        }
-        const auto problems = co_await registry.load();
-        for (const auto& problem : problems) {
-          spdlog::warn("{}", problem);
-        }
-        if (ctx.nat) {  // forwards of VMs not adopted go; the rules are watched from now on
-          co_await ctx.nat->adopted();
-        }
-        for (auto& [name, bridged] : ctx.bridge_networks) {  // watched too
-          auto managed = bridged;
-          co_await managed->adopted();
-        }
-        (*server)->start();
-        const std::string status =
-            fmt::format("{} VMs, API on {}", registry.all().size(), options.socket_path);
-        spdlog::info("ready: {}", status);
-        sd_notify_ready(status);
-        refresh_host_caps(ctx);
-        co_await start_always_vms(ctx, registry);
-      },
-      asio::detached);
+  asio::co_spawn(loop, come_up(ctx, registry, **server, options.socket_path), asio::detached);
   loop.run();
   blocking.join();
   return 0;
