@@ -13,6 +13,7 @@
 
 #include "daemon/api/body_fields.hpp"
 #include "daemon/api/routes.hpp"
+#include "daemon/api/operation_json.hpp"
 #include "daemon/migration/peer_protocol.hpp"
 #include "policy/parse.hpp"
 
@@ -38,7 +39,7 @@ std::optional<Response> not_for_group(const Request& request) {
 }
 
 Response operation_response(const Operation& op, unsigned status = 200) {
-  return json_response(json::serialize(op.to_json()), status);
+  return json_response(json::serialize(to_json(op)), status);
 }
 
 // A count in [0, max] from a JSON number.
@@ -233,7 +234,7 @@ void add_migration_routes(Router& router, Registry& registry, Operations& operat
              [&operations](Request) -> asio::awaitable<Response> {
                json::array list;
                for (const auto& op : operations.all()) {
-                 list.push_back(op->to_json());
+                 list.push_back(to_json(*op));
                }
                json::object body;
                body["operations"] = std::move(list);
