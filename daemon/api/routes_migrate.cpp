@@ -14,6 +14,7 @@
 #include "daemon/api/body_fields.hpp"
 #include "daemon/api/routes.hpp"
 #include "daemon/api/operation_json.hpp"
+#include "daemon/api/vm_json.hpp"
 #include "daemon/migration/peer_protocol.hpp"
 #include "policy/parse.hpp"
 
@@ -216,7 +217,7 @@ void add_migration_routes(Router& router, Registry& registry, Operations& operat
         if (auto done = co_await (*vm)->commit_incoming(commit->resume); !done) {
           co_return op_error_response(done.error());
         }
-        co_return json_response(json::serialize((*vm)->details()));
+        co_return json_response(json::serialize(to_json((*vm)->details())));
       });
   router.add(http::verb::delete_, "/v1/migrations/incoming/{name}",
              [incoming_target](Request request) -> asio::awaitable<Response> {
