@@ -73,6 +73,11 @@ json::object to_json(const VmDetails& vm) {
   add_record(vm, out);
   out["qemuVersion"] = vm.qemu_version;
   out["startedAt"] = vm.started_at;
+  if (vm.qemu_uid) {
+    out["qemuUid"] = std::int64_t{*vm.qemu_uid};
+  } else {
+    out["qemuUid"] = nullptr;
+  }
   if (vm.agent_last_seen) {
     out["agent"].as_object()["lastSeen"] = *vm.agent_last_seen;
   }

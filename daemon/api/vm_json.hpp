@@ -12,7 +12,7 @@ namespace qmd::daemon::api {
 // JSON lives (the list's arena, for speed).
 boost::json::object to_json(const VmSummary& vm, boost::json::storage_ptr storage = {});
 // The summary (agent with lastSeen) and uuid, createdAt, lastError, ownedClaims,
-// migratedTo/migratedAt, splitMemory, savedState, qemuVersion, startedAt, probes,
+// migratedTo/migratedAt, splitMemory, savedState, qemuVersion, startedAt, qemuUid, probes,
 // hostname/subdomain, specText; the optional ones only when set.
 boost::json::object to_json(const VmDetails& vm);
 // {name, count, max, pinned}

@@ -58,7 +58,7 @@ TEST_CASE("a stopped VM's details leave out what it does not have") {
         R"("agent":{"connected":false,"version":""},)"
         R"("uuid":"5f2b0c3e-1111-4222-8333-444455556666",)"
         R"("createdAt":"2026-12-01T03:40:00.123Z","lastError":"","ownedClaims":[],)"
-        R"("qemuVersion":"","startedAt":"",)"
+        R"("qemuVersion":"","startedAt":"","qemuUid":null,)"
         R"("specText":"kind: VirtualMachine\n"})");
 }
 
@@ -100,7 +100,7 @@ TEST_CASE("a running VM's details have every field in its place") {
         R"("splitMemory":"it may run on host-b",)"
         R"("savedState":{"at":"2026-12-01T01:00:00.000Z",)"
         R"("path":"/var/lib/qmd/vms/web1/saved-state","paused":true},)"
-        R"("qemuVersion":"7.2.0","startedAt":"2026-12-01T03:40:01.000Z",)"
+        R"("qemuVersion":"7.2.0","startedAt":"2026-12-01T03:40:01.000Z","qemuUid":61001,)"
         R"("probes":{"readiness":{"passing":true,"successes":3,"failures":0,"runs":5,)"
         R"("lastResult":"passed","lastAt":"2026-12-01T03:41:30.000Z"}},)"
         R"("hostname":"web1","subdomain":"lab","specText":"kind: VirtualMachine\n"})");
