@@ -3,8 +3,7 @@
 
 #include <unistd.h>
 
-#include <boost/json/serialize.hpp>
-
+#include "daemon/api/host_shutdown_json.hpp"
 #include "daemon/api/routes.hpp"
 
 namespace qmd::daemon::api {
@@ -20,11 +19,11 @@ void add_host_shutdown_routes(Router& router, HostShutdown& shutdown) {
                      "shutting down every guest is for root (qmd-guests.service runs it at "
                      "host shutdown); stop single VMs with qmctl stop NAME"));
                }
-               auto report = co_await shutdown.run();
+               auto report = co_await shutdown.run(host_shutdown_text);
                if (!report) {
                  co_return op_error_response(report.error());
                }
-               co_return json_response(boost::json::serialize(to_json(*report)));
+               co_return json_response(host_shutdown_text(*report));
              });
 }
 

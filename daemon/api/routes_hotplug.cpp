@@ -9,6 +9,7 @@
 
 #include "daemon/api/body_fields.hpp"
 #include "daemon/api/routes.hpp"
+#include "daemon/api/vm_json.hpp"
 #include "policy/host_units.hpp"
 
 namespace qmd::daemon::api {
@@ -203,9 +204,7 @@ void add_hotplug_routes(Router& router, Registry& registry) {
                if (!done) {
                  co_return op_error_response(done.error());
                }
-               json::object body = std::move(*done);
-               body["name"] = vm->name();
-               co_return json_response(json::serialize(body));
+               co_return json_response(json::serialize(to_json(vm->name(), *done)));
              });
 
   router.add(http::verb::put, "/v1/vms/{name}/memory",

@@ -13,6 +13,8 @@
 
 #include "daemon/api/body_fields.hpp"
 #include "daemon/api/routes.hpp"
+#include "daemon/api/operation_json.hpp"
+#include "daemon/api/vm_json.hpp"
 #include "daemon/migration/peer_protocol.hpp"
 #include "policy/parse.hpp"
 
@@ -38,7 +40,7 @@ std::optional<Response> not_for_group(const Request& request) {
 }
 
 Response operation_response(const Operation& op, unsigned status = 200) {
-  return json_response(json::serialize(op.to_json()), status);
+  return json_response(json::serialize(to_json(op)), status);
 }
 
 // A count in [0, max] from a JSON number.
@@ -215,7 +217,7 @@ void add_migration_routes(Router& router, Registry& registry, Operations& operat
         if (auto done = co_await (*vm)->commit_incoming(commit->resume); !done) {
           co_return op_error_response(done.error());
         }
-        co_return json_response(json::serialize((*vm)->details()));
+        co_return json_response(json::serialize(to_json((*vm)->details())));
       });
   router.add(http::verb::delete_, "/v1/migrations/incoming/{name}",
              [incoming_target](Request request) -> asio::awaitable<Response> {
@@ -233,7 +235,7 @@ void add_migration_routes(Router& router, Registry& registry, Operations& operat
              [&operations](Request) -> asio::awaitable<Response> {
                json::array list;
                for (const auto& op : operations.all()) {
-                 list.push_back(op->to_json());
+                 list.push_back(to_json(*op));
                }
                json::object body;
                body["operations"] = std::move(list);

@@ -15,6 +15,7 @@
 
 #include "daemon/api/console_relay.hpp"
 #include "daemon/api/console_sessions.hpp"
+#include "daemon/api/event_json.hpp"
 #include "daemon/api/routes.hpp"
 #include "daemon/api/stream_io.hpp"
 
@@ -27,7 +28,7 @@ using std::chrono::milliseconds;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
 asio::awaitable<bool> write_line(stream_socket& socket, Event event, milliseconds deadline) {
-  const std::string line = boost::json::serialize(event.to_json()) + "\n";
+  const std::string line = boost::json::serialize(to_json(event)) + "\n";
   const asio::const_buffer data = asio::buffer(line);
   const bool written = co_await write_within(socket, data, deadline);
   co_return written;

@@ -12,6 +12,7 @@
 #include "daemon/api/network_json.hpp"
 #include "daemon/api/presets_json.hpp"
 #include "daemon/api/routes.hpp"
+#include "daemon/api/vm_json.hpp"
 #include "daemon/async/blocking.hpp"
 #include "daemon/trial/process.hpp"
 #include "policy/all_errors.hpp"
@@ -43,7 +44,7 @@ json::array port_forwards_json(const std::vector<policy::PortForward>& forwards)
 }
 
 Response vm_response(const DaemonContext& ctx, const Vm& vm, unsigned status = 200) {
-  auto details = vm.details();
+  auto details = to_json(vm.details());
   if (ctx.nat) {  // its stable addresses on the NAT network, while stopped too
     if (auto nat = nat_interfaces_json(*ctx.nat, vm.name()); !nat.empty()) {
       details["natInterfaces"] = std::move(nat);
@@ -136,7 +137,7 @@ std::string vm_list_json(const Registry& registry) {
   json::array list(storage);
   list.reserve(vms.size());
   for (const auto& vm : vms) {
-    list.emplace_back(vm->summary(storage));
+    list.emplace_back(to_json(vm->summary(), storage));
   }
   json::value body(json::object(storage), storage);
   body.get_object().emplace("vms", std::move(list));

@@ -186,7 +186,7 @@ const std::vector<Command>& commands() {
                  }});
     t.push_back({{"show",
                   "show NAME",
-                  "one VM: state, pid, agent, QEMU version, last error",
+                  "one VM: state, pid, agent, QEMU version, its uid, last error",
                   "  -o json shows the spec as given too (specText)\n",
                   {},
                   1,

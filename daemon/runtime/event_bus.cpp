@@ -35,16 +35,6 @@ std::string format_time(std::chrono::system_clock::time_point time) {
                      static_cast<int>((ms - secs).count()));
 }
 
-boost::json::object Event::to_json() const {
-  boost::json::object out;
-  out["time"] = format_time(time);
-  out["vm"] = vm;
-  out["type"] = type;
-  out["state"] = state;
-  out["message"] = message;
-  return out;
-}
-
 std::size_t event_bytes(const Event& event) {
   return sizeof(Event) + event.vm.size() + event.type.size() + event.state.size() +
          event.message.size();

@@ -5,7 +5,6 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/experimental/channel.hpp>
-#include <boost/json/object.hpp>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -25,7 +24,6 @@ struct Event {
   std::string type;     // StateChanged, Defined, Updated, Deleted, AgentConnected, ...
   std::string state;    // the VM's state after the event
   std::string message;  // why, in words
-  boost::json::object to_json() const;
 };
 
 // What one event costs the history: its strings plus a fixed overhead per entry.

@@ -12,8 +12,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/json/array.hpp>
-#include <boost/json/serialize.hpp>
 #include <map>
 #include <memory>
 
@@ -23,7 +21,6 @@
 
 namespace qmd::daemon {
 
-namespace json = boost::json;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
@@ -117,35 +114,6 @@ asio::awaitable<void> stop_one(std::shared_ptr<Vm> vm, ShutdownPlanEntry entry,
   }
 }
 
-}  // namespace
-
-json::object to_json(const HostShutdownReport& report) {
-  json::array vms;
-  for (const auto& vm : report.vms) {
-    json::object entry;
-    entry["name"] = vm.name;
-    entry["outcome"] = outcome_name(vm.outcome);
-    entry["how"] = vm.how;
-    entry["detail"] = vm.detail;
-    entry["milliseconds"] = vm.took.count();
-    vms.push_back(std::move(entry));
-  }
-  json::object out;
-  out["action"] = report.action;
-  out["timeoutSeconds"] = report.timeout.count();
-  out["startedAt"] = report.started_at;
-  out["finishedAt"] = report.finished_at;
-  out["milliseconds"] = report.took.count();
-  out["vms"] = std::move(vms);
-  out["record"] = report.record_path;
-  if (!report.record_error.empty()) {
-    out["recordError"] = report.record_error;
-  }
-  return out;
-}
-
-namespace {
-
 // What each VM's events since `since` say about its stop. The bus keeps the last 2000
 // events: a few per VM during a shutdown.
 StopObservation observed(const EventBus& events, const std::string& vm,
@@ -197,7 +165,7 @@ std::vector<VmShutdownResult> results_of(DaemonContext& ctx, Registry& registry,
 
 }  // namespace
 
-asio::awaitable<std::expected<HostShutdownReport, OpError>> HostShutdown::run() {
+asio::awaitable<std::expected<HostShutdownReport, OpError>> HostShutdown::run(ReportText to_text) {
   if (running_) {
     co_return std::unexpected(op_error(OpError::Code::conflict,
                                        "a host shutdown of the guests is running already; "
@@ -248,7 +216,7 @@ asio::awaitable<std::expected<HostShutdownReport, OpError>> HostShutdown::run() 
 
   const std::string path = ctx_.config.state_dir + "/host-shutdown.json";
   report.record_path = path;
-  const std::string text = json::serialize(to_json(report)) + "\n";
+  const std::string text = to_text(report) + "\n";
   auto write = [path, text] { return write_file_atomic(path, text, 0640); };
   auto written = co_await run_blocking(ctx_.blocking, std::move(write));
   if (!written) {

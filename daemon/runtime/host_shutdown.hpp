@@ -4,9 +4,9 @@
 // what does not power off is killed and recorded. qmctl shutdown-guests asks for it (the
 // ExecStop of qmd-guests.service), so a restart of qmd itself never touches a guest.
 #include <boost/asio/awaitable.hpp>
-#include <boost/json/object.hpp>
 #include <chrono>
 #include <expected>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -99,16 +99,17 @@ struct HostShutdownReport {
   std::string record_path;   // where the report was written ("" when it could not be)
   std::string record_error;  // why it could not be
 };
-// The stored record (<stateDir>/host-shutdown.json) and the API's answer are the same object.
-boost::json::object to_json(const HostShutdownReport& report);
+// The report as the stored record's text; the API layer's JSON, which is also its answer.
+using ReportText = std::function<std::string(const HostShutdownReport&)>;
 
 class HostShutdown {
  public:
   HostShutdown(DaemonContext& ctx, Registry& registry) : ctx_(ctx), registry_(registry) {}
 
   // Runs the plan for every VM in parallel and returns when each has ended or the deadline
-  // passed; writes the report to <stateDir>/host-shutdown.json. Conflict while one runs.
-  asio::awaitable<std::expected<HostShutdownReport, OpError>> run();
+  // passed; writes the report, as `text` has it, to <stateDir>/host-shutdown.json. Conflict
+  // while one runs.
+  asio::awaitable<std::expected<HostShutdownReport, OpError>> run(ReportText text);
 
  private:
   DaemonContext& ctx_;

@@ -9,26 +9,6 @@
 
 namespace qmd::daemon {
 
-namespace json = boost::json;
-
-json::object Operation::to_json() const {
-  json::object out;
-  out["id"] = id;
-  out["kind"] = kind;
-  out["vm"] = vm;
-  out["status"] = status;
-  out["phase"] = phase;
-  if (!error.empty()) {
-    out["error"] = error;
-  }
-  out["progress"] = progress;
-  out["createdAt"] = created_at;
-  if (!finished_at.empty()) {
-    out["finishedAt"] = finished_at;
-  }
-  return out;
-}
-
 std::shared_ptr<Operation> Operations::create(std::string kind, std::string vm) {
   auto op = std::make_shared<Operation>(executor_);
   // The counter keeps ids short and ordered; the time part keeps them unique across restarts.

@@ -3,16 +3,36 @@
 // GET /v1/operations/{id} shows phase and progress, DELETE asks to cancel. Lives on the loop
 // thread; finished operations are kept (the last kKeepFinished) so a caller that polls late
 // still learns how it ended.
-#include <boost/json/object.hpp>
+#include <cstdint>
 #include <deque>
 #include <expected>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <variant>
 
 #include "daemon/async/sync.hpp"
 
 namespace qmd::daemon {
+
+// What a live migration has done so far. Each figure is set once known and kept when a later
+// look at QEMU lacks it: a cancelled or failed migration still shows the last ones it had.
+struct MigrationProgress {
+  std::string destination{};
+  std::optional<std::int64_t> storage_bytes_done{};  // copyStorage: the disks' mirrors
+  std::optional<std::int64_t> storage_bytes_total{};
+  std::optional<std::string> status{};  // QEMU's migration status, from the first look on
+  std::optional<std::int64_t> bytes_sent{}, bytes_remaining{}, bytes_total{};  // RAM
+  std::optional<std::int64_t> dirty_pages_rate{}, passes{};
+  std::optional<std::int64_t> expected_downtime_ms{}, downtime_ms{};
+  std::optional<std::int64_t> total_time_ms{}, setup_time_ms{};
+  std::optional<std::uint32_t> downtime_limit_ms{};
+  std::optional<std::int64_t> elapsed_ms{}, paused_ms{};  // once handed over
+};
+
+// Kind-specific figures; none for a kind that has none.
+using OperationProgress = std::variant<std::monostate, MigrationProgress>;
 
 struct Operation {
   explicit Operation(asio::any_io_executor ex) : done(std::move(ex)) {}
@@ -23,7 +43,7 @@ struct Operation {
   std::string status = "running";  // running | succeeded | failed | cancelled
   std::string phase;    // kind-specific: "connecting", "transferring", "switchover", ...
   std::string error;    // set when failed or cancelled: what happened, in words
-  boost::json::object progress;  // kind-specific figures (bytes, passes, dirty rate, ...)
+  OperationProgress progress;
   std::string created_at;
   std::string finished_at;
   bool cancel_requested = false;
@@ -32,7 +52,6 @@ struct Operation {
   Latch done;
 
   bool finished() const { return status != "running"; }
-  boost::json::object to_json() const;
 };
 
 class Operations {

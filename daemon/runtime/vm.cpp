@@ -284,71 +284,46 @@ std::expected<cmdline::RenderResult, OpError> Vm::render(
   return std::move(*rendered);
 }
 
-json::object Vm::summary(json::storage_ptr storage) const {
-  json::object out(storage);
-  out.reserve(6);
-  out.emplace("name", name_);
-  out.emplace("state", state_name(state_));
-  if (run_ && run_->qemu) {
-    out.emplace("pid", run_->qemu->pid());
-  } else {
-    out.emplace("pid", nullptr);
+VmSummary Vm::summary() const {
+  VmSummary out{.name = name_,
+                .state = state_name(state_),
+                .run_strategy = parsed_spec().run_strategy,
+                .ready = ready()};
+  if (run_) {
+    if (run_->qemu) {
+      out.pid = run_->qemu->pid();
+    }
+    out.agent_connected = run_->agent_state.connected;
+    out.agent_version = run_->agent_state.version;
   }
-  out.emplace("runStrategy", parsed_spec().run_strategy);
-  out.emplace("ready", ready());
-  json::object agent(storage);
-  agent.reserve(2);
-  agent.emplace("connected", run_ && run_->agent_state.connected);
-  agent.emplace("version",
-                run_ ? json::string_view(run_->agent_state.version) : json::string_view());
-  out.emplace("agent", std::move(agent));
   return out;
 }
 
-json::object Vm::details() const {
-  json::object out = summary();
-  out["uuid"] = record_.uuid;
-  out["createdAt"] = record_.created_at;
-  out["lastError"] = record_.last_error;
-  out["ownedClaims"] = json::array(record_.owned_claims.begin(), record_.owned_claims.end());
-  if (!record_.migrated_to.empty()) {
-    out["migratedTo"] = record_.migrated_to;
-    out["migratedAt"] = record_.migrated_at;
-  }
-  if (!record_.split_memory.empty()) {
-    out["splitMemory"] = record_.split_memory;
-  }
+VmDetails Vm::details() const {
+  VmDetails out{.summary = summary(),
+                .uuid = record_.uuid,
+                .created_at = record_.created_at,
+                .last_error = record_.last_error,
+                .owned_claims = record_.owned_claims,
+                .migrated_to = record_.migrated_to,
+                .migrated_at = record_.migrated_at,
+                .split_memory = record_.split_memory,
+                .qemu_uid = record_.qemu_uid,
+                .probes = probe_status(),
+                .spec_text = spec_text_};
   if (has_saved_state()) {
-    out["savedState"] = json::object{{"at", record_.saved_at},
-                                     {"path", saved_state_path()},
-                                     {"paused", record_.saved_paused}};
+    out.saved_state = VmSavedState{record_.saved_at, saved_state_path(), record_.saved_paused};
   }
-  out["qemuVersion"] = run_ ? run_->qemu_version : std::string();
-  out["startedAt"] = run_ ? run_->started_at : std::string();
   if (run_) {
-    out["agent"].as_object()["lastSeen"] = run_->agent_state.last_seen;
-  }
-  if (auto probes = probe_status()) {
-    json::object status;
-    for (const auto& [key, tally] : {std::pair{"readiness", &probes->readiness},
-                                     std::pair{"liveness", &probes->liveness}}) {
-      if (*tally) {
-        status[key] = json::object{{"passing", (*tally)->passing},
-                                   {"successes", (*tally)->successes},
-                                   {"failures", (*tally)->failures},
-                                   {"runs", (*tally)->runs},
-                                   {"lastResult", (*tally)->last_result},
-                                   {"lastAt", (*tally)->last_at}};
-      }
-    }
-    out["probes"] = std::move(status);
+    out.agent_last_seen = run_->agent_state.last_seen;
+    out.qemu_version = run_->qemu_version;
+    out.started_at = run_->started_at;
   }
   // What the guest is called (cloud-init and DHCP use it): the spec's hostname, else the name.
   if (const auto& parsed = parsed_spec().spec) {
-    out["hostname"] = policy::guest_hostname(*parsed);
-    out["subdomain"] = parsed->subdomain.value_or("");
+    out.guest_name = VmDetails::GuestName{policy::guest_hostname(*parsed),
+                                          parsed->subdomain.value_or("")};
   }
-  out["specText"] = spec_text_;
   return out;
 }
 

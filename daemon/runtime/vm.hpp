@@ -29,6 +29,7 @@
 #include "daemon/runtime/vm_actions.hpp"
 #include "daemon/runtime/vm_run_parts.hpp"
 #include "daemon/runtime/vm_state.hpp"
+#include "daemon/runtime/vm_views.hpp"
 #include "policy/spec.hpp"
 #include "qmp/client.hpp"
 #include "qmp/key_codes.hpp"
@@ -126,9 +127,9 @@ class Vm : public std::enable_shared_from_this<Vm> {
   std::vector<policy::PortForward> port_forwards() const;
   std::string log_path() const;  // QEMU's stdout/stderr
 
-  // GET /v1/vms entry; `storage`: where its JSON lives (the list's arena, for speed).
-  boost::json::object summary(boost::json::storage_ptr storage = {}) const;
-  boost::json::object details() const;  // GET /v1/vms/NAME
+  // GET /v1/vms entry: views into this VM, read at once (vm_views.hpp).
+  VmSummary summary() const;
+  VmDetails details() const;  // GET /v1/vms/NAME
 
   // The argv qmd would start now (GET /v1/vms/NAME/argv); a running VM's forwards keep the
   // host ports they use.
@@ -233,10 +234,7 @@ class Vm : public std::enable_shared_from_this<Vm> {
   // Probes (vm_probes.cpp). Ready: running, and the readiness probe passes when the spec has
   // one (KubeVirt's Ready condition).
   bool ready() const;
-  struct ProbeStatus {
-    std::optional<ProbeTally> readiness;
-    std::optional<ProbeTally> liveness;
-  };
+  using ProbeStatus = VmProbeStatus;
   // nullopt while the VM does not run or its spec has no probe.
   std::optional<ProbeStatus> probe_status() const;
 
@@ -295,8 +293,8 @@ class Vm : public std::enable_shared_from_this<Vm> {
   // Plugs or unplugs vCPUs up to the slots -smp maxcpus has (maxSockets); boot vCPUs stay.
   // With dedicatedCpuPlacement a hot-added vCPU is pinned like a boot one. `persist` writes
   // cpu.sockets (count / (cores x threads)) once the change is in.
-  asio::awaitable<std::expected<boost::json::object, OpError>> set_cpus(std::uint32_t count,
-                                                                        bool persist = false);
+  asio::awaitable<std::expected<CpuChange, OpError>> set_cpus(std::uint32_t count,
+                                                              bool persist = false);
   // Total guest memory between memory.guest and memory.maxGuest (virtio-mem requested-size).
   // `persist` makes it memory.guest of the stored definition once the change is in.
   asio::awaitable<OpResult> set_memory(std::uint64_t bytes, bool persist = false);
@@ -512,6 +510,15 @@ class Vm : public std::enable_shared_from_this<Vm> {
   // Pins a hot-added vCPU (its device id) to a free host CPU; unpin_vcpu gives it back.
   asio::awaitable<OpResult> pin_vcpu(HotplugScope& scope, std::string id);
   void unpin_vcpu(HotplugScope& scope, const std::string& id);
+  // set_cpus' phases: plug the lowest empty slots, unplug the highest hot-added ones (each
+  // returns the vCPUs plugged after it), then the event and the --persist definition.
+  asio::awaitable<std::expected<std::uint32_t, OpError>> plug_vcpus(
+      HotplugScope& scope, std::vector<qmp::HotpluggableCpu> order, std::uint32_t now,
+      std::uint32_t count, bool pin);
+  asio::awaitable<std::expected<std::uint32_t, OpError>> unplug_vcpus(
+      HotplugScope& scope, std::vector<qmp::HotpluggableCpu> order, std::uint32_t now,
+      std::uint32_t count);
+  OpResult finish_cpus(const CpuChange& change, std::optional<std::string> new_text);
   Run::Hotplug& hotplug_state(const std::shared_ptr<Run>& run);
   asio::awaitable<OpResult> unplug_device(std::shared_ptr<Run> run, std::string id,
                                           std::string what);

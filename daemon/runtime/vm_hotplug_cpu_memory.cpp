@@ -22,6 +22,68 @@ using hotplug::run_call;
 
 namespace {
 constexpr std::string_view kPeripheral = "/machine/peripheral/";
+
+struct CpuSlots {
+  std::uint32_t max = 0;      // vCPUs all slots hold
+  std::uint32_t plugged = 0;  // ... and those plugged now
+};
+
+CpuSlots count_slots(const std::vector<qmp::HotpluggableCpu>& slots) {
+  CpuSlots out;
+  for (const auto& slot : slots) {
+    out.max += static_cast<std::uint32_t>(slot.vcpus_count);
+    out.plugged += slot.plugged() ? static_cast<std::uint32_t>(slot.vcpus_count) : 0;
+  }
+  return out;
+}
+
+OpError beyond_limit(const std::string& vm, const policy::CpuSpec& cpu, std::uint32_t count,
+                     std::uint32_t max) {
+  return bad_request(fmt::format(
+      "{} vCPUs is beyond VM {}'s limit of {} (cpu.maxSockets {} x cores {} x threads {}); "
+      "raise maxSockets in the definition and restart",
+      count, vm, max, cpu.max_sockets.value_or(cpu.sockets.value_or(1)), cpu.cores.value_or(1),
+      cpu.threads.value_or(1)));
+}
+
+// The definition with cpu.sockets for `count` vCPUs (--persist).
+std::expected<std::string, OpError> with_sockets(
+    const std::string& text, const policy::CpuSpec& cpu, std::uint32_t count,
+    const std::function<OpResult(const std::string&)>& check) {
+  // -smp counts sockets of cores x threads; the definition can only hold whole sockets.
+  const std::uint32_t per_socket = cpu.cores.value_or(1) * cpu.threads.value_or(1);
+  if (count % per_socket != 0) {
+    return std::unexpected(bad_request(fmt::format(
+        "--persist stores cpu.sockets: {} vCPUs is not a whole number of sockets of {} "
+        "(cores x threads)",
+        count, per_socket)));
+  }
+  const auto sockets = count / per_socket;
+  const auto edit = [sockets](YAML::Node tmpl) { tmpl["domain"]["cpu"]["sockets"] = sockets; };
+  return hotplug::checked_edit(text, edit, check);
+}
+
+// Lowest socket/core/thread first: the order slots are added in (and removed in reverse).
+std::vector<qmp::HotpluggableCpu> in_plug_order(std::vector<qmp::HotpluggableCpu> slots) {
+  std::ranges::sort(slots, [](const qmp::HotpluggableCpu& a, const qmp::HotpluggableCpu& b) {
+    return std::tuple(a.socket_id.value_or(0), a.core_id.value_or(0), a.thread_id.value_or(0)) <
+           std::tuple(b.socket_id.value_or(0), b.core_id.value_or(0), b.thread_id.value_or(0));
+  });
+  return slots;
+}
+
+// device_add's properties for an empty slot (QMP arguments, not an API view).
+json::object slot_props(const qmp::HotpluggableCpu& slot) {
+  json::object props;
+  props["socket-id"] = slot.socket_id.value_or(0);
+  props["core-id"] = slot.core_id.value_or(0);
+  props["thread-id"] = slot.thread_id.value_or(0);
+  if (slot.node_id) {
+    props["node-id"] = *slot.node_id;
+  }
+  return props;
+}
+
 }  // namespace
 
 asio::awaitable<OpResult> Vm::pin_vcpu(HotplugScope& scope, std::string id) {
@@ -61,10 +123,8 @@ void Vm::unpin_vcpu(HotplugScope& scope, const std::string& id) {
   }
 }
 
-// Plug and unplug share one lock scope and one rollback of the pinning; long for that. To be
-// split into plug and unplug phases with the Vm split.
-asio::awaitable<std::expected<json::object, OpError>> Vm::set_cpus(std::uint32_t count,
-                                                                    bool persist) {
+asio::awaitable<std::expected<CpuChange, OpError>> Vm::set_cpus(std::uint32_t count,
+                                                                bool persist) {
   if (auto movable = check_migration(VmAction::hotplug, "set-cpus"); !movable) {
     co_return std::unexpected(movable.error());
   }
@@ -73,53 +133,48 @@ asio::awaitable<std::expected<json::object, OpError>> Vm::set_cpus(std::uint32_t
   if (!scope) {
     co_return std::unexpected(scope.error());
   }
-  auto& run = *scope->run;
   if (count == 0) {
     co_return std::unexpected(bad_request("a VM needs at least 1 vCPU"));
   }
-  auto slots = co_await qmp::query_hotpluggable_cpus(*run.qmp);
+  auto slots = co_await qmp::query_hotpluggable_cpus(*scope->run->qmp);
   if (!slots) {
     co_return std::unexpected(qmp_failure(name_, "query-hotpluggable-cpus", slots.error()));
   }
   const auto& cpu = scope->spec.domain.cpu;
-  std::uint32_t max = 0, plugged = 0;
-  for (const auto& slot : *slots) {
-    max += static_cast<std::uint32_t>(slot.vcpus_count);
-    plugged += slot.plugged() ? static_cast<std::uint32_t>(slot.vcpus_count) : 0;
-  }
-  if (count > max) {
-    co_return std::unexpected(bad_request(fmt::format(
-        "{} vCPUs is beyond VM {}'s limit of {} (cpu.maxSockets {} x cores {} x threads {}); "
-        "raise maxSockets in the definition and restart",
-        count, name_, max, cpu.max_sockets.value_or(cpu.sockets.value_or(1)),
-        cpu.cores.value_or(1), cpu.threads.value_or(1))));
+  const CpuSlots held = count_slots(*slots);
+  if (count > held.max) {
+    co_return std::unexpected(beyond_limit(name_, cpu, count, held.max));
   }
   std::optional<std::string> new_text;
   if (persist) {
-    // -smp counts sockets of cores x threads; the definition can only hold whole sockets.
-    const std::uint32_t per_socket = cpu.cores.value_or(1) * cpu.threads.value_or(1);
-    if (count % per_socket != 0) {
-      co_return std::unexpected(bad_request(fmt::format(
-          "--persist stores cpu.sockets: {} vCPUs is not a whole number of sockets of {} "
-          "(cores x threads)",
-          count, per_socket)));
-    }
-    const auto sockets = count / per_socket;
-    const auto edit = [sockets](YAML::Node tmpl) { tmpl["domain"]["cpu"]["sockets"] = sockets; };
-    auto edited = hotplug::checked_edit(spec_text_, edit, definition_check());
+    auto edited = with_sockets(spec_text_, cpu, count, definition_check());
     if (!edited) {
       co_return std::unexpected(edited.error());
     }
     new_text = std::move(*edited);
   }
   const bool pin = cpu.dedicated_cpu_placement.value_or(false);
-  // Lowest socket/core/thread first when adding, highest first when removing.
-  auto order = *slots;
-  std::ranges::sort(order, [](const qmp::HotpluggableCpu& a, const qmp::HotpluggableCpu& b) {
-    return std::tuple(a.socket_id.value_or(0), a.core_id.value_or(0), a.thread_id.value_or(0)) <
-           std::tuple(b.socket_id.value_or(0), b.core_id.value_or(0), b.thread_id.value_or(0));
-  });
-  std::uint32_t now = plugged;
+  auto plugged = co_await plug_vcpus(*scope, in_plug_order(*slots), held.plugged, count, pin);
+  if (!plugged) {
+    co_return std::unexpected(plugged.error());
+  }
+  auto now = co_await unplug_vcpus(*scope, in_plug_order(*slots), *plugged, count);
+  if (!now) {
+    co_return std::unexpected(now.error());
+  }
+  const CpuChange change{
+      .count = *now, .max = held.max, .pinned = pin && !scope->run->pinned.empty()};
+  auto done = finish_cpus(change, std::move(new_text));
+  if (!done) {
+    co_return std::unexpected(done.error());
+  }
+  co_return change;
+}
+
+// Lowest slots first, until `count` vCPUs are plugged; returns how many are.
+asio::awaitable<std::expected<std::uint32_t, OpError>> Vm::plug_vcpus(
+    HotplugScope& scope, std::vector<qmp::HotpluggableCpu> order, std::uint32_t now,
+    std::uint32_t count, bool pin) {
   for (const auto& slot : order) {
     if (now >= count) {
       break;
@@ -127,37 +182,37 @@ asio::awaitable<std::expected<json::object, OpError>> Vm::set_cpus(std::uint32_t
     if (slot.plugged()) {
       continue;
     }
-    json::object props;
-    props["socket-id"] = slot.socket_id.value_or(0);
-    props["core-id"] = slot.core_id.value_or(0);
-    props["thread-id"] = slot.thread_id.value_or(0);
-    if (slot.node_id) {
-      props["node-id"] = *slot.node_id;
-    }
-    const auto call = devices::vcpu_add(slot.type, props);
-    if (auto done = co_await run_call(*run.qmp, call); !done) {
+    const auto call = devices::vcpu_add(slot.type, slot_props(slot));
+    if (auto done = co_await run_call(*scope.run->qmp, call); !done) {
       co_return std::unexpected(qmp_failure(
           name_, fmt::format("adding a vCPU ({} now)", now), done.error()));
     }
     const std::string id(call.arguments.at("id").as_string());
     if (pin) {
       // An unpinned vCPU would float over other VMs' dedicated CPUs: take it out again.
-      if (auto pinned = co_await pin_vcpu(*scope, id); !pinned) {
-        (void)co_await unplug_device(scope->run, id, "vCPU " + id);
+      if (auto pinned = co_await pin_vcpu(scope, id); !pinned) {
+        (void)co_await unplug_device(scope.run, id, "vCPU " + id);
         co_return std::unexpected(pinned.error());
       }
     }
     now += static_cast<std::uint32_t>(slot.vcpus_count);
   }
+  co_return now;
+}
+
+// Highest hot-added slots first, until no more than `count` are plugged; returns how many are.
+asio::awaitable<std::expected<std::uint32_t, OpError>> Vm::unplug_vcpus(
+    HotplugScope& scope, std::vector<qmp::HotpluggableCpu> order, std::uint32_t now,
+    std::uint32_t count) {
   for (auto slot = order.rbegin(); slot != order.rend() && now > count; ++slot) {
     if (!slot->plugged() || !slot->qom_path->starts_with(kPeripheral)) {
       continue;  // a boot vCPU: QEMU cannot unplug those
     }
     const std::string id = slot->qom_path->substr(kPeripheral.size());
-    if (auto gone = co_await unplug_device(scope->run, id, "vCPU " + id); !gone) {
+    if (auto gone = co_await unplug_device(scope.run, id, "vCPU " + id); !gone) {
       co_return std::unexpected(gone.error());
     }
-    unpin_vcpu(*scope, id);
+    unpin_vcpu(scope, id);
     now -= static_cast<std::uint32_t>(slot->vcpus_count);
   }
   if (now > count) {
@@ -165,20 +220,22 @@ asio::awaitable<std::expected<json::object, OpError>> Vm::set_cpus(std::uint32_t
         "VM {} has {} vCPUs; only hot-added ones can be removed, the boot vCPUs stay", name_,
         now)));
   }
-  json::object out;
-  out["count"] = now;
-  out["max"] = max;
-  out["pinned"] = pin && !run.pinned.empty();
-  publish("CpusChanged", fmt::format("{} vCPUs (of at most {})", now, max));
-  if (new_text) {
-    if (auto saved = save_definition(std::move(*new_text)); !saved) {
-      co_return std::unexpected(op_error(
-          OpError::Code::failed, fmt::format("the VM has {} vCPUs, but the definition was not "
-                                             "saved: {}",
-                                             now, saved.error().message)));
-    }
+  co_return now;
+}
+
+// The change is in: said in an event, and kept in the definition when asked (`new_text`).
+OpResult Vm::finish_cpus(const CpuChange& change, std::optional<std::string> new_text) {
+  publish("CpusChanged", fmt::format("{} vCPUs (of at most {})", change.count, change.max));
+  if (!new_text) {
+    return {};
   }
-  co_return out;
+  if (auto saved = save_definition(std::move(*new_text)); !saved) {
+    return std::unexpected(op_error(
+        OpError::Code::failed,
+        fmt::format("the VM has {} vCPUs, but the definition was not saved: {}", change.count,
+                    saved.error().message)));
+  }
+  return {};
 }
 
 asio::awaitable<OpResult> Vm::set_memory(std::uint64_t bytes, bool persist) {

@@ -210,7 +210,7 @@ asio::awaitable<std::expected<std::shared_ptr<Operation>, OpError>> Vm::migrate(
   }
   auto op = operations.create("migrate", name_);
   op->phase = "starting";
-  op->progress["destination"] = options.destination;
+  op->progress = MigrationProgress{.destination = options.destination};
   const bool was_running = state_ == VmState::running;
   set_state(VmState::migrating, fmt::format("migrating to {} (operation {})",
                                             options.destination, op->id));

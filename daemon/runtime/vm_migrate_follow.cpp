@@ -30,26 +30,29 @@ using Kind = SourceMigration::Step::Kind;
 
 namespace {
 
-json::object progress_of(const qmp::MigrationInfo& info, std::uint32_t downtime_limit) {
-  json::object out;
-  out["status"] = info.status;
+// The operation's figures (vm_migrate.cpp made them a MigrationProgress).
+MigrationProgress& figures(Operation& op) { return std::get<MigrationProgress>(op.progress); }
+
+// Merged, not replaced: a figure QEMU no longer reports keeps its last value.
+void add_look(MigrationProgress& out, const qmp::MigrationInfo& info,
+              std::uint32_t downtime_limit) {
+  out.status = info.status;
   if (info.ram) {
-    out["bytesSent"] = info.ram->transferred;
-    out["bytesRemaining"] = info.ram->remaining;
-    out["bytesTotal"] = info.ram->total;
-    out["dirtyPagesRate"] = info.ram->dirty_pages_rate;
-    out["passes"] = info.ram->passes;
+    out.bytes_sent = info.ram->transferred;
+    out.bytes_remaining = info.ram->remaining;
+    out.bytes_total = info.ram->total;
+    out.dirty_pages_rate = info.ram->dirty_pages_rate;
+    out.passes = info.ram->passes;
   }
-  for (const auto& [key, value] :
-       {std::pair{"expectedDowntimeMs", info.expected_downtime},
-        std::pair{"downtimeMs", info.downtime}, std::pair{"totalTimeMs", info.total_time},
-        std::pair{"setupTimeMs", info.setup_time}}) {
+  for (const auto& [field, value] :
+       {std::pair{&out.expected_downtime_ms, info.expected_downtime},
+        std::pair{&out.downtime_ms, info.downtime}, std::pair{&out.total_time_ms, info.total_time},
+        std::pair{&out.setup_time_ms, info.setup_time}}) {
     if (value) {
-      out[key] = *value;
+      *field = *value;
     }
   }
-  out["downtimeLimitMs"] = downtime_limit;
-  return out;
+  out.downtime_limit_ms = downtime_limit;
 }
 
 SourceMigration::Step failed(std::string why) {
@@ -160,8 +163,8 @@ asio::awaitable<SourceMigration::Step> SourceMigration::copy_storage() {
   const auto mirror_began = std::chrono::steady_clock::now();
   for (;;) {
     auto state = co_await storage::mirror_state(qmp, target_.disks);
-    op_->progress["storageBytesDone"] = state.done;
-    op_->progress["storageBytesTotal"] = state.total;
+    figures(*op_).storage_bytes_done = state.done;
+    figures(*op_).storage_bytes_total = state.total;
     if (!state.error.empty()) {
       co_return failed(state.error);
     }
@@ -231,9 +234,7 @@ asio::awaitable<SourceMigration::Step> SourceMigration::look() {
   }
   // Merged, not replaced: a cancelled or failed migration reports no figures, and the last
   // ones it had are what a caller wants to see.
-  for (auto& [key, value] : progress_of(*info, downtime_limit_)) {
-    op_->progress[key] = value;
-  }
+  add_look(figures(*op_), *info, downtime_limit_);
   using Verdict = migration::Verdict::Kind;
   const migration::Verdict verdict = migration::judge(
       {.status = info->status,
@@ -510,8 +511,8 @@ asio::awaitable<void> SourceMigration::succeeded() {
   const auto handed_over = handed_over_at_.value_or(std::chrono::steady_clock::now());
   const std::int64_t elapsed = ms_between(began_, handed_over);
   const std::int64_t paused = ms_between(paused_at_.value_or(handed_over), handed_over);
-  op_->progress["elapsedMs"] = elapsed;
-  op_->progress["pausedMs"] = paused;
+  figures(*op_).elapsed_ms = elapsed;
+  figures(*op_).paused_ms = paused;
   run_->stop_requested = true;
   (void)co_await qmp::quit(*run_->qmp);
   const bool quit = co_await run_->exited.wait_for(10s);

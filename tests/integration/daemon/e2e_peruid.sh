@@ -98,6 +98,11 @@ scenario_two_vms() {
     fail "uids $UA, $UB are outside qemuUids $FIRST+3"
   runs_as "$(vm_pid a)" "$UA"
   runs_as "$(vm_pid b)" "$UB"
+  # The API and qmctl show name the uid the record keeps.
+  api GET /v1/vms/a
+  [[ "$STATUS" == 200 && "$(json_get 'd["qemuUid"]' <<<"$BODY")" == "$UA" ]] ||
+    fail "GET /v1/vms/a: $STATUS, qemuUid not $UA: $BODY"
+  qm show b | grep -qx "qemuUid: $UB" || fail "qmctl show b has no line 'qemuUid: $UB'"
   runs_as "$(cat "$T/run/vms/a/swtpm.pid")" "$UA"
   runs_as "$(cat "$T/run/vms/b/swtpm.pid")" "$UB"
   local dir
