@@ -206,7 +206,7 @@ void add_nic(policy::VmSpec& spec, const std::string& model, const std::string& 
   nic.model = model;
   nic.binding = binding;
   spec.domain.devices.interfaces.push_back(nic);
-  spec.networks.push_back(policy::Network{"default", policy::NetworkKind::pod, ""});
+  spec.networks.push_back(policy::Network{.name = "default", .kind = policy::NetworkKind::pod});
 }
 
 void use_efi(policy::VmSpec& spec, bool secure, bool persistent) {

@@ -72,7 +72,8 @@ TEST_CASE("an empty spec gets a pod network with a masquerade interface named de
 
 TEST_CASE("no default network when the spec has interfaces or networks of its own") {
   VmSpec in;
-  in.networks.push_back(Network{"lan", NetworkKind::multus, "br0"});
+  in.networks.push_back(
+      Network{.name = "lan", .kind = NetworkKind::multus, .multus_network_name = "br0"});
   CHECK(apply_defaults(in).domain.devices.interfaces.empty());
 }
 

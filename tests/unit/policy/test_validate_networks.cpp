@@ -20,7 +20,8 @@ InterfaceDevice nic(std::string name, std::string binding) {
 VmSpec bridged_vm() {
   auto spec = minimal_vm();
   spec.domain.devices.interfaces.push_back(nic("lan", "bridge"));
-  spec.networks.push_back(Network{"lan", NetworkKind::multus, "br0"});
+  spec.networks.push_back(
+      Network{.name = "lan", .kind = NetworkKind::multus, .multus_network_name = "br0"});
   return apply_defaults(std::move(spec));
 }
 
@@ -51,7 +52,8 @@ TEST_CASE("interfaces and networks pair by name, both ways, and names are unique
   auto spec = minimal_vm();
   spec.domain.devices.interfaces.push_back(nic("default", "masquerade"));
   spec.domain.devices.interfaces.push_back(nic("wan", "tap"));
-  spec.networks.push_back(Network{"lan", NetworkKind::multus, "br0"});
+  spec.networks.push_back(
+      Network{.name = "lan", .kind = NetworkKind::multus, .multus_network_name = "br0"});
   CHECK(errors_of(spec, kBridges) ==
         kNic + "[1].name: \"default\" is already the name of interfaces[0] (<spec>)\n" + kNic +
             "[2].name: interface \"wan\" has no network of the same name; add networks: - "
@@ -64,9 +66,10 @@ TEST_CASE("interfaces and networks pair by name, both ways, and names are unique
 TEST_CASE("bindings fit their network kind; one pod network at most") {
   auto spec = minimal_vm();
   spec.domain.devices.interfaces.push_back(nic("lan", "masquerade"));
-  spec.networks.push_back(Network{"lan", NetworkKind::multus, "br0"});
+  spec.networks.push_back(
+      Network{.name = "lan", .kind = NetworkKind::multus, .multus_network_name = "br0"});
   spec.domain.devices.interfaces.push_back(nic("pod2", "tap"));
-  spec.networks.push_back(Network{"pod2", NetworkKind::pod, ""});
+  spec.networks.push_back(Network{.name = "pod2", .kind = NetworkKind::pod});
   CHECK(errors_of(spec, kBridges) ==
         kNic +
             "[1].masquerade: masquerade works only on a pod network, and network \"lan\" is "
