@@ -508,7 +508,7 @@ asio::awaitable<OpResult> Vm::reboot() {
   co_return from_qmp(name_, "reboot (system_reset)", done);
 }
 
-asio::awaitable<OpResult> Vm::redefine(std::string spec_text) {
+asio::awaitable<OpResult> Vm::redefine(std::string spec_text, DefinitionCheck check) {
   if (auto movable = check_migration(VmAction::update); !movable) {
     co_return movable;
   }
@@ -530,6 +530,11 @@ asio::awaitable<OpResult> Vm::redefine(std::string spec_text) {
         OpError::Code::bad_request,
         fmt::format("metadata.name is \"{}\" but the VM is \"{}\"; a VM cannot be renamed",
                     parsed->name, name_)));
+  }
+  if (check) {
+    if (auto refused = check(*parsed)) {
+      co_return std::unexpected(*refused);
+    }
   }
   std::string previous = set_spec_text(std::move(spec_text));
   if (auto rendered = render(); !rendered) {
