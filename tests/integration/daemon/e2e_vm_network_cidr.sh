@@ -9,6 +9,9 @@ source "$(dirname "$0")/lib.sh"
 e2e_setup
 
 yaml=(-H 'Content-Type: application/yaml')
+# qmctl validate, offline, with the test qmd's storage root and emulation.
+printf 'useEmulation: true\nstorage:\n  roots: ["%s"]\n' "$S" >"$T/validate.yaml"
+validate() { qm validate "$1" --config "$T/validate.yaml"; }
 error_message() { json_get 'd["error"]["message"]' <<<"$BODY"; }
 
 cidr_spec() {  # cidr_spec NAME CIDR: the test guest with a masquerade NIC on pod {vmNetworkCIDR}
@@ -35,7 +38,7 @@ uuid_spec() {  # uuid_spec NAME UUID: the test guest with firmware.uuid UUID
 }
 
 scenario_guest_address_in_cidr() {
-  qm validate "$(cidr_spec cidr 10.77.5.0/24)" >/dev/null || fail "validate: $(qm validate "$T/cidr.yaml" 2>&1)"
+  validate "$(cidr_spec cidr 10.77.5.0/24)" >/dev/null || fail "validate: $(validate "$T/cidr.yaml" 2>&1)"
   qm create -f "$T/cidr.yaml" >/dev/null || fail "create cidr"
   qm argv cidr | grep_q -x -- "user,id=net-default,net=10.77.5.0/24,host=10.77.5.1,dns=10.77.5.3,dhcpstart=10.77.5.2" ||
     fail "no user netdev in 10.77.5.0/24: $(qm argv cidr | grep -A1 -- -netdev)"
@@ -68,7 +71,7 @@ c, _ = s.accept(); c.settimeout(30); print(c.recv(64).decode().strip())" >"$T/fr
 scenario_bad_cidr_refused() {
   local file out
   file=$(cidr_spec tiny 10.77.5.0/30)
-  if out=$(qm validate "$file" 2>&1); then fail "validate passed a /30: $out"; fi
+  if out=$(validate "$file" 2>&1); then fail "validate passed a /30: $out"; fi
   # vmNetworkCIDR is on line 26 of the spec, its value at column 26.
   grep_q -F "pod.vmNetworkCIDR: \"10.77.5.0/30\": a /30 has too few addresses" <<<"$out" &&
     grep_q -F "use a prefix of /29 or shorter" <<<"$out" && grep_q -F "tiny.yaml:26:26" <<<"$out" ||
@@ -77,9 +80,9 @@ scenario_bad_cidr_refused() {
   grep_q -F "vmNetworkCIDR" <<<"$BODY" || fail "the create error does not name vmNetworkCIDR: $BODY"
   expect_status 404 GET /v1/vms/tiny
   file=$(cidr_spec six fd10:0:2::/120)
-  if out=$(qm validate "$file" 2>&1); then fail "validate passed IPv6 in vmNetworkCIDR: $out"; fi
+  if out=$(validate "$file" 2>&1); then fail "validate passed IPv6 in vmNetworkCIDR: $out"; fi
   grep_q -F "put an IPv6 network in vmIPv6NetworkCIDR" <<<"$out" || fail "no hint for IPv6: $out"
-  log "refused: $(grep -F vmNetworkCIDR <<<"$out" | head -n1)"
+  log "IPv6 in vmNetworkCIDR refused: $(grep -F vmNetworkCIDR <<<"$out" | head -n1)"
 }
 
 scenario_duplicate_uuid() {
@@ -90,8 +93,8 @@ scenario_duplicate_uuid() {
   for word in "VM first" "firmware.uuid" "$upper"; do
     grep_q -F "$word" <<<"$(error_message)" || fail "the 409 does not name $word: $BODY"
   done
-  expect_status 404 GET /v1/vms/second
   log "create refused: $(error_message)"
+  expect_status 404 GET /v1/vms/second
 
   # An update to another VM's uuid: refused, and the definition stays as it was.
   qm create -f "$(spec third Manual)" >/dev/null || fail "create third"
