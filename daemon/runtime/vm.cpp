@@ -545,6 +545,12 @@ asio::awaitable<OpResult> Vm::redefine(std::string spec_text, DefinitionCheck ch
     set_spec_text(std::move(previous));
     co_return std::unexpected(op_error(OpError::Code::failed, saved.error()));
   }
+  // A stopped VM's next QEMU carries the new firmware.uuid: adoption looks for that one.
+  if (!is_active(state_) && parsed->domain.firmware.uuid &&
+      *parsed->domain.firmware.uuid != record_.uuid) {
+    record_.uuid = *parsed->domain.firmware.uuid;
+    save_record();
+  }
   publish("Updated", is_active(state_) ? "definition updated; takes effect at the next start"
                                        : "definition updated");
   co_return OpResult{};

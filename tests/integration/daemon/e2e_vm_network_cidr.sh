@@ -4,7 +4,7 @@
 # on the host through that gateway; a bad CIDR fails `qmctl validate` and create at its
 # line:column and defines nothing. Duplicate firmware.uuid: a create, an update (and an
 # upper-case spelling) whose uuid another VM holds is a 409 naming that VM and the field, and
-# changes nothing.
+# changes nothing; a stopped VM given a new uuid starts with it and a restarted qmd adopts it.
 source "$(dirname "$0")/lib.sh"
 e2e_setup
 
@@ -114,5 +114,22 @@ scenario_duplicate_uuid() {
   qm delete second >/dev/null || fail "delete second"
 }
 
+scenario_new_uuid_adopted() {
+  # A stopped VM given a new firmware.uuid starts with it, and a restarted qmd adopts it.
+  local uuid=0b7e3c52-9d41-4e0a-8f6b-5a2c1d9e7f30 pid
+  qm create -f "$(spec fifth Manual)" >/dev/null || fail "create fifth"
+  expect_status 200 PUT /v1/vms/fifth "${yaml[@]}" --data-binary "@$(uuid_spec fifth "$uuid")"
+  [[ "$(show_field fifth 'd["uuid"]')" == "$uuid" ]] || fail "fifth's uuid is $(show_field fifth 'd["uuid"]')"
+  qm start fifth >/dev/null || fail "start fifth: $(qm show fifth 2>&1)"
+  qm argv fifth | grep_q -x -- "$uuid" || fail "fifth's argv has no -uuid $uuid"
+  pid=$(vm_pid fifth)
+  kill_qmd
+  start_qmd
+  wait_state fifth running 30
+  [[ "$(vm_pid fifth)" == "$pid" ]] || fail "the restarted qmd did not adopt fifth's QEMU $pid"
+  qm kill fifth >/dev/null && wait_state fifth stopped 30
+  qm delete fifth >/dev/null || fail "delete fifth"
+}
+
 run_scenarios vm-network-cidr scenario_guest_address_in_cidr scenario_bad_cidr_refused \
-  scenario_duplicate_uuid
+  scenario_duplicate_uuid scenario_new_uuid_adopted
