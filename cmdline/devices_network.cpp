@@ -1,4 +1,6 @@
 // NicsConfigurator: interfaces + their binding -> -netdev backends and guest NICs.
+#include <fmt/format.h>
+
 #include <algorithm>
 
 #include "cmdline/device_configurators.hpp"
@@ -45,18 +47,64 @@ devices::NicParams nic_params(const policy::VmSpec& spec, const policy::Interfac
 
 namespace {
 
+// pod.vmNetworkCIDR as written on the network `iface` uses; empty when none.
+const std::string& vm_network_text(const policy::VmSpec& spec,
+                                   const policy::InterfaceDevice& iface) {
+  static const std::string none;
+  for (const auto& net : spec.networks) {
+    if (net.name == iface.name && net.kind == policy::NetworkKind::pod) {
+      return net.vm_network_cidr;
+    }
+  }
+  return none;
+}
+
+// pod.vmNetworkCIDR of the network `iface` uses (checked when the spec was parsed).
+std::optional<policy::VmNetworkCidr> vm_network_of(const policy::VmSpec& spec,
+                                                   const policy::InterfaceDevice& iface) {
+  const auto& text = vm_network_text(spec, iface);
+  if (text.empty()) {
+    return std::nullopt;
+  }
+  auto cidr = policy::parse_vm_network_cidr(text);
+  return cidr ? std::optional(*cidr) : std::nullopt;
+}
+
+// A tap interface takes its addresses from the network it joins, not from vmNetworkCIDR.
+void warn_vm_network_unused(const policy::VmSpec& spec, const policy::InterfaceDevice& iface,
+                            RenderResult& out) {
+  const auto& text = vm_network_text(spec, iface);
+  if (text.empty()) {
+    return;
+  }
+  if (iface.binding == "masquerade") {
+    out.warnings.push_back(fmt::format(
+        "interface {}: pod.vmNetworkCIDR {} is not applied: the managed NAT network is one "
+        "network that all VMs share, and the guest gets its address from qmd.yaml's "
+        "network.nat.ipv4",
+        iface.name, text));
+  } else {
+    out.warnings.push_back(fmt::format(
+        "interface {}: pod.vmNetworkCIDR {} applies to user-mode and passt interfaces "
+        "only; a {} interface takes its addresses from the network it joins",
+        iface.name, text, iface.binding));
+  }
+}
+
 bool uses_passt(const policy::InterfaceDevice& iface, const DeviceFacts& facts) {
   return iface.binding == "passt" || (iface.binding == "masquerade" && facts.passt_for_masquerade);
 }
 
 // passt's sidecar for `iface`: it must listen before QEMU starts.
-SidecarCommand passt_sidecar(const policy::InterfaceDevice& iface, const DeviceFacts& facts,
+SidecarCommand passt_sidecar(const policy::VmSpec& spec, const policy::InterfaceDevice& iface,
+                             const DeviceFacts& facts,
                              const VmPaths& paths, std::vector<policy::PortForward> forwards) {
   devices::PasstParams passt;
   passt.binary = facts.passt;
   passt.socket = paths.passt_socket(iface.name);
   passt.pid_file = paths.passt_pid(iface.name);
   passt.forwards = std::move(forwards);
+  passt.vm_network = vm_network_of(spec, iface);
   SidecarCommand sidecar;
   sidecar.name = "passt-" + iface.name;
   sidecar.argv = devices::passt_argv(passt);
@@ -76,9 +124,12 @@ void NicsConfigurator::configure(const policy::VmSpec& spec, RenderResult& out) 
     out.forwards.insert(out.forwards.end(), forwards.begin(), forwards.end());
     if (uses_passt(iface, facts_)) {
       params.passt_socket = paths_.passt_socket(iface.name);
-      out.sidecars.push_back(passt_sidecar(iface, facts_, paths_, std::move(forwards)));
+      out.sidecars.push_back(passt_sidecar(spec, iface, facts_, paths_, std::move(forwards)));
     } else if (!params.tap) {
       params.forwards = std::move(forwards);
+      params.vm_network = vm_network_of(spec, iface);
+    } else {
+      warn_vm_network_unused(spec, iface, out);
     }
     out.argv.append(devices::nic_options(devices::nic_parts(params)));
     if (iface.binding == "bridge") {

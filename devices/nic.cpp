@@ -25,6 +25,14 @@ Component nic_backend(const NicParams& p) {
              {"addr.path", p.passt_socket}}};
   }
   Component netdev{p.tap ? "tap" : "user", {{"id", netdev_id(p.name)}}};
+  if (!p.tap && p.vm_network) {
+    // pod.vmNetworkCIDR: the gateway first and the guest second, as KubeVirt's masquerade
+    // gives them, the DNS server third (QEMU's own picks, .2 and .15, may not fit a /29).
+    netdev.props.push_back({"net", policy::format_vm_network(*p.vm_network)});
+    netdev.props.push_back({"host", policy::format_ipv4(p.vm_network->gateway())});
+    netdev.props.push_back({"dns", policy::format_ipv4(p.vm_network->dns())});
+    netdev.props.push_back({"dhcpstart", policy::format_ipv4(p.vm_network->guest())});
+  }
   if (!p.tap) {
     for (const auto& f : p.forwards) {
       // Every host address, as KubeVirt's slirp forwards the pod's ports.

@@ -10,6 +10,7 @@
 #include "devices/pci.hpp"
 #include "devices/props.hpp"
 #include "policy/port_forward.hpp"
+#include "policy/vm_network_cidr.hpp"
 #include "devices/qmp_call.hpp"
 
 namespace qmd::devices {
@@ -26,6 +27,9 @@ struct NicParams {
   std::string passt_socket;
   // user (slirp) only: hostfwd rules; passt forwards in its own argv.
   std::vector<policy::PortForward> forwards;
+  // user (slirp) only: pod.vmNetworkCIDR, the network the gateway, DNS server and guest
+  // addresses come from (passt gets it in its own argv).
+  std::optional<policy::VmNetworkCidr> vm_network;
   bool vhost = false;        // host has /dev/vhost-net and the model is virtio
   std::uint32_t queues = 1;  // > 1: multiqueue (tap + virtio only)
   bool transitional = false;

@@ -24,6 +24,11 @@ std::string port_list(const std::vector<policy::PortForward>& forwards,
 std::vector<std::string> passt_argv(const PasstParams& p) {
   std::vector<std::string> argv{p.binary,   "--foreground", "--quiet", "--one-off",
                                 "--socket", p.socket,       "--pid",   p.pid_file};
+  if (p.vm_network) {
+    argv.insert(argv.end(), {"-a", policy::format_ipv4(p.vm_network->guest()), "-n",
+                             std::to_string(p.vm_network->prefix), "-g",
+                             policy::format_ipv4(p.vm_network->gateway())});
+  }
   for (const auto& [flag, protocol] : {std::pair{"-t", "TCP"}, std::pair{"-u", "UDP"}}) {
     if (auto list = port_list(p.forwards, protocol); !list.empty()) {
       argv.push_back(flag);

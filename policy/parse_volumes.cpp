@@ -4,6 +4,7 @@
 #include <array>
 
 #include "policy/parse_parts.hpp"
+#include "policy/vm_network_cidr.hpp"
 
 namespace qmd::policy::parse_parts {
 
@@ -76,6 +77,28 @@ void read_source(MapReader& source, VolumeKind kind, Volume& out) {
   }
 }
 
+// pod: KubeVirt's vmNetworkCIDR (user-mode and passt interfaces take it) and
+// vmIPv6NetworkCIDR (checked, not applied). Empty reads as absent, as in KubeVirt.
+void read_pod_network(MapReader& pod, Network& out) {
+  pod.read("vmNetworkCIDR", out.vm_network_cidr);
+  if (!out.vm_network_cidr.empty()) {
+    if (auto cidr = parse_vm_network_cidr(out.vm_network_cidr); !cidr) {
+      pod.error_at("vmNetworkCIDR", cidr.error());
+    }
+  }
+  pod.read("vmIPv6NetworkCIDR", out.vm_ipv6_network_cidr);
+  if (!out.vm_ipv6_network_cidr.empty()) {
+    if (auto cidr = parse_vm_ipv6_network_cidr(out.vm_ipv6_network_cidr); !cidr) {
+      pod.error_at("vmIPv6NetworkCIDR", cidr.error());
+    } else {
+      pod.doc().warn(pod.child_path("vmIPv6NetworkCIDR"), pod.value_mark("vmIPv6NetworkCIDR"),
+                     "is checked but not applied: a guest's IPv6 addresses come from its "
+                     "interface's binding (user-mode networking: fec0::/64; passt: the "
+                     "host's; the NAT network: qmd.yaml's network.nat)");
+    }
+  }
+}
+
 }  // namespace
 
 void read_volume(MapReader& volume, Volume& out) {
@@ -98,7 +121,7 @@ void read_network(MapReader& network, Network& out) {
   network.read("name", out.name);
   switch (network.one_of({"pod", "multus"}).value_or(2)) {
     case 0:
-      network.read_marker("pod");
+      network.read_map("pod", [&](MapReader& pod) { read_pod_network(pod, out); });
       out.kind = NetworkKind::pod;
       break;
     case 1:

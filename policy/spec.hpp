@@ -305,6 +305,10 @@ struct Network {
   std::string name;
   NetworkKind kind = NetworkKind::pod;
   std::string multus_network_name;  // multus.networkName → host bridge via daemon config
+  // pod.vmNetworkCIDR and pod.vmIPv6NetworkCIDR as written (KubeVirt's; empty: the binding's
+  // own default), checked when parsed (policy/vm_network_cidr.hpp reads them).
+  std::string vm_network_cidr;
+  std::string vm_ipv6_network_cidr;
 };
 
 struct PresetRef {

@@ -37,7 +37,7 @@ spec_sources="policy/parse.cpp policy/parse_domain.cpp policy/parse_features.cpp
   policy/parse_devices.cpp policy/parse_volumes.cpp policy/parse_data_volumes.cpp policy/claims.cpp policy/parse_cloud_init.cpp policy/parse_access.cpp policy/parse_probes.cpp policy/quantity.cpp
   policy/yaml_reader.cpp
   policy/yaml_reader_scalars.cpp policy/spec_error.cpp policy/source_map.cpp
-  policy/spec_limits.cpp policy/spec_limits_yaml.cpp"
+  policy/spec_limits.cpp policy/spec_limits_yaml.cpp policy/vm_network_cidr.cpp"
 http_sources="daemon/api/router.cpp daemon/api/url.cpp daemon/api/body_fields.cpp
   daemon/api/body_limits.cpp daemon/api/http_types.cpp"
 declare -A sources=(

@@ -222,7 +222,9 @@ void add_vm_routes(Router& router, Registry& registry, DaemonContext& ctx) {
                if (problem) {
                  co_return op_error_response(*problem);
                }
-               if (auto done = co_await vm->redefine(std::move(request.body)); !done) {
+               auto check = registry.update_check(vm->name());
+               auto done = co_await vm->redefine(std::move(request.body), std::move(check));
+               if (!done) {
                  co_return op_error_response(done.error());
                }
                co_return vm_response(ctx, *vm);

@@ -117,6 +117,9 @@ asio::awaitable<std::expected<std::shared_ptr<Vm>, OpError>> Registry::create(st
   }
   VmRecord record;
   record.uuid = spec->domain.firmware.uuid.value_or(new_uuid());
+  if (auto clash = uuid_conflict(record.uuid, name)) {
+    co_return std::unexpected(*clash);
+  }
   record.created_at = format_time(std::chrono::system_clock::now());
   auto vm = std::make_shared<Vm>(ctx_, name, text, record);
   if (auto rendered = vm->render(); !rendered) {
@@ -205,6 +208,37 @@ OpResult Registry::store_new(const std::string& name, const std::string& text,
     return std::unexpected(op_error(OpError::Code::failed, saved.error()));
   }
   return {};
+}
+
+std::vector<UuidHeld> Registry::held_uuids() const {
+  std::vector<UuidHeld> held;
+  for (const auto& [name, vm] : vms_) {
+    if (!vm->record().migrated_to.empty()) {
+      continue;  // it runs on another qmd now
+    }
+    held.push_back({name, vm->record().uuid});
+    if (auto spec = vm->definition(); spec && spec->domain.firmware.uuid) {
+      held.push_back({name, *spec->domain.firmware.uuid});
+    }
+  }
+  return held;
+}
+
+std::optional<OpError> Registry::uuid_conflict(std::string_view uuid,
+                                               std::string_view self) const {
+  if (auto why = uuid_refusal(uuid, self, held_uuids())) {
+    return op_error(OpError::Code::conflict, fmt::format("VM {}: {}", self, *why));
+  }
+  return std::nullopt;
+}
+
+Vm::DefinitionCheck Registry::update_check(std::string self) const {
+  return [this, self](const policy::VmSpec& spec) -> std::optional<OpError> {
+    if (!spec.domain.firmware.uuid) {
+      return std::nullopt;  // the VM keeps the uuid it has
+    }
+    return uuid_conflict(*spec.domain.firmware.uuid, self);
+  };
 }
 
 void Registry::discard(const std::string& name, const Vm* vm) {

@@ -4,13 +4,16 @@
 #include <boost/asio/awaitable.hpp>
 #include <expected>
 #include <map>
+#include <optional>
 #include <set>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "daemon/runtime/context.hpp"
 #include "daemon/runtime/op_error.hpp"
+#include "daemon/runtime/uuid_clash.hpp"
 #include "daemon/runtime/vm.hpp"
 
 namespace qmd::daemon {
@@ -39,6 +42,9 @@ class Registry {
   // leaves nothing behind. A record of a VM that once migrated away from here ("migrated")
   // is replaced: the VM is coming back.
   using IncomingRequest = migration::IncomingRequest;
+  // What an update of VM `self` must pass besides its own checks: its firmware.uuid, when it
+  // sets one, is no other VM's (Conflict naming that VM).
+  Vm::DefinitionCheck update_check(std::string self) const;
   asio::awaitable<std::expected<migration::IncomingReady, OpError>> incoming(
       IncomingRequest request);
 
@@ -48,6 +54,9 @@ class Registry {
   OpResult store_new(const std::string& name, const std::string& text, const VmRecord& record);
   asio::awaitable<void> delete_owned_claims(std::string vm, std::vector<std::string> claims);
   void discard(const std::string& name, const Vm* vm);
+  // Every uuid a VM here holds (uuid_clash.hpp), but those of VMs now running elsewhere.
+  std::vector<UuidHeld> held_uuids() const;
+  std::optional<OpError> uuid_conflict(std::string_view uuid, std::string_view self) const;
   // Live migration, destination side (registry_incoming.cpp): the checks before anything is
   // stored, and how the arriving VM's QEMU starts.
   std::expected<std::shared_ptr<Vm>, OpError> admit_incoming(const IncomingRequest& request);

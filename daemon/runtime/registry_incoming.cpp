@@ -108,6 +108,12 @@ std::expected<std::shared_ptr<Vm>, OpError> Registry::admit_incoming(
   VmRecord record;
   record.uuid = request.uuid.empty() ? spec->domain.firmware.uuid.value_or(new_uuid())
                                      : request.uuid;
+  // Its uuid (the source's record's, and its definition's) is no other VM's here.
+  for (const auto& uuid : {record.uuid, spec->domain.firmware.uuid.value_or("")}) {
+    if (auto clash = uuid_conflict(uuid, name)) {
+      return std::unexpected(*clash);
+    }
+  }
   record.created_at = format_time(std::chrono::system_clock::now());
   record.incoming = true;
   auto vm = std::make_shared<Vm>(ctx_, name, request.spec_text, record);

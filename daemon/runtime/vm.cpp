@@ -484,7 +484,7 @@ asio::awaitable<OpResult> Vm::reboot() {
   co_return from_qmp(name_, "reboot (system_reset)", done);
 }
 
-asio::awaitable<OpResult> Vm::redefine(std::string spec_text) {
+asio::awaitable<OpResult> Vm::redefine(std::string spec_text, DefinitionCheck check) {
   if (auto movable = check_migration(VmAction::update); !movable) {
     co_return movable;
   }
@@ -507,6 +507,11 @@ asio::awaitable<OpResult> Vm::redefine(std::string spec_text) {
         fmt::format("metadata.name is \"{}\" but the VM is \"{}\"; a VM cannot be renamed",
                     parsed->name, name_)));
   }
+  if (check) {
+    if (auto refused = check(*parsed)) {
+      co_return std::unexpected(*refused);
+    }
+  }
   std::string previous = set_spec_text(std::move(spec_text));
   if (auto rendered = render(); !rendered) {
     set_spec_text(std::move(previous));
@@ -515,6 +520,12 @@ asio::awaitable<OpResult> Vm::redefine(std::string spec_text) {
   if (auto saved = ctx_.store.save_spec(name_, spec_text_); !saved) {
     set_spec_text(std::move(previous));
     co_return std::unexpected(op_error(OpError::Code::failed, saved.error()));
+  }
+  // A stopped VM's next QEMU carries the new firmware.uuid: adoption looks for that one.
+  if (!is_active(state_) && parsed->domain.firmware.uuid &&
+      *parsed->domain.firmware.uuid != record_.uuid) {
+    record_.uuid = *parsed->domain.firmware.uuid;
+    save_record();
   }
   publish("Updated", is_active(state_) ? "definition updated; takes effect at the next start"
                                        : "definition updated");

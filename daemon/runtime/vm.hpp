@@ -149,8 +149,10 @@ class Vm : public std::enable_shared_from_this<Vm> {
   asio::awaitable<OpResult> resume();
   asio::awaitable<OpResult> reset();
   asio::awaitable<OpResult> reboot();
-  // A new definition; takes effect at the next start. The name must stay.
-  asio::awaitable<OpResult> redefine(std::string spec_text);
+  // A new definition; takes effect at the next start. The name must stay, and `check` (the
+  // registry's: a uuid no other VM holds) must pass, under the VM's lock.
+  using DefinitionCheck = std::function<std::optional<OpError>(const policy::VmSpec&)>;
+  asio::awaitable<OpResult> redefine(std::string spec_text, DefinitionCheck check = {});
   // Kills the VM when `force` (else a running VM is a conflict), then forgets its runtime.
   asio::awaitable<OpResult> retire(bool force);
 

@@ -15,6 +15,26 @@
 
 namespace qmd::daemon {
 
+namespace {
+
+// A masquerade interface on the NAT network whose pod network names a vmNetworkCIDR: one
+// network all VMs share cannot take a CIDR per VM, so the VM runs on the network's own.
+std::optional<std::string> unapplied_vm_network(const policy::VmSpec& spec, const std::string& vm,
+                                                const std::string& interface) {
+  for (const auto& net : spec.networks) {
+    if (net.name == interface && !net.vm_network_cidr.empty()) {
+      return fmt::format(
+          "VM {}: interface {}: networks[].pod.vmNetworkCIDR {} is not applied on the managed "
+          "NAT network, which all VMs share; the guest gets its address from qmd.yaml's "
+          "network.nat.ipv4",
+          vm, interface, net.vm_network_cidr);
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 std::optional<std::string> Vm::check_tap_bindings() const {
   auto parsed = spec();
   if (!parsed) {
@@ -57,6 +77,11 @@ asio::awaitable<std::optional<std::string>> Vm::attach_nat(
       co_return fmt::format("interface {} is masquerade on the NAT network, which this qmd "
                             "does not run (network.masquerade: user)",
                             plan.interface);
+    }
+    if (auto parsed = spec()) {
+      if (auto warning = unapplied_vm_network(*parsed, name_, plan.interface)) {
+        publish("Warning", *warning);
+      }
     }
     std::string vm = name_;
     std::string interface = plan.interface;

@@ -206,7 +206,10 @@ void add_nic(policy::VmSpec& spec, const std::string& model, const std::string& 
   nic.model = model;
   nic.binding = binding;
   spec.domain.devices.interfaces.push_back(nic);
-  spec.networks.push_back(policy::Network{"default", policy::NetworkKind::pod, ""});
+  policy::Network pod;
+  pod.name = "default";
+  pod.kind = policy::NetworkKind::pod;
+  spec.networks.push_back(pod);
 }
 
 void use_efi(policy::VmSpec& spec, bool secure, bool persistent) {

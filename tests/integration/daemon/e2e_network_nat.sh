@@ -6,7 +6,8 @@
 # qmd0, 10.91.0.0/24) two test guests get their addresses by DHCP (the stable ones qmd
 # reports), resolve uplink.test through qmd's dnsmasq, fetch from the uplink (NATed), are
 # reached from qmd's namespace and from each other; a spoofed source address or MAC does not
-# get through; a masquerade NIC hot-plugged into a guest gets its lease by DHCP and leaves
+# get through (a guest whose pod network sets vmNetworkCIDR gets its NAT address, and a
+# Warning event says the CIDR is not applied); a masquerade NIC hot-plugged into a guest gets its lease by DHCP and leaves
 # no tap or guard when unplugged; the network survives a SIGKILL of qmd and of its dnsmasq; `qmctl network
 # down` is refused while VMs use it and then leaves no bridge, table or dnsmasq; a CIDR that
 # overlaps a route, and a missing /dev/net/tun, are refused naming them, leaving nothing.
@@ -31,6 +32,10 @@ scenario_dhcp_stable_address() {
   qm network | grep_q "^bridge qmd0 10.91.0.0/24 gateway $GW: up, dnsmasq pid [0-9]" ||
     fail "qmctl network: $(qm network)"
   qm network | grep_q "^n2 .*default .*02:00:00:5a:00:02 .*$IP2" || fail "qmctl network: $(qm network)"
+  # n1's pod.vmNetworkCIDR cannot apply to a network all VMs share: a warning at start says so.
+  qm -o json events n1 | grep '"Warning"' |
+    grep_q -F "VM n1: interface default: networks[].pod.vmNetworkCIDR 10.77.7.0/24 is not applied on the managed NAT network" ||
+    fail "no Warning event about n1's vmNetworkCIDR: $(qm events n1)"
 }
 
 scenario_dns_and_uplink() {
@@ -241,7 +246,7 @@ QMD_MASQUERADE=nat
 QMD_WRAP=(ip netns exec "$NSQ")
 e2e_setup
 start_uplink
-nat_vm n1 02:00:00:5a:00:01
+nat_vm n1 02:00:00:5a:00:01 "" "vmNetworkCIDR: 10.77.7.0/24"  # not applied on the NAT network
 nat_vm n2 02:00:00:5a:00:02 "{name: http, port: 8000}"
 qm start n1 >/dev/null || fail "start n1"
 qm start n2 >/dev/null || fail "start n2"

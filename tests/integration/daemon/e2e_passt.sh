@@ -8,7 +8,8 @@
 # in SYN_RECV in the guest, so the server's answer is logged, not required); a second VM
 # whose port has no free host port left does not start, with an error naming the VM, the
 # interface and the port, and leaves no passt; a restarted qmd adopts the VM with its passt
-# and forwards; no passt outlives its VM.
+# and forwards; no passt outlives its VM; with pod.vmNetworkCIDR the guest gets the CIDR's
+# second address and its first as the gateway, through which it reaches the host.
 source "$(dirname "$0")/lib.sh"
 if [[ $(id -u) -ne 0 ]]; then
   echo "skipped: making a network namespace needs root"
@@ -144,4 +145,40 @@ qm start two >/dev/null || fail "two does not start once web gave its port back:
 qm kill two >/dev/null || fail "kill two"
 wait_for 10 "two's passt to end with its VM" eval '[[ -z "$(passt_of two)" ]]'
 qm delete two >/dev/null && qm delete web >/dev/null || fail "delete"
+
+# pod.vmNetworkCIDR: passt gives the guest the CIDR's second address with its first as the
+# gateway (-a -n -g) instead of the host's own, and the gateway still reaches the host.
+cidr=$(spec cidr)
+python3 - "$cidr" <<'PY'
+import sys
+p = sys.argv[1]
+s = open(p).read()
+s = s.replace("interfaces: []", "interfaces:\n          - {name: default, masquerade: {}}")
+s = s.replace("networks: []", "networks:\n      - {name: default, pod: {vmNetworkCIDR: 10.77.6.0/24}}")
+open(p, "w").write(s)
+PY
+chmod 0644 "$cidr"
+qm create -f "$cidr" >/dev/null || fail "create cidr"
+qm start cidr >/dev/null || fail "start cidr: $(qm show cidr 2>&1)"
+pid=$(passt_of cidr | head -n1)
+tr '\0' ' ' <"/proc/$pid/cmdline" | grep_q -- "-a 10.77.6.2 -n 24 -g 10.77.6.1 " ||
+  fail "passt does not get the CIDR's addresses: $(tr '\0' ' ' <"/proc/$pid/cmdline")"
+wait_agent cidr 120
+in_cidr() { qm exec cidr -- ip -4 addr show dev eth0 2>/dev/null | grep_q 'inet 10\.77\.6\.2/24'; }
+wait_for 60 "the guest's address 10.77.6.2/24 from passt's DHCP" in_cidr
+qm exec cidr -- ip -4 route | grep_q '^default via 10\.77\.6\.1 ' ||
+  fail "the guest's route is not via 10.77.6.1: $(qm exec cidr -- ip -4 route)"
+python3 -c "
+import socket
+s = socket.socket(); s.bind(('127.0.0.1', 9098)); s.listen(1); s.settimeout(60)
+c, _ = s.accept(); c.settimeout(30); print(c.recv(64).decode().strip())" >"$T/from-cidr" &
+receiver=$!
+EXTRA_PIDS+=($receiver)
+sent() { qm exec cidr -- sh -c 'echo qmd-cidr-out | nc -w 5 10.77.6.1 9098' >/dev/null 2>&1; }
+wait_for 60 "the guest to reach the host through 10.77.6.1" sent
+wait "$receiver" || true
+[[ "$(cat "$T/from-cidr")" == qmd-cidr-out ]] || fail "the host got \"$(cat "$T/from-cidr")\" from the guest"
+log "passt gave the guest 10.77.6.2/24 via 10.77.6.1 (vmNetworkCIDR), and it reached the host"
+qm kill cidr >/dev/null && wait_state cidr stopped 30
+qm delete cidr >/dev/null || fail "delete cidr"
 log "ok"

@@ -3,13 +3,13 @@
 source "$(dirname "${BASH_SOURCE[0]}")/netns_lib.sh"
 GW=10.91.0.1
 
-# A guest with one masquerade interface on the pod network, a fixed MAC and optional ports
-# (nat_vm NAME MAC ["{port: 8000}, ..."]).
+# A guest with one masquerade interface on the pod network, a fixed MAC, optional ports and
+# optional pod fields (nat_vm NAME MAC ["{port: 8000}, ..."] ["vmNetworkCIDR: ..."]).
 nat_vm() {
-  local name=$1 mac=$2 ports=${3:-} file
+  local name=$1 mac=$2 ports=${3:-} pod=${4:-} file
   file=$(spec "$name")
   sed -i "s/^          interfaces: \[\]$/          interfaces: [{name: default, masquerade: {}, macAddress: \"$mac\", ports: [$ports]}]/" "$file"
-  sed -i 's/^      networks: \[\]$/      networks: [{name: default, pod: {}}]/' "$file"
+  sed -i "s|^      networks: \[\]$|      networks: [{name: default, pod: {$pod}}]|" "$file"
   qm create -f "$file" >/dev/null || fail "create $name"
 }
 

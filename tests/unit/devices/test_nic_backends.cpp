@@ -22,6 +22,28 @@ TEST_CASE("user NIC: one hostfwd per forwarded port, on every host address") {
         Option{"-netdev", "user,id=net-default,hostfwd=tcp::20022-:22,hostfwd=udp::53-:53"});
 }
 
+TEST_CASE("user NIC without vmNetworkCIDR: QEMU's own network") {
+  CHECK(nic_options(nic_parts(user_nic())).at(0) == Option{"-netdev", "user,id=net-default"});
+}
+
+TEST_CASE("user NIC with vmNetworkCIDR: gateway .1, DNS .3, the guest's lease .2") {
+  auto p = user_nic();
+  p.vm_network = qmd::policy::parse_vm_network_cidr("10.11.12.0/24").value();
+  p.forwards = {{"default", "ssh", "TCP", 22, 20022}};
+  CHECK(nic_options(nic_parts(p)).at(0) ==
+        Option{"-netdev",
+               "user,id=net-default,net=10.11.12.0/24,host=10.11.12.1,dns=10.11.12.3,"
+               "dhcpstart=10.11.12.2,hostfwd=tcp::20022-:22"});
+}
+
+TEST_CASE("a tap NIC never takes vmNetworkCIDR") {
+  auto p = user_nic();
+  p.tap = true;
+  p.tap_name = "qmd-t";
+  p.vm_network = qmd::policy::parse_vm_network_cidr("10.11.12.0/24").value();
+  CHECK(nic_options(nic_parts(p)).at(0).value->find("net=") == std::string::npos);
+}
+
 TEST_CASE("passt NIC: a stream netdev on passt's socket, never vhost or queues") {
   auto p = user_nic();
   p.passt_socket = "/run/qmd/vms/a/passt-default.sock";

@@ -6,6 +6,15 @@
 using namespace qmd::policy;
 
 namespace {
+// A network entry: pod, or multus onto `bridge`.
+Network network(std::string name, NetworkKind kind, std::string bridge = {}) {
+  Network n;
+  n.name = std::move(name);
+  n.kind = kind;
+  n.multus_network_name = std::move(bridge);
+  return n;
+}
+
 
 constexpr std::uint64_t kGi = 1024ull * 1024 * 1024;
 
@@ -72,7 +81,7 @@ TEST_CASE("an empty spec gets a pod network with a masquerade interface named de
 
 TEST_CASE("no default network when the spec has interfaces or networks of its own") {
   VmSpec in;
-  in.networks.push_back(Network{"lan", NetworkKind::multus, "br0"});
+  in.networks.push_back(network("lan", NetworkKind::multus, "br0"));
   CHECK(apply_defaults(in).domain.devices.interfaces.empty());
 }
 

@@ -6,6 +6,15 @@ using namespace qmd::policy;
 using namespace qmd::policy::test;
 
 namespace {
+// A network entry: pod, or multus onto `bridge`.
+Network network(std::string name, NetworkKind kind, std::string bridge = {}) {
+  Network n;
+  n.name = std::move(name);
+  n.kind = kind;
+  n.multus_network_name = std::move(bridge);
+  return n;
+}
+
 const std::string kNic = "spec.template.spec.domain.devices.interfaces";
 const std::string kNet = "spec.template.spec.networks";
 
@@ -20,7 +29,7 @@ InterfaceDevice nic(std::string name, std::string binding) {
 VmSpec bridged_vm() {
   auto spec = minimal_vm();
   spec.domain.devices.interfaces.push_back(nic("lan", "bridge"));
-  spec.networks.push_back(Network{"lan", NetworkKind::multus, "br0"});
+  spec.networks.push_back(network("lan", NetworkKind::multus, "br0"));
   return apply_defaults(std::move(spec));
 }
 
@@ -51,7 +60,7 @@ TEST_CASE("interfaces and networks pair by name, both ways, and names are unique
   auto spec = minimal_vm();
   spec.domain.devices.interfaces.push_back(nic("default", "masquerade"));
   spec.domain.devices.interfaces.push_back(nic("wan", "tap"));
-  spec.networks.push_back(Network{"lan", NetworkKind::multus, "br0"});
+  spec.networks.push_back(network("lan", NetworkKind::multus, "br0"));
   CHECK(errors_of(spec, kBridges) ==
         kNic + "[1].name: \"default\" is already the name of interfaces[0] (<spec>)\n" + kNic +
             "[2].name: interface \"wan\" has no network of the same name; add networks: - "
@@ -64,9 +73,9 @@ TEST_CASE("interfaces and networks pair by name, both ways, and names are unique
 TEST_CASE("bindings fit their network kind; one pod network at most") {
   auto spec = minimal_vm();
   spec.domain.devices.interfaces.push_back(nic("lan", "masquerade"));
-  spec.networks.push_back(Network{"lan", NetworkKind::multus, "br0"});
+  spec.networks.push_back(network("lan", NetworkKind::multus, "br0"));
   spec.domain.devices.interfaces.push_back(nic("pod2", "tap"));
-  spec.networks.push_back(Network{"pod2", NetworkKind::pod, ""});
+  spec.networks.push_back(network("pod2", NetworkKind::pod));
   CHECK(errors_of(spec, kBridges) ==
         kNic +
             "[1].masquerade: masquerade works only on a pod network, and network \"lan\" is "
