@@ -305,6 +305,12 @@ asio::awaitable<std::expected<Vm::StartPlan, OpError>> Vm::plan_start(
   if (auto refused = check_paths_at_start(); !refused) {
     co_return refuse_start(refused.error());
   }
+  // Adoption finds this QEMU by the uuid it carries: a firmware.uuid set while the VM ran
+  // becomes the record's now (the update was refused had another VM held it).
+  if (const auto& parsed = parsed_spec().spec;
+      parsed && parsed->domain.firmware.uuid && *parsed->domain.firmware.uuid != record_.uuid) {
+    record_.uuid = *parsed->domain.firmware.uuid;
+  }
   // A port another VM or process holds, with no range to fall back on, stops the start here.
   auto forwards = co_await choose_forwards();
   if (!forwards) {

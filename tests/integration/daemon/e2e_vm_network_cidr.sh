@@ -115,7 +115,8 @@ scenario_duplicate_uuid() {
 }
 
 scenario_new_uuid_adopted() {
-  # A stopped VM given a new firmware.uuid starts with it, and a restarted qmd adopts it.
+  # A VM given a new firmware.uuid (stopped, then running) starts with it, and a restarted
+  # qmd adopts it.
   local uuid=0b7e3c52-9d41-4e0a-8f6b-5a2c1d9e7f30 pid
   qm create -f "$(spec fifth Manual)" >/dev/null || fail "create fifth"
   expect_status 200 PUT /v1/vms/fifth "${yaml[@]}" --data-binary "@$(uuid_spec fifth "$uuid")"
@@ -127,6 +128,18 @@ scenario_new_uuid_adopted() {
   start_qmd
   wait_state fifth running 30
   [[ "$(vm_pid fifth)" == "$pid" ]] || fail "the restarted qmd did not adopt fifth's QEMU $pid"
+  # Changed while it runs: the next start carries the new uuid, and a restart adopts that.
+  local running_uuid=5d0c9a71-2b3e-4f68-9c1d-7e4a8b6f2013
+  expect_status 200 PUT /v1/vms/fifth "${yaml[@]}" --data-binary "@$(uuid_spec fifth "$running_uuid")"
+  qm kill fifth >/dev/null && wait_state fifth stopped 30
+  qm start fifth >/dev/null || fail "start fifth again: $(qm show fifth 2>&1)"
+  [[ "$(show_field fifth 'd["uuid"]')" == "$running_uuid" ]] ||
+    fail "fifth's record kept uuid $(show_field fifth 'd["uuid"]') after a start with $running_uuid"
+  pid=$(vm_pid fifth)
+  kill_qmd
+  start_qmd
+  wait_state fifth running 30
+  [[ "$(vm_pid fifth)" == "$pid" ]] || fail "the restarted qmd did not adopt fifth's QEMU $pid (new uuid)"
   qm kill fifth >/dev/null && wait_state fifth stopped 30
   qm delete fifth >/dev/null || fail "delete fifth"
 }
