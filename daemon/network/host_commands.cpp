@@ -39,6 +39,15 @@ std::string bridge_mark(const std::string& name) {
   return mark;
 }
 
+std::string bridge_mac(const std::string& name) {
+  std::uint32_t hash = 2166136261u;  // FNV-1a
+  for (char c : name) {
+    hash = (hash ^ static_cast<unsigned char>(c)) * 16777619u;
+  }
+  return fmt::format("02:71:6d:{:02x}:{:02x}:{:02x}", (hash >> 16) & 0xff, (hash >> 8) & 0xff,
+                     hash & 0xff);
+}
+
 std::expected<void, std::string> create_bridge(const std::string& name,
                                                const BridgeAddresses& addresses,
                                                const ToolPlaces& places, const std::string& key,
@@ -51,7 +60,8 @@ std::expected<void, std::string> create_bridge(const std::string& name,
                                        key, name));
   }
   const bool made = !bridge_exists(name);
-  std::vector<std::vector<std::string>> steps{{"ip", "link", "add", name, "type", "bridge"}};
+  std::vector<std::vector<std::string>> steps{
+      {"ip", "link", "add", name, "address", bridge_mac(name), "type", "bridge"}};
   if (!mark.empty()) {
     steps.push_back({"ip", "link", "set", name, "alias", mark});
   }

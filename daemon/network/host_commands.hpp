@@ -27,14 +27,19 @@ struct BridgeAddresses {
   std::optional<Ipv4Cidr> ipv4;
   std::optional<Ipv6Prefix> ipv6;
 };
-// A bridge named `name` with the gateway addresses (PREFIX::1 for IPv6), `mark` as its
-// alias when not empty, up. On failure nothing is left (a bridge made here is
+// A bridge named `name` with bridge_mac(name), the gateway addresses (PREFIX::1 for IPv6),
+// `mark` as its alias when not empty, up. On failure nothing is left (a bridge made here is
 // removed again). The error names the bridge (as qmd.yaml's `key`) and the step.
 std::expected<void, std::string> create_bridge(const std::string& name,
                                                const BridgeAddresses& addresses,
                                                const ToolPlaces& places,
                                                const std::string& key = "network.nat.bridge",
                                                const std::string& mark = "");
+// The MAC a bridge qmd makes gets, the same for the same name on every host and run
+// (locally administered, 02:71:6d + a hash of the name). A bridge without one of its own
+// takes the lowest of its ports' MACs, which changes as taps join and leave, and the
+// guests' neighbour entries for their gateway would go stale each time.
+std::string bridge_mac(const std::string& name);
 std::expected<void, std::string> delete_bridge(const std::string& name, const ToolPlaces& places);
 // net.ipv4.ip_forward = 1 (of qmd's network namespace): NAT needs the host to route.
 std::expected<void, std::string> enable_ip_forward();
