@@ -118,7 +118,7 @@ TEST_CASE("bridges: ipv6 needs ipv4 with DHCP, and overlaps no other network's p
                   "bridges:\n  lab: {bridge: qmdlab, ipv4: 10.92.0.0/24, "
                   "ipv6: fd12:3456:789a:1::/64}\n") ==
         "bridges.lab.ipv6: fd12:3456:789a:1::/64 overlaps network.nat.ipv6 "
-        "fd12:3456:789a:1::/64; give each network its own prefix (qmd.yaml:3:53)\n");
+        "fd12:3456:789a:1::/64; give each network its own prefix (qmd.yaml:3:51)\n");
   CHECK(errors_of("bridges:\n"
                   "  a: {bridge: qmda, ipv4: 10.92.0.0/24, ipv6: fd12:3456:789a:2::/64}\n"
                   "  b: {bridge: qmdb, ipv4: 10.93.0.0/24, ipv6: fd12:3456:789a:2::/64}\n")
