@@ -109,7 +109,8 @@ void read_port_range(MapReader& network, Config& out) {
   });
 }
 
-// network: {masquerade: nat|user, nat: {bridge: qmd0, ipv4: 10.91.0.0/24, dns: true},
+// network: {masquerade: nat|user, nat: {bridge: qmd0, ipv4: 10.91.0.0/24, dns: true,
+//                                       ipv6: fd12:3456:789a:1::/64 | auto},
 //           ports: {range: 20000-20999}}
 void read_network(MapReader& top, Config& out) {
   top.read_map("network", [&out](MapReader& map) {
@@ -146,6 +147,12 @@ void read_network(MapReader& top, Config& out) {
       std::optional<bool> dns;
       nat.read("dns", dns);
       out.network.nat.dns = dns.value_or(out.network.nat.dns);
+      text.reset();
+      nat.read("ipv6", text);
+      if (text) {
+        config_parts::check_ipv6(nat, "ipv6", *text, out);
+        out.network.nat.ipv6 = *text;
+      }
     });
     read_port_range(map, out);
   });

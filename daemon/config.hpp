@@ -50,6 +50,10 @@ struct NatNetworkConfig {
   // Kubernetes' 10.96.0.0/12 and 10.244.0.0/16 and k3s' 10.42/10.43.
   std::string ipv4 = "10.91.0.0/24";
   bool dns = true;  // dnsmasq answers DNS on the gateway address (forwarding to the host's)
+  // Off (empty) by default. A unique local /64 (fd12:3456:789a:1::/64), or "auto": a random
+  // RFC 4193 one made once and kept in the state dir. The bridge gets ::1, each guest a
+  // stable DHCPv6 address, NAT66 to the uplink (network/ipv6.hpp).
+  std::string ipv6;
   bool operator==(const NatNetworkConfig&) const = default;
 };
 // bridges: {NETNAME: {bridge: qmdlab, ipv4: 10.92.0.0/24, dhcp: true, dns: true, nat: false}}:
@@ -61,6 +65,7 @@ struct ManagedBridgeConfig {
   bool dhcp = true;  // with ipv4: dnsmasq hands each VM NIC a stable address
   bool dns = true;   // with dhcp: dnsmasq answers DNS on the gateway
   bool nat = false;  // with ipv4: NAT to the uplink, as the NAT network
+  std::string ipv6;  // with ipv4 and dhcp: as network.nat.ipv6 (NAT66 with nat)
   // Where the entry's keys are in qmd.yaml ("qmd.yaml:4:11"), for errors found at bring-up.
   std::string bridge_at;
   std::string ipv4_at;

@@ -4,6 +4,7 @@
 
 #include "daemon/config_parts.hpp"
 #include "daemon/network/cidr.hpp"
+#include "daemon/network/ipv6.hpp"
 
 namespace qmd::daemon::config_parts {
 
@@ -28,6 +29,22 @@ std::string overlapping(const network::Ipv4Cidr& cidr, const Config& out) {
     auto theirs = network::parse_cidr(other.ipv4);
     if (!other.ipv4.empty() && theirs && network::overlaps(cidr, *theirs)) {
       return fmt::format("bridges.{}.ipv4 {}", name, other.ipv4);
+    }
+  }
+  return {};
+}
+
+// The prefix of another network `prefix` is, named by its qmd.yaml key; empty: none. (Two
+// `auto` prefixes are random, each network's own.)
+std::string overlapping6(const network::Ipv6Prefix& prefix, const Config& out) {
+  auto nat = network::parse_ula_prefix(out.network.nat.ipv6);
+  if (masquerade_mode(out) == NetworkConfig::Masquerade::nat && nat && *nat == prefix) {
+    return fmt::format("network.nat.ipv6 {}", out.network.nat.ipv6);
+  }
+  for (const auto& [name, other] : out.managed_bridges) {
+    auto theirs = network::parse_ula_prefix(other.ipv6);
+    if (theirs && *theirs == prefix) {
+      return fmt::format("bridges.{}.ipv6 {}", name, other.ipv6);
     }
   }
   return {};
@@ -102,6 +119,16 @@ void read_managed(MapReader& bridges, const std::string& network, Config& out) {
     if (b.nat && b.ipv4.empty()) {
       entry.error_at("nat", "NAT needs the bridge's own network: set ipv4 too");
     }
+    std::optional<std::string> ipv6;
+    entry.read("ipv6", ipv6);
+    if (ipv6 && (b.ipv4.empty() || !b.dhcp)) {
+      // A guest's IPv6 address is its IPv4 lease's host part in the prefix.
+      entry.error_at("ipv6", "IPv6 needs the bridge's IPv4 network with DHCP: set ipv4 "
+                             "(and leave dhcp on) too");
+    } else if (ipv6) {
+      check_ipv6(entry, "ipv6", *ipv6, out);
+      b.ipv6 = *ipv6;
+    }
   });
   if (!ok || b.bridge.empty()) {
     return;
@@ -112,6 +139,20 @@ void read_managed(MapReader& bridges, const std::string& network, Config& out) {
 }
 
 }  // namespace
+
+void check_ipv6(MapReader& map, std::string_view key, const std::string& text,
+                const Config& out) {
+  if (text == network::kAutoIpv6) {
+    return;
+  }
+  auto prefix = network::parse_ula_prefix(text);
+  if (!prefix) {
+    map.error_at(key, prefix.error());
+  } else if (auto other = overlapping6(*prefix, out); !other.empty()) {
+    map.error_at(key, fmt::format("{} overlaps {}; give each network its own prefix", text,
+                                  other));
+  }
+}
 
 void read_bridges(MapReader& top, Config& out) {
   auto node = top.take("bridges");

@@ -14,12 +14,17 @@ namespace json = boost::json;
 
 namespace {
 
+json::value ipv6_json(const std::optional<network::Ipv6Address>& ipv6) {
+  return ipv6 ? json::value(network::format_ipv6(*ipv6)) : json::value(nullptr);
+}
+
 json::object lease_json(const std::string& vm, const std::string& interface, const std::string& mac,
-                        std::uint32_t ipv4) {
+                        std::uint32_t ipv4, const std::optional<network::Ipv6Address>& ipv6) {
   return {{"vm", vm},
           {"interface", interface},
           {"mac", mac},
-          {"ipAddress", network::format_ipv4(ipv4)}};
+          {"ipAddress", network::format_ipv4(ipv4)},
+          {"ipv6Address", ipv6_json(ipv6)}};
 }
 
 }  // namespace
@@ -29,19 +34,20 @@ json::object managed_json(const network::NatNetwork& net) {
   const auto s = net.status();
   json::array attached;
   for (const auto& a : s.attached) {
-    auto entry = lease_json(a.vm, a.interface, a.mac, a.ipv4);
+    auto entry = lease_json(a.vm, a.interface, a.mac, a.ipv4, a.ipv6);
     entry["tap"] = a.tap;
     attached.push_back(std::move(entry));
   }
   json::array leases;
   for (const auto& l : s.leases) {
-    leases.push_back(lease_json(l.vm, l.interface, l.mac, l.ipv4));
+    leases.push_back(lease_json(l.vm, l.interface, l.mac, l.ipv4, l.ipv6));
   }
   const bool ipv4 = net.settings().has_ipv4;
   return {{"bridge", s.bridge},
           {"ipv4", ipv4 ? json::value(network::format_cidr(s.cidr)) : json::value(nullptr)},
           {"gateway",
            ipv4 ? json::value(network::format_ipv4(s.cidr.gateway())) : json::value(nullptr)},
+          {"ipv6", s.ipv6 ? json::value(network::format_prefix(*s.ipv6)) : json::value(nullptr)},
           {"up", s.up},
           {"dnsmasqPid", s.dnsmasq_pid > 0 ? json::value(s.dnsmasq_pid) : json::value(nullptr)},
           {"attached", std::move(attached)},
@@ -76,6 +82,7 @@ json::array nat_interfaces_json(const network::NatNetwork& nat, const std::strin
       out.push_back(json::object{{"name", l.interface},
                                  {"mac", l.mac},
                                  {"ipAddress", network::format_ipv4(l.ipv4)},
+                                 {"ipv6Address", ipv6_json(l.ipv6)},
                                  {"bridge", s.bridge},
                                  {"attached", nat.attachment(vm, l.interface).has_value()}});
     }

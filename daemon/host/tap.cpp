@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 
 #include "daemon/host/bridge_port.hpp"
 #include "daemon/launch/unique_fd.hpp"
@@ -28,24 +29,72 @@ ifreq named(const std::string& name) {
   return ifr;
 }
 
-// Opens the tap device itself (creating it when missing) with the flags QEMU will use.
-std::expected<int, std::string> open_tap(const std::string& name, bool multiqueue) {
+struct OpenError {
+  std::string why;
+  int error = 0;  // errno
+};
+
+// Opens the tap device itself with the flags QEMU will use. `exclusive` (IFF_TUN_EXCL):
+// only a new tap, never one that exists already (EBUSY), whose other queues someone else
+// may hold.
+std::expected<int, OpenError> open_tap(const std::string& name, bool multiqueue,
+                                       bool exclusive) {
   const int fd = ::open("/dev/net/tun", O_RDWR | O_CLOEXEC);
   if (fd < 0) {
-    return std::unexpected(err(name, "open /dev/net/tun"));
+    return std::unexpected(OpenError{err(name, "open /dev/net/tun"), errno});
   }
   ifreq ifr = named(name);
   // QEMU asks for a vnet header whenever the kernel has one, and multiqueue for queues > 1;
   // a persistent tap accepts QEMU only when IFF_MULTI_QUEUE matches.
-  ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | (multiqueue ? IFF_MULTI_QUEUE : 0);
+  ifr.ifr_flags = static_cast<short>(IFF_TAP | IFF_NO_PI | IFF_VNET_HDR |
+                                     (multiqueue ? IFF_MULTI_QUEUE : 0) |
+                                     (exclusive ? IFF_TUN_EXCL : 0));
   if (::ioctl(fd, TUNSETIFF, &ifr) != 0) {
+    const int error = errno;
     std::string why = err(name, "TUNSETIFF");
     ::close(fd);
-    return std::unexpected(why + (errno == EINVAL ? " (an interface of that name exists with "
-                                                    "other flags; remove it)"
-                                                  : ""));
+    return std::unexpected(OpenError{
+        why + (error == EINVAL ? " (an interface of that name exists with other flags; remove "
+                                 "it)"
+                               : ""),
+        error});
   }
   return fd;
+}
+
+// A persistent tap no process holds (an earlier run's, left behind): tun turns the carrier
+// on while a queue is attached, and off when the last one goes.
+bool left_over(const std::string& name) {
+  const auto read = [&name](const char* what) {
+    std::ifstream in(fmt::format("/sys/class/net/{}/{}", name, what));
+    std::string text;
+    in >> text;
+    return text;
+  };
+  const std::string flags = read("tun_flags");
+  constexpr unsigned long kPersist = 0x0800;  // IFF_PERSIST
+  return !flags.empty() && (std::stoul(flags, nullptr, 16) & kPersist) != 0 &&
+         read("carrier") == "0";
+}
+
+// A new tap of that name; one an earlier run left (held by no one) is removed first.
+std::expected<int, std::string> open_new_tap(const std::string& name, bool multiqueue) {
+  auto opened = open_tap(name, multiqueue, true);
+  if (!opened && opened.error().error == EBUSY && left_over(name)) {
+    (void)delete_tap(name);
+    opened = open_tap(name, multiqueue, true);
+  }
+  if (!opened && opened.error().error == EBUSY) {
+    return std::unexpected(fmt::format(
+        "tap {}: an interface of that name exists and is in use (another VM's tap, or a "
+        "process holds it); qmd makes each of its taps afresh: stop what uses it, or remove "
+        "it (ip link del {})",
+        name, name));
+  }
+  if (!opened) {
+    return std::unexpected(opened.error().why);
+  }
+  return *opened;
 }
 
 }  // namespace
@@ -55,7 +104,7 @@ std::expected<void, std::string> create_tap(const TapSpec& spec) {
     return std::unexpected(fmt::format("tap \"{}\": a name of 1 to {} characters is needed",
                                        spec.name, IFNAMSIZ - 1));
   }
-  auto opened = open_tap(spec.name, spec.multiqueue);
+  auto opened = open_new_tap(spec.name, spec.multiqueue);
   if (!opened) {
     return std::unexpected(opened.error());
   }
@@ -108,7 +157,7 @@ std::expected<void, std::string> delete_tap(const std::string& name) {
   const auto left = leave_bridge(name);
   // Reopening with the device's own multiqueue flag is required; try both.
   for (bool multiqueue : {false, true}) {
-    auto opened = open_tap(name, multiqueue);
+    auto opened = open_tap(name, multiqueue, false);
     if (!opened) {
       continue;
     }

@@ -19,8 +19,10 @@ struct TapSpec {
   std::optional<gid_t> group;
 };
 
-// Creates (or takes over, when a stale one of the same name exists) the tap, sets owner and
-// group, joins the bridge, sets it up. The error names the tap, the step and the bridge.
+// Creates the tap (IFF_TUN_EXCL: an interface of that name in use is an error, never a tap
+// shared with whoever holds it; a persistent one an earlier run left, held by no one, is
+// removed first), sets owner and group, joins the bridge, sets it up. The error names the
+// tap, the step and the bridge.
 std::expected<void, std::string> create_tap(const TapSpec& spec);
 // Takes the tap off its bridge, then removes it; a missing one is not an error.
 std::expected<void, std::string> delete_tap(const std::string& name);

@@ -32,6 +32,16 @@ std::string dnsmasq_conf(const DnsmasqPlan& p) {
     out += "port=0\n";  // no DNS server at all, and none offered to the guests
     out += "dhcp-option=option:dns-server\n";
   }
+  if (p.ipv6) {
+    out += fmt::format("dhcp-range={},static,{},1h\n", format_ipv6(p.ipv6->network),
+                       p.ipv6->prefix);
+    out += "enable-ra\n";
+    if (!p.ipv6_router) {
+      out += fmt::format("ra-param={},60,0\n", p.bridge);
+    }
+    // [::]: the bridge's own address; empty: none (as for IPv4).
+    out += p.dns ? "dhcp-option=option6:dns-server,[::]\n" : "dhcp-option=option6:dns-server\n";
+  }
   return out;
 }
 

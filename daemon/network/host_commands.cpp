@@ -8,6 +8,7 @@
 #include <fstream>
 #include <vector>
 
+#include "daemon/network/host_routes6.hpp"
 #include "daemon/store/atomic_file.hpp"
 #include "daemon/trial/process.hpp"
 
@@ -38,8 +39,17 @@ std::string bridge_mark(const std::string& name) {
   return mark;
 }
 
+std::string bridge_mac(const std::string& name) {
+  std::uint32_t hash = 2166136261u;  // FNV-1a
+  for (char c : name) {
+    hash = (hash ^ static_cast<unsigned char>(c)) * 16777619u;
+  }
+  return fmt::format("02:71:6d:{:02x}:{:02x}:{:02x}", (hash >> 16) & 0xff, (hash >> 8) & 0xff,
+                     hash & 0xff);
+}
+
 std::expected<void, std::string> create_bridge(const std::string& name,
-                                               const std::optional<Ipv4Cidr>& cidr,
+                                               const BridgeAddresses& addresses,
                                                const ToolPlaces& places, const std::string& key,
                                                const std::string& mark) {
   struct stat st {};
@@ -50,12 +60,18 @@ std::expected<void, std::string> create_bridge(const std::string& name,
                                        key, name));
   }
   const bool made = !bridge_exists(name);
-  std::vector<std::vector<std::string>> steps{{"ip", "link", "add", name, "type", "bridge"}};
+  std::vector<std::vector<std::string>> steps{
+      {"ip", "link", "add", name, "address", bridge_mac(name), "type", "bridge"}};
   if (!mark.empty()) {
     steps.push_back({"ip", "link", "set", name, "alias", mark});
   }
-  if (cidr) {
-    steps.push_back({"ip", "addr", "replace", gateway_with_prefix(*cidr), "dev", name});
+  if (addresses.ipv4) {
+    steps.push_back({"ip", "addr", "replace", gateway_with_prefix(*addresses.ipv4), "dev", name});
+  }
+  if (addresses.ipv6) {
+    // nodad: the address is qmd's on a link qmd owns; DAD would only delay dnsmasq's RAs.
+    steps.push_back({"ip", "-6", "addr", "replace", ipv6_gateway_with_prefix(*addresses.ipv6),
+                     "dev", name, "nodad"});
   }
   steps.push_back({"ip", "link", "set", name, "up"});
   for (std::size_t i = made ? 0 : 1; i < steps.size(); ++i) {
@@ -97,6 +113,38 @@ std::expected<void, std::string> enable_ip_forward() {
                                        "read-only): set net.ipv4.ip_forward = 1 in "
                                        "/etc/sysctl.d/",
                                        path));
+  }
+  return {};
+}
+
+std::expected<void, std::string> enable_ipv6_forward(const std::string& key) {
+  const char* path = "/proc/sys/net/ipv6/conf/all/forwarding";
+  {
+    std::ifstream in(path);
+    std::string now;
+    if (in >> now && now == "1") {
+      return {};
+    }
+  }
+  for (const auto& device : ra_default_devices(read_host_routes6())) {
+    std::ifstream in(fmt::format("/proc/sys/net/ipv6/conf/{}/accept_ra", device));
+    std::string accept;
+    if (in >> accept && accept == "1") {
+      return std::unexpected(fmt::format(
+          "{}: NAT66 needs IPv6 forwarding, and with it on the host would ignore the router "
+          "advertisements its default route on {} comes from; set net.ipv6.conf.{}.accept_ra "
+          "= 2 in /etc/sysctl.d/ first, or drop {}",
+          key, device, device, key));
+    }
+  }
+  std::ofstream out(path);
+  out << "1\n";
+  out.flush();
+  if (!out) {
+    return std::unexpected(fmt::format("{}: net.ipv6.conf.all.forwarding is 0 and qmd cannot "
+                                       "write 1 to {} (NAT66 needs IPv6 forwarding): set "
+                                       "net.ipv6.conf.all.forwarding = 1 in /etc/sysctl.d/",
+                                       key, path));
   }
   return {};
 }

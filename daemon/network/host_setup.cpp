@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "daemon/network/host_routes.hpp"
+#include "daemon/network/host_routes6.hpp"
 #include "daemon/network/nft_rules.hpp"
 #include "daemon/network/nft_tables.hpp"
 #include "daemon/store/atomic_file.hpp"
@@ -27,6 +28,13 @@ std::expected<void, std::string> check_host(const HostSetup& s) {
         "qmd.yaml's {}",
         s.cidr_key, format_cidr(s.cidr), format_cidr(route->destination), route->device,
         s.cidr_key));
+  }
+  if (auto route = s.ipv6 ? clashing_route6(*s.ipv6, read_host_routes6(), s.bridge)
+                         : std::nullopt) {
+    return std::unexpected(fmt::format(
+        "{} {} overlaps the host's route to {}/{} on {}; choose another prefix in qmd.yaml's {}",
+        s.ipv6_key, format_prefix(*s.ipv6), format_ipv6(route->destination), route->prefix,
+        route->device, s.ipv6_key));
   }
   struct stat st {};
   const bool exists = ::stat(fmt::format("/sys/class/net/{}", s.bridge).c_str(), &st) == 0;
@@ -85,13 +93,16 @@ std::expected<void, std::string> set_up_host(const HostSetup& s) {
     }
   }
   const bool bridge_was_there = bridge_exists(s.bridge);
-  auto done = create_bridge(s.bridge, s.ipv4 ? std::optional(s.cidr) : std::nullopt, s.places,
-                            s.bridge_key, s.mark);
+  const BridgeAddresses addresses{s.ipv4 ? std::optional(s.cidr) : std::nullopt, s.ipv6};
+  auto done = create_bridge(s.bridge, addresses, s.places, s.bridge_key, s.mark);
   if (done && s.forward) {
     done = enable_ip_forward();
   }
+  if (done && s.forward && s.ipv6) {
+    done = enable_ipv6_forward(s.ipv6_key);
+  }
   if (done) {
-    done = nft_apply(s.tables.empty() ? nat_tables({s.bridge, s.cidr}) : s.tables, s.places);
+    done = nft_apply(s.tables.empty() ? nat_tables({s.bridge, s.cidr, s.ipv6}) : s.tables, s.places);
   }
   if (!done) {
     for (auto& step : tables_delete_steps()) {

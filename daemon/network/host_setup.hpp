@@ -5,6 +5,7 @@
 // the call made, so nothing stray is left.
 #include <boost/json/object.hpp>
 #include <expected>
+#include <optional>
 #include <string>
 
 #include "daemon/network/cidr.hpp"
@@ -32,6 +33,8 @@ struct HostSetup {
   std::string cidr_key = "network.nat.ipv4";
   std::string bridge_key = "network.nat.bridge";
   std::string mark;
+  std::optional<Ipv6Prefix> ipv6{};  // the bridge's PREFIX::1, and (with forward) NAT66
+  std::string ipv6_key = "network.nat.ipv6";
 };
 
 // <runDir>/network (0755: dnsmasq, once it has dropped root, re-reads its hosts file there).

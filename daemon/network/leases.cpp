@@ -99,11 +99,11 @@ std::string dhcp_hosts_text(const std::vector<Lease>& leases) {
   std::string out;
   std::set<std::string> named;
   for (const auto& l : leases) {
-    if (named.insert(l.vm).second) {
-      out += fmt::format("{},{},{}\n", l.mac, format_ipv4(l.ipv4), l.vm);
-    } else {
-      out += fmt::format("{},{}\n", l.mac, format_ipv4(l.ipv4));
+    out += fmt::format("{},{}", l.mac, format_ipv4(l.ipv4));
+    if (l.ipv6) {
+      out += fmt::format(",[{}]", format_ipv6(*l.ipv6));
     }
+    out += named.insert(l.vm).second ? fmt::format(",{}\n", l.vm) : std::string("\n");
   }
   return out;
 }

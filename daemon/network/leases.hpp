@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "daemon/network/cidr.hpp"
+#include "daemon/network/ipv6.hpp"
 
 namespace qmd::daemon::network {
 
@@ -18,6 +19,9 @@ struct Lease {
   std::string interface;
   std::string mac;  // lowercase aa:bb:cc:dd:ee:ff
   std::uint32_t ipv4 = 0;
+  // On a network with IPv6: the address in its prefix (network/ipv6.hpp). Derived from the
+  // IPv4 lease, never stored.
+  std::optional<Ipv6Address> ipv6{};
   bool operator==(const Lease&) const = default;
 };
 
@@ -41,7 +45,7 @@ class LeaseTable {
   std::vector<Lease> leases_;
 };
 
-// dnsmasq's --dhcp-hostsfile: "MAC,ADDRESS,NAME" per lease; NAME (the VM's name, a DNS name
+// dnsmasq's --dhcp-hostsfile: "MAC,ADDRESS[,[IPV6]],NAME" per lease; NAME (the VM's name, a DNS name
 // for the guest) on the VM's first interface only.
 std::string dhcp_hosts_text(const std::vector<Lease>& leases);
 

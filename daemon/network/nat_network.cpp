@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "daemon/network/host_setup.hpp"
+#include "daemon/network/ipv6_state.hpp"
 #include "daemon/network/nft_rules.hpp"
 #include "daemon/async/blocking.hpp"
 #include "daemon/network/network_settings.hpp"
@@ -48,22 +49,39 @@ asio::awaitable<Result> NatNetwork::load_leases() {
   if (leases_loaded_) {
     co_return Result{};
   }
-  auto job = [path = leases_path()]() -> std::expected<std::string, std::string> {
+  struct Loaded {
+    std::string text;
+    std::expected<std::optional<Ipv6Prefix>, std::string> ipv6;
+  };
+  auto job = [path = leases_path(), ipv6 = settings_.ipv6, state = settings_.state_dir] {
     std::ifstream in(path);
     std::stringstream text;
     text << in.rdbuf();
-    return text.str();  // none yet: no leases
+    return Loaded{text.str(), resolve_ipv6_prefix(ipv6, state)};  // none yet: no leases
   };
-  auto text = co_await run_blocking(pool_, std::move(job));
-  leases_ = LeaseTable::parse(text.value_or(""), settings_.cidr);
+  auto loaded = co_await run_blocking(pool_, std::move(job));
+  if (!loaded.ipv6) {
+    co_return std::unexpected(fmt::format("{} ({}): {}", settings_.label, settings_.ipv6_key,
+                                          loaded.ipv6.error()));
+  }
+  settings_.ipv6_prefix = *loaded.ipv6;
+  leases_ = LeaseTable::parse(loaded.text, settings_.cidr);
   leases_loaded_ = true;
   co_return Result{};
+}
+
+std::vector<Lease> NatNetwork::leases_now() const {
+  std::vector<Lease> out = leases_.leases();
+  for (auto& l : out) {
+    l.ipv6 = guest_ipv6(settings_, l.ipv4);
+  }
+  return out;
 }
 
 asio::awaitable<Result> NatNetwork::save_leases() {
   auto job = [state = settings_.state_dir, places = places_, file = leases_path(),
               hosts = hosts_path(), text = leases_.to_text(),
-              hosts_text = dhcp_hosts_text(leases_.leases())]() -> Result {
+              hosts_text = dhcp_hosts_text(leases_now())]() -> Result {
     if (auto made = make_dir_path(state, 0700, self_owner()); !made) {
       return std::unexpected(made.error());
     }
@@ -87,10 +105,15 @@ HostSetup NatNetwork::host_setup() const {
   setup.bridge = settings_.bridge;
   setup.cidr = settings_.cidr;
   setup.places = places_;
-  setup.dnsmasq = DnsmasqPlan{settings_.bridge, settings_.cidr, settings_.dns, dnsmasq_files().pid,
-                              hosts_path(), settings_.run_dir + "/dnsmasq.leases"};
+  setup.dnsmasq = DnsmasqPlan{settings_.bridge,      settings_.cidr,
+                              settings_.dns,         dnsmasq_files().pid,
+                              hosts_path(),          settings_.run_dir + "/dnsmasq.leases",
+                              settings_.ipv6_prefix};
+  setup.dnsmasq.ipv6_router = settings_.nat;
   setup.conf_path = dnsmasq_files().conf;
-  setup.hosts_text = dhcp_hosts_text(leases_.leases());
+  setup.hosts_text = dhcp_hosts_text(leases_now());
+  setup.ipv6 = settings_.ipv6_prefix;
+  setup.ipv6_key = settings_.ipv6_key;
   setup.table = settings_.table;
   setup.tables = network_tables(tables_plan(settings_));
   setup.ipv4 = settings_.has_ipv4;
@@ -177,14 +200,15 @@ asio::awaitable<std::expected<NatAttachment, std::string>> NatNetwork::attach(
   if (!ipv4) {
     co_return std::unexpected(ipv4.error());
   }
-  const GuestGuard wanted{tap, *canonical, *ipv4};
+  const auto ipv6 = guest_ipv6(settings_, *ipv4);
+  const GuestGuard wanted{tap, *canonical, *ipv4, ipv6};
   boost::json::object batch =
       settings_.dhcp ? guard_add(wanted) : mac_guard_add(kNatTable, tap, *canonical);
   auto guarded = co_await nft(std::move(batch));
   if (!guarded) {
     co_return std::unexpected(guarded.error());
   }
-  NatAttachment attached{vm, interface, tap, *canonical, *ipv4};
+  NatAttachment attached{vm, interface, tap, *canonical, *ipv4, ipv6};
   attached_[tap] = attached;
   co_return attached;
 }
@@ -257,8 +281,8 @@ asio::awaitable<void> NatNetwork::forget(std::string vm) {
 }
 
 NatStatus NatNetwork::status() const {
-  NatStatus s{up_, settings_.bridge, settings_.cidr, dnsmasq_->pid(), {}, leases_.leases(),
-              repairs_};
+  NatStatus s{up_, settings_.bridge, settings_.cidr, settings_.ipv6_prefix, dnsmasq_->pid(), {},
+              leases_now(), repairs_};
   for (const auto& [tap, a] : attached_) {
     s.attached.push_back(a);
   }
@@ -275,6 +299,8 @@ std::shared_ptr<NatNetwork> nat_network_for(const Config& config, asio::any_io_e
   settings.bridge = config.network.nat.bridge;
   settings.cidr = cidr.value_or(Ipv4Cidr{});
   settings.dns = config.network.nat.dns;
+  settings.ipv6 = config.network.nat.ipv6;
+  settings.ipv6_prefix = known_ipv6_prefix(settings.ipv6);
   settings.state_dir = config.state_dir + "/network";
   settings.run_dir = config.run_dir + "/network";
   return std::make_shared<NatNetwork>(std::move(executor), pool, std::move(settings),

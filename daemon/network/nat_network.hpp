@@ -23,6 +23,7 @@
 #include "daemon/network/dnsmasq_sidecar.hpp"
 #include "daemon/network/host_commands.hpp"
 #include "daemon/network/host_setup.hpp"
+#include "daemon/network/ipv6.hpp"
 #include "daemon/network/leases.hpp"
 #include "daemon/network/nft_rules.hpp"
 #include "daemon/async/sync.hpp"
@@ -46,6 +47,11 @@ struct NatSettings {
   std::string cidr_key = "network.nat.ipv4";
   std::string bridge_key = "network.nat.bridge";
   std::string mark;  // the alias qmd sets on a bridge it made (empty: the NAT network's)
+  // IPv6 (network/ipv6.hpp): qmd.yaml's value (empty: none, a prefix, or auto), and the
+  // prefix it stands for once resolved (load_leases, on the pool).
+  std::string ipv6;
+  std::optional<Ipv6Prefix> ipv6_prefix;
+  std::string ipv6_key = "network.nat.ipv6";
 };
 
 // One guest NIC on the network.
@@ -55,12 +61,14 @@ struct NatAttachment {
   std::string tap;
   std::string mac;
   std::uint32_t ipv4 = 0;  // 0: qmd hands out no address there (no DHCP)
+  std::optional<Ipv6Address> ipv6{};  // on a network with IPv6: its DHCPv6 address
 };
 
 struct NatStatus {
   bool up = false;
   std::string bridge;
   Ipv4Cidr cidr;
+  std::optional<Ipv6Prefix> ipv6{};
   pid_t dnsmasq_pid = -1;  // -1: not running
   std::vector<NatAttachment> attached;
   std::vector<Lease> leases;
@@ -123,7 +131,10 @@ class NatNetwork : public std::enable_shared_from_this<NatNetwork> {
                                                                       std::string mac);
   // Whether the bridge is there and this qmd's (blocking: the pool).
   static bool ours(const NatSettings& settings);
+  // The leases, and the IPv6 prefix resolved (auto: made and kept).
   asio::awaitable<std::expected<void, std::string>> load_leases();
+  // The leases with their IPv6 addresses (none without IPv6).
+  std::vector<Lease> leases_now() const;
   asio::awaitable<std::expected<void, std::string>> save_leases();
   asio::awaitable<std::expected<void, std::string>> nft(boost::json::object batch);
   std::string leases_path() const { return settings_.state_dir + "/leases"; }

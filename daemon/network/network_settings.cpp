@@ -18,6 +18,9 @@ NatSettings bridge_settings(const Config& config, const std::string& name,
   s.cidr = cidr.value_or(Ipv4Cidr{});
   s.dhcp = s.has_ipv4 && b.dhcp;
   s.dns = s.dhcp && b.dns;
+  s.ipv6 = s.dhcp ? b.ipv6 : std::string();
+  s.ipv6_prefix = known_ipv6_prefix(s.ipv6);
+  s.ipv6_key = fmt::format("bridges.{}.ipv6", name);
   s.nat = s.has_ipv4 && b.nat;
   s.nat_network = false;
   s.state_dir = fmt::format("{}/network/bridges/{}", config.state_dir, b.bridge);
@@ -31,15 +34,28 @@ NatSettings bridge_settings(const Config& config, const std::string& name,
 }
 
 TablesPlan tables_plan(const NatSettings& s) {
-  TablesPlan plan{s.table, s.bridge, std::nullopt, s.nat};
+  TablesPlan plan{s.table, s.bridge, std::nullopt, s.nat, s.ipv6_prefix};
   if (s.has_ipv4) {
     plan.cidr = s.cidr;
   }
   return plan;
 }
 
+std::optional<Ipv6Prefix> known_ipv6_prefix(const std::string& configured) {
+  auto prefix = parse_ula_prefix(configured);  // auto and none: not yet, or never
+  return prefix ? std::optional(*prefix) : std::nullopt;
+}
+
+std::optional<Ipv6Address> guest_ipv6(const NatSettings& s, std::uint32_t ipv4) {
+  if (!s.ipv6_prefix || ipv4 == 0 || !s.cidr.contains(ipv4)) {
+    return std::nullopt;
+  }
+  return address_in(*s.ipv6_prefix, ipv4 - s.cidr.network);
+}
+
 std::string network_text(const NatSettings& s) {
-  return s.has_ipv4 ? format_cidr(s.cidr) : std::string("no address");
+  const std::string v4 = s.has_ipv4 ? format_cidr(s.cidr) : std::string("no address");
+  return s.ipv6_prefix ? fmt::format("{}, {}", v4, format_prefix(*s.ipv6_prefix)) : v4;
 }
 
 std::map<std::string, std::shared_ptr<NatNetwork>> bridge_networks_for(

@@ -20,6 +20,11 @@ NatSettings bridge_settings(const Config& config, const std::string& name,
 std::string bridge_mark_for(const std::string& name);
 // What network_tables() makes for `settings`.
 TablesPlan tables_plan(const NatSettings& settings);
+// qmd.yaml's ipv6 value as a prefix when it is one (auto is resolved at bring-up).
+std::optional<Ipv6Prefix> known_ipv6_prefix(const std::string& configured);
+// The IPv6 address of the guest whose IPv4 lease is `ipv4` (the same host part in the
+// prefix); none without IPv6 or without a lease.
+std::optional<Ipv6Address> guest_ipv6(const NatSettings& settings, std::uint32_t ipv4);
 // "10.92.0.0/24", or "no address" for a plain L2 bridge.
 std::string network_text(const NatSettings& settings);
 

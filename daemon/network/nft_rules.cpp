@@ -109,6 +109,39 @@ json::object link_local() {
   return {{"prefix", json::object{{"addr", kLinkLocal}, {"len", kLinkLocalLen}}}};
 }
 
+json::object prefix6(const Ipv6Prefix& p) {
+  return {{"prefix", json::object{{"addr", format_ipv6(p.network)}, {"len", p.prefix}}}};
+}
+
+// Cloud metadata over IPv6 (EC2's fd00:ec2::254): routed by NAT66 to the host's side it
+// would hand out the host's credentials, as 169.254.169.254 would over IPv4.
+constexpr const char* kMetadata6 = "fd00:ec2::254";
+
+// The IPv6 counterparts of nat_rules' IPv4 ones, in the same places.
+void add_nat66(const NatRulesPlan& p, json::array& out, std::size_t after_link_local,
+               std::size_t after_forward_accept) {
+  const char* inet = "inet";
+  json::array front;
+  for (const char* hook : {"input", "forward"}) {
+    front.push_back(rule(inet, hook,
+                         {match("==", meta("iifname"), json::string(p.bridge)),
+                          match("==", payload("ip6", "daddr"), kMetadata6), verdict("drop")}));
+  }
+  const json::object masquerade = rule(inet, "postrouting",
+                     {match("==", payload("ip6", "saddr"), prefix6(*p.ipv6)),
+                      match("!=", payload("ip6", "daddr"), prefix6(*p.ipv6)),
+                      match("!=", meta("oifname"), json::string(p.bridge)),
+                      json::object{{"masquerade", nullptr}}});
+  const json::object accept = rule(inet, "forward",
+                     {match("==", meta("iifname"), json::string(p.bridge)),
+                      match("==", payload("ip6", "saddr"), prefix6(*p.ipv6)),
+                      verdict("accept")});
+  out.insert(out.begin() + static_cast<std::ptrdiff_t>(after_forward_accept),
+             {masquerade, accept});
+  out.insert(out.begin() + static_cast<std::ptrdiff_t>(after_link_local), front.begin(),
+             front.end());
+}
+
 json::array nat_rules(const NatRulesPlan& p) {
   json::array out;
   const char* inet = "inet";
@@ -129,6 +162,7 @@ json::array nat_rules(const NatRulesPlan& p) {
                      {match("==", meta("iifname"), json::string(p.bridge)),
                       match("==", payload("ip", "saddr"), prefix(p.cidr)),
                       verdict("accept")}));
+  const std::size_t after_forward_accept = out.size();
   out.push_back(rule(inet, "forward",
                      {match("==", meta("oifname"), json::string(p.bridge)),
                       match("in", json::object{{"ct", json::object{{"key", "state"}}}},
@@ -149,6 +183,77 @@ json::array nat_rules(const NatRulesPlan& p) {
         {"fib", json::object{{"result", "type"}, {"flags", json::array{"daddr"}}}}};
     out.push_back(rule(inet, hook, {match("==", fib, "local"), jump("portforwards")}));
   }
+  if (p.ipv6) {
+    add_nat66(p, out, 2, after_forward_accept);
+  }
+  return out;
+}
+
+json::object icmpv6_type(const char* op, json::value types) {
+  return match(op, payload("icmpv6", "type"), std::move(types));
+}
+
+json::object raw_th(int offset, int len) {
+  return {{"payload", json::object{{"base", "th"}, {"offset", offset}, {"len", len}}}};
+}
+
+// A neighbour solicitation's or advertisement's target address: 8 bytes into the message
+// (nft 1.0.6 has no name for it).
+constexpr int kNdTargetBit = 8 * 8;
+// The one link-layer address option such messages carry: type 1 (source) or 2 (target) at
+// byte 24, the MAC at byte 26.
+constexpr int kNdOptionTypeBit = 24 * 8;
+constexpr int kNdOptionMacBit = 26 * 8;
+
+// A guest's IPv6, before its guard's final drop: only from its lease, its EUI-64 link-local
+// or, for duplicate address detection and MLD, ::; no router advertisements, redirects or
+// DHCPv6 server replies; neighbour discovery only for its own addresses and with its MAC.
+json::array ipv6_guard(const std::string& chain_name, const std::string& mac,
+                       const Ipv6Address& lease) {
+  const char* b = "bridge";
+  const Ipv6Address ll = link_local_of(mac);
+  const json::object own{{"set", json::array{json::string(format_ipv6(lease)),
+                                             json::string(format_ipv6(ll))}}};
+  const json::object own_numbers{{"set", json::array{json::string(nft_number(lease)),
+                                                     json::string(nft_number(ll))}}};
+  const json::object unspecified{{"set", json::array{"::"}}};
+  const json::array nd{"nd-neighbor-solicit", "nd-neighbor-advert"};
+  json::array out;
+  out.push_back(rule(b, chain_name, {match("==", payload("ether", "type"), "ip6"),
+                                     match("==", payload("udp", "sport"), 547),
+                                     verdict("drop")}));
+  out.push_back(rule(b, chain_name,
+                     {icmpv6_type("==", json::object{{"set", json::array{"nd-router-advert",
+                                                                         "nd-redirect"}}}),
+                      verdict("drop")}));
+  json::array sources = own.at("set").as_array();
+  sources.push_back("::");
+  out.push_back(rule(b, chain_name,
+                     {match("!=", payload("ip6", "saddr"), json::object{{"set", sources}}),
+                      verdict("drop")}));
+  out.push_back(rule(b, chain_name, {match("==", payload("ip6", "saddr"), unspecified),
+                                     match("!=", meta("l4proto"), 58), verdict("drop")}));
+  out.push_back(rule(b, chain_name,
+                     {match("==", payload("ip6", "saddr"), unspecified),
+                      icmpv6_type("!=", json::object{{"set", json::array{
+                                                           "nd-neighbor-solicit",
+                                                           "mld2-listener-report"}}}),
+                      verdict("drop")}));
+  out.push_back(rule(b, chain_name, {icmpv6_type("==", "nd-neighbor-advert"),
+                                     match("!=", raw_th(kNdTargetBit, 128), own_numbers),
+                                     verdict("drop")}));
+  out.push_back(rule(b, chain_name, {match("==", payload("ip6", "saddr"), unspecified),
+                                     icmpv6_type("==", "nd-neighbor-solicit"),
+                                     match("!=", raw_th(kNdTargetBit, 128), own_numbers),
+                                     verdict("drop")}));
+  out.push_back(rule(b, chain_name,
+                     {icmpv6_type("==", json::object{{"set", nd}}),
+                      match("==", raw_th(kNdOptionTypeBit, 8), json::object{{"set",
+                                                                             json::array{1, 2}}}),
+                      match("!=", raw_th(kNdOptionMacBit, kMacBits), mac_number(mac)),
+                      verdict("drop")}));
+  out.push_back(rule(b, chain_name, {match("==", payload("ether", "type"), "ip6"),
+                                     verdict("accept")}));
   return out;
 }
 
@@ -228,7 +333,13 @@ json::object guard_add(const GuestGuard& g) {
   c.push_back(rule(b, name, {match("==", payload("ip", "saddr"), "0.0.0.0"),
                              match("==", payload("udp", "sport"), 68),
                              match("==", payload("udp", "dport"), 67), verdict("accept")}));
-  c.push_back(rule(b, name, {verdict("drop")}));  // anything else: IPv6, VLANs, other types
+  if (g.ipv6) {
+    for (auto& r : ipv6_guard(name, g.mac, *g.ipv6)) {
+      c.push_back(std::move(r));
+    }
+  }
+  // Anything else: IPv6 without a lease, VLANs, other types.
+  c.push_back(rule(b, name, {verdict("drop")}));
   c.push_back(json::object{
       {"add", json::object{{"element", ports_element(json::array{json::string(g.tap),
                                                                  jump(name)})}}}});

@@ -4,27 +4,34 @@
 //   inet qmd    NAT of the network's CIDR out of every other interface (masquerade), forward
 //               accept for the guests' own traffic and its replies, and port forwards (DNAT)
 //               in chain `portforwards`, reached for packets to one of the host's addresses;
+//               with an IPv6 prefix the same for IPv6 (NAT66 masquerade, forward accept);
 //               Link-local 169.254.0.0/16 (cloud metadata) is dropped from the bridge, to the
 //               host (input) and beyond (forward);
 //   bridge qmd  anti-spoofing: chain `prerouting` sends each frame a guest's tap brings in
 //               (map `ports`, tap -> verdict) to that guest's chain vm-TAP, which lets through
 //               only its own MAC and IPv4 (DHCP from 0.0.0.0, ARP with its own sender, DHCP
-//               to a server only with its own MAC as chaddr). Set `nat_taps` holds every tap
+//               to a server only with its own MAC as chaddr) and, on a network with IPv6, its
+//               IPv6 lease and EUI-64 link-local (no router advertisements, redirects or
+//               DHCPv6 server replies; neighbour discovery only for its own addresses and
+//               MAC). Set `nat_taps` holds every tap
 //               qmd put on the bridge until it has left it: a frame from one of them without
 //               its guard in `ports` is dropped (fail closed).
 // Pure: they build JSON and run nothing (nft_apply.hpp does).
 #include <boost/json/object.hpp>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "daemon/network/cidr.hpp"
+#include "daemon/network/ipv6.hpp"
 
 namespace qmd::daemon::network {
 
 struct NatRulesPlan {
   std::string bridge;  // qmd0
   Ipv4Cidr cidr;
+  std::optional<Ipv6Prefix> ipv6{};  // none: IPv4 only
 };
 
 // One guest NIC on the managed bridge.
@@ -32,6 +39,7 @@ struct GuestGuard {
   std::string tap;
   std::string mac;  // canonical (leases.hpp)
   std::uint32_t ipv4 = 0;
+  std::optional<Ipv6Address> ipv6{};  // its DHCPv6 lease; none: every IPv6 frame is dropped
 };
 
 // A host port forwarded to a guest (interfaces[].ports). The lead's port allocation fills it.

@@ -113,7 +113,7 @@ json::object in_table(json::object batch, const std::string& table) {
 
 json::object network_tables(const TablesPlan& p) {
   if (p.nat && p.cidr) {
-    return in_table(nat_tables({p.bridge, *p.cidr}), p.table);
+    return in_table(nat_tables({p.bridge, *p.cidr, p.ipv6}), p.table);
   }
   json::array all;
   all.push_back(json::object{{"metainfo", json::object{{"json_schema_version", 1}}}});

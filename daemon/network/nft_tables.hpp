@@ -10,6 +10,7 @@
 #include <string>
 
 #include "daemon/network/cidr.hpp"
+#include "daemon/network/ipv6.hpp"
 
 namespace qmd::daemon::network {
 
@@ -27,6 +28,7 @@ struct TablesPlan {
   std::string bridge;
   std::optional<Ipv4Cidr> cidr;  // none: a plain L2 bridge
   bool nat = false;              // masquerade out of the CIDR, as the NAT network
+  std::optional<Ipv6Prefix> ipv6{};  // with nat: NAT66 out of it too
 };
 
 // Both tables afresh. With nat: the NAT network's rules (nat_tables). Without: the guards'

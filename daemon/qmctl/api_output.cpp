@@ -172,8 +172,10 @@ std::string vm_details(const json::value& vm) {
     }
     if (key == "natInterfaces" && value.is_array()) {  // one line per interface
       for (const auto& nic : value.as_array()) {
+        const auto* ipv6 = member(nic, "ipv6Address");
+        const bool has_ipv6 = ipv6 != nullptr && ipv6->is_string();
         out += "nat " + text_of(member(nic, "name")) + ": " + text_of(member(nic, "ipAddress")) +
-               " (mac " + text_of(member(nic, "mac")) + ", bridge " +
+               (has_ipv6 ? " " + text_of(ipv6) : std::string()) + " (mac " + text_of(member(nic, "mac")) + ", bridge " +
                text_of(member(nic, "bridge")) + ")\n";
       }
       continue;

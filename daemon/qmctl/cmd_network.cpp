@@ -32,8 +32,10 @@ void print_leases(const json::object& n) {
   for (const auto& item : leases->as_array()) {
     if (item.is_object()) {
       const auto& l = item.as_object();
-      std::cout << fmt::format("{:<20} {:<12} {:<17} {}\n", text(l, "vm"), text(l, "interface"),
-                               text(l, "mac"), text(l, "ipAddress"));
+      const std::string ipv6 = text(l, "ipv6Address");
+      std::cout << fmt::format("{:<20} {:<12} {:<17} {}{}\n", text(l, "vm"), text(l, "interface"),
+                               text(l, "mac"), text(l, "ipAddress"),
+                               ipv6 == "null" || ipv6 == "-" ? "" : " " + ipv6);
     }
   }
 }
@@ -41,9 +43,11 @@ void print_leases(const json::object& n) {
 // One managed network: "bridge qmd0 10.91.0.0/24 gateway 10.91.0.1: up, dnsmasq pid 812".
 void print_managed(const json::object& n) {
   const std::string ipv4 = text(n, "ipv4");
-  std::cout << fmt::format("bridge {} {}: {}, dnsmasq pid {}\n", text(n, "bridge"),
+  const std::string ipv6 = text(n, "ipv6");
+  std::cout << fmt::format("bridge {} {}{}: {}, dnsmasq pid {}\n", text(n, "bridge"),
                            ipv4 == "null" ? "(no address)"
                                           : fmt::format("{} gateway {}", ipv4, text(n, "gateway")),
+                           ipv6 == "null" || ipv6 == "-" ? "" : " ipv6 " + ipv6,
                            text(n, "up") == "true" ? "up" : "down", text(n, "dnsmasqPid"));
   print_leases(n);
 }

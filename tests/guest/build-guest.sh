@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds, once, the tiny Linux guest every qmd end-to-end test boots, from Debian 12 packages
-# only: the cloud kernel, busybox-static and qemu-guest-agent.
+# only: the cloud kernel, busybox-static, qemu-guest-agent and dhcpcd (dhcpcd-base: Debian's
+# busybox has no udhcpc6, and the NAT network's IPv6 tests need a real DHCPv6 client).
 #
 #   tests/guest/build-guest.sh OUTDIR
 #
@@ -37,7 +38,8 @@ if fresh; then # another test built it while we waited
   exit 0
 fi
 
-# What this script runs on the host; busybox-static and qemu-guest-agent are downloaded.
+# What this script runs on the host; busybox-static, qemu-guest-agent and dhcpcd-base are
+# downloaded.
 "$here/ensure-packages.sh" apt cpio kmod e2fsprogs gzip
 
 work=$(mktemp -d "$out/build.XXXXXX")
@@ -57,9 +59,9 @@ if [[ -z "$kpkg" ]]; then
   echo "build-guest: cannot resolve linux-image-cloud-amd64 to a linux-image-6.1.*" >&2
   exit 1
 fi
-log "downloading $kpkg busybox-static qemu-guest-agent"
+log "downloading $kpkg busybox-static qemu-guest-agent dhcpcd-base"
 mkdir -p "$work/debs" "$work/pkg"
-(cd "$work/debs" && apt-get download -q "$kpkg" busybox-static qemu-guest-agent >&2)
+(cd "$work/debs" && apt-get download -q "$kpkg" busybox-static qemu-guest-agent dhcpcd-base >&2)
 for deb in "$work"/debs/*.deb; do
   dpkg-deb -x "$deb" "$work/pkg"
 done
@@ -107,7 +109,10 @@ while read -r lib; do
 done < <(ldd "$pkg/usr/sbin/qemu-ga" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }
   $1 ~ /^\/lib64\// { print $1 }' | sort -u)
 ln -sf ../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 "$root/lib64/ld-linux-x86-64.so.2"
-mkdir -p "$root/etc/qemu" "$root/var/lib" "$root/var/log"
+# dhcpcd needs only libc (copied above for qemu-ga); it keeps its DUID and leases in
+# /var/lib/dhcpcd and its sockets in /run/dhcpcd.
+cp "$pkg/usr/sbin/dhcpcd" "$root/usr/sbin/dhcpcd"
+mkdir -p "$root/etc/qemu" "$root/var/lib/dhcpcd" "$root/var/log"
 ln -s /run "$root/var/run"
 cp "$pkg/etc/qemu/fsfreeze-hook" "$root/etc/qemu/" 2>/dev/null || true
 

@@ -4,7 +4,8 @@
 # host's own network. Guests v1 (the victim: 2 vCPUs, a multiqueue tap, port 18080
 # forwarded) and v2 (the attacker):
 # - a VM whose tap binding names v1's tap, or a tap on qmd0, does not start (the error names
-#   the interface, the tap and whose it is); a tap kept open after v1 stops leaves qmd0;
+#   the interface, the tap and whose it is); a tap kept open after v1 stops leaves qmd0,
+#   and v1 does not start again on it while it is held (IFF_TUN_EXCL);
 # - frames from a port of qmd0 that is no guest's are dropped once qmd's watch finds it;
 # - DHCPRELEASE/DECLINE forged by v2 for v1 (its chaddr, or its client id) do not take v1's
 #   lease, while v2's own RELEASE does take its own (the control);
@@ -217,6 +218,13 @@ scenario_tap_kept_open() {
   wait_state v1 stopped 30
   inq ip link show "$TAP1" >/dev/null 2>&1 || fail "the held tap did not outlive v1"
   ! on_qmd0 "$TAP1" || fail "the held tap $TAP1 is still on qmd0"
+  # v1 again while the other process holds its tap: refused, never a tap shared with it.
+  api POST /v1/vms/v1/start
+  [[ "$STATUS" != 200 ]] || fail "v1 started on a tap another process holds"
+  grep_q "tap $TAP1: an interface of that name exists and is in use" <<<"$BODY" ||
+    fail "the refusal: $BODY"
+  [[ "$(vm_state v1)" != running ]] || fail "v1 is running"
+  ! on_qmd0 "$TAP1" || fail "the held tap $TAP1 joined qmd0"
   kill "$holder"
   tap_gone() { ! inq ip link show "$TAP1" >/dev/null 2>&1; }
   wait_for 10 "the tap to go with its holder" tap_gone

@@ -7,6 +7,10 @@ except by `inject`).
   nat_frames.py inject TAP SRC_MAC DST_MAC SRC_IP DST_IP COUNT
       opens host tap TAP (multiqueue: one more queue of it) and writes COUNT ICMP echo
       requests into it, as if a guest behind it sent them.
+  nat_frames.py frame6 SRC_MAC DST_MAC SRC_IP6 DST_IP6 KIND        -> hex of the frame
+      an IPv6 frame of KIND: echo (an ICMPv6 echo request), ra (a router advertisement of
+      prefix 2001:db8:bad::/64), na:TARGET (a neighbour advertisement that TARGET is at
+      SRC_MAC). A guest sends it with frame_send.
   nat_frames.py hold TAP
       opens host tap TAP (multiqueue) and holds it open until killed, as a process that kept
       another VM's tap would.
@@ -62,6 +66,32 @@ def echo_frame(src_mac, dst_mac, src_ip, dst_ip, seq):
     return mac_bytes(dst_mac) + mac_bytes(src_mac) + b"\x08\x00" + ip + icmp
 
 
+def icmp6_frame(src_mac, dst_mac, src_ip, dst_ip, icmp):
+    src = socket.inet_pton(socket.AF_INET6, src_ip)
+    dst = socket.inet_pton(socket.AF_INET6, dst_ip)
+    pseudo = src + dst + struct.pack("!I3xB", len(icmp), 58)
+    icmp = icmp[:2] + struct.pack("!H", checksum(pseudo + icmp)) + icmp[4:]
+    hop_limit = 255 if icmp[0] in (134, 136) else 64  # ND messages need 255
+    ip6 = struct.pack("!IHBB", 0x60000000, len(icmp), 58, hop_limit) + src + dst
+    return mac_bytes(dst_mac) + mac_bytes(src_mac) + b"\x86\xdd" + ip6 + icmp
+
+
+def icmp6_message(kind, src_mac, seq):
+    if kind == "echo":
+        return struct.pack("!BBHHH", 128, 0, 0, 0x51AD, seq) + b"qmd-stray"
+    if kind == "ra":
+        # Router lifetime 1800 s, M and O off; a prefix information option (on-link,
+        # autonomous) for 2001:db8:bad::/64 and the source link-layer address.
+        prefix = struct.pack("!BBBBIII16s", 3, 4, 64, 0xC0, 86400, 14400, 0,
+                             socket.inet_pton(socket.AF_INET6, "2001:db8:bad::"))
+        return (struct.pack("!BBHBBHII", 134, 0, 0, 64, 0, 1800, 0, 0) + prefix +
+                bytes([1, 1]) + mac_bytes(src_mac))
+    target = kind.split(":", 1)[1]
+    # Solicited off, override on; the target link-layer address option: SRC_MAC.
+    return (struct.pack("!BBHI", 136, 0, 0, 0x20000000) +
+            socket.inet_pton(socket.AF_INET6, target) + bytes([2, 1]) + mac_bytes(src_mac))
+
+
 def open_tap(name):
     fd = os.open("/dev/net/tun", os.O_RDWR)
     ifr = struct.pack("16sH", name.encode(), IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE)
@@ -77,6 +107,9 @@ def main(argv):
         for seq in range(int(argv[7])):
             os.write(fd, echo_frame(argv[3], argv[4], argv[5], argv[6], seq + 1))
             time.sleep(0.1)
+    elif argv[1] == "frame6":
+        icmp = icmp6_message(argv[6], argv[2], 1)
+        print(icmp6_frame(argv[2], argv[3], argv[4], argv[5], icmp).hex())
     elif argv[1] == "hold":
         open_tap(argv[2])
         print("holding", flush=True)

@@ -1,7 +1,13 @@
 // Taps for bridge bindings against the real kernel and real QEMU, and the hugetlbfs
 // mountinfo reader. Needs root (CAP_NET_ADMIN) for the tap cases; they are skipped otherwise.
 #include <doctest/doctest.h>
+#include <fcntl.h>
+#include <net/if.h>  // before linux/if_tun.h
+#include <linux/if_tun.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include <chrono>
 #include <cstdlib>
@@ -11,6 +17,7 @@
 
 #include "daemon/host/hugetlbfs.hpp"
 #include "daemon/host/tap.hpp"
+#include "daemon/launch/unique_fd.hpp"
 #include "daemon/trial/process.hpp"
 #include "daemon/trial/qmp_check.hpp"
 #include "tests/integration/support.hpp"
@@ -109,6 +116,41 @@ TEST_CASE("a tap joined to a bridge, owned by the QEMU user, opened by QEMU by n
     CHECK_FALSE(exists(tap));
     CHECK(delete_tap(tap));  // a missing tap is not an error
   }
+}
+
+TEST_CASE("a tap name in use is an error, never a shared tap; one an earlier run left is taken") {
+  if (::geteuid() != 0) {
+    MESSAGE("skipped: creating taps needs root");
+    return;
+  }
+  const std::string tap = "qmdtapex" + std::to_string(::getpid() % 10000);
+  const TapSpec spec{tap, "", true, std::nullopt, std::nullopt};
+  auto made = create_tap(spec);
+  REQUIRE_MESSAGE(made, made.error());
+  {
+    // Another process attaches a queue of it, as QEMU or a process that kept it would.
+    UniqueFd holder(::open("/dev/net/tun", O_RDWR | O_CLOEXEC));
+    REQUIRE(holder.get() >= 0);
+    ifreq ifr{};
+    std::strncpy(ifr.ifr_name, tap.c_str(), IFNAMSIZ - 1);
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_MULTI_QUEUE;
+    REQUIRE(::ioctl(holder.get(), TUNSETIFF, &ifr) == 0);
+    auto again = create_tap(spec);
+    REQUIRE_FALSE(again);
+    CHECK(again.error() == fmt::format("tap {}: an interface of that name exists and is in use "
+                                       "(another VM's tap, or a process holds it); qmd makes "
+                                       "each of its taps afresh: stop what uses it, or remove "
+                                       "it (ip link del {})",
+                                       tap, tap));
+    CHECK(exists(tap));
+    CHECK(sys(tap, "carrier") == "1");  // the holder's queue is still attached
+  }
+  // Held by no one now (a persistent tap an earlier run left): made afresh.
+  CHECK(sys(tap, "carrier") == "0");
+  auto taken = create_tap(spec);
+  CHECK_MESSAGE(taken, taken.error());
+  CHECK(delete_tap(tap));
+  CHECK_FALSE(exists(tap));
 }
 
 TEST_CASE("a tap for a bridge that does not exist is an error naming both, and leaves no tap") {

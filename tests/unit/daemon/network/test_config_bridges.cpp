@@ -102,3 +102,25 @@ TEST_CASE("bridges: the NAT network's bridge, and one bridge for two networks, a
   // Two networks on one host bridge stay allowed, as before.
   CHECK(errors_of("bridges:\n  a: br0\n  b: br0\n").empty());
 }
+
+TEST_CASE("bridges: ipv6 needs ipv4 with DHCP, and overlaps no other network's prefix") {
+  auto c = parse_config("bridges:\n  lab: {bridge: qmdlab, ipv4: 10.92.0.0/24, ipv6: auto}\n",
+                        "qmd.yaml");
+  REQUIRE(c);
+  CHECK(c->managed_bridges.at("lab").ipv6 == "auto");
+  CHECK(errors_of("bridges:\n  lab: {bridge: qmdlab, ipv6: fd12:3456:789a:2::/64}\n") ==
+        "bridges.lab.ipv6: IPv6 needs the bridge's IPv4 network with DHCP: set ipv4 (and leave "
+        "dhcp on) too (qmd.yaml:2:31)\n");
+  CHECK(errors_of("bridges:\n  lab: {bridge: qmdlab, ipv4: 10.92.0.0/24, dhcp: false, "
+                  "ipv6: auto}\n")
+            .find("bridges.lab.ipv6: IPv6 needs the bridge's IPv4 network with DHCP") == 0);
+  CHECK(errors_of("network: {masquerade: nat, nat: {ipv6: fd12:3456:789a:1::/64}}\n"
+                  "bridges:\n  lab: {bridge: qmdlab, ipv4: 10.92.0.0/24, "
+                  "ipv6: fd12:3456:789a:1::/64}\n") ==
+        "bridges.lab.ipv6: fd12:3456:789a:1::/64 overlaps network.nat.ipv6 "
+        "fd12:3456:789a:1::/64; give each network its own prefix (qmd.yaml:3:51)\n");
+  CHECK(errors_of("bridges:\n"
+                  "  a: {bridge: qmda, ipv4: 10.92.0.0/24, ipv6: fd12:3456:789a:2::/64}\n"
+                  "  b: {bridge: qmdb, ipv4: 10.93.0.0/24, ipv6: fd12:3456:789a:2::/64}\n")
+            .find("bridges.b.ipv6: fd12:3456:789a:2::/64 overlaps bridges.a.ipv6") == 0);
+}

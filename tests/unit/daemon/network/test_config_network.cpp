@@ -62,3 +62,26 @@ TEST_CASE("network: bad values name the key, the value and what to write") {
         "masquerade taps may join; name another bridge (qmd.yaml:1:16)\n");
   CHECK(errors_of("bridges: {lan: qmd0}\nnetwork: {nat: {bridge: vmnat}}\n").empty());
 }
+
+TEST_CASE("network.nat.ipv6: off by default; a unique local /64 or auto") {
+  CHECK(Config{}.network.nat.ipv6.empty());
+  auto c = parse_config("network:\n  nat: {ipv6: fd12:3456:789a:1::/64}\n", "qmd.yaml");
+  REQUIRE(c);
+  CHECK(c->network.nat.ipv6 == "fd12:3456:789a:1::/64");
+  auto automatic = parse_config("network:\n  nat: {ipv6: auto}\n", "qmd.yaml");
+  REQUIRE(automatic);
+  CHECK(automatic->network.nat.ipv6 == "auto");
+}
+
+TEST_CASE("network.nat.ipv6: a global, a wrong-size or a malformed prefix names the place") {
+  CHECK(errors_of("network:\n  nat: {ipv6: 2001:db8:1::/64}\n") ==
+        "network.nat.ipv6: \"2001:db8:1::/64\" is not a unique local prefix (fd00::/8): "
+        "NAT66 hides the guests behind the uplink's address; use a unique local /64 such as "
+        "fd12:3456:789a:1::/64, or auto (qmd.yaml:2:15)\n");
+  CHECK(errors_of("network:\n  nat: {ipv6: fd12:3456:789a::/48}\n") ==
+        "network.nat.ipv6: \"fd12:3456:789a::/48\" is a /48, and a network qmd makes is one "
+        "/64 link; use a unique local /64 such as fd12:3456:789a:1::/64, or auto "
+        "(qmd.yaml:2:15)\n");
+  CHECK(errors_of("network:\n  nat: {ipv6: yes}\n").find("network.nat.ipv6: \"yes\" has no "
+                                                          "prefix length") == 0);
+}

@@ -83,3 +83,14 @@ TEST_CASE("dnsmasq's hosts file names each VM once") {
         "02:00:00:00:00:01,10.91.0.2,web\n02:00:00:00:00:02,10.91.0.3\n"
         "02:00:00:00:00:03,10.91.0.4,db\n");
 }
+
+TEST_CASE("dnsmasq's hosts file: the IPv6 address in brackets beside the IPv4 one") {
+  auto ula = *parse_ula_prefix("fd12:3456:789a:1::/64");
+  std::vector<Lease> leases{{"web", "default", "02:00:00:00:00:01", ip("10.91.0.2"),
+                             address_in(ula, 2)},
+                            {"web", "second", "02:00:00:00:00:02", ip("10.91.0.3"),
+                             address_in(ula, 3)}};
+  CHECK(dhcp_hosts_text(leases) ==
+        "02:00:00:00:00:01,10.91.0.2,[fd12:3456:789a:1::2],web\n"
+        "02:00:00:00:00:02,10.91.0.3,[fd12:3456:789a:1::3]\n");
+}

@@ -155,3 +155,72 @@ TEST_CASE("teardown: both tables") {
         std::vector<std::string>{R"({"delete":{"table":{"family":"inet","name":"qmd"}}})",
                                  R"({"delete":{"table":{"family":"bridge","name":"qmd"}}})"});
 }
+
+TEST_CASE("the tables with IPv6: NAT66, forward and metadata drops beside the IPv4 ones") {
+  const auto cidr = *parse_cidr("10.91.0.0/24");
+  const auto v4 = commands(nat_tables({"qmd0", cidr}));
+  auto v6 = commands(nat_tables({"qmd0", cidr, *parse_ula_prefix("fd12:3456:789a:1::/64")}));
+  REQUIRE(v6.size() == v4.size() + 4);
+  const std::string r = R"({"add":{"rule":{"family":"inet","table":"qmd","chain":)";
+  const std::string p6 = R"({"prefix":{"addr":"fd12:3456:789a:1::","len":64}})";
+  const std::vector<std::string> added{
+      r + R"("input","expr":[{"match":{"op":"==","left":{"meta":{"key":"iifname"}},"right":"qmd0"}},)"
+          R"({"match":{"op":"==","left":{"payload":{"protocol":"ip6","field":"daddr"}},"right":"fd00:ec2::254"}},{"drop":null}]}}})",
+      r + R"("forward","expr":[{"match":{"op":"==","left":{"meta":{"key":"iifname"}},"right":"qmd0"}},)"
+          R"({"match":{"op":"==","left":{"payload":{"protocol":"ip6","field":"daddr"}},"right":"fd00:ec2::254"}},{"drop":null}]}}})",
+      r + R"("postrouting","expr":[{"match":{"op":"==","left":{"payload":{"protocol":"ip6","field":"saddr"}},"right":)" + p6 + "}},"
+          R"({"match":{"op":"!=","left":{"payload":{"protocol":"ip6","field":"daddr"}},"right":)" + p6 + "}},"
+          R"({"match":{"op":"!=","left":{"meta":{"key":"oifname"}},"right":"qmd0"}},{"masquerade":null}]}}})",
+      r + R"("forward","expr":[{"match":{"op":"==","left":{"meta":{"key":"iifname"}},"right":"qmd0"}},)"
+          R"({"match":{"op":"==","left":{"payload":{"protocol":"ip6","field":"saddr"}},"right":)" + p6 + "}},"
+          R"({"accept":null}]}}})"};
+  // In their places: the metadata drops after the link-local ones (before any accept), NAT66
+  // and the forward accept right after the IPv4 accept.
+  CHECK(v6[17] == added[0]);
+  CHECK(v6[18] == added[1]);
+  CHECK(v6[21] == added[2]);
+  CHECK(v6[22] == added[3]);
+  v6.erase(v6.begin() + 21, v6.begin() + 23);
+  v6.erase(v6.begin() + 17, v6.begin() + 19);
+  CHECK(v6 == v4);
+}
+
+TEST_CASE("a guest's guard with IPv6: its lease and EUI-64 link-local, ND for them, no RA") {
+  const auto lease = address_in(*parse_ula_prefix("fd12:3456:789a:1::/64"), 2);
+  const auto v4 = commands(guard_add({"tap-1234abcd", "02:00:00:00:00:01", *parse_ipv4("10.91.0.2")}));
+  const auto v6 = commands(
+      guard_add({"tap-1234abcd", "02:00:00:00:00:01", *parse_ipv4("10.91.0.2"), lease}));
+  REQUIRE(v6.size() == v4.size() + 9);
+  const std::string r = R"({"add":{"rule":{"family":"bridge","table":"qmd","chain":"vm-tap-1234abcd","expr":[)";
+  const std::string own = R"({"set":["0xfd123456789a00010000000000000002","0xfe80000000000000000000fffe000001"]})";
+  const std::string icmp = R"({"payload":{"protocol":"icmpv6","field":"type"}})";
+  const std::string saddr = R"({"payload":{"protocol":"ip6","field":"saddr"}})";
+  const std::string target = R"({"payload":{"base":"th","offset":64,"len":128}})";
+  const std::string unspecified = R"({"match":{"op":"==","left":)" + saddr + R"(,"right":{"set":["::"]}}},)";
+  const std::vector<std::string> ipv6{
+      r + R"({"match":{"op":"==","left":{"payload":{"protocol":"ether","field":"type"}},"right":"ip6"}},)"
+          R"({"match":{"op":"==","left":{"payload":{"protocol":"udp","field":"sport"}},"right":547}},{"drop":null}]}}})",
+      r + R"({"match":{"op":"==","left":)" + icmp + R"(,"right":{"set":["nd-router-advert","nd-redirect"]}}},{"drop":null}]}}})",
+      r + R"({"match":{"op":"!=","left":)" + saddr +
+          R"(,"right":{"set":["fd12:3456:789a:1::2","fe80::ff:fe00:1","::"]}}},{"drop":null}]}}})",
+      r + unspecified + R"({"match":{"op":"!=","left":{"meta":{"key":"l4proto"}},"right":58}},{"drop":null}]}}})",
+      r + unspecified + R"({"match":{"op":"!=","left":)" + icmp +
+          R"(,"right":{"set":["nd-neighbor-solicit","mld2-listener-report"]}}},{"drop":null}]}}})",
+      r + R"({"match":{"op":"==","left":)" + icmp + R"(,"right":"nd-neighbor-advert"}},)"
+          R"({"match":{"op":"!=","left":)" + target + R"(,"right":)" + own + R"(}},{"drop":null}]}}})",
+      r + unspecified + R"({"match":{"op":"==","left":)" + icmp + R"(,"right":"nd-neighbor-solicit"}},)"
+          R"({"match":{"op":"!=","left":)" + target + R"(,"right":)" + own + R"(}},{"drop":null}]}}})",
+      r + R"({"match":{"op":"==","left":)" + icmp + R"(,"right":{"set":["nd-neighbor-solicit","nd-neighbor-advert"]}}},)"
+          R"({"match":{"op":"==","left":{"payload":{"base":"th","offset":192,"len":8}},"right":{"set":[1,2]}}},)"
+          R"({"match":{"op":"!=","left":{"payload":{"base":"th","offset":208,"len":48}},"right":2199023255553}},{"drop":null}]}}})",
+      r + R"({"match":{"op":"==","left":{"payload":{"protocol":"ether","field":"type"}},"right":"ip6"}},{"accept":null}]}}})"};
+  // The IPv4 guard's rules, then the IPv6 ones, then the final drop and the elements.
+  const std::size_t at = v4.size() - 3;
+  CHECK(std::vector<std::string>(v6.begin(), v6.begin() + static_cast<long>(at)) ==
+        std::vector<std::string>(v4.begin(), v4.begin() + static_cast<long>(at)));
+  CHECK(std::vector<std::string>(v6.begin() + static_cast<long>(at),
+                                 v6.begin() + static_cast<long>(at + 9)) == ipv6);
+  CHECK(std::vector<std::string>(v6.end() - 3, v6.end()) ==
+        std::vector<std::string>(v4.end() - 3, v4.end()));
+  CHECK(v6[at + 9] == r + R"({"drop":null}]}}})");
+}

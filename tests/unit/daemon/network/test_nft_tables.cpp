@@ -67,6 +67,11 @@ TEST_CASE("a bridge network with NAT has the NAT network's rules in its own tabl
   const auto cidr = *parse_cidr("10.92.0.0/24");
   const auto tables = network_tables({"qmd-qmdlab", "qmdlab", cidr, true});
   CHECK(tables == in_table(nat_tables({"qmdlab", cidr}), "qmd-qmdlab"));
+  // With IPv6: NAT66 too.
+  const auto ula = *parse_ula_prefix("fd12:3456:789a:2::/64");
+  CHECK(network_tables({"qmd-qmdlab", "qmdlab", cidr, true, ula}) ==
+        in_table(nat_tables({"qmdlab", cidr, ula}), "qmd-qmdlab"));
+  CHECK(network_tables({"qmd-qmdlab", "qmdlab", cidr, true, ula}) != tables);
 }
 
 TEST_CASE("a bridge network without NAT: guards, and nothing routed in or out") {
