@@ -150,7 +150,7 @@ std::expected<std::shared_ptr<UidPool>, std::string> qemu_uid_pool(
   if (auto clash = uid_range_refusal(config.qemu_uids, read_host_ids())) {
     return std::unexpected(*clash);
   }
-  auto lock = lock_uid_range(config.qemu_uids, config.state_dir);
+  auto lock = lock_uid_range(config.qemu_uids);
   if (!lock) {
     return std::unexpected(lock.error());
   }

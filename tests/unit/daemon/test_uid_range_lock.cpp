@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "daemon/host/uid_range_lock.hpp"
@@ -28,13 +29,13 @@ struct TempDir {
 // A second process that holds the lock for `range` until it is killed: the "other qmd".
 struct OtherQmd {
   pid_t pid = -1;
-  OtherQmd(const UidRange& range, const std::string& dir) {
+  OtherQmd(const UidRange& range, const std::string& file) {
     int ready[2];
     REQUIRE(::pipe(ready) == 0);
     pid = ::fork();
     REQUIRE(pid >= 0);
     if (pid == 0) {
-      auto lock = lock_uid_range(range, "/var/lib/other-qmd", dir);
+      auto lock = lock_uid_range(range, file);
       (void)!::write(ready[1], lock ? "y" : "n", 1);
       ::pause();
       ::_exit(0);
@@ -59,47 +60,39 @@ struct OtherQmd {
 
 TEST_CASE("a live qmd's range refuses an overlapping one and names that qmd") {
   TempDir tmp;
-  const std::string dir = (tmp.path / "locks").string();
-  OtherQmd other(UidRange{2000000000, 100}, dir);
-  auto refused = lock_uid_range(UidRange{2000000050, 100}, "/var/lib/qmd", dir);
+  const std::string file = (tmp.path / "uids.lock").string();
+  OtherQmd other(UidRange{2000000000, 100}, file);
+  auto refused = lock_uid_range(UidRange{2000000050, 100}, file);
   REQUIRE_FALSE(refused);
   CHECK(refused.error().find("pid " + std::to_string(other.pid)) != std::string::npos);
-  CHECK(refused.error().find("/var/lib/other-qmd") != std::string::npos);
+  CHECK(refused.error().find("2000000000–2000000099") != std::string::npos);
   CHECK(refused.error().find("--qemu-uids") != std::string::npos);
-  // The refused one leaves no file behind to confuse a later look.
-  CHECK_FALSE(fs::exists(fs::path(dir) / ("qmd-" + std::to_string(::getpid()))));
-
-  // A range next to it, not in it, is fine; its file goes with it.
-  {
-    auto beside = lock_uid_range(UidRange{2000000100, 100}, "/var/lib/qmd", dir);
-    REQUIRE(beside);
-    CHECK(fs::exists(fs::path(dir) / ("qmd-" + std::to_string(::getpid()))));
-  }
-  CHECK_FALSE(fs::exists(fs::path(dir) / ("qmd-" + std::to_string(::getpid()))));
+  CHECK_FALSE(lock_uid_range(UidRange{1999999999, 2}, file));  // overlapping from below
+  // A range next to it, not in it, is fine.
+  CHECK(lock_uid_range(UidRange{2000000100, 100}, file));
 }
 
-TEST_CASE("a killed qmd's file does not hold its range") {
+TEST_CASE("a killed qmd's lock ends with it") {
   TempDir tmp;
-  const std::string dir = (tmp.path / "locks").string();
-  OtherQmd other(UidRange{2000000000, 100}, dir);
-  const fs::path left = fs::path(dir) / ("qmd-" + std::to_string(other.pid));
-  other.kill();
-  CHECK(fs::exists(left));  // SIGKILL: no clean-up ran
-  CHECK(lock_uid_range(UidRange{2000000000, 100}, "/var/lib/qmd", dir));
+  const std::string file = (tmp.path / "uids.lock").string();
+  OtherQmd other(UidRange{2000000000, 100}, file);
+  CHECK_FALSE(lock_uid_range(UidRange{2000000000, 100}, file));
+  other.kill();  // SIGKILL: no clean-up of its own ran
+  CHECK(lock_uid_range(UidRange{2000000000, 100}, file));
 }
 
-TEST_CASE("a lock directory others may write, or a link, is refused") {
+TEST_CASE("a lock file others may write, or a link, is refused") {
   TempDir tmp;
-  const std::string open_dir = (tmp.path / "open").string();
-  REQUIRE(::mkdir(open_dir.c_str(), 0700) == 0);
-  REQUIRE(::chmod(open_dir.c_str(), 0777) == 0);
-  auto refused = lock_uid_range(UidRange{2000000000, 10}, "/s", open_dir);
+  const std::string open_file = (tmp.path / "open.lock").string();
+  { std::ofstream touch(open_file); }
+  REQUIRE(::chmod(open_file.c_str(), 0666) == 0);
+  auto refused = lock_uid_range(UidRange{2000000000, 10}, open_file);
   REQUIRE_FALSE(refused);
   CHECK(refused.error().find("remove it") != std::string::npos);
 
-  const std::string real = (tmp.path / "real").string();
-  REQUIRE(::mkdir(real.c_str(), 0700) == 0);
-  const std::string link = (tmp.path / "link").string();
+  const std::string real = (tmp.path / "real.lock").string();
+  { std::ofstream touch(real); }
+  const std::string link = (tmp.path / "link.lock").string();
   REQUIRE(::symlink(real.c_str(), link.c_str()) == 0);
-  CHECK_FALSE(lock_uid_range(UidRange{2000000000, 10}, "/s", link));
+  CHECK_FALSE(lock_uid_range(UidRange{2000000000, 10}, link));
 }
