@@ -140,7 +140,8 @@ std::expected<void, std::string> prepare_storage_roots(const Config& config) {
 }
 
 // A uid per VM for a root qmd (qemuUids), unless QEMU is to run as root itself: refused
-// when the range clashes with the host's users, groups or subordinate ids.
+// when the range clashes with the host's users, groups or subordinate ids, or with the range
+// of another qmd running on this host.
 std::expected<std::shared_ptr<UidPool>, std::string> qemu_uid_pool(
     const Config& config, const std::optional<Credentials>& qemu_user) {
   if (!qemu_user || qemu_user->uid == 0) {
@@ -149,7 +150,13 @@ std::expected<std::shared_ptr<UidPool>, std::string> qemu_uid_pool(
   if (auto clash = uid_range_refusal(config.qemu_uids, read_host_ids())) {
     return std::unexpected(*clash);
   }
-  return std::make_shared<UidPool>(config.qemu_uids, device_groups());
+  auto lock = lock_uid_range(config.qemu_uids);
+  if (!lock) {
+    return std::unexpected(lock.error());
+  }
+  auto pool = std::make_shared<UidPool>(config.qemu_uids, device_groups());
+  pool->keep(std::move(*lock));
+  return pool;
 }
 
 int fail(const std::string& message) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "daemon/host/uid_range.hpp"
+#include "daemon/host/uid_range_lock.hpp"
 
 namespace qmd::daemon {
 
@@ -29,12 +30,15 @@ class UidPool {
   // The next uid after the last one handed out (wrapping) that no VM holds and `running`
   // does not name; held at once. Nothing when every uid is taken.
   std::optional<uid_t> take(const std::set<uid_t>& running);
+  // qmd's host-wide claim on the range (uid_range_lock.hpp), kept as long as the pool.
+  void keep(UidRangeLock lock) { lock_.emplace(std::move(lock)); }
 
  private:
   UidRange range_;
   std::vector<gid_t> groups_;
   std::multiset<uid_t> held_;
   std::uint32_t next_ = 0;  // offset from range_.first where the next search begins
+  std::optional<UidRangeLock> lock_;
 };
 
 // The uids and gids of a /proc/PID/status text (Uid: and Gid: lines, four each).

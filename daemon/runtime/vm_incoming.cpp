@@ -129,9 +129,11 @@ asio::awaitable<OpResult> Vm::start_incoming(IncomingStart request) {
   auto guard = co_await lock_.lock();
   discard_ = request.discard;
   if (!request.copy_disks.empty()) {
+    // Like every image qmd makes in the storage roots, the QEMU user's (QEMU gets them as
+    // descriptors): a uid of this VM's own would outlive it there, or be another qmd's.
     std::optional<std::pair<uid_t, gid_t>> owner;
-    if (const auto qemu = qemu_owner()) {
-      owner.emplace(qemu->uid, qemu->gid);
+    if (ctx_.qemu_user) {
+      owner.emplace(ctx_.qemu_user->uid, ctx_.qemu_user->gid);
     }
     auto make = [disks = request.copy_disks, roots = storage_roots(ctx_.config), owner] {
       return storage::create_images(disks, roots, owner);

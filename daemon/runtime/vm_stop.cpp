@@ -185,6 +185,7 @@ asio::awaitable<void> Vm::teardown(Run& run) {
   }
   run.pinned.clear();
   clear_run_dir(paths().run_dir);
+  co_await return_borrowed_files();
 }
 
 }  // namespace qmd::daemon

@@ -2,6 +2,8 @@
 // sockets, never another VM's, since no two VMs share a uid. The VM keeps its uid while it
 // is defined, so its VARS and TPM state at rest belong to no uid another VM may get.
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -11,6 +13,7 @@
 #include "daemon/async/blocking.hpp"
 #include "daemon/runtime/proc_files.hpp"
 #include "daemon/runtime/vm.hpp"
+#include "daemon/store/dir_fd.hpp"
 
 namespace qmd::daemon {
 
@@ -52,7 +55,38 @@ std::optional<uid_t> source_qemu_uid(const std::string& uuid, const std::string&
   return found;
 }
 
+// Hands `path` (a file, or a directory and all beneath it) to `owner` through descriptors,
+// never through a link. Off the loop thread.
+bool hand_over(const std::string& path, PathOwner owner) {
+  auto parent = open_parent(path);
+  if (!parent) {
+    return false;
+  }
+  if (UniqueFd dir = open_dir_nofollow(parent->first.get(), parent->second.c_str())) {
+    chown_tree_at(dir.get(), owner);
+    return true;
+  }
+  UniqueFd file(::openat(parent->first.get(), parent->second.c_str(),
+                         O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  struct stat st {};
+  return file && ::fstat(file.get(), &st) == 0 && S_ISREG(st.st_mode) &&
+         ::fchown(file.get(), owner.uid, owner.gid) == 0;
+}
+
 }  // namespace
+
+asio::awaitable<void> Vm::return_borrowed_files() {
+  if (!ctx_.qemu_uids || !record_.qemu_uid ||
+      ctx_.qemu_uids->range().contains(*record_.qemu_uid)) {
+    co_return;
+  }
+  const cmdline::VmPaths where = paths();
+  auto hand = [vars = where.nvram(true), tpm = where.tpm_state_dir(true)] {
+    hand_over(vars, self_owner());
+    return hand_over(tpm, self_owner());
+  };
+  co_await run_blocking(ctx_.blocking, std::move(hand));
+}
 
 std::optional<Credentials> Vm::qemu_owner() const {
   if (!ctx_.qemu_uids || !record_.qemu_uid) {

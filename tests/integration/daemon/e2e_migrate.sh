@@ -158,6 +158,7 @@ log "the destination qmd killed mid-way"
 migrate "$SOCK_B" ',"maxBandwidth":"1Mi"'
 sleep 2
 kill -KILL "$QMD_B_PID"
+wait "$QMD_B_PID" 2>/dev/null || true  # gone, with its hold on its qemuUids
 QMD_B_PID=
 wait_op 30 failed
 log "failed as expected: $(json_get 'd["error"]' <<<"$BODY")"

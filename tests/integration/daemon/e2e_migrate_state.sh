@@ -13,7 +13,9 @@
 # - then B's guest writes V2 to the NV index and F2 to the flash, and the VM is stopped on B:
 #   B's VARS file holds F1 and F2, its TPM state file V2; started again on B, the NV index reads V2 (the stored TPM
 #   state is the one the guest last had), PCR16 is back to zero (a real new boot) and the
-#   flash reads F1 F2 (the stored VARS are the ones the guest last had).
+#   flash reads F1 F2 (the stored VARS are the ones the guest last had). As root: the VM ran on
+#   B as A's QEMU's uid; stopped, its VARS and TPM state are B's qmd's, and started again it
+#   runs as a uid of B's own range.
 source "$(dirname "$0")/lib.sh"
 e2e_setup
 
@@ -168,6 +170,11 @@ on_b wait_state "$vm" stopped 60
 [[ "$(file_hex "$b_vars" "$off1" 8)$(file_hex "$b_vars" "$off2" 8)" == "$F1$F2" ]] ||
   fail "B's stored VARS: $(file_hex "$b_vars" "$off1" 8) $(file_hex "$b_vars" "$off2" 8), expected $F1 $F2"
 file_has "$b_tpm" "$V2" || fail "B's stored TPM state does not hold V2 after the stop"
+if [[ $(id -u) -eq 0 ]]; then
+  # It ran as A's QEMU's uid, which A's qmd may hand out again: stopped, its files are B's qmd's.
+  [[ "$(stat -c %u "$b_vars" "$b_tpm" | sort -u)" == 0 ]] ||
+    fail "B's stored VARS and TPM state still belong to A's uid: $(stat -c '%n %u' "$b_vars" "$b_tpm")"
+fi
 log "B: stored VARS hold F1 and F2, the stored TPM state V2; start again on B"
 
 qm_b start "$vm" >/dev/null || fail "B: start again"
@@ -180,6 +187,12 @@ on_b wait_agent "$vm" 150
   fail "B after a restart: the flash does not read F1 F2"
 [[ "$(file_hex "$b_vars" "$off1" 8)$(file_hex "$b_vars" "$off2" 8)" == "$F1$F2" ]] ||
   fail "B after a restart: the VARS file lost F1 F2"
+if [[ $(id -u) -eq 0 ]]; then
+  uid_b=$(json_get 'd.get("qemuUid")' <"$T/b-state/vms/$vm/record.json")
+  range_b=$(qmd_uids 1) first_b=${range_b%%:*}
+  ((uid_b >= first_b && uid_b < first_b + 64)) || fail "B started the VM as uid $uid_b, not one of B's range $range_b"
+  [[ "$(stat -c %u "$b_vars")" == "$uid_b" ]] || fail "B's VARS were not handed to the VM's new uid $uid_b"
+fi
 log "B after stop+start: NV=V2, PCR16 reset, the flash reads F1 F2"
 qm_b kill "$vm" >/dev/null || true
 

@@ -6,7 +6,8 @@
 # its files unchanged. A uid a process still runs with is not handed out: with the range
 # full but for a uid a stray process holds, a third VM's start is refused (409) and starts
 # once that process is gone; a VM whose own uid a stray process holds is not started beside
-# it. The uid survives a restart of qmd (the VM is adopted) and a stop. Needs root.
+# it. A second qmd whose qemuUids overlap the first's does not start. The uid survives a
+# restart of qmd (the VM is adopted) and a stop. Needs root.
 source "$(dirname "$0")/lib.sh"
 if [[ $(id -u) -ne 0 ]]; then
   echo "SKIP: needs root (a uid per VM is for a root qmd)"
@@ -194,8 +195,35 @@ scenario_restart_keeps_uids() {
   log "PASS restart_keeps_uids"
 }
 
+scenario_second_qmd_same_range() {
+  log "a second qmd on this host with an overlapping qemuUids is refused, naming the first"
+  local other=$T/other out status
+  mkdir -p "$other/state" "$other/run"
+  set +e
+  out=$(timeout 30 "$QMD_BIN" --state-dir "$other/state" --run-dir "$other/run" --storage-root "$S" \
+    --emulation --qemu-user "$QEMU_USER" --qemu-uids "$((FIRST + 2)):3" --masquerade user 2>&1)
+  status=$?
+  set -e
+  ((status != 0 && status != 124)) || fail "the second qmd did not refuse (exit $status): $out"
+  grep_q "overlap" <<<"$out" || fail "the refusal does not say why: $out"
+  grep_q "pid $QMD_PID" <<<"$out" || fail "the refusal does not name qmd $QMD_PID: $out"
+  [[ ! -e "$other/run/qmd.sock" ]] || fail "the refused qmd made its API socket"
+  log "control: a range of its own starts"
+  "$QMD_BIN" --state-dir "$other/state" --run-dir "$other/run" --storage-root "$S" --emulation \
+    --qemu-user "$QEMU_USER" --qemu-uids "$((FIRST + 3)):3" --masquerade user \
+    >>"$other/qmd.log" 2>&1 &
+  local pid=$!
+  echo "$pid" >>"$T/qmd.pids"
+  wait_for 30 "the second qmd's API" test -S "$other/run/qmd.sock" ||
+    fail "the second qmd with its own range did not start: $(tail -5 "$other/qmd.log")"
+  kill "$pid"
+  wait "$pid" || true
+  log "PASS second_qmd_same_range"
+}
+
 scenario_two_vms
 scenario_a_cannot_reach_b
+scenario_second_qmd_same_range
 scenario_uid_in_use_not_handed_out
 scenario_own_uid_with_a_stray
 scenario_restart_keeps_uids
