@@ -8,8 +8,8 @@
 #include <fstream>
 #include <vector>
 
+#include "daemon/launch/child_process.hpp"
 #include "daemon/store/atomic_file.hpp"
-#include "daemon/trial/process.hpp"
 
 namespace qmd::daemon::network {
 
@@ -21,7 +21,7 @@ constexpr auto kToolTimeout = 10s;
 
 std::expected<void, std::string> run(const std::vector<std::string>& argv,
                                      const ToolPlaces& places) {
-  return trial::run_to_completion(argv, places.log(), kToolTimeout);
+  return run_to_completion(argv, places.log(), kToolTimeout);
 }
 
 }  // namespace

@@ -12,14 +12,20 @@
 #include <thread>
 #include <vector>
 
-#include "daemon/trial/file_prep.hpp"
-#include "daemon/trial/process.hpp"
+#include "daemon/launch/child_process.hpp"
+#include "daemon/storage/vm_files.hpp"
+#include "daemon/store/file_tail.hpp"
 #include "daemon/trial/qmp_check.hpp"
 
 namespace qmd::trial {
 namespace {
 
 namespace fs = std::filesystem;
+using daemon::ChildProcess;
+using daemon::describe_status;
+using daemon::file_tail;
+using daemon::run_to_completion;
+using daemon::storage::prepare_files;
 using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
 

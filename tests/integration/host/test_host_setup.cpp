@@ -11,7 +11,8 @@
 
 #include "daemon/host/hugetlbfs.hpp"
 #include "daemon/host/tap.hpp"
-#include "daemon/trial/process.hpp"
+#include "daemon/launch/child_process.hpp"
+#include "daemon/store/file_tail.hpp"
 #include "daemon/trial/qmp_check.hpp"
 #include "tests/integration/support.hpp"
 
@@ -57,7 +58,7 @@ std::expected<qmd::trial::QmpStatus, std::string> qemu_on_tap(const std::string&
     device += fmt::format(",mq=on,vectors={}", 2 * queues + 2);
   }
   const std::string qmp = dir + "/qmp.sock";
-  auto child = qmd::trial::ChildProcess::spawn(
+  auto child = qmd::daemon::ChildProcess::spawn(
       {"qemu-system-x86_64", "-S", "-nodefaults", "-display", "none", "-accel", "tcg",
        "-machine", "q35", "-netdev", netdev, "-device", device, "-qmp",
        "unix:" + qmp + ",server=on,wait=off"},
@@ -68,7 +69,7 @@ std::expected<qmd::trial::QmpStatus, std::string> qemu_on_tap(const std::string&
   auto status = qmd::trial::qmp_check(qmp, true, 20s, [&] { return !child->wait_for(0ms); });
   child->stop(2000ms);
   if (!status) {
-    return std::unexpected(status.error() + "\n" + qmd::trial::file_tail(dir + "/qemu.log", 10));
+    return std::unexpected(status.error() + "\n" + qmd::daemon::file_tail(dir + "/qemu.log", 10));
   }
   return status;
 }

@@ -1,14 +1,10 @@
-#include "daemon/trial/process.hpp"
-
-#include "daemon/launch/launcher.hpp"
-#include "daemon/launch/unique_fd.hpp"
+#include "daemon/launch/child_process.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,9 +15,12 @@
 #include <thread>
 #include <utility>
 
+#include "daemon/launch/launcher.hpp"
+#include "daemon/store/file_tail.hpp"
+
 extern char** environ;
 
-namespace qmd::trial {
+namespace qmd::daemon {
 namespace {
 
 using std::chrono::milliseconds;
@@ -51,7 +50,6 @@ struct SpawnSetup {
   SpawnSetup(const SpawnSetup&) = delete;
   SpawnSetup& operator=(const SpawnSetup&) = delete;
 };
-
 
 }  // namespace
 
@@ -86,7 +84,7 @@ std::expected<ChildProcess, std::string> ChildProcess::spawn(
   }
   args.push_back(nullptr);
 
-  std::vector<std::string> env_strings = daemon::merged_environment(extra_env);
+  std::vector<std::string> env_strings = merged_environment(extra_env);
   std::vector<char*> env;
   env.reserve(env_strings.size() + 1);
   for (auto& entry : env_strings) {
@@ -207,52 +205,4 @@ std::expected<void, std::string> run_to_completion(const std::vector<std::string
   return {};
 }
 
-// The file may sit in a directory the QEMU user writes (swtpm.log): open it without following
-// a link and without blocking on a FIFO, read only regular files, and only their last bytes.
-std::string file_tail(const std::string& path, std::size_t lines, std::size_t max_bytes) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) {
-    return {};
-  }
-  const daemon::UniqueFd owned(fd);
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    return {};
-  }
-  const auto size = static_cast<std::size_t>(st.st_size);
-  const std::size_t start = size > max_bytes ? size - max_bytes : 0;
-  std::string text(size - start, '\0');
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::pread(fd, text.data() + done, text.size() - done,
-                              static_cast<off_t>(start + done));
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      break;
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  text.resize(done);
-  if (start > 0) {
-    // The first line was cut by the byte cap: drop the partial line.
-    const auto newline = text.find('\n');
-    text.erase(0, newline == std::string::npos ? text.size() : newline + 1);
-  }
-  if (!text.empty() && text.back() != '\n') {
-    text += '\n';
-  }
-  if (lines == 0) {
-    return text;
-  }
-  // Walk back from before the final newline until `lines` line starts are behind us.
-  std::size_t begin = text.empty() ? 0 : text.size() - 1;
-  std::size_t seen = 0;
-  while (begin > 0 && !(text[begin - 1] == '\n' && ++seen == lines)) {
-    --begin;
-  }
-  return text.substr(begin);
-}
-
-}  // namespace qmd::trial
+}  // namespace qmd::daemon

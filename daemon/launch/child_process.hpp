@@ -12,7 +12,7 @@
 
 #include "daemon/launch/wait_status.hpp"
 
-namespace qmd::trial {
+namespace qmd::daemon {
 
 class ChildProcess {
  public:
@@ -49,18 +49,10 @@ class ChildProcess {
   std::optional<int> status_;
 };
 
-using daemon::describe_status;
-
 // Runs `argv` to completion within `timeout`; the error says what failed and carries the
 // tail of the log.
 std::expected<void, std::string> run_to_completion(const std::vector<std::string>& argv,
                                                    const std::string& log_path,
                                                    std::chrono::milliseconds timeout);
 
-// The last `lines` lines (0: all) of at most the last `max_bytes` of a regular file, never
-// through a link or a FIFO ("" when it cannot be read).
-inline constexpr std::size_t kTailBytes = 1 << 20;
-std::string file_tail(const std::string& path, std::size_t lines,
-                      std::size_t max_bytes = kTailBytes);
-
-}  // namespace qmd::trial
+}  // namespace qmd::daemon
