@@ -315,14 +315,31 @@ utc_now() { python3 -c 'import datetime; print(datetime.datetime.utcnow().strfti
 # /proc/PID/status line VALUE (tabs kept), e.g. proc_status 1234 Seccomp -> "2"
 proc_status() { sed -n "s/^$2:\t//p" "/proc/$1/status"; }
 
+# console_until VM TEXT LINE: attaches to VM's serial console (qmctl console), types TEXT and
+# prints what comes back, up to the first line that is LINE, then detaches; at most 30 s.
+# Its status is qmctl's.
+console_until() {
+  local text=$2 until=$3 line
+  coproc CONSOLE { timeout 30 "$QMCTL_BIN" -s "$SOCK" console "$1" 2>/dev/null; }
+  local to=${CONSOLE[1]} from=${CONSOLE[0]} pid=$CONSOLE_PID
+  printf '%s' "$text" >&"$to"
+  while IFS= read -r line <&"$from"; do
+    line=${line%$'\r'}
+    printf '%s\n' "$line"
+    [[ "$line" != "$until" ]] || break
+  done
+  exec {to}>&-
+  wait "$pid"
+}
+
 # The guest's serial shell (the test guest runs one on ttyS0), through qmctl console.
 # guest_sh VM CMD: runs CMD in the guest and prints its output. The markers are computed by
 # the guest's shell, so the echoed command line never matches them. Fails when the guest's
 # answer did not come back whole (both markers).
 guest_sh() {
-  local out
-  out=$({ printf '\necho "=[$((40+2))"; %s; echo "]=$((40+2))"\n' "$2"; sleep 3; } |
-    timeout 30 "$QMCTL_BIN" -s "$SOCK" console "$1" 2>/dev/null | tr -d '\r') || true
+  local out text
+  printf -v text '\necho "=[$((40+2))"; %s; echo "]=$((40+2))"\n' "$2"
+  out=$(console_until "$1" "$text" ']=42') || true
   grep_q -x '=\[42' <<<"$out" && grep_q -x '\]=42' <<<"$out" || return 1
   sed -n '/^=\[42$/,/^\]=42$/p' <<<"$out" | sed -e '1d' -e '$d'
 }
