@@ -8,7 +8,6 @@
 
 #include "cmdline/render.hpp"
 #include "daemon/launch/child_process.hpp"
-#include "daemon/trial/qmp_check.hpp"
 #include "daemon/trial/trial.hpp"
 #include "tests/integration/support.hpp"
 

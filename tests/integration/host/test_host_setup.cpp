@@ -13,7 +13,7 @@
 #include "daemon/host/tap.hpp"
 #include "daemon/launch/child_process.hpp"
 #include "daemon/store/file_tail.hpp"
-#include "daemon/trial/qmp_check.hpp"
+#include "daemon/trial/qmp_status.hpp"
 #include "tests/integration/support.hpp"
 
 using namespace qmd::daemon;
@@ -66,7 +66,7 @@ std::expected<qmd::trial::QmpStatus, std::string> qemu_on_tap(const std::string&
   if (!child) {
     return std::unexpected(child.error());
   }
-  auto status = qmd::trial::qmp_check(qmp, true, 20s, [&] { return !child->wait_for(0ms); });
+  auto status = qmd::trial::query_status_and_quit(qmp, 20s, [&] { return !child->wait_for(0ms); });
   child->stop(2000ms);
   if (!status) {
     return std::unexpected(status.error() + "\n" + qmd::daemon::file_tail(dir + "/qemu.log", 10));
