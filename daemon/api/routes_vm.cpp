@@ -13,7 +13,7 @@
 #include "daemon/api/presets_json.hpp"
 #include "daemon/api/routes.hpp"
 #include "daemon/async/blocking.hpp"
-#include "daemon/store/file_tail.hpp"
+#include "daemon/launch/file_tail.hpp"
 #include "policy/all_errors.hpp"
 #include "policy/host_caps.hpp"
 #include "policy/parse.hpp"

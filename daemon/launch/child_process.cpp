@@ -11,8 +11,8 @@
 #include <filesystem>
 #include <utility>
 
+#include "daemon/launch/file_tail.hpp"
 #include "daemon/launch/launcher.hpp"
-#include "daemon/store/file_tail.hpp"
 
 namespace qmd::daemon {
 namespace {

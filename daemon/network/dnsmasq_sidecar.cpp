@@ -14,8 +14,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "daemon/launch/file_tail.hpp"
 #include "daemon/launch/launcher.hpp"
-#include "daemon/store/file_tail.hpp"
 
 namespace qmd::daemon::network {
 

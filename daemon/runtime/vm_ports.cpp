@@ -18,7 +18,7 @@
 #include "daemon/runtime/proc_files.hpp"
 #include "daemon/runtime/vm.hpp"
 #include "daemon/store/dir_fd.hpp"
-#include "daemon/store/file_tail.hpp"
+#include "daemon/launch/file_tail.hpp"
 
 namespace qmd::daemon {
 

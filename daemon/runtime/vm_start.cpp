@@ -33,7 +33,7 @@
 #include "daemon/store/remove_tree.hpp"
 #include "daemon/launch/child_process.hpp"
 #include "daemon/storage/vm_files.hpp"
-#include "daemon/store/file_tail.hpp"
+#include "daemon/launch/file_tail.hpp"
 #include "qmp/commands.hpp"
 
 namespace qmd::daemon {

@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "daemon/launch/child_process.hpp"
+#include "daemon/launch/file_tail.hpp"
 #include "daemon/storage/vm_files.hpp"
-#include "daemon/store/file_tail.hpp"
 #include "daemon/trial/qmp_status.hpp"
 
 namespace qmd::trial {

@@ -12,7 +12,7 @@
 #include "daemon/host/hugetlbfs.hpp"
 #include "daemon/host/tap.hpp"
 #include "daemon/launch/child_process.hpp"
-#include "daemon/store/file_tail.hpp"
+#include "daemon/launch/file_tail.hpp"
 #include "daemon/trial/qmp_status.hpp"
 #include "tests/integration/support.hpp"
 

@@ -1,4 +1,4 @@
-#include "daemon/store/file_tail.hpp"
+#include "daemon/launch/file_tail.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -1,6 +1,6 @@
 #pragma once
-// The tail of a log that may sit in a directory the QEMU user writes: read through no link,
-// never blocking on a FIFO, and only its last bytes.
+// The tail of a child's log (launcher.hpp opens them), which may sit in a directory the QEMU
+// user writes: read through no link, never blocking on a FIFO, and only its last bytes.
 #include <cstddef>
 #include <string>
 
