@@ -6,7 +6,6 @@
 
 #include <cerrno>
 #include <system_error>
-#include <utility>
 
 namespace qmd::qmp {
 
@@ -27,27 +26,8 @@ std::expected<PinnedSocket, int> PinnedSocket::open(const std::string& path) {
   return pinned;
 }
 
-PinnedSocket::PinnedSocket(int fd) : fd_(fd), proc_path_("/proc/self/fd/" + std::to_string(fd)) {}
-
-PinnedSocket::PinnedSocket(PinnedSocket&& other) noexcept
-    : fd_(std::exchange(other.fd_, -1)), proc_path_(std::move(other.proc_path_)) {}
-
-PinnedSocket& PinnedSocket::operator=(PinnedSocket&& other) noexcept {
-  if (this != &other) {
-    if (fd_ >= 0) {
-      ::close(fd_);
-    }
-    fd_ = std::exchange(other.fd_, -1);
-    proc_path_ = std::move(other.proc_path_);
-  }
-  return *this;
-}
-
-PinnedSocket::~PinnedSocket() {
-  if (fd_ >= 0) {
-    ::close(fd_);
-  }
-}
+PinnedSocket::PinnedSocket(int fd)
+    : fd_(fd), proc_path_("/proc/self/fd/" + std::to_string(fd)) {}
 
 std::string socket_refusal(int error) {
   return error == ENOTSOCK ? "not a socket (qmd follows no link there)"

@@ -5,6 +5,8 @@
 #include <expected>
 #include <string>
 
+#include "daemon/launch/unique_fd.hpp"
+
 namespace qmd::qmp {
 
 class PinnedSocket {
@@ -13,18 +15,13 @@ class PinnedSocket {
   // ENOTSOCK when it is a link or anything but a socket.
   static std::expected<PinnedSocket, int> open(const std::string& path);
 
-  PinnedSocket(PinnedSocket&& other) noexcept;
-  PinnedSocket& operator=(PinnedSocket&& other) noexcept;
-  PinnedSocket(const PinnedSocket&) = delete;
-  PinnedSocket& operator=(const PinnedSocket&) = delete;
-  ~PinnedSocket();
 
   // Where connect(2) reaches that very socket while this object lives: /proc/self/fd/N.
   const std::string& path() const { return proc_path_; }
 
  private:
   explicit PinnedSocket(int fd);
-  int fd_ = -1;
+  daemon::UniqueFd fd_;
   std::string proc_path_;
 };
 

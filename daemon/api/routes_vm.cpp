@@ -14,7 +14,7 @@
 #include "daemon/api/routes.hpp"
 #include "daemon/api/vm_json.hpp"
 #include "daemon/async/blocking.hpp"
-#include "daemon/trial/process.hpp"
+#include "daemon/launch/file_tail.hpp"
 #include "policy/all_errors.hpp"
 #include "policy/host_caps.hpp"
 #include "policy/parse.hpp"
@@ -309,7 +309,7 @@ void add_vm_routes(Router& router, Registry& registry, DaemonContext& ctx) {
         Response response;
         response.content_type = "text/plain; charset=utf-8";
         auto job = [path = vm->log_path(), lines] {
-          return trial::file_tail(path, lines, kMaxLogBytes);
+          return file_tail(path, lines, kMaxLogBytes);
         };
         response.body = co_await run_blocking(ctx.blocking, std::move(job));
         co_return response;

@@ -37,7 +37,7 @@ bool reset_signals() noexcept {
 }
 
 bool redirect_stdio(const ChildPlan& plan) noexcept {
-  return ::dup2(plan.stdin_fd, 0) == 0 && ::dup2(plan.log_fd, 1) == 1 &&
+  return ::dup2(plan.stdin_fd, 0) == 0 && ::dup2(plan.stdout_fd, 1) == 1 &&
          ::dup2(plan.log_fd, 2) == 2;
 }
 

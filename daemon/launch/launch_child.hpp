@@ -32,8 +32,9 @@ struct ChildFailure {
 };
 
 struct ChildPlan {
-  int stdin_fd = -1;              // /dev/null, >= 3
-  int log_fd = -1;                // >= 3
+  int stdin_fd = -1;              // /dev/null or the caller's, >= 3
+  int log_fd = -1;                // stderr, >= 3
+  int stdout_fd = -1;             // >= 3; the log_fd unless the caller gave its own
   int error_fd = -1;              // write end of the CLOEXEC error pipe
   const int* keep_fds = nullptr;  // sorted, unique, all >= 3
   std::size_t keep_count = 0;

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 
 #include "daemon/launch/launch_child.hpp"
 #include "daemon/launch/seccomp_filter.hpp"
@@ -179,6 +180,156 @@ class AllSignalsBlocked {
   sigset_t saved_;
 };
 
+// What the child needs, made before fork (after it the child may only make async-signal-safe
+// calls): the fds it takes over, the resolved executable, the filters, the strings. The plan
+// points into it, so a Prepared stays where launch() made it.
+struct Prepared {
+  std::vector<int> keep;
+  std::vector<std::string> argv;
+  std::vector<std::string> env;
+  std::string exec_path;
+  std::string cwd;
+  std::vector<sock_fprog> filters;
+  UniqueFd null_fd;
+  UniqueFd log_fd;
+  UniqueFd stdout_fd;
+  UniqueFd error_read;
+  UniqueFd error_write;
+  std::vector<char*> argv_ptrs;
+  std::vector<char*> env_ptrs;
+};
+
+// Sorted, unique, each open and above stdio.
+std::expected<std::vector<int>, std::string> checked_keep_fds(std::vector<int> keep) {
+  std::sort(keep.begin(), keep.end());
+  keep.erase(std::unique(keep.begin(), keep.end()), keep.end());
+  for (int fd : keep) {
+    if (fd < 3) {
+      return std::unexpected("keep_fd " + std::to_string(fd) + ": stdio cannot be passed on");
+    }
+    if (::fcntl(fd, F_GETFD) < 0) {
+      return std::unexpected(errno_text("keep_fd " + std::to_string(fd), errno));
+    }
+  }
+  return keep;
+}
+
+// A copy of a caller's fd (stdin, stdout, output) above stdio, closed on exec; -1 stays empty.
+std::expected<UniqueFd, std::string> copy_of(int fd, std::string_view what) {
+  if (fd < 0) {
+    return UniqueFd();
+  }
+  UniqueFd copy(::fcntl(fd, F_DUPFD_CLOEXEC, 3));
+  if (!copy) {
+    return std::unexpected(errno_text("dup the " + std::string(what) + " fd", errno));
+  }
+  return copy;
+}
+
+// The child's stdio: stdin (the caller's fd or /dev/null), stderr (the output fd or the log)
+// and stdout (the caller's fd, else as stderr).
+std::optional<std::string> open_stdio(const LaunchSpec& spec, Prepared& out) {
+  auto in = copy_of(spec.stdin_fd, "stdin");
+  if (in && !*in) {
+    in = above_stdio(UniqueFd(::open("/dev/null", O_RDONLY | O_CLOEXEC)));
+    if (!*in) {
+      return errno_text("open /dev/null", errno);
+    }
+  }
+  auto log = spec.output_fd >= 0 ? copy_of(spec.output_fd, "output") : open_log(spec.log_path);
+  auto stdout_fd = copy_of(spec.stdout_fd, "stdout");
+  for (const auto* made : {&in, &log, &stdout_fd}) {
+    if (!*made) {
+      return made->error();
+    }
+  }
+  out.null_fd = std::move(*in);
+  out.log_fd = std::move(*log);
+  out.stdout_fd = std::move(*stdout_fd);
+  return std::nullopt;
+}
+
+// The error pipe, the executable, the filters and the strings; then the plan over them.
+std::optional<std::string> prepare(const LaunchSpec& spec, Prepared& out) {
+  auto keep = checked_keep_fds(spec.keep_fds);
+  if (!keep) {
+    return keep.error();
+  }
+  out.keep = std::move(*keep);
+  out.env = merged_environment(spec.env);
+  auto exec_path = resolve_executable(spec.argv[0], out.env);
+  if (!exec_path) {
+    return errno_text("execve " + spec.argv[0], exec_path.error());
+  }
+  out.exec_path = std::move(*exec_path);
+  if (spec.seccomp) {
+    const auto& program = qmd_seccomp_program();
+    if (!program) {
+      return "seccomp: " + program.error();
+    }
+    out.filters = program->fprogs();
+  }
+  if (auto failed = open_stdio(spec, out)) {
+    return failed;
+  }
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    return errno_text("pipe", errno);
+  }
+  out.error_read.reset(pipe_fds[0]);
+  out.error_write = above_stdio(UniqueFd(pipe_fds[1]));
+  out.argv = spec.argv;
+  out.argv_ptrs = c_strings(out.argv);
+  out.env_ptrs = c_strings(out.env);
+  out.cwd = spec.cwd.empty() ? "/" : spec.cwd;
+  return std::nullopt;
+}
+
+ChildPlan plan_of(const LaunchSpec& spec, const Prepared& p) {
+  ChildPlan plan;
+  plan.stdin_fd = p.null_fd.get();
+  plan.log_fd = p.log_fd.get();
+  plan.stdout_fd = p.stdout_fd ? p.stdout_fd.get() : p.log_fd.get();
+  plan.error_fd = p.error_write.get();
+  plan.keep_fds = p.keep.data();
+  plan.keep_count = p.keep.size();
+  plan.cwd = p.cwd.c_str();
+  plan.exec_path = p.exec_path.c_str();
+  plan.argv = p.argv_ptrs.data();
+  plan.envp = p.env_ptrs.data();
+  if (spec.drop_to) {
+    plan.drop = true;
+    plan.uid = spec.drop_to->uid;
+    plan.gid = spec.drop_to->gid;
+    plan.groups = spec.drop_to->groups.data();
+    plan.group_count = spec.drop_to->groups.size();
+  }
+  plan.seccomp = p.filters.data();
+  plan.seccomp_count = p.filters.size();
+  plan.parent_death_signal = spec.parent_death_signal;
+  plan.parent = ::getpid();
+  return plan;
+}
+
+// Reads the child's report: nothing (the pipe closed at execve) means it runs.
+std::optional<std::string> child_failure(const UniqueFd& error_read, pid_t pid,
+                                         const LaunchSpec& spec, const std::string& exec_path) {
+  ChildFailure failure;
+  ssize_t got = 0;
+  do {
+    got = ::read(error_read.get(), &failure, sizeof failure);
+  } while (got < 0 && errno == EINTR);
+  if (got == 0) {
+    return std::nullopt;
+  }
+  reap(pid);
+  if (got != static_cast<ssize_t>(sizeof failure)) {
+    return "launch: lost the child's report";
+  }
+  return errno_text(step_text(static_cast<ChildStep>(failure.step), spec, exec_path),
+                    failure.err);
+}
+
 }  // namespace
 
 std::vector<std::string> merged_environment(const std::vector<std::string>& extra) {
@@ -196,86 +347,15 @@ std::vector<std::string> merged_environment(const std::vector<std::string>& extr
   return out;
 }
 
-// One fork/exec with every step the child takes prepared here, before fork (the child may only
-// make async-signal-safe calls); long because each prepared step sits beside its failure text.
 std::expected<Launched, std::string> launch(const LaunchSpec& spec) {
   if (spec.argv.empty() || spec.argv[0].empty()) {
     return std::unexpected("launch: empty argv");
   }
-  std::vector<int> keep = spec.keep_fds;
-  std::sort(keep.begin(), keep.end());
-  keep.erase(std::unique(keep.begin(), keep.end()), keep.end());
-  for (int fd : keep) {
-    if (fd < 3) {
-      return std::unexpected("keep_fd " + std::to_string(fd) + ": stdio cannot be passed on");
-    }
-    if (::fcntl(fd, F_GETFD) < 0) {
-      return std::unexpected(errno_text("keep_fd " + std::to_string(fd), errno));
-    }
+  Prepared prepared;
+  if (auto failed = prepare(spec, prepared)) {
+    return std::unexpected(*failed);
   }
-  std::vector<std::string> env = merged_environment(spec.env);
-  auto exec_path = resolve_executable(spec.argv[0], env);
-  if (!exec_path) {
-    return std::unexpected(errno_text("execve " + spec.argv[0], exec_path.error()));
-  }
-  std::vector<sock_fprog> filters;
-  if (spec.seccomp) {
-    const auto& program = qmd_seccomp_program();
-    if (!program) {
-      return std::unexpected("seccomp: " + program.error());
-    }
-    filters = program->fprogs();
-  }
-  std::expected<UniqueFd, std::string> log_fd;
-  if (spec.output_fd >= 0) {
-    log_fd = UniqueFd(::fcntl(spec.output_fd, F_DUPFD_CLOEXEC, 3));  // >= 3: above stdio
-    if (!*log_fd) {
-      return std::unexpected(errno_text("dup the output fd", errno));
-    }
-  } else {
-    log_fd = open_log(spec.log_path);
-  }
-  if (!log_fd) {
-    return std::unexpected(log_fd.error());
-  }
-  UniqueFd null_fd = above_stdio(UniqueFd(::open("/dev/null", O_RDONLY | O_CLOEXEC)));
-  if (!null_fd) {
-    return std::unexpected(errno_text("open /dev/null", errno));
-  }
-  int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
-    return std::unexpected(errno_text("pipe", errno));
-  }
-  UniqueFd error_read(pipe_fds[0]);
-  UniqueFd error_write = above_stdio(UniqueFd(pipe_fds[1]));
-
-  std::vector<std::string> argv_storage = spec.argv;
-  std::vector<char*> argv = c_strings(argv_storage);
-  std::vector<char*> envp = c_strings(env);
-  const std::string cwd = spec.cwd.empty() ? "/" : spec.cwd;
-
-  ChildPlan plan;
-  plan.stdin_fd = null_fd.get();
-  plan.log_fd = log_fd->get();
-  plan.error_fd = error_write.get();
-  plan.keep_fds = keep.data();
-  plan.keep_count = keep.size();
-  plan.cwd = cwd.c_str();
-  plan.exec_path = exec_path->c_str();
-  plan.argv = argv.data();
-  plan.envp = envp.data();
-  if (spec.drop_to) {
-    plan.drop = true;
-    plan.uid = spec.drop_to->uid;
-    plan.gid = spec.drop_to->gid;
-    plan.groups = spec.drop_to->groups.data();
-    plan.group_count = spec.drop_to->groups.size();
-  }
-  plan.seccomp = filters.data();
-  plan.seccomp_count = filters.size();
-  plan.parent_death_signal = spec.parent_death_signal;
-  plan.parent = ::getpid();
-
+  const ChildPlan plan = plan_of(spec, prepared);
   pid_t pid = -1;
   {
     AllSignalsBlocked blocked;
@@ -287,20 +367,9 @@ std::expected<Launched, std::string> launch(const LaunchSpec& spec) {
   if (pid < 0) {
     return std::unexpected(errno_text("fork", errno));
   }
-  error_write.reset();
-
-  ChildFailure failure;
-  ssize_t got = 0;
-  do {
-    got = ::read(error_read.get(), &failure, sizeof failure);
-  } while (got < 0 && errno == EINTR);
-  if (got != 0) {
-    reap(pid);
-    if (got != static_cast<ssize_t>(sizeof failure)) {
-      return std::unexpected("launch: lost the child's report");
-    }
-    return std::unexpected(
-        errno_text(step_text(static_cast<ChildStep>(failure.step), spec, *exec_path), failure.err));
+  prepared.error_write.reset();
+  if (auto failed = child_failure(prepared.error_read, pid, spec, prepared.exec_path)) {
+    return std::unexpected(*failed);
   }
   // The child is ours and not yet reaped, so its pid cannot have been reused.
   const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));

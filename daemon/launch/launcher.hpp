@@ -1,11 +1,12 @@
 #pragma once
-// Starts QEMU and its sidecars the way a VMM must: fork + exec with, in the child, a new
-// session (so the child outlives qmd and never gets its terminal's signals), stdin from
-// /dev/null, stdout/stderr appended to a log file, every other fd closed except the ones
-// passed on, PR_SET_NO_NEW_PRIVS, privileges dropped to the QEMU user when qmd is root, and
-// the seccomp profile of policy/seccomp_profile.hpp loaded just before execve. A failure in
-// the child before execve comes back to the parent as an error naming the step (a CLOEXEC
-// pipe carries it), never as a silent exit.
+// Starts every child of qmd (QEMU, its sidecars, ssh, the tools) the way a VMM must: fork +
+// exec with, in the child, a new session (so the child outlives qmd and never gets its
+// terminal's signals), stdin from /dev/null, stdout/stderr appended to a log file (or given
+// fds), every other fd closed except the ones passed on, PR_SET_NO_NEW_PRIVS, privileges
+// dropped to the QEMU user when qmd is root, and the seccomp profile of
+// policy/seccomp_profile.hpp loaded just before execve. A failure in the child before execve
+// comes back to the parent as an error naming the step (a CLOEXEC pipe carries it), never as
+// a silent exit.
 #include <sys/types.h>
 
 #include <expected>
@@ -30,6 +31,8 @@ struct LaunchSpec {
   bool seccomp = true;                 // load the deny-list profile before execve
   std::vector<int> keep_fds;           // passed on unchanged (e.g. a tap fd); CLOEXEC cleared
   int output_fd = -1;                  // stdout+stderr to this fd instead of log_path
+  int stdin_fd = -1;                   // stdin from this fd instead of /dev/null
+  int stdout_fd = -1;                  // stdout alone to this fd (stderr stays as above)
   // Nonzero: the kernel sends this signal to the child when qmd's forking thread (the loop
   // thread) ends, for helpers that must not outlive qmd (an ssh ControlMaster). VMs never.
   // Set again after drop_to (a uid change clears it); the kernel then checks that qmd may

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -17,7 +16,6 @@
 #include "daemon/launch/process_handle.hpp"
 #include "daemon/migration/ssh_master.hpp"
 
-extern char** environ;
 
 namespace qmd::daemon::migration {
 
@@ -187,34 +185,27 @@ asio::awaitable<std::expected<PeerResponse, std::string>> RemoteQmd::request(
   if (!errors) {
     co_return std::unexpected(fmt::format("memfd_create: {}", std::strerror(errno)));
   }
-  posix_spawn_file_actions_t actions;
-  ::posix_spawn_file_actions_init(&actions);
-  ::posix_spawn_file_actions_adddup2(&actions, theirs.get(), STDIN_FILENO);
-  ::posix_spawn_file_actions_adddup2(&actions, theirs.get(), STDOUT_FILENO);
-  ::posix_spawn_file_actions_adddup2(&actions, errors.get(), STDERR_FILENO);
   // With the migration's master running, ssh rides it (no handshake); without one (a socket
   // path never has one; a master that died) it connects by itself.
   const bool shared = master_ && master_->running();
-  std::vector<std::string> words = ssh_options_;
+  LaunchSpec spec;
+  spec.argv = ssh_options_;
   if (shared) {
-    words.insert(words.end(), {"-S", master_->control_path(), "-o", "ControlMaster=no"});
+    spec.argv.insert(spec.argv.end(),
+                     {"-S", master_->control_path(), "-o", "ControlMaster=no"});
   }
-  words.insert(words.end(), {"--", ssh_host_, remote_command_});
-  std::vector<char*> argv;
-  for (auto& word : words) {
-    argv.push_back(word.data());
-  }
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  const int spawned = ::posix_spawnp(&pid, "ssh", &actions, nullptr, argv.data(), environ);
-  ::posix_spawn_file_actions_destroy(&actions);
-  if (spawned != 0) {
-    co_return std::unexpected(fmt::format("cannot run ssh for {}: {}", destination_,
-                                          std::strerror(spawned)));
+  spec.argv.insert(spec.argv.end(), {"--", ssh_host_, remote_command_});
+  spec.stdin_fd = theirs.get();
+  spec.stdout_fd = theirs.get();
+  spec.output_fd = errors.get();
+  spec.seccomp = false;  // ssh is not the guest
+  auto launched = launch(spec);
+  if (!launched) {
+    co_return std::unexpected(
+        fmt::format("cannot run ssh for {}: {}", destination_, launched.error()));
   }
   theirs.reset();
-  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-  ProcessHandle ssh(executor, pid, pidfd, true);
+  ProcessHandle ssh(executor, launched->pid, launched->pidfd, true);
   asio::local::stream_protocol::socket socket(executor, asio::local::stream_protocol(),
                                               ours.release());
   auto answer = co_await peer_exchange(std::move(socket), destination_, method,

@@ -14,8 +14,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "daemon/launch/file_tail.hpp"
 #include "daemon/launch/launcher.hpp"
-#include "daemon/trial/process.hpp"
 
 namespace qmd::daemon::network {
 
@@ -64,13 +64,13 @@ asio::awaitable<std::expected<void, std::string>> DnsmasqSidecar::start() {
     if (gone) {
       co_return std::unexpected(fmt::format("dnsmasq {} at start; its log ({}):\n{}",
                                             process_->describe(), files_.log,
-                                            trial::file_tail(files_.log, 15)));
+                                            file_tail(files_.log, 15)));
     }
     if (std::chrono::steady_clock::now() > until) {
       process_->signal(SIGKILL);
       co_await process_->wait_exit_for(5s);
       co_return std::unexpected(fmt::format("dnsmasq did not write {} within 10 s; its log:\n{}",
-                                            files_.pid, trial::file_tail(files_.log, 15)));
+                                            files_.pid, file_tail(files_.log, 15)));
     }
   }
   co_return std::expected<void, std::string>{};

@@ -8,9 +8,9 @@
 #include <fstream>
 #include <vector>
 
+#include "daemon/launch/child_process.hpp"
 #include "daemon/network/host_routes6.hpp"
 #include "daemon/store/atomic_file.hpp"
-#include "daemon/trial/process.hpp"
 
 namespace qmd::daemon::network {
 
@@ -22,7 +22,7 @@ constexpr auto kToolTimeout = 10s;
 
 std::expected<void, std::string> run(const std::vector<std::string>& argv,
                                      const ToolPlaces& places) {
-  return trial::run_to_completion(argv, places.log(), kToolTimeout);
+  return run_to_completion(argv, places.log(), kToolTimeout);
 }
 
 }  // namespace

@@ -17,7 +17,7 @@
 #include "daemon/network/network_settings.hpp"
 #include "daemon/network/nft_tables.hpp"
 #include "daemon/async/blocking.hpp"
-#include "daemon/trial/process.hpp"
+#include "daemon/launch/child_process.hpp"
 
 namespace qmd::daemon::network {
 
@@ -45,7 +45,7 @@ Health look(const std::string& bridge, const std::string& table,
             const std::vector<std::string>& taps, const ToolPlaces& places) {
   Health h;
   const auto nft = [&places](std::vector<std::string> argv) {
-    return trial::run_to_completion(argv, places.log(), kToolTimeout).has_value();
+    return run_to_completion(argv, places.log(), kToolTimeout).has_value();
   };
   h.rules = nft({"nft", "list", "table", "inet", table}) &&
             nft({"nft", "list", "chain", "bridge", table, "prerouting"}) &&
@@ -66,7 +66,7 @@ Health look(const std::string& bridge, const std::string& table,
 }  // namespace
 
 bool nat_taps_set_exists(const ToolPlaces& places, const std::string& table) {
-  return trial::run_to_completion({"nft", "list", "set", "bridge", table, "nat_taps"},
+  return run_to_completion({"nft", "list", "set", "bridge", table, "nat_taps"},
                                   places.log(), kToolTimeout)
       .has_value();
 }

@@ -7,7 +7,7 @@
 
 #include "cmdline/render.hpp"
 #include "daemon/runtime/vm.hpp"
-#include "daemon/trial/file_prep.hpp"
+#include "daemon/storage/vm_files.hpp"
 
 namespace qmd::daemon {
 
@@ -16,9 +16,9 @@ namespace qmd::daemon {
 std::expected<void, OpError> adjust_for_incoming(cmdline::RenderResult& rendered,
                                                  const Vm::IncomingStart& incoming);
 // The source's VARS where the renderer would copy the template.
-std::expected<void, std::string> write_incoming_nvram(const cmdline::RenderResult& rendered,
-                                                      const std::string& bytes,
-                                                      const std::optional<trial::FileOwner>& owner);
+std::expected<void, std::string> write_incoming_nvram(
+    const cmdline::RenderResult& rendered, const std::string& bytes,
+    const std::optional<storage::FileOwner>& owner);
 // Capabilities and parameters both ends need, then migrate-incoming on the URI; the TLS copy
 // is staged on `pool`.
 asio::awaitable<std::expected<void, std::string>> listen_incoming(

@@ -14,8 +14,7 @@
 #include <algorithm>
 
 #include "daemon/runtime/vm_hotplug_core.hpp"
-#include "daemon/trial/file_prep.hpp"
-#include "daemon/trial/process.hpp"
+#include "daemon/storage/vm_files.hpp"
 #include "devices/naming.hpp"
 
 namespace qmd::daemon::storage {
@@ -163,7 +162,7 @@ std::expected<MadeFile, std::string> create_one(const CopyDisk& disk, UniqueFd f
   ::fstat(fd.get(), &st);
   MadeFile made{disk.path, st.st_dev, st.st_ino};
   const std::string log = fmt::format("/tmp/qmd-qemu-img-{}.log", ::getpid());
-  auto formatted = trial::format_image(fd.get(), disk.format, disk.size, "qemu-img", log, 60s);
+  auto formatted = storage::format_image(fd.get(), disk.format, disk.size, "qemu-img", log, 60s);
   ::unlink(log.c_str());
   if (formatted && owner && ::fchown(fd.get(), owner->first, owner->second) != 0) {
     formatted = std::unexpected(fmt::format("hand it to the QEMU user: {}", std::strerror(errno)));

@@ -10,8 +10,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include "daemon/launch/child_process.hpp"
 #include "daemon/store/remove_tree.hpp"
-#include "daemon/trial/process.hpp"
 
 namespace qmd::daemon {
 
@@ -106,7 +106,7 @@ std::expected<UniqueFd, std::string> new_image(int run_dir, const std::string& n
 std::expected<void, std::string> run_tool(const cmdline::SeedPlan& plan, const SeedBuild& how,
                                           const StagingDir& staging, int image) {
   const std::string via = fmt::format("/proc/{}/fd/{}", ::getpid(), image);
-  auto made = trial::run_to_completion({how.tool, "-quiet", "-input-charset", "utf-8", "-volid",
+  auto made = run_to_completion({how.tool, "-quiet", "-input-charset", "utf-8", "-volid",
                                         plan.label, "-joliet", "-rock", "-output", via,
                                         staging.root()},
                                        staging.log(), how.timeout);

@@ -47,9 +47,9 @@ std::expected<void, OpError> adjust_for_incoming(cmdline::RenderResult& rendered
   return {};
 }
 
-std::expected<void, std::string> write_incoming_nvram(const cmdline::RenderResult& rendered,
-                                                      const std::string& bytes,
-                                                      const std::optional<trial::FileOwner>& owner) {
+std::expected<void, std::string> write_incoming_nvram(
+    const cmdline::RenderResult& rendered, const std::string& bytes,
+    const std::optional<storage::FileOwner>& owner) {
   for (const auto& prep : rendered.prepare) {
     if (prep.kind != cmdline::FilePrep::Kind::copy_if_missing) {
       continue;

@@ -18,7 +18,7 @@
 #include "daemon/runtime/proc_files.hpp"
 #include "daemon/runtime/vm.hpp"
 #include "daemon/store/dir_fd.hpp"
-#include "daemon/trial/process.hpp"
+#include "daemon/launch/file_tail.hpp"
 
 namespace qmd::daemon {
 
@@ -130,11 +130,11 @@ asio::awaitable<std::optional<std::string>> Vm::start_passt(cmdline::SidecarComm
     if (gone) {
       co_return fmt::format("{} {} before listening on {}; its output:\n{}", sidecar.name,
                             passt.describe(), sidecar.ready_socket,
-                            trial::file_tail(log, kTailLines));
+                            file_tail(log, kTailLines));
     }
     if (std::chrono::steady_clock::now() > until) {
       co_return fmt::format("{}: socket {} did not appear within 10 s; its output:\n{}",
-                            sidecar.name, sidecar.ready_socket, trial::file_tail(log, kTailLines));
+                            sidecar.name, sidecar.ready_socket, file_tail(log, kTailLines));
     }
   }
   co_return std::nullopt;

@@ -35,8 +35,9 @@
 #include "daemon/store/atomic_file.hpp"
 #include "daemon/store/dir_fd.hpp"
 #include "daemon/store/remove_tree.hpp"
-#include "daemon/trial/file_prep.hpp"
-#include "daemon/trial/process.hpp"
+#include "daemon/launch/child_process.hpp"
+#include "daemon/storage/vm_files.hpp"
+#include "daemon/launch/file_tail.hpp"
 #include "qmp/commands.hpp"
 
 namespace qmd::daemon {
@@ -368,9 +369,9 @@ asio::awaitable<std::optional<StartFailure>> Vm::prepare_files(
 asio::awaitable<std::optional<StartFailure>> Vm::write_start_files(
     std::shared_ptr<const StartPlan> plan) {
   const cmdline::VmPaths where = paths();
-  std::optional<trial::FileOwner> owner;
+  std::optional<storage::FileOwner> owner;
   if (const auto qemu = qemu_owner()) {
-    owner = trial::FileOwner{qemu->uid, qemu->gid};
+    owner = storage::FileOwner{qemu->uid, qemu->gid};
   }
   SeedBuild seeds;
   seeds.secrets_dir = secrets_dir(ctx_.config);
@@ -393,8 +394,8 @@ asio::awaitable<std::optional<StartFailure>> Vm::write_start_files(
     co_return std::nullopt;
   }
   auto prepare = [plan, where, owner, seeds, ignition = std::move(ignition),
-                  places = trial::PrepPlaces{storage_roots(ctx_.config), where.run_dir}] {
-    auto failed = trial::prepare_files(plan->rendered, where.run_dir + "/prepare.log", 120s, {},
+                  places = storage::PrepPlaces{storage_roots(ctx_.config), where.run_dir}] {
+    auto failed = storage::prepare_files(plan->rendered, where.run_dir + "/prepare.log", 120s, {},
                                        owner, &places);
     if (!failed && ignition) {
       failed = write_ignition_file(*ignition, where, seeds.owner.value_or(self_owner()));
@@ -593,7 +594,7 @@ asio::awaitable<std::optional<std::string>> Vm::start_swtpm(
         argv.push_back(*config);
       }
       auto setup = [argv = std::move(argv), log] {
-        return trial::run_to_completion(argv, log, 60s);
+        return run_to_completion(argv, log, 60s);
       };
       auto done = co_await run_blocking(ctx_.blocking, std::move(setup));
       if (!done) {
@@ -631,11 +632,11 @@ asio::awaitable<std::optional<std::string>> Vm::start_swtpm(
       const bool gone = co_await run_->swtpm->wait_exit_for(20ms);
       if (gone) {
         co_return fmt::format("{} {} before creating {}; log:\n{}", sidecar.name,
-                              run_->swtpm->describe(), ctrl, trial::file_tail(log, kTailLines));
+                              run_->swtpm->describe(), ctrl, file_tail(log, kTailLines));
       }
       if (std::chrono::steady_clock::now() > until) {
         co_return fmt::format("{}: control socket {} did not appear within 10 s; log:\n{}",
-                              sidecar.name, ctrl, trial::file_tail(log, kTailLines));
+                              sidecar.name, ctrl, file_tail(log, kTailLines));
       }
     }
   }
@@ -754,7 +755,7 @@ asio::awaitable<std::optional<std::string>> Vm::connect_qmp(milliseconds limit) 
   co_await run->qemu->wait_exit_for(2s);
   co_return fmt::format(
       "QEMU {} before answering on QMP; its output:\n{}", run->qemu->describe(),
-      with_image_names(trial::file_tail(log_path(), kTailLines), run->disk_images));
+      with_image_names(file_tail(log_path(), kTailLines), run->disk_images));
 }
 
 std::optional<std::string> Vm::apply_pinning(const cmdline::RenderResult& rendered,

@@ -5,7 +5,7 @@
 #include <sys/stat.h>
 
 #include "daemon/storage/image_size.hpp"
-#include "daemon/trial/file_prep.hpp"
+#include "daemon/storage/vm_files.hpp"
 #include "daemon/store/storage_roots.hpp"
 #include "policy/claims.hpp"
 
@@ -81,7 +81,7 @@ std::expected<std::optional<Source>, std::string> open_source(const Places& plac
 std::expected<void, std::string> fill(int fd, const NewClaim& request,
                                       std::optional<Source>& source, const Tools& tools) {
   if (!source) {
-    return trial::format_image(fd, request.format, request.size, tools.qemu_img, tools.log,
+    return format_image(fd, request.format, request.size, tools.qemu_img, tools.log,
                                tools.quick_timeout);
   }
   const std::uint64_t size = std::max(request.size, source->size);

@@ -12,7 +12,7 @@
 #include <sstream>
 #include <vector>
 
-#include "daemon/trial/process.hpp"
+#include "daemon/launch/child_process.hpp"
 
 namespace qmd::daemon::storage {
 
@@ -68,8 +68,8 @@ std::optional<Member> disk_member(const std::string& listing) {
 std::expected<std::optional<Member>, std::string> list_disk(int archive, const Tools& tools) {
   const std::string out = tools.log + ".list";
   (void)::unlink(out.c_str());
-  auto listed = trial::run_to_completion({tools.tar, "-tv", "-f", fd_path(archive)}, out,
-                                         tools.quick_timeout);
+  auto listed =
+      run_to_completion({tools.tar, "-tv", "-f", fd_path(archive)}, out, tools.quick_timeout);
   std::ifstream in(out);
   std::string text(kMaxListingBytes, '\0');
   in.read(text.data(), static_cast<std::streamsize>(text.size()));
@@ -199,7 +199,7 @@ std::expected<UniqueFd, std::string> disk_from_tar(int archive, int work,
     return std::unexpected(fmt::format("its {} is {} bytes; the limit is {}", (*member)->name,
                                        (*member)->size, max_bytes));
   }
-  auto extracted = trial::run_to_completion(
+  auto extracted = run_to_completion(
       {tools.tar, "-x", "-f", fd_path(archive), "-C", work_path, "--no-same-owner",
        "--no-same-permissions", "--occurrence=1", "--", (*member)->name},
       tools.log, tools.copy_timeout);

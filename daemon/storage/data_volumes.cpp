@@ -4,10 +4,10 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 
+#include "daemon/launch/child_process.hpp"
 #include "daemon/storage/image_files.hpp"
 #include "daemon/storage/image_size.hpp"
 #include "daemon/store/storage_roots.hpp"
-#include "daemon/trial/process.hpp"
 
 namespace qmd::daemon::storage {
 
@@ -48,7 +48,7 @@ Made from_http(const Places& places, const policy::DataVolumeTemplate& t, const 
       std::to_string(download.connect_timeout.count()), "--max-time",
       std::to_string(download.timeout.count()), "--max-filesize", std::to_string(cap),
       "--output", fd_path(fd->get()), "--", t.from};
-  auto fetched = trial::run_to_completion(argv, tools.log, download.timeout + download.timeout / 10);
+  auto fetched = run_to_completion(argv, tools.log, download.timeout + download.timeout / 10);
   if (!fetched) {
     remove_made_file(places.roots, made);
     const bool too_big = fetched.error().find("File size limit") != std::string::npos ||

@@ -12,8 +12,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "daemon/trial/file_prep.hpp"
-#include "daemon/trial/process.hpp"
+#include "daemon/launch/child_process.hpp"
+#include "daemon/storage/vm_files.hpp"
 
 namespace qmd::daemon::storage {
 
@@ -78,8 +78,8 @@ std::expected<ImageInfo, std::string> image_info(int fd, const Tools& tools) {
   }
   const std::string out = tools.log + ".info";
   (void)::unlink(out.c_str());
-  auto done = trial::run_to_completion(
-      {tools.qemu_img, "info", "-U", "--output=json", fd_path(fd)}, out, tools.quick_timeout);
+  auto done = run_to_completion({tools.qemu_img, "info", "-U", "--output=json", fd_path(fd)}, out,
+                                tools.quick_timeout);
   const std::string text = read_small(out);
   (void)::unlink(out.c_str());
   if (!done) {
@@ -105,14 +105,13 @@ std::expected<void, std::string> copy_image(int from, const std::string& from_fo
   if (auto plain = refuse_external_data_file(from); !plain) {
     return plain;
   }
-  auto made = trial::format_image(to, to_format, size, tools.qemu_img, tools.log,
-                                  tools.quick_timeout);
+  auto made = format_image(to, to_format, size, tools.qemu_img, tools.log, tools.quick_timeout);
   if (!made) {
     return made;
   }
-  return trial::run_to_completion({tools.qemu_img, "convert", "-n", "-f", from_format, "-O",
-                                   to_format, source_spec(from, from_format), fd_path(to)},
-                                  tools.log, tools.copy_timeout);
+  return run_to_completion({tools.qemu_img, "convert", "-n", "-f", from_format, "-O", to_format,
+                            source_spec(from, from_format), fd_path(to)},
+                           tools.log, tools.copy_timeout);
 }
 
 std::expected<void, std::string> grow_image(int fd, const std::string& format,
@@ -127,7 +126,7 @@ std::expected<void, std::string> grow_image(int fd, const std::string& format,
   if (auto plain = refuse_external_data_file(fd); !plain) {
     return plain;
   }
-  return trial::run_to_completion(
+  return run_to_completion(
       {tools.qemu_img, "resize", source_spec(fd, "qcow2"), std::to_string(size)}, tools.log,
       tools.quick_timeout);
 }

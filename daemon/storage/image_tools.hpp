@@ -22,7 +22,7 @@ struct Tools {
   std::chrono::milliseconds quick_timeout{std::chrono::seconds(60)};
 };
 
-// qemu-img next to the QEMU binary, as file_prep finds it.
+// qemu-img next to the QEMU binary, as vm_files finds it.
 std::string qemu_img_beside(const std::string& qemu_binary);
 
 // /proc/<qmd>/fd/N

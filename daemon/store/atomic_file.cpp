@@ -8,29 +8,13 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "daemon/launch/unique_fd.hpp"
+
 namespace qmd::daemon {
 namespace {
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() { close(); }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  // close() reports errors (NFS and friends report write-back failures here).
-  int close() {
-    int rc = 0;
-    if (fd_ >= 0) {
-      rc = ::close(fd_);
-      fd_ = -1;
-    }
-    return rc;
-  }
-
- private:
-  int fd_;
-};
+// Closes `fd` now and says how that went: NFS and friends report write-back failures here.
+int close_reporting(UniqueFd& fd) { return ::close(fd.release()); }
 
 // Unlinks the temporary file unless it was renamed into place.
 class TempFileGuard {
@@ -91,7 +75,7 @@ std::expected<void, std::string> write_replacing(const std::string& path,
   const std::string base = path.substr(path.rfind('/') + 1);
   // Hidden and in the same directory, so rename() is atomic and VmStore skips it.
   std::string temp = dir + "/." + base + ".tmp-XXXXXX";
-  Fd fd(::mkostemp(temp.data(), O_CLOEXEC));
+  UniqueFd fd(::mkostemp(temp.data(), O_CLOEXEC));
   if (fd.get() < 0) {
     return std::unexpected(failure(path, "create temporary file", errno));
   }
@@ -106,7 +90,7 @@ std::expected<void, std::string> write_replacing(const std::string& path,
   if (sync && ::fsync(fd.get()) != 0) {
     return std::unexpected(failure(path, "fsync", errno));
   }
-  if (fd.close() != 0) {
+  if (close_reporting(fd) != 0) {
     return std::unexpected(failure(path, "close", errno));
   }
   if (::rename(temp.c_str(), path.c_str()) != 0) {
@@ -117,7 +101,7 @@ std::expected<void, std::string> write_replacing(const std::string& path,
     return {};
   }
   // The rename is durable once the directory is.
-  Fd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir_fd.get() < 0 || ::fsync(dir_fd.get()) != 0) {
     return std::unexpected(failure(path, "fsync directory " + dir, errno));
   }
@@ -137,7 +121,7 @@ std::expected<void, std::string> replace_file(const std::string& path, std::stri
 }
 
 std::expected<std::string, std::string> read_file(const std::string& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
     return std::unexpected("read " + path + ": " + std::strerror(errno));
   }

@@ -12,14 +12,20 @@
 #include <thread>
 #include <vector>
 
-#include "daemon/trial/file_prep.hpp"
-#include "daemon/trial/process.hpp"
-#include "daemon/trial/qmp_check.hpp"
+#include "daemon/launch/child_process.hpp"
+#include "daemon/launch/file_tail.hpp"
+#include "daemon/storage/vm_files.hpp"
+#include "daemon/trial/qmp_status.hpp"
 
 namespace qmd::trial {
 namespace {
 
 namespace fs = std::filesystem;
+using daemon::ChildProcess;
+using daemon::describe_status;
+using daemon::file_tail;
+using daemon::run_to_completion;
+using daemon::storage::prepare_files;
 using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
 
@@ -207,7 +213,7 @@ class Trial {
 
   std::optional<Failure> check_and_quit(TrialResult& out) {
     auto alive = [this] { return !qemu_->wait_for(milliseconds{0}); };
-    auto status = qmp_check(paths_.qmp_socket(), true, left(deadline_, kNoCap), alive);
+    auto status = query_status_and_quit(paths_.qmp_socket(), left(deadline_, kNoCap), alive);
     if (!status) {
       // QEMU closes the monitor when it rejects a later option: let it finish dying so the
       // error can say how it ended.

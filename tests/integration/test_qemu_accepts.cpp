@@ -14,7 +14,7 @@
 #include <thread>
 
 #include "cmdline/render.hpp"
-#include "daemon/trial/process.hpp"
+#include "daemon/launch/child_process.hpp"
 #include "daemon/trial/trial.hpp"
 #include "policy/host_caps.hpp"
 #include "policy/parse.hpp"
@@ -56,7 +56,7 @@ std::string use_test_images(policy::VmSpec& spec, const std::string& dir) {
       continue;
     }
     const std::string image = fmt::format("{}/{}.img", dir, volume.name);
-    auto made = trial::run_to_completion(
+    auto made = qmd::daemon::run_to_completion(
         {"qemu-img", "create", "-q", "-f", "raw", image, std::to_string(64 * kMi)},
         dir + "/qemu-img.log", milliseconds{20000});
     if (!made) {

@@ -7,8 +7,7 @@
 #include <filesystem>
 
 #include "cmdline/render.hpp"
-#include "daemon/trial/process.hpp"
-#include "daemon/trial/qmp_check.hpp"
+#include "daemon/launch/child_process.hpp"
 #include "daemon/trial/trial.hpp"
 #include "tests/integration/support.hpp"
 
@@ -251,8 +250,8 @@ TEST_CASE("a child process is killed with its group when its owner goes away") {
     auto child =
         // An odd duration: the check below looks at every process on the host, and any
         // other "sleep 30" (or "sleep 300") running meanwhile must not count.
-        trial::ChildProcess::spawn({"sh", "-c", "sleep 29.713 & sleep 29.713"},
-                                   dir.path() + "/log");
+        qmd::daemon::ChildProcess::spawn({"sh", "-c", "sleep 29.713 & sleep 29.713"},
+                                         dir.path() + "/log");
     REQUIRE(child.has_value());
     CHECK(child->running());
     CHECK_FALSE(child->wait_for(milliseconds{50}));
@@ -269,11 +268,11 @@ TEST_CASE("extra environment reaches the child and replaces the inherited value"
   itest::TempDir dir("proc");
   ::setenv("QMD_TRIAL_PROBE", "inherited", 1);
   const std::string log = dir.path() + "/log";
-  auto done =
-      trial::run_to_completion({"sh", "-c", "echo $QMD_TRIAL_PROBE $TZ"}, log, milliseconds{5000});
+  auto done = qmd::daemon::run_to_completion({"sh", "-c", "echo $QMD_TRIAL_PROBE $TZ"}, log,
+                                             milliseconds{5000});
   REQUIRE(done.has_value());
-  auto child = trial::ChildProcess::spawn({"sh", "-c", "echo $QMD_TRIAL_PROBE $TZ"}, log,
-                                          {"QMD_TRIAL_PROBE=replaced", "TZ=Europe/Berlin"});
+  auto child = qmd::daemon::ChildProcess::spawn({"sh", "-c", "echo $QMD_TRIAL_PROBE $TZ"}, log,
+                                                {"QMD_TRIAL_PROBE=replaced", "TZ=Europe/Berlin"});
   REQUIRE(child.has_value());
   CHECK(child->wait_for(milliseconds{5000}));
   CHECK(WEXITSTATUS(*child->status()) == 0);

@@ -28,11 +28,12 @@ qm start keep2 >/dev/null || fail "start keep2"
 keep2_pid=$(vm_pid keep2)
 
 # The stalled connection runs through everything below: qmd must serve the rest meanwhile.
-python3 - "$SOCK" >"$T/stall.out" 2>&1 <<'EOF' &
+python3 - "$SOCK" "$T/stall.sent" >"$T/stall.out" 2>&1 <<'EOF' &
 import socket, sys, time
 s = socket.socket(socket.AF_UNIX)
 s.connect(sys.argv[1])
 s.sendall(b"GET /v1/vms HTTP/1.1\r\nHost: x\r\n")  # no blank line: the request never ends
+open(sys.argv[2], "w").close()
 t0 = time.monotonic()
 s.settimeout(60)
 got = b""
@@ -51,7 +52,7 @@ EOF
 stall_pid=$!
 t_stall=$(now_ms)
 # It must not hold anything up: requests are served at once while it hangs.
-sleep 0.5
+wait_for 10 "the stalled request's first bytes to be sent" test -e "$T/stall.sent"
 for i in 1 2 3; do
   expect_status 200 GET /v1/vms
   expect_status 200 GET /v1/vms/keep2

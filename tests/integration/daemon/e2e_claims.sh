@@ -250,24 +250,15 @@ scenario_symlinked_claim() {
   [[ "$(qm -o json image list)" != *evil* ]] || fail "an evil image was stored"
 }
 
-failed=0
-for scenario in claim_create_and_boot clone_and_resize delete_while_used ephemeral_claim \
-  container_disk_overlay container_disk_tar container_disk_oci_layout \
-  missing_claim ambiguous_claim \
-  claim_name_climbs_out symlinked_claim; do
-  if (scenario_"$scenario"); then
-    log "PASS $scenario"
-  else
-    log "FAIL $scenario"
-    failed=1
-  fi
-done
-after=$(snapshot)
-if [[ "$after" == "$before" ]]; then
-  log "PASS nothing outside the roots changed"
-else
-  log "FAIL outside the roots: before"$'\n'"$before"$'\n'"after"$'\n'"$after"
-  failed=1
-fi
-((failed == 0)) || fail "a scenario failed"
-log "claims and container disks: all scenarios passed"
+scenario_nothing_outside_the_roots_changed() {
+  local after
+  after=$(snapshot)
+  [[ "$after" == "$before" ]] ||
+    fail "outside the roots: before"$'\n'"$before"$'\n'"after"$'\n'"$after"
+}
+
+run_scenarios claims scenario_claim_create_and_boot scenario_clone_and_resize \
+  scenario_delete_while_used scenario_ephemeral_claim scenario_container_disk_overlay \
+  scenario_container_disk_tar scenario_container_disk_oci_layout scenario_missing_claim \
+  scenario_ambiguous_claim scenario_claim_name_climbs_out scenario_symlinked_claim \
+  scenario_nothing_outside_the_roots_changed

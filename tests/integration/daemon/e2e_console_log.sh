@@ -37,8 +37,10 @@ scenario_interactive_session_still_works() {
   out=$(guest_sh cl1 'echo TYPED-$((6*7))') || fail "the console session did not answer"
   [[ "$out" == TYPED-42 ]] || fail "the console session answered: $out"
   log_has cl1 "TYPED-42" || fail "what the session showed is not in the log"
-  # Attaching shows what comes from then on, not the history.
-  out=$({ printf '\n'; sleep 2; } | timeout 30 "$QMCTL_BIN" -s "$SOCK" console cl1 2>&1 | tr -d '\r')
+  # Attaching shows what comes from then on, not the history (which would come before the
+  # answer to a command typed after the attach).
+  out=$(console_until cl1 $'\necho "=[$((40+2))"\n' '=[42') || fail "qmctl console exited $?: $out"
+  grep_q -x '=\[42' <<<"$out" || fail "the console did not answer after the attach: $out"
   grep_q "Linux version" <<<"$out" && fail "an attach replayed the boot messages: $out"
   return 0
 }

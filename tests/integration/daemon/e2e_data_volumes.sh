@@ -167,15 +167,6 @@ scenario_deleted_with_the_vm_only() {
   grep_q "claim web-dv deleted with VM web" <<<"$BODY" || fail "no ClaimDeleted event: $BODY"
 }
 
-failed=0
-for scenario in blank_seen_by_the_guest clone_of_a_claim from_the_image_store http_download \
-  refusals_leave_nothing made_again_at_start deleted_with_the_vm_only; do
-  if (set -e; "scenario_$scenario"); then
-    echo "PASS $scenario"
-  else
-    echo "FAIL $scenario"
-    failed=1
-  fi
-done
-((failed == 0)) || fail "some scenarios failed"
-echo "PASS data-volumes"
+run_scenarios data-volumes scenario_blank_seen_by_the_guest scenario_clone_of_a_claim \
+  scenario_from_the_image_store scenario_http_download scenario_refusals_leave_nothing \
+  scenario_made_again_at_start scenario_deleted_with_the_vm_only

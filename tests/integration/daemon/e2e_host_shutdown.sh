@@ -19,24 +19,12 @@ ALWAYS=(g1 g2 s1)
 GROUP=qmde2e
 MEMBER=qmde2e-member
 
-# Each scenario runs in a subshell (lib.sh's fail ends it, the runner goes on); what a
-# scenario changes that the next needs goes through files in $T.
-save_pid() { echo "${QMD_PID:-}" >"$T/qmd.pid"; }
-load_pid() { QMD_PID=$(cat "$T/qmd.pid" 2>/dev/null || true); }
-
 # events NAME...: every event of those VMs as JSON lines, oldest first.
 events_of() {
   local vm
   for vm in "$@"; do
     curl -sS --max-time 10 --unix-socket "$SOCK" "http://qmd/v1/events?vm=$vm"
   done
-}
-
-# Stops qmd the way systemd stops qmd.service (SIGTERM to qmd alone) and waits for it.
-term_qmd() {
-  kill -TERM "$QMD_PID"
-  wait_for 20 "qmd to exit after SIGTERM" eval '! alive "$QMD_PID"'
-  QMD_PID=
 }
 
 setup() {
@@ -75,19 +63,17 @@ EOF
   wait_state s1 running 30
   qm start s2 >/dev/null || fail "start s2"
   wait_state s2 running 30
-  save_pid
 }
 
 # systemctl restart qmd: SIGTERM to qmd alone, a new qmd; every guest keeps running, adopted.
 scenario_restart_keeps_guests() {
   local vm before=() after=()
   for vm in "${ALWAYS[@]}"; do before+=("$(vm_pid "$vm")"); done
-  term_qmd
+  stop_qmd
   for pid in "${before[@]}"; do
     alive "$pid" || fail "QEMU $pid ended when qmd was stopped"
   done
   start_qmd
-  save_pid
   for vm in "${ALWAYS[@]}"; do
     wait_state "$vm" running 30
     after+=("$(vm_pid "$vm")")
@@ -204,9 +190,8 @@ EOF
 
 # systemd then stops qmd; at the next boot qmd starts the Always VMs fresh, in order.
 scenario_boot_starts_always_in_order() {
-  term_qmd
+  stop_qmd
   start_qmd
-  save_pid
   local vm
   for vm in "${ALWAYS[@]}"; do
     wait_state "$vm" running 60
@@ -241,10 +226,9 @@ EOF
 # hostShutdown.action none: shutdown-guests answers at once and every guest keeps running.
 scenario_action_none_leaves_guests() {
   sed 's/action: shutdown/action: none/' "$T/qmd.yaml" >"$T/none.yaml"
-  term_qmd
+  stop_qmd
   QMD_ARGS[1]=$T/none.yaml
   start_qmd
-  save_pid
   local report vm
   report=$(qm -o json shutdown-guests) || fail "shutdown-guests with action none: $report"
   [[ "$(json_get '[d["action"], len(d["vms"])]' <<<"$report")" == '["none", 0]' ]] ||
@@ -256,10 +240,9 @@ scenario_action_none_leaves_guests() {
   for vm in "${ALWAYS[@]}"; do
     [[ "$(vm_state "$vm")" == running ]] || fail "$vm is $(vm_state "$vm") with action none"
   done
-  term_qmd
+  stop_qmd
   QMD_ARGS[1]=$T/qmd.yaml
   start_qmd
-  save_pid
 }
 
 # One host shutdown at a time: a second request while the first waits for s1 is a 409.
@@ -276,23 +259,7 @@ scenario_second_request_conflicts() {
     grep_q -x "g1 g2 s1" || fail "the first shutdown-guests: $(cat "$T/first.json")"
 }
 
-failures=0
-run_scenario() {
-  local name=$1
-  if (load_pid; "$name"); then
-    echo "PASS $name"
-  else
-    echo "FAIL $name"
-    failures=$((failures + 1))
-  fi
-  load_pid
-}
-
 setup
-for scenario in scenario_restart_keeps_guests scenario_group_member_refused \
+run_scenarios host-shutdown scenario_restart_keeps_guests scenario_group_member_refused \
   scenario_shutdown_guests scenario_events_say_how scenario_boot_starts_always_in_order \
-  scenario_action_none_leaves_guests scenario_second_request_conflicts; do
-  run_scenario "$scenario"
-done
-[[ $failures -eq 0 ]] || { echo "$failures scenario(s) failed" >&2; exit 1; }
-echo "PASS host-shutdown"
+  scenario_action_none_leaves_guests scenario_second_request_conflicts

@@ -10,12 +10,6 @@ source "$(dirname "$0")/lib.sh"
 
 TIMEOUT=20  # hostShutdown.timeout, s
 
-term_qmd() {
-  kill -TERM "$QMD_PID"
-  wait_for 20 "qmd to exit after SIGTERM" eval '! alive "$QMD_PID"'
-  QMD_PID=
-}
-
 report_of() {  # report_of VM: its entry of the last report
   json_get "[v for v in d['vms'] if v['name']=='$1'][0]" <"$T/report.json"
 }
@@ -68,7 +62,7 @@ scenario_definition_kept() {
 
 # The next boot: g1 (Manual) comes back as it was; h1 (Manual, powered off) stays stopped.
 scenario_boot_restores() {
-  term_qmd
+  stop_qmd
   start_qmd
   wait_state g1 running 120
   local mark boot
@@ -102,15 +96,6 @@ scenario_discard() {
 }
 
 setup
-failures=0
-for scenario in suspend definition_kept boot_restores discard; do
-  if (scenario_"$scenario"); then
-    log "PASS $scenario"
-  else
-    log "FAIL $scenario"
-    failures=$((failures + 1))
-    break  # each scenario needs the one before
-  fi
-done
-[[ $failures -eq 0 ]] || exit 1
-echo "PASS host-suspend"
+# Each scenario needs the one before: after a failure the later ones fail too.
+run_scenarios host-suspend scenario_suspend scenario_definition_kept scenario_boot_restores \
+  scenario_discard

@@ -42,7 +42,7 @@ wait_agent "$vm" 90
 
 log "console: a command typed over a pipe runs in the guest's serial shell"
 # The arithmetic is done by the guest's shell, so the answer cannot be our own echo.
-console_out=$({ printf '\necho CONSOLE-$((6*7))\n'; sleep 4; } | timeout 30 "$QMCTL_BIN" -s "$SOCK" console "$vm") ||
+console_out=$(console_until "$vm" $'\necho CONSOLE-$((6*7))\n' CONSOLE-42) ||
   fail "qmctl console exited $?: $console_out"
 grep_q "CONSOLE-42" <<<"$console_out" || fail "no CONSOLE-42 from the guest's console: $console_out"
 [[ -n "$(show_field $vm 'd["agent"]["version"]')" ]] || fail "no agent version in show"

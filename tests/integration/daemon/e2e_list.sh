@@ -38,17 +38,12 @@ scenario_refused_update_changes_nothing() {
 }
 
 scenario_restart_shows_stored() {
-  kill -TERM "$QMD_PID"
-  wait "$QMD_PID" 2>/dev/null || true
-  QMD_PID=
+  stop_qmd
   start_qmd
   [[ "$(listed_strategy l1)" == Halted ]] || fail "after a restart l1 is listed $(listed_strategy l1)"
   [[ "$(listed_strategy l2)" == RerunOnFailure ]] || fail "after a restart l2 is listed $(listed_strategy l2)"
 }
 
 e2e_setup
-for scenario in update_shows refused_update_changes_nothing restart_shows_stored; do
-  scenario_"$scenario"
-  log "PASS $scenario"
-done
-echo "PASS list"
+run_scenarios list scenario_update_shows scenario_refused_update_changes_nothing \
+  scenario_restart_shows_stored

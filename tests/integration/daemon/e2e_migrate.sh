@@ -126,7 +126,7 @@ qm_b delete "$vm" >/dev/null || fail "B: delete the record of the move"
 log "cancel mid-way (1 MiB/s) with qmctl: A keeps running, B keeps nothing"
 out=$(qm migrate "$vm" --to "$SOCK_B" --bandwidth 1Mi --no-wait) || fail "migrate --no-wait: $out"
 OP=$(grep -o 'operation [^;]*' <<<"$out" | cut -d' ' -f2)
-sleep 2
+wait_sending 30
 [[ "$(op_field 'd["status"]')" == running ]] || fail "the slow migration ended early: $BODY"
 qm operations | grep_q "$OP .*running" || fail "qmctl operations does not show $OP running"
 out=$(qm stop "$vm" 2>&1) && fail "stop during a migration: $out"
@@ -145,7 +145,7 @@ wait_for 20 "B to drop the VM" nothing_on_b
 log "the destination QEMU killed mid-way"
 migrate "$SOCK_B" ',"maxBandwidth":"1Mi"'
 wait_for 20 "B's QEMU" test -n "$(procs_of_vm_b)"
-sleep 1
+wait_sending 30
 kill -KILL $(procs_of_vm_b)
 wait_op 30 failed
 log "failed as expected: $(json_get 'd["error"]' <<<"$BODY")"
@@ -156,7 +156,7 @@ wait_for 20 "B to drop the VM" nothing_on_b
 
 log "the destination qmd killed mid-way"
 migrate "$SOCK_B" ',"maxBandwidth":"1Mi"'
-sleep 2
+wait_sending 30
 kill -KILL "$QMD_B_PID"
 wait "$QMD_B_PID" 2>/dev/null || true  # gone, with its hold on its qemuUids
 QMD_B_PID=
@@ -170,7 +170,7 @@ wait_for 30 "B to have nothing left after its restart" nothing_on_b
 
 log "the source qmd killed mid-way: the next one cancels what it finds, the guest runs on"
 migrate "$SOCK_B" ',"maxBandwidth":"1Mi"'
-sleep 2
+wait_sending 30
 kill_qmd
 start_qmd
 wait_state "$vm" running 30

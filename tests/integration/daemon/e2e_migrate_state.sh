@@ -132,7 +132,7 @@ log "A: NV=$V1 PCR16=$P1 VARS@$off1=$F1"
 log "a cancelled migration (1 MiB/s): A keeps its VARS and TPM state, B keeps nothing"
 migrate "$SOCK_B" ',"maxBandwidth":"1Mi"'
 wait_for 20 "B's copy of the state" test -f "$T/b-state/vms/$vm/OVMF_VARS.fd"
-sleep 1
+wait_sending 30
 expect_status 202 DELETE "/v1/operations/$OP"
 wait_op 30 cancelled
 wait_state "$vm" running 10

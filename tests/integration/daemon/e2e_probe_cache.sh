@@ -6,20 +6,17 @@
 source "$(dirname "$0")/lib.sh"
 
 CACHE=  # set by setup
-LOG_FROM=1  # the first line of qmd.log that the current qmd wrote
 
 probe_field() {  # probe_field KEY: GET /v1/host's probe.KEY
   curl -sS --max-time 10 --unix-socket "$SOCK" http://qmd/v1/host | json_get "d['probe']['$1']"
 }
-this_log() { tail -n "+$LOG_FROM" "$T/qmd.log"; }
+# What the current qmd wrote to qmd.log: from the line $T/log-from names (each scenario runs
+# in a subshell; the next one reads where the last restart began).
+this_log() { tail -n "+$(cat "$T/log-from" 2>/dev/null || echo 1)" "$T/qmd.log"; }
 
 restart_qmd() {
-  if [[ -n "$QMD_PID" ]]; then
-    kill -TERM "$QMD_PID"
-    wait "$QMD_PID" 2>/dev/null || true
-    QMD_PID=
-  fi
-  LOG_FROM=$(($(wc -l <"$T/qmd.log") + 1))
+  stop_qmd
+  echo "$(($(wc -l <"$T/qmd.log") + 1))" >"$T/log-from"
   start_qmd
 }
 
@@ -64,9 +61,7 @@ scenario_second_start_uses_cache() {
 # A cache that passes every check but no longer matches the host (its hostname edited): qmd
 # starts from it, and the background probe replaces the caps and says what changed.
 scenario_changed_caps() {
-  kill -TERM "$QMD_PID"
-  wait "$QMD_PID" 2>/dev/null || true
-  QMD_PID=
+  stop_qmd
   python3 -c 'import json, sys
 d = json.load(open(sys.argv[1])); d["caps"]["hostname"] = "elsewhere"
 open(sys.argv[1], "w").write(json.dumps(d))' "$CACHE"
@@ -94,9 +89,7 @@ refused_cache() {  # refused_cache WHY
 }
 
 scenario_corrupt_cache() {
-  kill -TERM "$QMD_PID"
-  wait "$QMD_PID" 2>/dev/null || true
-  QMD_PID=
+  stop_qmd
   head -c 300 "$CACHE" >"$T/torn" && cat "$T/torn" >"$CACHE"
   refused_cache "it is not JSON"
 }
@@ -128,10 +121,7 @@ scenario_touched_qemu() {
 }
 
 setup
-# In this shell, not subshells: each scenario starts from the qmd the one before left.
-for scenario in first_start_probes second_start_uses_cache changed_caps corrupt_cache \
-  others_may_write oversized another_qemu touched_qemu; do
-  scenario_"$scenario"
-  log "PASS $scenario"
-done
-echo "PASS probe-cache"
+# Each scenario starts from the qmd the one before left (run_scenarios picks it up).
+run_scenarios probe-cache scenario_first_start_probes scenario_second_start_uses_cache \
+  scenario_changed_caps scenario_corrupt_cache scenario_others_may_write scenario_oversized \
+  scenario_another_qemu scenario_touched_qemu

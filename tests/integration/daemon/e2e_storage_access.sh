@@ -191,23 +191,15 @@ scenario_hotplug_root_only_image() {
   [[ "$STATUS" == 200 ]] || fail "detach hot: HTTP $STATUS: $BODY"
 }
 
-failed=0
-for scenario in disk_or_create_outside block_device_outside traversal_name \
-  new_file_in_outside_dir planted_links root_only_image_boots attach_outside_reveals_nothing second_writer_refused \
-  hotplug_root_only_image; do
-  if (scenario_"$scenario"); then
-    log "PASS $scenario"
-  else
-    log "FAIL $scenario"
-    failed=1
-  fi
-done
-after=$(snapshot)
-if [[ "$after" == "$before" ]]; then
-  log "PASS nothing outside the roots changed"
-else
-  log "FAIL outside the roots: before"$'\n'"$before"$'\n'"after"$'\n'"$after"
-  failed=1
-fi
-((failed == 0)) || fail "a scenario failed"
-log "storage access: every attack refused"
+scenario_nothing_outside_the_roots_changed() {
+  local after
+  after=$(snapshot)
+  [[ "$after" == "$before" ]] ||
+    fail "outside the roots: before"$'\n'"$before"$'\n'"after"$'\n'"$after"
+}
+
+run_scenarios storage-access scenario_disk_or_create_outside scenario_block_device_outside \
+  scenario_traversal_name scenario_new_file_in_outside_dir scenario_planted_links \
+  scenario_root_only_image_boots scenario_attach_outside_reveals_nothing \
+  scenario_second_writer_refused scenario_hotplug_root_only_image \
+  scenario_nothing_outside_the_roots_changed

@@ -166,6 +166,27 @@ start_qmd() {
   done
 }
 
+# The qmd this test runs now, wherever it was started: a scenario's subshell may have
+# restarted it (its QMD_PID stays there), so the last pid start_qmd wrote, while it still runs.
+current_qmd() {
+  local pid
+  pid=$(tail -n 1 "$T/qmd.pids" 2>/dev/null) || return 0
+  [[ -n "$pid" ]] && alive "$pid" &&
+    [[ "$({ tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null)" == *"$QMD_BIN"*"$T/"* ]] &&
+    echo "$pid"
+  return 0
+}
+
+# Stops qmd the way systemd stops qmd.service (SIGTERM to qmd alone; its VMs keep running) and
+# waits until it is gone: by its /proc entry, as a subshell's qmd is not this shell's child.
+stop_qmd() {
+  [[ -n "$QMD_PID" ]] || return 0
+  kill -TERM "$QMD_PID"
+  wait_for 20 "qmd to exit after SIGTERM" eval '! alive "$QMD_PID"'
+  wait "$QMD_PID" 2>/dev/null || true  # reaps it when this shell started it
+  QMD_PID=
+}
+
 # SIGKILL qmd (its VMs keep running).
 kill_qmd() {
   kill -KILL "$QMD_PID"
@@ -247,7 +268,8 @@ wait_agent() { wait_for "${2:-90}" "the guest agent of $1" agent_up "$1"; }
 # run_scenarios TEST SCENARIO...: runs each scenario function in a subshell that stops at its
 # first failing command, prints PASS or FAIL for it and goes on after a failure; then PASS
 # TEST, or fails naming the failures. (Inside `if ( ... )` bash ignores set -e: the subshell
-# runs outside any condition, with errexit off only here in the caller.)
+# runs outside any condition, with errexit off only here in the caller.) What a scenario
+# leaves for the next goes through files in $T; the qmd it (re)started is picked up here.
 run_scenarios() {
   local test=$1 scenario status
   local -a failed=()
@@ -257,6 +279,7 @@ run_scenarios() {
     (set -e; "$scenario")
     status=$?
     set -e
+    [[ -z "$T" ]] || QMD_PID=$(current_qmd)
     if ((status == 0)); then
       echo "PASS ${scenario#scenario_}"
     else
@@ -292,14 +315,31 @@ utc_now() { python3 -c 'import datetime; print(datetime.datetime.utcnow().strfti
 # /proc/PID/status line VALUE (tabs kept), e.g. proc_status 1234 Seccomp -> "2"
 proc_status() { sed -n "s/^$2:\t//p" "/proc/$1/status"; }
 
+# console_until VM TEXT LINE: attaches to VM's serial console (qmctl console), types TEXT and
+# prints what comes back, up to the first line that is LINE, then detaches; at most 30 s.
+# Its status is qmctl's.
+console_until() {
+  local text=$2 until=$3 line
+  coproc CONSOLE { timeout 30 "$QMCTL_BIN" -s "$SOCK" console "$1" 2>/dev/null; }
+  local to=${CONSOLE[1]} from=${CONSOLE[0]} pid=$CONSOLE_PID
+  printf '%s' "$text" >&"$to"
+  while IFS= read -r line <&"$from"; do
+    line=${line%$'\r'}
+    printf '%s\n' "$line"
+    [[ "$line" != "$until" ]] || break
+  done
+  exec {to}>&-
+  wait "$pid"
+}
+
 # The guest's serial shell (the test guest runs one on ttyS0), through qmctl console.
 # guest_sh VM CMD: runs CMD in the guest and prints its output. The markers are computed by
 # the guest's shell, so the echoed command line never matches them. Fails when the guest's
 # answer did not come back whole (both markers).
 guest_sh() {
-  local out
-  out=$({ printf '\necho "=[$((40+2))"; %s; echo "]=$((40+2))"\n' "$2"; sleep 3; } |
-    timeout 30 "$QMCTL_BIN" -s "$SOCK" console "$1" 2>/dev/null | tr -d '\r') || true
+  local out text
+  printf -v text '\necho "=[$((40+2))"; %s; echo "]=$((40+2))"\n' "$2"
+  out=$(console_until "$1" "$text" ']=42') || true
   grep_q -x '=\[42' <<<"$out" && grep_q -x '\]=42' <<<"$out" || return 1
   sed -n '/^=\[42$/,/^\]=42$/p' <<<"$out" | sed -e '1d' -e '$d'
 }

@@ -39,6 +39,12 @@ migrate() {
 }
 op_field() { SOCK=${OP_SOCK:-$SOCK} api GET "/v1/operations/$OP"; json_get "$1" <<<"$BODY"; }
 op_done() { [[ "$(op_field 'd["status"]')" != running ]]; }
+# The migration runs and has sent its first bytes: mid-way, where a test breaks it.
+op_sending() {
+  [[ "$(op_field '[d["status"], d.get("progress", {}).get("bytesSent", 0) > 0]')" == \
+    '["running", true]' ]]
+}
+wait_sending() { wait_for "$1" "operation $OP to send its first bytes" op_sending; }
 wait_op() {  # wait_op SECONDS WANT: BODY is then the finished operation
   wait_for "$1" "operation $OP to end" op_done
   SOCK=${OP_SOCK:-$SOCK} api GET "/v1/operations/$OP"

@@ -18,8 +18,9 @@
 #include "daemon/host/hugetlbfs.hpp"
 #include "daemon/host/tap.hpp"
 #include "daemon/launch/unique_fd.hpp"
-#include "daemon/trial/process.hpp"
-#include "daemon/trial/qmp_check.hpp"
+#include "daemon/launch/child_process.hpp"
+#include "daemon/launch/file_tail.hpp"
+#include "daemon/trial/qmp_status.hpp"
 #include "tests/integration/support.hpp"
 
 using namespace qmd::daemon;
@@ -64,7 +65,7 @@ std::expected<qmd::trial::QmpStatus, std::string> qemu_on_tap(const std::string&
     device += fmt::format(",mq=on,vectors={}", 2 * queues + 2);
   }
   const std::string qmp = dir + "/qmp.sock";
-  auto child = qmd::trial::ChildProcess::spawn(
+  auto child = qmd::daemon::ChildProcess::spawn(
       {"qemu-system-x86_64", "-S", "-nodefaults", "-display", "none", "-accel", "tcg",
        "-machine", "q35", "-netdev", netdev, "-device", device, "-qmp",
        "unix:" + qmp + ",server=on,wait=off"},
@@ -72,10 +73,10 @@ std::expected<qmd::trial::QmpStatus, std::string> qemu_on_tap(const std::string&
   if (!child) {
     return std::unexpected(child.error());
   }
-  auto status = qmd::trial::qmp_check(qmp, true, 20s, [&] { return !child->wait_for(0ms); });
+  auto status = qmd::trial::query_status_and_quit(qmp, 20s, [&] { return !child->wait_for(0ms); });
   child->stop(2000ms);
   if (!status) {
-    return std::unexpected(status.error() + "\n" + qmd::trial::file_tail(dir + "/qemu.log", 10));
+    return std::unexpected(status.error() + "\n" + qmd::daemon::file_tail(dir + "/qemu.log", 10));
   }
   return status;
 }

@@ -1,4 +1,4 @@
-// file_tail (daemon/trial/process.cpp): the tails qmd shows of logs in directories the QEMU
+// file_tail (daemon/launch/file_tail.cpp): the tails qmd shows of logs in directories the QEMU
 // user can write to. A FIFO or a link planted there must neither block qmd nor be followed,
 // and a huge log is read only as far as the byte cap.
 #include <doctest/doctest.h>
@@ -8,10 +8,10 @@
 #include <fstream>
 #include <string>
 
-#include "daemon/trial/process.hpp"
+#include "daemon/launch/file_tail.hpp"
 #include "tests/integration/support.hpp"
 
-using qmd::trial::file_tail;
+using qmd::daemon::file_tail;
 
 TEST_CASE("file_tail returns the last lines of a regular file") {
   qmd::itest::TempDir dir("tail");

@@ -1,6 +1,7 @@
 #pragma once
 // The files a rendered VM needs before its processes start (per-VM VARS copy, TPM state
-// directory, DiskOrCreate and emptyDisk images). Shared by `qmctl trial` and the daemon's start.
+// directory, DiskOrCreate and emptyDisk images), made by the daemon's start and by `qmctl trial`;
+// and the formatting of a new image, which claims share.
 #include <sys/types.h>
 
 #include <chrono>
@@ -13,7 +14,7 @@
 
 #include "cmdline/render.hpp"
 
-namespace qmd::trial {
+namespace qmd::daemon::storage {
 
 struct FileOwner {
   uid_t uid = 0;
@@ -47,4 +48,4 @@ std::expected<void, std::string> format_image(int fd, const std::string& format,
                                               const std::string& log,
                                               std::chrono::milliseconds timeout);
 
-}  // namespace qmd::trial
+}  // namespace qmd::daemon::storage

@@ -1,4 +1,4 @@
-#include "daemon/trial/file_prep.hpp"
+#include "daemon/storage/vm_files.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -10,17 +10,16 @@
 #include <filesystem>
 #include <vector>
 
+#include "daemon/launch/child_process.hpp"
 #include "daemon/launch/unique_fd.hpp"
 #include "daemon/store/dir_fd.hpp"
 #include "daemon/store/remove_tree.hpp"
 #include "daemon/store/storage_roots.hpp"
-#include "daemon/trial/process.hpp"
 
-namespace qmd::trial {
+namespace qmd::daemon::storage {
 namespace {
 
 namespace fs = std::filesystem;
-using daemon::UniqueFd;
 using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
 
@@ -168,4 +167,4 @@ std::optional<std::string> prepare_files(const cmdline::RenderResult& result,
   return std::nullopt;
 }
 
-}  // namespace qmd::trial
+}  // namespace qmd::daemon::storage

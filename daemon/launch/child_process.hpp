@@ -1,23 +1,28 @@
 #pragma once
-// A child process that cannot outlive its owner: spawned in its own process group with
-// stdout/stderr appended to a log file, waited on through a pidfd with a timeout, and killed
-// (the whole group) when the object is destroyed while the child still runs.
+// A child process that cannot outlive its owner, for a blocking caller (a tool qmd runs to
+// completion on the pool, `qmctl trial`): started by launch() (launcher.hpp) in a session of its
+// own with stdout/stderr appended to a log file, waited on through its pidfd with a timeout,
+// and killed (the whole group) when the object is destroyed while the child still runs. The
+// loop's children are ProcessHandle's (process_handle.hpp).
 #include <sys/types.h>
 
 #include <chrono>
 #include <expected>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "daemon/launch/unique_fd.hpp"
 #include "daemon/launch/wait_status.hpp"
 
-namespace qmd::trial {
+namespace qmd::daemon {
 
 class ChildProcess {
  public:
-  // `argv[0]` is looked up in PATH when it has no slash. stdin is /dev/null. `extra_env`
-  // (NAME=VALUE) is added to this process's environment, replacing the same names.
+  // `argv[0]` is looked up in PATH when it has no slash. stdin is /dev/null, the directory
+  // the caller's. `extra_env` (NAME=VALUE) is added to this process's environment, replacing
+  // the same names.
   static std::expected<ChildProcess, std::string> spawn(
       const std::vector<std::string>& argv, const std::string& log_path,
       const std::vector<std::string>& extra_env = {});
@@ -40,16 +45,14 @@ class ChildProcess {
   void kill_now() { stop(std::chrono::milliseconds{0}); }
 
  private:
-  ChildProcess(pid_t pid, int pidfd) : pid_(pid), pidfd_(pidfd) {}
+  ChildProcess(pid_t pid, UniqueFd pidfd) : pid_(pid), pidfd_(std::move(pidfd)) {}
   void reset();
   void reap();
 
   pid_t pid_ = -1;
-  int pidfd_ = -1;  // -1 when pidfd_open is unavailable: waitpid polling instead
+  UniqueFd pidfd_;
   std::optional<int> status_;
 };
-
-using daemon::describe_status;
 
 // Runs `argv` to completion within `timeout`; the error says what failed and carries the
 // tail of the log.
@@ -57,10 +60,4 @@ std::expected<void, std::string> run_to_completion(const std::vector<std::string
                                                    const std::string& log_path,
                                                    std::chrono::milliseconds timeout);
 
-// The last `lines` lines (0: all) of at most the last `max_bytes` of a regular file, never
-// through a link or a FIFO ("" when it cannot be read).
-inline constexpr std::size_t kTailBytes = 1 << 20;
-std::string file_tail(const std::string& path, std::size_t lines,
-                      std::size_t max_bytes = kTailBytes);
-
-}  // namespace qmd::trial
+}  // namespace qmd::daemon
