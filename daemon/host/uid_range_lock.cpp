@@ -5,29 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 
 namespace qmd::daemon {
-
-namespace {
-
-// The other qmd's command line, for the refusal (its --state-dir tells which one it is).
-std::string command_line(pid_t pid) {
-  std::ifstream in(fmt::format("/proc/{}/cmdline", pid), std::ios::binary);
-  std::string text(std::istreambuf_iterator<char>(in), {});
-  text.resize(std::min<std::size_t>(text.size(), 400));
-  std::replace(text.begin(), text.end(), '\0', ' ');
-  while (!text.empty() && text.back() == ' ') {
-    text.pop_back();
-  }
-  return text.empty() ? "?" : text;
-}
-
-}  // namespace
 
 std::expected<UidRangeLock, std::string> lock_uid_range(const UidRange& range,
                                                         const std::string& file) {
@@ -43,30 +24,33 @@ std::expected<UidRangeLock, std::string> lock_uid_range(const UidRange& range,
         "remove it",
         file, ::geteuid(), st.st_uid, st.st_mode & 07777));
   }
+  // An open file description lock: it stays with this one descriptor, so no other open and
+  // close of the file in qmd (a link to it, say) drops it, as it would a POSIX record lock.
   struct flock want {};
   want.l_type = F_WRLCK;
   want.l_whence = SEEK_SET;
   want.l_start = static_cast<off_t>(range.first);
   want.l_len = static_cast<off_t>(range.count);
-  if (::fcntl(fd.get(), F_SETLK, &want) == 0) {
+  if (::fcntl(fd.get(), F_OFD_SETLK, &want) == 0) {
     return UidRangeLock(std::move(fd));
   }
   if (errno != EACCES && errno != EAGAIN) {
     return std::unexpected(fmt::format("lock {}: {}", file, std::strerror(errno)));
   }
   struct flock held = want;
-  if (::fcntl(fd.get(), F_GETLK, &held) != 0 || held.l_type == F_UNLCK) {
+  if (::fcntl(fd.get(), F_OFD_GETLK, &held) != 0 || held.l_type == F_UNLCK) {
     return std::unexpected(fmt::format(
         "qemuUids {}–{}: another qmd of this host held an overlapping range a moment ago; "
         "start again",
         range.first, range.end() - 1));
   }
+  // The kernel names no holder of such a lock (l_pid is -1); fuser does.
   return std::unexpected(fmt::format(
-      "qemuUids {}–{} overlap {}–{} of the qmd running as pid {} ({}): two qmds of one host "
-      "must hand out different uids, or one's VM could read the other's files; give this "
-      "qmd a range of its own (--qemu-uids FIRST:COUNT or qemuUids in qmd.yaml)",
-      range.first, range.end() - 1, held.l_start, held.l_start + held.l_len - 1, held.l_pid,
-      command_line(held.l_pid)));
+      "qemuUids {}–{} overlap {}–{}, held by another qmd running on this host (`fuser -v "
+      "{}` names it): two qmds of one host must hand out different uids, or one's VM could "
+      "read the other's files; give this qmd a range of its own (--qemu-uids FIRST:COUNT or "
+      "qemuUids in qmd.yaml)",
+      range.first, range.end() - 1, held.l_start, held.l_start + held.l_len - 1, file));
 }
 
 }  // namespace qmd::daemon

@@ -14,8 +14,7 @@ namespace qmd::daemon {
 
 inline constexpr const char* kUidRangeLockFile = "/run/qmd-uids.lock";
 
-// Held for qmd's lifetime (a POSIX record lock: qmd opens this file nowhere else, since
-// closing any descriptor of it would drop the lock).
+// Held for qmd's lifetime: an open file description lock, tied to this one descriptor.
 class UidRangeLock {
  public:
   explicit UidRangeLock(UniqueFd file) : file_(std::move(file)) {}
@@ -25,8 +24,8 @@ class UidRangeLock {
 };
 
 // Takes the lock for `range` in `file` (made 0600 when missing; refused when it is a link or
-// anyone but this process's user may write it). Refused, naming the other qmd's pid and
-// command line, while a live qmd's range overlaps.
+// anyone but this process's user may write it). Refused, naming the range held and how to
+// find its qmd, while a live qmd's range overlaps.
 std::expected<UidRangeLock, std::string> lock_uid_range(const UidRange& range,
                                                         const std::string& file =
                                                             kUidRangeLockFile);

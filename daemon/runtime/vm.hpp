@@ -464,10 +464,11 @@ class Vm : public std::enable_shared_from_this<Vm> {
   void probe_changed(const std::shared_ptr<Run>& run, bool liveness, const policy::Probe& probe);
   asio::awaitable<void> sync_access_keys(std::shared_ptr<Run> run, bool connected_now);
   asio::awaitable<void> teardown(Run& run);  // kills what is left, removes sockets/pidfiles
-  // A VM that ran as a uid outside this qmd's qemuUids (an arrival from another qmd of this
-  // host runs as its source's): its VARS and TPM state go to qmd until its next start gives
-  // it a uid of this qmd's own, since the other qmd may hand that uid out again (vm_uid.cpp).
-  asio::awaitable<void> return_borrowed_files();
+  // Once the QEMU of a VM that ran as a uid outside this qmd's qemuUids has ended (an arrival
+  // from another qmd of this host runs as its source's): the VM names no uid, and its VARS,
+  // TPM state and run dir are qmd's until its next start gives it a uid of this qmd's own,
+  // since the other qmd may hand that uid out again (vm_uid.cpp).
+  asio::awaitable<void> return_borrowed_uid();
   asio::awaitable<OpResult> stop_locked(std::chrono::seconds grace);
   asio::awaitable<OpResult> suspend_locked(std::chrono::seconds within);
   std::string unsaveable(const policy::VmSpec& spec, const cmdline::RenderResult& rendered,

@@ -185,7 +185,6 @@ asio::awaitable<void> Vm::teardown(Run& run) {
   }
   run.pinned.clear();
   clear_run_dir(paths().run_dir);
-  co_await return_borrowed_files();
 }
 
 }  // namespace qmd::daemon

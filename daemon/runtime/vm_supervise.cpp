@@ -142,6 +142,7 @@ asio::awaitable<void> Vm::supervise(std::shared_ptr<Run> run) {
   const std::string how = run->qemu->describe();
   const bool expected = run->stop_requested || run->guest_shutdown;
   co_await teardown(*run);
+  co_await return_borrowed_uid();
   if (run_ == run) {
     run_.reset();
   }

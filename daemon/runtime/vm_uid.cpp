@@ -69,23 +69,26 @@ bool hand_over(const std::string& path, PathOwner owner) {
   UniqueFd file(::openat(parent->first.get(), parent->second.c_str(),
                          O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
   struct stat st {};
-  return file && ::fstat(file.get(), &st) == 0 && S_ISREG(st.st_mode) &&
+  return file && ::fstat(file.get(), &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1 &&
          ::fchown(file.get(), owner.uid, owner.gid) == 0;
 }
 
 }  // namespace
 
-asio::awaitable<void> Vm::return_borrowed_files() {
+asio::awaitable<void> Vm::return_borrowed_uid() {
   if (!ctx_.qemu_uids || !record_.qemu_uid ||
       ctx_.qemu_uids->range().contains(*record_.qemu_uid)) {
     co_return;
   }
   const cmdline::VmPaths where = paths();
-  auto hand = [vars = where.nvram(true), tpm = where.tpm_state_dir(true)] {
+  auto hand = [vars = where.nvram(true), tpm = where.tpm_state_dir(true), run = where.run_dir] {
     hand_over(vars, self_owner());
-    return hand_over(tpm, self_owner());
+    hand_over(tpm, self_owner());
+    return hand_over(run, self_owner());
   };
   co_await run_blocking(ctx_.blocking, std::move(hand));
+  record_.qemu_uid.reset();
+  save_record();
 }
 
 std::optional<Credentials> Vm::qemu_owner() const {

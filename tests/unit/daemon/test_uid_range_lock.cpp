@@ -64,7 +64,7 @@ TEST_CASE("a live qmd's range refuses an overlapping one and names that qmd") {
   OtherQmd other(UidRange{2000000000, 100}, file);
   auto refused = lock_uid_range(UidRange{2000000050, 100}, file);
   REQUIRE_FALSE(refused);
-  CHECK(refused.error().find("pid " + std::to_string(other.pid)) != std::string::npos);
+  CHECK(refused.error().find("fuser -v " + file) != std::string::npos);
   CHECK(refused.error().find("2000000000–2000000099") != std::string::npos);
   CHECK(refused.error().find("--qemu-uids") != std::string::npos);
   CHECK_FALSE(lock_uid_range(UidRange{1999999999, 2}, file));  // overlapping from below
