@@ -222,6 +222,9 @@ json::array ipv6_guard(const std::string& chain_name, const std::string& mac,
   out.push_back(rule(b, chain_name, {match("==", payload("ether", "type"), "ip6"),
                                      match("==", payload("udp", "sport"), 547),
                                      verdict("drop")}));
+  out.push_back(rule(b, chain_name, {match("==", payload("ether", "type"), "ip6"),
+                                     match("==", payload("udp", "dport"), 546),
+                                     verdict("drop")}));
   out.push_back(rule(b, chain_name,
                      {icmpv6_type("==", json::object{{"set", json::array{"nd-router-advert",
                                                                          "nd-redirect"}}}),
@@ -324,6 +327,9 @@ json::object guard_add(const GuestGuard& g) {
   // A guest answering DHCP would hand the others its own router and DNS: dnsmasq alone serves.
   c.push_back(rule(b, name, {match("==", payload("ether", "type"), "ip"),
                              match("==", payload("udp", "sport"), 67), verdict("drop")}));
+  // Nor from another port: a client reads any reply that reaches port 68.
+  c.push_back(rule(b, name, {match("==", payload("ether", "type"), "ip"),
+                             match("==", payload("udp", "dport"), 68), verdict("drop")}));
   // DHCP to a server speaks for the MAC in its chaddr: a RELEASE or DECLINE naming another
   // guest's would take that guest's address from it.
   c.push_back(rule(b, name, {match("==", payload("udp", "dport"), 67),

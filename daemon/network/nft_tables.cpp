@@ -137,6 +137,17 @@ json::object mac_guard_add(const std::string& table, const std::string& tap,
                    {match("!=", payload("arp", "saddr ether"), json::string(mac)), drop()}));
   c.push_back(rule("bridge", name, {match("==", payload("ether", "type"), "ip"),
                                     match("==", payload("udp", "sport"), 67), drop()}));
+  // No DHCP or DHCPv6 server from another port either, and no IPv6 router of its own.
+  c.push_back(rule("bridge", name, {match("==", payload("ether", "type"), "ip"),
+                                    match("==", payload("udp", "dport"), 68), drop()}));
+  c.push_back(rule("bridge", name, {match("==", payload("ether", "type"), "ip6"),
+                                    match("==", payload("udp", "sport"), 547), drop()}));
+  c.push_back(rule("bridge", name, {match("==", payload("ether", "type"), "ip6"),
+                                    match("==", payload("udp", "dport"), 546), drop()}));
+  c.push_back(rule("bridge", name,
+                   {match("==", payload("icmpv6", "type"),
+                          json::object{{"set", json::array{"nd-router-advert", "nd-redirect"}}}),
+                    drop()}));
   // Its own MAC, no DHCP server: it passes (prerouting's @nat_taps drop is for taps without
   // a guard).
   c.push_back(rule("bridge", name, {json::object{{"accept", nullptr}}}));

@@ -60,6 +60,8 @@ TEST_CASE("a guest's guard: its MAC, its IPv4, DHCP from 0.0.0.0 with its own ch
                  r + R"({"match":{"op":"==","left":{"payload":{"protocol":"ether","field":"type"}},"right":"arp"}},{"accept":null}]}}})",
                  r + R"({"match":{"op":"==","left":{"payload":{"protocol":"ether","field":"type"}},"right":"ip"}},)"
                      R"({"match":{"op":"==","left":{"payload":{"protocol":"udp","field":"sport"}},"right":67}},{"drop":null}]}}})",
+                 r + R"({"match":{"op":"==","left":{"payload":{"protocol":"ether","field":"type"}},"right":"ip"}},)"
+                     R"({"match":{"op":"==","left":{"payload":{"protocol":"udp","field":"dport"}},"right":68}},{"drop":null}]}}})",
                  // chaddr (UDP header + 28 bytes) must be 02:00:00:00:00:01 = 0x020000000001
                  r + R"({"match":{"op":"==","left":{"payload":{"protocol":"udp","field":"dport"}},"right":67}},)"
                      R"({"match":{"op":"!=","left":{"payload":{"base":"th","offset":288,"len":48}},"right":2199023255553}},{"drop":null}]}}})",
@@ -190,7 +192,7 @@ TEST_CASE("a guest's guard with IPv6: its lease and EUI-64 link-local, ND for th
   const auto v4 = commands(guard_add({"tap-1234abcd", "02:00:00:00:00:01", *parse_ipv4("10.91.0.2")}));
   const auto v6 = commands(
       guard_add({"tap-1234abcd", "02:00:00:00:00:01", *parse_ipv4("10.91.0.2"), lease}));
-  REQUIRE(v6.size() == v4.size() + 9);
+  REQUIRE(v6.size() == v4.size() + 10);
   const std::string r = R"({"add":{"rule":{"family":"bridge","table":"qmd","chain":"vm-tap-1234abcd","expr":[)";
   const std::string own = R"({"set":["0xfd123456789a00010000000000000002","0xfe80000000000000000000fffe000001"]})";
   const std::string icmp = R"({"payload":{"protocol":"icmpv6","field":"type"}})";
@@ -200,6 +202,8 @@ TEST_CASE("a guest's guard with IPv6: its lease and EUI-64 link-local, ND for th
   const std::vector<std::string> ipv6{
       r + R"({"match":{"op":"==","left":{"payload":{"protocol":"ether","field":"type"}},"right":"ip6"}},)"
           R"({"match":{"op":"==","left":{"payload":{"protocol":"udp","field":"sport"}},"right":547}},{"drop":null}]}}})",
+      r + R"({"match":{"op":"==","left":{"payload":{"protocol":"ether","field":"type"}},"right":"ip6"}},)"
+          R"({"match":{"op":"==","left":{"payload":{"protocol":"udp","field":"dport"}},"right":546}},{"drop":null}]}}})",
       r + R"({"match":{"op":"==","left":)" + icmp + R"(,"right":{"set":["nd-router-advert","nd-redirect"]}}},{"drop":null}]}}})",
       r + R"({"match":{"op":"!=","left":)" + saddr +
           R"(,"right":{"set":["fd12:3456:789a:1::2","fe80::ff:fe00:1","::"]}}},{"drop":null}]}}})",

@@ -118,6 +118,17 @@ TEST_CASE("the MAC guard of a guest qmd gives no address: its MAC, as ether and 
                  r + R"({"match":{"op":"==","left":{"payload":{"protocol":"ether","field":"type"}},)"
                      R"("right":"ip"}},{"match":{"op":"==","left":{"payload":{"protocol":"udp",)"
                      R"("field":"sport"}},"right":67}},{"drop":null}]}}})",
+                 r + R"({"match":{"op":"==","left":{"payload":{"protocol":"ether","field":"type"}},)"
+                     R"("right":"ip"}},{"match":{"op":"==","left":{"payload":{"protocol":"udp",)"
+                     R"("field":"dport"}},"right":68}},{"drop":null}]}}})",
+                 r + R"({"match":{"op":"==","left":{"payload":{"protocol":"ether","field":"type"}},)"
+                     R"("right":"ip6"}},{"match":{"op":"==","left":{"payload":{"protocol":"udp",)"
+                     R"("field":"sport"}},"right":547}},{"drop":null}]}}})",
+                 r + R"({"match":{"op":"==","left":{"payload":{"protocol":"ether","field":"type"}},)"
+                     R"("right":"ip6"}},{"match":{"op":"==","left":{"payload":{"protocol":"udp",)"
+                     R"("field":"dport"}},"right":546}},{"drop":null}]}}})",
+                 r + R"({"match":{"op":"==","left":{"payload":{"protocol":"icmpv6","field":"type"}},)"
+                     R"("right":{"set":["nd-router-advert","nd-redirect"]}}},{"drop":null}]}}})",
                  r + R"({"accept":null}]}}})",
                  R"({"add":{"element":{"family":"bridge","table":"qmd-qmdlab","name":"ports","elem":)"
                  R"([["tap-1",{"jump":{"target":"vm-tap-1"}}]]}}})",
