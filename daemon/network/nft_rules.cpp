@@ -249,6 +249,23 @@ json::array ipv6_guard(const std::string& chain_name, const std::string& mac,
                                      icmpv6_type("==", "nd-neighbor-solicit"),
                                      match("!=", raw_th(kNdTargetBit, 128), own_numbers),
                                      verdict("drop")}));
+  // Neighbour discovery only in its plain sizes (no option, or exactly one, and no extension
+  // header): a second option could carry another MAC past the check of the first below.
+  out.push_back(rule(b, chain_name,
+                     {icmpv6_type("==", json::object{{"set", nd}}),
+                      match("!=", payload("ip6", "length"),
+                            json::object{{"set", json::array{24, 32}}}),
+                      verdict("drop")}));
+  out.push_back(rule(b, chain_name,
+                     {icmpv6_type("==", "nd-router-solicit"),
+                      match("!=", payload("ip6", "length"),
+                            json::object{{"set", json::array{8, 16}}}),
+                      verdict("drop")}));
+  // A router solicitation's one option starts right after its 8 bytes.
+  out.push_back(rule(b, chain_name,
+                     {icmpv6_type("==", "nd-router-solicit"),
+                      match("==", raw_th(64, 8), 1),
+                      match("!=", raw_th(80, kMacBits), mac_number(mac)), verdict("drop")}));
   out.push_back(rule(b, chain_name,
                      {icmpv6_type("==", json::object{{"set", nd}}),
                       match("==", raw_th(kNdOptionTypeBit, 8), json::object{{"set",

@@ -192,7 +192,7 @@ TEST_CASE("a guest's guard with IPv6: its lease and EUI-64 link-local, ND for th
   const auto v4 = commands(guard_add({"tap-1234abcd", "02:00:00:00:00:01", *parse_ipv4("10.91.0.2")}));
   const auto v6 = commands(
       guard_add({"tap-1234abcd", "02:00:00:00:00:01", *parse_ipv4("10.91.0.2"), lease}));
-  REQUIRE(v6.size() == v4.size() + 10);
+  REQUIRE(v6.size() == v4.size() + 13);
   const std::string r = R"({"add":{"rule":{"family":"bridge","table":"qmd","chain":"vm-tap-1234abcd","expr":[)";
   const std::string own = R"({"set":["0xfd123456789a00010000000000000002","0xfe80000000000000000000fffe000001"]})";
   const std::string icmp = R"({"payload":{"protocol":"icmpv6","field":"type"}})";
@@ -215,6 +215,13 @@ TEST_CASE("a guest's guard with IPv6: its lease and EUI-64 link-local, ND for th
       r + unspecified + R"({"match":{"op":"==","left":)" + icmp + R"(,"right":"nd-neighbor-solicit"}},)"
           R"({"match":{"op":"!=","left":)" + target + R"(,"right":)" + own + R"(}},{"drop":null}]}}})",
       r + R"({"match":{"op":"==","left":)" + icmp + R"(,"right":{"set":["nd-neighbor-solicit","nd-neighbor-advert"]}}},)"
+          R"({"match":{"op":"!=","left":{"payload":{"protocol":"ip6","field":"length"}},"right":{"set":[24,32]}}},{"drop":null}]}}})",
+      r + R"({"match":{"op":"==","left":)" + icmp + R"(,"right":"nd-router-solicit"}},)"
+          R"({"match":{"op":"!=","left":{"payload":{"protocol":"ip6","field":"length"}},"right":{"set":[8,16]}}},{"drop":null}]}}})",
+      r + R"({"match":{"op":"==","left":)" + icmp + R"(,"right":"nd-router-solicit"}},)"
+          R"({"match":{"op":"==","left":{"payload":{"base":"th","offset":64,"len":8}},"right":1}},)"
+          R"({"match":{"op":"!=","left":{"payload":{"base":"th","offset":80,"len":48}},"right":2199023255553}},{"drop":null}]}}})",
+      r + R"({"match":{"op":"==","left":)" + icmp + R"(,"right":{"set":["nd-neighbor-solicit","nd-neighbor-advert"]}}},)"
           R"({"match":{"op":"==","left":{"payload":{"base":"th","offset":192,"len":8}},"right":{"set":[1,2]}}},)"
           R"({"match":{"op":"!=","left":{"payload":{"base":"th","offset":208,"len":48}},"right":2199023255553}},{"drop":null}]}}})",
       r + R"({"match":{"op":"==","left":{"payload":{"protocol":"ether","field":"type"}},"right":"ip6"}},{"accept":null}]}}})"};
@@ -223,8 +230,8 @@ TEST_CASE("a guest's guard with IPv6: its lease and EUI-64 link-local, ND for th
   CHECK(std::vector<std::string>(v6.begin(), v6.begin() + static_cast<long>(at)) ==
         std::vector<std::string>(v4.begin(), v4.begin() + static_cast<long>(at)));
   CHECK(std::vector<std::string>(v6.begin() + static_cast<long>(at),
-                                 v6.begin() + static_cast<long>(at + 9)) == ipv6);
+                                 v6.begin() + static_cast<long>(at + 13)) == ipv6);
   CHECK(std::vector<std::string>(v6.end() - 3, v6.end()) ==
         std::vector<std::string>(v4.end() - 3, v4.end()));
-  CHECK(v6[at + 9] == r + R"({"drop":null}]}}})");
+  CHECK(v6[at + 13] == r + R"({"drop":null}]}}})");
 }
