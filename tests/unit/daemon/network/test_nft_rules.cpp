@@ -76,7 +76,7 @@ TEST_CASE("a guest's guard: its MAC, its IPv4, DHCP from 0.0.0.0 with its own ch
 
 TEST_CASE("chaddr: a MAC as the 48-bit number nft compares, whatever the case of its digits") {
   const auto c = commands(guard_add({"t", "52:54:61:62:63:6F", *parse_ipv4("10.91.0.2")}));
-  CHECK(c.at(7).find(R"("right":90522364568431})") != std::string::npos);  // 0x52546162636f
+  CHECK(c.at(8).find(R"("right":90522364568431})") != std::string::npos);  // 0x52546162636f
 }
 
 TEST_CASE("set nat_taps: a tap leaves it alone, a stray port joins it") {
