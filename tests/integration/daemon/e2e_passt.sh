@@ -84,21 +84,28 @@ qm show web | grep_q -x "port: TCP host $RANGE_PORT -> guest $GUEST_PORT (interf
   fail "qmctl show does not report the forward: $(qm show web)"
 log "web forwards host $RANGE_PORT -> guest $GUEST_PORT through passt $pid"
 
+# reaches_host VM ADDRESS PORT: VM's guest connects through passt's gateway ADDRESS to a
+# server on the host's loopback (passt maps the gateway to the host) and sends a line.
+reaches_host() {
+  local vm=$1 address=$2 port=$3 got=$T/from-$1 receiver
+  python3 -c "
+import socket, sys
+s = socket.socket(); s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen(1); s.settimeout(60)
+c, _ = s.accept(); c.settimeout(30); print(c.recv(64).decode().strip())" "$port" >"$got" &
+  receiver=$!
+  EXTRA_PIDS+=($receiver)
+  sent() { qm exec "$vm" -- sh -c "echo qmd-$vm-out | nc -w 5 $address $port" >/dev/null 2>&1; }
+  wait_for 60 "$vm to connect to the host through $address" sent
+  wait "$receiver" || true
+  [[ "$(cat "$got")" == "qmd-$vm-out" ]] || fail "the host got \"$(cat "$got")\" from $vm"
+}
+
 wait_agent web 120
 has_address() { qm exec web -- ip -4 addr show dev eth0 2>/dev/null | grep_q 'inet 198\.51\.100\.2/24'; }
 wait_for 60 "the guest's address from passt's DHCP" has_address
 log "the guest got 198.51.100.2/24 from passt"
 # The guest reaches the host through passt: its gateway address is the host's loopback.
-python3 -c "
-import socket
-s = socket.socket(); s.bind(('127.0.0.1', 9099)); s.listen(1); s.settimeout(60)
-c, _ = s.accept(); c.settimeout(30); print(c.recv(64).decode().strip())" >"$T/from-guest" &
-receiver=$!
-EXTRA_PIDS+=($receiver)
-sent() { qm exec web -- sh -c 'echo qmd-guest-out | nc -w 5 198.51.100.1 9099' >/dev/null 2>&1; }
-wait_for 60 "the guest to connect to the host through passt" sent
-wait "$receiver" || true
-[[ "$(cat "$T/from-guest")" == qmd-guest-out ]] || fail "the host got \"$(cat "$T/from-guest")\" from the guest"
+reaches_host web 198.51.100.1 9099
 log "the guest reached a server on the host through passt"
 
 # The forwarded port: passt listens on host port $RANGE_PORT and opens the connection to the
@@ -168,16 +175,7 @@ in_cidr() { qm exec cidr -- ip -4 addr show dev eth0 2>/dev/null | grep_q 'inet 
 wait_for 60 "the guest's address 10.77.6.2/24 from passt's DHCP" in_cidr
 qm exec cidr -- ip -4 route | grep_q '^default via 10\.77\.6\.1 ' ||
   fail "the guest's route is not via 10.77.6.1: $(qm exec cidr -- ip -4 route)"
-python3 -c "
-import socket
-s = socket.socket(); s.bind(('127.0.0.1', 9098)); s.listen(1); s.settimeout(60)
-c, _ = s.accept(); c.settimeout(30); print(c.recv(64).decode().strip())" >"$T/from-cidr" &
-receiver=$!
-EXTRA_PIDS+=($receiver)
-sent() { qm exec cidr -- sh -c 'echo qmd-cidr-out | nc -w 5 10.77.6.1 9098' >/dev/null 2>&1; }
-wait_for 60 "the guest to reach the host through 10.77.6.1" sent
-wait "$receiver" || true
-[[ "$(cat "$T/from-cidr")" == qmd-cidr-out ]] || fail "the host got \"$(cat "$T/from-cidr")\" from the guest"
+reaches_host cidr 10.77.6.1 9098
 log "passt gave the guest 10.77.6.2/24 via 10.77.6.1 (vmNetworkCIDR), and it reached the host"
 qm kill cidr >/dev/null && wait_state cidr stopped 30
 qm delete cidr >/dev/null || fail "delete cidr"
