@@ -511,7 +511,9 @@ asio::awaitable<OpResult> Vm::fail_start(std::shared_ptr<Run> run, StartFailure 
   save_record();
   run_.reset();
   set_state(VmState::stopped, text);
-  co_return std::unexpected(op_error(start_failure_code(text), std::move(text)));
+  // Named first: in one call, `std::move(text)` may empty it before the code is read.
+  const OpError::Code code = start_failure_code(text);
+  co_return std::unexpected(op_error(code, std::move(text)));
 }
 
 void Vm::mark_started(const std::shared_ptr<Run>& run, bool paused) {
