@@ -137,8 +137,6 @@ std::expected<Registry::IncomingRequest, OpError> incoming_request(const Request
 
 }  // namespace
 
-// A table of routes, one short handler each, read top to bottom; long because it lists them
-// all. The single error mapper of the renovation will shorten the handlers.
 // A table of routes, one short lambda each, read top to bottom like the API page; long as a
 // whole only because the table is, so it stays one function.
 void add_migration_routes(Router& router, Registry& registry, Operations& operations) {

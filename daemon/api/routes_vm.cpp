@@ -178,8 +178,6 @@ void add_host_routes(Router& router, DaemonContext& ctx) {
   });
 }
 
-// A table of routes, one short handler each, read top to bottom; long because it lists them
-// all. The single error mapper of the renovation will shorten the handlers.
 // A table of routes, one short lambda each, read top to bottom like the API page; long as a
 // whole only because the table is, so it stays one function.
 void add_vm_routes(Router& router, Registry& registry, DaemonContext& ctx) {

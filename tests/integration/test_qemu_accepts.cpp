@@ -248,6 +248,8 @@ void write_fake_kernel(const std::string& kernel, const std::string& initrd) {
 
 using Mutate = std::function<void(policy::VmSpec&)>;
 
+// The cases QEMU must accept, one short entry each (name, preset, change): a list by design,
+// read top to bottom, so it stays one function.
 std::vector<Case> matrix(const std::string& root) {
   using policy::DiskKind;
   using policy::Toggle;
