@@ -1,22 +1,22 @@
 #!/usr/bin/env bash
-# A QEMU killed behind qmd's back (SIGKILL): the VM is crashed within a second, its swtpm
+# A QEMU killed behind qmd's back (SIGKILL): the VM is crashed, its swtpm
 # sidecar is gone with it, and runStrategy decides what follows — RerunOnFailure starts it
 # again (a new QEMU, running), Manual leaves it crashed.
 source "$(dirname "$0")/lib.sh"
 e2e_setup
 
-# crash_within_1s NAME PID: polls (no sleep-and-hope) until the VM is crashed; fails past 1 s.
-crash_within_1s() {
-  local name=$1 pid=$2 t0 state
+# kill_and_see_crash NAME PID: kills QEMU and waits for the crashed state in the VM's events
+# (a RerunOnFailure VM may be running again before a poll of its state would see it). How long
+# detection took is printed, not asserted: tests never judge wall-clock speed.
+crashes_seen() { state_changes "$1" | grep -c '^crashed$' || true; }
+kill_and_see_crash() {
+  local name=$1 pid=$2 t0 before
+  before=$(crashes_seen "$name")
   t0=$(now_ms)
   kill -KILL "$pid"
-  while :; do
-    state=$(vm_state "$name")
-    [[ "$state" == crashed ]] && break
-    (($(now_ms) - t0 <= 1000)) || fail "$name is '$state' $(($(now_ms) - t0)) ms after SIGKILL of QEMU"
-    sleep 0.02
-  done
-  log "$name crashed after $(($(now_ms) - t0)) ms"
+  crashed_again() { (($(crashes_seen "$name") > before)); }
+  wait_for 30 "$name to be crashed after SIGKILL of QEMU $pid" crashed_again
+  log "$name crashed, seen after $(($(now_ms) - t0)) ms"
 }
 
 log "RerunOnFailure with a TPM"
@@ -27,7 +27,7 @@ pid=$(vm_pid $vm)
 swtpm_pid=$(cat "$T/run/vms/$vm/swtpm.pid")
 alive $swtpm_pid || fail "no swtpm $swtpm_pid"
 grep -q swtpm "/proc/$swtpm_pid/cmdline" || fail "swtpm.pid names a non-swtpm process"
-crash_within_1s "$vm" "$pid"
+kill_and_see_crash "$vm" "$pid"
 swtpm_gone() { ! alive $swtpm_pid; }
 wait_for 5 "swtpm $swtpm_pid to be gone" swtpm_gone
 qm -o json events "$vm" | grep_q '"state":"crashed","message":"QEMU killed by signal 9' ||
@@ -58,7 +58,7 @@ vm=manual1
 qm create -f "$(spec $vm Manual firmware)" >/dev/null || fail "create $vm"
 qm start "$vm" >/dev/null || fail "start $vm"
 pid=$(vm_pid $vm)
-crash_within_1s "$vm" "$pid"
+kill_and_see_crash "$vm" "$pid"
 sleep 2.5  # RerunOnFailure would have restarted it by now (backoff 1 s)
 [[ "$(vm_state $vm)" == crashed ]] || fail "$vm left crashed: $(vm_state $vm)"
 [[ -z "$(vm_pid $vm)" ]] || fail "$vm has a pid while crashed"
