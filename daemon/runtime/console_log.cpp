@@ -32,16 +32,26 @@ pid_t peer_pid(ConsoleLog::Socket& socket) {
 
 }  // namespace
 
+// Until the ring first fills, every byte sits at its own offset, so the buffer grows with
+// what the guest printed: a VM that prints a banner costs a few bytes, not the capacity
+// (a whole MiB per running VM, zero-filled, was most of qmd's memory with many VMs).
 void ByteRing::append(std::string_view bytes) {
   if (capacity_ == 0) {
     return;
   }
-  if (bytes.size() > capacity_) {
+  if (bytes.size() >= capacity_) {
     end_ += bytes.size() - capacity_;  // only the last capacity_ bytes can stay
     bytes.remove_prefix(bytes.size() - capacity_);
-  }
-  if (data_.size() < capacity_) {
     data_.resize(capacity_);
+  }
+  if (data_.size() < capacity_) {  // not yet full: data_.size() == end_
+    const std::size_t n = std::min(bytes.size(), capacity_ - data_.size());
+    if (data_.capacity() < data_.size() + n) {
+      data_.reserve(std::min(capacity_, std::max(data_.size() + n, 2 * data_.capacity())));
+    }
+    data_.insert(data_.end(), bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(n));
+    end_ += n;
+    bytes.remove_prefix(n);
   }
   for (char c : bytes) {
     data_[end_ % capacity_] = c;
