@@ -12,6 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "daemon/async/unix_connect.hpp"
+#include "qmp/ready_read.hpp"
 
 namespace qmd::daemon {
 
@@ -113,14 +114,12 @@ void ConsoleLog::disconnect() {
 }
 
 asio::awaitable<void> ConsoleLog::read_loop(std::shared_ptr<Socket> socket) {
-  std::array<char, 4096> buffer{};
   for (;;) {
-    const asio::mutable_buffer space = asio::buffer(buffer);
-    auto [ec, n] = co_await socket->async_read_some(space, kTuple);
-    if (ec || n == 0) {
+    auto [ec, bytes] = co_await qmp::ready_read(*socket);  // no buffer held while quiet
+    if (ec || bytes.empty()) {
       break;
     }
-    ring_.append(std::string_view(buffer.data(), n));
+    ring_.append(bytes);
     wake();
   }
   if (qemu_ == socket) {
