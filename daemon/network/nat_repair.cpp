@@ -125,7 +125,7 @@ asio::awaitable<void> NatNetwork::repair() {
     std::vector<boost::json::object> parts{network_tables(tables_plan(settings_))};
     for (const auto& [tap, a] : attached_) {
       parts.push_back(settings_.dhcp ? guard_add({tap, a.mac, a.ipv4, a.ipv6})
-                                     : mac_guard_add(kNatTable, tap, a.mac));
+                                     : mac_guard_add(kTemplateTable, tap, a.mac));
     }
     if (settings_.nat) {
       std::vector<PortForward> all;

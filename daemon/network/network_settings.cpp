@@ -26,7 +26,7 @@ NatSettings bridge_settings(const Config& config, const std::string& name,
   s.state_dir = fmt::format("{}/network/bridges/{}", config.state_dir, b.bridge);
   s.run_dir = fmt::format("{}/network/bridges/{}", config.run_dir, b.bridge);
   s.label = fmt::format("bridge network {}", name);
-  s.table = table_for_bridge(b.bridge, false);
+  s.table = table_for_bridge(b.bridge);
   s.cidr_key = fmt::format("bridges.{}.ipv4 ({})", name, b.ipv4_at);
   s.bridge_key = fmt::format("bridges.{}.bridge ({})", name, b.bridge_at);
   s.mark = bridge_mark_for(name);

@@ -1,10 +1,12 @@
 #pragma once
-// Several managed networks side by side, each in its own pair of nftables tables: the NAT
-// network in `inet qmd` / `bridge qmd`, a bridge qmd makes for a multus network in
-// `inet qmd-BRIDGE` / `bridge qmd-BRIDGE`. nft_rules.hpp writes every batch for table `qmd`;
-// in_table() moves one into another table. The pieces only a bridge network needs are here:
-// its tables without NAT, and the guard of a guest whose address qmd does not know.
-// Pure: they build JSON and run nothing.
+// Several managed networks side by side, each in its own pair of nftables tables named after
+// its bridge: `inet qmd-BRIDGE` / `bridge qmd-BRIDGE`, for the NAT network (qmd-qmd0) and for
+// each bridge qmd makes for a multus network alike. A bridge is one network's only (one qmd
+// may not name it twice, and two qmds of a host may not share it: bridge_lock.hpp), so no
+// network ever touches another's tables, even another qmd's. nft_rules.hpp writes every
+// batch for the template table `qmd`; in_table() moves one into the network's own. The pieces
+// only a bridge network needs are here: its tables without NAT, and the guard of a guest
+// whose address qmd does not know. Pure: they build JSON and run nothing.
 #include <boost/json/object.hpp>
 #include <optional>
 #include <string>
@@ -14,13 +16,15 @@
 
 namespace qmd::daemon::network {
 
-inline constexpr const char* kNatTable = "qmd";
+// The table nft_rules.hpp's batches are written for. No network uses it as it is; older qmds
+// named the NAT network's tables so (legacy_tables.hpp removes what they left).
+inline constexpr const char* kTemplateTable = "qmd";
 
-// The tables of the network on `bridge`: "qmd" for the NAT network, else "qmd-" + bridge.
-std::string table_for_bridge(const std::string& bridge, bool nat_network);
+// The tables of the network on `bridge`: "qmd-" + bridge.
+std::string table_for_bridge(const std::string& bridge);
 
-// `batch` (written for table qmd) as a batch for table `table`: every table reference,
-// and nothing else, renamed.
+// `batch` (written for the template table) as a batch for table `table`: every table
+// reference, and nothing else, renamed.
 boost::json::object in_table(boost::json::object batch, const std::string& table);
 
 struct TablesPlan {

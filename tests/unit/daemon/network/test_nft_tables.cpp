@@ -46,9 +46,11 @@ std::set<std::string> tables_named(const json::value& v) {
 
 }  // namespace
 
-TEST_CASE("each bridge network has its own tables; the NAT network keeps qmd") {
-  CHECK(table_for_bridge("qmd0", true) == "qmd");
-  CHECK(table_for_bridge("qmdlab", false) == "qmd-qmdlab");
+TEST_CASE("every network's tables are named after its bridge, never the template's") {
+  CHECK(table_for_bridge("qmd0") == "qmd-qmd0");  // the NAT network's default bridge
+  CHECK(table_for_bridge("qmdlab") == "qmd-qmdlab");
+  CHECK(table_for_bridge("qmd1") != table_for_bridge("qmd0"));
+  CHECK(table_for_bridge("qmd0") != kTemplateTable);  // what older qmds' NAT network used
 }
 
 TEST_CASE("in_table moves every table reference of a batch, and nothing else") {
