@@ -108,7 +108,7 @@ class NatNetwork : public std::enable_shared_from_this<NatNetwork> {
   asio::awaitable<void> adopted();
   // Every `every`, off the loop thread: qmd's tables, each attached guest's guard and the
   // bridge's ports checked; tables, guards and forwards rebuilt from the attachments when a
-  // flush of the host's ruleset took them (logged and counted in status().repairs), and a
+  // flush of the host's ruleset or of the tables (fewer rules in a chain) took them (logged and counted in status().repairs), and a
   // port of the bridge that is no guest's dropped.
   void watch(std::chrono::milliseconds every);
   asio::awaitable<void> repair();
@@ -126,6 +126,9 @@ class NatNetwork : public std::enable_shared_from_this<NatNetwork> {
   // open elsewhere, and not taken off): it stays there, its frames dropped.
   asio::awaitable<void> forget_tap(std::string tap);
   HostSetup host_setup() const;
+  // What repair() applies when the rules are gone or altered: both tables afresh with every
+  // attached guest's guard and every port forward.
+  boost::json::object rebuild_batch() const;
   // The NAT network's: tables `qmd` an older qmd left, removed when nobody's (legacy_tables.hpp).
   asio::awaitable<void> clear_legacy_tables();
   asio::awaitable<std::expected<std::uint32_t, std::string>> lease_for(std::string vm,

@@ -1,6 +1,7 @@
 #include "daemon/network/nft_tables.hpp"
 
 #include <boost/json/array.hpp>
+#include <boost/json/parse.hpp>
 
 #include "daemon/network/nft_rules.hpp"
 
@@ -164,6 +165,66 @@ json::object mac_guard_add(const std::string& table, const std::string& tap,
                        {"name", "nat_taps"},
                        {"elem", json::array{json::string(tap)}}}));
   return in_table(json::object{{"nftables", std::move(c)}}, table);
+}
+
+namespace {
+
+// {"rule": {"family": ..., "chain": ..., ...}} counted into `out`.
+void count_rule(const json::value& rule, RuleCounts& out) {
+  const auto* r = rule.if_object();
+  if (r == nullptr) {
+    return;
+  }
+  const auto* family = r->if_contains("family");
+  const auto* chain = r->if_contains("chain");
+  if (family && family->is_string() && chain && chain->is_string()) {
+    ++out[std::string(family->as_string()) + " " + std::string(chain->as_string())];
+  }
+}
+
+}  // namespace
+
+RuleCounts rules_added(const json::object& batch) {
+  RuleCounts out;
+  const auto* all = batch.if_contains("nftables");
+  if (all == nullptr || !all->is_array()) {
+    return out;
+  }
+  for (const auto& item : all->as_array()) {
+    const auto* add = item.is_object() ? item.as_object().if_contains("add") : nullptr;
+    if (const auto* rule = add && add->is_object() ? add->as_object().if_contains("rule")
+                                                   : nullptr) {
+      count_rule(*rule, out);
+    }
+  }
+  return out;
+}
+
+RuleCounts rules_listed(std::string_view listing) {
+  RuleCounts out;
+  boost::system::error_code ec;
+  const json::value parsed = json::parse(listing, ec);
+  const auto* all = !ec && parsed.is_object() ? parsed.as_object().if_contains("nftables")
+                                              : nullptr;
+  if (all == nullptr || !all->is_array()) {
+    return out;
+  }
+  for (const auto& item : all->as_array()) {
+    if (const auto* rule = item.is_object() ? item.as_object().if_contains("rule") : nullptr) {
+      count_rule(*rule, out);
+    }
+  }
+  return out;
+}
+
+bool rules_missing(const RuleCounts& want, const RuleCounts& have) {
+  for (const auto& [chain, count] : want) {
+    const auto found = have.find(chain);
+    if (found == have.end() || found->second < count) {
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace qmd::daemon::network

@@ -8,8 +8,11 @@
 // only a bridge network needs are here: its tables without NAT, and the guard of a guest
 // whose address qmd does not know. Pure: they build JSON and run nothing.
 #include <boost/json/object.hpp>
+#include <cstddef>
+#include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "daemon/network/cidr.hpp"
 #include "daemon/network/ipv6.hpp"
@@ -44,5 +47,15 @@ boost::json::object network_tables(const TablesPlan& plan);
 // own MAC as source (ether and ARP), no DHCP server answers; any IP. Idempotent.
 boost::json::object mac_guard_add(const std::string& table, const std::string& tap,
                                   const std::string& mac);
+
+// Rules per chain ("FAMILY CHAIN"): how many `batch` adds (what the kernel lists once it is
+// applied), and how many a listing (`nft -j list table ...`) shows.
+using RuleCounts = std::map<std::string, std::size_t>;
+RuleCounts rules_added(const boost::json::object& batch);
+RuleCounts rules_listed(std::string_view listing);
+// Whether a chain of `want` holds fewer rules in `have`, or is gone: a flushed table or chain
+// (`nft flush table` keeps the chains, maps and sets, and drops every rule), a deleted rule.
+// A rule beyond them (one an operator inserted) is no loss.
+bool rules_missing(const RuleCounts& want, const RuleCounts& have);
 
 }  // namespace qmd::daemon::network
