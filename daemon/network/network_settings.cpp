@@ -72,4 +72,27 @@ std::map<std::string, std::shared_ptr<NatNetwork>> bridge_networks_for(
   return out;
 }
 
+std::expected<std::vector<BridgeLock>, std::string> lock_bridges(const Config& config,
+                                                                 const std::string& dir) {
+  std::vector<BridgeLock> held;
+  if (::geteuid() != 0) {
+    return held;
+  }
+  std::vector<std::pair<std::string, std::string>> wanted;  // bridge, its key
+  if (masquerade_mode(config) == NetworkConfig::Masquerade::nat) {
+    wanted.emplace_back(config.network.nat.bridge, "network.nat.bridge");
+  }
+  for (const auto& [name, b] : config.managed_bridges) {
+    wanted.emplace_back(b.bridge, fmt::format("bridges.{}.bridge ({})", name, b.bridge_at));
+  }
+  for (const auto& [bridge, key] : wanted) {
+    auto lock = lock_bridge(bridge, key, dir);
+    if (!lock) {
+      return std::unexpected(lock.error());  // the ones taken go with `held`
+    }
+    held.push_back(std::move(*lock));
+  }
+  return held;
+}
+
 }  // namespace qmd::daemon::network
