@@ -108,8 +108,8 @@ class NatNetwork : public std::enable_shared_from_this<NatNetwork> {
   asio::awaitable<void> adopted();
   // Every `every`, off the loop thread: qmd's tables, each attached guest's guard and the
   // bridge's ports checked; tables, guards and forwards rebuilt from the attachments when a
-  // flush of the host's ruleset or of the tables (fewer rules in a chain) took them (logged and counted in status().repairs), and a
-  // port of the bridge that is no guest's dropped.
+  // flush of the host's ruleset or of the tables (fewer rules in a chain) took them (logged
+  // and counted in status().repairs), and a port of the bridge that is no guest's dropped.
   void watch(std::chrono::milliseconds every);
   asio::awaitable<void> repair();
 

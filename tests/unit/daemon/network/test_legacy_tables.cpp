@@ -11,7 +11,8 @@ using namespace qmd::daemon::network;
 namespace {
 
 // What `nft -j list table inet qmd` printed for an older qmd's NAT network on qmd0 (trimmed).
-const char* kListing = R"({"nftables": [{"metainfo": {"version": "1.0.6", "json_schema_version": 1}},
+const char* kListing = R"({"nftables": [
+{"metainfo": {"version": "1.0.6", "json_schema_version": 1}},
 {"table": {"family": "inet", "name": "qmd", "handle": 7}},
 {"chain": {"family": "inet", "table": "qmd", "name": "forward", "handle": 3, "type": "filter",
  "hook": "forward", "prio": 0, "policy": "accept"}},
