@@ -8,8 +8,9 @@
 # they were; A's network taken down leaves B's tables and guest working. A third qmd that
 # wants bridge qmdb (as its NAT network's) or qmda (as a managed bridge network's) is refused
 # at start, naming the bridge and the lock file fuser reads to find its qmd, and changes
-# nothing. Tables `qmd` an older qmd left are left alone while they name another bridge that
-# is there, and removed once nobody's.
+# nothing; one with a bridge of its own but B's CIDR is refused at bring-up, naming qmdb.
+# Tables `qmd` an older qmd left are left alone while they name another bridge that is
+# there, and removed once nobody's.
 source "$(dirname "$0")/lib.sh"
 if [[ $(id -u) -ne 0 ]]; then
   echo "skipped: network namespaces, bridges and nftables need root"
@@ -21,7 +22,9 @@ done
 source "$(dirname "$0")/nat_lib.sh"
 
 QMD_B_PID=
+QMD_E_PID=
 EXIT_HOOKS+=('[[ -n "$QMD_B_PID" ]] && kill -KILL "$QMD_B_PID" 2>/dev/null')
+EXIT_HOOKS+=('[[ -n "$QMD_E_PID" ]] && kill -KILL "$QMD_E_PID" 2>/dev/null')
 EXIT_HOOKS+=('[[ "${rc:-0}" != 0 && -f "$T/qmd-b.log" ]] && { echo "--- qmd B log (last 40 lines) ---";
   tail -n 40 "$T/qmd-b.log"; } >&2')
 
@@ -136,6 +139,29 @@ scenario_third_refused() {
   uplink_from "$SOCK" a1 && uplink_from "$SOCK_B" b1 || fail "a guest lost the uplink"
 }
 
+scenario_overlapping_cidr_refused() {
+  log "a third qmd with a bridge of its own but B's CIDR: refused at bring-up, naming qmdb"
+  printf 'network:\n  nat: {bridge: qmdc, ipv4: 10.94.0.0/24}\n' >"$T/e.yaml"
+  ip netns exec "$NSQ" "$QMD_BIN" --state-dir "$T/e-state" --run-dir "$T/e-run" \
+    --storage-root "$S" --emulation --qemu-user root --masquerade nat \
+    --config "$T/e.yaml" >"$T/qmd-e.log" 2>&1 &
+  QMD_E_PID=$!
+  local sock=$T/e-run/qmd.sock
+  wait_for 20 "qmd E to answer" curl -sf --max-time 2 --unix-socket "$sock" \
+    http://qmd/v1/host -o /dev/null
+  SOCK=$sock nat_vm e1 02:00:00:5f:00:01
+  SOCK=$sock api POST /v1/vms/e1/start
+  [[ "$STATUS" != 200 ]] || fail "e1 started on B's CIDR"
+  grep_q "network.nat.ipv4 10.94.0.0/24 overlaps the host's route to 10.94.0.0/24 on qmdb" \
+    <<<"$BODY" || fail "the refusal: $BODY"
+  ! inq ip link show qmdc >/dev/null 2>&1 || fail "bridge qmdc is left"
+  ! inq nft list tables | grep_q qmd-qmdc || fail "tables left: $(inq nft list tables)"
+  kill -KILL "$QMD_E_PID"
+  wait "$QMD_E_PID" 2>/dev/null || true  # killed: 137
+  QMD_E_PID=
+  uplink_from "$SOCK_B" b1 || fail "b1 lost the uplink"
+}
+
 scenario_down_leaves_other() {
   log "A's network taken down: B's tables and guest keep working"
   local before_b
@@ -208,7 +234,8 @@ on_b wait_agent b1 120
 IPA=$(nat_ip a1)
 IPB=$(on_b nat_ip b1)
 for s in scenario_both_up scenario_legacy_left_alone scenario_flush_own_table \
-  scenario_third_refused scenario_down_leaves_other scenario_legacy_removed; do
+  scenario_third_refused scenario_overlapping_cidr_refused scenario_down_leaves_other \
+  scenario_legacy_removed; do
   "$s"
   echo "PASS $s"
 done
