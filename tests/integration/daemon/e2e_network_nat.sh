@@ -70,8 +70,8 @@ scenario_port_forward() {
   [[ "$out" == n2-page ]] || fail "the forward from the uplink answered '$out'"
   out=$(inq curl -sf --max-time 5 "http://192.0.2.1:8000/") || fail "qmd's namespace -> 8000 failed"
   [[ "$out" == n2-page ]] || fail "the forward from qmd's namespace answered '$out'"
-  inq nft -j list chain inet qmd portforwards | grep_q "\"addr\": \"$IP2\"" ||
-    fail "no DNAT to $IP2: $(inq nft list chain inet qmd portforwards)"
+  inq nft -j list chain inet qmd-qmd0 portforwards | grep_q "\"addr\": \"$IP2\"" ||
+    fail "no DNAT to $IP2: $(inq nft list chain inet qmd-qmd0 portforwards)"
 }
 
 scenario_spoofing_dropped() {
@@ -115,12 +115,12 @@ EOF
   # would not do: its tap, in set nat_taps, then passes nothing at all.)
   local tap handle
   tap=$(qm argv n1 | sed -n 's/.*ifname=\([^,]*\).*/\1/p' | head -n1)
-  inq nft insert rule bridge qmd "vm-$tap" ip saddr 10.91.0.200 accept || fail "open n1's guard"
+  inq nft insert rule bridge qmd-qmd0 "vm-$tap" ip saddr 10.91.0.200 accept || fail "open n1's guard"
   qm exec n1 -- ip addr add 10.91.0.200/32 dev eth0 >/dev/null || fail "add a foreign address"
   qm exec n1 -- ping -c 2 -W 1 -I 10.91.0.200 "$GW" >/dev/null || true
-  handle=$(inq nft -a list chain bridge qmd "vm-$tap" |
+  handle=$(inq nft -a list chain bridge qmd-qmd0 "vm-$tap" |
     sed -n 's/.*ip saddr 10\.91\.0\.200 accept # handle \([0-9]*\).*/\1/p')
-  inq nft delete rule bridge qmd "vm-$tap" handle "$handle" || fail "close n1's guard"
+  inq nft delete rule bridge qmd-qmd0 "vm-$tap" handle "$handle" || fail "close n1's guard"
   qm exec n1 -- ip addr del 10.91.0.200/32 dev eth0 >/dev/null || true
   counter_above spoofed 0 || fail "the control: spoofed pings did not arrive past the guard"
   inq nft delete table ip qmdprobe
@@ -136,7 +136,7 @@ scenario_hotplug_nic() {
   tap=$(attached tap)
   [[ -n "$ip" && -n "$tap" ]] || fail "the NIC is not on the NAT network: $(qm -o json network)"
   [[ "$(inq readlink "/sys/class/net/$tap/master")" == */qmd0 ]] || fail "$tap is not on qmd0"
-  inq nft list chain bridge qmd "vm-$tap" >/dev/null || fail "no guard for $tap"
+  inq nft list chain bridge qmd-qmd0 "vm-$tap" >/dev/null || fail "no guard for $tap"
   local dev
   nic_seen() {
     dev=$(qm exec n1 -- sh -c "grep -l $mac /sys/class/net/*/address" 2>/dev/null | cut -d/ -f5)
@@ -151,8 +151,8 @@ scenario_hotplug_nic() {
   qm detach-interface n1 extra >/dev/null || fail "detach the NIC"
   tap_gone() { ! inq ip link show "$tap" >/dev/null 2>&1; }
   wait_for 30 "the tap $tap to go" tap_gone
-  ! inq nft list chain bridge qmd "vm-$tap" >/dev/null 2>&1 || fail "the guard of $tap is left"
-  ! inq nft get element bridge qmd nat_taps "{ \"$tap\" }" >/dev/null 2>&1 ||
+  ! inq nft list chain bridge qmd-qmd0 "vm-$tap" >/dev/null 2>&1 || fail "the guard of $tap is left"
+  ! inq nft get element bridge qmd-qmd0 nat_taps "{ \"$tap\" }" >/dev/null 2>&1 ||
     fail "$tap is left in nat_taps"
   [[ -z "$(attached tap 2>/dev/null)" ]] || fail "the NIC is still attached"
   qm exec n1 -- wget -qO- "http://uplink.test:8080/token" >/dev/null || fail "n1 lost the uplink"
@@ -193,7 +193,7 @@ scenario_down_and_stable() {
   qm kill n1 >/dev/null && qm kill n2 >/dev/null || fail "kill the VMs"
   wait_state n1 stopped 20
   wait_state n2 stopped 20
-  ! inq nft list table bridge qmd | grep_q 'vm-' || fail "guards left after the stop"
+  ! inq nft list table bridge qmd-qmd0 | grep_q 'vm-' || fail "guards left after the stop"
   qm network down >/dev/null || fail "network down"
   ! inq ip link show qmd0 >/dev/null 2>&1 || fail "bridge qmd0 is left"
   ! inq nft list tables | grep_q qmd || fail "tables left: $(inq nft list tables)"
