@@ -18,6 +18,7 @@
 #include "daemon/launch/unique_fd.hpp"
 #include "daemon/runtime/context.hpp"
 #include "daemon/runtime/guest_report.hpp"
+#include "daemon/runtime/hot_nic_record.hpp"
 #include "daemon/runtime/migrate_storage.hpp"
 #include "daemon/runtime/migrate_tls.hpp"
 #include "daemon/runtime/operations.hpp"
@@ -78,6 +79,11 @@ struct VmRecord {
   // The host ports this run's interfaces[].ports use (kept across qmd restarts: an adopted
   // VM holds them still); empty while stopped.
   std::vector<policy::PortForward> forwards;
+  // NICs this run attached without --persist (kept across qmd restarts: an adopted VM takes
+  // them back, vm_hot_nics.cpp); empty while stopped. hot_nics_dropped: why entries read
+  // back were not taken (said at adoption), never written.
+  std::vector<HotNic> hot_nics;
+  std::vector<std::string> hot_nics_dropped;
   // Claims qmd made for this VM's dataVolumeTemplates: deleted with the VM, never otherwise.
   std::vector<std::string> owned_claims;
   // The uid (and gid) of qemuUids this VM's QEMU and sidecars run as: taken at its first
