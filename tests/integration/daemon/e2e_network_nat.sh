@@ -10,7 +10,8 @@
 # Warning event says the CIDR is not applied); a masquerade NIC hot-plugged into a guest gets its lease by DHCP and leaves
 # no tap or guard when unplugged (one attached without --persist stays the guest's across a
 # qmd restart: its guard rebuilt after a flushed ruleset, its detach complete, not back after
-# another restart); the network survives a SIGKILL of qmd and of its dnsmasq; `qmctl network
+# another restart, and record entries naming another VM's tap or no interface at all are
+# said and ignored); the network survives a SIGKILL of qmd and of its dnsmasq; `qmctl network
 # down` is refused while VMs use it and then leaves no bridge, table or dnsmasq; a CIDR that
 # overlaps a route, and a missing /dev/net/tun, are refused naming them, leaving nothing.
 source "$(dirname "$0")/lib.sh"
@@ -191,11 +192,35 @@ scenario_hot_nic_across_restarts() {
   over_hot() { qm exec n1 -- ping -c 1 -W 2 192.0.2.1 >/dev/null 2>&1; }
   wait_for 20 "n1 to reach 192.0.2.1 from $ip" over_hot
 
+  # While qmd is down, n1's record gets entries naming n2's tap and the bridge: read back,
+  # they are said and ignored, and neither interface is touched.
+  local n2tap
+  n2tap=$(qm argv n2 | sed -n 's/.*ifname=\([^,]*\).*/\1/p' | head -n1)
   kill_qmd
+  python3 - "$T/state/vms/n1/record.json" "$n2tap" <<'EOF2'
+import json, sys
+path, tap = sys.argv[1], sys.argv[2]
+record = json.load(open(path))
+record["hotNics"] += [
+    {"name": "evil", "binding": "masquerade", "tap": tap, "mac": "02:00:00:5a:00:66"},
+    {"name": "../x", "binding": "bridge", "network": "lan", "tap": "qmd0", "mac": "zz"}]
+json.dump(record, open(path, "w"))
+EOF2
   start_qmd
   wait_state n1 running 30
   [[ "$(hot_nic tap)" == "$tap" && "$(hot_nic ipAddress)" == "$ip" ]] ||
     fail "the adopted NIC is not on the NAT network: $(qm -o json network)"
+  local events
+  events=$(qm -o json events n1 | grep '"Adoption"')
+  grep_q -F "interface evil: tap $n2tap is not the one qmd makes for it" <<<"$events" ||
+    fail "no Adoption event for the entry naming n2's tap: $(qm events n1)"
+  grep_q -F 'hotNics[2]: name \"../x\" is not an interface name; ignored' <<<"$events" ||
+    fail "no Adoption event for the malformed entry: $(qm events n1)"
+  wait_state n2 running 30
+  [[ "$(inq readlink "/sys/class/net/$n2tap/master")" == */qmd0 ]] || fail "n2's tap left qmd0"
+  inq ip link show qmd0 >/dev/null || fail "qmd0 is gone"
+  qm -o json network | json_get "[a['vm'] for a in d['attached'] if a['tap'] == '$n2tap']" |
+    grep_q '"n2"' || fail "n2's tap is not n2's: $(qm -o json network)"
   local repairs
   repairs=$(qm -o json network | json_get 'd["repairs"]')
   inq nft flush ruleset
