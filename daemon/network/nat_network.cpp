@@ -280,6 +280,22 @@ asio::awaitable<void> NatNetwork::forget(std::string vm) {
   }
 }
 
+asio::awaitable<void> NatNetwork::forget_interface(std::string vm, std::string interface) {
+  auto guard = co_await lock_.lock();
+  if (!settings_.dhcp) {
+    co_return;
+  }
+  if (auto loaded = co_await load_leases(); !loaded) {
+    co_return;
+  }
+  if (leases_.release(vm, interface)) {
+    if (auto saved = co_await save_leases(); !saved) {
+      notice_(fmt::format("{} {}: the address of VM {}'s interface {} is not freed: {}",
+                          settings_.label, settings_.bridge, vm, interface, saved.error()));
+    }
+  }
+}
+
 NatStatus NatNetwork::status() const {
   NatStatus s{up_, settings_.bridge, settings_.cidr, settings_.ipv6_prefix, dnsmasq_->pid(), {},
               leases_now(), repairs_};

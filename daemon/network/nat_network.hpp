@@ -95,6 +95,9 @@ class NatNetwork : public std::enable_shared_from_this<NatNetwork> {
   asio::awaitable<void> detach(std::string tap);
   // The VM is deleted: its addresses are free again.
   asio::awaitable<void> forget(std::string vm);
+  // An interface attached at run time (not in the VM's definition) is gone: its address is
+  // free again.
+  asio::awaitable<void> forget_interface(std::string vm, std::string interface);
   // The port forwards of `vm` (interfaces[].ports of its NAT interfaces), replacing what it
   // had; empty: none. Chain portforwards is rewritten with every VM's in one transaction; on
   // failure the VM's previous forwards stay, in the chain and here.
