@@ -1,6 +1,7 @@
 #include "devices/nic.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "devices/naming.hpp"
 
@@ -81,6 +82,25 @@ NicParts nic_parts(const NicParams& p) {
     device.props.push_back({"bootindex", std::int64_t{*p.boot_order}});
   }
   return {std::move(netdev), std::move(device)};
+}
+
+Component with_tap_fds(const Component& netdev, const TapFds& fds) {
+  const auto join = [](const std::vector<std::string>& items) {
+    return fmt::format("{}", fmt::join(items, ":"));
+  };
+  const bool many = fds.queues.size() > 1;
+  Component out{netdev.type, {}};
+  for (const auto& prop : netdev.props) {
+    if (prop.key == "ifname") {
+      out.props.push_back({many ? "fds" : "fd", join(fds.queues)});
+    } else if (prop.key == "vhost" && !fds.vhost.empty()) {
+      out.props.push_back(prop);
+      out.props.push_back({many ? "vhostfds" : "vhostfd", join(fds.vhost)});
+    } else if (prop.key != "script" && prop.key != "downscript" && prop.key != "queues") {
+      out.props.push_back(prop);
+    }
+  }
+  return out;
 }
 
 std::vector<Option> nic_options(const NicParts& parts) {

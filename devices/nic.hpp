@@ -46,6 +46,18 @@ NicParts nic_parts(const NicParams& params);
 // A virtio NIC on a tap with more than one queue: the tap must be IFF_MULTI_QUEUE.
 bool tap_multiqueue(const NicParams& params);
 
+// The descriptors qmd opened for a tap netdev, as QEMU refers to them: numbers it inherited
+// (coldplug) or names qmd gave them with getfd (hotplug).
+struct TapFds {
+  std::vector<std::string> queues;  // one per queue of the tap
+  std::vector<std::string> vhost;   // one /dev/vhost-net per queue; empty without vhost
+};
+// The tap netdev `netdev` (nic_parts: opened by name) on descriptors instead: ifname, script,
+// downscript and queues give way to fd= (fds= for more than one queue: QEMU counts them) and
+// vhostfd= (vhostfds=), so QEMU opens neither the tap nor /dev/vhost-net itself. Other props
+// keep their order.
+Component with_tap_fds(const Component& netdev, const TapFds& fds);
+
 std::vector<Option> nic_options(const NicParts& parts);   // -netdev, -device
 std::vector<QmpCall> nic_hotplug(const NicParts& parts);  // netdev_add, device_add
 QmpCall nic_unplug(const NicParts& parts);                // device_del

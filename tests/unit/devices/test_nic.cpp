@@ -86,3 +86,46 @@ TEST_CASE("hotplug agrees with coldplug; unplug and release") {
   CHECK(nic_release(parts) ==
         QmpCall{"netdev_del", boost::json::parse(R"({"id":"net-default"})").as_object()});
 }
+
+TEST_CASE("a tap on descriptors: no ifname, script or queues; fd and vhostfd in their place") {
+  auto p = user_nic();
+  p.tap = true;
+  p.tap_name = "tap-0011aabb";
+  p.vhost = true;
+  const auto netdev = nic_parts(p).netdev;
+  CHECK(netdev_option(with_tap_fds(netdev, {{"23"}, {"24"}})) ==
+        Option{"-netdev", "tap,id=net-default,fd=23,vhost=on,vhostfd=24"});
+  p.vhost = false;
+  CHECK(netdev_option(with_tap_fds(nic_parts(p).netdev, {{"23"}, {}})) ==
+        Option{"-netdev", "tap,id=net-default,fd=23"});
+}
+
+TEST_CASE("a multiqueue tap on descriptors: one fd and one vhost fd per queue, no queues=") {
+  auto p = user_nic();
+  p.tap = true;
+  p.tap_name = "tap-0011aabb";
+  p.vhost = true;
+  p.queues = 4;
+  const auto parts = nic_parts(p);
+  const auto netdev = with_tap_fds(parts.netdev, {{"10", "11", "12", "13"}, {"14", "15", "16", "17"}});
+  // QEMU refuses queues= beside fds= and counts the queues from fds; the guest NIC keeps
+  // mq and vectors 2N+2.
+  CHECK(netdev_option(netdev) ==
+        Option{"-netdev", "tap,id=net-default,fds=10:11:12:13,vhost=on,vhostfds=14:15:16:17"});
+  CHECK(parts.device.prop("vectors") == "10");
+}
+
+TEST_CASE("a hot-plugged tap on getfd names: netdev_add takes fd and vhostfd as strings") {
+  auto p = user_nic();
+  p.tap = true;
+  p.tap_name = "tap-0011aabb";
+  p.vhost = true;
+  NicParts parts = nic_parts(p);
+  parts.netdev = with_tap_fds(parts.netdev, {{"net-default-tap"}, {"net-default-vhost"}});
+  const auto calls = nic_hotplug(parts);
+  CHECK(calls[0] == QmpCall{"netdev_add",
+                            boost::json::parse(R"({"type":"tap","id":"net-default",)"
+                                               R"("fd":"net-default-tap","vhost":true,)"
+                                               R"("vhostfd":"net-default-vhost"})")
+                                .as_object()});
+}
