@@ -131,17 +131,27 @@ void NicsConfigurator::configure(const policy::VmSpec& spec, RenderResult& out) 
     } else {
       warn_vm_network_unused(spec, iface, out);
     }
-    out.argv.append(devices::nic_options(devices::nic_parts(params)));
-    if (iface.binding == "bridge") {
-      for (const auto& net : spec.networks) {
-        if (net.name == iface.name) {
-          out.taps.push_back({params.tap_name, net.multus_network_name,
-                              devices::tap_multiqueue(params), false, iface.name, params.mac});
-        }
+    const auto parts = devices::nic_parts(params);
+    out.argv.append(devices::nic_options(parts));
+    const bool nat = iface.binding == "masquerade" && facts_.masquerade_nat;
+    if (iface.binding != "bridge" && !nat) {
+      continue;
+    }
+    cmdline::TapPlan tap{.name = params.tap_name,
+                         .queues = devices::tap_multiqueue(params) ? params.queues : 1,
+                         .vhost = parts.netdev.prop("vhost") == "on",
+                         .nat = nat,
+                         .interface = iface.name,
+                         .mac = params.mac,
+                         .netdev = parts.netdev};
+    for (const auto& net : spec.networks) {
+      if (!nat && net.name == iface.name) {
+        tap.network = net.multus_network_name;
+        out.taps.push_back(tap);
       }
-    } else if (iface.binding == "masquerade" && facts_.masquerade_nat) {
-      out.taps.push_back(
-          {params.tap_name, "", devices::tap_multiqueue(params), true, iface.name, params.mac});
+    }
+    if (nat) {
+      out.taps.push_back(std::move(tap));
     }
   }
 }

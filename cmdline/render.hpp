@@ -10,6 +10,7 @@
 #include "cmdline/argv.hpp"
 #include "cmdline/paths.hpp"
 #include "cmdline/seed.hpp"
+#include "devices/props.hpp"
 #include "policy/host_caps.hpp"
 #include "policy/spec.hpp"
 #include "policy/spec_error.hpp"
@@ -46,14 +47,17 @@ struct PinningPlan {
 };
 
 // A host tap the daemon must create before QEMU starts (bridge bindings, and masquerade on
-// the managed NAT network).
+// the managed NAT network). The argv names it (ifname=, queues=); the daemon opens its queues
+// and launches QEMU with `netdev` on those descriptors instead (devices::with_tap_fds).
 struct TapPlan {
-  std::string name;     // the tap QEMU opens by name (ifname=)
-  std::string network;  // multus networkName; the daemon's `bridges` maps it to a bridge
-  bool multiqueue = false;
+  std::string name{};     // the tap's interface name
+  std::string network{};  // multus networkName; the daemon's `bridges` maps it to a bridge
+  std::uint32_t queues = 1;  // > 1: an IFF_MULTI_QUEUE tap, one descriptor per queue
+  bool vhost = false;        // one /dev/vhost-net descriptor per queue too
   bool nat = false;       // masquerade: joins the managed NAT bridge (network is empty)
-  std::string interface;  // the spec's interface name
-  std::string mac;        // the guest NIC's MAC (the NAT network's DHCP lease is keyed on it)
+  std::string interface{};  // the spec's interface name
+  std::string mac{};        // the guest NIC's MAC (the NAT network's DHCP lease is keyed on it)
+  devices::Component netdev{};  // its -netdev as the argv has it
   bool operator==(const TapPlan&) const = default;
 };
 

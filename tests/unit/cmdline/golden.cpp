@@ -166,7 +166,7 @@ std::string render_golden(const std::string& yaml_path, const std::string& defau
   for (const auto& tap : r->taps) {
     if (tap.nat) {  // bridge taps are in the argv already; these also get a lease
       out += fmt::format("# nat tap {} interface={} mac={} multiqueue={}\n", tap.name,
-                         tap.interface, tap.mac, tap.multiqueue);
+                         tap.interface, tap.mac, tap.queues > 1);
     }
   }
   if (r->start_paused) {

@@ -275,12 +275,27 @@ TEST_CASE("a bridge binding asks the daemon for a tap on its network; a tap bind
   spec.networks = {lan};
   const auto out = run<cmdline::NicsConfigurator>(spec, facts());
   REQUIRE(out.taps.size() == 1);
-  CHECK(out.taps[0] == cmdline::TapPlan{devices::bridge_tap_name("t", "lan"), "prod",
-                                        /*multiqueue=*/true, /*nat=*/false, "lan",
-                                        devices::stable_mac("t", "lan")});
+  const auto tap_name = devices::bridge_tap_name("t", "lan");
+  CHECK(out.taps[0] ==
+        cmdline::TapPlan{.name = tap_name,
+                         .network = "prod",
+                         .queues = 4,
+                         .interface = "lan",
+                         .mac = devices::stable_mac("t", "lan"),
+                         .netdev = {"tap",
+                                    {{"id", std::string("net-lan")},
+                                     {"ifname", tap_name},
+                                     {"script", std::string("no")},
+                                     {"downscript", std::string("no")},
+                                     {"queues", std::int64_t{4}}}}});
   auto one_cpu = facts();
   one_cpu.vcpus = 1;  // one queue: a plain tap
-  CHECK(run<cmdline::NicsConfigurator>(spec, one_cpu).taps.at(0).multiqueue == false);
+  CHECK(run<cmdline::NicsConfigurator>(spec, one_cpu).taps.at(0).queues == 1);
+  auto vhost = facts();
+  vhost.vhost_net = true;  // a vhost-net descriptor per queue as well
+  const auto with_vhost = run<cmdline::NicsConfigurator>(spec, vhost).taps.at(0);
+  CHECK(with_vhost.vhost);
+  CHECK(with_vhost.netdev.prop("vhost") == "on");
 }
 
 TEST_CASE("masquerade: slirp without the NAT network; on it a tap for the daemon's bridge") {
@@ -310,8 +325,15 @@ TEST_CASE("masquerade: slirp without the NAT network; on it a tap for the daemon
             "-device virtio-net-pci,id=nic-old,bus=pci.3,addr=0x0,netdev=net-old,"
             "mac=02:00:00:00:00:06"});
   REQUIRE(on.taps.size() == 1);
-  CHECK(on.taps[0] == cmdline::TapPlan{tap, "", false, /*nat=*/true, "default",
-                                       "02:00:00:00:00:05"});
+  CHECK(on.taps[0] == cmdline::TapPlan{.name = tap,
+                                       .nat = true,
+                                       .interface = "default",
+                                       .mac = "02:00:00:00:00:05",
+                                       .netdev = {"tap",
+                                                  {{"id", std::string("net-default")},
+                                                   {"ifname", tap},
+                                                   {"script", std::string("no")},
+                                                   {"downscript", std::string("no")}}}});
 }
 
 TEST_CASE("inputs: usb needs the xhci controller, virtio takes a port") {
