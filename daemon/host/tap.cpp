@@ -44,8 +44,9 @@ std::expected<int, OpenError> open_tap(const std::string& name, bool multiqueue,
     return std::unexpected(OpenError{err(name, "open /dev/net/tun"), errno});
   }
   ifreq ifr = named(name);
-  // QEMU asks for a vnet header whenever the kernel has one, and multiqueue for queues > 1;
-  // a persistent tap accepts QEMU only when IFF_MULTI_QUEUE matches.
+  // A vnet header, which QEMU finds on the descriptor and uses (as when it opens a tap
+  // itself), and multiqueue for queues > 1: every queue must be opened with the flag the
+  // tap was made with.
   ifr.ifr_flags = static_cast<short>(IFF_TAP | IFF_NO_PI | IFF_VNET_HDR |
                                      (multiqueue ? IFF_MULTI_QUEUE : 0) |
                                      (exclusive ? IFF_TUN_EXCL : 0));
@@ -62,19 +63,25 @@ std::expected<int, OpenError> open_tap(const std::string& name, bool multiqueue,
   return fd;
 }
 
-// A persistent tap no process holds (an earlier run's, left behind): tun turns the carrier
-// on while a queue is attached, and off when the last one goes.
-bool left_over(const std::string& name) {
-  const auto read = [&name](const char* what) {
-    std::ifstream in(fmt::format("/sys/class/net/{}/{}", name, what));
-    std::string text;
-    in >> text;
-    return text;
-  };
-  const std::string flags = read("tun_flags");
+std::string sys_text(const std::string& name, const char* what) {
+  std::ifstream in(fmt::format("/sys/class/net/{}/{}", name, what));
+  std::string text;
+  in >> text;
+  return text;
+}
+
+// IFF_PERSIST: only an older qmd made its taps persistent (or a user, by hand).
+bool persistent(const std::string& name) {
+  const std::string flags = sys_text(name, "tun_flags");
   constexpr unsigned long kPersist = 0x0800;  // IFF_PERSIST
-  return !flags.empty() && (std::stoul(flags, nullptr, 16) & kPersist) != 0 &&
-         read("carrier") == "0";
+  return !flags.empty() && (std::stoul(flags, nullptr, 16) & kPersist) != 0;
+}
+
+// A persistent tap no process holds (an older qmd's, left behind): tun turns the carrier on
+// while a queue is attached, and off when the last one goes. qmd's own taps are never
+// persistent, so never taken for one of these: they exist only while held.
+bool left_over(const std::string& name) {
+  return persistent(name) && sys_text(name, "carrier") == "0";
 }
 
 // A new tap of that name; one an earlier run left (held by no one) is removed first.
@@ -97,27 +104,32 @@ std::expected<int, std::string> open_new_tap(const std::string& name, bool multi
   return *opened;
 }
 
-}  // namespace
+// The tap's other queues (IFF_MULTI_QUEUE: each open attaches one) and a /dev/vhost-net
+// per queue, after the first queue `first`.
+std::expected<TapQueues, std::string> open_queues(const TapSpec& spec, UniqueFd first) {
+  TapQueues out;
+  out.queues.push_back(std::move(first));
+  const bool multiqueue = spec.queues > 1;
+  while (out.queues.size() < spec.queues) {
+    auto opened = open_tap(spec.name, multiqueue, false);
+    if (!opened) {
+      return std::unexpected(opened.error().why);
+    }
+    out.queues.emplace_back(*opened);
+  }
+  while (spec.vhost && out.vhost.size() < spec.queues) {
+    UniqueFd vhost(::open("/dev/vhost-net", O_RDWR | O_CLOEXEC));
+    if (!vhost) {
+      return std::unexpected(err(spec.name, "open /dev/vhost-net") +
+                             " (vhost needs the vhost_net module: modprobe vhost_net)");
+    }
+    out.vhost.push_back(std::move(vhost));
+  }
+  return out;
+}
 
-std::expected<void, std::string> create_tap(const TapSpec& spec) {
-  if (spec.name.empty() || spec.name.size() >= IFNAMSIZ) {
-    return std::unexpected(fmt::format("tap \"{}\": a name of 1 to {} characters is needed",
-                                       spec.name, IFNAMSIZ - 1));
-  }
-  auto opened = open_new_tap(spec.name, spec.multiqueue);
-  if (!opened) {
-    return std::unexpected(opened.error());
-  }
-  UniqueFd tap(*opened);
-  if (spec.owner && ::ioctl(tap.get(), TUNSETOWNER, static_cast<unsigned long>(*spec.owner)) != 0) {
-    return std::unexpected(err(spec.name, "TUNSETOWNER"));
-  }
-  if (spec.group && ::ioctl(tap.get(), TUNSETGROUP, static_cast<unsigned long>(*spec.group)) != 0) {
-    return std::unexpected(err(spec.name, "TUNSETGROUP"));
-  }
-  if (::ioctl(tap.get(), TUNSETPERSIST, 1UL) != 0) {
-    return std::unexpected(err(spec.name, "TUNSETPERSIST"));
-  }
+// Joins `spec.bridge` (if any) and sets the tap up.
+std::expected<void, std::string> bridge_and_up(const TapSpec& spec) {
   UniqueFd control(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   if (control.get() < 0) {
     return std::unexpected(err(spec.name, "socket"));
@@ -126,12 +138,12 @@ std::expected<void, std::string> create_tap(const TapSpec& spec) {
     ifreq bridge = named(spec.bridge);
     bridge.ifr_ifindex = static_cast<int>(::if_nametoindex(spec.name.c_str()));
     if (bridge.ifr_ifindex == 0 || ::ioctl(control.get(), SIOCBRADDIF, &bridge) != 0) {
-      std::string why = fmt::format("tap {}: join bridge {}: {}", spec.name, spec.bridge,
-                                    std::strerror(errno));
-      ::ioctl(tap.get(), TUNSETPERSIST, 0UL);  // closing the last fd then removes it
-      return std::unexpected(why + (errno == ENODEV ? " (no such bridge on this host; check "
-                                                      "`bridges` in qmd.yaml)"
-                                                    : ""));
+      const int error = errno;
+      return std::unexpected(
+          fmt::format("tap {}: join bridge {}: {}", spec.name, spec.bridge,
+                      std::strerror(error)) +
+          (error == ENODEV ? " (no such bridge on this host; check `bridges` in qmd.yaml)"
+                           : ""));
     }
   }
   ifreq flags = named(spec.name);
@@ -141,20 +153,43 @@ std::expected<void, std::string> create_tap(const TapSpec& spec) {
     up = ::ioctl(control.get(), SIOCSIFFLAGS, &flags) == 0;
   }
   if (!up) {
-    std::string why = err(spec.name, "set up");
-    ::ioctl(tap.get(), TUNSETPERSIST, 0UL);
-    return std::unexpected(why);
+    return std::unexpected(err(spec.name, "set up"));
   }
   return {};
+}
+
+}  // namespace
+
+std::expected<TapQueues, std::string> create_tap(const TapSpec& spec) {
+  if (spec.name.empty() || spec.name.size() >= IFNAMSIZ) {
+    return std::unexpected(fmt::format("tap \"{}\": a name of 1 to {} characters is needed",
+                                       spec.name, IFNAMSIZ - 1));
+  }
+  auto opened = open_new_tap(spec.name, spec.queues > 1);
+  if (!opened) {
+    return std::unexpected(opened.error());
+  }
+  // Not persistent: on any error below, closing these descriptors removes the tap.
+  auto queues = open_queues(spec, UniqueFd(*opened));
+  if (!queues) {
+    return std::unexpected(queues.error());
+  }
+  if (auto ready = bridge_and_up(spec); !ready) {
+    return std::unexpected(ready.error());
+  }
+  return queues;
 }
 
 std::expected<void, std::string> delete_tap(const std::string& name) {
   if (::if_nametoindex(name.c_str()) == 0) {
     return {};
   }
-  // Off its bridge first: a tap another process still holds open outlives the deletion, and
+  // Off its bridge first: a tap another process still holds open outlives this call, and
   // must not stay on the bridge without the guard that went with its VM.
   const auto left = leave_bridge(name);
+  if (!persistent(name)) {
+    return left;  // it goes with the last descriptor of it
+  }
   // Reopening with the device's own multiqueue flag is required; try both.
   for (bool multiqueue : {false, true}) {
     auto opened = open_tap(name, multiqueue, false);
@@ -165,10 +200,7 @@ std::expected<void, std::string> delete_tap(const std::string& name) {
     if (::ioctl(tap.get(), TUNSETPERSIST, 0UL) != 0) {
       return std::unexpected(err(name, "TUNSETPERSIST 0"));
     }
-    if (!left) {
-      return std::unexpected(left.error());
-    }
-    return {};
+    return left;
   }
   return std::unexpected(fmt::format("tap {}: cannot reopen it to remove it", name));
 }

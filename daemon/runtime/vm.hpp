@@ -412,7 +412,7 @@ class Vm : public std::enable_shared_from_this<Vm> {
   OpResult check_paths_at_start() const;
   struct DiskDescriptors {
     std::vector<std::string> args;  // QEMU's args with /dev/fdset/N for each disk
-    std::vector<UniqueFd> fds;      // qmd's copies, closed once QEMU has its own
+    std::vector<UniqueFd> fds;      // qmd's copies (the taps' too), closed once QEMU has its own
     std::vector<std::string> images;  // fd set N holds images[N-1]
   };
   std::expected<DiskDescriptors, std::string> disk_descriptors(

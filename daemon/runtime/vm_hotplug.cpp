@@ -66,6 +66,18 @@ asio::awaitable<qmp::QmpDone> run_call(qmp::QmpClient& qmp, const devices::QmpCa
   co_return qmp::QmpDone{};
 }
 
+asio::awaitable<qmp::QmpDone> run_step(qmp::QmpClient& qmp, const Step& step) {
+  if (!step.fd) {
+    auto done = co_await run_call(qmp, step.call);
+    co_return done;
+  }
+  UniqueFd fd = step.fd();
+  const auto* name = step.call.arguments.if_contains("fdname");
+  std::string fdname = name != nullptr && name->is_string() ? std::string(name->as_string()) : "";
+  auto sent = co_await qmp::getfd(qmp, std::move(fd), std::move(fdname));
+  co_return sent;
+}
+
 // The spare pcie-root-ports (q35) are the root ports query-pci shows with nothing behind
 // them: that covers ports whose device was unplugged, and never hands out a port whose
 // device the guest has not released yet.
@@ -330,7 +342,7 @@ asio::awaitable<OpResult> Vm::attach_planned(HotplugScope& scope, AttachPlan pla
     }
   }
   for (std::size_t i = 0; i < plan.steps.size(); ++i) {
-    auto done = co_await run_call(*run.qmp, plan.steps[i].call);
+    auto done = co_await run_step(*run.qmp, plan.steps[i]);
     if (done) {
       continue;
     }

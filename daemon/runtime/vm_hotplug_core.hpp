@@ -53,6 +53,8 @@ struct Step {
   devices::QmpCall call;
   std::optional<devices::QmpCall> undo;
   OpError::Code failure = OpError::Code::failed;  // bad_request where the input is to blame
+  // getfd: gives the descriptor that goes with the call (SCM_RIGHTS), taken when it is sent.
+  std::function<UniqueFd()> fd{};
 };
 
 using DefinitionEdit = std::function<void(YAML::Node)>;  // gets the template's spec
@@ -78,6 +80,8 @@ std::string sniff_format(int fd);
 // As the renderer decides it: q35 unless machine.type names another family.
 bool is_q35(const policy::VmSpec& spec);
 asio::awaitable<qmp::QmpDone> run_call(qmp::QmpClient& qmp, const devices::QmpCall& call);
+// A step's call, with its descriptor when it has one (getfd).
+asio::awaitable<qmp::QmpDone> run_step(qmp::QmpClient& qmp, const Step& step);
 // q35: the lowest pcie-root-port with nothing behind it; pc: the first free slot on pci.0.
 asio::awaitable<std::expected<devices::PciSlot, OpError>> free_pci_slot(qmp::QmpClient& qmp,
                                                                       const std::string& vm,

@@ -184,19 +184,24 @@ Vm::AttachPlan Vm::nic_plan(HotplugScope& scope, const InterfaceAttach& r,
     plan.persist = add_to_definition(r, params.mac);
   }
   const bool nat = r.binding == "masquerade";
+  auto parts = devices::nic_parts(params);
   if (r.binding == "bridge" || nat) {
-    // qmd makes the tap (QEMU may not: spawn=deny); teardown deletes it if the VM stops first.
+    // qmd makes the tap and QEMU gets its descriptors (getfd, then netdev_add fd=): QEMU
+    // opens no tap by name. Teardown deletes it if the VM stops first.
     plan.placed.tap = params.tap_name;
+    const bool vhost = parts.netdev.prop("vhost") == "on";
+    const devices::TapFds names{{parts.netdev.id() + "-tap"},
+                                vhost ? std::vector<std::string>{parts.netdev.id() + "-vhost"}
+                                      : std::vector<std::string>{}};
+    auto opened = std::make_shared<TapQueues>();  // from prepare_host until getfd sends them
     std::weak_ptr<Run> weak_run = scope.run;
-    plan.prepare_host = [this, weak_run, tap_name = params.tap_name, bridge, nat]() -> OpResult {
-      TapSpec tap{tap_name, bridge, false, std::nullopt, std::nullopt};
-      if (const auto qemu = qemu_owner()) {
-        tap.owner = qemu->uid;
-        tap.group = qemu->gid;
-      }
-      if (auto made = create_tap(tap); !made) {
+    plan.prepare_host = [weak_run, tap_name = params.tap_name, bridge, nat, vhost,
+                         opened]() -> OpResult {
+      auto made = create_tap(TapSpec{tap_name, bridge, 1, vhost});
+      if (!made) {
         return std::unexpected(op_error(OpError::Code::failed, made.error()));
       }
+      *opened = std::move(*made);
       if (auto run = weak_run.lock()) {
         run->network.taps.push_back(tap_name);
         if (nat) {
@@ -205,18 +210,36 @@ Vm::AttachPlan Vm::nic_plan(HotplugScope& scope, const InterfaceAttach& r,
       }
       return {};
     };
-    plan.undo_host = [weak_run, tap_name = params.tap_name] {
+    plan.undo_host = [weak_run, tap_name = params.tap_name, opened] {
+      *opened = TapQueues{};  // what was not sent closes; QEMU's went with netdev_del
       (void)delete_tap(tap_name);
       if (auto run = weak_run.lock()) {
         std::erase(run->network.taps, tap_name);
       }
     };
+    const auto take = [opened](bool vhost_fd) {
+      return [opened, vhost_fd] {
+        auto& fds = vhost_fd ? opened->vhost : opened->queues;
+        return fds.empty() ? UniqueFd() : std::move(fds.front());
+      };
+    };
+    const auto give = [](const std::string& name) {
+      return devices::QmpCall{"getfd", {{"fdname", name}}};
+    };
+    const auto drop = [](const std::string& name) {
+      return devices::QmpCall{"closefd", {{"fdname", name}}};
+    };
+    plan.steps.push_back({give(names.queues[0]), drop(names.queues[0]), OpError::Code::failed,
+                          take(false)});
+    for (const auto& name : names.vhost) {
+      plan.steps.push_back({give(name), drop(name), OpError::Code::failed, take(true)});
+    }
+    parts.netdev = devices::with_tap_fds(parts.netdev, names);
   }
-  const auto parts = devices::nic_parts(params);
   const auto calls = devices::nic_hotplug(parts);  // netdev_add, device_add
   // Whatever QEMU refuses here comes from the request (binding, tap, mac).
-  plan.steps = {{calls[0], devices::nic_release(parts), OpError::Code::bad_request},
-                {calls[1], std::nullopt, OpError::Code::bad_request}};
+  plan.steps.push_back({calls[0], devices::nic_release(parts), OpError::Code::bad_request});
+  plan.steps.push_back({calls[1], std::nullopt, OpError::Code::bad_request});
   plan.event = "InterfaceAttached";
   plan.message = fmt::format("interface {} ({}, mac {}) attached on {}", r.name, r.binding,
                              params.mac, params.pci.bus);

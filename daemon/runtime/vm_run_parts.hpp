@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon/host/tap.hpp"
 #include "daemon/launch/process_handle.hpp"
 #include "daemon/launch/unique_fd.hpp"
 #include "daemon/runtime/access_keys.hpp"
@@ -24,6 +25,9 @@ namespace qmd::daemon {
 // vm_nat.cpp's; passt and the forwards vm_ports.cpp's.
 struct RunNetwork {
   std::vector<std::string> taps;      // host taps qmd made for bridge bindings (and NAT ones)
+  // The queues of the render's taps as prepare_host opened them, in its order: held by qmd
+  // until QEMU inherits them at its spawn (start_qemu), so the taps are never unheld.
+  std::vector<TapQueues> opened_taps;
   std::vector<std::string> nat_taps;  // taps whose guard is on the NAT network
   std::vector<ProcessHandle> passt;   // one passt per masquerade interface (unprivileged)
   std::vector<policy::PortForward> forwards;  // interfaces[].ports with their host ports

@@ -16,6 +16,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <algorithm>
 #include <array>
+#include <iterator>
 #include <filesystem>
 
 #include "daemon/host/hugetlbfs.hpp"
@@ -23,6 +24,7 @@
 #include "daemon/async/blocking.hpp"
 #include "daemon/runtime/incoming_setup.hpp"
 #include "daemon/runtime/disk_fds.hpp"
+#include "daemon/runtime/tap_fds.hpp"
 #include "daemon/runtime/ignition_file.hpp"
 #include "daemon/runtime/seed_iso.hpp"
 #include "daemon/runtime/start_decisions.hpp"
@@ -543,16 +545,14 @@ std::optional<std::string> Vm::prepare_host(const cmdline::RenderResult& rendere
     if (!plan.nat && bridge == ctx_.config.bridges.end()) {
       return fmt::format("network {} has no bridge in qmd.yaml's bridges", plan.network);
     }
-    TapSpec tap{plan.name, plan.nat ? ctx_.config.network.nat.bridge : bridge->second,
-                plan.multiqueue, std::nullopt, std::nullopt};
-    if (const auto qemu = qemu_owner()) {
-      tap.owner = qemu->uid;
-      tap.group = qemu->gid;
-    }
-    if (auto made = create_tap(tap); !made) {
+    const TapSpec tap{plan.name, plan.nat ? ctx_.config.network.nat.bridge : bridge->second,
+                      plan.queues, plan.vhost};
+    auto made = create_tap(tap);
+    if (!made) {
       return made.error();
     }
     run_->network.taps.push_back(plan.name);
+    run_->network.opened_taps.push_back(std::move(*made));
   }
   const auto args = rendered.argv.args();
   const bool wants_1g = std::ranges::any_of(args, [](const std::string& arg) {
@@ -678,13 +678,26 @@ asio::awaitable<std::optional<std::string>> Vm::start_qemu(
   if (!disks) {
     co_return disks.error();
   }
+  // The taps' descriptors go to QEMU with the disks'; qmd's copies close once it runs.
+  std::vector<devices::TapFds> tap_numbers;
+  for (auto& opened : run_->network.opened_taps) {
+    tap_numbers.push_back(fd_numbers(opened));
+    for (auto* set : {&opened.queues, &opened.vhost}) {
+      std::ranges::move(*set, std::back_inserter(disks->fds));
+    }
+  }
+  run_->network.opened_taps.clear();
+  auto on_taps = with_tap_fds(disks->args, rendered.taps, tap_numbers);
+  if (!on_taps) {
+    co_return on_taps.error();
+  }
   // QMP's socket is qmd's, listening before QEMU runs: connect_qmp need not wait for it.
   const std::string qmp_socket = paths().qmp_socket();
   auto monitor = listen_for_monitor(qmp_socket);
   if (!monitor) {
     co_return monitor.error();
   }
-  auto args = with_monitor_fd(disks->args, qmp_socket, monitor->get());
+  auto args = with_monitor_fd(*on_taps, qmp_socket, monitor->get());
   if (!args) {
     co_return args.error();
   }

@@ -173,6 +173,7 @@ asio::awaitable<void> Vm::teardown(Run& run) {
   }
   co_await stop_passt(run);
   release_forwards(run);
+  run.network.opened_taps.clear();  // a start that failed before QEMU had them
   for (const auto& tap : run.network.taps) {
     if (auto removed = delete_tap(tap); !removed) {
       publish("Error", removed.error());
