@@ -140,6 +140,8 @@ scenario_hotplug_nic() {
   [[ -n "$ip" && -n "$tap" ]] || fail "the NIC is not on the NAT network: $(qm -o json network)"
   [[ "$(inq readlink "/sys/class/net/$tap/master")" == */qmd0 ]] || fail "$tap is not on qmd0"
   inq nft list chain bridge qmd-qmd0 "vm-$tap" >/dev/null || fail "no guard for $tap"
+  # Its descriptor went over QMP (getfd, netdev_add fd=): QEMU holds the tap's queue.
+  grep_q "^iff:[[:space:]]*$tap\$" /proc/"$(vm_pid n1)"/fdinfo/* || fail "QEMU does not hold $tap"
   local dev
   nic_seen() {
     dev=$(qm exec n1 -- sh -c "grep -l $mac /sys/class/net/*/address" 2>/dev/null | cut -d/ -f5)
@@ -333,7 +335,8 @@ scenario_no_tun() {
 }
 
 make_namespaces
-QEMU_USER=root  # /dev/net/tun is 0600 root on these build hosts (see e2e_bridge.sh)
+# QEMU is not root (lib.sh's QEMU_USER, a uid per VM) and may not open /dev/net/tun (0600
+# root here): it gets its taps as descriptors from qmd.
 QMD_MASQUERADE=nat
 QMD_WRAP=(ip netns exec "$NSQ")
 e2e_setup
