@@ -17,13 +17,14 @@
 
 #include "daemon/host/hugetlbfs.hpp"
 #include "daemon/host/tap.hpp"
-#include "daemon/launch/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 #include "daemon/launch/child_process.hpp"
 #include "daemon/launch/file_tail.hpp"
 #include "daemon/trial/qmp_status.hpp"
 #include "tests/integration/support.hpp"
 
 using namespace qmd::daemon;
+using qmd::UniqueFd;
 using namespace std::chrono_literals;
 
 namespace {
