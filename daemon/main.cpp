@@ -328,6 +328,11 @@ int main(int argc, char** argv) {
   if (!ids) {
     return fail(ids.error());
   }
+  // Before anything touches a network: a bridge another live qmd runs is refused here.
+  auto bridge_locks = qmd::daemon::network::lock_bridges(*config);
+  if (!bridge_locks) {
+    return fail(bridge_locks.error());
+  }
   // The QEMU user passes through to its own VM's files, and may list nothing.
   const mode_t vms_mode = ids->qemu_user ? 0711 : 0750;
   if (auto made = prepare_run_dir(*config, vms_mode); !made) {

@@ -17,6 +17,7 @@
 
 #include "qmp/guest_text.hpp"
 #include "qmp/pinned_socket.hpp"
+#include "qmp/ready_read.hpp"
 
 namespace qmd::qmp {
 namespace detail {
@@ -236,12 +237,11 @@ class QgaState : public std::enable_shared_from_this<QgaState> {
 
   asio::awaitable<std::optional<QmpError>> read_more(std::string_view what,
                                                      std::chrono::milliseconds timeout) {
-    std::array<char, 16 * 1024> buffer{};
-    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buffer), use_tuple);
+    auto [ec, bytes] = co_await ready_read(socket_);  // no buffer held while the agent is quiet
     if (ec) {
       co_return op_error(ec, what, timeout);
     }
-    raw_.append(buffer.data(), n);
+    raw_.append(bytes);
     co_return std::nullopt;
   }
 

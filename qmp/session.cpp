@@ -18,6 +18,7 @@
 
 #include "qmp/guest_text.hpp"
 #include "qmp/pinned_socket.hpp"
+#include "qmp/ready_read.hpp"
 
 namespace qmd::qmp::detail {
 namespace {
@@ -201,9 +202,8 @@ void Session::fail(QmpError error) {
 
 asio::awaitable<void> Session::read_loop() {
   auto self = shared_from_this();
-  std::array<char, 64 * 1024> buffer{};
   while (!closed_) {
-    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buffer), use_tuple);
+    auto [ec, bytes] = co_await ready_read(socket_);  // no buffer held while QEMU is quiet
     if (closed_) {
       break;
     }
@@ -222,7 +222,7 @@ asio::awaitable<void> Session::read_loop() {
     }
     // Messages that arrived whole before any garbage still count.
     std::vector<boost::json::object> messages;
-    const auto broken = decoder_.feed({buffer.data(), n}, messages);
+    const auto broken = decoder_.feed(bytes, messages);
     for (auto& message : messages) {
       dispatch(std::move(message));
       if (closed_) {

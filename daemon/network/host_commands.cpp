@@ -2,10 +2,12 @@
 
 #include <fmt/format.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <boost/json/serialize.hpp>
 #include <chrono>
 #include <fstream>
+#include <sstream>
 #include <vector>
 
 #include "daemon/launch/child_process.hpp"
@@ -160,6 +162,23 @@ std::expected<void, std::string> nft_apply(const boost::json::object& batch,
     return std::unexpected(fmt::format("nftables (nft -j -f {}): {}", file, done.error()));
   }
   return {};
+}
+
+std::optional<std::string> nft_list_table(const std::string& family, const std::string& table,
+                                          const ToolPlaces& places) {
+  // The tool's output goes to a file of its own (appended: made empty first), read back.
+  const std::string out = fmt::format("{}/nft-list-{}-{}.json", places.dir, family, table);
+  ::unlink(out.c_str());
+  auto listed = run_to_completion({"nft", "-j", "list", "table", family, table}, out,
+                                  kToolTimeout);
+  std::ifstream in(out);
+  std::stringstream text;
+  text << in.rdbuf();
+  ::unlink(out.c_str());
+  if (!listed) {
+    return std::nullopt;
+  }
+  return text.str();
 }
 
 bool nft_table_exists(const std::string& family, const ToolPlaces& places,

@@ -52,8 +52,11 @@ std::expected<void, std::string> enable_ipv6_forward(const std::string& key);
 // Applies one batch atomically with `nft -j -f` (the batch is kept as nft-batch.json).
 std::expected<void, std::string> nft_apply(const boost::json::object& batch,
                                            const ToolPlaces& places);
-// Whether table `family` `table` (qmd's own: "qmd", "qmd-BRIDGE") exists.
+// `nft -j list table FAMILY TABLE`: its JSON; none when the table is not there.
+std::optional<std::string> nft_list_table(const std::string& family, const std::string& table,
+                                          const ToolPlaces& places);
+// Whether table `family` `table` (a network's own, "qmd-BRIDGE") exists.
 bool nft_table_exists(const std::string& family, const ToolPlaces& places,
-                      const std::string& table = "qmd");
+                      const std::string& table);
 
 }  // namespace qmd::daemon::network

@@ -102,7 +102,9 @@ std::expected<void, std::string> set_up_host(const HostSetup& s) {
     done = enable_ipv6_forward(s.ipv6_key);
   }
   if (done) {
-    done = nft_apply(s.tables.empty() ? nat_tables({s.bridge, s.cidr, s.ipv6}) : s.tables, s.places);
+    done = nft_apply(s.tables.empty() ? in_table(nat_tables({s.bridge, s.cidr, s.ipv6}), s.table)
+                                   : s.tables,
+                     s.places);
   }
   if (!done) {
     for (auto& step : tables_delete_steps()) {

@@ -24,7 +24,7 @@ struct HostSetup {
   // What differs between the NAT network (the defaults) and a bridge qmd makes for a multus
   // network (network_settings.hpp): its tables, whether the bridge has an address, runs
   // dnsmasq and routes, the qmd.yaml keys errors name and the mark left on the bridge.
-  std::string table = "qmd";
+  std::string table;            // qmd-BRIDGE (nft_tables.hpp)
   boost::json::object tables;  // the batch that makes both tables afresh
   bool ipv4 = true;
   bool dnsmasq_files = true;
@@ -43,7 +43,7 @@ std::expected<void, std::string> set_up_host(const HostSetup& setup);
 // Best effort, every part: the tables, then the bridge. The error lists what stayed.
 std::expected<void, std::string> tear_down_host(const std::string& bridge,
                                                 const ToolPlaces& places,
-                                                const std::string& table = "qmd");
+                                                const std::string& table);
 // The static leases dnsmasq reads (written whole, then dnsmasq gets SIGHUP).
 std::expected<void, std::string> write_hosts_file(const std::string& path,
                                                   const std::string& text);

@@ -95,6 +95,12 @@ bool LeaseTable::release(const std::string& vm) {
   return std::erase_if(leases_, [&vm](const Lease& l) { return l.vm == vm; }) > 0;
 }
 
+bool LeaseTable::release(const std::string& vm, const std::string& interface) {
+  return std::erase_if(leases_, [&](const Lease& l) {
+           return l.vm == vm && l.interface == interface;
+         }) > 0;
+}
+
 std::string dhcp_hosts_text(const std::vector<Lease>& leases) {
   std::string out;
   std::set<std::string> named;

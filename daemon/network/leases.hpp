@@ -39,6 +39,9 @@ class LeaseTable {
                                            const std::string& mac, const Ipv4Cidr& cidr);
   // Drops every lease of `vm`; true when there was one.
   bool release(const std::string& vm);
+  // Drops the lease of one interface of `vm` (one attached at run time and gone again);
+  // true when there was one.
+  bool release(const std::string& vm, const std::string& interface);
   const std::vector<Lease>& leases() const { return leases_; }
 
  private:

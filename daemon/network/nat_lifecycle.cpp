@@ -6,6 +6,7 @@
 #include <set>
 
 #include "daemon/network/host_setup.hpp"
+#include "daemon/network/legacy_tables.hpp"
 #include "daemon/network/nat_network.hpp"
 #include "daemon/network/nft_rules.hpp"
 #include "daemon/async/blocking.hpp"
@@ -55,6 +56,7 @@ asio::awaitable<void> NatNetwork::adopt() {
                           "bridge",
                           settings_.label));
     }
+    co_await clear_legacy_tables();
     co_return;
   }
   (void)co_await load_leases();
@@ -75,10 +77,24 @@ asio::awaitable<void> NatNetwork::adopt() {
   if (settings_.dhcp) {
     dnsmasq_->supervise();
   }
+  co_await clear_legacy_tables();  // after this network's own tables are there
   up_ = true;
   spdlog::info(fmt::format("{} {} ({}) taken over as it was; dnsmasq pid {}{}", settings_.label,
                            settings_.bridge, network_text(settings_), dnsmasq_->pid(),
                            dnsmasq_adopted ? " (adopted)" : " (started)"));
+}
+
+asio::awaitable<void> NatNetwork::clear_legacy_tables() {
+  if (!settings_.nat_network) {
+    co_return;  // only the NAT network ever had them
+  }
+  auto job = [bridge = settings_.bridge, places = places_] {
+    return network::clear_legacy_tables(bridge, places);
+  };
+  const std::string said = co_await run_blocking(pool_, std::move(job));
+  if (!said.empty()) {
+    notice_(fmt::format("{} {}: {}", settings_.label, settings_.bridge, said));
+  }
 }
 
 asio::awaitable<Result> NatNetwork::down() {

@@ -37,7 +37,7 @@ DnsmasqFiles NatNetwork::dnsmasq_files() const {
 }
 
 asio::awaitable<Result> NatNetwork::nft(boost::json::object batch) {
-  // Every batch here is written for table qmd: it goes to this network's own.
+  // Every batch here is written for the template table: it goes to this network's own.
   auto job = [batch = in_table(std::move(batch), settings_.table), places = places_] {
     return nft_apply(batch, places);
   };
@@ -203,7 +203,7 @@ asio::awaitable<std::expected<NatAttachment, std::string>> NatNetwork::attach(
   const auto ipv6 = guest_ipv6(settings_, *ipv4);
   const GuestGuard wanted{tap, *canonical, *ipv4, ipv6};
   boost::json::object batch =
-      settings_.dhcp ? guard_add(wanted) : mac_guard_add(kNatTable, tap, *canonical);
+      settings_.dhcp ? guard_add(wanted) : mac_guard_add(kTemplateTable, tap, *canonical);
   auto guarded = co_await nft(std::move(batch));
   if (!guarded) {
     co_return std::unexpected(guarded.error());
@@ -280,6 +280,22 @@ asio::awaitable<void> NatNetwork::forget(std::string vm) {
   }
 }
 
+asio::awaitable<void> NatNetwork::forget_interface(std::string vm, std::string interface) {
+  auto guard = co_await lock_.lock();
+  if (!settings_.dhcp) {
+    co_return;
+  }
+  if (auto loaded = co_await load_leases(); !loaded) {
+    co_return;
+  }
+  if (leases_.release(vm, interface)) {
+    if (auto saved = co_await save_leases(); !saved) {
+      notice_(fmt::format("{} {}: the address of VM {}'s interface {} is not freed: {}",
+                          settings_.label, settings_.bridge, vm, interface, saved.error()));
+    }
+  }
+}
+
 NatStatus NatNetwork::status() const {
   NatStatus s{up_, settings_.bridge, settings_.cidr, settings_.ipv6_prefix, dnsmasq_->pid(), {},
               leases_now(), repairs_};
@@ -297,6 +313,7 @@ std::shared_ptr<NatNetwork> nat_network_for(const Config& config, asio::any_io_e
   const auto cidr = parse_cidr(config.network.nat.ipv4);  // checked when the config was read
   NatSettings settings;  // the NAT network: the other members' defaults are its own
   settings.bridge = config.network.nat.bridge;
+  settings.table = table_for_bridge(settings.bridge);
   settings.cidr = cidr.value_or(Ipv4Cidr{});
   settings.dns = config.network.nat.dns;
   settings.ipv6 = config.network.nat.ipv6;

@@ -39,7 +39,7 @@ struct NatSettings {
   // The same machinery runs each bridge qmd makes for a multus network (bridges: NAME:
   // {bridge: ...}, bridge_networks.hpp); the defaults are the NAT network's.
   std::string label = "NAT network";  // how errors and the log name it
-  std::string table = "qmd";          // nftables tables inet/bridge TABLE (nft_tables.hpp)
+  std::string table;  // nftables tables inet/bridge TABLE: qmd-BRIDGE (nft_tables.hpp)
   bool has_ipv4 = true;  // the bridge has the CIDR's gateway address
   bool dhcp = true;      // leases, dnsmasq, and the guard with the guest's address
   bool nat = true;       // NAT out of the CIDR (and IPv4 forwarding)
@@ -95,6 +95,9 @@ class NatNetwork : public std::enable_shared_from_this<NatNetwork> {
   asio::awaitable<void> detach(std::string tap);
   // The VM is deleted: its addresses are free again.
   asio::awaitable<void> forget(std::string vm);
+  // An interface attached at run time (not in the VM's definition) is gone: its address is
+  // free again.
+  asio::awaitable<void> forget_interface(std::string vm, std::string interface);
   // The port forwards of `vm` (interfaces[].ports of its NAT interfaces), replacing what it
   // had; empty: none. Chain portforwards is rewritten with every VM's in one transaction; on
   // failure the VM's previous forwards stay, in the chain and here.
@@ -108,8 +111,8 @@ class NatNetwork : public std::enable_shared_from_this<NatNetwork> {
   asio::awaitable<void> adopted();
   // Every `every`, off the loop thread: qmd's tables, each attached guest's guard and the
   // bridge's ports checked; tables, guards and forwards rebuilt from the attachments when a
-  // flush of the host's ruleset took them (logged and counted in status().repairs), and a
-  // port of the bridge that is no guest's dropped.
+  // flush of the host's ruleset or of the tables (fewer rules in a chain) took them (logged
+  // and counted in status().repairs), and a port of the bridge that is no guest's dropped.
   void watch(std::chrono::milliseconds every);
   asio::awaitable<void> repair();
 
@@ -126,6 +129,11 @@ class NatNetwork : public std::enable_shared_from_this<NatNetwork> {
   // open elsewhere, and not taken off): it stays there, its frames dropped.
   asio::awaitable<void> forget_tap(std::string tap);
   HostSetup host_setup() const;
+  // What repair() applies when the rules are gone or altered: both tables afresh with every
+  // attached guest's guard and every port forward.
+  boost::json::object rebuild_batch() const;
+  // The NAT network's: tables `qmd` an older qmd left, removed when nobody's (legacy_tables.hpp).
+  asio::awaitable<void> clear_legacy_tables();
   asio::awaitable<std::expected<std::uint32_t, std::string>> lease_for(std::string vm,
                                                                       std::string interface,
                                                                       std::string mac);
@@ -158,7 +166,7 @@ class NatNetwork : public std::enable_shared_from_this<NatNetwork> {
   std::set<std::string> strays_;  // bridge ports found that are no guest's (said once)
 };
 
-// Whether table bridge qmd has set nat_taps (nat_repair.cpp). Blocking: nft, on the pool.
+// Whether table bridge `table` has set nat_taps (nat_repair.cpp). Blocking: nft, on the pool.
 bool nat_taps_set_exists(const ToolPlaces& places, const std::string& table);
 
 // The network `config` asks for: null when masquerade is user-mode networking.

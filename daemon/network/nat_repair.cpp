@@ -40,15 +40,24 @@ std::string quoted_set(const std::vector<std::string>& names) {
   return out + " }";
 }
 
-// Blocking (nft, sysfs): on the pool. Each nft call is bounded by kToolTimeout.
+// Blocking (nft, sysfs): on the pool. Each nft call is bounded by kToolTimeout. `want`: the
+// rules per chain the tables hold when whole (rules_added of the rebuild).
 Health look(const std::string& bridge, const std::string& table,
-            const std::vector<std::string>& taps, const ToolPlaces& places) {
+            const std::vector<std::string>& taps, const RuleCounts& want,
+            const ToolPlaces& places) {
   Health h;
   const auto nft = [&places](std::vector<std::string> argv) {
     return run_to_completion(argv, places.log(), kToolTimeout).has_value();
   };
-  h.rules = nft({"nft", "list", "table", "inet", table}) &&
-            nft({"nft", "list", "chain", "bridge", table, "prerouting"}) &&
+  RuleCounts have;
+  for (const char* family : {"inet", "bridge"}) {
+    const auto listed = nft_list_table(family, table, places);
+    h.rules = h.rules && listed.has_value();
+    for (const auto& [chain, count] : rules_listed(listed.value_or(""))) {
+      have[chain] += count;
+    }
+  }
+  h.rules = h.rules && !rules_missing(want, have) &&
             nft({"nft", "list", "set", "bridge", table, "nat_taps"});
   if (h.rules && !taps.empty()) {
     // Fails when any of them is missing from the map.
@@ -107,6 +116,23 @@ void NatNetwork::watch(std::chrono::milliseconds every) {
   asio::co_spawn(executor_, std::move(loop), asio::detached);
 }
 
+boost::json::object NatNetwork::rebuild_batch() const {
+  // One transaction: the tables afresh with every guard and forward already in them.
+  std::vector<boost::json::object> parts{network_tables(tables_plan(settings_))};
+  for (const auto& [tap, a] : attached_) {
+    parts.push_back(settings_.dhcp ? guard_add({tap, a.mac, a.ipv4, a.ipv6})
+                                   : mac_guard_add(kTemplateTable, tap, a.mac));
+  }
+  if (settings_.nat) {
+    std::vector<PortForward> all;
+    for (const auto& [vm, list] : forwards_) {
+      all.insert(all.end(), list.begin(), list.end());
+    }
+    parts.push_back(port_forwards_replace(all));
+  }
+  return joined(std::move(parts));
+}
+
 asio::awaitable<void> NatNetwork::repair() {
   auto guard = co_await lock_.lock();
   if (!up_) {
@@ -116,25 +142,13 @@ asio::awaitable<void> NatNetwork::repair() {
   for (const auto& [tap, a] : attached_) {
     taps.push_back(tap);
   }
-  auto job = [bridge = settings_.bridge, table = settings_.table, taps, places = places_] {
-    return look(bridge, table, taps, places);
+  boost::json::object batch = rebuild_batch();
+  auto job = [bridge = settings_.bridge, table = settings_.table, taps,
+              want = rules_added(batch), places = places_] {
+    return look(bridge, table, taps, want, places);
   };
   const Health health = co_await run_blocking(pool_, std::move(job));
   if (!health.rules) {
-    // One transaction: the tables afresh with every guard and forward already in them.
-    std::vector<boost::json::object> parts{network_tables(tables_plan(settings_))};
-    for (const auto& [tap, a] : attached_) {
-      parts.push_back(settings_.dhcp ? guard_add({tap, a.mac, a.ipv4, a.ipv6})
-                                     : mac_guard_add(kNatTable, tap, a.mac));
-    }
-    if (settings_.nat) {
-      std::vector<PortForward> all;
-      for (const auto& [vm, list] : forwards_) {
-        all.insert(all.end(), list.begin(), list.end());
-      }
-      parts.push_back(port_forwards_replace(all));
-    }
-    boost::json::object batch = joined(std::move(parts));
     auto rebuilt = co_await nft(std::move(batch));
     ++repairs_;
     notice_(rebuilt ? fmt::format("{} {}: qmd's nftables rules were gone or altered "

@@ -26,7 +26,7 @@ NatSettings bridge_settings(const Config& config, const std::string& name,
   s.state_dir = fmt::format("{}/network/bridges/{}", config.state_dir, b.bridge);
   s.run_dir = fmt::format("{}/network/bridges/{}", config.run_dir, b.bridge);
   s.label = fmt::format("bridge network {}", name);
-  s.table = table_for_bridge(b.bridge, false);
+  s.table = table_for_bridge(b.bridge);
   s.cidr_key = fmt::format("bridges.{}.ipv4 ({})", name, b.ipv4_at);
   s.bridge_key = fmt::format("bridges.{}.bridge ({})", name, b.bridge_at);
   s.mark = bridge_mark_for(name);
@@ -70,6 +70,29 @@ std::map<std::string, std::shared_ptr<NatNetwork>> bridge_networks_for(
                                                    bridge_settings(config, name, bridge), notice));
   }
   return out;
+}
+
+std::expected<std::vector<BridgeLock>, std::string> lock_bridges(const Config& config,
+                                                                 const std::string& dir) {
+  std::vector<BridgeLock> held;
+  if (::geteuid() != 0) {
+    return held;
+  }
+  std::vector<std::pair<std::string, std::string>> wanted;  // bridge, its key
+  if (masquerade_mode(config) == NetworkConfig::Masquerade::nat) {
+    wanted.emplace_back(config.network.nat.bridge, "network.nat.bridge");
+  }
+  for (const auto& [name, b] : config.managed_bridges) {
+    wanted.emplace_back(b.bridge, fmt::format("bridges.{}.bridge ({})", name, b.bridge_at));
+  }
+  for (const auto& [bridge, key] : wanted) {
+    auto lock = lock_bridge(bridge, key, dir);
+    if (!lock) {
+      return std::unexpected(lock.error());  // the ones taken go with `held`
+    }
+    held.push_back(std::move(*lock));
+  }
+  return held;
 }
 
 }  // namespace qmd::daemon::network

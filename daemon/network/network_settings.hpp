@@ -3,11 +3,14 @@
 // for each `bridges:` entry qmd makes (bridges: NAME: {bridge, ipv4, dhcp, dns, nat}). Each
 // is a NatNetwork of its own: its bridge, its nftables tables (inet/bridge qmd-BRIDGE), its
 // dnsmasq and leases in <runDir>/network/bridges/BRIDGE and <stateDir>/network/bridges/BRIDGE.
+#include <expected>
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "daemon/config.hpp"
+#include "daemon/network/bridge_lock.hpp"
 #include "daemon/network/nat_network.hpp"
 #include "daemon/network/nft_tables.hpp"
 
@@ -33,5 +36,12 @@ std::string network_text(const NatSettings& settings);
 std::map<std::string, std::shared_ptr<NatNetwork>> bridge_networks_for(
     const Config& config, asio::any_io_executor executor, asio::thread_pool& pool,
     NatNetwork::Notice notice);
+
+// The lock of every bridge this qmd makes (the NAT network's, each managed bridge network's),
+// held for as long as qmd runs: none for a qmd that is not root (it makes no bridge).
+// Refused, naming the bridge and its qmd.yaml key, when another live qmd of this host holds
+// one; qmd must then not start, before it touches any network.
+std::expected<std::vector<BridgeLock>, std::string> lock_bridges(
+    const Config& config, const std::string& dir = kBridgeLockDir);
 
 }  // namespace qmd::daemon::network

@@ -1,6 +1,7 @@
 #pragma once
 // The managed network's nftables rules, as the JSON batches `nft -j -f` applies atomically.
-// qmd touches only its own two tables:
+// Each batch is written for the template table `qmd`; nft_tables.hpp moves it into the
+// network's own two tables, qmd-BRIDGE (below: inet qmd, bridge qmd), and qmd touches no other:
 //   inet qmd    NAT of the network's CIDR out of every other interface (masquerade), forward
 //               accept for the guests' own traffic and its replies, and port forwards (DNAT)
 //               in chain `portforwards`, reached for packets to one of the host's addresses;

@@ -1,6 +1,7 @@
 #include "daemon/network/nft_tables.hpp"
 
 #include <boost/json/array.hpp>
+#include <boost/json/parse.hpp>
 
 #include "daemon/network/nft_rules.hpp"
 
@@ -24,11 +25,11 @@ void rename_tables(json::value& value, const std::string& table) {
   for (auto& [key, item] : *object) {
     if (key != "table") {
       rename_tables(item, table);
-    } else if (item.is_string() && item.get_string() == kNatTable) {
+    } else if (item.is_string() && item.get_string() == kTemplateTable) {
       item = json::string(table);  // a chain, rule, map or element: {"table": "qmd", ...}
     } else if (auto* t = item.if_object(); t && t->contains("name")) {
       auto& name = (*t)["name"];
-      if (name.is_string() && name.get_string() == kNatTable) {
+      if (name.is_string() && name.get_string() == kTemplateTable) {
         name = json::string(table);  // a table itself: {"table": {"family": ..., "name": "qmd"}}
       }
     }
@@ -52,13 +53,13 @@ json::object iface(const char* key) { return {{"meta", json::object{{"key", key}
 
 json::object rule(const char* family, const std::string& chain, json::array expr) {
   return command("add", "rule",
-                 {{"family", family}, {"table", kNatTable}, {"chain", chain},
+                 {{"family", family}, {"table", kTemplateTable}, {"chain", chain},
                   {"expr", std::move(expr)}});
 }
 
 json::object base_chain(const char* family, const char* name, const char* type, const char* hook,
                         int prio) {
-  return {{"family", family}, {"table", kNatTable}, {"name", name}, {"type", type},
+  return {{"family", family}, {"table", kTemplateTable}, {"name", name}, {"type", type},
           {"hook", hook},     {"prio", prio},       {"policy", "accept"}};
 }
 
@@ -68,7 +69,7 @@ json::object drop() { return {{"drop", nullptr}}; }
 json::array plain_commands(const TablesPlan& p) {
   json::array c;
   for (const char* family : {"inet", "bridge"}) {
-    const json::object t{{"family", family}, {"name", kNatTable}};
+    const json::object t{{"family", family}, {"name", kTemplateTable}};
     c.push_back(command("add", "table", t));
     c.push_back(command("delete", "table", t));
     c.push_back(command("add", "table", t));
@@ -79,10 +80,10 @@ json::array plain_commands(const TablesPlan& p) {
   c.push_back(rule("inet", "forward", {match("==", iface("oifname"), json::string(p.bridge)),
                                        drop()}));
   c.push_back(command("add", "map",
-                      {{"family", "bridge"}, {"table", kNatTable}, {"name", "ports"},
+                      {{"family", "bridge"}, {"table", kTemplateTable}, {"name", "ports"},
                        {"type", "ifname"}, {"map", "verdict"}}));
   c.push_back(command("add", "set",
-                      {{"family", "bridge"}, {"table", kNatTable}, {"name", "nat_taps"},
+                      {{"family", "bridge"}, {"table", kTemplateTable}, {"name", "nat_taps"},
                        {"type", "ifname"}}));
   c.push_back(command("add", "chain",
                       base_chain("bridge", "prerouting", "filter", "prerouting", -200)));
@@ -98,12 +99,12 @@ json::array plain_commands(const TablesPlan& p) {
 
 }  // namespace
 
-std::string table_for_bridge(const std::string& bridge, bool nat_network) {
-  return nat_network ? std::string(kNatTable) : std::string(kNatTable) + "-" + bridge;
+std::string table_for_bridge(const std::string& bridge) {
+  return std::string(kTemplateTable) + "-" + bridge;
 }
 
 json::object in_table(json::object batch, const std::string& table) {
-  if (table == kNatTable) {
+  if (table == kTemplateTable) {
     return batch;
   }
   json::value all(std::move(batch));
@@ -126,7 +127,7 @@ json::object network_tables(const TablesPlan& p) {
 json::object mac_guard_add(const std::string& table, const std::string& tap,
                            const std::string& mac) {
   const std::string name = guard_chain(tap);
-  const json::object chain{{"family", "bridge"}, {"table", kNatTable}, {"name", name}};
+  const json::object chain{{"family", "bridge"}, {"table", kTemplateTable}, {"name", name}};
   json::array c;
   c.push_back(json::object{{"metainfo", json::object{{"json_schema_version", 1}}}});
   c.push_back(command("add", "chain", chain));
@@ -153,17 +154,77 @@ json::object mac_guard_add(const std::string& table, const std::string& tap,
   c.push_back(rule("bridge", name, {json::object{{"accept", nullptr}}}));
   c.push_back(command("add", "element",
                       {{"family", "bridge"},
-                       {"table", kNatTable},
+                       {"table", kTemplateTable},
                        {"name", "ports"},
                        {"elem", json::array{json::array{json::string(tap),
                                                         json::object{{"jump", json::object{
                                                                          {"target", name}}}}}}}}));
   c.push_back(command("add", "element",
                       {{"family", "bridge"},
-                       {"table", kNatTable},
+                       {"table", kTemplateTable},
                        {"name", "nat_taps"},
                        {"elem", json::array{json::string(tap)}}}));
   return in_table(json::object{{"nftables", std::move(c)}}, table);
+}
+
+namespace {
+
+// {"rule": {"family": ..., "chain": ..., ...}} counted into `out`.
+void count_rule(const json::value& rule, RuleCounts& out) {
+  const auto* r = rule.if_object();
+  if (r == nullptr) {
+    return;
+  }
+  const auto* family = r->if_contains("family");
+  const auto* chain = r->if_contains("chain");
+  if (family && family->is_string() && chain && chain->is_string()) {
+    ++out[std::string(family->as_string()) + " " + std::string(chain->as_string())];
+  }
+}
+
+}  // namespace
+
+RuleCounts rules_added(const json::object& batch) {
+  RuleCounts out;
+  const auto* all = batch.if_contains("nftables");
+  if (all == nullptr || !all->is_array()) {
+    return out;
+  }
+  for (const auto& item : all->as_array()) {
+    const auto* add = item.is_object() ? item.as_object().if_contains("add") : nullptr;
+    if (const auto* rule = add && add->is_object() ? add->as_object().if_contains("rule")
+                                                   : nullptr) {
+      count_rule(*rule, out);
+    }
+  }
+  return out;
+}
+
+RuleCounts rules_listed(std::string_view listing) {
+  RuleCounts out;
+  boost::system::error_code ec;
+  const json::value parsed = json::parse(listing, ec);
+  const auto* all = !ec && parsed.is_object() ? parsed.as_object().if_contains("nftables")
+                                              : nullptr;
+  if (all == nullptr || !all->is_array()) {
+    return out;
+  }
+  for (const auto& item : all->as_array()) {
+    if (const auto* rule = item.is_object() ? item.as_object().if_contains("rule") : nullptr) {
+      count_rule(*rule, out);
+    }
+  }
+  return out;
+}
+
+bool rules_missing(const RuleCounts& want, const RuleCounts& have) {
+  for (const auto& [chain, count] : want) {
+    const auto found = have.find(chain);
+    if (found == have.end() || found->second < count) {
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace qmd::daemon::network

@@ -12,6 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "daemon/async/unix_connect.hpp"
+#include "qmp/ready_read.hpp"
 
 namespace qmd::daemon {
 
@@ -32,16 +33,26 @@ pid_t peer_pid(ConsoleLog::Socket& socket) {
 
 }  // namespace
 
+// Until the ring first fills, every byte sits at its own offset, so the buffer grows with
+// what the guest printed: a VM that prints a banner costs a few bytes, not the capacity
+// (a whole MiB per running VM, zero-filled, was most of qmd's memory with many VMs).
 void ByteRing::append(std::string_view bytes) {
   if (capacity_ == 0) {
     return;
   }
-  if (bytes.size() > capacity_) {
+  if (bytes.size() >= capacity_) {
     end_ += bytes.size() - capacity_;  // only the last capacity_ bytes can stay
     bytes.remove_prefix(bytes.size() - capacity_);
-  }
-  if (data_.size() < capacity_) {
     data_.resize(capacity_);
+  }
+  if (data_.size() < capacity_) {  // not yet full: data_.size() == end_
+    const std::size_t n = std::min(bytes.size(), capacity_ - data_.size());
+    if (data_.capacity() < data_.size() + n) {
+      data_.reserve(std::min(capacity_, std::max(data_.size() + n, 2 * data_.capacity())));
+    }
+    data_.insert(data_.end(), bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(n));
+    end_ += n;
+    bytes.remove_prefix(n);
   }
   for (char c : bytes) {
     data_[end_ % capacity_] = c;
@@ -103,14 +114,12 @@ void ConsoleLog::disconnect() {
 }
 
 asio::awaitable<void> ConsoleLog::read_loop(std::shared_ptr<Socket> socket) {
-  std::array<char, 4096> buffer{};
   for (;;) {
-    const asio::mutable_buffer space = asio::buffer(buffer);
-    auto [ec, n] = co_await socket->async_read_some(space, kTuple);
-    if (ec || n == 0) {
+    auto [ec, bytes] = co_await qmp::ready_read(*socket);  // no buffer held while quiet
+    if (ec || bytes.empty()) {
       break;
     }
-    ring_.append(std::string_view(buffer.data(), n));
+    ring_.append(bytes);
     wake();
   }
   if (qemu_ == socket) {

@@ -39,10 +39,11 @@ class ByteRing {
     std::uint64_t lost = 0;
   };
   Slice read(std::uint64_t from, std::size_t max) const;
+  std::size_t allocated() const { return data_.capacity(); }  // bytes of memory it holds
 
  private:
   std::size_t capacity_;
-  std::vector<char> data_;  // grows to capacity_ on demand
+  std::vector<char> data_;  // grows with the bytes up to capacity_
   std::uint64_t end_ = 0;
 };
 

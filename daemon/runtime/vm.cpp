@@ -98,6 +98,9 @@ boost::json::object VmRecord::to_json() const {
     }
     out["forwards"] = std::move(list);
   }
+  if (!hot_nics.empty()) {
+    out["hotNics"] = hot_nics_to_json(hot_nics);
+  }
   if (!owned_claims.empty()) {
     out["ownedClaims"] = json::array(owned_claims.begin(), owned_claims.end());
   }
@@ -142,6 +145,9 @@ VmRecord VmRecord::from_json(const std::string& text) {
   const auto* paused = object.if_contains("savedPaused");
   record.saved_paused = paused != nullptr && paused->is_bool() && paused->as_bool();
   record.forwards = forwards_from_json(object.if_contains("forwards"));
+  auto hot = hot_nics_from_json(object.if_contains("hotNics"));
+  record.hot_nics = std::move(hot.nics);
+  record.hot_nics_dropped = std::move(hot.dropped);
   const auto* uid = object.if_contains("qemuUid");
   if (uid != nullptr && uid->is_int64() && uid->as_int64() > 0 &&
       uid->as_int64() < (std::int64_t{1} << 31)) {

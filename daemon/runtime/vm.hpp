@@ -18,6 +18,7 @@
 #include "base/unique_fd.hpp"
 #include "daemon/runtime/context.hpp"
 #include "daemon/runtime/guest_report.hpp"
+#include "daemon/runtime/hot_nic_record.hpp"
 #include "daemon/runtime/migrate_storage.hpp"
 #include "daemon/runtime/migrate_tls.hpp"
 #include "daemon/runtime/operations.hpp"
@@ -78,6 +79,11 @@ struct VmRecord {
   // The host ports this run's interfaces[].ports use (kept across qmd restarts: an adopted
   // VM holds them still); empty while stopped.
   std::vector<policy::PortForward> forwards;
+  // NICs this run attached without --persist (kept across qmd restarts: an adopted VM takes
+  // them back, vm_hot_nics.cpp); empty while stopped. hot_nics_dropped: why entries read
+  // back were not taken (said at adoption), never written.
+  std::vector<HotNic> hot_nics;
+  std::vector<std::string> hot_nics_dropped;
   // Claims qmd made for this VM's dataVolumeTemplates: deleted with the VM, never otherwise.
   std::vector<std::string> owned_claims;
   // The uid (and gid) of qemuUids this VM's QEMU and sidecars run as: taken at its first
@@ -426,6 +432,22 @@ class Vm : public std::enable_shared_from_this<Vm> {
   // ("" for user and tap bindings); the NIC's parameters and plan; a NAT tap's guard off again.
   std::expected<std::string, OpError> hotplug_host_checks(const InterfaceAttach& r) const;
   asio::awaitable<void> leave_nat(Run& run, std::string tap);
+  // NICs attached without --persist, in the record while the run lasts (vm_hot_nics.cpp):
+  // written before the attach (dropped again when it fails); dropped at their detach, their
+  // lease freed when the definition does not name them; taken back by an adoption (their
+  // taps, guards and hotplug state, after QEMU confirms each device); all freed when the run
+  // ends or its QEMU is not adopted.
+  void record_hot_nic(HotNic nic);
+  asio::awaitable<void> forget_hot_nic(std::string name);
+  asio::awaitable<void> readopt_hot_nics(std::shared_ptr<Run> run);
+  asio::awaitable<void> take_hot_nic(std::shared_ptr<Run> run, HotNic nic);
+  // `earlier_guards`: a guard an earlier qmd put in may be left (no run of this qmd had the
+  // NICs), else the run's end took them with its own.
+  asio::awaitable<void> end_hot_nics(bool earlier_guards);
+  // A hot NIC's part of the host freed: the tap qmd made, its guard and (when the definition
+  // does not name it) its lease on the NAT network.
+  asio::awaitable<void> free_hot_nic(HotNic nic, bool earlier_guard);
+  bool names_interface(const std::string& interface) const;  // the definition does
   asio::awaitable<std::optional<std::string>> start_swtpm(const cmdline::RenderResult& rendered);
   // Port forwards and passt (vm_ports.cpp). choose_forwards picks the host ports of the
   // spec's interfaces[].ports (probing on the blocking pool) before anything starts;

@@ -440,6 +440,9 @@ asio::awaitable<std::string> Vm::release_unplugged(std::shared_ptr<Run> run, std
       co_await leave_nat(*run, tap);  // a masquerade interface: its guard goes too
     }
   }
+  if (!disk) {
+    co_await forget_hot_nic(name);  // out of the record, its lease freed
+  }
   publish(disk ? "DiskDetached" : "InterfaceDetached",
           fmt::format("{} {} detached{}", disk ? "disk" : "interface", name, leftover));
   co_return leftover;

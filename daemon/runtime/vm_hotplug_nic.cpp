@@ -123,6 +123,8 @@ asio::awaitable<OpResult> Vm::attach_interface(InterfaceAttach request) {
   }
   AttachPlan plan = nic_plan(*scope, r, *params, *bridge);
   const bool nat = r.binding == "masquerade";
+  // One the definition will not name: the record keeps it while the run lasts.
+  const bool recorded = !r.persist && !in_definition(scope->spec, r.name).has_value();
   if (nat) {
     // Lease and guard first, as at start: the tap joins the bridge guarded.
     std::string vm = name_;
@@ -135,9 +137,17 @@ asio::awaitable<OpResult> Vm::attach_interface(InterfaceAttach request) {
           OpError::Code::failed, fmt::format("interface {}: {}", r.name, joined.error())));
     }
   }
+  if (recorded) {
+    record_hot_nic(HotNic{r.name, r.binding, r.binding == "bridge" ? r.network : "",
+                          r.binding == "user" ? "" : params->tap_name, params->mac});
+  }
   auto attached = co_await attach_planned(*scope, std::move(plan));
-  if (nat && !scope->state->nics.added.contains(r.name)) {
+  const bool in = scope->state->nics.added.contains(r.name);
+  if (nat && !in) {
     co_await leave_nat(*scope->run, params->tap_name);  // not attached: no lease use, no guard
+  }
+  if (recorded && !in) {
+    co_await forget_hot_nic(r.name);  // and its lease
   }
   co_return attached;
 }

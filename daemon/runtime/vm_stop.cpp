@@ -180,6 +180,9 @@ asio::awaitable<void> Vm::teardown(Run& run) {
   }
   run.network.taps.clear();
   co_await detach_nat(run);
+  if (run_.get() == &run || !run_) {
+    co_await end_hot_nics(false);  // their taps and guards went with the run's
+  }
   for (int cpu : run.pinned) {
     ctx_.pinned_cpus.erase(cpu);
   }

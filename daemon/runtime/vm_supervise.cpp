@@ -237,11 +237,15 @@ asio::awaitable<void> Vm::watch_agent(std::shared_ptr<Run> run) {
 asio::awaitable<bool> Vm::adopt() {
   auto guard = co_await lock_.lock();
   const auto pid = co_await adoptable_pid();
-  if (!pid) {
-    co_return false;
+  std::optional<ProcessHandle> qemu;
+  if (pid) {
+    auto opened = ProcessHandle::open(ctx_.executor, *pid);
+    if (opened) {
+      qemu.emplace(std::move(*opened));
+    }
   }
-  auto qemu = ProcessHandle::open(ctx_.executor, *pid);
   if (!qemu) {
+    co_await end_hot_nics(true);  // the run they were attached to is over
     co_return false;
   }
   run_ = std::make_shared<Run>(ctx_.executor, paths().qga_socket(), agent_options());
@@ -252,6 +256,7 @@ asio::awaitable<bool> Vm::adopt() {
     publish("Adoption", fmt::format("QEMU pid {} is running but QMP did not answer: {}; "
                                     "killing it",
                                     *pid, *failed));
+    co_await end_hot_nics(true);
     co_await teardown(*run);
     run_.reset();
     set_state(VmState::crashed, "not adoptable: " + *failed);
@@ -260,6 +265,7 @@ asio::awaitable<bool> Vm::adopt() {
   watch_events();
   co_await keep_console("adopted (what it printed before is not kept)");
   co_await readopt_taps(run);
+  co_await readopt_hot_nics(run);
   if (record_.incoming) {
     const bool kept = co_await keep_incoming(run, *pid);
     if (kept) {

@@ -25,7 +25,14 @@ qmd_set_flags 0
 qmd_start
 qmd_wait_api 60 || { echo "bench_rss: $qmd_error" >&2; cat "$work/qmd.log" >&2; exit 1; }
 
-rss() { awk '/^VmRSS:/ { printf "%.1f MiB", $2 / 1024 }' "/proc/$qmd_pid/status"; }
+# VmRSS, then its parts: RssAnon is qmd's own heap and stacks; RssFile is the pages of
+# qmd's binary and shared libraries it has touched (shared with every other process mapping
+# them, and it grows once as code paths first run, not per VM).
+rss() {
+  awk '/^(VmRSS|RssAnon|RssFile):/ { v[$1] = $2 / 1024 }
+       END { printf "%.1f MiB (anon %.1f, file %.1f)", v["VmRSS:"], v["RssAnon:"], v["RssFile:"] }' \
+    "/proc/$qmd_pid/status"
+}
 echo "bench_rss: qmd idle, no VMs: $(rss)"
 
 cat >"$work/client.py" <<'EOF'

@@ -107,10 +107,10 @@ PROBE
     fail "inject into evil0"
   [[ "$(counter stray)" == 0 ]] || fail "$(counter stray) frames of the stray port reached the host"
   # Control: out of the set for a moment, the same frames arrive (the watch puts it back).
-  inq nft delete element bridge qmd nat_taps '{ "evil0" }' || fail "take evil0 out of nat_taps"
+  inq nft delete element bridge qmd-qmd0 nat_taps '{ "evil0" }' || fail "take evil0 out of nat_taps"
   inq python3 "$FRAMES" inject evil0 02:00:00:00:00:77 "$brmac" 10.91.0.77 "$GW" 10
   counter_above stray 0 || fail "the control: the stray's frames did not arrive without the drop"
-  back() { inq nft get element bridge qmd nat_taps '{ "evil0" }' >/dev/null 2>&1; }
+  back() { inq nft get element bridge qmd-qmd0 nat_taps '{ "evil0" }' >/dev/null 2>&1; }
   wait_for 30 "the watch to drop evil0 again" back
   inq nft delete table ip qmdprobe
   inq ip link del evil0
@@ -152,7 +152,7 @@ scenario_port_held() {
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('::', $PORT)); s.listen(1)" 2>&1) &&
     fail "a host service bound port $PORT under v1's forward"
   grep_q "Address already in use" <<<"$out" || fail "the bind failed otherwise: $out"
-  inq nft -j list chain inet qmd portforwards | grep_q "\"addr\": \"$IP1\"" || fail "no DNAT to v1"
+  inq nft -j list chain inet qmd-qmd0 portforwards | grep_q "\"addr\": \"$IP1\"" || fail "no DNAT to v1"
 }
 
 scenario_flush_repaired() {
@@ -161,10 +161,10 @@ scenario_flush_repaired() {
   repaired() { [[ "$(qm -o json network | json_get 'd["repairs"]')" -ge 1 ]]; }
   wait_for 30 "qmd's watch to rebuild its rules" repaired
   logged "rules were gone or altered" || fail "the repair is not in qmd's log"
-  inq nft list chain bridge qmd "vm-$TAP1" >/dev/null || fail "v1's guard is not back"
-  inq nft list chain bridge qmd "vm-$TAP2" >/dev/null || fail "v2's guard is not back"
-  inq nft get element bridge qmd ports "{ \"$TAP1\" }" >/dev/null || fail "v1 not in map ports"
-  inq nft -j list chain inet qmd portforwards | grep_q "\"addr\": \"$IP1\"" ||
+  inq nft list chain bridge qmd-qmd0 "vm-$TAP1" >/dev/null || fail "v1's guard is not back"
+  inq nft list chain bridge qmd-qmd0 "vm-$TAP2" >/dev/null || fail "v2's guard is not back"
+  inq nft get element bridge qmd-qmd0 ports "{ \"$TAP1\" }" >/dev/null || fail "v1 not in map ports"
+  inq nft -j list chain inet qmd-qmd0 portforwards | grep_q "\"addr\": \"$IP1\"" ||
     fail "v1's DNAT is not back"
   qm exec v2 -- wget -qO- "http://uplink.test:8080/token" >/dev/null || fail "v2 lost the uplink"
 }
@@ -183,11 +183,11 @@ scenario_stale_dnat_removed() {
   # v1 is stopped; v2, which forwards nothing, is the only VM a restarted qmd adopts. The rule
   # stands for the forward of a VM whose QEMU died while qmd was down.
   kill_qmd
-  inq nft add rule inet qmd portforwards tcp dport 18999 dnat ip to 10.91.0.250:80
+  inq nft add rule inet qmd-qmd0 portforwards tcp dport 18999 dnat ip to 10.91.0.250:80
   start_qmd
   wait_state v2 running 30
-  ! inq nft list chain inet qmd portforwards | grep_q 18999 ||
-    fail "the stale DNAT stayed: $(inq nft list chain inet qmd portforwards)"
+  ! inq nft list chain inet qmd-qmd0 portforwards | grep_q 18999 ||
+    fail "the stale DNAT stayed: $(inq nft list chain inet qmd-qmd0 portforwards)"
 }
 
 scenario_link_local() {

@@ -5,7 +5,8 @@
 # (qmdlab, 10.92.0.0/24, DHCP, NAT) and `lan` to a host bridge the test made. Two guests on
 # lab get their stable addresses by DHCP, reach the gateway, each other and (NATed) the
 # uplink; a spoofed source address does not get through; a guest on lan sits on the host
-# bridge with no guard; a NIC hot-plugged onto lab is refused; a SIGKILL of qmd leaves the bridge and dnsmasq to be taken over, not
+# bridge with no guard (NICs it gets by hotplug there are its own after a qmd restart: one
+# detached, the other's tap gone with the VM); a NIC hot-plugged onto lab is refused; a SIGKILL of qmd leaves the bridge and dnsmasq to be taken over, not
 # rebuilt; `qmctl network down lab` is refused while VMs use it, then leaves no bridge, table
 # or dnsmasq, and the host bridge stays; an interface of the bridge's name that qmd did not
 # make is refused, naming the qmd.yaml key and its place, and left alone.
@@ -122,6 +123,35 @@ scenario_no_hotplug() {
   ! qm argv b1 | grep_q "net-extra" || fail "the NIC was added"
 }
 
+scenario_hot_nic_on_host_bridge() {
+  log "NICs hot-plugged onto the host bridge without --persist are b3's after a qmd restart"
+  wait_agent b3 120
+  local t1 t2
+  qm attach-interface b3 --name hot1 --binding bridge --network lan >/dev/null &&
+    qm attach-interface b3 --name hot2 --binding bridge --network lan >/dev/null ||
+    fail "attach two NICs on lan"
+  recorded_tap() {
+    json_get "[n['tap'] for n in d['hotNics'] if n['name'] == '$1'][0]" <"$T/state/vms/b3/record.json"
+  }
+  t1=$(recorded_tap hot1)
+  t2=$(recorded_tap hot2)
+  [[ "$(basename "$(inq readlink "/sys/class/net/$t1/master")")" == "$LANBR" ]] ||
+    fail "hot1's tap $t1 is not on $LANBR"
+  kill_qmd
+  start_qmd
+  wait_state b3 running 30
+  qm detach-interface b3 hot1 >/dev/null || fail "detach hot1 after the restart"
+  gone() { ! inq ip link show "$1" >/dev/null 2>&1; }
+  wait_for 30 "hot1's tap $t1 to go" gone "$t1"
+  inq ip link show "$t2" >/dev/null || fail "hot2's tap $t2 went too"
+  # The run's end takes the other one's tap with it, and the record forgets both.
+  qm kill b3 >/dev/null || fail "kill b3"
+  wait_state b3 stopped 20
+  gone "$t2" || fail "hot2's tap $t2 outlived b3's QEMU"
+  [[ -z "$(json_get 'd.get("hotNics")' <"$T/state/vms/b3/record.json")" ]] ||
+    fail "b3's record keeps hot NICs: $(cat "$T/state/vms/b3/record.json")"
+}
+
 scenario_restart_adopts() {
   log "SIGKILL of qmd: the bridge and its dnsmasq are taken over, not rebuilt"
   local before ifindex
@@ -214,7 +244,8 @@ wait_agent b2 120
 IP1=$(lab_ip b1)
 IP2=$(lab_ip b2)
 for s in scenario_dhcp_stable_address scenario_reachable scenario_nat_uplink \
-  scenario_spoofing_dropped scenario_host_bridge scenario_no_hotplug scenario_restart_adopts \
+  scenario_spoofing_dropped scenario_host_bridge scenario_no_hotplug \
+  scenario_hot_nic_on_host_bridge scenario_restart_adopts \
   scenario_flush_repaired scenario_down \
   scenario_not_ours; do
   "$s"

@@ -178,12 +178,12 @@ EOF
   # same RA and spoofed frames do arrive, so it is the guard that stopped them.
   local tap handle
   tap=$(qm argv n1 | sed -n 's/.*ifname=\([^,]*\).*/\1/p' | head -n1)
-  inq nft insert rule bridge qmd "vm-$tap" ether type ip6 accept || fail "open n1's guard"
+  inq nft insert rule bridge qmd-qmd0 "vm-$tap" ether type ip6 accept || fail "open n1's guard"
   send_from_n1 "$(frame echo "$P::99" "$GW6")"
   send_from_n1 "$(frame ra "fe80::ff:fe5a:1" ff02::1 33:33:00:00:00:01)"
-  handle=$(inq nft -a list chain bridge qmd "vm-$tap" |
+  handle=$(inq nft -a list chain bridge qmd-qmd0 "vm-$tap" |
     sed -n 's/.*ether type ip6 accept # handle \([0-9]*\).*/\1/p' | head -n1)
-  inq nft delete rule bridge qmd "vm-$tap" handle "$handle" || fail "close n1's guard"
+  inq nft delete rule bridge qmd-qmd0 "vm-$tap" handle "$handle" || fail "close n1's guard"
   wait_for 10 "the control: spoofed frames past the opened guard" counter6_above spoofed 0
   wait_for 10 "the control: the RA past the opened guard" counter6_above ra 0
   inq nft delete table ip6 qmdprobe6
@@ -192,10 +192,10 @@ EOF
 scenario_flush_repaired() {
   log "a flushed ruleset comes back with the IPv6 guards and NAT66"
   inq nft flush ruleset
-  repaired() { inq nft list table bridge qmd 2>/dev/null | grep_q "icmpv6 type"; }
+  repaired() { inq nft list table bridge qmd-qmd0 2>/dev/null | grep_q "icmpv6 type"; }
   wait_for 40 "qmd's watch to rebuild the guards" repaired
-  inq nft list table inet qmd | grep_q "ip6 saddr $P::/64 .*masquerade" ||
-    fail "no NAT66 after the repair: $(inq nft list table inet qmd)"
+  inq nft list table inet qmd-qmd0 | grep_q "ip6 saddr $P::/64 .*masquerade" ||
+    fail "no NAT66 after the repair: $(inq nft list table inet qmd-qmd0)"
   [[ "$(qm exec n1 -- wget -qO- "http://[$UPLINK6]:8080/token")" == "uplink-token-$$" ]] ||
     fail "n1 lost the IPv6 uplink after the repair"
 }

@@ -8,7 +8,10 @@
 # reached from qmd's namespace and from each other; a spoofed source address or MAC does not
 # get through (a guest whose pod network sets vmNetworkCIDR gets its NAT address, and a
 # Warning event says the CIDR is not applied); a masquerade NIC hot-plugged into a guest gets its lease by DHCP and leaves
-# no tap or guard when unplugged; the network survives a SIGKILL of qmd and of its dnsmasq; `qmctl network
+# no tap or guard when unplugged (one attached without --persist stays the guest's across a
+# qmd restart: its guard rebuilt after a flushed ruleset, its detach complete, not back after
+# another restart, and record entries naming another VM's tap or no interface at all are
+# said and ignored); the network survives a SIGKILL of qmd and of its dnsmasq; `qmctl network
 # down` is refused while VMs use it and then leaves no bridge, table or dnsmasq; a CIDR that
 # overlaps a route, and a missing /dev/net/tun, are refused naming them, leaving nothing.
 source "$(dirname "$0")/lib.sh"
@@ -70,8 +73,8 @@ scenario_port_forward() {
   [[ "$out" == n2-page ]] || fail "the forward from the uplink answered '$out'"
   out=$(inq curl -sf --max-time 5 "http://192.0.2.1:8000/") || fail "qmd's namespace -> 8000 failed"
   [[ "$out" == n2-page ]] || fail "the forward from qmd's namespace answered '$out'"
-  inq nft -j list chain inet qmd portforwards | grep_q "\"addr\": \"$IP2\"" ||
-    fail "no DNAT to $IP2: $(inq nft list chain inet qmd portforwards)"
+  inq nft -j list chain inet qmd-qmd0 portforwards | grep_q "\"addr\": \"$IP2\"" ||
+    fail "no DNAT to $IP2: $(inq nft list chain inet qmd-qmd0 portforwards)"
 }
 
 scenario_spoofing_dropped() {
@@ -115,12 +118,12 @@ EOF
   # would not do: its tap, in set nat_taps, then passes nothing at all.)
   local tap handle
   tap=$(qm argv n1 | sed -n 's/.*ifname=\([^,]*\).*/\1/p' | head -n1)
-  inq nft insert rule bridge qmd "vm-$tap" ip saddr 10.91.0.200 accept || fail "open n1's guard"
+  inq nft insert rule bridge qmd-qmd0 "vm-$tap" ip saddr 10.91.0.200 accept || fail "open n1's guard"
   qm exec n1 -- ip addr add 10.91.0.200/32 dev eth0 >/dev/null || fail "add a foreign address"
   qm exec n1 -- ping -c 2 -W 1 -I 10.91.0.200 "$GW" >/dev/null || true
-  handle=$(inq nft -a list chain bridge qmd "vm-$tap" |
+  handle=$(inq nft -a list chain bridge qmd-qmd0 "vm-$tap" |
     sed -n 's/.*ip saddr 10\.91\.0\.200 accept # handle \([0-9]*\).*/\1/p')
-  inq nft delete rule bridge qmd "vm-$tap" handle "$handle" || fail "close n1's guard"
+  inq nft delete rule bridge qmd-qmd0 "vm-$tap" handle "$handle" || fail "close n1's guard"
   qm exec n1 -- ip addr del 10.91.0.200/32 dev eth0 >/dev/null || true
   counter_above spoofed 0 || fail "the control: spoofed pings did not arrive past the guard"
   inq nft delete table ip qmdprobe
@@ -136,7 +139,7 @@ scenario_hotplug_nic() {
   tap=$(attached tap)
   [[ -n "$ip" && -n "$tap" ]] || fail "the NIC is not on the NAT network: $(qm -o json network)"
   [[ "$(inq readlink "/sys/class/net/$tap/master")" == */qmd0 ]] || fail "$tap is not on qmd0"
-  inq nft list chain bridge qmd "vm-$tap" >/dev/null || fail "no guard for $tap"
+  inq nft list chain bridge qmd-qmd0 "vm-$tap" >/dev/null || fail "no guard for $tap"
   local dev
   nic_seen() {
     dev=$(qm exec n1 -- sh -c "grep -l $mac /sys/class/net/*/address" 2>/dev/null | cut -d/ -f5)
@@ -151,10 +154,99 @@ scenario_hotplug_nic() {
   qm detach-interface n1 extra >/dev/null || fail "detach the NIC"
   tap_gone() { ! inq ip link show "$tap" >/dev/null 2>&1; }
   wait_for 30 "the tap $tap to go" tap_gone
-  ! inq nft list chain bridge qmd "vm-$tap" >/dev/null 2>&1 || fail "the guard of $tap is left"
-  ! inq nft get element bridge qmd nat_taps "{ \"$tap\" }" >/dev/null 2>&1 ||
+  ! inq nft list chain bridge qmd-qmd0 "vm-$tap" >/dev/null 2>&1 || fail "the guard of $tap is left"
+  ! inq nft get element bridge qmd-qmd0 nat_taps "{ \"$tap\" }" >/dev/null 2>&1 ||
     fail "$tap is left in nat_taps"
   [[ -z "$(attached tap 2>/dev/null)" ]] || fail "the NIC is still attached"
+  qm exec n1 -- wget -qO- "http://uplink.test:8080/token" >/dev/null || fail "n1 lost the uplink"
+}
+
+# hot_nic FIELD: the NAT network's attachment of n1's interface hot ("" when none).
+hot_nic() {
+  qm -o json network |
+    json_get "next((a['$1'] for a in d['attached'] if a['interface'] == 'hot'), None)"
+}
+hot_lease() {
+  qm -o json network | json_get "[l['ipAddress'] for l in d['leases'] if l['interface'] == 'hot']"
+}
+recorded_hot_nics() { json_get 'd.get("hotNics")' <"$T/state/vms/n1/record.json"; }
+
+scenario_hot_nic_across_restarts() {
+  log "a NAT NIC hot-plugged without --persist is n1's after a qmd restart: guard rebuilt, detach"
+  local mac=02:00:00:5a:00:12 ip tap dev
+  qm attach-interface n1 --name hot --binding masquerade --mac "$mac" >/dev/null ||
+    fail "attach a masquerade NIC"
+  ip=$(hot_nic ipAddress)
+  tap=$(hot_nic tap)
+  [[ -n "$ip" && -n "$tap" ]] || fail "the NIC is not on the NAT network: $(qm -o json network)"
+  recorded_hot_nics | grep_q "\"tap\": \"$tap\"" || fail "not in the record: $(recorded_hot_nics)"
+  nic_seen() {
+    dev=$(qm exec n1 -- sh -c "grep -l $mac /sys/class/net/*/address" 2>/dev/null | cut -d/ -f5)
+    [[ -n "$dev" ]]
+  }
+  wait_for 60 "n1 to see the NIC with $mac" nic_seen
+  # The hot NIC's address on it, and qmd's namespace's 192.0.2.1 reached through it only:
+  # from that source, only the hot NIC's guard lets the packets out.
+  qm exec n1 -- sh -c "ip link set $dev up && ip addr add $ip/24 dev $dev &&
+    ip route add 192.0.2.1/32 via $GW dev $dev src $ip" >/dev/null || fail "address $ip on $dev"
+  over_hot() { qm exec n1 -- ping -c 1 -W 2 192.0.2.1 >/dev/null 2>&1; }
+  wait_for 20 "n1 to reach 192.0.2.1 from $ip" over_hot
+
+  # While qmd is down, n1's record gets entries naming n2's tap and the bridge: read back,
+  # they are said and ignored, and neither interface is touched.
+  local n2tap
+  n2tap=$(qm argv n2 | sed -n 's/.*ifname=\([^,]*\).*/\1/p' | head -n1)
+  kill_qmd
+  python3 - "$T/state/vms/n1/record.json" "$n2tap" <<'EOF2'
+import json, sys
+path, tap = sys.argv[1], sys.argv[2]
+record = json.load(open(path))
+record["hotNics"] += [
+    {"name": "evil", "binding": "masquerade", "tap": tap, "mac": "02:00:00:5a:00:66"},
+    {"name": "../x", "binding": "bridge", "network": "lan", "tap": "qmd0", "mac": "zz"}]
+json.dump(record, open(path, "w"))
+EOF2
+  start_qmd
+  wait_state n1 running 30
+  [[ "$(hot_nic tap)" == "$tap" && "$(hot_nic ipAddress)" == "$ip" ]] ||
+    fail "the adopted NIC is not on the NAT network: $(qm -o json network)"
+  local events
+  events=$(qm -o json events n1 | grep '"Adoption"')
+  grep_q -F "interface evil: tap $n2tap is not the one qmd makes for it" <<<"$events" ||
+    fail "no Adoption event for the entry naming n2's tap: $(qm events n1)"
+  grep_q -F 'hotNics[2]: name \"../x\" is not an interface name; ignored' <<<"$events" ||
+    fail "no Adoption event for the malformed entry: $(qm events n1)"
+  wait_state n2 running 30
+  [[ "$(inq readlink "/sys/class/net/$n2tap/master")" == */qmd0 ]] || fail "n2's tap left qmd0"
+  inq ip link show qmd0 >/dev/null || fail "qmd0 is gone"
+  qm -o json network | json_get "[a['vm'] for a in d['attached'] if a['tap'] == '$n2tap']" |
+    grep_q '"n2"' || fail "n2's tap is not n2's: $(qm -o json network)"
+  local repairs
+  repairs=$(qm -o json network | json_get 'd["repairs"]')
+  inq nft flush ruleset
+  repaired() { (($(qm -o json network | json_get 'd["repairs"]') > repairs)); }
+  wait_for 30 "the watch to rebuild the flushed rules" repaired
+  inq nft list chain bridge qmd-qmd0 "vm-$tap" | grep_q "$ip" || fail "no guard for $tap after the repair"
+  wait_for 20 "n1 to reach 192.0.2.1 from $ip after the repair" over_hot
+
+  qm detach-interface n1 hot >/dev/null || fail "detach the adopted NIC"
+  tap_gone() { ! inq ip link show "$tap" >/dev/null 2>&1; }
+  wait_for 30 "the tap $tap to go" tap_gone
+  ! inq nft list chain bridge qmd-qmd0 "vm-$tap" >/dev/null 2>&1 || fail "the guard of $tap is left"
+  ! inq nft get element bridge qmd-qmd0 nat_taps "{ \"$tap\" }" >/dev/null 2>&1 ||
+    fail "$tap is left in nat_taps"
+  [[ -z "$(hot_nic tap)" ]] || fail "the NIC is still attached"
+  [[ "$(hot_lease)" == "[]" ]] || fail "its lease is left: $(hot_lease)"
+  [[ -z "$(recorded_hot_nics)" ]] || fail "still in the record: $(recorded_hot_nics)"
+
+  kill_qmd
+  start_qmd
+  wait_state n1 running 30
+  [[ -z "$(hot_nic tap)" && "$(hot_lease)" == "[]" ]] ||
+    fail "the detached NIC came back: $(qm -o json network)"
+  local out
+  out=$(qm detach-interface n1 hot 2>&1) && fail "detached twice"
+  grep_q "VM n1 has no interface named hot" <<<"$out" || fail "a second detach: $out"
   qm exec n1 -- wget -qO- "http://uplink.test:8080/token" >/dev/null || fail "n1 lost the uplink"
 }
 
@@ -193,7 +285,7 @@ scenario_down_and_stable() {
   qm kill n1 >/dev/null && qm kill n2 >/dev/null || fail "kill the VMs"
   wait_state n1 stopped 20
   wait_state n2 stopped 20
-  ! inq nft list table bridge qmd | grep_q 'vm-' || fail "guards left after the stop"
+  ! inq nft list table bridge qmd-qmd0 | grep_q 'vm-' || fail "guards left after the stop"
   qm network down >/dev/null || fail "network down"
   ! inq ip link show qmd0 >/dev/null 2>&1 || fail "bridge qmd0 is left"
   ! inq nft list tables | grep_q qmd || fail "tables left: $(inq nft list tables)"
@@ -260,7 +352,8 @@ IP2=$(nat_ip n2)
 # The scenarios build on each other (one network, one qmd at a time): in order, and the first
 # failure ends the test with its reason.
 for s in scenario_dhcp_stable_address scenario_dns_and_uplink scenario_reachable \
-  scenario_port_forward scenario_spoofing_dropped scenario_hotplug_nic scenario_restarts scenario_down_and_stable scenario_clashing_cidr \
+  scenario_port_forward scenario_spoofing_dropped scenario_hotplug_nic \
+  scenario_hot_nic_across_restarts scenario_restarts scenario_down_and_stable scenario_clashing_cidr \
   scenario_no_tun; do
   "$s"
   echo "PASS $s"

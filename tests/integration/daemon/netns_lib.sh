@@ -11,23 +11,26 @@ inq() { ip netns exec "$NSQ" "$@"; }
 inu() { ip netns exec "$NSU" "$@"; }
 
 # qmd's dnsmasqs run in their own session (they outlive qmd): end each by its pid file's pid,
-# when that pid is still a dnsmasq of this test's run dir (the NAT network's and every
-# bridge network's).
+# when that pid is still a dnsmasq of one of this test's run dirs (every qmd's NAT network's
+# and bridge networks').
 kill_test_dnsmasq() {
   local file pid
   while IFS= read -r file; do
     pid=$(cat "$file" 2>/dev/null) || continue
-    [[ "$({ tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null)" == *"$T/run/network/"* ]] &&
+    [[ "$({ tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null)" == *"$T/"*"/network/"* ]] &&
       kill -KILL "$pid" 2>/dev/null
-  done < <(find "$T/run/network" -name dnsmasq.pid 2>/dev/null)
+  done < <(find "$T" -path '*/network/*' -name dnsmasq.pid 2>/dev/null)
   return 0
 }
 
 make_namespaces() {
   ip netns add "$NSQ" || { echo "skipped: cannot make a network namespace"; exit 77; }
   ip netns add "$NSU"
+  # A root qmd's lock of each bridge it makes is a file per namespace and bridge (its lock
+  # ends with qmd; the empty file goes with the namespace).
+  BRIDGE_LOCKS=/run/qmd-bridges/net$(stat -L -c %i "/run/netns/$NSQ")
   EXIT_HOOKS+=("kill_test_dnsmasq" "ip netns del $NSQ" "ip netns del $NSU"
-    "rm -rf /etc/netns/$NSQ")
+    "rm -rf /etc/netns/$NSQ" "rm -f $BRIDGE_LOCKS-*.lock")
   ip link add "$VQ" type veth peer name "$VU"
   ip link set "$VQ" netns "$NSQ"
   ip link set "$VU" netns "$NSU"

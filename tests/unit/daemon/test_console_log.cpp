@@ -50,6 +50,32 @@ TEST_CASE("a write larger than the ring keeps its tail") {
   CHECK(ring.read(0, 100).lost == 6);
 }
 
+TEST_CASE("the ring takes memory as bytes come, up to its capacity") {
+  ByteRing ring(1u << 20);
+  ring.append("qmd: console of VM a\r\n");
+  CHECK(ring.allocated() < 4096);
+  std::string line(1000, 'x');
+  for (int i = 0; i < 3000; ++i) {  // 3 MB through a 1 MiB ring: it wraps, no more memory
+    line[0] = static_cast<char>('a' + i % 26);
+    ring.append(line);
+  }
+  CHECK(ring.allocated() == (1u << 20));
+  CHECK(ring.held() == (1u << 20));
+  const auto tail = ring.read(ring.end() - 1000, 2000);
+  CHECK(tail.bytes.size() == 1000);
+  CHECK(tail.bytes[0] == static_cast<char>('a' + 2999 % 26));
+}
+
+TEST_CASE("bytes that fill the ring across the first wrap stay in order") {
+  ByteRing ring(8);
+  ring.append("abc");
+  ring.append("defghijkl");  // crosses the capacity inside one append
+  CHECK(ring.read(0, 100).bytes == "efghijkl");
+  ring.append("0123456789ABCDEF");  // larger than the ring once it is full
+  CHECK(ring.read(0, 100).bytes == "89ABCDEF");
+  CHECK(ring.end() == 28);
+}
+
 namespace {
 
 // A listening Unix socket at `path` (the stand-in for QEMU's console chardev).

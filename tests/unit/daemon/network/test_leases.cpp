@@ -44,6 +44,20 @@ TEST_CASE("a deleted VM's address is free again; the others keep theirs") {
   CHECK(t.assign("c", "default", "02:00:00:00:00:03", kNet)->ipv4 == ip("10.91.0.2"));
 }
 
+TEST_CASE("one interface's lease goes; the VM's other interface and other VMs keep theirs") {
+  LeaseTable t;
+  (void)t.assign("a", "default", "02:00:00:00:00:01", kNet);
+  (void)t.assign("a", "extra", "02:00:00:00:00:11", kNet);
+  (void)t.assign("b", "extra", "02:00:00:00:00:02", kNet);
+  CHECK(t.release("a", "extra"));
+  CHECK_FALSE(t.release("a", "extra"));
+  CHECK_FALSE(t.release("c", "default"));
+  CHECK(t.leases() == std::vector<Lease>{{"a", "default", "02:00:00:00:00:01", ip("10.91.0.2")},
+                                         {"b", "extra", "02:00:00:00:00:02", ip("10.91.0.4")}});
+  // Its address is the lowest free one again.
+  CHECK(t.assign("c", "default", "02:00:00:00:00:03", kNet)->ipv4 == ip("10.91.0.3"));
+}
+
 TEST_CASE("a full network and a MAC two VMs claim are refused, naming them") {
   const Ipv4Cidr small = *parse_cidr("10.91.0.0/29");  // .2 to .6: five guests
   LeaseTable t;

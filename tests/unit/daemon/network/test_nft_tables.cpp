@@ -46,9 +46,11 @@ std::set<std::string> tables_named(const json::value& v) {
 
 }  // namespace
 
-TEST_CASE("each bridge network has its own tables; the NAT network keeps qmd") {
-  CHECK(table_for_bridge("qmd0", true) == "qmd");
-  CHECK(table_for_bridge("qmdlab", false) == "qmd-qmdlab");
+TEST_CASE("every network's tables are named after its bridge, never the template's") {
+  CHECK(table_for_bridge("qmd0") == "qmd-qmd0");  // the NAT network's default bridge
+  CHECK(table_for_bridge("qmdlab") == "qmd-qmdlab");
+  CHECK(table_for_bridge("qmd1") != table_for_bridge("qmd0"));
+  CHECK(table_for_bridge("qmd0") != kTemplateTable);  // what older qmds' NAT network used
 }
 
 TEST_CASE("in_table moves every table reference of a batch, and nothing else") {
@@ -134,4 +136,43 @@ TEST_CASE("the MAC guard of a guest qmd gives no address: its MAC, as ether and 
                  R"([["tap-1",{"jump":{"target":"vm-tap-1"}}]]}}})",
                  R"({"add":{"element":{"family":"bridge","table":"qmd-qmdlab","name":"nat_taps",)"
                  R"("elem":["tap-1"]}}})"});
+}
+
+TEST_CASE("rules per chain: a batch's adds, a listing's rules, and which are missing") {
+  const auto cidr = *parse_cidr("10.91.0.0/24");
+  const auto batch = in_table(nat_tables({"qmd0", cidr}), "qmd-qmd0");
+  const RuleCounts want = rules_added(batch);
+  CHECK(want.at("bridge prerouting") == 2);  // the vmap to the guards, the @nat_taps drop
+  CHECK(want.contains("inet postrouting"));
+  CHECK_FALSE(want.contains("bridge ports"));  // a map, not a chain
+  const RuleCounts guard = rules_added(guard_add({"tap-1", "02:00:00:00:00:01",
+                                                  *parse_ipv4("10.91.0.2")}));
+  CHECK(guard.size() == 1);
+  CHECK(guard.begin()->first == "bridge vm-tap-1");
+
+  // What `nft -j list table bridge qmd-qmd0` shows after `nft flush table`: chains, no rules.
+  const char* flushed = R"({"nftables": [{"metainfo": {"json_schema_version": 1}},
+    {"table": {"family": "bridge", "name": "qmd-qmd0", "handle": 3}},
+    {"map": {"family": "bridge", "name": "ports", "table": "qmd-qmd0", "type": "ifname",
+             "handle": 2, "map": "verdict"}},
+    {"chain": {"family": "bridge", "table": "qmd-qmd0", "name": "prerouting", "handle": 4}}]})";
+  CHECK(rules_listed(flushed).empty());
+  CHECK(rules_missing(want, rules_listed(flushed)));
+  const char* whole = R"({"nftables": [{"metainfo": {"json_schema_version": 1}},
+    {"rule": {"family": "bridge", "table": "qmd-qmd0", "chain": "prerouting", "handle": 5,
+              "expr": [{"drop": null}]}},
+    {"rule": {"family": "bridge", "table": "qmd-qmd0", "chain": "prerouting", "handle": 6,
+              "expr": [{"drop": null}]}}]})";
+  CHECK(rules_listed(whole) == RuleCounts{{"bridge prerouting", 2}});
+  CHECK(rules_listed("not json").empty());
+
+  RuleCounts have = want;
+  CHECK_FALSE(rules_missing(want, have));
+  ++have["bridge prerouting"];  // an operator's rule inserted: no loss
+  CHECK_FALSE(rules_missing(want, have));
+  have["bridge prerouting"] = 1;  // one deleted
+  CHECK(rules_missing(want, have));
+  have = want;
+  have.erase("inet postrouting");  // a chain emptied or gone
+  CHECK(rules_missing(want, have));
 }
