@@ -45,6 +45,7 @@
 namespace {
 
 using namespace qmd::daemon;
+using qmd::UniqueFd;
 namespace asio = boost::asio;
 
 // systemd's Type=notify without libsystemd: one datagram to $NOTIFY_SOCKET.

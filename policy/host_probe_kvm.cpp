@@ -13,6 +13,8 @@
 
 #include <fmt/format.h>
 
+#include "base/unique_fd.hpp"
+
 namespace qmd::policy {
 namespace {
 
@@ -25,16 +27,6 @@ std::string group_name(gid_t gid) {
   const group* gr = ::getgrgid(gid);
   return gr != nullptr ? gr->gr_name : std::to_string(gid);
 }
-
-// Closes on every path out of probe_kvm.
-struct Fd {
-  int fd;
-  ~Fd() {
-    if (fd >= 0) {
-      ::close(fd);
-    }
-  }
-};
 
 }  // namespace
 
@@ -70,13 +62,13 @@ void probe_kvm(HostCaps& caps, const std::string& device) {
   caps.kvm_present = true;
   const std::string access =
       kvm_access_note(device, st.st_mode, user_name(st.st_uid), group_name(st.st_gid));
-  const Fd kvm{::open(device.c_str(), O_RDWR | O_CLOEXEC)};
-  if (kvm.fd < 0) {
+  const UniqueFd kvm(::open(device.c_str(), O_RDWR | O_CLOEXEC));
+  if (!kvm) {
     caps.kvm_detail = fmt::format("cannot open {}: {}", device, std::strerror(errno));
-  } else if (const int api = ::ioctl(kvm.fd, KVM_GET_API_VERSION, 0); api != KVM_API_VERSION) {
+  } else if (const int api = ::ioctl(kvm.get(), KVM_GET_API_VERSION, 0); api != KVM_API_VERSION) {
     caps.kvm_detail = fmt::format("{} has KVM API version {}, QEMU needs {}", device, api,
                                   KVM_API_VERSION);
-  } else if (const Fd vm{::ioctl(kvm.fd, KVM_CREATE_VM, 0)}; vm.fd < 0) {
+  } else if (const UniqueFd vm(::ioctl(kvm.get(), KVM_CREATE_VM, 0)); !vm) {
     caps.kvm_detail = fmt::format("KVM_CREATE_VM on {} failed: {}", device, std::strerror(errno));
   } else {
     caps.kvm_usable = true;
@@ -88,23 +80,23 @@ void probe_kvm(HostCaps& caps, const std::string& device) {
 }
 
 void probe_kvm_tsc(HostCaps& caps, const std::string& device) {
-  const Fd kvm{::open(device.c_str(), O_RDWR | O_CLOEXEC)};
-  if (kvm.fd < 0 || ::ioctl(kvm.fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
+  const UniqueFd kvm(::open(device.c_str(), O_RDWR | O_CLOEXEC));
+  if (!kvm || ::ioctl(kvm.get(), KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
     return;
   }
-  caps.tsc_scaling = ::ioctl(kvm.fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_CONTROL) > 0;
-  if (::ioctl(kvm.fd, KVM_CHECK_EXTENSION, KVM_CAP_GET_TSC_KHZ) <= 0) {
+  caps.tsc_scaling = ::ioctl(kvm.get(), KVM_CHECK_EXTENSION, KVM_CAP_TSC_CONTROL) > 0;
+  if (::ioctl(kvm.get(), KVM_CHECK_EXTENSION, KVM_CAP_GET_TSC_KHZ) <= 0) {
     return;
   }
-  const Fd vm{::ioctl(kvm.fd, KVM_CREATE_VM, 0)};
-  if (vm.fd < 0) {
+  const UniqueFd vm(::ioctl(kvm.get(), KVM_CREATE_VM, 0));
+  if (!vm) {
     return;
   }
-  const Fd vcpu{::ioctl(vm.fd, KVM_CREATE_VCPU, 0)};
-  if (vcpu.fd < 0) {
+  const UniqueFd vcpu(::ioctl(vm.get(), KVM_CREATE_VCPU, 0));
+  if (!vcpu) {
     return;
   }
-  const int khz = ::ioctl(vcpu.fd, KVM_GET_TSC_KHZ, 0);
+  const int khz = ::ioctl(vcpu.get(), KVM_GET_TSC_KHZ, 0);
   if (khz > 0) {
     caps.tsc_khz = static_cast<std::uint64_t>(khz);
   }

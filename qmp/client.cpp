@@ -59,7 +59,7 @@ asio::awaitable<QmpResult> QmpClient::execute(std::string name, boost::json::obj
 
 asio::awaitable<QmpResult> QmpClient::execute_with_fd(std::string name,
                                                       boost::json::object arguments,
-                                                      daemon::UniqueFd fd,
+                                                      UniqueFd fd,
                                                       std::chrono::milliseconds timeout) {
   auto session = session_;
   if (!session) {

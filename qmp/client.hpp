@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/launch/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 #include "qmp/error.hpp"
 #include "qmp/framing.hpp"
 
@@ -74,7 +74,7 @@ class QmpClient {
   // Runs one command that hands QEMU `fd` (add-fd, getfd): the descriptor goes with the
   // command over the socket as SCM_RIGHTS and is closed here once sent.
   asio::awaitable<QmpResult> execute_with_fd(std::string name, boost::json::object arguments,
-                                             daemon::UniqueFd fd,
+                                             UniqueFd fd,
                                              std::chrono::milliseconds timeout);
 
   // Handlers run on the io_context thread, in subscription order, for every later event.

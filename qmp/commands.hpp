@@ -67,13 +67,13 @@ asio::awaitable<QmpDone> netdev_del(QmpClient& client, std::string id);
 // --- descriptors handed to QEMU (commands_fd.cpp)
 // Puts `fd` into a new fd set (QEMU picks the id; `opaque` labels it in query-fdsets). A
 // blockdev then opens "/dev/fdset/<id>" and QEMU dups the set's descriptor.
-asio::awaitable<std::expected<FdsetAdded, QmpError>> add_fd(QmpClient& client, daemon::UniqueFd fd,
+asio::awaitable<std::expected<FdsetAdded, QmpError>> add_fd(QmpClient& client, UniqueFd fd,
                                                            std::string opaque);
 // Drops the monitor's hold on a set: QEMU closes its descriptors once nothing it opened from
 // them is still in use (a disk attached from the set keeps its own dup).
 asio::awaitable<QmpDone> remove_fd(QmpClient& client, std::int64_t fdset_id);
 // Names `fd` inside QEMU for "fd:NAME" migration URIs; closefd drops the name.
-asio::awaitable<QmpDone> getfd(QmpClient& client, daemon::UniqueFd fd, std::string name);
+asio::awaitable<QmpDone> getfd(QmpClient& client, UniqueFd fd, std::string name);
 asio::awaitable<QmpDone> closefd(QmpClient& client, std::string name);
 
 // --- live migration (commands_migration.cpp)

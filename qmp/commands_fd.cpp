@@ -11,7 +11,7 @@ namespace {
 constexpr std::chrono::milliseconds kFdTimeout{10000};
 }  // namespace
 
-asio::awaitable<std::expected<FdsetAdded, QmpError>> add_fd(QmpClient& client, daemon::UniqueFd fd,
+asio::awaitable<std::expected<FdsetAdded, QmpError>> add_fd(QmpClient& client, UniqueFd fd,
                                                            std::string opaque) {
   boost::json::object arguments{{"opaque", std::move(opaque)}};
   auto reply = co_await client.execute_with_fd("add-fd", std::move(arguments), std::move(fd),
@@ -26,7 +26,7 @@ asio::awaitable<QmpDone> remove_fd(QmpClient& client, std::int64_t fdset_id) {
   return run(client, "remove-fd", {{"fdset-id", fdset_id}});
 }
 
-asio::awaitable<QmpDone> getfd(QmpClient& client, daemon::UniqueFd fd, std::string name) {
+asio::awaitable<QmpDone> getfd(QmpClient& client, UniqueFd fd, std::string name) {
   boost::json::object arguments{{"fdname", std::move(name)}};
   auto reply = co_await client.execute_with_fd("getfd", std::move(arguments), std::move(fd),
                                                kFdTimeout);

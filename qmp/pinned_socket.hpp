@@ -5,7 +5,7 @@
 #include <expected>
 #include <string>
 
-#include "daemon/launch/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 
 namespace qmd::qmp {
 
@@ -21,7 +21,7 @@ class PinnedSocket {
 
  private:
   explicit PinnedSocket(int fd);
-  daemon::UniqueFd fd_;
+  UniqueFd fd_;
   std::string proc_path_;
 };
 

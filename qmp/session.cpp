@@ -152,7 +152,7 @@ asio::awaitable<std::optional<QmpError>> Session::open(std::string path,
 
 asio::awaitable<QmpResult> Session::execute(std::string name, boost::json::object arguments,
                                             std::chrono::milliseconds timeout,
-                                            daemon::UniqueFd fd) {
+                                            UniqueFd fd) {
   auto self = shared_from_this();
   if (closed_) {
     co_return std::unexpected(*closed_);

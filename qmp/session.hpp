@@ -12,7 +12,7 @@
 #include <optional>
 #include <string>
 
-#include "daemon/launch/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 #include "qmp/client.hpp"
 
 namespace qmd::qmp::detail {
@@ -28,7 +28,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // descriptor from the message that carries it, so it goes out with the command's first byte.
   asio::awaitable<QmpResult> execute(std::string name, boost::json::object arguments,
                                      std::chrono::milliseconds timeout,
-                                     daemon::UniqueFd fd = {});
+                                     UniqueFd fd = {});
 
   void subscribe(EventHandler handler) { handlers_.push_back(std::move(handler)); }
   void fail(QmpError error);  // ends the connection; every waiter gets `error`
@@ -54,7 +54,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // A command line waiting to be written, with the descriptor its first byte carries.
   struct Outgoing {
     std::string line;
-    daemon::UniqueFd fd;
+    UniqueFd fd;
   };
 
   void enqueue(Outgoing out);

@@ -2,11 +2,9 @@
 #include <fmt/format.h>
 
 #include <boost/json/array.hpp>
-#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <boost/json/serializer.hpp>
 #include <charconv>
 
 #include "daemon/api/network_json.hpp"
@@ -125,34 +123,22 @@ asio::awaitable<OpResult> stop_action(Vm& vm, const Request& request) {
   co_return co_await vm.stop(grace);
 }
 
-// {"vms": [summary...]}, every VM's JSON in one arena: a list of many VMs costs a few
-// allocations, not dozens per VM.
+// {"vms": [summary...]} written straight into one string reserved for the whole list: no
+// JSON tree, no VM's strings copied, no shared_ptr taken (1 000 VMs: one allocation).
 std::string vm_list_json(const Registry& registry) {
-  // Kept between listings (only the loop thread lists): no fresh pages for every list.
-  static thread_local std::vector<unsigned char> scratch;
-  const auto vms = registry.all();
-  scratch.resize(std::max(scratch.size(), vms.size() * 640 + 1024));
-  json::monotonic_resource arena(scratch.data(), scratch.size());
-  const json::storage_ptr storage(&arena);
-  json::array list(storage);
-  list.reserve(vms.size());
-  for (const auto& vm : vms) {
-    list.emplace_back(to_json(vm->summary(), storage));
-  }
-  json::value body(json::object(storage), storage);
-  body.get_object().emplace("vms", std::move(list));
-  // Into one string sized for the whole list, not grown by doubling.
-  std::string out(vms.size() * 128 + 64, '\0');
-  std::size_t used = 0;
-  json::serializer writer;
-  writer.reset(&body);
-  while (!writer.done()) {
-    if (used == out.size()) {
-      out.resize(out.size() * 2);
+  constexpr std::size_t kEntryBytes = 160;  // a running VM with an agent, about
+  std::string out;
+  out.reserve(registry.size() * kEntryBytes + 16);
+  out += R"({"vms":[)";
+  bool first = true;
+  registry.each([&out, &first](const Vm& vm) {
+    if (!first) {
+      out += ',';
     }
-    used += writer.read(out.data() + used, out.size() - used).size();
-  }
-  out.resize(used);
+    first = false;
+    append_json(vm.summary(), out);
+  });
+  out += "]}";
   return out;
 }
 

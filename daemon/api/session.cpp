@@ -62,15 +62,16 @@ std::optional<Request> to_request(http::request<http::string_body>& message, con
   return request;
 }
 
+// The body is moved into the message, not copied (a list of 1 000 VMs is 125 KB).
 asio::awaitable<void> write_response(ServerState& state, Connection& connection,
-                                     const Response& response, bool keep_alive) {
+                                     Response response, bool keep_alive) {
   http::response<http::string_body> message{static_cast<http::status>(response.status), 11};
   message.set(http::field::server, "qmd");
   message.set(http::field::content_type, response.content_type);
   for (const auto& [name, value] : response.headers) {
     message.set(name, value);
   }
-  message.body() = response.body;
+  message.body() = std::move(response.body);
   message.keep_alive(keep_alive);
   message.prepare_payload();
   connection.arm(write_timeout(state.options), Connection::OnExpiry::close);
@@ -245,7 +246,7 @@ asio::awaitable<bool> answer(ServerState& state, Connection& connection,
     co_return false;
   }
   const bool keep = keep_alive && request.has_value() && !state.stopping;
-  co_await write_response(state, connection, response, keep);
+  co_await write_response(state, connection, std::move(response), keep);
   co_return keep && connection.socket.is_open();
 }
 
@@ -263,7 +264,7 @@ asio::awaitable<void> run_session(std::shared_ptr<ServerState> state,
 
   connection->peer = peer_of(connection->socket);
   if (auto refused = refuse_peer(*state, connection->peer)) {
-    co_await write_response(*state, *connection, *refused, false);
+    co_await write_response(*state, *connection, std::move(*refused), false);
     connection->close();
     co_return;
   }
@@ -291,7 +292,7 @@ asio::awaitable<void> run_session(std::shared_ptr<ServerState> state,
     bool large = false;
     {
       http::request_parser<http::string_body> parser;
-      const ReadResult read = co_await read_request(*state, *connection, buffer, parser);
+      ReadResult read = co_await read_request(*state, *connection, buffer, parser);
       large = read.large;
       if (read.complete) {
         more = co_await answer(*state, *connection, parser, started);
@@ -300,7 +301,7 @@ asio::awaitable<void> run_session(std::shared_ptr<ServerState> state,
         if (read.answer) {
           spdlog::debug("api: bad request from pid={}: {}", connection->peer.pid,
                         read.answer->body);
-          co_await write_response(*state, *connection, *read.answer, false);
+          co_await write_response(*state, *connection, std::move(*read.answer), false);
         }
       }
     }  // the body is gone: now its heap can go back to the system

@@ -1,6 +1,10 @@
 #include "daemon/api/vm_json.hpp"
 
+#include <algorithm>
 #include <boost/json/array.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <charconv>
 #include <utility>
 
 namespace qmd::daemon::api {
@@ -46,26 +50,49 @@ void add_record(const VmDetails& vm, json::object& out) {
   }
 }
 
+// A JSON string. Names, states and run strategies never need escaping; a guest's agent
+// version might, and then Boost.JSON's serializer writes it.
+void append_string(std::string_view text, std::string& out) {
+  const bool plain = std::ranges::none_of(text, [](char c) {
+    return static_cast<unsigned char>(c) < 0x20 || c == '"' || c == '\\';
+  });
+  if (!plain) {
+    out += json::serialize(json::string_view(text.data(), text.size()));
+    return;
+  }
+  out += '"';
+  out += text;
+  out += '"';
+}
+
 }  // namespace
 
-json::object to_json(const VmSummary& vm, json::storage_ptr storage) {
-  json::object out(storage);
-  out.reserve(6);
-  out.emplace("name", vm.name);
-  out.emplace("state", vm.state);
+void append_json(const VmSummary& vm, std::string& out) {
+  out += R"({"name":)";
+  append_string(vm.name, out);
+  out += R"(,"state":)";
+  append_string(vm.state, out);
+  out += R"(,"pid":)";
   if (vm.pid) {
-    out.emplace("pid", *vm.pid);
+    char digits[16];
+    const auto written = std::to_chars(digits, digits + sizeof digits, *vm.pid);
+    out.append(digits, written.ptr);
   } else {
-    out.emplace("pid", nullptr);
+    out += "null";
   }
-  out.emplace("runStrategy", vm.run_strategy);
-  out.emplace("ready", vm.ready);
-  json::object agent(storage);
-  agent.reserve(2);
-  agent.emplace("connected", vm.agent_connected);
-  agent.emplace("version", vm.agent_version);
-  out.emplace("agent", std::move(agent));
-  return out;
+  out += R"(,"runStrategy":)";
+  append_string(vm.run_strategy, out);
+  out += vm.ready ? R"(,"ready":true)" : R"(,"ready":false)";
+  out += vm.agent_connected ? R"(,"agent":{"connected":true,"version":)"
+                            : R"(,"agent":{"connected":false,"version":)";
+  append_string(vm.agent_version, out);
+  out += "}}";
+}
+
+json::object to_json(const VmSummary& vm) {
+  std::string text;
+  append_json(vm, text);
+  return json::parse(text).as_object();
 }
 
 json::object to_json(const VmDetails& vm) {

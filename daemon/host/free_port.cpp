@@ -7,7 +7,7 @@
 
 #include <cstring>
 
-#include "daemon/launch/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 
 namespace qmd::daemon {
 

@@ -8,7 +8,7 @@
 #include <cstring>
 #include <set>
 
-#include "daemon/launch/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 
 namespace qmd::daemon {
 

@@ -9,7 +9,7 @@
 #include <expected>
 #include <string>
 
-#include "daemon/launch/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 
 namespace qmd::daemon {
 

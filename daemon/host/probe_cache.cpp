@@ -12,7 +12,7 @@
 #include <cstring>
 
 #include "daemon/host/host_caps_read.hpp"
-#include "daemon/launch/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 #include "daemon/store/atomic_file.hpp"
 #include "qmd_version.hpp"
 

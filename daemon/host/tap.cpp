@@ -14,7 +14,7 @@
 #include <fstream>
 
 #include "daemon/host/bridge_port.hpp"
-#include "daemon/launch/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 
 namespace qmd::daemon {
 namespace {

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/launch/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 
 namespace qmd::daemon {
 

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "daemon/host/uid_range.hpp"
-#include "daemon/launch/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 
 namespace qmd::daemon {
 

@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-#include "daemon/launch/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 #include "daemon/launch/wait_status.hpp"
 
 namespace qmd::daemon {

@@ -6,7 +6,7 @@
 
 #include <cerrno>
 
-#include "daemon/launch/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 
 namespace qmd::daemon {
 

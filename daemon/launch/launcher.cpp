@@ -14,7 +14,7 @@
 
 #include "daemon/launch/launch_child.hpp"
 #include "daemon/launch/seccomp_filter.hpp"
-#include "daemon/launch/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 
 extern char** environ;
 

@@ -11,7 +11,7 @@
 #include <memory>
 #include <set>
 
-#include "daemon/launch/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 
 namespace qmd::daemon {
 namespace {

@@ -12,7 +12,7 @@
 #include <charconv>
 
 #include "daemon/launch/launcher.hpp"
-#include "daemon/launch/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 #include "daemon/launch/process_handle.hpp"
 #include "daemon/migration/ssh_master.hpp"
 

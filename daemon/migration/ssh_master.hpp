@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/launch/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 #include "daemon/launch/process_handle.hpp"
 
 namespace qmd::daemon::migration {

@@ -16,7 +16,7 @@
 #include <string_view>
 #include <variant>
 
-#include "daemon/launch/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 #include "daemon/qmctl/api_client.hpp"
 #include "daemon/qmctl/commands.hpp"
 
@@ -162,7 +162,7 @@ int console_attach(const ApiClient& client, const std::string& name) {
               << "\n";
     return 1;
   }
-  qmd::daemon::UniqueFd console(upgraded->fd);
+  qmd::UniqueFd console(upgraded->fd);
   const bool tty = isatty(STDIN_FILENO) != 0;
   if (tty) {
     std::cerr << "Connected to " << name << "'s console. Ctrl-] detaches.\r\n";

@@ -11,7 +11,7 @@
 #include <iostream>
 #include <string>
 
-#include "daemon/launch/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 #include "daemon/qmctl/commands.hpp"
 
 namespace qmd::qmctl {
@@ -41,7 +41,7 @@ bool pump(int from, int to) {
 }  // namespace
 
 int stdio_proxy(const std::string& socket_path) {
-  daemon::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (!fd || socket_path.size() >= sizeof(addr.sun_path)) {

@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "daemon/launch/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 
 namespace qmd::daemon {
 

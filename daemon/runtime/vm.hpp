@@ -15,7 +15,7 @@
 
 #include "cmdline/render.hpp"
 #include "daemon/runtime/console_log.hpp"
-#include "daemon/launch/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 #include "daemon/runtime/context.hpp"
 #include "daemon/runtime/guest_report.hpp"
 #include "daemon/runtime/hot_nic_record.hpp"

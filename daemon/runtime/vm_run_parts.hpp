@@ -13,7 +13,7 @@
 
 #include "daemon/host/tap.hpp"
 #include "daemon/launch/process_handle.hpp"
-#include "daemon/launch/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 #include "daemon/runtime/access_keys.hpp"
 #include "daemon/runtime/probe_tally.hpp"
 #include "policy/spec.hpp"

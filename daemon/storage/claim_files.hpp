@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "daemon/launch/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 #include "daemon/storage/places.hpp"
 
 namespace qmd::daemon::storage {

@@ -7,7 +7,7 @@
 #include <expected>
 #include <string>
 
-#include "daemon/launch/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 #include "daemon/storage/image_tools.hpp"
 
 namespace qmd::daemon::storage {

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "daemon/launch/child_process.hpp"
-#include "daemon/launch/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 #include "daemon/store/dir_fd.hpp"
 #include "daemon/store/remove_tree.hpp"
 #include "daemon/store/storage_roots.hpp"

@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "daemon/launch/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 
 namespace qmd::daemon {
 namespace {

@@ -21,7 +21,7 @@
 
 #include "daemon/launch/launcher.hpp"
 #include "daemon/launch/seccomp_filter.hpp"
-#include "daemon/launch/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 #include "policy/seccomp_profile.hpp"
 #include "tests/integration/support.hpp"
 
@@ -29,7 +29,7 @@ using qmd::daemon::launch;
 using qmd::daemon::Launched;
 using qmd::daemon::LaunchSpec;
 using qmd::daemon::lookup_user;
-using qmd::daemon::UniqueFd;
+using qmd::UniqueFd;
 using qmd::itest::read_text;
 using qmd::itest::TempDir;
 

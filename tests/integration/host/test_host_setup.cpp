@@ -17,16 +17,17 @@
 #include <sys/wait.h>
 #include <string>
 
+#include "base/unique_fd.hpp"
 #include "daemon/host/hugetlbfs.hpp"
 #include "daemon/host/tap.hpp"
 #include "daemon/launch/launcher.hpp"
-#include "daemon/launch/unique_fd.hpp"
 #include "daemon/launch/child_process.hpp"
 #include "daemon/launch/file_tail.hpp"
 #include "daemon/trial/qmp_status.hpp"
 #include "tests/integration/support.hpp"
 
 using namespace qmd::daemon;
+using qmd::UniqueFd;
 using namespace std::chrono_literals;
 
 namespace {

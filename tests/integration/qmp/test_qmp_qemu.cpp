@@ -617,7 +617,7 @@ TEST_CASE_FIXTURE(Fixture, "add-fd passes a descriptor: a deleted image attaches
   const std::string image = dir.path() + "/gone.raw";
   std::ofstream(image).close();
   std::filesystem::resize_file(image, 1 << 20);
-  qmd::daemon::UniqueFd fd(::open(image.c_str(), O_RDWR | O_CLOEXEC));
+  qmd::UniqueFd fd(::open(image.c_str(), O_RDWR | O_CLOEXEC));
   REQUIRE(fd);
   std::filesystem::remove(image);
   // QEMU frees a set's descriptors only while the machine runs (monitor_fdset_cleanup).
@@ -649,8 +649,8 @@ TEST_CASE_FIXTURE(Fixture, "add-fd passes a descriptor: a deleted image attaches
 TEST_CASE_FIXTURE(Fixture, "getfd names a descriptor, closefd drops it, an unknown name fails") {
   int ends[2] = {-1, -1};
   REQUIRE(::pipe2(ends, O_CLOEXEC) == 0);
-  qmd::daemon::UniqueFd read_end(ends[0]);
-  qmd::daemon::UniqueFd write_end(ends[1]);
+  qmd::UniqueFd read_end(ends[0]);
+  qmd::UniqueFd write_end(ends[1]);
   REQUIRE(finish(ioc, getfd(client, std::move(write_end), "state")).has_value());
   REQUIRE(finish(ioc, closefd(client, "state")).has_value());
   const auto again = finish(ioc, closefd(client, "state"));

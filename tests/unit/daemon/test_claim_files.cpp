@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "daemon/launch/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 #include "daemon/storage/claim_files.hpp"
 #include "daemon/storage/image_files.hpp"
 #include "daemon/storage/image_size.hpp"
@@ -135,11 +135,11 @@ TEST_CASE("list_claims: the files with claim names, in order, then the devices")
 TEST_CASE("a qcow2 image's size is the one in its header; a raw file is not a qcow2") {
   Store s;
   qcow2_header(s.root / "claims" / "q.qcow2", 10737418240ULL);
-  qmd::daemon::UniqueFd fd(::open((s.root / "claims" / "q.qcow2").c_str(), O_RDONLY));
+  qmd::UniqueFd fd(::open((s.root / "claims" / "q.qcow2").c_str(), O_RDONLY));
   CHECK(image_virtual_size(fd.get(), "qcow2") == 10737418240ULL);
   CHECK(has_qcow2_magic(fd.get()));
   s.file(s.root / "claims" / "r.raw", 100);
-  qmd::daemon::UniqueFd raw(::open((s.root / "claims" / "r.raw").c_str(), O_RDONLY));
+  qmd::UniqueFd raw(::open((s.root / "claims" / "r.raw").c_str(), O_RDONLY));
   CHECK_FALSE(has_qcow2_magic(raw.get()));
   auto size = image_virtual_size(raw.get(), "qcow2");
   REQUIRE_FALSE(size);
@@ -185,7 +185,7 @@ TEST_CASE("attack: a qcow2 naming an external data file is refused; plain images
                           .c_str()) == 0);
   REQUIRE(std::system(("qemu-img create -q -f qcow2 " + plain + " 1M").c_str()) == 0);
   const auto refused = [](const std::string& path) {
-    qmd::daemon::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    qmd::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     REQUIRE(fd);
     return refuse_external_data_file(fd.get());
   };

@@ -15,6 +15,7 @@
 
 namespace fs = std::filesystem;
 using namespace qmd::daemon;
+using qmd::UniqueFd;
 
 namespace {
 

@@ -19,6 +19,7 @@
 #include <string>
 #include <thread>
 
+#include "base/unique_fd.hpp"
 #include "daemon/api/http_server.hpp"
 #include "daemon/api/router.hpp"
 #include "daemon/api/url.hpp"
@@ -26,6 +27,7 @@
 namespace api = qmd::daemon::api;
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
+using qmd::UniqueFd;
 
 namespace {
 
@@ -46,22 +48,6 @@ class TempDir {
   std::string path_;
 };
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) {
-      close(fd_);
-    }
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 sockaddr_un address_of(const std::string& path) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
@@ -80,7 +66,7 @@ int connect_to(const std::string& path) {
   return fd;
 }
 
-void send_text(const Fd& fd, const std::string& text) {
+void send_text(const UniqueFd& fd, const std::string& text) {
   std::size_t sent = 0;
   while (sent < text.size()) {
     const auto n = send(fd.get(), text.data() + sent, text.size() - sent, MSG_NOSIGNAL);
@@ -92,7 +78,7 @@ void send_text(const Fd& fd, const std::string& text) {
 }
 
 // One chunk, or "" on EOF; throws when nothing comes within `timeout`.
-std::string read_some(const Fd& fd, std::chrono::milliseconds timeout = 5s) {
+std::string read_some(const UniqueFd& fd, std::chrono::milliseconds timeout = 5s) {
   pollfd p{fd.get(), POLLIN, 0};
   if (poll(&p, 1, static_cast<int>(timeout.count())) != 1) {
     throw std::runtime_error("no answer within the timeout");
@@ -102,7 +88,7 @@ std::string read_some(const Fd& fd, std::chrono::milliseconds timeout = 5s) {
   return n <= 0 ? std::string{} : std::string(buf, static_cast<std::size_t>(n));
 }
 
-std::string read_to_eof(const Fd& fd) {
+std::string read_to_eof(const UniqueFd& fd) {
   std::string all;
   for (auto chunk = read_some(fd); !chunk.empty(); chunk = read_some(fd)) {
     all += chunk;
@@ -117,7 +103,7 @@ struct Reply {
 };
 
 // Exactly one response with a Content-Length (keep-alive safe).
-Reply read_reply(const Fd& fd) {
+Reply read_reply(const UniqueFd& fd) {
   std::string data;
   std::size_t end = std::string::npos;
   while ((end = data.find("\r\n\r\n")) == std::string::npos) {
@@ -148,7 +134,7 @@ std::string get(const std::string& target, const std::string& extra = "") {
 }
 
 Reply round_trip(const std::string& path, const std::string& request) {
-  Fd fd(connect_to(path));
+  UniqueFd fd(connect_to(path));
   REQUIRE(fd.get() >= 0);
   send_text(fd, request);
   return read_reply(fd);
@@ -318,7 +304,7 @@ TEST_CASE("a chunk header that never ends is 431 once the read buffer is full, n
 TEST_CASE("a client that stalls mid-request is cut off after read_timeout; others are served") {
   TempDir dir;
   Served served(options_for(dir / "qmd.sock"));
-  Fd staller(connect_to(dir / "qmd.sock"));
+  UniqueFd staller(connect_to(dir / "qmd.sock"));
   send_text(staller, "GET /v1/vms/a HTTP/1.1\r\nHost: qm");
   // While it stalls, someone else is answered.
   CHECK(round_trip(dir / "qmd.sock", get("/v1/vms/b")).status == 200);
@@ -334,7 +320,7 @@ TEST_CASE("keep-alive: two requests on one connection, then idle close") {
   auto options = options_for(dir / "qmd.sock");
   options.idle_timeout = 200ms;
   Served served(options);
-  Fd fd(connect_to(dir / "qmd.sock"));
+  UniqueFd fd(connect_to(dir / "qmd.sock"));
   send_text(fd, get("/v1/vms/one"));
   CHECK(read_reply(fd).body == R"({"name":"one"})");
   send_text(fd, get("/v1/vms/two"));
@@ -345,7 +331,7 @@ TEST_CASE("keep-alive: two requests on one connection, then idle close") {
 TEST_CASE("a stream response sends headers, its bytes, then closes") {
   TempDir dir;
   Served served(options_for(dir / "qmd.sock"));
-  Fd fd(connect_to(dir / "qmd.sock"));
+  UniqueFd fd(connect_to(dir / "qmd.sock"));
   send_text(fd, get("/stream"));
   const auto all = read_to_eof(fd);
   const auto end = all.find("\r\n\r\n");
@@ -361,7 +347,7 @@ TEST_CASE("a stream response sends headers, its bytes, then closes") {
 TEST_CASE("destroying the server ends a stream that waits for something else than the socket") {
   TempDir dir;
   auto served = std::make_unique<Served>(options_for(dir / "qmd.sock"));
-  Fd fd(connect_to(dir / "qmd.sock"));
+  UniqueFd fd(connect_to(dir / "qmd.sock"));
   send_text(fd, get("/forever"));
   std::string data;
   while (data.find("first\n") == std::string::npos) {
@@ -375,7 +361,7 @@ TEST_CASE("destroying the server ends a stream that waits for something else tha
 TEST_CASE("a 101 upgrade hands the raw socket to the stream both ways") {
   TempDir dir;
   Served served(options_for(dir / "qmd.sock"));
-  Fd fd(connect_to(dir / "qmd.sock"));
+  UniqueFd fd(connect_to(dir / "qmd.sock"));
   send_text(fd, get("/echo", "Connection: Upgrade\r\nUpgrade: qmd-console\r\n"));
   std::string data;
   while (data.find("\r\n\r\n") == std::string::npos) {
@@ -494,11 +480,11 @@ TEST_CASE("connection cap: over the total a connection is 503 and closed; a free
   auto options = options_for(dir / "qmd.sock");
   options.caps = api::ConnectionCaps{.max_total = 1, .max_per_user = 1};
   Served served(options);
-  std::optional<Fd> first(std::in_place, connect_to(dir / "qmd.sock"));
+  std::optional<UniqueFd> first(std::in_place, connect_to(dir / "qmd.sock"));
   send_text(*first, get("/v1/vms/one"));
   CHECK(read_reply(*first).status == 200);  // kept alive: it holds the one slot
   {
-    Fd second(connect_to(dir / "qmd.sock"));
+    UniqueFd second(connect_to(dir / "qmd.sock"));
     send_text(second, get("/v1/vms/two"));
     const auto reply = read_reply(second);
     CHECK(reply.status == 503);

@@ -4,9 +4,10 @@
 #include <sys/socket.h>
 
 #include "daemon/host/port_forward.hpp"
-#include "daemon/launch/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 
 using namespace qmd::daemon;
+using qmd::UniqueFd;
 using qmd::policy::PortForward;
 
 namespace {

@@ -9,6 +9,7 @@
 #include "daemon/host/port_hold.hpp"
 
 using namespace qmd::daemon;
+using qmd::UniqueFd;
 
 namespace {
 

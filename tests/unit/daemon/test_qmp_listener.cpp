@@ -24,7 +24,7 @@
 namespace fs = std::filesystem;
 using qmd::daemon::listen_for_monitor;
 using qmd::daemon::listen_unix_at;
-using qmd::daemon::UniqueFd;
+using qmd::UniqueFd;
 using qmd::daemon::with_monitor_fd;
 using Args = std::vector<std::string>;
 

@@ -2,7 +2,7 @@
 // documents compared, so a field that moves or changes its type shows.
 #include <doctest/doctest.h>
 
-#include <boost/json/monotonic_resource.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include "daemon/api/vm_json.hpp"
@@ -44,12 +44,32 @@ TEST_CASE("a running VM's list entry has its pid, readiness and agent version") 
         R"("agent":{"connected":true,"version":"7.2.0"}})");
 }
 
-TEST_CASE("a list entry lives in the storage it is given") {
-  json::monotonic_resource arena;
-  const json::storage_ptr storage(&arena);
-  const auto entry = api::to_json(stopped_summary(), storage);
-  CHECK(entry.storage().get() == storage.get());
-  CHECK(entry.at("agent").as_object().storage().get() == storage.get());
+TEST_CASE("list entries are appended as text after what the string holds") {
+  std::string out = "[";
+  api::append_json(stopped_summary(), out);
+  out += ',';
+  api::append_json(VmSummary{.name = "db", .state = "Running", .pid = 7, .run_strategy = "Always"},
+                   out);
+  CHECK(out ==
+        R"([{"name":"web1","state":"Stopped","pid":null,"runStrategy":"Manual","ready":false,)"
+        R"("agent":{"connected":false,"version":""}},)"
+        R"({"name":"db","state":"Running","pid":7,"runStrategy":"Always","ready":false,)"
+        R"("agent":{"connected":false,"version":""}})");
+}
+
+TEST_CASE("a list entry escapes what a guest's agent reports as its version") {
+  const std::string version = "7.2 \"x\" \\ \n\x01 \xc3\xa9";
+  VmSummary vm{.name = "web1",
+               .state = "Running",
+               .pid = 4242,
+               .run_strategy = "Always",
+               .agent_connected = true,
+               .agent_version = version};
+  std::string text;
+  api::append_json(vm, text);
+  CHECK(text.ends_with(R"("agent":{"connected":true,"version":"7.2 \"x\" \\ \n\u0001 )"
+                       "\xc3\xa9\"}}"));  // UTF-8 as it is
+  CHECK(json::parse(text).at("agent").at("version").as_string() == version);
 }
 
 TEST_CASE("a stopped VM's details leave out what it does not have") {

@@ -1,10 +1,11 @@
 #pragma once
-// Owns one file descriptor and closes it once.
+// Owns one file descriptor and closes it once: the one fd wrapper of every folder (base/ is
+// below policy/, so the host probe uses it as the daemon does).
 #include <unistd.h>
 
 #include <utility>
 
-namespace qmd::daemon {
+namespace qmd {
 
 class UniqueFd {
  public:
@@ -35,4 +36,4 @@ class UniqueFd {
   int fd_ = -1;
 };
 
-}  // namespace qmd::daemon
+}  // namespace qmd
