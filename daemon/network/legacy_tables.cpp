@@ -45,13 +45,14 @@ void collect_interfaces(const json::value& value, std::set<std::string>& out) {
 
 }  // namespace
 
-std::set<std::string> interfaces_named(std::string_view listing) {
-  std::set<std::string> out;
+std::optional<std::set<std::string>> interfaces_named(std::string_view listing) {
   boost::system::error_code ec;
   const json::value parsed = json::parse(listing, ec);
-  if (!ec) {
-    collect_interfaces(parsed, out);
+  if (ec) {
+    return std::nullopt;
   }
+  std::set<std::string> out;
+  collect_interfaces(parsed, out);
   return out;
 }
 
@@ -59,7 +60,7 @@ bool legacy_tables_nobodys(const std::optional<std::set<std::string>>& named,
                            const std::string& bridge,
                            const std::function<bool(const std::string&)>& interface_exists) {
   if (!named) {
-    return true;
+    return false;
   }
   return std::ranges::all_of(*named, [&](const std::string& name) {
     return name == bridge || !interface_exists(name);
@@ -71,21 +72,25 @@ std::string clear_legacy_tables(const std::string& bridge, const ToolPlaces& pla
     return fmt::format("tables qmd of an older qmd: not looked at: {}", dir.error());
   }
   const bool bridge_table = nft_table_exists("bridge", places, kTemplateTable);
-  const auto inet = nft_list_table("inet", kTemplateTable, places);
-  if (!inet && !bridge_table) {
+  const bool inet_table = nft_table_exists("inet", places, kTemplateTable);
+  if (!inet_table && !bridge_table) {
     return {};
   }
-  const auto named = inet ? std::optional(interfaces_named(*inet)) : std::nullopt;
+  std::optional<std::set<std::string>> named = std::set<std::string>{};
+  if (inet_table) {
+    const auto listing = nft_list_table("inet", kTemplateTable, places);
+    named = listing ? interfaces_named(*listing) : std::nullopt;
+  }
   if (!legacy_tables_nobodys(named, bridge, bridge_exists)) {
     return fmt::format(
         "nftables tables inet/bridge qmd of an older qmd's NAT network on bridge {} are left "
         "alone (that qmd may still run); once it is gone: nft delete table inet qmd; nft "
         "delete table bridge qmd",
-        fmt::join(*named, ", "));
+        named ? fmt::format("{}", fmt::join(*named, ", ")) : std::string("(unreadable)"));
   }
   std::vector<std::string> failed;
   auto steps = tables_delete_steps();  // written for the template table: these very ones
-  const bool there[] = {inet.has_value(), bridge_table};
+  const bool there[] = {inet_table, bridge_table};
   for (std::size_t i = 0; i < steps.size(); ++i) {
     if (!there[i]) {
       continue;

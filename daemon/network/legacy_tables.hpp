@@ -17,11 +17,13 @@
 
 namespace qmd::daemon::network {
 
-// The interfaces the rules of `listing` (`nft -j list table ...`) match by iifname or oifname.
-std::set<std::string> interfaces_named(std::string_view listing);
+// The interfaces the rules of `listing` (`nft -j list table ...`) match by iifname or oifname;
+// none when the listing is not JSON (then nothing can be said about whose they are).
+std::optional<std::set<std::string>> interfaces_named(std::string_view listing);
 
 // Whether tables `qmd` are nobody's (see above). `named`: interfaces_named() of `inet qmd`,
-// none when it is gone.
+// an empty set when that table is gone, none when it could not be read: fail closed, an
+// older qmd may still run on what an unreadable table names.
 bool legacy_tables_nobodys(const std::optional<std::set<std::string>>& named,
                            const std::string& bridge,
                            const std::function<bool(const std::string&)>& interface_exists);

@@ -34,8 +34,8 @@ bool all_exist(const std::string&) { return true; }
 
 TEST_CASE("the interfaces an older qmd's table matches on are its bridge's") {
   CHECK(interfaces_named(kListing) == std::set<std::string>{"qmd0"});
-  CHECK(interfaces_named("not json").empty());
-  CHECK(interfaces_named(R"({"nftables": []})").empty());
+  CHECK_FALSE(interfaces_named("not json").has_value());  // unknown, not "names nothing"
+  CHECK(interfaces_named(R"({"nftables": []})") == std::set<std::string>{});
 }
 
 TEST_CASE("tables qmd are nobody's unless they name another bridge that is there") {
@@ -46,8 +46,10 @@ TEST_CASE("tables qmd are nobody's unless they name another bridge that is there
   CHECK(legacy_tables_nobodys(qmd0, "qmd1", none_exist));
   // Another network's whose bridge is there: an older qmd may run it; left alone.
   CHECK_FALSE(legacy_tables_nobodys(qmd0, "qmd1", all_exist));
-  // No inet table, only the bridge one: nobody's (an older qmd keeps both).
-  CHECK(legacy_tables_nobodys(std::nullopt, "qmd1", all_exist));
-  // An inet table naming nothing (emptied): nobody's.
+  // An inet table that could not be read (nft failed, a warning in its output): left alone.
+  CHECK_FALSE(legacy_tables_nobodys(std::nullopt, "qmd1", all_exist));
+  CHECK_FALSE(legacy_tables_nobodys(std::nullopt, "qmd1", none_exist));
+  // No inet table (only the bridge one; an older qmd keeps both), or one naming nothing
+  // (emptied): nobody's.
   CHECK(legacy_tables_nobodys(std::set<std::string>{}, "qmd1", all_exist));
 }
