@@ -125,6 +125,10 @@ asio::awaitable<OpResult> Vm::attach_interface(InterfaceAttach request) {
   const bool nat = r.binding == "masquerade";
   // One the definition will not name: the record keeps it while the run lasts.
   const bool recorded = !r.persist && !in_definition(scope->spec, r.name).has_value();
+  if (recorded) {  // before the lease: a qmd that dies from here on finds what to free
+    record_hot_nic(HotNic{r.name, r.binding, r.binding == "bridge" ? r.network : "",
+                          r.binding == "user" ? "" : params->tap_name, params->mac});
+  }
   if (nat) {
     // Lease and guard first, as at start: the tap joins the bridge guarded.
     std::string vm = name_;
@@ -133,13 +137,12 @@ asio::awaitable<OpResult> Vm::attach_interface(InterfaceAttach request) {
     std::string tap = params->tap_name;
     auto joined = co_await ctx_.nat->attach(vm, iface, mac, tap);
     if (!joined) {
+      if (recorded) {
+        co_await forget_hot_nic(r.name);
+      }
       co_return std::unexpected(op_error(
           OpError::Code::failed, fmt::format("interface {}: {}", r.name, joined.error())));
     }
-  }
-  if (recorded) {
-    record_hot_nic(HotNic{r.name, r.binding, r.binding == "bridge" ? r.network : "",
-                          r.binding == "user" ? "" : params->tap_name, params->mac});
   }
   auto attached = co_await attach_planned(*scope, std::move(plan));
   const bool in = scope->state->nics.added.contains(r.name);
