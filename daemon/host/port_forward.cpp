@@ -9,6 +9,7 @@
 #include <set>
 
 #include "base/unique_fd.hpp"
+#include "daemon/host/port_hold.hpp"
 
 namespace qmd::daemon {
 
@@ -48,25 +49,13 @@ std::expected<std::uint16_t, std::string> from_range(const std::string& protocol
 std::expected<void, std::string> probe_host_port(const std::string& protocol,
                                                  std::uint16_t port) {
   const int type = protocol == "UDP" ? SOCK_DGRAM : SOCK_STREAM;
-  // IPv6 with v6only off covers IPv4 too, as QEMU's and passt's listeners do.
-  UniqueFd fd(::socket(AF_INET6, type | SOCK_CLOEXEC, 0));
+  // IPv6 with v6only off covers IPv4 too, as QEMU's and passt's listeners do. Past
+  // connections in TIME_WAIT do not hold a port, listeners do: SO_REUSEADDR for TCP. Not for
+  // UDP: there it would share a port with another SO_REUSEADDR socket (slirp's) instead of
+  // failing.
+  auto fd = bound_dual_stack(type, port, type == SOCK_STREAM);
   if (!fd) {
-    return std::unexpected(fmt::format("socket: {}", std::strerror(errno)));
-  }
-  const int on = 1;
-  const int off = 0;
-  if (type == SOCK_STREAM) {
-    // Past connections in TIME_WAIT do not hold a port; listeners do. Not for UDP: there it
-    // would share a port with another SO_REUSEADDR socket (slirp's) instead of failing.
-    (void)::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-  }
-  (void)::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
-  sockaddr_in6 addr{};
-  addr.sin6_family = AF_INET6;
-  addr.sin6_addr = in6addr_any;
-  addr.sin6_port = htons(port);
-  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {
-    return std::unexpected(std::strerror(errno));
+    return std::unexpected(std::strerror(fd.error()));
   }
   return {};
 }

@@ -9,10 +9,7 @@
 
 namespace qmd::daemon {
 
-namespace {
-
-// A dual-stack socket bound to `port` on every address; `reuse`: SO_REUSEADDR first.
-std::expected<UniqueFd, int> bound(int type, std::uint16_t port, bool reuse) {
+std::expected<UniqueFd, int> bound_dual_stack(int type, std::uint16_t port, bool reuse) {
   UniqueFd fd(::socket(AF_INET6, type | SOCK_CLOEXEC, 0));
   if (!fd) {
     return std::unexpected(errno);
@@ -33,16 +30,14 @@ std::expected<UniqueFd, int> bound(int type, std::uint16_t port, bool reuse) {
   return fd;
 }
 
-}  // namespace
-
 std::expected<UniqueFd, std::string> hold_host_port(const std::string& protocol,
                                                     std::uint16_t port) {
   const bool tcp = protocol != "UDP";
   // Without SO_REUSEADDR a bound socket excludes every later bind of the port, reuse or not.
-  auto held = bound(tcp ? SOCK_STREAM : SOCK_DGRAM, port, false);
+  auto held = bound_dual_stack(tcp ? SOCK_STREAM : SOCK_DGRAM, port, false);
   if (!held && tcp && held.error() == EADDRINUSE) {
     // Connections of a past holder in TIME_WAIT: a listener excludes every bind as well.
-    held = bound(SOCK_STREAM, port, true);
+    held = bound_dual_stack(SOCK_STREAM, port, true);
     if (held && ::listen(held->get(), 1) != 0) {
       held = std::unexpected(errno);
     }

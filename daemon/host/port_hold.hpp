@@ -13,6 +13,10 @@
 
 namespace qmd::daemon {
 
+// A socket (SOCK_STREAM or SOCK_DGRAM) bound to `port` on every address, IPv4 and IPv6;
+// `reuse`: SO_REUSEADDR first. The error is the errno.
+std::expected<UniqueFd, int> bound_dual_stack(int type, std::uint16_t port, bool reuse);
+
 // `protocol` is "TCP" or "UDP". The error names the protocol, the port and the bind's error.
 std::expected<UniqueFd, std::string> hold_host_port(const std::string& protocol,
                                                     std::uint16_t port);

@@ -69,14 +69,12 @@ asio::awaitable<OpResult> Vm::change_medium(std::string disk, std::optional<std:
   if (!scope) {
     co_return std::unexpected(scope.error());
   }
-  const auto& disks = scope->spec.domain.devices.disks;
-  const auto it = std::find_if(disks.begin(), disks.end(),
-                               [&](const policy::DiskDevice& d) { return d.name == disk; });
-  if (it == disks.end()) {
+  const policy::DiskDevice* found = hotplug::definition_disk(scope->spec, disk);
+  if (found == nullptr) {
     co_return std::unexpected(op_error(
         OpError::Code::not_found, fmt::format("VM {} has no disk named {}", name_, disk)));
   }
-  if (it->kind != policy::DiskKind::cdrom) {
+  if (found->kind != policy::DiskKind::cdrom) {
     co_return std::unexpected(bad_request(fmt::format(
         "disk {} of VM {} is not a cdrom: only a cdrom drive takes a new medium", disk, name_)));
   }

@@ -58,6 +58,13 @@ bool is_q35(const policy::VmSpec& spec) {
   return type.starts_with("q35") || type.starts_with("pc-q35");
 }
 
+const policy::DiskDevice* definition_disk(const policy::VmSpec& spec, const std::string& name) {
+  const auto& disks = spec.domain.devices.disks;
+  const auto it = std::ranges::find_if(
+      disks, [&](const policy::DiskDevice& d) { return d.name == name; });
+  return it == disks.end() ? nullptr : &*it;
+}
+
 asio::awaitable<qmp::QmpDone> run_call(qmp::QmpClient& qmp, const devices::QmpCall& call) {
   auto reply = co_await qmp.execute(call.execute, call.arguments);
   if (!reply) {

@@ -79,6 +79,8 @@ bool valid_name(const std::string& name);
 std::string sniff_format(int fd);
 // As the renderer decides it: q35 unless machine.type names another family.
 bool is_q35(const policy::VmSpec& spec);
+// The definition's disk named `name`, or nullptr.
+const policy::DiskDevice* definition_disk(const policy::VmSpec& spec, const std::string& name);
 asio::awaitable<qmp::QmpDone> run_call(qmp::QmpClient& qmp, const devices::QmpCall& call);
 // A step's call, with its descriptor when it has one (getfd).
 asio::awaitable<qmp::QmpDone> run_step(qmp::QmpClient& qmp, const Step& step);

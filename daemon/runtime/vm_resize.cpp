@@ -80,16 +80,14 @@ asio::awaitable<OpResult> Vm::resize_disk(std::string disk, std::uint64_t bytes,
   if (!scope) {
     co_return std::unexpected(scope.error());
   }
-  const auto& disks = scope->spec.domain.devices.disks;
-  const auto it = std::find_if(disks.begin(), disks.end(),
-                               [&](const policy::DiskDevice& d) { return d.name == disk; });
-  if (it == disks.end()) {
+  const policy::DiskDevice* found = hotplug::definition_disk(scope->spec, disk);
+  if (found == nullptr) {
     co_return std::unexpected(op_error(OpError::Code::not_found,
                                        fmt::format("VM {} has no disk named {} in its "
                                                    "definition",
                                                    name_, disk)));
   }
-  if (it->kind == policy::DiskKind::cdrom || it->readonly.value_or(false)) {
+  if (found->kind == policy::DiskKind::cdrom || found->readonly.value_or(false)) {
     co_return std::unexpected(bad_request(
         fmt::format("disk {} of VM {} is read-only (a cdrom or readonly: true): it cannot grow",
                     disk, name_)));
