@@ -14,6 +14,7 @@
 
 #include "cmdline/provisioning.hpp"
 #include "cmdline/render.hpp"
+#include "daemon/runtime/hot_nic_clash.hpp"
 #include "daemon/runtime/volume_sources.hpp"
 #include "daemon/runtime/spec_paths.hpp"
 #include "policy/parse.hpp"
@@ -517,6 +518,9 @@ asio::awaitable<OpResult> Vm::redefine(std::string spec_text, DefinitionCheck ch
     if (auto refused = check(*parsed)) {
       co_return std::unexpected(*refused);
     }
+  }
+  if (auto clash = hot_nic_clash(name_, record_.hot_nics, *parsed)) {
+    co_return std::unexpected(op_error(OpError::Code::conflict, std::move(*clash)));
   }
   std::string previous = set_spec_text(std::move(spec_text));
   if (auto rendered = render(); !rendered) {

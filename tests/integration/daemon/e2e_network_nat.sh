@@ -193,6 +193,18 @@ scenario_hot_nic_across_restarts() {
     ip route add 192.0.2.1/32 via $GW dev $dev src $ip" >/dev/null || fail "address $ip on $dev"
   over_hot() { qm exec n1 -- ping -c 1 -W 2 192.0.2.1 >/dev/null 2>&1; }
   wait_for 20 "n1 to reach 192.0.2.1 from $ip" over_hot
+  # An update naming `hot` with another binding would stand for the NIC at the next
+  # adoption and leave its tap unguarded: refused while it is attached, nothing changed.
+  local other
+  other=$(spec n1-other)
+  sed -i 's/^  name: n1-other$/  name: n1/' "$other"
+  sed -i 's/^          interfaces: \[\]$/          interfaces: [{name: hot, user: {}}]/' "$other"
+  sed -i 's|^      networks: \[\]$|      networks: [{name: hot, pod: {}}]|' "$other"
+  api PUT /v1/vms/n1 -H 'Content-Type: application/yaml' --data-binary "@$other"
+  [[ "$STATUS" == 409 ]] || fail "an update renaming the hot NIC's binding: $STATUS $BODY"
+  grep_q "interface hot is attached at run time with binding masquerade" <<<"$BODY" ||
+    fail "the refusal: $BODY"
+  qm argv n1 | grep_q "id=net-default" || fail "n1's definition changed: $(qm argv n1)"
 
   # While qmd is down, n1's record gets entries naming n2's tap and the bridge: read back,
   # they are said and ignored, and neither interface is touched.
