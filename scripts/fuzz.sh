@@ -30,9 +30,10 @@ fi
 # Each target: its own file first, then the sources it links. Boost.JSON is compiled in from
 # its sources (not linked as the system library) so its parser is instrumented too.
 qga_sources="qmp/qga_client.cpp qmp/pinned_socket.cpp qmp/qga_commands.cpp qmp/qga_commands_info.cpp
-  qmp/qga_commands_admin.cpp qmp/framing.cpp qmp/error.cpp qmp/guest_text.cpp"
+  qmp/qga_commands_admin.cpp qmp/framing.cpp qmp/error.cpp qmp/guest_text.cpp qmp/ready_read.cpp"
 qmp_sources="qmp/client.cpp qmp/session.cpp qmp/pinned_socket.cpp qmp/commands.cpp qmp/commands_block.cpp
-  qmp/commands_migration.cpp qmp/replies.cpp qmp/framing.cpp qmp/error.cpp qmp/guest_text.cpp"
+  qmp/commands_migration.cpp qmp/replies.cpp qmp/framing.cpp qmp/error.cpp qmp/guest_text.cpp
+  qmp/ready_read.cpp"
 spec_sources="policy/parse.cpp policy/parse_domain.cpp policy/parse_features.cpp
   policy/parse_devices.cpp policy/parse_volumes.cpp policy/parse_data_volumes.cpp policy/claims.cpp policy/parse_cloud_init.cpp policy/parse_access.cpp policy/parse_probes.cpp policy/quantity.cpp
   policy/yaml_reader.cpp
