@@ -44,9 +44,11 @@ grep_q -- '-fw_cfg name=opt/org.seabios/pci64,string=no ' <<<"$argv" || fail "no
 ids=$(qm exec "$vm" -- /bin/sh -c 'cd /sys/bus/pci/devices && for d in *; do
   echo "$(cat $d/vendor):$(cat $d/device)"; done') || fail "list the guest's PCI devices"
 grep_q '^0x10ec:0x8139$' <<<"$ids" || fail "the guest has no rtl8139: $ids"
-# The SCSI disks by their serial-less model: sda is the first (ssd), sdb the second.
-rot=$(qm exec "$vm" -- /bin/sh -c 'for d in /sys/block/sd*; do
-  echo "${d##*/} $(cat $d/size) $(cat $d/queue/rotational)"; done') || fail "read the guest's disks"
-[[ "$rot" == $'sda 2048 0\nsdb 2048 1' ]] || fail "rotational flags in the guest: $rot"
+# The SCSI disks by their LUN (qmd gives them in the spec's order: ssd 0, hdd 1), not by
+# sdX: the guest's SCSI scan may name them in either order.
+rot=$(qm exec "$vm" -- /bin/sh -c 'for d in /sys/block/sd*; do a=$(basename "$(readlink $d/device)")
+  echo "lun ${a##*:} $(cat $d/size) $(cat $d/queue/rotational)"; done | sort') ||
+  fail "read the guest's disks"
+[[ "$rot" == $'lun 0 2048 0\nlun 1 2048 1' ]] || fail "rotational flags in the guest: $rot"
 qm kill "$vm" >/dev/null || fail "qmctl kill"
 log "PASS old guests"
