@@ -15,13 +15,7 @@
 # - a guest reaches no link-local (169.254.0.0/16, cloud metadata) address beyond the host;
 # - a DNAT rule left by an earlier run for a VM that is not adopted goes at adoption.
 source "$(dirname "$0")/lib.sh"
-if [[ $(id -u) -ne 0 ]]; then
-  echo "skipped: network namespaces, bridges and nftables need root"
-  exit 77
-fi
-for tool in ip nft dnsmasq curl python3 cc base64 ss; do
-  command -v "$tool" >/dev/null || { echo "skipped: $tool is not installed"; exit 77; }
-done
+need_root_and_tools "network namespaces, bridges and nftables" ip nft dnsmasq curl python3 cc base64 ss
 source "$(dirname "$0")/nat_lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 FRAMES=$HERE/nat_frames.py

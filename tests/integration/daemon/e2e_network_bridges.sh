@@ -11,13 +11,7 @@
 # or dnsmasq, and the host bridge stays; an interface of the bridge's name that qmd did not
 # make is refused, naming the qmd.yaml key and its place, and left alone.
 source "$(dirname "$0")/lib.sh"
-if [[ $(id -u) -ne 0 ]]; then
-  echo "skipped: network namespaces, bridges and nftables need root"
-  exit 77
-fi
-for tool in ip nft dnsmasq curl; do
-  command -v "$tool" >/dev/null || { echo "skipped: $tool is not installed"; exit 77; }
-done
+need_root_and_tools "network namespaces, bridges and nftables" ip nft dnsmasq curl
 source "$(dirname "$0")/netns_lib.sh"
 GW=10.92.0.1
 LANBR=lanbr$$

@@ -13,13 +13,7 @@
 # ping from an address the guest added itself; each with a control that arrives. A flushed
 # ruleset comes back with the IPv6 guards.
 source "$(dirname "$0")/lib.sh"
-if [[ $(id -u) -ne 0 ]]; then
-  echo "skipped: network namespaces, bridges and nftables need root"
-  exit 77
-fi
-for tool in ip nft dnsmasq curl python3 cc; do
-  command -v "$tool" >/dev/null || { echo "skipped: $tool is not installed"; exit 77; }
-done
+need_root_and_tools "network namespaces, bridges and nftables" ip nft dnsmasq curl python3 cc
 source "$(dirname "$0")/nat_lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 FRAMES=$HERE/nat_frames.py

@@ -15,13 +15,7 @@
 # down` is refused while VMs use it and then leaves no bridge, table or dnsmasq; a CIDR that
 # overlaps a route, and a missing /dev/net/tun, are refused naming them, leaving nothing.
 source "$(dirname "$0")/lib.sh"
-if [[ $(id -u) -ne 0 ]]; then
-  echo "skipped: network namespaces, bridges and nftables need root"
-  exit 77
-fi
-for tool in ip nft dnsmasq curl; do
-  command -v "$tool" >/dev/null || { echo "skipped: $tool is not installed"; exit 77; }
-done
+need_root_and_tools "network namespaces, bridges and nftables" ip nft dnsmasq curl
 
 source "$(dirname "$0")/nat_lib.sh"
 

@@ -12,13 +12,7 @@
 # Tables `qmd` an older qmd left are left alone while they name another bridge that is
 # there, and removed once nobody's.
 source "$(dirname "$0")/lib.sh"
-if [[ $(id -u) -ne 0 ]]; then
-  echo "skipped: network namespaces, bridges and nftables need root"
-  exit 77
-fi
-for tool in ip nft dnsmasq curl; do
-  command -v "$tool" >/dev/null || { echo "skipped: $tool is not installed"; exit 77; }
-done
+need_root_and_tools "network namespaces, bridges and nftables" ip nft dnsmasq curl
 source "$(dirname "$0")/nat_lib.sh"
 
 QMD_B_PID=

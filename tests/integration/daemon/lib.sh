@@ -303,6 +303,20 @@ for line in sys.stdin:
 '
 }
 
+# need_root_and_tools WHY TOOL...: skips the test (exit 77) unless it runs as root, which WHY
+# needs, and every TOOL is installed.
+need_root_and_tools() {
+  local why=$1 tool
+  shift
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "skipped: $why need root"
+    exit 77
+  fi
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || { echo "skipped: $tool is not installed"; exit 77; }
+  done
+}
+
 # grep -q at the end of a pipe exits at the first match, and with pipefail the writer's
 # SIGPIPE fails the pipe: read everything instead.
 grep_q() { grep "$@" >/dev/null; }
