@@ -89,12 +89,16 @@ UniqueFd open_pidfd(pid_t pid) {
 }
 
 // In the forked child: only async-signal-safe calls from here to execve.
-[[noreturn]] void exec_child(int in, int out, int err, const char* path, char* const* argv) {
+[[noreturn]] void exec_child(pid_t parent, int in, int out, int err, const char* path,
+                             char* const* argv) {
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
   // A probe QEMU (-S, waiting on its stdin) must not outlive a qmd that is killed mid-probe.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != parent) {  // qmd died before the line above: nobody would signal us
+    ::_exit(127);
+  }
   ::setpgid(0, 0);
   if (::dup2(in, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(err, 2) < 0) {
     ::_exit(127);
@@ -168,13 +172,15 @@ ProcessResult run_process(const std::vector<std::string>& argv, std::string_view
   }
   UniqueFd err_parent(err[0]), err_child(err[1]);
 
+  const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) {
     result.error = std::strerror(errno);
     return result;
   }
   if (pid == 0) {
-    exec_child(in_child.get(), out_child.get(), err_child.get(), path.c_str(), cargv.data());
+    exec_child(parent, in_child.get(), out_child.get(), err_child.get(), path.c_str(),
+               cargv.data());
   }
   ChildGuard child(pid);
   result.started = true;
